@@ -1,0 +1,394 @@
+"""The book runner: execute the chapters with papermill, then build the site with Jupyter Book.
+
+Why a runner instead of letting Jupyter Book execute the notebooks: a chapter takes
+parameters (the profile, the run directory, user overrides such as ``source=vcf``) and
+writes its artefacts into the run directory, and the executed notebooks are artefacts of the
+run too. So ``python -m lib.book`` (what ``make book`` calls)
+
+1. reads the chapter order from ``_toc.yml`` (notebooks under ``book/``; markdown pages
+   pass through);
+2. executes each selected notebook with papermill (kernel ``python3``, working directory the
+   repository root), passing ``profile``, ``run_dir`` and the ``-p``/``-y`` overrides -- each
+   notebook only gets the parameters its ``parameters`` cell declares, and an override that
+   no chapter declares is an error rather than silently ignored. Executed notebooks go to
+   ``<run_dir>/notebooks/``, with a log per chapter beside them;
+3. stages a build source in ``_build/src/``: the configuration, the markdown pages, the
+   bibliography, the EXECUTED notebooks in place of the (output-free) sources, and the
+   offline assets (Vega bundle, MathJax: see :mod:`lib.figures`);
+4. runs ``jupyter-book build -W`` on it (warnings are errors; notebooks are not executed
+   again), which writes the site to ``_build/html/``.
+
+A chapter never depends on the runner: ``papermill book/01_data.ipynb out.ipynb -p profile
+smoke`` runs it alone.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from lib import figures
+from lib.profiles import DEFAULT_PROFILE, PROFILES
+from lib.rundir import REPO_ROOT, run_path
+
+#: Parameters the runner itself gives every chapter that declares them.
+RUNNER_PARAMETERS = ("profile", "run_dir")
+#: Directory of the staged build source (inside ``<output>/_build``) and of the site.
+STAGE_DIR = "src"
+ASSETS_DIR = "_assets"  # must match html_static_path in _config.yml
+KERNEL = "python3"
+
+
+class BookError(Exception):
+    """A problem the user can fix (bad option, unknown parameter, failed chapter)."""
+
+
+# --------------------------------------------------------------------------------------
+# Chapters, from _toc.yml
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One entry of ``_toc.yml``: ``docname`` is its path without suffix (``book/01_data``)."""
+
+    docname: str
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return Path(self.docname).name
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.path.suffix == ".ipynb"
+
+
+def toc_docnames(root: Path = REPO_ROOT) -> list[str]:
+    """Every ``file`` of ``_toc.yml`` (root first), in reading order."""
+    toc_path = Path(root) / "_toc.yml"
+    if not toc_path.is_file():
+        raise BookError(f"{toc_path}: no table of contents")
+    toc = yaml.safe_load(toc_path.read_text()) or {}
+    names = [toc["root"]] if "root" in toc else []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "file" in node:
+                names.append(str(node["file"]))
+            for key in ("parts", "chapters", "sections"):
+                walk(node.get(key, []))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return [str(Path(name).with_suffix("")) if Path(name).suffix in (".md", ".ipynb") else name
+            for name in names]
+
+
+def toc_chapters(root: Path = REPO_ROOT) -> list[Chapter]:
+    """The toc entries with their source files (a notebook or a markdown page)."""
+    chapters = []
+    for docname in toc_docnames(root):
+        for suffix in (".ipynb", ".md"):
+            path = Path(root) / f"{docname}{suffix}"
+            if path.is_file():
+                chapters.append(Chapter(docname, path))
+                break
+        else:
+            raise BookError(f"_toc.yml lists {docname!r} but neither {docname}.ipynb nor "
+                            f"{docname}.md exists under {root}")
+    return chapters
+
+
+def select_notebooks(chapters: Sequence[Chapter], wanted: Sequence[str] | None) -> list[Chapter]:
+    """The notebook chapters to execute: all of them, or those named in ``wanted``
+    (``01_data``, ``book/01_data`` or ``book/01_data.ipynb``), kept in toc order."""
+    notebooks = [c for c in chapters if c.is_notebook]
+    if not wanted:
+        return notebooks
+    by_name = {c.name: c for c in notebooks}
+    chosen = set()
+    for item in wanted:
+        name = Path(item).with_suffix("").name if item.endswith(".ipynb") else Path(item).name
+        if name not in by_name:
+            raise BookError(f"--chapters {item!r}: no such notebook chapter in _toc.yml; "
+                            f"choose from {list(by_name)}")
+        chosen.add(name)
+    return [c for c in notebooks if c.name in chosen]
+
+
+# --------------------------------------------------------------------------------------
+# Parameters
+# --------------------------------------------------------------------------------------
+
+
+def parse_value(text: str) -> Any:
+    """A ``-p`` value the way papermill reads it: True/False/None, int, float, else str."""
+    if text in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[text]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def declared_parameters(notebook: Path) -> dict[str, Any]:
+    """The names (and inferred defaults) of a notebook's ``parameters`` cell."""
+    import papermill
+
+    return papermill.inspect_notebook(str(notebook))
+
+
+def plan_parameters(notebooks: Sequence[Chapter], base: dict[str, Any],
+                    overrides: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """For each notebook, the parameters it will get: those of ``base`` and ``overrides``
+    that its ``parameters`` cell declares. An override declared by none is an error."""
+    reserved = set(RUNNER_PARAMETERS) & set(overrides)
+    if reserved:
+        raise BookError(f"set {sorted(reserved)} with --profile / --run-dir, not -p")
+    declared = {c.name: declared_parameters(c.path) for c in notebooks}
+    known = set().union(*declared.values()) if declared else set()
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        where = ", ".join(c.name for c in notebooks) or "no chapter"
+        raise BookError(f"parameter(s) {unknown} are declared by no chapter ({where}); "
+                        f"known parameters: {sorted(known - set(RUNNER_PARAMETERS))}")
+    merged = {**base, **overrides}
+    return {name: {k: v for k, v in merged.items() if k in params}
+            for name, params in declared.items()}
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the repository root when inside it (so executed notebooks, and the
+    pages built from them, do not carry this machine's absolute paths), else absolute."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------------------
+# Execution
+# --------------------------------------------------------------------------------------
+
+
+def execute_chapter(chapter: Chapter, output: Path, parameters: dict[str, Any],
+                    log_path: Path, cwd: Path = REPO_ROOT) -> None:
+    """Run one notebook with papermill; its cell outputs are also logged to ``log_path``."""
+    import papermill
+
+    logger = logging.getLogger("papermill")
+    handler = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        papermill.execute_notebook(
+            str(chapter.path), str(output), parameters=parameters, kernel_name=KERNEL,
+            cwd=str(cwd), log_output=True, progress_bar=sys.stderr.isatty(),
+        )
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        handler.close()
+
+
+def execute(notebooks: Sequence[Chapter], plan: dict[str, dict[str, Any]], run: Path) -> None:
+    """Execute ``notebooks`` in order into ``<run>/notebooks``; stop at the first failure."""
+    out_dir = run / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for i, chapter in enumerate(notebooks, 1):
+        output = out_dir / f"{chapter.name}.ipynb"
+        log_path = out_dir / f"{chapter.name}.log"
+        print(f"[{i}/{len(notebooks)}] {chapter.name}: parameters {plan[chapter.name]} "
+              f"(log: {display_path(log_path)})", file=sys.stderr, flush=True)
+        start = time.monotonic()
+        try:
+            execute_chapter(chapter, output, plan[chapter.name], log_path)
+        except Exception as err:  # papermill's execution error, a dead kernel, ...
+            raise BookError(
+                f"chapter {chapter.name} failed: {_describe(err)}\n"
+                f"  executed notebook (with the traceback): {display_path(output)}\n"
+                f"  log: {display_path(log_path)}") from err
+        print(f"[{i}/{len(notebooks)}] {chapter.name}: done in {time.monotonic() - start:.1f} s",
+              file=sys.stderr, flush=True)
+
+
+def _describe(err: Exception) -> str:
+    ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
+    if ename:
+        cell = getattr(err, "exec_count", None)
+        return f"{ename}: {evalue}" + (f" (cell [{cell}])" if cell else "")
+    return f"{type(err).__name__}: {err}"
+
+
+# --------------------------------------------------------------------------------------
+# Staging and building
+# --------------------------------------------------------------------------------------
+
+
+def stage(root: Path, chapters: Sequence[Chapter], executed_dir: Path, stage_dir: Path) -> Path:
+    """Assemble the build source in ``stage_dir``: the configuration, the pages, every file of
+    ``book/`` but the notebook sources, the executed notebooks, and the offline assets."""
+    root = Path(root)
+    if stage_dir.exists():
+        shutil.rmtree(stage_dir)
+    stage_dir.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy2(root / name, stage_dir / name)
+    if (root / "_static").is_dir():
+        shutil.copytree(root / "_static", stage_dir / "_static")
+    book_dirs = {c.path.parent for c in chapters}
+    for folder in sorted(book_dirs):
+        target = stage_dir / folder.relative_to(root)
+        shutil.copytree(folder, target, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__"))
+    for chapter in chapters:
+        if not chapter.is_notebook:
+            continue
+        executed = executed_dir / f"{chapter.name}.ipynb"
+        if not executed.is_file():
+            raise BookError(f"chapter {chapter.name} has not been executed for this run "
+                            f"(no {display_path(executed)}): run it, or pass --no-build")
+        shutil.copy2(executed, stage_dir / f"{chapter.docname}.ipynb")
+    figures.write_static_assets(stage_dir / ASSETS_DIR)
+    return stage_dir
+
+
+def build(stage_dir: Path, output_root: Path, builder: str = "html") -> Path:
+    """``jupyter-book build -W`` of the staged source; the site lands in ``<output_root>/_build``."""
+    command = [sys.executable, "-c", "import sys; from jupyter_book.cli.main import main; "
+               "sys.exit(main())", "build", str(stage_dir), "--path-output", str(output_root),
+               "--builder", builder, "--all", "-W", "--keep-going"]
+    print(f"building the book ({builder}) from {display_path(stage_dir)}", file=sys.stderr, flush=True)
+    # Sphinx imports lib.book as an extension (see setup below): put the repository on its path.
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    result = subprocess.run(command, cwd=stage_dir, env=env)
+    if result.returncode != 0:
+        raise BookError(f"jupyter-book build failed (exit {result.returncode}); "
+                        "warnings count as errors (-W), see the messages above")
+    site = Path(output_root) / "_build" / ("html" if builder == "html" else "latex")
+    print(f"the book is at {display_path(site)}", file=sys.stderr, flush=True)
+    return site
+
+
+# --------------------------------------------------------------------------------------
+# Sphinx extension (``extra_extensions: [lib.book]`` in _config.yml)
+# --------------------------------------------------------------------------------------
+
+
+def setup(app: Any) -> dict[str, Any]:
+    """Sphinx entry point: drop duplicate ``<script>`` tags from every page.
+
+    With Sphinx 7.4, some extensions' inline scripts (sphinx-thebe's configuration,
+    sphinx-togglebutton's) are emitted twice per page, once with filename None and once with ""; sphinx-thebe's declares a ``const``,
+    so its second copy is a JavaScript error on every page.
+    """
+    app.connect("html-page-context", _drop_duplicate_scripts)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def _drop_duplicate_scripts(app: Any, pagename: str, templatename: str, context: dict,
+                            doctree: Any) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        attributes = {k: v for k, v in getattr(script, "attributes", {}).items() if k != "priority"}
+        key = (str(getattr(script, "filename", script) or ""), repr(sorted(attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
+# --------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m lib.book",
+        description="Execute the book's chapters with papermill into the run directory, "
+                    "then build the site with jupyter-book (warnings are errors).")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
+                        help=f"sizes of the run (default {DEFAULT_PROFILE})")
+    parser.add_argument("--run-dir", help="run directory (default data/runs/<profile>)")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"),
+                        help="a chapter parameter, papermill style (True/False/None, numbers "
+                             "recognised); repeatable")
+    parser.add_argument("-y", "--parameters-yaml", metavar="YAML",
+                        help="parameters as a YAML mapping string (-p wins over it)")
+    parser.add_argument("--chapters", nargs="+", metavar="CHAPTER",
+                        help="execute only these notebook chapters (e.g. 01_data); the build "
+                             "reuses the run's earlier executed notebooks for the others")
+    parser.add_argument("--no-build", action="store_true", help="execute only, do not build")
+    parser.add_argument("--builder", choices=("html", "pdflatex"), default="html",
+                        help="html (default) or pdflatex (needs xelatex)")
+    parser.add_argument("--root", default=str(REPO_ROOT),
+                        help="book root holding _config.yml and _toc.yml (default: the repository)")
+    parser.add_argument("--output", default=None,
+                        help="where _build/ goes (default: the book root)")
+    return parser.parse_args(argv)
+
+
+def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
+    """The user's parameters: the ``-y`` mapping, then each ``-p`` on top."""
+    overrides: dict[str, Any] = {}
+    if args.parameters_yaml:
+        loaded = yaml.safe_load(args.parameters_yaml)
+        if not isinstance(loaded, dict):
+            raise BookError(f"-y {args.parameters_yaml!r}: expected a YAML mapping")
+        overrides.update(loaded)
+    for name, value in args.parameter:
+        overrides[name] = parse_value(value)
+    return overrides
+
+
+def run(args: argparse.Namespace) -> Path | None:
+    """Execute and build as ``args`` say; return the site (or None with ``--no-build``)."""
+    root = Path(args.root).resolve()
+    output_root = Path(args.output).resolve() if args.output else root
+    chapters = toc_chapters(root)
+    notebooks = select_notebooks(chapters, args.chapters)
+    run_dir = run_path(Path(args.run_dir).resolve() if args.run_dir else None, args.profile)
+    base = {"profile": args.profile, "run_dir": display_path(run_dir)}
+    plan = plan_parameters(notebooks, base, overrides_from(args))
+    execute(notebooks, plan, run_dir)
+    if args.no_build:
+        return None
+    stage_dir = stage(root, chapters, run_dir / "notebooks", output_root / "_build" / STAGE_DIR)
+    return build(stage_dir, output_root, args.builder)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        run(args)
+    except BookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

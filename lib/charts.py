@@ -1,0 +1,223 @@
+"""Altair charts of the cohort statistics in :mod:`lib.stats`.
+
+Each function turns one tidy frame from :mod:`lib.stats` into an Altair chart and does
+nothing else: no display, no renderer (that is :mod:`lib.figures`). The charts stay small:
+data are aggregated here (one row per population, bin or statistic, never per genotype)
+and passed inline, so a chart embeds a few kilobytes into the book. Super-populations keep
+one colour everywhere (:data:`SUPERPOPULATION_COLORS`, the Okabe-Ito colour-blind-safe
+palette), and nothing is random, so the same frame gives the same chart spec.
+"""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from lib.stats import SUPERPOPULATIONS
+
+#: Fixed colour per super-population (AFR, AMR, EAS, EUR, SAS, unknown).
+SUPERPOPULATION_COLORS = {
+    "AFR": "#E69F00",
+    "AMR": "#D55E00",
+    "EAS": "#009E73",
+    "EUR": "#0072B2",
+    "SAS": "#CC79A7",
+    "unknown": "#999999",
+}
+COHORT_COLOR = "#0072B2"
+REFERENCE_COLOR = "#999999"
+WIDTH = 480
+
+
+def superpopulation_color(title: str = "Super-population") -> alt.Color:
+    """The colour encoding every population chart shares (fixed domain and range)."""
+    return alt.Color("superpopulation:N", title=title,
+                      scale=alt.Scale(domain=list(SUPERPOPULATIONS),
+                                      range=[SUPERPOPULATION_COLORS[s] for s in SUPERPOPULATIONS]))
+
+
+def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} needs columns {missing}; got {list(frame.columns)}")
+
+
+def population_composition_chart(composition: pd.DataFrame, title: str = "Samples per population") -> alt.Chart:
+    """Horizontal bars: samples per population, coloured by super-population.
+
+    ``composition`` is :func:`lib.stats.population_composition` (columns
+    ``superpopulation``, ``population``, ``n_samples``, ``fraction``). Populations are
+    listed in the frame's order (grouped by super-population).
+    """
+    _require(composition, ["superpopulation", "population", "n_samples", "fraction"],
+             "population_composition_chart")
+    data = composition[["superpopulation", "population", "n_samples", "fraction"]].copy()
+    order = data["population"].tolist()
+    return alt.Chart(data, title=title).mark_bar().encode(
+        x=alt.X("n_samples:Q", title="Samples"),
+        y=alt.Y("population:N", title="Population", sort=order),
+        color=superpopulation_color(),
+        tooltip=[alt.Tooltip("population:N", title="Population"),
+                 alt.Tooltip("superpopulation:N", title="Super-population"),
+                 alt.Tooltip("n_samples:Q", title="Samples"),
+                 alt.Tooltip("fraction:Q", title="Share of cohort", format=".1%")],
+    ).properties(width=WIDTH)
+
+
+_MEASURES = {"n_non_ref": "Non-reference genotypes per sample",
+             "n_het": "Heterozygous genotypes per sample",
+             "n_hom_alt": "Homozygous-ALT genotypes per sample",
+             "het_hom_ratio": "Het/hom-ALT ratio per sample"}
+
+
+def variants_per_sample_chart(per_sample: pd.DataFrame, measure: str = "n_non_ref",
+                              title: str | None = None) -> alt.LayerChart:
+    """Box plot per population of a per-sample count, coloured by super-population.
+
+    ``per_sample`` is :func:`lib.stats.variants_per_sample`; ``measure`` one of its count
+    columns (``n_non_ref``, ``n_het``, ``n_hom_alt``, ``het_hom_ratio``). The boxes are
+    computed here (quartiles per population; whiskers span min to max), so the chart
+    carries one row per population rather than one per sample: a rule (min-max), a bar
+    (q1-q3) and a white tick (median).
+    """
+    _require(per_sample, ["population", "superpopulation", measure], "variants_per_sample_chart")
+    grouped = per_sample.groupby(["superpopulation", "population"], sort=False)[measure]
+    stats = grouped.agg(n="count", min="min", q1=lambda s: s.quantile(0.25), median="median",
+                        q3=lambda s: s.quantile(0.75), max="max").reset_index()
+    label = _MEASURES.get(measure, measure)
+    rank = {s: i for i, s in enumerate(SUPERPOPULATIONS)}
+    stats["_rank"] = stats["superpopulation"].map(lambda s: rank.get(s, len(rank)))
+    stats = stats.sort_values(["_rank", "population"]).drop(columns="_rank").reset_index(drop=True)
+    order = stats["population"].tolist()
+    base = alt.Chart(stats, title=title or label).encode(
+        x=alt.X("population:N", title="Population", sort=order),
+        tooltip=[alt.Tooltip("population:N", title="Population"),
+                 alt.Tooltip("superpopulation:N", title="Super-population"),
+                 alt.Tooltip("n:Q", title="Samples"),
+                 alt.Tooltip("min:Q", title="Min", format=",.4~g"),
+                 alt.Tooltip("q1:Q", title="Lower quartile", format=",.4~g"),
+                 alt.Tooltip("median:Q", title="Median", format=",.4~g"),
+                 alt.Tooltip("q3:Q", title="Upper quartile", format=",.4~g"),
+                 alt.Tooltip("max:Q", title="Max", format=",.4~g")],
+    )
+    whisker = base.mark_rule().encode(
+        y=alt.Y("min:Q", title=label, scale=alt.Scale(zero=False)), y2="max:Q",
+        color=superpopulation_color())
+    box = base.mark_bar(size=14).encode(y="q1:Q", y2="q3:Q", color=superpopulation_color())
+    median = base.mark_tick(color="white", size=14, thickness=2).encode(y="median:Q")
+    return alt.layer(whisker, box, median).properties(width=WIDTH)
+
+
+def allele_frequency_spectrum_chart(spectrum: pd.DataFrame, log_scale: bool = False,
+                                    title: str = "Allele-frequency spectrum",
+                                    frequency_title: str = "Minor allele frequency") -> alt.Chart:
+    """Bars: sites per allele-frequency bin (the ``"spectrum"`` of
+    :func:`lib.stats.allele_frequency_spectrum`: ``bin``, ``order``, ``n_sites``,
+    ``fraction``). ``log_scale=True`` puts the count on a symmetric-log axis (zero counts
+    stay drawable), which shows the rare bins and the common ones together.
+    """
+    _require(spectrum, ["bin", "order", "n_sites", "fraction"], "allele_frequency_spectrum_chart")
+    data = spectrum[["bin", "order", "n_sites", "fraction"]].sort_values("order")
+    scale = alt.Scale(type="symlog") if log_scale else alt.Scale()
+    return alt.Chart(data, title=title).mark_bar(color=COHORT_COLOR).encode(
+        x=alt.X("bin:N", title=frequency_title, sort=data["bin"].tolist(),
+                axis=alt.Axis(labelAngle=-40)),
+        y=alt.Y("n_sites:Q", title="Sites" + (" (symmetric log scale)" if log_scale else ""),
+                scale=scale),
+        tooltip=[alt.Tooltip("bin:N", title="Frequency bin"),
+                 alt.Tooltip("n_sites:Q", title="Sites", format=","),
+                 alt.Tooltip("fraction:Q", title="Share of sites", format=".1%")],
+    ).properties(width=WIDTH)
+
+
+def site_frequency_spectrum_chart(sfs: pd.DataFrame, max_count: int | None = 50,
+                                  log_scale: bool = False,
+                                  title: str = "Folded site-frequency spectrum") -> alt.Chart:
+    """Bars: sites per minor allele count (the ``"sfs"`` of
+    :func:`lib.stats.allele_frequency_spectrum`), up to ``max_count`` copies (None: all).
+    """
+    _require(sfs, ["minor_allele_count", "n_sites", "fraction"], "site_frequency_spectrum_chart")
+    data = sfs[["minor_allele_count", "n_sites", "fraction"]]
+    if max_count is not None:
+        data = data[data["minor_allele_count"] <= max_count]
+    scale = alt.Scale(type="symlog") if log_scale else alt.Scale()
+    return alt.Chart(data, title=title).mark_bar(color=COHORT_COLOR).encode(
+        x=alt.X("minor_allele_count:O", title="Minor allele count (copies in the cohort)"),
+        y=alt.Y("n_sites:Q", title="Sites" + (" (symmetric log scale)" if log_scale else ""),
+                scale=scale),
+        tooltip=[alt.Tooltip("minor_allele_count:O", title="Minor allele count"),
+                 alt.Tooltip("n_sites:Q", title="Sites", format=","),
+                 alt.Tooltip("fraction:Q", title="Share of sites", format=".1%")],
+    ).properties(width=WIDTH)
+
+
+def variant_types_chart(summary: pd.DataFrame, title: str = "Variant types") -> alt.Chart:
+    """Bars: the share of sites in each class (:func:`lib.stats.variant_type_summary`,
+    columns ``type``, ``count``, ``fraction``). The ``records`` row is left out (it is the
+    denominator); a site can be in several classes, so the bars need not sum to 100%.
+    """
+    _require(summary, ["type", "count", "fraction"], "variant_types_chart")
+    data = summary.loc[summary["type"] != "records", ["type", "count", "fraction"]]
+    return alt.Chart(data, title=title).mark_bar(color=COHORT_COLOR).encode(
+        x=alt.X("fraction:Q", title="Share of sites", axis=alt.Axis(format="%")),
+        y=alt.Y("type:N", title="Variant type", sort=data["type"].tolist()),
+        tooltip=[alt.Tooltip("type:N", title="Type"),
+                 alt.Tooltip("count:Q", title="Sites", format=","),
+                 alt.Tooltip("fraction:Q", title="Share of sites", format=".2%")],
+    ).properties(width=WIDTH)
+
+
+def density_chart(density: pd.DataFrame, contig: str = "22",
+                  title: str | None = None) -> alt.Chart:
+    """Bars along the chromosome: variant sites per window (:func:`lib.stats.density`,
+    columns ``start_mb``, ``end_mb``, ``n_variants``, ``variants_per_mb``); x in Mb.
+    """
+    _require(density, ["start_mb", "end_mb", "n_variants", "variants_per_mb"], "density_chart")
+    data = density[["start_mb", "end_mb", "n_variants", "variants_per_mb"]]
+    return alt.Chart(data, title=title or f"Variant density along chromosome {contig}").mark_bar(
+        color=COHORT_COLOR, binSpacing=0).encode(
+        x=alt.X("start_mb:Q", title=f"Position on chr{contig.removeprefix('chr')} (Mb)",
+                scale=alt.Scale(domain=[0, float(data["end_mb"].max()) if len(data) else 1])),
+        x2="end_mb:Q",
+        y=alt.Y("n_variants:Q", title="Variant sites per window", scale=alt.Scale(domainMin=0)),
+        y2=alt.datum(0),
+        tooltip=[alt.Tooltip("start_mb:Q", title="From (Mb)", format=".2f"),
+                 alt.Tooltip("end_mb:Q", title="To (Mb)", format=".2f"),
+                 alt.Tooltip("n_variants:Q", title="Sites", format=","),
+                 alt.Tooltip("variants_per_mb:Q", title="Sites per Mb", format=",.1f")],
+    ).properties(width=WIDTH)
+
+
+def comparison_chart(comparison: pd.DataFrame, title: str = "This cohort and the 1000 Genomes reference") -> alt.Chart:
+    """Grouped bars: each fraction of :func:`lib.stats.compare_with_reference` for the
+    cohort and the reference side by side (counts and Ts/Tv, on other scales, are left
+    to the table). The first value column is taken as the cohort, the second as the
+    reference; colours: cohort blue, reference grey.
+    """
+    _require(comparison, ["statistic", "kind"], "comparison_chart")
+    sources = [c for c in comparison.columns if c not in ("statistic", "kind")]
+    if len(sources) != 2:
+        raise ValueError(f"comparison_chart needs exactly two value columns; got {sources}")
+    rows = comparison[comparison["kind"] == "fraction"]
+    long = rows.melt(id_vars=["statistic"], value_vars=sources, var_name="source",
+                     value_name="value").dropna(subset=["value"])
+    order = rows["statistic"].tolist()
+    color = alt.Color("source:N", title=None, sort=sources,
+                      scale=alt.Scale(domain=sources, range=[COHORT_COLOR, REFERENCE_COLOR]),
+                      legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0))
+    return alt.Chart(long, title=title).mark_bar().encode(
+        y=alt.Y("statistic:N", title=None, sort=order),
+        yOffset=alt.YOffset("source:N", sort=sources),
+        x=alt.X("value:Q", title="Share", axis=alt.Axis(format="%")),
+        color=color,
+        tooltip=[alt.Tooltip("statistic:N", title="Statistic"),
+                 alt.Tooltip("source:N", title="Data"),
+                 alt.Tooltip("value:Q", title="Value", format=".2%")],
+    ).properties(width=WIDTH)
+
+
+__all__ = [
+    "SUPERPOPULATION_COLORS", "superpopulation_color", "population_composition_chart",
+    "variants_per_sample_chart", "allele_frequency_spectrum_chart",
+    "site_frequency_spectrum_chart", "variant_types_chart", "density_chart",
+    "comparison_chart",
+]

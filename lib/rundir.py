@@ -1,0 +1,139 @@
+"""The run directory contract (``data/runs/<run>/``), atomic writes and the manifest.
+
+Every artefact is written to a temporary file next to its destination and renamed into
+place, so a crash or a bad input never leaves a half-written file where a good one was.
+``manifest.json`` records, per artefact, its checksum and the parameters that made it, so
+a chapter can reuse an artefact whose inputs have not changed.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RUNS_ROOT = REPO_ROOT / "data" / "runs"
+SUBDIRS = ("cohort", "tokenizers", "models", "synthetic", "metrics", "notebooks")
+
+
+def run_path(run_dir: str | os.PathLike | None, profile: str) -> Path:
+    """The run directory: ``run_dir`` if given (relative paths are taken from the repo root),
+    else ``data/runs/<profile>``. Creates it and its standard subdirectories."""
+    path = Path(run_dir) if run_dir else RUNS_ROOT / profile
+    if not path.is_absolute():
+        path = REPO_ROOT / path
+    for sub in SUBDIRS:
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(dest: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``dest``; rename it onto ``dest`` only if the block succeeds."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or ".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
+    try:
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text(dest: str | os.PathLike, text: str) -> Path:
+    with atomic_path(dest) as tmp:
+        tmp.write_text(text)
+    return Path(dest)
+
+
+def write_json(dest: str | os.PathLike, obj: Any) -> Path:
+    return write_text(dest, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__} to JSON")
+
+
+def sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def params_key(params: dict[str, Any]) -> str:
+    """A stable hash of a parameter dict (what an artefact was made from)."""
+    blob = json.dumps(params, sort_keys=True, default=_json_default)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def read_manifest(run: Path) -> dict[str, Any]:
+    path = Path(run) / "manifest.json"
+    if not path.exists():
+        return {"artefacts": {}}
+    return json.loads(path.read_text())
+
+
+def record_artefacts(run: Path, chapter: str, params: dict[str, Any], paths: list[Path]) -> dict:
+    """Add ``paths`` (made by ``chapter`` from ``params``) to the run's manifest."""
+    run = Path(run)
+    manifest = read_manifest(run)
+    manifest.setdefault("artefacts", {})
+    manifest["versions"] = package_versions()
+    for path in paths:
+        rel = str(Path(path).resolve().relative_to(run.resolve()))
+        manifest["artefacts"][rel] = {
+            "chapter": chapter,
+            "sha256": sha256(path),
+            "params": params,
+            "params_key": params_key(params),
+        }
+    write_json(run / "manifest.json", manifest)
+    return manifest
+
+
+def is_current(run: Path, params: dict[str, Any], paths: list[Path]) -> bool:
+    """True when every path exists, is in the manifest with the same parameters and checksum."""
+    manifest = read_manifest(run).get("artefacts", {})
+    key = params_key(params)
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            return False
+        rel = str(path.resolve().relative_to(Path(run).resolve()))
+        entry = manifest.get(rel)
+        if entry is None or entry.get("params_key") != key or entry.get("sha256") != sha256(path):
+            return False
+    return True
+
+
+def package_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    names = ["numpy", "pandas", "pysam", "msprime", "stdpopsim", "tskit", "torch",
+             "transformers", "opacus", "altair", "papermill", "jupyter-book"]
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions

@@ -1,0 +1,119 @@
+"""Open built book pages in headless Debian Chromium and report what a reader would see.
+
+Used by ``tests/test_browser.py`` (the fixture book) and reusable by any chapter's test on
+its real page::
+
+    with serve_directory(Path("_build/html")) as base_url:
+        report = check_page(f"{base_url}/book/01_data.html")
+    assert report["svg_count"] == report["chart_count"] > 0
+
+Playwright drives the system Chromium (``/usr/bin/chromium``; Playwright's own browser
+download is neither possible nor needed here). Every request is recorded, so a page that
+reaches for a CDN is caught even though the machine has no network to reach it.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+LOCAL_HOSTS = {"127.0.0.1"}
+LOCAL_SCHEMES = {"data", "blob", "about"}
+
+
+def chromium_available() -> bool:
+    """True when the system Chromium and the playwright package are both installed."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return Path(CHROMIUM).is_file()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@contextlib.contextmanager
+def serve_directory(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` on 127.0.0.1 (a free port) in a thread; yield the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def check_page(url: str, timeout_ms: int = 30_000) -> dict:
+    """Load ``url`` in headless Chromium, wait for charts and math, and report.
+
+    Returns ``chart_count`` (``div.book-chart`` elements, see :mod:`lib.figures`),
+    ``svg_count`` (of those, how many hold an ``<svg>``), ``math_count`` (MathJax
+    ``mjx-container`` elements), ``console_errors`` (console errors and uncaught page
+    errors), ``failed_requests`` and ``external_requests`` (every URL requested from a host
+    other than 127.0.0.1).
+    """
+    from playwright.sync_api import sync_playwright
+
+    console_errors: list[str] = []
+    external: list[str] = []
+    failed: list[str] = []
+    user_data = tempfile.mkdtemp(prefix="chromium-profile-")
+    try:
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                user_data, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                page = context.new_page()
+                page.on("console", lambda msg: msg.type == "error" and console_errors.append(msg.text))
+                page.on("pageerror", lambda err: console_errors.append(f"uncaught: {err}"))
+                page.on("requestfailed", lambda req: failed.append(req.url))
+                page.on("response", lambda resp: resp.status >= 400
+                        and failed.append(f"{resp.status} {resp.url}"))
+
+                def record(request) -> None:
+                    parts = urlsplit(request.url)
+                    if parts.scheme not in LOCAL_SCHEMES and parts.hostname not in LOCAL_HOSTS:
+                        external.append(request.url)
+
+                context.on("request", record)
+                page.goto(url, wait_until="load", timeout=timeout_ms)
+                chart_count = page.locator("div.book-chart").count()
+                if chart_count:
+                    page.wait_for_function(
+                        "() => [...document.querySelectorAll('div.book-chart')]"
+                        ".every(d => d.querySelector('svg'))", timeout=timeout_ms)
+                if page.evaluate("() => !!window.MathJax && !!MathJax.startup"):
+                    page.evaluate("() => MathJax.startup.promise")
+                page.wait_for_load_state("networkidle", timeout=timeout_ms)
+                svg_count = page.locator("div.book-chart:has(svg)").count()
+                math_count = page.locator("mjx-container").count()
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(user_data, ignore_errors=True)
+    return {
+        "chart_count": chart_count,
+        "svg_count": svg_count,
+        "math_count": math_count,
+        "console_errors": console_errors,
+        "failed_requests": failed,
+        "external_requests": external,
+    }
