@@ -297,8 +297,9 @@ def setup(app: Any) -> dict[str, Any]:
     """Sphinx entry point: drop duplicate ``<script>`` tags from every page.
 
     With Sphinx 7.4, some extensions' inline scripts (sphinx-thebe's configuration,
-    sphinx-togglebutton's) are emitted twice per page, once with filename None and once with ""; sphinx-thebe's declares a ``const``,
-    so its second copy is a JavaScript error on every page.
+    sphinx-togglebutton's) reach the page twice, once with filename ``None`` and once with
+    ``""``; sphinx-thebe's declares a ``const``, so its second copy is a JavaScript error on
+    every page.
     """
     app.connect("html-page-context", _drop_duplicate_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
@@ -335,7 +336,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"),
                         help="a chapter parameter, papermill style (True/False/None, numbers "
-                             "recognised); repeatable")
+                             "recognised); repeatable. Chapters run in the repository root, so "
+                             "relative paths are taken from there")
     parser.add_argument("-y", "--parameters-yaml", metavar="YAML",
                         help="parameters as a YAML mapping string (-p wins over it)")
     parser.add_argument("--chapters", nargs="+", metavar="CHAPTER",

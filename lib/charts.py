@@ -215,9 +215,24 @@ def comparison_chart(comparison: pd.DataFrame, title: str = "This cohort and the
     ).properties(width=WIDTH)
 
 
+def pca_chart(scores: pd.DataFrame, explained=None, title: str = "Population structure (PCA)") -> alt.Chart:
+    """Scatter of PC1 against PC2 (:func:`lib.stats.pca`), one point per person, coloured by
+    super-population; the axis titles give the share of variance each component explains."""
+    _require(scores, ["sample", "population", "superpopulation", "PC1", "PC2"], "pca_chart")
+    label = (lambda k: f"PC{k} ({explained[k - 1]:.1%} of variance)") if explained is not None else (lambda k: f"PC{k}")
+    data = scores[["sample", "population", "superpopulation", "PC1", "PC2"]].round({"PC1": 4, "PC2": 4})
+    return alt.Chart(data, title=title).mark_circle(size=30, opacity=0.7).encode(
+        x=alt.X("PC1:Q", title=label(1)),
+        y=alt.Y("PC2:Q", title=label(2)),
+        color=superpopulation_color(),
+        tooltip=[alt.Tooltip("sample:N", title="Sample"), alt.Tooltip("population:N", title="Population"),
+                 alt.Tooltip("superpopulation:N", title="Super-population")],
+    ).properties(width=WIDTH, height=WIDTH * 0.75)
+
+
 __all__ = [
     "SUPERPOPULATION_COLORS", "superpopulation_color", "population_composition_chart",
     "variants_per_sample_chart", "allele_frequency_spectrum_chart",
     "site_frequency_spectrum_chart", "variant_types_chart", "density_chart",
-    "comparison_chart",
+    "comparison_chart", "pca_chart",
 ]

@@ -38,7 +38,8 @@ import pandas as pd
 
 from . import rundir
 from .cohort import Cohort
-from .vcf import VCFError, normalise_chromosome, parse_region, read_populations, read_vcf, write_vcf
+from .vcf import (VCFError, normalise_chromosome, parse_region, read_populations, read_vcf,
+                  scan_frequencies, write_vcf)
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +80,36 @@ def check_parameters(source: str, vcf_path: str | None, populations_path: str | 
     parse_region(region, normalise_chromosome(chromosome))
 
 
-def load_source(source: str, *, seed: int, chromosome: str = "22", region: str | None = None,
-                vcf_path: str | None = None, populations_path: str | None = None,
-                assembly: str | None = None, sim_samples_per_population: int = 100,
-                sim_length: int = 5_000_000, sources_dir: str | os.PathLike = "data/sources",
-                progress: bool = True) -> Cohort:
-    """The cohort from ``source`` (see the module docstring)."""
+def source_files(source: str, vcf_path: str | None, populations_path: str | None,
+                 assembly: str | None, sources_dir: str | os.PathLike = "data/sources",
+                 chromosome: str = "22", progress: bool = True) -> tuple[Path, Path | None, str | None]:
+    """The VCF, population table and assembly of a file source (``"vcf"`` or ``"1000g"``);
+    for ``"1000g"`` this downloads the release once (see :mod:`lib.download`)."""
+    if source == "vcf":
+        return Path(vcf_path), Path(populations_path) if populations_path else None, assembly
+    if source == "1000g":
+        from .download import fetch_1000g_chr22
+
+        if normalise_chromosome(chromosome) != "22":
+            raise ValueError(f"source='1000g' downloads chromosome 22 only, not chromosome={chromosome!r}")
+        paths = fetch_1000g_chr22(sources_dir, progress=progress)
+        return paths["vcf"], Path(populations_path) if populations_path else paths["populations"], assembly or "GRCh37"
+    raise ValueError(f"source={source!r} is not a file source; choose 'vcf' or '1000g'")
+
+
+def load_panel(source: str, *, seed: int, n_sites: int | None, common_fraction: float,
+               chromosome: str = "22", region: str | None = None, vcf_path: str | None = None,
+               populations_path: str | None = None, assembly: str | None = None,
+               sim_samples_per_population: int = 100, sim_length: int = 5_000_000,
+               sources_dir: str | os.PathLike = "data/sources", progress: bool = True) -> "Panel":
+    """The cohort of ``source`` restricted to its panel of sites (see the module docstring).
+
+    A simulated cohort is made whole, then its panel is selected. A file is read in two
+    passes: the first keeps only each site's allele frequency, the panel is chosen from
+    those, and the second reads the genotypes of the panel's sites alone — so a
+    whole-chromosome VCF (1000 Genomes: 1.1 million records x 2,504 people) never has to
+    fit in memory. Both give the same panel for the same seed.
+    """
     if source == "simulate":
         from .simulate import DEFAULT_LEFT, simulate_cohort
 
@@ -92,20 +117,22 @@ def load_source(source: str, *, seed: int, chromosome: str = "22", region: str |
         bounds = parse_region(region, normalise_chromosome(chromosome))
         if bounds is not None:  # simulate exactly the requested window
             left, length = bounds[0] - 1, bounds[1] - bounds[0] + 1
-        return simulate_cohort(sim_samples_per_population, length, left=left, seed=seed)
-    if source == "vcf":
-        return read_vcf(vcf_path, chromosome=chromosome, region=region,
-                        populations_path=populations_path, assembly=assembly, progress=progress)
-    if source == "1000g":
-        from .download import fetch_1000g_chr22
-
-        if normalise_chromosome(chromosome) != "22":
-            raise ValueError(f"source='1000g' downloads chromosome 22 only, not chromosome={chromosome!r}")
-        paths = fetch_1000g_chr22(sources_dir, progress=progress)
-        return read_vcf(paths["vcf"], chromosome=chromosome, region=region,
-                        populations_path=populations_path or paths["populations"],
-                        assembly=assembly or "GRCh37", progress=progress)
-    raise ValueError(f"source={source!r} is unknown; choose one of {list(SOURCES)}")
+        cohort = simulate_cohort(sim_samples_per_population, length, left=left, seed=seed)
+        return select_panel(cohort, n_sites, common_fraction, seed)
+    path, populations, assembly = source_files(source, vcf_path, populations_path, assembly,
+                                               sources_dir, chromosome, progress)
+    table, repairs = scan_frequencies(path, chromosome=chromosome, region=region, assembly=assembly,
+                                      progress=progress)
+    if populations is not None:
+        read_populations(populations)  # a bad table fails before the second pass
+    chosen, n_common, notes, dropped = choose_sites(
+        table["minor_allele_frequency"].to_numpy(), table["polymorphic"].to_numpy(), n_sites,
+        common_fraction, seed)
+    cohort = read_vcf(path, chromosome=chromosome, region=region, populations_path=populations,
+                      assembly=assembly, progress=progress, keep_sites=set(table["key"].iloc[chosen]))
+    cohort.repairs = repairs  # the first pass saw every record; the second only the panel's
+    return Panel(cohort=cohort, n_common=n_common, n_rare=cohort.n_sites - n_common,
+                 n_monomorphic_dropped=dropped, notes=notes, n_source_sites=len(table))
 
 
 # --------------------------------------------------------------------------------------
@@ -114,22 +141,25 @@ def load_source(source: str, *, seed: int, chromosome: str = "22", region: str |
 
 @dataclass
 class Panel:
-    cohort: Cohort  # restricted to the panel's sites
+    cohort: Cohort  # restricted to the panel's sites (all samples)
     n_common: int
     n_rare: int
     n_monomorphic_dropped: int
     notes: list[str]
+    n_source_sites: int
 
 
-def select_panel(cohort: Cohort, n_sites: int | None, common_fraction: float, seed: int) -> Panel:
-    """Choose ``n_sites`` polymorphic sites, ``round(n_sites * common_fraction)`` of them
-    common (MAF >= 5%) and the rest rare; ``n_sites=None`` keeps every polymorphic site.
+def choose_sites(maf: np.ndarray, polymorphic: np.ndarray, n_sites: int | None,
+                 common_fraction: float, seed: int) -> tuple[np.ndarray, int, list[str], int]:
+    """Indices (sorted) of ``n_sites`` polymorphic sites, ``round(n_sites * common_fraction)``
+    of them common (MAF >= 5%) and the rest rare; ``n_sites=None`` keeps every polymorphic
+    site. Returns the indices, the number of common sites, notes, and the number of
+    monomorphic sites left out.
 
-    When a class has fewer sites than asked for, all of it is taken and the other class
-    fills the panel; the shortfall is reported in ``notes``.
+    Sites where every sample carries the same genotype are not eligible. When a class has
+    fewer sites than asked for, all of it is taken and the other class fills the panel; the
+    shortfall is reported in the notes.
     """
-    maf = cohort.minor_allele_frequency()
-    polymorphic = _polymorphic(cohort)
     common = np.nonzero(polymorphic & (maf >= COMMON_MAF))[0]
     rare = np.nonzero(polymorphic & (maf < COMMON_MAF))[0]
     dropped = int((~polymorphic).sum())
@@ -139,29 +169,34 @@ def select_panel(cohort: Cohort, n_sites: int | None, common_fraction: float, se
                      "genotype) and are not eligible for the panel")
     available = len(common) + len(rare)
     if available == 0:
-        raise ValueError(f"{cohort.source}: no polymorphic sites to build a panel from")
+        raise ValueError("the cohort has no polymorphic sites to build a panel from")
     if n_sites is None or n_sites >= available:
         if n_sites is not None and n_sites > available:
             notes.append(f"n_sites={n_sites} asked for more sites than the {available} polymorphic "
                          "ones available: the panel holds them all")
-        chosen = np.sort(np.concatenate([common, rare]))
-        n_common = len(common)
-    else:
-        rng = np.random.default_rng(seed)
-        want_common = int(round(n_sites * common_fraction))
-        n_common = min(want_common, len(common))
-        n_rare = n_sites - n_common
-        if n_rare > len(rare):
-            n_rare = len(rare)
-            n_common = n_sites - n_rare
-        if n_common != want_common:
-            notes.append(f"asked for {want_common} common and {n_sites - want_common} rare sites; the cohort "
-                         f"has {len(common)} common and {len(rare)} rare, so the panel has {n_common} and {n_rare}")
-        chosen = np.sort(np.concatenate([rng.choice(common, n_common, replace=False),
-                                         rng.choice(rare, n_rare, replace=False)]))
-    panel = cohort.subset(site_index=chosen)
-    return Panel(cohort=panel, n_common=int(n_common), n_rare=int(len(chosen) - n_common),
-                 n_monomorphic_dropped=dropped, notes=notes)
+        return np.sort(np.concatenate([common, rare])), len(common), notes, dropped
+    rng = np.random.default_rng(seed)
+    want_common = int(round(n_sites * common_fraction))
+    n_common = min(want_common, len(common))
+    n_rare = n_sites - n_common
+    if n_rare > len(rare):
+        n_rare = len(rare)
+        n_common = n_sites - n_rare
+    if n_common != want_common:
+        notes.append(f"asked for {want_common} common and {n_sites - want_common} rare sites; the cohort "
+                     f"has {len(common)} common and {len(rare)} rare, so the panel has {n_common} and {n_rare}")
+    chosen = np.concatenate([rng.choice(common, n_common, replace=False),
+                             rng.choice(rare, n_rare, replace=False)])
+    return np.sort(chosen), int(n_common), notes, dropped
+
+
+def select_panel(cohort: Cohort, n_sites: int | None, common_fraction: float, seed: int) -> Panel:
+    """The panel (see :func:`choose_sites`) of a cohort held in memory."""
+    chosen, n_common, notes, dropped = choose_sites(
+        cohort.minor_allele_frequency(), _polymorphic(cohort), n_sites, common_fraction, seed)
+    return Panel(cohort=cohort.subset(site_index=chosen), n_common=n_common,
+                 n_rare=len(chosen) - n_common, n_monomorphic_dropped=dropped, notes=notes,
+                 n_source_sites=cohort.n_sites)
 
 
 def _polymorphic(cohort: Cohort) -> np.ndarray:
@@ -188,26 +223,27 @@ def make_splits(samples: pd.DataFrame, validation_fraction: float, holdout_fract
             f"too few samples ({n}) for the splits: with validation_fraction={validation_fraction} and "
             f"holdout_fraction={holdout_fraction} every split needs at least {MIN_OTHER} sample(s) "
             f"and train at least {MIN_TRAIN}; use a larger cohort or larger fractions")
+    n_holdout, n_validation = int(round(n * holdout_fraction)), int(round(n * validation_fraction))
+    if n - n_holdout - n_validation < MIN_TRAIN:
+        raise ValueError(f"too few samples ({n}) for the splits: train would get {n - n_holdout - n_validation}")
+    # Systematic stratified sampling: shuffle each population, give its i-th sample the key
+    # (i + u) / size with one random offset u per population, and sort all samples by key.
+    # Every prefix of that order holds each population in proportion to its size, so taking
+    # the first n_holdout, then the next n_validation, stratifies both at exact totals.
     rng = np.random.default_rng(seed)
-    splits: dict[str, list[str]] = {name: [] for name in SPLITS}
-    # Allocate per stratum with a carried remainder, so totals match n * fraction closely.
-    carry_h = carry_v = 0.0
+    ids, keys = [], []
     for _, group in samples.groupby(stratify, sort=True):
-        ids = group["sample"].to_numpy().copy()
-        rng.shuffle(ids)
-        exact_h = len(ids) * holdout_fraction + carry_h
-        exact_v = len(ids) * validation_fraction + carry_v
-        n_h, n_v = int(np.floor(exact_h + 0.5)), int(np.floor(exact_v + 0.5))
-        n_h, n_v = min(n_h, len(ids)), min(n_v, len(ids) - min(n_h, len(ids)))
-        carry_h, carry_v = exact_h - n_h, exact_v - n_v
-        splits["holdout"] += ids[:n_h].tolist()
-        splits["validation"] += ids[n_h:n_h + n_v].tolist()
-        splits["train"] += ids[n_h + n_v:].tolist()
-    if len(splits["train"]) < MIN_TRAIN or min(len(splits["validation"]), len(splits["holdout"])) < MIN_OTHER:
-        raise ValueError(f"too few samples ({n}) for the splits: got "
-                         + ", ".join(f"{k}={len(v)}" for k, v in splits.items()))
+        members = group["sample"].to_numpy().copy()
+        rng.shuffle(members)
+        offset = rng.random()
+        ids.extend(members.tolist())
+        keys.extend(((np.arange(len(members)) + offset) / len(members)).tolist())
+    ordered = [ids[i] for i in np.argsort(np.asarray(keys), kind="stable")]
+    splits = {"holdout": ordered[:n_holdout],
+              "validation": ordered[n_holdout:n_holdout + n_validation],
+              "train": ordered[n_holdout + n_validation:]}
     order = {s: i for i, s in enumerate(samples["sample"])}
-    return {name: sorted(ids, key=order.get) for name, ids in splits.items()}
+    return {name: sorted(splits[name], key=order.get) for name in SPLITS}
 
 
 # --------------------------------------------------------------------------------------
@@ -276,7 +312,7 @@ def prepare(run: Path, *, source: str = "simulate", seed: int = 42, chromosome: 
             assembly: str | None = None, n_sites: int | None = None, common_fraction: float = 0.1,
             validation_fraction: float = 0.15, holdout_fraction: float = 0.15,
             sim_samples_per_population: int = 100, sim_length: int = 5_000_000,
-            progress: bool = True) -> Prepared:
+            sources_dir: str | os.PathLike = "data/sources", progress: bool = True) -> Prepared:
     """Load, select, split and write (or reuse) the cohort of a run. See the module docstring."""
     check_parameters(source, vcf_path, populations_path, n_sites, common_fraction,
                      validation_fraction, holdout_fraction, chromosome, region)
@@ -298,21 +334,20 @@ def prepare(run: Path, *, source: str = "simulate", seed: int = 42, chromosome: 
         panel_info = json.loads(paths["panel"].read_text())
         return Prepared(cohort, {k: splits[k] for k in SPLITS}, paths, panel_info["notes"], reused=True)
 
-    full = load_source(source, seed=seed, chromosome=chromosome, region=region, vcf_path=vcf_path,
-                       populations_path=populations_path, assembly=assembly,
+    panel = load_panel(source, seed=seed, n_sites=None if region and n_sites is None else n_sites,
+                       common_fraction=common_fraction, chromosome=chromosome, region=region,
+                       vcf_path=vcf_path, populations_path=populations_path, assembly=assembly,
                        sim_samples_per_population=sim_samples_per_population, sim_length=sim_length,
-                       progress=progress)
-    splits = make_splits(full.samples, validation_fraction, holdout_fraction, seed)
-    panel = select_panel(full, None if region and n_sites is None else n_sites, common_fraction, seed)
+                       sources_dir=sources_dir, progress=progress)
     cohort = panel.cohort
-    write_cohort(run, cohort, splits, seed=seed, panel=panel, source_repairs=full.repairs,
-                 n_source_sites=full.n_sites)
+    splits = make_splits(cohort.samples, validation_fraction, holdout_fraction, seed)
+    write_cohort(run, cohort, splits, seed=seed, panel=panel)
     rundir.record_artefacts(run, "01_data", params, list(paths.values()))
     return Prepared(cohort, splits, paths, panel.notes, reused=False)
 
 
 def write_cohort(run: Path, cohort: Cohort, splits: dict[str, list[str]], *, seed: int,
-                 panel: Panel, source_repairs: list[str], n_source_sites: int) -> dict[str, Path]:
+                 panel: Panel) -> dict[str, Path]:
     """Write every file of ``cohort/`` atomically."""
     paths = cohort_paths(run)
     write_vcf(cohort, paths["vcf"], source=f"lib.data ({cohort.source})")
@@ -324,10 +359,10 @@ def write_cohort(run: Path, cohort: Cohort, splits: dict[str, list[str]], *, see
         "seed": seed, "stratified_by": "population",
         "sizes": {k: len(v) for k, v in splits.items()}, **splits})
     rundir.write_json(paths["panel"], {
-        "source": cohort.source, "contig": vars(cohort.contig), "n_source_sites": n_source_sites,
+        "source": cohort.source, "contig": vars(cohort.contig), "n_source_sites": panel.n_source_sites,
         "n_sites": cohort.n_sites, "n_common": panel.n_common, "n_rare": panel.n_rare,
         "common_maf_threshold": COMMON_MAF, "n_monomorphic_dropped": panel.n_monomorphic_dropped,
-        "notes": panel.notes, "repairs": source_repairs, "sites": site_keys(cohort)})
+        "notes": panel.notes, "repairs": cohort.repairs, "sites": site_keys(cohort)})
     sparse, dense = profiles(cohort, sparse=True), profiles(cohort, sparse=False)
     rows = list(table.itertuples(index=False))
     with rundir.atomic_path(paths["profiles"]) as tmp, open(tmp, "w") as out:

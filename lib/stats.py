@@ -702,3 +702,44 @@ def compare_with_reference(cohort_stats, reference_stats, cohort_label: str = CO
     return pd.DataFrame({"statistic": names, "kind": [HEADLINE_KINDS[n] for n in names],
                          cohort_label: [ours[n] for n in names],
                          reference_label: [ref[n] for n in names]})
+
+
+# --------------------------------------------------------------------------------------
+# Population structure
+# --------------------------------------------------------------------------------------
+
+def pca(cohort: Cohort, n_components: int = 2) -> tuple[pd.DataFrame, np.ndarray]:
+    """Principal components of the genotypes: the standard picture of population structure.
+
+    Each person is a vector of ALT allele dosages (0, 1 or 2 per site); each site is centred
+    and scaled by its binomial standard deviation ``sqrt(2 p (1 - p))`` (Patterson, Price and
+    Reich 2006), so that rare and common sites count alike; monomorphic sites carry no
+    information and are left out, missing calls take the site mean. In human data the first
+    components separate continental groups (African from non-African first), which a
+    synthetic cohort must reproduce.
+
+    Returns one row per sample (``sample``, ``population``, ``superpopulation``, ``PC1``,
+    ``PC2``, ...) and the fraction of variance each component explains. Signs are fixed so
+    that each component's largest loading is positive (deterministic output).
+    """
+    dosage = (cohort.genotypes > 0).sum(axis=2).astype(float)  # sites x samples
+    missing = (cohort.genotypes < 0).any(axis=2)
+    dosage[missing] = np.nan
+    p = np.nanmean(dosage, axis=1) / 2.0
+    keep = (p > 0) & (p < 1) & np.isfinite(p)
+    if keep.sum() < n_components or cohort.n_samples <= n_components:
+        raise ValueError(f"PCA needs more than {n_components} polymorphic sites and samples; "
+                         f"got {int(keep.sum())} sites and {cohort.n_samples} samples")
+    x = dosage[keep]
+    p = p[keep]
+    x = np.where(np.isnan(x), 2 * p[:, None], x)
+    z = (x - 2 * p[:, None]) / np.sqrt(2 * p * (1 - p))[:, None]
+    u, sv, vt = np.linalg.svd(z.T, full_matrices=False)  # samples x sites
+    signs = np.sign(vt[np.arange(n_components), np.abs(vt[:n_components]).argmax(axis=1)])
+    scores = u[:, :n_components] * sv[:n_components] * signs
+    explained = (sv ** 2 / (sv ** 2).sum())[:n_components]
+    table = cohort.samples[["sample", "population", "superpopulation"]].copy()
+    for k in range(n_components):
+        table[f"PC{k + 1}"] = scores[:, k]
+    return table, explained
+

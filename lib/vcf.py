@@ -318,8 +318,8 @@ def _parse_gt_slow(fields: list[str], gt_index: int, path: Path, line_no: int) -
 
 def read_vcf(path: str | os.PathLike, chromosome: str = "22", region: str | None = None,
              populations_path: str | os.PathLike | None = None, assembly: str | None = None,
-             progress: bool = False) -> Cohort:
-    """Read the biallelic and multi-allelic SNVs and indels of one chromosome into a Cohort.
+             progress: bool = False, keep_sites: set[str] | None = None) -> Cohort:
+    """Read the SNVs, MNPs and indels of one chromosome into a Cohort.
 
     Parameters
     ----------
@@ -330,9 +330,39 @@ def read_vcf(path: str | os.PathLike, chromosome: str = "22", region: str | None
         ``superpopulation``) columns, or the 1000 Genomes panel format (``sample pop super_pop``).
         Without one, every sample is labelled ``unknown``.
     assembly: ``"GRCh37"`` or ``"GRCh38"`` to override a missing or wrong contig header.
+    keep_sites: read only these sites (keys ``POS:REF>ALT[,ALT]`` as :func:`site_key` makes
+        them); with :func:`scan_frequencies` this reads a panel from a whole-chromosome VCF
+        without holding every genotype in memory.
 
     Every repair the reader makes is listed in ``Cohort.repairs`` and logged at WARNING.
     """
+    return _read(path, chromosome, region, populations_path, assembly, progress, keep_sites, summary=False)
+
+
+def scan_frequencies(path: str | os.PathLike, chromosome: str = "22", region: str | None = None,
+                     assembly: str | None = None, progress: bool = False) -> tuple[pd.DataFrame, list[str]]:
+    """One pass over the file keeping, per site, only what panel selection needs.
+
+    Returns a table with ``pos``, ``ref``, ``alts``, ``key`` (see :func:`site_key`),
+    ``alt_frequency``, ``minor_allele_frequency`` and ``polymorphic``, and the repairs made.
+    Memory is O(sites), not O(sites x samples).
+    """
+    return _read(path, chromosome, region, None, assembly, progress, None, summary=True)
+
+
+def site_key(pos: int, ref: str, alts: tuple[str, ...]) -> str:
+    """``POS:REF>ALT[,ALT]``: how a site is named across the two passes of a panel read."""
+    return f"{pos}:{ref}>{','.join(alts)}"
+
+
+def _summarise(gt: np.ndarray) -> tuple[float, bool]:
+    called = gt[gt >= 0]
+    if called.size == 0:
+        return 0.0, False
+    return float((called > 0).mean()), bool(called.min() != called.max())
+
+
+def _read(path, chromosome, region, populations_path, assembly, progress, keep_sites, summary):
     path = Path(path)
     kind = sniff(path)
     chrom = normalise_chromosome(chromosome)
@@ -400,6 +430,17 @@ def read_vcf(path: str | os.PathLike, chromosome: str = "22", region: str | None
         if "GT" not in fmt_keys:
             raise VCFError(f"{path}: line {line_no}: FORMAT is {fmt!r}, without GT: no genotypes to read")
         gt_index = fmt_keys.index("GT")
+        ref = ref.upper()
+        if "/" in alt and "," not in alt:
+            alt_alleles = tuple(a.upper() for a in alt.split("/"))
+            slash_alts.append(pos)
+        else:
+            alt_alleles = tuple(a.upper() for a in alt.split(","))
+        if alt in (".", "") or not _ALLELE.match(ref) or not all(_ALLELE.match(a) for a in alt_alleles):
+            symbolic.append(pos)  # no ALT, symbolic (<DEL>), breakend or spanning deletion (*)
+            continue
+        if keep_sites is not None and site_key(pos, ref, alt_alleles) not in keep_sites:
+            continue
         if rest.endswith("\t"):
             rest = rest.rstrip("\t")
             trailing_tab_lines += 1
@@ -410,15 +451,6 @@ def read_vcf(path: str | os.PathLike, chromosome: str = "22", region: str | None
                 raise VCFError(f"{path}: line {line_no}: {len(fields)} genotype columns for {n} samples")
             parsed = _parse_gt_slow(fields, gt_index, path, line_no)
         gt, ph = parsed
-        ref = ref.upper()
-        if "/" in alt and "," not in alt:
-            alt_alleles = tuple(a.upper() for a in alt.split("/"))
-            slash_alts.append(pos)
-        else:
-            alt_alleles = tuple(a.upper() for a in alt.split(","))
-        if alt in (".", "") or not _ALLELE.match(ref) or not all(_ALLELE.match(a) for a in alt_alleles):
-            symbolic.append(pos)  # no ALT, symbolic (<DEL>), breakend or spanning deletion (*)
-            continue
         if gt.max(initial=0) > len(alt_alleles):
             raise VCFError(f"{path}: line {line_no}: a genotype uses allele {int(gt.max())} but ALT "
                            f"{alt!r} has {len(alt_alleles)} allele(s)")
@@ -437,8 +469,11 @@ def read_vcf(path: str | os.PathLike, chromosome: str = "22", region: str | None
         refs.append(ref)
         alts.append(alt_alleles)
         ids.append(vid if vid != "." else f"{c}:{pos}")
-        gts.append(gt)
-        phases.append(ph)
+        if summary:
+            gts.append(_summarise(gt))
+        else:
+            gts.append(gt)
+            phases.append(ph)
 
     if not positions:
         if bounds is not None:
@@ -463,8 +498,12 @@ def read_vcf(path: str | os.PathLike, chromosome: str = "22", region: str | None
 
     sites = pd.DataFrame({"pos": np.asarray(positions, dtype=np.int64), "ref": refs,
                           "alts": alts, "id": ids})
-    genotypes = np.stack(gts)
-    phased = np.stack(phases)
+    if summary:  # per site (alt frequency, polymorphic) instead of genotypes
+        genotypes = np.array([g[0] for g in gts], dtype=float)
+        phased = np.array([g[1] for g in gts], dtype=bool)
+    else:
+        genotypes = np.stack(gts)
+        phased = np.stack(phases)
     order = np.argsort(sites["pos"].to_numpy(), kind="stable")
     if np.any(order != np.arange(len(order))):
         first_bad = int(np.nonzero(np.diff(sites["pos"].to_numpy()) < 0)[0][0])
@@ -486,6 +525,12 @@ def read_vcf(path: str | os.PathLike, chromosome: str = "22", region: str | None
                        f"(positions {_fmt_list(sorted(set(sites.loc[shared, 'pos'])))})")
 
     contig = _resolve_contig(path, chromosome, contigs, found_name, int(sites["pos"].max()), assembly, repairs)
+    if summary:
+        table = sites.drop(columns="id").assign(
+            key=[site_key(p, r, a) for p, r, a in zip(sites["pos"], sites["ref"], sites["alts"])],
+            alt_frequency=genotypes, minor_allele_frequency=np.minimum(genotypes, 1.0 - genotypes),
+            polymorphic=phased)
+        return table, repairs
     sample_table = _sample_table(samples, populations)
     for message in repairs:
         log.warning("%s: %s", path.name, message)

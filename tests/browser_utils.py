@@ -16,12 +16,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import re
 import shutil
 import tempfile
 import threading
+import urllib.request
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -61,10 +63,21 @@ def serve_directory(directory: Path) -> Iterator[str]:
         thread.join()
 
 
+def follow_meta_refresh(url: str) -> str:
+    """The page ``url`` redirects to with a ``<meta http-equiv="refresh">`` (the book's
+    index.html does), else ``url``. Resolved before the browser opens it, so that the check
+    never races a navigation."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        text = response.read(65536).decode("utf-8", "replace")
+    match = re.search(r'<meta[^>]+http-equiv=["\']refresh["\'][^>]+content=["\'][^"\']*url=([^"\']+)',
+                      text, re.IGNORECASE)
+    return urljoin(url, match.group(1).strip()) if match else url
+
+
 def check_page(url: str, timeout_ms: int = 30_000) -> dict:
     """Load ``url`` in headless Chromium, wait for charts and math, and report.
 
-    Returns ``chart_count`` (``div.book-chart`` elements, see :mod:`lib.figures`),
+    Returns ``url`` (the page checked, after following a meta-refresh), ``chart_count`` (``div.book-chart`` elements, see :mod:`lib.figures`),
     ``svg_count`` (of those, how many hold an ``<svg>``), ``math_count`` (MathJax
     ``mjx-container`` elements), ``console_errors`` (console errors and uncaught page
     errors), ``failed_requests`` and ``external_requests`` (every URL requested from a host
@@ -94,7 +107,8 @@ def check_page(url: str, timeout_ms: int = 30_000) -> dict:
                         external.append(request.url)
 
                 context.on("request", record)
-                page.goto(url, wait_until="load", timeout=timeout_ms)
+                page.goto(follow_meta_refresh(url), wait_until="load", timeout=timeout_ms)
+                page.wait_for_load_state("networkidle", timeout=timeout_ms)
                 chart_count = page.locator("div.book-chart").count()
                 if chart_count:
                     page.wait_for_function(
@@ -105,11 +119,13 @@ def check_page(url: str, timeout_ms: int = 30_000) -> dict:
                 page.wait_for_load_state("networkidle", timeout=timeout_ms)
                 svg_count = page.locator("div.book-chart:has(svg)").count()
                 math_count = page.locator("mjx-container").count()
+                final_url = page.url
             finally:
                 context.close()
     finally:
         shutil.rmtree(user_data, ignore_errors=True)
     return {
+        "url": final_url,
         "chart_count": chart_count,
         "svg_count": svg_count,
         "math_count": math_count,

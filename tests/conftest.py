@@ -1,17 +1,71 @@
-"""Shared pytest fixtures (temporary: written by the stats helper; replace freely)."""
+"""Shared fixtures.
+
+``shared_data``: the reference data set beside the repository (``../shared/data``: the
+1000 Genomes chr22 panel VCF, sample table, bcftools stats, GPT-2 tokenizer). A test that
+needs it must not silently pass without it: in CI (``CI=true``) its absence is a failure,
+elsewhere the test is skipped with the reason shown (``-ra`` is on by default).
+
+``fixture_book``: the small fixture book (``tests/fixtures/book``: the repository's intro and
+references pages around a chart notebook) executed and built once per session through the
+real runner (:mod:`lib.book`), into a temporary directory so the repository's ``_build`` and
+``data/runs`` are left alone.
+"""
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_BOOK = Path(__file__).resolve().parent / "fixtures" / "book"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def require_or_skip(ok: bool, reason: str) -> None:
+    """Fail in CI, skip (with ``reason``) elsewhere, when ``ok`` is False."""
+    if ok:
+        return
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: this is a failure, not a skip)", pytrace=False)
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The real 1000 Genomes reference files in ``../shared/data`` (skips when absent)."""
-    path = REPO_ROOT.parent / "shared" / "data"
-    if not path.is_dir():
-        pytest.skip(f"shared reference data not found at {path}")
+    """``<repo root>/../shared/data``; fails in CI, skips elsewhere, when it is missing."""
+    path = (REPO_ROOT.parent / "shared" / "data").resolve()
+    require_or_skip(path.is_dir() and any(path.iterdir()),
+                    f"reference data not found at {path} (expected ../shared/data beside the repository)")
     return path
+
+
+def make_fixture_root(dest: Path) -> Path:
+    """A book root in ``dest``: the repository's ``_config.yml`` and pages, the fixture's
+    ``_toc.yml`` and notebook -- so the test exercises the real configuration."""
+    (dest / "book").mkdir(parents=True)
+    shutil.copy2(REPO_ROOT / "_config.yml", dest / "_config.yml")
+    shutil.copy2(FIXTURE_BOOK / "_toc.yml", dest / "_toc.yml")
+    for name in ("intro.md", "references.md", "references.bib", "favicon.svg"):
+        shutil.copy2(REPO_ROOT / "book" / name, dest / "book" / name)
+    for notebook in (FIXTURE_BOOK / "book").glob("*.ipynb"):
+        shutil.copy2(notebook, dest / "book" / notebook.name)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def fixture_book(tmp_path_factory) -> dict[str, Path]:
+    """Execute and build the fixture book once; returns its ``root``, ``run`` and ``html`` dirs."""
+    from lib import book
+
+    base = tmp_path_factory.mktemp("fixture-book")
+    root = make_fixture_root(base / "root")
+    run = base / "run"
+    code = book.main(["--profile", "smoke", "--root", str(root), "--run-dir", str(run),
+                      "--output", str(base / "out"), "-p", "n_points", "25"])
+    assert code == 0, "the fixture book did not build; see the output above"
+    return {"root": root, "run": run, "html": base / "out" / "_build" / "html"}

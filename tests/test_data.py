@@ -213,3 +213,20 @@ def test_real_panel_end_to_end(tmp_path, shared_data):
         assert vf.header.contigs["22"].length == 51_304_566
         multi = [r for r in vf if len(r.alts) > 1]
         assert len(multi) >= 4 and all("/" not in a for r in multi for a in r.alts)
+
+
+def test_two_pass_panel_read_equals_the_in_memory_selection(shared_data):
+    """Reading a panel from a file in two passes (frequencies, then the panel's genotypes
+    only) picks the same sites and genotypes as selecting from the whole cohort in memory."""
+    vcf, pops = shared_data / "1000g_chr22_panel998.vcf.gz", shared_data / "1000g_samples.tsv"
+    whole = read_vcf(vcf, populations_path=pops, assembly="GRCh37")
+    in_memory = data.select_panel(whole, n_sites=300, common_fraction=0.2, seed=11)
+    two_pass = data.load_panel("vcf", seed=11, n_sites=300, common_fraction=0.2, vcf_path=str(vcf),
+                               populations_path=str(pops), assembly="GRCh37", progress=False)
+    assert two_pass.cohort.sites.equals(in_memory.cohort.sites)
+    np.testing.assert_array_equal(two_pass.cohort.genotypes, in_memory.cohort.genotypes)
+    assert two_pass.cohort.samples.equals(in_memory.cohort.samples)
+    assert (two_pass.n_common, two_pass.notes, two_pass.n_source_sites) == (
+        in_memory.n_common, in_memory.notes, in_memory.n_source_sites)
+    assert two_pass.n_common == 60
+    assert two_pass.cohort.repairs == whole.repairs

@@ -339,3 +339,19 @@ def test_cli_reports_errors_without_traceback(server, tmp_path, capsys):
     assert dl.main([str(tmp_path), "--base-url", server.url, "--quiet"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: not found (HTTP 404): " + server.url)
+
+
+def test_data_chapter_source_1000g_through_the_local_server(server, tmp_path, monkeypatch):
+    """source="1000g" end to end: download, read with the panel's populations, select, split."""
+    from lib import data, rundir
+
+    monkeypatch.setenv(dl.BASE_URL_ENV, server.url)
+    run = rundir.run_path(tmp_path / "run", "smoke")
+    prepared = data.prepare(run, source="1000g", seed=0, n_sites=40, common_fraction=0.5,
+                            sources_dir=tmp_path / "sources", progress=False)
+    cohort = prepared.cohort
+    assert cohort.contig.assembly == "GRCh37" and cohort.contig.length == 51_304_566
+    assert cohort.sample_ids == SAMPLES and cohort.n_sites == 40
+    assert cohort.samples["population"].tolist() == ["GBR", "GBR", "YRI", "JPT"]
+    assert sorted(s for ids in prepared.splits.values() for s in ids) == sorted(SAMPLES)
+    assert (tmp_path / "sources" / dl.VCF_NAME).exists()

@@ -438,3 +438,30 @@ def test_comparison_chart(chart_frames):
     assert {v["source"] for v in values} == {"this cohort", "1000 Genomes phase 3 chr22 (2,504 samples)"}
     assert "Ts/Tv" not in {v["statistic"] for v in values}
     assert chart.to_json() == charts.comparison_chart(chart_frames["comparison"]).to_json()
+
+
+def test_pca_separates_africans_on_the_first_component(shared_data):
+    """On the real panel, PC1 separates AFR from the other super-populations, PC2 EAS from EUR."""
+    from lib.charts import pca_chart
+    from lib.vcf import read_vcf
+
+    cohort = read_vcf(shared_data / "1000g_chr22_panel998.vcf.gz",
+                      populations_path=shared_data / "1000g_samples.tsv", assembly="GRCh37")
+    scores, explained = stats.pca(cohort, n_components=3)
+    assert list(scores.columns) == ["sample", "population", "superpopulation", "PC1", "PC2", "PC3"]
+    assert explained[0] > explained[1] > explained[2] > 0
+    means = scores.groupby("superpopulation")[["PC1", "PC2"]].mean()
+    others = means.drop(index="AFR")
+    assert (abs(means.loc["AFR", "PC1"] - others["PC1"]) > 5 * others["PC1"].std()).all()
+    assert abs(means.loc["EAS", "PC2"] - means.loc["EUR", "PC2"]) > 3
+    again, _ = stats.pca(cohort, n_components=3)
+    assert again.equals(scores)  # deterministic, signs included
+    spec = pca_chart(scores, explained).to_dict()
+    assert spec["mark"]["type"] == "circle" and "of variance" in spec["encoding"]["x"]["title"]
+
+
+def test_pca_refuses_a_cohort_without_variation():
+    sites = [(100, "A", ("G",)), (200, "C", ("T",)), (300, "G", ("A",))]
+    cohort = make_cohort(sites, [[[0, 0]] * 4, [[1, 1]] * 4, [[0, 1], [0, 0], [0, 0], [0, 0]]])
+    with pytest.raises(ValueError, match="PCA needs more than 2 polymorphic sites and samples; got 1 sites"):
+        stats.pca(cohort)

@@ -134,7 +134,16 @@ non-members have the same ancestry mix, and the utility chapter checks that a sy
 reproduces the population structure."""),
 code("""composition = stats.population_composition(cohort)
 charts.population_composition_chart(composition)"""),
-code("""composition.rename(columns={"n_samples": "samples"}).style.format({"fraction": "{:.1%}"}).hide(axis="index")"""),
+code("""composition.rename(columns={"n_samples": "samples"}).style.format({"fraction": "{:.1%}"}).hide(axis="index").set_uuid("composition")"""),
+md("""## Population structure
+
+A principal-component analysis of the genotypes (each site centred and scaled by its
+binomial standard deviation) is the standard picture of ancestry: in human data the first
+component separates African from non-African genomes — the out-of-Africa split — and the
+next ones separate the continental groups that left Africa. A synthetic cohort must
+reproduce this picture, not only per-site frequencies."""),
+code("""pcs, explained = stats.pca(cohort, n_components=2)
+charts.pca_chart(pcs, explained)"""),
 md("""## Members and non-members
 
 The samples are split at random within each population: {glue:text}`n_train` members (the
@@ -185,7 +194,7 @@ code("""types = stats.variant_type_summary(cohort)
 tstv = stats.ts_tv(cohort)
 glue("ts_tv", f"{tstv['ts_tv']:.2f}", display=False)
 charts.variant_types_chart(types)"""),
-code("""types.drop(columns=["bcftools_key"]).style.format({"fraction": "{:.1%}"}).hide(axis="index")"""),
+code("""types.drop(columns=["bcftools_key"]).style.format({"fraction": "{:.1%}"}).hide(axis="index").set_uuid("types")"""),
 md("""The panel's Ts/Tv is {glue:text}`ts_tv`.
 
 ## Where the variants lie

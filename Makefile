@@ -1,0 +1,38 @@
+# One entry point for readers, researchers and CI.
+#   make book                          the whole book with the quick profile -> _build/html/index.html
+#   make book PROFILE=smoke            another profile (smoke | quick | full)
+#   make book ARGS="-p source vcf -p vcf_path my.vcf.gz"   chapter parameters (see python -m lib.book --help)
+#   make test                          the test suite
+#   make clean                         remove the built site (_build/); runs in data/runs stay
+#   make distclean                     also remove the environment (.venv)
+# The first call creates .venv from the lock files; later calls reuse it until a lock changes.
+
+PYTHON ?= python3.11
+PROFILE ?= quick
+ARGS ?=
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: book test env clean distclean
+
+book: $(STAMP)
+	$(VENV)/bin/python -m lib.book --profile $(PROFILE) $(ARGS)
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest $(ARGS)
+
+env: $(STAMP)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.lock requirements-nodeps.lock | $(VENV)/bin/python
+	$(VENV)/bin/python -m pip install -r requirements.lock
+	$(VENV)/bin/python -m pip install --no-deps -r requirements-nodeps.lock
+	touch $@
+
+clean:
+	rm -rf _build
+
+distclean: clean
+	rm -rf $(VENV)

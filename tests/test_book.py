@@ -1,0 +1,242 @@
+"""The book pipeline: the runner's options, the offline chart renderer, an end-to-end build."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import pytest
+import yaml
+
+from lib import book, figures
+from conftest import FIXTURE_BOOK, REPO_ROOT, make_fixture_root
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------------------- arguments
+
+
+def test_parse_value_reads_like_papermill():
+    assert book.parse_value("3") == 3 and isinstance(book.parse_value("3"), int)
+    assert book.parse_value("0.5") == 0.5
+    assert book.parse_value("1e-5") == 1e-5
+    assert book.parse_value("True") is True and book.parse_value("False") is False
+    assert book.parse_value("None") is None
+    assert book.parse_value("vcf") == "vcf"
+    assert book.parse_value("my.vcf.gz") == "my.vcf.gz"
+    assert book.parse_value("true") == "true"  # papermill only knows the Python spellings
+
+
+def test_command_line_options():
+    args = book.parse_args(["--profile", "smoke", "-p", "source", "vcf", "-p", "vcf_path",
+                            "my.vcf.gz", "-p", "epsilon", "8", "-y", "seed: 3\nsource: sim",
+                            "--chapters", "01_data", "--no-build"])
+    assert args.profile == "smoke" and args.no_build and args.chapters == ["01_data"]
+    assert args.builder == "html" and args.run_dir is None
+    # -y first, every -p on top of it
+    assert book.overrides_from(args) == {"seed": 3, "source": "vcf", "vcf_path": "my.vcf.gz",
+                                         "epsilon": 8}
+    assert book.parse_args([]).profile == "quick"
+    with pytest.raises(SystemExit):
+        book.parse_args(["--profile", "huge"])
+    with pytest.raises(book.BookError, match="YAML mapping"):
+        book.overrides_from(book.parse_args(["-y", "[1, 2]"]))
+
+
+def test_help_runs_as_a_module():
+    result = subprocess.run([sys.executable, "-m", "lib.book", "--help"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, check=True)
+    for option in ("--profile", "--run-dir", "-p NAME VALUE", "--chapters", "--no-build", "--builder"):
+        assert option in result.stdout
+
+
+def test_chapters_come_from_the_toc(tmp_path):
+    root = make_fixture_root(tmp_path / "root")
+    assert book.toc_docnames(root) == ["book/intro", "book/charts", "book/references"]
+    chapters = book.toc_chapters(root)
+    assert [(c.name, c.is_notebook) for c in chapters] == [
+        ("intro", False), ("charts", True), ("references", False)]
+    assert [c.name for c in book.select_notebooks(chapters, None)] == ["charts"]
+    for spelling in ("charts", "book/charts", "book/charts.ipynb"):
+        assert [c.name for c in book.select_notebooks(chapters, [spelling])] == ["charts"]
+    with pytest.raises(book.BookError, match="no such notebook chapter"):
+        book.select_notebooks(chapters, ["99_missing"])
+
+
+def test_repository_toc_starts_with_intro_then_data():
+    names = book.toc_docnames(REPO_ROOT)
+    assert names[:2] == ["book/intro", "book/01_data"]
+
+
+def test_toc_entry_without_a_file_is_an_error(tmp_path):
+    root = make_fixture_root(tmp_path / "root")
+    (root / "book" / "charts.ipynb").unlink()
+    with pytest.raises(book.BookError, match="book/charts"):
+        book.toc_chapters(root)
+
+
+def test_parameters_go_only_where_declared(tmp_path):
+    root = make_fixture_root(tmp_path / "root")
+    # a second notebook that declares only `profile`
+    (root / "book" / "other.ipynb").write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "id": "p",
+                   "metadata": {"tags": ["parameters"]}, "outputs": [],
+                   "source": "profile = 'smoke'\nwidth = 3"}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}))
+    notebooks = [book.Chapter("book/charts", root / "book" / "charts.ipynb"),
+                 book.Chapter("book/other", root / "book" / "other.ipynb")]
+    plan = book.plan_parameters(notebooks, {"profile": "smoke", "run_dir": "r"},
+                                {"n_points": 5, "width": 4})
+    assert plan == {"charts": {"profile": "smoke", "run_dir": "r", "n_points": 5},
+                    "other": {"profile": "smoke", "width": 4}}
+
+
+def test_unknown_parameter_is_an_error(tmp_path):
+    root = make_fixture_root(tmp_path / "root")
+    notebooks = book.select_notebooks(book.toc_chapters(root), None)
+    with pytest.raises(book.BookError, match=r"\['epsilonn'\] are declared by no chapter.*n_points"):
+        book.plan_parameters(notebooks, {"profile": "smoke"}, {"epsilonn": 3})
+    with pytest.raises(book.BookError, match="--profile"):
+        book.plan_parameters(notebooks, {"profile": "smoke"}, {"profile": "full"})
+    # main() reports it without executing anything
+    run = tmp_path / "run"
+    assert book.main(["--root", str(root), "--run-dir", str(run), "-p", "epsilonn", "3"]) == 1
+    assert not list((run / "notebooks").glob("*.ipynb"))
+
+
+# ---------------------------------------------------------------------------- renderer
+
+
+def _chart(n: int = 10) -> alt.Chart:
+    table = pd.DataFrame({"x": range(n), "y": [i % 3 for i in range(n)]})
+    return alt.Chart(table, title="t").mark_point().encode(x="x", y="y")
+
+
+def test_renderer_mimebundle():
+    figures.setup()
+    assert alt.renderers.active == figures.RENDERER_NAME
+    bundle = _chart()._repr_mimebundle_()
+    bundle = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert set(bundle) == {"text/html", "image/png", "text/plain"}
+    page = bundle["text/html"]
+    assert "vegaEmbed(" in page and '"actions":false' in page and '"renderer":"svg"' in page
+    assert "cdn" not in page.lower() and "<script src" not in page
+    element_id = re.search(r'<div id="([^"]+)" class="book-chart"', page).group(1)
+    assert f'getElementById("{element_id}")' in page
+    assert base64.b64decode(bundle["image/png"]).startswith(PNG_MAGIC)
+
+
+def test_renderer_is_deterministic():
+    figures.setup()
+    first = [_chart(10)._repr_mimebundle_(), _chart(10)._repr_mimebundle_(), _chart(11)._repr_mimebundle_()]
+    figures.setup()
+    second = [_chart(10)._repr_mimebundle_(), _chart(10)._repr_mimebundle_(), _chart(11)._repr_mimebundle_()]
+    assert first == second
+    ids = [re.search(r'<div id="([^"]+)"', b["text/html"]).group(1) for b in first]
+    assert len(set(ids)) == 3  # the same chart twice on a page still gets two ids
+
+
+def test_script_end_tag_in_data_cannot_break_out():
+    figures.setup()
+    table = pd.DataFrame({"x": [1], "label": ["</script><b>x</b>"]})
+    page = alt.Chart(table).mark_text().encode(x="x", text="label")._repr_mimebundle_()["text/html"]
+    assert page.count("</script>") == 1
+
+
+def test_config_names_the_assets_the_runner_writes(tmp_path):
+    config = yaml.safe_load((REPO_ROOT / "_config.yml").read_text())
+    sphinx = config["sphinx"]["config"]
+    assert config["execute"]["execute_notebooks"] == "off"
+    assert figures.VEGA_BUNDLE in sphinx["html_js_files"]
+    assert sphinx["mathjax_path"] == figures.MATHJAX_ENTRY
+    assert sphinx["html_static_path"] == [book.ASSETS_DIR]
+    assert "lib.book" in config["sphinx"]["extra_extensions"]
+    written = figures.write_static_assets(tmp_path)
+    bundle = (tmp_path / figures.VEGA_BUNDLE).read_text()
+    assert bundle.startswith("(function () {") and "window.vegaEmbed=" in bundle
+    assert (tmp_path / figures.MATHJAX_ENTRY).is_file() and all(p.is_file() for p in written)
+    assert list((tmp_path / figures.MATHJAX_DIR / "output" / "chtml" / "fonts").rglob("*.woff"))
+
+
+# ---------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+def test_fixture_book_builds(fixture_book):
+    html, run = fixture_book["html"], fixture_book["run"]
+    assert (html / "index.html").is_file()
+    for page in ("book/intro.html", "book/charts.html", "book/references.html"):
+        assert (html / page).is_file(), page
+    charts = (html / "book" / "charts.html").read_text()
+    assert charts.count('class="book-chart"') == 2 and charts.count("vegaEmbed(") == 2
+    assert f"_static/{figures.VEGA_BUNDLE}" in charts
+    assert f"_static/{figures.MATHJAX_ENTRY}" in charts
+    assert "cdn.jsdelivr.net" not in charts
+    assert charts.count("const THEBE_JS_URL") <= 1  # lib.book's Sphinx extension dedups it
+    assert (html / "_static" / figures.VEGA_BUNDLE).stat().st_size > 100_000
+    assert (html / "_static" / figures.MATHJAX_ENTRY).is_file()
+    intro = (html / "book" / "intro.html").read_text()
+    assert "Abadi" in intro  # citations resolved through references.bib
+    # the executed notebook and its log are run artefacts
+    assert (run / "notebooks" / "charts.ipynb").is_file()
+    assert "Executing" in (run / "notebooks" / "charts.log").read_text()
+    executed = json.loads((run / "notebooks" / "charts.ipynb").read_text())
+    injected = [c for c in executed["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert injected and "n_points = 25" in "".join(injected[0]["source"])
+
+
+@pytest.mark.slow
+def test_same_parameters_give_identical_pages(fixture_book, tmp_path):
+    root = make_fixture_root(tmp_path / "root")
+    code = book.main(["--profile", "smoke", "--root", str(root), "--run-dir",
+                      str(fixture_book["run"]), "--output", str(tmp_path / "out"),
+                      "-p", "n_points", "25"])
+    assert code == 0
+    again = (tmp_path / "out" / "_build" / "html" / "book" / "charts.html").read_text()
+    assert again == (fixture_book["html"] / "book" / "charts.html").read_text()
+
+
+@pytest.mark.slow
+def test_failing_chapter_is_named(tmp_path, capsys):
+    root = make_fixture_root(tmp_path / "root")
+    code = book.main(["--profile", "smoke", "--root", str(root), "--run-dir", str(tmp_path / "run"),
+                      "--output", str(tmp_path / "out"), "-p", "fail", "True"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "chapter charts failed" in err and "asked to fail" in err
+    assert not (tmp_path / "out" / "_build" / "html").exists()
+
+
+@pytest.mark.slow
+def test_chapter_runs_alone_with_papermill(tmp_path):
+    out = tmp_path / "alone.ipynb"
+    subprocess.run([sys.executable, "-m", "papermill", str(FIXTURE_BOOK / "book" / "charts.ipynb"),
+                    str(out), "-p", "profile", "smoke", "--cwd", str(REPO_ROOT)],
+                   check=True, capture_output=True, cwd=REPO_ROOT)
+    executed = json.loads(out.read_text())
+    outputs = [o for c in executed["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+# ---------------------------------------------------------------------------- CI policy
+
+
+def test_missing_data_fails_in_ci_and_skips_elsewhere(monkeypatch):
+    from conftest import require_or_skip
+
+    require_or_skip(True, "present")  # nothing happens
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        require_or_skip(False, "data missing")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="data missing"):
+        require_or_skip(False, "data missing")

@@ -1,0 +1,45 @@
+"""The built book in a real browser: charts draw, math typesets, nothing leaves 127.0.0.1.
+
+The fixture book is built once per session (``fixture_book`` in conftest), served with
+``http.server`` on 127.0.0.1 and opened in headless Debian Chromium through playwright
+(:mod:`browser_utils`). Without Chromium or playwright the test fails in CI and is skipped,
+with the reason, elsewhere.
+"""
+from __future__ import annotations
+
+import pytest
+
+from browser_utils import check_page, chromium_available, serve_directory
+from conftest import require_or_skip
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def served_book(fixture_book):
+    require_or_skip(chromium_available(),
+                    "needs /usr/bin/chromium (apt-get install chromium) and playwright (requirements.lock)")
+    with serve_directory(fixture_book["html"]) as base_url:
+        yield base_url
+
+
+def test_chart_page_draws_offline(served_book):
+    report = check_page(f"{served_book}/book/charts.html")
+    assert report["chart_count"] == 2
+    assert report["svg_count"] == report["chart_count"], report
+    assert report["math_count"] >= 1, "MathJax did not typeset $x^2$"
+    assert report["console_errors"] == [], report
+    assert report["failed_requests"] == [], report
+    assert report["external_requests"] == [], report
+
+
+@pytest.mark.parametrize("page", ["index.html", "book/intro.html", "book/references.html", "search.html"])
+def test_other_pages_are_clean_and_offline(served_book, page):
+    report = check_page(f"{served_book}/{page}")
+    assert report["console_errors"] == [], report
+    assert report["failed_requests"] == [], report
+    assert report["external_requests"] == [], report
+    if page == "index.html":
+        assert report["url"].endswith("/book/intro.html"), "index.html should lead to the intro"
+    if page in ("index.html", "book/intro.html"):
+        assert report["math_count"] >= 1, "the introduction's formulas were not typeset"
