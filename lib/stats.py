@@ -743,3 +743,17 @@ def pca(cohort: Cohort, n_components: int = 2) -> tuple[pd.DataFrame, np.ndarray
         table[f"PC{k + 1}"] = scores[:, k]
     return table, explained
 
+
+
+def format_comparison(comparison: pd.DataFrame) -> pd.DataFrame:
+    """:func:`compare_with_reference`'s table as text for reading: counts with thousands
+    separators, fractions as percentages, ratios with two decimals; ``statistic`` as index."""
+    formats = {"count": "{:,.0f}", "fraction": "{:.2%}", "ratio": "{:.2f}"}
+    values = [c for c in comparison.columns if c not in ("statistic", "kind")]
+    out = comparison.set_index("statistic")[values].astype(object)
+    for statistic, kind in zip(comparison["statistic"], comparison["kind"]):
+        for column in values:
+            value = out.at[statistic, column]
+            out.at[statistic, column] = "–" if pd.isna(value) else formats[kind].format(value)
+    out.index.name = None
+    return out

@@ -465,3 +465,12 @@ def test_pca_refuses_a_cohort_without_variation():
     cohort = make_cohort(sites, [[[0, 0]] * 4, [[1, 1]] * 4, [[0, 1], [0, 0], [0, 0], [0, 0]]])
     with pytest.raises(ValueError, match="PCA needs more than 2 polymorphic sites and samples; got 1 sites"):
         stats.pca(cohort)
+
+
+def test_format_comparison_reads_like_prose():
+    table = pd.DataFrame({"statistic": ["records", "SNV fraction", "Ts/Tv"], "kind": ["count", "fraction", "ratio"],
+                          "this cohort": [1000.0, 0.9876, 2.0957], "reference": [1103547.0, float("nan"), 2.385]})
+    out = stats.format_comparison(table)
+    assert out.loc["records"].tolist() == ["1,000", "1,103,547"]
+    assert out.loc["SNV fraction"].tolist() == ["98.76%", "–"]
+    assert out.loc["Ts/Tv"].tolist() == ["2.10", "2.38"]

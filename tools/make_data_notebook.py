@@ -78,7 +78,7 @@ settings = profiles.resolve(profile, n_sites=n_sites, common_fraction=common_fra
 run = rundir.run_path(run_dir, profile)
 # with a region and no explicit n_sites, the panel is every polymorphic site of the region
 panel_size = settings["n_sites"] if region is None and n_sites is None else n_sites
-print(f"profile={profile} source={source} run directory: {run}")""", metadata={"tags": ["hide-output"]}),
+print(f"profile={profile} source={source} run directory: {run}")""", metadata={"tags": ["hide-input"]}),
 md("""## The cohort
 
 `lib.data.prepare` checks the parameters before doing any work, loads the source, selects the
@@ -109,7 +109,8 @@ pd.DataFrame({"": ["source", "contig", "samples", "sites in the source", "panel 
                    "common (MAF >= 5%)", "rare (MAF < 5%)"],
               "value": [cohort.source, f"{cohort.contig.name} ({cohort.contig.assembly}, {cohort.contig.length:,} bp)",
                         f"{cohort.n_samples:,}", f"{panel_info['n_source_sites']:,}", f"{cohort.n_sites:,}",
-                        f"{panel_info['n_common']:,}", f"{panel_info['n_rare']:,}"]}).set_index("")"""),
+                        f"{panel_info['n_common']:,}", f"{panel_info['n_rare']:,}"]}).set_index("")""",
+     metadata={"tags": ["hide-input"]}),
 md("""The cohort has {glue:text}`n_samples` people. From the {glue:text}`n_source_sites` variant
 sites of the source ({glue:text}`source_text`), the panel keeps {glue:text}`n_sites`:
 {glue:text}`n_common` common and {glue:text}`n_rare` rare. Positions are on
@@ -220,7 +221,7 @@ if reference_stats_path is not None:
 else:
     comparison = stats.compare_with_reference(cohort_bcftools, cohort_bcftools, reference_label="(no reference)")
     display(Markdown("*The reference statistics file was not found; pass `reference_stats_path`.*"))
-comparison"""),
+stats.format_comparison(comparison)"""),
 md("""## The profiles
 
 This is what a language model reads: one line of records per person. Here are the first
@@ -237,8 +238,8 @@ md("""## What this chapter wrote
 
 Later chapters read only these files (and never recompute them). The manifest records each
 file's checksum and the parameters that made it."""),
-code("""pd.DataFrame([{"file": str(p.relative_to(run)), "bytes": p.stat().st_size, "sha256": rundir.sha256(p)[:16]}
-              for p in prepared.paths.values()])"""),
+code("""pd.DataFrame([{"file": str(p.relative_to(run)), "bytes": f"{p.stat().st_size:,}", "sha256": rundir.sha256(p)[:16]}
+              for p in prepared.paths.values()]).set_index("file")"""),
 ]
 
 nb = nbf.v4.new_notebook()
