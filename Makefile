@@ -2,6 +2,7 @@
 #   make book                          the whole book with the quick profile -> _build/html/index.html
 #   make book PROFILE=smoke            another profile (smoke | quick | full)
 #   make book ARGS="-p source vcf -p vcf_path my.vcf.gz"   chapter parameters (see python -m lib.book --help)
+#   make pdf                           the same book as a PDF (xelatex: Debian texlive-xetex) -> _build/latex/book.pdf
 #   make test                          the test suite
 #   make clean                         remove the built site (_build/); runs in data/runs stay
 #   make distclean                     also remove the environment (.venv)
@@ -13,10 +14,13 @@ ARGS ?=
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: book test env clean distclean
+.PHONY: book pdf test env clean distclean
 
 book: $(STAMP)
 	$(VENV)/bin/python -m lib.book --profile $(PROFILE) $(ARGS)
+
+pdf: $(STAMP)
+	$(VENV)/bin/python -m lib.book --profile $(PROFILE) --builder pdflatex $(ARGS)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(ARGS)

@@ -139,3 +139,27 @@ def test_data_chapter_draws_its_charts_offline(data_book):
     assert report["console_errors"] == [], report
     assert report["failed_requests"] == [], report
     assert report["external_requests"] == [], report
+
+
+@pytest.mark.slow
+def test_book_builds_as_a_pdf(data_book, tmp_path, shared_data):
+    """``--builder pdflatex``: xelatex through latexmk; every chart goes in as its PNG."""
+    import shutil
+
+    from conftest import require_or_skip
+    from lib import book
+
+    require_or_skip(shutil.which("xelatex") is not None and shutil.which("latexmk") is not None,
+                    "needs xelatex and latexmk (apt-get install texlive-xetex texlive-latex-extra "
+                    "texlive-fonts-recommended fonts-freefont-otf latexmk)")
+    code = book.main(["--profile", "smoke", "--run-dir", str(data_book["run"]), "--output", str(tmp_path),
+                      "--builder", "pdflatex",
+                      "-p", "source", "vcf", "-p", "vcf_path", str(shared_data / "1000g_chr22_panel998.vcf.gz"),
+                      "-p", "populations_path", str(shared_data / "1000g_samples.tsv"), "-p", "assembly", "GRCh37"])
+    assert code == 0
+    latex = tmp_path / "_build" / "latex"
+    pdf = latex / "book.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 100_000
+    tex = (latex / "book.tex").read_text()
+    assert tex.count("\\sphinxincludegraphics") >= 8
+    assert "Styler object" not in tex and "<pandas" not in tex

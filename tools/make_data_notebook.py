@@ -90,7 +90,7 @@ code("""prepared = data.prepare(
     common_fraction=settings["common_fraction"],
     validation_fraction=settings["validation_fraction"], holdout_fraction=settings["holdout_fraction"],
     sim_samples_per_population=settings["sim_samples_per_population"], sim_length=settings["sim_length"],
-    progress=False)
+    progress=source == "1000g")  # a download deserves a progress bar
 cohort, splits = prepared.cohort, prepared.splits
 panel_info = json.loads(prepared.paths["panel"].read_text())
 
@@ -135,7 +135,7 @@ non-members have the same ancestry mix, and the utility chapter checks that a sy
 reproduces the population structure."""),
 code("""composition = stats.population_composition(cohort)
 charts.population_composition_chart(composition)"""),
-code("""composition.rename(columns={"n_samples": "samples"}).style.format({"fraction": "{:.1%}"}).hide(axis="index").set_uuid("composition")"""),
+code("""composition.rename(columns={"n_samples": "samples"}).assign(fraction=composition["fraction"].map("{:.1%}".format)).set_index(["superpopulation", "population"])"""),
 md("""## Population structure
 
 A principal-component analysis of the genotypes (each site centred and scaled by its
@@ -195,7 +195,7 @@ code("""types = stats.variant_type_summary(cohort)
 tstv = stats.ts_tv(cohort)
 glue("ts_tv", f"{tstv['ts_tv']:.2f}", display=False)
 charts.variant_types_chart(types)"""),
-code("""types.drop(columns=["bcftools_key"]).style.format({"fraction": "{:.1%}"}).hide(axis="index").set_uuid("types")"""),
+code("""types.drop(columns=["bcftools_key"]).assign(fraction=types["fraction"].map("{:.1%}".format)).set_index("type")"""),
 md("""The panel's Ts/Tv is {glue:text}`ts_tv`.
 
 ## Where the variants lie
