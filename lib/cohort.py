@@ -64,7 +64,7 @@ class Cohort:
         return self.samples["sample"].tolist()
 
     def alt_counts(self) -> np.ndarray:
-        """Per site and ALT allele... summed over ALT alleles: count of non-REF called alleles."""
+        """Per site: the number of called alleles that are not REF (all ALT alleles together)."""
         gt = self.genotypes
         return ((gt > 0)).sum(axis=(1, 2))
 

@@ -757,3 +757,15 @@ def format_comparison(comparison: pd.DataFrame) -> pd.DataFrame:
             out.at[statistic, column] = "–" if pd.isna(value) else formats[kind].format(value)
     out.index.name = None
     return out
+
+
+def reference_stats_path(explicit: Union[str, os.PathLike, None] = None) -> Path | None:
+    """The whole-chromosome reference statistics: ``explicit`` if given (it must exist), else
+    ``../shared/data/1000g_phase3_chr22_bcftools_stats.txt`` beside the repository when present."""
+    if explicit is not None:
+        path = Path(explicit)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: reference statistics not found (reference_stats_path)")
+        return path
+    candidate = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "1000g_phase3_chr22_bcftools_stats.txt"
+    return candidate if candidate.exists() else None

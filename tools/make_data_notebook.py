@@ -211,9 +211,7 @@ cohort's VCF, and the `bcftools stats` of the whole 1000 Genomes phase 3 chromos
 (2,504 people, 1.1 million records). The panel is a selection — its mix of common and rare
 sites is a parameter — so its frequency rows differ from the whole chromosome's by design;
 its variant types and Ts/Tv should not."""),
-code("""if reference_stats_path is None:
-    candidate = ROOT.parent / "shared" / "data" / "1000g_phase3_chr22_bcftools_stats.txt"
-    reference_stats_path = candidate if candidate.exists() else None
+code("""reference_stats_path = stats.reference_stats_path(reference_stats_path)
 cohort_bcftools = stats.bcftools_stats(prepared.paths["vcf"])
 if reference_stats_path is not None:
     comparison = stats.compare_with_reference(cohort_bcftools, stats.read_bcftools_stats(reference_stats_path))
