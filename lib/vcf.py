@@ -268,7 +268,9 @@ def _resolve_contig(path: Path, chromosome: str, contigs: dict[str, dict], found
                            "pass assembly= to fix it")
     if max_pos > length:
         raise VCFError(f"{path}: position {max_pos:,} is beyond the contig length {length:,} "
-                       f"({assembly}); pass the right assembly= (GRCh37 chr22 is {CHR22_LENGTH['GRCh37']:,})")
+                       f"({assembly}) declared in its header; give the assembly the positions are on "
+                       f"(assembly='GRCh37', or -p assembly GRCh37 on the command line; "
+                       f"chr22 is {CHR22_LENGTH['GRCh37']:,} bp in GRCh37, {CHR22_LENGTH['GRCh38']:,} in GRCh38)")
     return Contig(name=name, length=int(length), assembly=str(assembly))
 
 
