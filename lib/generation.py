@@ -1,0 +1,419 @@
+"""Generating synthetic profiles: sampling, constrained decoding, and the synthetic VCF.
+
+**Unconditional sampling.** A synthetic person starts from the sample-start token (and, if
+asked, a population tag) — never from a real member's first variants, which is how the
+dissertation prompted its models and which leaks those members into the "synthetic" cohort.
+Sequences are sampled in batches with a key/value cache (each step feeds only the newest
+token), with temperature, top-k and nucleus (top-p) filtering, from a seeded generator.
+
+**Constrained decoding.** A language model over variant text can write things that are not
+variants: positions off the panel, a REF allele the reference genome does not have at that
+position, genotype ``3|1`` at a bi-allelic site, the same site twice, records out of order.
+With ``constraint=PanelGrammar(...)`` every step masks the tokens that cannot continue a
+valid profile, so every sample is valid by construction:
+
+* each record is a panel site written exactly as the panel writes it (``22:POS:REF>ALT``),
+  with a genotype possible at that site (alleles ``0..n_alts``, phased or not as the panel);
+* records come in panel order (increasing position), each site at most once; in *dense*
+  mode every site exactly once;
+* sparse profiles never write ``0|0`` (absence means homozygous reference).
+
+The grammar is a character-level trie of every valid record, and tokens are checked by
+their text, so the same constraint serves every tokenizer — one token per record (the
+variant tokenizer), sub-word pieces (BPE, GPT-2) or single characters. Each trie node knows
+the range of site indices below it, so a record that would go back in position order is
+cut off at its first character, and the decoder never walks into a dead end.
+
+The unconstrained mode stays available; :func:`validate_profile` measures how valid its
+output is, record by record, so the two can be compared.
+
+**The synthetic cohort** (:func:`profiles_to_cohort`, :func:`write_synthetic`) turns valid
+records back into genotypes on the panel's sites and writes a bgzipped, tabix-indexed VCF
+with the cohort's contig header (``synthetic/<model>-eps<eps>.vcf.gz``) plus the profile text.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .cohort import Cohort
+from .data import parse_record, site_keys
+from .vcf import normalise_chromosome
+
+RECORD = re.compile(r"^(?P<chrom>[^:]+):(?P<pos>\d+):(?P<ref>[ACGTN]+)>(?P<alts>[ACGTN]+(?:,[ACGTN]+)*)_"
+                    r"(?P<a>\d+|\.)(?P<sep>[|/])(?P<b>\d+|\.)$")
+
+
+# --------------------------------------------------------------------------------------
+# Sampling
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class SamplingConfig:
+    max_new_tokens: int = 256
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    batch_size: int = 16
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0:
+            raise ValueError(f"temperature={self.temperature} must be positive")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError(f"top_k={self.top_k} must be at least 1")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p={self.top_p} must lie in (0, 1]")
+        if self.max_new_tokens < 1 or self.batch_size < 1:
+            raise ValueError("max_new_tokens and batch_size must be at least 1")
+
+
+def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                  top_p: float | None = None) -> torch.Tensor:
+    """Scale by temperature, then keep the ``top_k`` most likely tokens and the smallest set
+    whose probability reaches ``top_p``; the rest get ``-inf``. Shape ``(batch, vocab)``."""
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        cumulative = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
+        drop = cumulative - torch.softmax(sorted_logits, dim=-1) >= top_p  # keep the token crossing top_p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+    return logits
+
+
+def _cache_name(model: torch.nn.Module) -> str:
+    """The keyword a model takes its key/value cache by: ``cache`` in transformers 5 (GPT-2),
+    ``past_key_values`` in older transformers and in :mod:`lib.models`' GPT."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def _forward(model: torch.nn.Module, ids: torch.Tensor, positions: torch.Tensor, past: Any, name: str):
+    out = model(input_ids=ids, position_ids=positions, use_cache=True, **{name: past})
+    return out.logits[:, -1, :], getattr(out, name, None)
+
+
+@torch.no_grad()
+def generate(model: torch.nn.Module, prompt_ids: Sequence[int], n_samples: int, eos_token_id: int,
+             config: SamplingConfig | None = None, constraint: "PanelGrammar | None" = None,
+             seed: int = 0, use_cache: bool = True, progress: bool = False) -> list[list[int]]:
+    """Sample ``n_samples`` continuations of ``prompt_ids`` (the sample-start token and
+    optional population tag: never a real member's variants), each until ``eos_token_id``
+    or ``max_new_tokens``. Returns the new token ids of each sample, ``eos`` excluded.
+
+    ``use_cache=False`` recomputes the whole prefix at every step (the benchmark's baseline).
+    """
+    config = config or SamplingConfig()
+    model.eval()
+    device = next(model.parameters()).device
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    results: list[list[int]] = []
+    batches = range(0, n_samples, config.batch_size)
+    if progress:
+        from tqdm import tqdm
+        batches = tqdm(batches, desc="generating", unit=" batch", mininterval=1.0)
+    prompt = torch.tensor(prompt_ids, dtype=torch.long)
+    cache_name = _cache_name(model)
+    for start in batches:
+        size = min(config.batch_size, n_samples - start)
+        ids = prompt.repeat(size, 1).to(device)
+        states = [constraint.start() for _ in range(size)] if constraint else None
+        finished = torch.zeros(size, dtype=torch.bool)
+        new: list[list[int]] = [[] for _ in range(size)]
+        past = None
+        positions = torch.arange(ids.shape[1], device=device).repeat(size, 1)
+        step_ids, step_pos = ids, positions
+        for _ in range(config.max_new_tokens):
+            if use_cache:
+                logits, past = _forward(model, step_ids, step_pos, past, cache_name)
+            else:
+                logits, _ = _forward(model, ids, positions, None, cache_name)
+            logits = logits.float().cpu()
+            if constraint is not None:  # mask first: top-k and top-p then choose among valid tokens
+                allowed = torch.stack([constraint.allowed(s) for s in states])
+                if not allowed.any(dim=-1).all():
+                    raise RuntimeError("the constraint left no token to choose (a bug: the grammar "
+                                       "should never reach a dead end)")
+                logits = logits.masked_fill(~allowed, float("-inf"))
+            logits = filter_logits(logits, config.temperature, config.top_k, config.top_p)
+            probs = torch.softmax(logits, dim=-1)
+            chosen = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+            chosen = torch.where(finished, torch.full_like(chosen, eos_token_id), chosen)
+            for i, token in enumerate(chosen.tolist()):
+                if finished[i]:
+                    continue
+                if token == eos_token_id:
+                    finished[i] = True
+                else:
+                    new[i].append(token)
+                    if constraint is not None:
+                        states[i] = constraint.advance(states[i], token)
+            if finished.all():
+                break
+            step_ids = chosen.unsqueeze(-1).to(device)
+            step_pos = positions[:, -1:] + 1
+            ids = torch.cat([ids, step_ids], dim=1)
+            positions = torch.cat([positions, step_pos], dim=1)
+        results.extend(new)
+    return results
+
+
+# --------------------------------------------------------------------------------------
+# The panel grammar
+# --------------------------------------------------------------------------------------
+
+class _Node:
+    __slots__ = ("children", "hi", "sites", "site")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.hi = -1  # the largest site index among the records below
+        self.sites: set[int] = set()  # every site index among the records below
+        self.site = -1  # the site index of the record that ends here, or -1
+
+
+def possible_genotypes(n_alts: int, phased: bool = True, sparse: bool = True) -> list[str]:
+    """Every genotype text a site with ``n_alts`` ALT alleles admits (a public fact: it
+    depends on the allele count only). Sparse profiles leave out homozygous reference."""
+    sep = "|" if phased else "/"
+    alleles = range(n_alts + 1)
+    if phased:
+        pairs = [(a, b) for a in alleles for b in alleles]
+    else:
+        pairs = [(a, b) for a in alleles for b in alleles if a <= b]
+    return [f"{a}{sep}{b}" for a, b in pairs if not (sparse and a == 0 and b == 0)]
+
+
+@dataclass
+class GrammarState:
+    node: _Node | None  # inside a record (None: between records)
+    literal: str = ""  # part of the separator or end text matched so far
+    last_site: int = -1  # index of the last complete record
+    done: bool = False
+
+
+class PanelGrammar:
+    """Valid sparse or dense profiles over a panel, as a token-level constraint.
+
+    ``site_texts``: ``22:POS:REF>ALT`` per panel site in panel order (``lib.data.site_keys``);
+    ``n_alts``: ALT alleles per site; ``separator``/``end``: the text the tokenizer's sample
+    format puts between records and after the last one (both decode from tokens).
+    """
+
+    def __init__(self, tokenizer: Any, site_texts: Sequence[str], n_alts: Sequence[int],
+                 separator: str, end: str, sparse: bool = True, phased: bool = True) -> None:
+        if not separator or not end or separator.startswith(end) or end.startswith(separator):
+            raise ValueError(f"separator {separator!r} and end {end!r} must be non-empty and "
+                             "neither a prefix of the other")
+        self.sparse, self.separator, self.end = sparse, separator, end
+        self.n_sites = len(site_texts)
+        self.root = _Node()
+        self.root.site = -1
+        for index, (site, k) in enumerate(zip(site_texts, n_alts)):
+            for gt in possible_genotypes(int(k), phased=phased, sparse=sparse):
+                self._insert(f"{site}_{gt}", index)
+        self.vocab_size = len(tokenizer)
+        self.pieces = [tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+                       for i in range(self.vocab_size)]
+        self.eos_id = tokenizer.convert_tokens_to_ids(end) if end in tokenizer.get_vocab() else None
+        self.by_first: dict[str, list[int]] = {}
+        for i, piece in enumerate(self.pieces):
+            if piece:
+                self.by_first.setdefault(piece[0], []).append(i)
+        self._cache: dict[tuple, torch.Tensor] = {}
+
+    def _insert(self, text: str, index: int) -> None:
+        node = self.root
+        for ch in text:
+            node.hi = max(node.hi, index)
+            node.sites.add(index)
+            node = node.children.setdefault(ch, _Node())
+        node.hi = max(node.hi, index)
+        node.sites.add(index)
+        node.site = index
+
+    # -- the automaton, one character at a time ------------------------------------------
+
+    def start(self) -> GrammarState:
+        return GrammarState(node=None)
+
+    def _can_enter(self, node: _Node, last: int) -> bool:
+        """Whether a record below ``node`` may follow the record of site ``last``."""
+        return node.hi > last if self.sparse else (last + 1) in node.sites
+
+    def _record_ok(self, site: int, last: int) -> bool:
+        return site > last if self.sparse else site == last + 1
+
+    def _may_end(self, last: int) -> bool:
+        return True if self.sparse else last == self.n_sites - 1
+
+    def _step(self, state: GrammarState, ch: str) -> GrammarState | None:
+        if state.done:
+            return None
+        if state.node is not None:  # inside a record (or at the root, right after a separator)
+            child = state.node.children.get(ch)
+            if child is not None and self._can_enter(child, state.last_site):
+                return GrammarState(child, "", state.last_site)
+            if state.node.site >= 0 and self._record_ok(state.node.site, state.last_site):
+                return self._between(state.node.site, "", ch)  # the record is complete
+            return None
+        if not state.literal and state.last_site < 0:  # the very start: a record, or the end
+            child = self.root.children.get(ch)
+            if child is not None and self._can_enter(child, -1):
+                return GrammarState(child, "", -1)
+        return self._between(state.last_site, state.literal, ch)
+
+    def _between(self, last: int, literal: str, ch: str) -> GrammarState | None:
+        """After a complete record (or at the start): the separator, then another record,
+        or the end text."""
+        candidate = literal + ch
+        end_ok = self.end.startswith(candidate) and self._may_end(last)
+        sep_ok = last >= 0 and self.separator.startswith(candidate) and self._can_enter(self.root, last)
+        if end_ok and candidate == self.end:
+            return GrammarState(None, "", last, done=True)
+        if sep_ok and candidate == self.separator:
+            return GrammarState(self.root, "", last)
+        if end_ok or sep_ok:
+            return GrammarState(None, candidate, last)
+        return None
+
+    def advance(self, state: GrammarState, token_id: int) -> GrammarState:
+        for ch in self.pieces[token_id]:
+            nxt = self._step(state, ch)
+            if nxt is None:
+                raise ValueError(f"token {token_id} ({self.pieces[token_id]!r}) is not allowed here")
+            state = nxt
+        return state
+
+    def accepts(self, state: GrammarState, piece: str) -> bool:
+        for ch in piece:
+            state = self._step(state, ch)
+            if state is None:
+                return False
+        return True
+
+    def allowed(self, state: GrammarState) -> torch.Tensor:
+        """Boolean mask over the vocabulary: the tokens that keep the profile valid. The
+        end-of-sample token is allowed exactly where the profile may end."""
+        key = (id(state.node), state.literal, state.last_site, state.done)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        mask = torch.zeros(self.vocab_size, dtype=torch.bool)
+        for first, ids in self.by_first.items():
+            if self._step(state, first) is None:
+                continue
+            for i in ids:
+                if self.accepts(state, self.pieces[i]):
+                    mask[i] = True
+        if len(self._cache) < 200_000:
+            self._cache[key] = mask
+        return mask
+
+
+# --------------------------------------------------------------------------------------
+# Validity, and the synthetic cohort
+# --------------------------------------------------------------------------------------
+
+def validate_profile(records: Sequence[str], panel: Cohort, sparse: bool = True) -> dict[str, int]:
+    """Count each record as valid or by its first fault: ``malformed`` (not the record
+    pattern), ``off_panel`` (no panel site at that position), ``wrong_alleles`` (REF/ALT
+    differ from the panel's), ``bad_genotype`` (an allele the site does not have),
+    ``out_of_order``, ``duplicate``; plus ``valid`` and ``records``."""
+    index = {key: i for i, key in enumerate(site_keys(panel))}
+    by_pos: dict[int, list[int]] = {}
+    for i, pos in enumerate(panel.sites["pos"]):
+        by_pos.setdefault(int(pos), []).append(i)
+    chrom = normalise_chromosome(panel.contig.name)
+    counts = dict(records=0, valid=0, malformed=0, off_panel=0, wrong_alleles=0, bad_genotype=0,
+                  out_of_order=0, duplicate=0)
+    seen: set[int] = set()
+    last = -1
+    for record in records:
+        counts["records"] += 1
+        m = RECORD.match(record)
+        if m is None or normalise_chromosome(m["chrom"]) != chrom:
+            counts["malformed"] += 1
+            continue
+        site = index.get(f"{chrom}:{m['pos']}:{m['ref']}>{m['alts']}")
+        if site is None:
+            counts["off_panel" if int(m["pos"]) not in by_pos else "wrong_alleles"] += 1
+            continue
+        n_alts = len(panel.sites["alts"].iloc[site])
+        alleles = [m["a"], m["b"]]
+        if any(a != "." and int(a) > n_alts for a in alleles) or (sparse and alleles == ["0", "0"]):
+            counts["bad_genotype"] += 1
+            continue
+        if site in seen:
+            counts["duplicate"] += 1
+            continue
+        if site < last:
+            counts["out_of_order"] += 1
+            continue
+        seen.add(site)
+        last = site
+        counts["valid"] += 1
+    return counts
+
+
+def profiles_to_cohort(profiles: Sequence[Sequence[str]], panel: Cohort, prefix: str = "SYN") -> Cohort:
+    """Genotypes on the panel's sites from synthetic profiles (valid records only; a site a
+    sparse profile does not mention is ``0|0``). Samples are named ``SYN0001``...; their
+    population is ``unknown`` unless the profile had a tag (not parsed here)."""
+    index = {key: i for i, key in enumerate(site_keys(panel))}
+    n = len(profiles)
+    genotypes = np.zeros((panel.n_sites, n, 2), dtype=np.int8)
+    phased = np.ones((panel.n_sites, n), dtype=bool)
+    for j, records in enumerate(profiles):
+        for record in records:
+            try:
+                chrom, pos, ref, alts, gt = parse_record(record)
+            except ValueError:
+                continue
+            site = index.get(f"{chrom}:{pos}:{ref}>{','.join(alts)}")
+            m = RECORD.match(record)
+            if site is None or m is None:
+                continue
+            a, b = (-1 if x == "." else int(x) for x in (m["a"], m["b"]))
+            if max(a, b) > len(panel.sites["alts"].iloc[site]):
+                continue
+            genotypes[site, j] = (a, b)
+            phased[site, j] = m["sep"] == "|"
+    samples = pd.DataFrame({"sample": [f"{prefix}{j + 1:04d}" for j in range(n)],
+                            "population": "unknown", "superpopulation": "unknown"})
+    return Cohort(contig=panel.contig, sites=panel.sites.copy(), samples=samples, genotypes=genotypes,
+                  phased=phased, source="synthetic")
+
+
+def write_synthetic(run: Path, name: str, profiles: Sequence[Sequence[str]], panel: Cohort,
+                    metadata: dict[str, Any] | None = None) -> dict[str, Path]:
+    """``synthetic/<name>.vcf.gz`` (+ ``.tbi``), ``<name>.profiles.jsonl`` and ``<name>.json``
+    (validity counts and generation metadata), each written atomically."""
+    from . import rundir
+    from .vcf import write_vcf
+
+    base = Path(run) / "synthetic"
+    cohort = profiles_to_cohort(profiles, panel)
+    paths = {"vcf": base / f"{name}.vcf.gz", "profiles": base / f"{name}.profiles.jsonl",
+             "summary": base / f"{name}.json"}
+    write_vcf(cohort, paths["vcf"], source=f"lib.generation ({name})")
+    with rundir.atomic_path(paths["profiles"]) as tmp, open(tmp, "w") as out:
+        for sample, records in zip(cohort.sample_ids, profiles):
+            out.write(json.dumps({"sample": sample, "variants": list(records)}) + "\n")
+    totals: dict[str, int] = {}
+    for records in profiles:
+        for key, value in validate_profile(records, panel).items():
+            totals[key] = totals.get(key, 0) + value
+    rundir.write_json(paths["summary"], {"n_samples": len(profiles), "validity": totals, **(metadata or {})})
+    return paths

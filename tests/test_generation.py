@@ -1,0 +1,180 @@
+"""lib.generation: sampling filters, the panel grammar, validity, the synthetic VCF.
+
+The models here are real (a tiny GPT-2 from ``transformers``, untrained): constrained
+decoding must give valid profiles whatever the model's weights, so an untrained model is
+the hardest case, not an easy one.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pysam
+import pytest
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+from lib import data, generation, rundir
+from lib.vcf import read_vcf
+
+SPECIAL = ["<PAD>", "<START>", "<END>", "<SEP>"]
+
+
+@pytest.fixture(scope="module")
+def panel(tmp_path_factory):
+    run = rundir.run_path(tmp_path_factory.mktemp("gen") / "run", "smoke")
+    return data.prepare(run, source="simulate", seed=2, n_sites=40, sim_samples_per_population=8,
+                        sim_length=300_000, progress=False).cohort
+
+
+@pytest.fixture(scope="module")
+def char_tokenizer():
+    """One token per character of the record alphabet, plus the special tokens."""
+    vocab = {t: i for i, t in enumerate(SPECIAL + list("0123456789ACGTN:>_|/,."))}
+    tk = Tokenizer(models.WordLevel(vocab, unk_token="<PAD>"))
+    tk.pre_tokenizer = pre_tokenizers.Split("", behavior="isolated")
+    tk.decoder = decoders.Fuse()
+    return PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<PAD>", bos_token="<START>",
+                                   eos_token="<END>", additional_special_tokens=["<SEP>"])
+
+
+@pytest.fixture(scope="module")
+def model(char_tokenizer):
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(char_tokenizer), n_positions=2048, n_embd=32, n_layer=2, n_head=2,
+                        bos_token_id=char_tokenizer.bos_token_id, eos_token_id=char_tokenizer.eos_token_id)
+    return GPT2LMHeadModel(config).eval()
+
+
+def records_of(tokenizer, ids):
+    text = tokenizer.decode(ids, skip_special_tokens=False)
+    return text.split("<SEP>") if text else []
+
+
+# ---------------------------------------------------------------------------- sampling filters
+
+def test_top_k_and_top_p_filters():
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    kept = lambda x: torch.isfinite(x)[0].tolist()  # noqa: E731
+    assert kept(generation.filter_logits(logits, top_k=2)) == [True, True, False, False]
+    assert kept(generation.filter_logits(logits, top_p=0.5)) == [True, False, False, False]
+    assert kept(generation.filter_logits(logits, top_p=0.8)) == [True, True, False, False]
+    assert kept(generation.filter_logits(logits, top_p=0.81)) == [True, True, True, False]
+    scaled = generation.filter_logits(logits, temperature=2.0)
+    assert torch.allclose(scaled, logits / 2)
+    with pytest.raises(ValueError, match="temperature=0 must be positive"):
+        generation.SamplingConfig(temperature=0)
+
+
+def test_possible_genotypes_follow_the_allele_count():
+    assert generation.possible_genotypes(1) == ["0|1", "1|0", "1|1"]
+    assert generation.possible_genotypes(1, sparse=False) == ["0|0", "0|1", "1|0", "1|1"]
+    assert generation.possible_genotypes(2, phased=False) == ["0/1", "0/2", "1/1", "1/2", "2/2"]
+
+
+# ---------------------------------------------------------------------------- the grammar
+
+def test_grammar_accepts_exactly_the_valid_continuations(panel, char_tokenizer):
+    keys = data.site_keys(panel)
+    grammar = generation.PanelGrammar(char_tokenizer, keys, panel.sites["alts"].map(len).tolist(),
+                                      separator="<SEP>", end="<END>")
+    start = grammar.start()
+    assert grammar.accepts(start, f"{keys[3]}_0|1<SEP>{keys[7]}_1|1<END>")
+    assert not grammar.accepts(start, f"{keys[7]}_0|1<SEP>{keys[3]}_1|1")  # out of order
+    assert not grammar.accepts(start, f"{keys[3]}_0|1<SEP>{keys[3]}_1|1")  # duplicate site
+    assert not grammar.accepts(start, f"{keys[3]}_0|0")  # homozygous REF in a sparse profile
+    assert not grammar.accepts(start, f"{keys[3]}_0|7")  # an allele the site does not have
+    assert not grammar.accepts(start, f"22:{panel.sites['pos'].iloc[3] + 1}:")  # off the panel
+    assert grammar.accepts(start, "<END>")  # a person with no ALT allele on the panel
+    last = f"{keys[-1]}_1|0"
+    state = grammar.advance(start, char_tokenizer.convert_tokens_to_ids("2"))
+    assert grammar.allowed(state).sum() == 1  # after "2" only "2" (of "22:") can follow
+    state = start
+    for ch in last:
+        state = grammar.advance(state, char_tokenizer.convert_tokens_to_ids(ch))
+    allowed = grammar.allowed(state)
+    assert allowed[char_tokenizer.eos_token_id] and not allowed[char_tokenizer.convert_tokens_to_ids("<SEP>")]
+
+
+def test_dense_grammar_demands_every_site_in_order(panel, char_tokenizer):
+    keys = data.site_keys(panel)[:3]
+    grammar = generation.PanelGrammar(char_tokenizer, keys, panel.sites["alts"].map(len).tolist()[:3],
+                                      separator="<SEP>", end="<END>", sparse=False)
+    start = grammar.start()
+    assert grammar.accepts(start, f"{keys[0]}_0|0<SEP>{keys[1]}_0|1<SEP>{keys[2]}_0|0<END>")
+    assert not grammar.accepts(start, f"{keys[0]}_0|0<SEP>{keys[2]}_0|0")  # skipped a site
+    assert not grammar.accepts(start, f"{keys[0]}_0|0<SEP>{keys[1]}_0|1<END>")  # ended early
+    assert not grammar.accepts(start, "<END>")
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_constrained_decoding_is_always_valid(panel, char_tokenizer, model, sparse):
+    keys = data.site_keys(panel)
+    grammar = generation.PanelGrammar(char_tokenizer, keys, panel.sites["alts"].map(len).tolist(),
+                                      separator="<SEP>", end="<END>", sparse=sparse)
+    max_tokens = 25 * panel.n_sites + 10
+    out = generation.generate(model, [char_tokenizer.bos_token_id], 24, char_tokenizer.eos_token_id,
+                              generation.SamplingConfig(max_new_tokens=max_tokens, batch_size=12,
+                                                        temperature=1.3, top_k=8),
+                              constraint=grammar, seed=3)
+    totals = {"records": 0, "valid": 0}
+    for ids in out:
+        counts = generation.validate_profile(records_of(char_tokenizer, ids), panel, sparse=sparse)
+        totals = {k: totals[k] + counts[k] for k in totals}
+        assert counts["valid"] == counts["records"], counts
+        if not sparse:
+            assert counts["valid"] == panel.n_sites
+    assert totals["records"] > 0
+
+
+def test_unconstrained_decoding_reports_invalid_records(panel, char_tokenizer, model):
+    out = generation.generate(model, [char_tokenizer.bos_token_id], 8, char_tokenizer.eos_token_id,
+                              generation.SamplingConfig(max_new_tokens=60, batch_size=8), seed=0)
+    counts = [generation.validate_profile(records_of(char_tokenizer, ids), panel) for ids in out]
+    assert sum(c["records"] for c in counts) > 0
+    assert sum(c["valid"] for c in counts) < sum(c["records"] for c in counts)  # an untrained model babbles
+    assert sum(c["malformed"] for c in counts) > 0
+
+
+def test_the_cache_changes_nothing_but_speed(char_tokenizer, model):
+    config = generation.SamplingConfig(max_new_tokens=30, batch_size=4, top_k=1)
+    args = (model, [char_tokenizer.bos_token_id], 4, char_tokenizer.eos_token_id, config)
+    assert generation.generate(*args, seed=5, use_cache=True) == generation.generate(*args, seed=5, use_cache=False)
+
+
+def test_generation_is_seeded(char_tokenizer, model):
+    config = generation.SamplingConfig(max_new_tokens=20, batch_size=3)
+    args = (model, [char_tokenizer.bos_token_id], 6, char_tokenizer.eos_token_id, config)
+    assert generation.generate(*args, seed=1) == generation.generate(*args, seed=1)
+    assert generation.generate(*args, seed=1) != generation.generate(*args, seed=2)
+
+
+# ---------------------------------------------------------------------------- validity and the VCF
+
+def test_validate_profile_names_each_fault(panel):
+    keys = data.site_keys(panel)
+    pos3 = int(panel.sites["pos"].iloc[3])
+    ref3 = panel.sites["ref"].iloc[3]
+    wrong_alt = next(b for b in "ACGT" if b != ref3 and b not in panel.sites["alts"].iloc[3])
+    records = [f"{keys[5]}_0|1", "garbage", f"22:{pos3 + 1}:A>G_0|1", f"22:{pos3}:{ref3}>{wrong_alt}_0|1",
+               f"{keys[6]}_0|5", f"{keys[2]}_1|1", f"{keys[5]}_1|1", f"{keys[9]}_1/1"]
+    counts = generation.validate_profile(records, panel)
+    assert counts == {"records": 8, "valid": 2, "malformed": 1, "off_panel": 1, "wrong_alleles": 1,
+                      "bad_genotype": 1, "out_of_order": 1, "duplicate": 1}
+
+
+def test_write_synthetic_reads_back(tmp_path, panel):
+    keys = data.site_keys(panel)
+    profiles = [[f"{keys[1]}_0|1", f"{keys[4]}_1|1"], [], [f"{keys[0]}_1/0", "garbage"]]
+    paths = generation.write_synthetic(tmp_path, "mingpt-epsinf", profiles, panel, {"model": "test"})
+    cohort = read_vcf(paths["vcf"])
+    assert cohort.sample_ids == ["SYN0001", "SYN0002", "SYN0003"]
+    assert cohort.contig.length == panel.contig.length and cohort.contig.assembly == panel.contig.assembly
+    np.testing.assert_array_equal(cohort.genotypes[1, 0], [0, 1])
+    np.testing.assert_array_equal(cohort.genotypes[4, 0], [1, 1])
+    np.testing.assert_array_equal(cohort.genotypes[0, 2], [1, 0])
+    assert not cohort.phased[0, 2]
+    assert int((cohort.genotypes != 0).sum()) == 4
+    with pysam.VariantFile(str(paths["vcf"])) as vf:  # bcftools-readable, indexed
+        assert len(list(vf.fetch(panel.contig.name))) == panel.n_sites
+    summary = paths["summary"].read_text()
+    assert '"malformed": 1' in summary and '"valid": 3' in summary
