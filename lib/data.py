@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 SOURCES = ("simulate", "vcf", "1000g")
 COMMON_MAF = 0.05
-SPLITS = ("train", "validation", "holdout")
+SPLITS = ("train", "validation", "holdout", "public")
 MIN_TRAIN, MIN_OTHER = 2, 1
 
 
@@ -56,7 +56,7 @@ MIN_TRAIN, MIN_OTHER = 2, 1
 def check_parameters(source: str, vcf_path: str | None, populations_path: str | None,
                      n_sites: int | None, common_fraction: float | None,
                      validation_fraction: float, holdout_fraction: float,
-                     chromosome: str = "22", region: str | None = None) -> None:
+                     chromosome: str = "22", region: str | None = None, public_fraction: float = 0.0) -> None:
     """Refuse impossible parameters before any work is done."""
     if source not in SOURCES:
         raise ValueError(f"source={source!r} is unknown; choose one of {list(SOURCES)}")
@@ -74,9 +74,11 @@ def check_parameters(source: str, vcf_path: str | None, populations_path: str | 
     for name, value in (("validation_fraction", validation_fraction), ("holdout_fraction", holdout_fraction)):
         if not 0.0 < float(value) < 1.0:
             raise ValueError(f"{name}={value} must lie strictly between 0 and 1")
-    if validation_fraction + holdout_fraction >= 1.0:
-        raise ValueError(f"validation_fraction + holdout_fraction = {validation_fraction + holdout_fraction} "
-                         "leaves no samples to train on")
+    if not 0.0 <= float(public_fraction) < 1.0:
+        raise ValueError(f"public_fraction={public_fraction} must lie in [0, 1)")
+    if validation_fraction + holdout_fraction + public_fraction >= 1.0:
+        raise ValueError(f"validation_fraction + holdout_fraction + public_fraction = "
+                         f"{validation_fraction + holdout_fraction + public_fraction:g} leaves no samples to train on")
     parse_region(region, normalise_chromosome(chromosome))
 
 
@@ -213,9 +215,14 @@ def _polymorphic(cohort: Cohort) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 def make_splits(samples: pd.DataFrame, validation_fraction: float, holdout_fraction: float,
-                seed: int, stratify: str = "population") -> dict[str, list[str]]:
-    """Disjoint ``train``/``validation``/``holdout`` sample lists, random within each
-    population (so each split has the cohort's population mix) and seeded."""
+                seed: int, stratify: str = "population", public_fraction: float = 0.0) -> dict[str, list[str]]:
+    """Disjoint ``train``/``validation``/``holdout``/``public`` sample lists, random within
+    each population (so each split has the cohort's population mix) and seeded.
+
+    ``public`` stands for data that is public anyway (as a reference panel is): it is never
+    trained on privately and never attacked, and later chapters may use it freely — to
+    pre-train the GPT-2 base that is then fine-tuned on the members. Empty when
+    ``public_fraction`` is 0."""
     n = len(samples)
     need = MIN_TRAIN + 2 * MIN_OTHER
     if n < need or round(n * holdout_fraction) < MIN_OTHER or round(n * validation_fraction) < MIN_OTHER:
@@ -224,8 +231,13 @@ def make_splits(samples: pd.DataFrame, validation_fraction: float, holdout_fract
             f"holdout_fraction={holdout_fraction} every split needs at least {MIN_OTHER} sample(s) "
             f"and train at least {MIN_TRAIN}; use a larger cohort or larger fractions")
     n_holdout, n_validation = int(round(n * holdout_fraction)), int(round(n * validation_fraction))
-    if n - n_holdout - n_validation < MIN_TRAIN:
-        raise ValueError(f"too few samples ({n}) for the splits: train would get {n - n_holdout - n_validation}")
+    n_public = int(round(n * public_fraction))
+    if public_fraction > 0 and n_public < MIN_OTHER:
+        raise ValueError(f"too few samples ({n}) for public_fraction={public_fraction}: the public split "
+                         f"would be empty")
+    if n - n_holdout - n_validation - n_public < MIN_TRAIN:
+        raise ValueError(f"too few samples ({n}) for the splits: train would get "
+                         f"{n - n_holdout - n_validation - n_public}")
     # Systematic stratified sampling: shuffle each population, give its i-th sample the key
     # (i + u) / size with one random offset u per population, and sort all samples by key.
     # Every prefix of that order holds each population in proportion to its size, so taking
@@ -239,9 +251,9 @@ def make_splits(samples: pd.DataFrame, validation_fraction: float, holdout_fract
         ids.extend(members.tolist())
         keys.extend(((np.arange(len(members)) + offset) / len(members)).tolist())
     ordered = [ids[i] for i in np.argsort(np.asarray(keys), kind="stable")]
-    splits = {"holdout": ordered[:n_holdout],
-              "validation": ordered[n_holdout:n_holdout + n_validation],
-              "train": ordered[n_holdout + n_validation:]}
+    cut = np.cumsum([n_holdout, n_validation, n_public])
+    splits = {"holdout": ordered[:cut[0]], "validation": ordered[cut[0]:cut[1]],
+              "public": ordered[cut[1]:cut[2]], "train": ordered[cut[2]:]}
     order = {s: i for i, s in enumerate(samples["sample"])}
     return {name: sorted(splits[name], key=order.get) for name in SPLITS}
 
@@ -310,12 +322,12 @@ def cohort_paths(run: Path) -> dict[str, Path]:
 def prepare(run: Path, *, source: str = "simulate", seed: int = 42, chromosome: str = "22",
             region: str | None = None, vcf_path: str | None = None, populations_path: str | None = None,
             assembly: str | None = None, n_sites: int | None = None, common_fraction: float = 0.1,
-            validation_fraction: float = 0.15, holdout_fraction: float = 0.15,
+            validation_fraction: float = 0.15, holdout_fraction: float = 0.15, public_fraction: float = 0.0,
             sim_samples_per_population: int = 100, sim_length: int = 5_000_000,
             sources_dir: str | os.PathLike = "data/sources", progress: bool = True) -> Prepared:
     """Load, select, split and write (or reuse) the cohort of a run. See the module docstring."""
     check_parameters(source, vcf_path, populations_path, n_sites, common_fraction,
-                     validation_fraction, holdout_fraction, chromosome, region)
+                     validation_fraction, holdout_fraction, chromosome, region, public_fraction)
     params: dict[str, Any] = dict(
         source=source, seed=seed, chromosome=normalise_chromosome(chromosome), region=region,
         vcf_path=str(vcf_path) if vcf_path else None,
@@ -323,7 +335,8 @@ def prepare(run: Path, *, source: str = "simulate", seed: int = 42, chromosome: 
         populations_path=str(populations_path) if populations_path else None,
         populations_sha256=rundir.sha256(populations_path) if populations_path else None,
         assembly=assembly, n_sites=n_sites, common_fraction=common_fraction,
-        validation_fraction=validation_fraction, holdout_fraction=holdout_fraction)
+        validation_fraction=validation_fraction, holdout_fraction=holdout_fraction,
+        public_fraction=public_fraction)
     if source == "simulate":
         params.update(sim_samples_per_population=sim_samples_per_population, sim_length=sim_length)
     paths = cohort_paths(run)
@@ -332,7 +345,7 @@ def prepare(run: Path, *, source: str = "simulate", seed: int = 42, chromosome: 
         cohort = load_cohort(run)
         splits = json.loads(paths["splits"].read_text())
         panel_info = json.loads(paths["panel"].read_text())
-        return Prepared(cohort, {k: splits[k] for k in SPLITS}, paths, panel_info["notes"], reused=True)
+        return Prepared(cohort, {k: splits.get(k, []) for k in SPLITS}, paths, panel_info["notes"], reused=True)
 
     panel = load_panel(source, seed=seed, n_sites=None if region and n_sites is None else n_sites,
                        common_fraction=common_fraction, chromosome=chromosome, region=region,
@@ -340,7 +353,8 @@ def prepare(run: Path, *, source: str = "simulate", seed: int = 42, chromosome: 
                        sim_samples_per_population=sim_samples_per_population, sim_length=sim_length,
                        sources_dir=sources_dir, progress=progress)
     cohort = panel.cohort
-    splits = make_splits(cohort.samples, validation_fraction, holdout_fraction, seed)
+    splits = make_splits(cohort.samples, validation_fraction, holdout_fraction, seed,
+                         public_fraction=public_fraction)
     write_cohort(run, cohort, splits, seed=seed, panel=panel)
     rundir.record_artefacts(run, "01_data", params, list(paths.values()))
     return Prepared(cohort, splits, paths, panel.notes, reused=False)
@@ -398,7 +412,7 @@ def load_splits(run: Path) -> dict[str, list[str]]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: missing; run the data chapter (01_data) for this run first")
     data = json.loads(path.read_text())
-    return {k: data[k] for k in SPLITS}
+    return {k: data.get(k, []) for k in SPLITS}
 
 
 def read_profiles(run: Path, dense: bool = False) -> pd.DataFrame:

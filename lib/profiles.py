@@ -19,6 +19,21 @@ PROFILES: dict[str, dict[str, Any]] = {
         # splits (fractions of the cohort)
         "validation_fraction": 0.15,
         "holdout_fraction": 0.15,
+        "public_fraction": 0.1,
+        # models (both families the same size; private and non-private models too)
+        "model_n_layer": 2,
+        "model_n_head": 2,
+        "model_n_embd": 32,
+        "model_dropout": 0.1,
+        "model_block_size": 512,
+        # training
+        "train_epochs": 2,
+        "train_batch_size": 8,
+        "train_lr": 3e-3,
+        "train_weight_decay": 0.1,
+        "train_warmup_fraction": 0.1,
+        "train_grad_clip": 1.0,
+        "train_patience": 2,
     },
     "quick": {
         "sim_samples_per_population": 100,
@@ -27,6 +42,21 @@ PROFILES: dict[str, dict[str, Any]] = {
         "common_fraction": 0.1,
         "validation_fraction": 0.15,
         "holdout_fraction": 0.15,
+        "public_fraction": 0.1,
+        # 4 x 128 ran at ~800 tokens/s on 2 cores (bench/bench_training.py): too slow for
+        # the 20-minute book with ~1,100-token profiles
+        "model_n_layer": 2,
+        "model_n_head": 4,
+        "model_n_embd": 64,
+        "model_dropout": 0.1,
+        "model_block_size": 2048,
+        "train_epochs": 3,
+        "train_batch_size": 16,
+        "train_lr": 1e-3,
+        "train_weight_decay": 0.1,
+        "train_warmup_fraction": 0.1,
+        "train_grad_clip": 1.0,
+        "train_patience": 2,
     },
     "full": {
         "sim_samples_per_population": 835,
@@ -35,6 +65,23 @@ PROFILES: dict[str, dict[str, Any]] = {
         "common_fraction": 0.1,
         "validation_fraction": 0.15,
         "holdout_fraction": 0.15,
+        "public_fraction": 0.1,
+        # the dissertation's minGPT (6 x 384, 6 heads); GPT-2 small (12 x 768) is fine-tuned
+        "model_n_layer": 6,
+        "model_n_head": 6,
+        "model_n_embd": 384,
+        "model_dropout": 0.1,
+        "model_block_size": 12_288,
+        "gpt2_n_layer": 12,
+        "gpt2_n_head": 12,
+        "gpt2_n_embd": 768,
+        "train_epochs": 20,
+        "train_batch_size": 16,
+        "train_lr": 1e-3,
+        "train_weight_decay": 0.1,
+        "train_warmup_fraction": 0.05,
+        "train_grad_clip": 1.0,
+        "train_patience": 3,
     },
 }
 

@@ -62,7 +62,7 @@ def test_chapter_on_the_simulated_cohort(tmp_path):
     for name in ("cohort.vcf.gz", "cohort.vcf.gz.tbi", "populations.tsv", "splits.json", "profiles.jsonl"):
         assert (run / "cohort" / name).exists()
     splits = json.loads((run / "cohort" / "splits.json").read_text())
-    assert splits["sizes"] == {"train": 84, "validation": 18, "holdout": 18}
+    assert splits["sizes"] == {"train": 72, "validation": 18, "holdout": 18, "public": 12}
 
 
 def test_chapter_is_reproducible(tmp_path):

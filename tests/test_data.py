@@ -89,12 +89,20 @@ def test_splits_are_disjoint_stratified_and_seeded(simulated):
     splits = data.make_splits(simulated.samples, 0.2, 0.2, seed=3)
     ids = [s for v in splits.values() for s in v]
     assert sorted(ids) == sorted(simulated.sample_ids) and len(ids) == len(set(ids))
-    assert {k: len(v) for k, v in splits.items()} == {"train": 36, "validation": 12, "holdout": 12}
+    assert {k: len(v) for k, v in splits.items()} == {"train": 36, "validation": 12, "holdout": 12, "public": 0}
     pops = simulated.samples.set_index("sample")["population"]
     for name in ("validation", "holdout"):
         assert pops[splits[name]].value_counts().to_dict() == {"YRI": 4, "CEU": 4, "CHB": 4}
     assert data.make_splits(simulated.samples, 0.2, 0.2, seed=3) == splits
     assert data.make_splits(simulated.samples, 0.2, 0.2, seed=4) != splits
+
+
+def test_public_split_is_stratified_too(simulated):
+    splits = data.make_splits(simulated.samples, 0.1, 0.2, seed=3, public_fraction=0.1)
+    assert {k: len(v) for k, v in splits.items()} == {"train": 36, "validation": 6, "holdout": 12, "public": 6}
+    pops = simulated.samples.set_index("sample")["population"]
+    assert pops[splits["public"]].value_counts().to_dict() == {"YRI": 2, "CEU": 2, "CHB": 2}
+    assert not set(splits["public"]) & (set(splits["train"]) | set(splits["holdout"]) | set(splits["validation"]))
 
 
 def test_too_few_samples_for_the_splits(simulated):
@@ -109,6 +117,8 @@ def test_too_few_samples_for_the_splits(simulated):
     ({"n_sites": 0}, "n_sites=0 must be at least 1"),
     ({"common_fraction": 1.5}, "common_fraction=1.5 must lie in"),
     ({"validation_fraction": 0.6, "holdout_fraction": 0.5}, "leaves no samples to train on"),
+    ({"public_fraction": 0.8}, "leaves no samples to train on"),
+    ({"public_fraction": -0.1}, r"public_fraction=-0.1 must lie in \[0, 1\)"),
     ({"region": "21:1-100"}, "is on chromosome 21"),
 ])
 def test_bad_parameters_are_refused_before_work(tmp_path, kwargs, message):
@@ -136,7 +146,8 @@ def test_profiles_dense_and_sparse(tmp_path):
 
 def test_prepare_writes_the_run_directory_and_reuses_it(tmp_path):
     run = rundir.run_path(tmp_path / "run", "smoke")
-    kwargs = dict(source="simulate", seed=5, n_sites=120, sim_samples_per_population=15, sim_length=400_000)
+    kwargs = dict(source="simulate", seed=5, n_sites=120, sim_samples_per_population=15, sim_length=400_000,
+                  public_fraction=0.1)
     first = data.prepare(run, **kwargs, progress=False)
     assert not first.reused
     paths = first.paths

@@ -89,6 +89,7 @@ code("""prepared = data.prepare(
     populations_path=populations_path, assembly=assembly, n_sites=panel_size,
     common_fraction=settings["common_fraction"],
     validation_fraction=settings["validation_fraction"], holdout_fraction=settings["holdout_fraction"],
+    public_fraction=settings["public_fraction"],
     sim_samples_per_population=settings["sim_samples_per_population"], sim_length=settings["sim_length"],
     progress=source == "1000g")  # a download deserves a progress bar
 cohort, splits = prepared.cohort, prepared.splits
@@ -105,6 +106,7 @@ glue("assembly", f"{cohort.contig.assembly} (chr{data.normalise_chromosome(cohor
 glue("n_train", f"{len(splits['train']):,}", display=False)
 glue("n_validation", f"{len(splits['validation']):,}", display=False)
 glue("n_holdout", f"{len(splits['holdout']):,}", display=False)
+glue("n_public", f"{len(splits['public']):,}", display=False)
 pd.DataFrame({"": ["source", "contig", "samples", "sites in the source", "panel sites",
                    "common (MAF >= 5%)", "rare (MAF < 5%)"],
               "value": [cohort.source, f"{cohort.contig.name} ({cohort.contig.assembly}, {cohort.contig.length:,} bp)",
@@ -148,15 +150,18 @@ charts.pca_chart(pcs, explained)"""),
 md("""## Members and non-members
 
 The samples are split at random within each population: {glue:text}`n_train` members (the
-models' training set), {glue:text}`n_validation` for validation and {glue:text}`n_holdout`
-non-members (the holdout). Members and non-members come from one pool, so a
+models' training set), {glue:text}`n_validation` for validation, {glue:text}`n_holdout`
+non-members (the holdout), and {glue:text}`n_public` **public** samples. The public split
+stands for data that is public anyway, as a reference panel is: it is never part of private
+training and never attacked, so later chapters may use it freely — to pre-train the GPT-2
+base that is then fine-tuned, privately or not, on the members. Members and non-members come from one pool, so a
 membership-inference attack in the privacy chapter must tell them apart by what a model
 learned — not by which file or which population they came from. (The dissertation took its
 members as the first samples of a file, 30% of which had never been trained on.)"""),
 code("""split_of = {s: name for name, ids in splits.items() for s in ids}
 table = cohort.samples.assign(split=cohort.samples["sample"].map(split_of))
 pd.crosstab(table["superpopulation"], table["split"], margins=True, margins_name="all")[
-    ["train", "validation", "holdout", "all"]]"""),
+    ["train", "validation", "holdout", "public", "all"]]"""),
 md("""## Variants per person
 
 Each person carries a non-reference genotype at only a fraction of the panel's sites.

@@ -1,0 +1,453 @@
+"""The two model families: a small GPT written here (minGPT-style) and GPT-2.
+
+Both are causal language models over a tokenizer's ids, called the same way
+(``model(input_ids=..., position_ids=..., attention_mask=..., past_key_values=...,
+use_cache=...)``) and returning an object with ``.logits``, ``.past_key_values`` and
+``.loss``, so that training (:mod:`lib.training`), private training (Opacus) and
+generation treat them alike.
+
+Why a GPT of our own. Opacus computes one gradient per person (DP-SGD clips each one) by
+hooking the layers it knows: ``nn.Linear``, ``nn.Embedding``, ``nn.LayerNorm``. The model
+below uses those and nothing else -- causal attention is written out with matrix
+products and a mask, not a fused kernel or ``nn.MultiheadAttention`` -- and its positions
+are an *input* (``position_ids``, one row per sequence): a position embedding indexed by
+a buffer inside the module would be seen by Opacus as a batch of one. Its weights are
+untied by default (``tie_weights=False``): Opacus' ghost clipping rejects a matrix shared
+by two layers, and the dissertation's private minGPT was untied too.
+
+GPT-2 comes from ``transformers.GPT2LMHeadModel``, either trained from scratch from a
+``GPT2Config`` sized by the profile or fine-tuned from a pre-trained base (a hub id or a
+local directory). There is no network at run time, so the default base is one we
+pre-train ourselves on *public* profiles only (:func:`pretrain_public_base`, used by the
+models chapter on the samples outside the private training pool): the base then carries
+no private information that differential privacy would not account for.
+
+Padding is never learnt. :func:`make_labels` marks every padding position -100
+(``attention_mask`` 0 or the pad token) and :func:`lm_loss` averages the next-token loss
+over the remaining targets only; the first token of a sequence has no predecessor and is
+never a target. The dissertation counted padding in the loss (its models learnt to
+predict padding and its losses depended on the batch's longest sequence).
+
+Saving follows the Hugging Face layout for both families: weights in safetensors (never
+pickle), ``config.json``, the tokenizer (``save_pretrained``) and a ``metadata.json``
+(family, parameter count, seed, data checksums, library versions).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from transformers.modeling_outputs import CausalLMOutputWithPast
+
+from lib.rundir import package_versions, write_json
+
+FAMILIES = ("mingpt", "gpt2")
+IGNORE_INDEX = -100  # label of a position that is not a target (PyTorch's default)
+
+
+# --------------------------------------------------------------------------------------
+# Labels and loss: padding never counts
+# --------------------------------------------------------------------------------------
+
+def make_labels(input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                pad_token_id: int | None = None) -> torch.Tensor:
+    """Targets for next-token prediction: ``input_ids`` with padding set to -100.
+
+    A position is padding where ``attention_mask`` is 0 or the token is ``pad_token_id``.
+    Labels are *not* shifted; :func:`lm_loss` shifts them (position t predicts t+1)."""
+    labels = input_ids.clone()
+    if attention_mask is not None:
+        labels[attention_mask == 0] = IGNORE_INDEX
+    if pad_token_id is not None:
+        labels[input_ids == pad_token_id] = IGNORE_INDEX
+    return labels
+
+
+def lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of predicting ``labels[:, 1:]`` from ``logits[:, :-1]``, over the
+    targets that are not -100 (an all-padding or empty batch gives 0, not NaN)."""
+    shift_logits = logits[:, :-1, :].reshape(-1, logits.size(-1))
+    shift_labels = labels[:, 1:].reshape(-1)
+    total = F.cross_entropy(shift_logits.float(), shift_labels, ignore_index=IGNORE_INDEX,
+                            reduction="sum")
+    count = (shift_labels != IGNORE_INDEX).sum().clamp(min=1)
+    return total / count
+
+
+def default_position_ids(input_ids: torch.Tensor, past_length: int = 0) -> torch.Tensor:
+    """Positions ``past_length, past_length + 1, ...`` for every row (sequences left-aligned)."""
+    batch, length = input_ids.shape
+    positions = torch.arange(past_length, past_length + length, device=input_ids.device)
+    return positions.unsqueeze(0).expand(batch, length)
+
+
+# --------------------------------------------------------------------------------------
+# The minGPT family
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class GPTConfig:
+    """Sizes of the GPT. ``block_size`` is the longest sequence (positions 0..block_size-1).
+
+    ``tie_weights`` shares the token embedding with the output layer; it is off by
+    default because Opacus' ghost clipping rejects a weight used by two layers."""
+    vocab_size: int
+    block_size: int = 256
+    n_layer: int = 2
+    n_head: int = 2
+    n_embd: int = 32
+    dropout: float = 0.0
+    pad_token_id: int | None = None
+    tie_weights: bool = False
+
+    def __post_init__(self) -> None:
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd={self.n_embd} must be a multiple of n_head={self.n_head}")
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head attention written out: each position attends to itself, to earlier
+    positions and to the cached keys/values of earlier calls, never to padding."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.n_head = config.n_head
+        self.head_dim = config.n_embd // config.n_head
+        self.query = nn.Linear(config.n_embd, config.n_embd)
+        self.key = nn.Linear(config.n_embd, config.n_embd)
+        self.value = nn.Linear(config.n_embd, config.n_embd)
+        self.proj = nn.Linear(config.n_embd, config.n_embd)
+        self.attn_dropout = nn.Dropout(config.dropout)
+        self.resid_dropout = nn.Dropout(config.dropout)
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, C) -> (B, H, T, D)
+        batch, length, _ = x.shape
+        return x.view(batch, length, self.n_head, self.head_dim).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None,
+                past: tuple[torch.Tensor, torch.Tensor] | None):
+        batch, length, width = x.shape
+        q, k, v = self._heads(self.query(x)), self._heads(self.key(x)), self._heads(self.value(x))
+        if past is not None:  # keys/values of the tokens already seen come first
+            k = torch.cat([past[0], k], dim=2)
+            v = torch.cat([past[1], v], dim=2)
+        present = (k, v)
+        past_length = k.size(2) - length
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # (B, H, T, past+T)
+        # new token i (absolute index past_length + i) may see keys j <= past_length + i
+        allowed = torch.ones(length, k.size(2), dtype=torch.bool, device=x.device)
+        allowed = torch.tril(allowed, diagonal=past_length).view(1, 1, length, k.size(2))
+        if key_mask is not None:  # (B, past+T): 0 marks padding keys
+            allowed = allowed & key_mask.bool().view(batch, 1, 1, k.size(2))
+        scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
+        weights = self.attn_dropout(F.softmax(scores, dim=-1))
+        out = (weights @ v).transpose(1, 2).reshape(batch, length, width)
+        return self.resid_dropout(self.proj(out)), present
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attention(LN(x)), then x + MLP(LN(x))."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd)
+        self.fc = nn.Linear(config.n_embd, 4 * config.n_embd)
+        self.fc_proj = nn.Linear(4 * config.n_embd, config.n_embd)
+        self.mlp_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x, key_mask, past):
+        attended, present = self.attn(self.ln_1(x), key_mask, past)
+        x = x + attended
+        x = x + self.mlp_dropout(self.fc_proj(F.gelu(self.fc(self.ln_2(x)))))
+        return x, present
+
+
+class GPT(nn.Module):
+    """A GPT language model (token + position embeddings, blocks, final norm, output layer)."""
+
+    def __init__(self, config: GPTConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.wte = nn.Embedding(config.vocab_size, config.n_embd)
+        self.wpe = nn.Embedding(config.block_size, config.n_embd)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.ln_f = nn.LayerNorm(config.n_embd)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.apply(self._init_weights)
+        for name, param in self.named_parameters():  # GPT-2's scaled residual projections
+            if name.endswith("attn.proj.weight") or name.endswith("fc_proj.weight"):
+                nn.init.normal_(param, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+        if config.tie_weights:
+            self.lm_head.weight = self.wte.weight
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in {id(p): p for p in self.parameters()}.values())
+
+    def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor | None = None,
+                attention_mask: torch.Tensor | None = None, past_key_values=None,
+                use_cache: bool = False, labels: torch.Tensor | None = None,
+                **_: Any) -> CausalLMOutputWithPast:
+        """Logits for every position. ``attention_mask`` covers the cached tokens and the new
+        ones (``(B, past + T)``) or only the new ones (the cached are then taken as real);
+        ``labels`` (unshifted, -100 = ignore) adds ``.loss``; ``use_cache`` returns the
+        keys/values to pass back as ``past_key_values`` with the next tokens."""
+        past_length = past_key_values[0][0].size(2) if past_key_values else 0
+        batch, length = input_ids.shape
+        if position_ids is None:
+            position_ids = default_position_ids(input_ids, past_length)
+        if past_length + length > self.config.block_size:
+            raise ValueError(f"sequence of {past_length + length} tokens exceeds "
+                             f"block_size={self.config.block_size}")
+        if attention_mask is not None and attention_mask.size(1) == length and past_length:
+            attention_mask = torch.cat([attention_mask.new_ones(batch, past_length), attention_mask], dim=1)
+        x = self.drop(self.wte(input_ids) + self.wpe(position_ids))
+        presents = []
+        for i, block in enumerate(self.blocks):
+            x, present = block(x, attention_mask, past_key_values[i] if past_key_values else None)
+            presents.append(present)
+        logits = self.lm_head(self.ln_f(x))
+        loss = lm_loss(logits, labels) if labels is not None else None
+        return CausalLMOutputWithPast(loss=loss, logits=logits,
+                                      past_key_values=tuple(presents) if use_cache else None)
+
+
+# --------------------------------------------------------------------------------------
+# The GPT-2 family
+# --------------------------------------------------------------------------------------
+
+def gpt2_config(sizes: dict[str, Any], vocab_size: int, pad_token_id: int | None = None,
+                bos_token_id: int | None = None, eos_token_id: int | None = None):
+    """A ``GPT2Config`` sized like a minGPT (same keys), with eager attention (matrix
+    products Opacus can follow) and untied output weights (as the minGPT)."""
+    from transformers import GPT2Config
+
+    return GPT2Config(vocab_size=vocab_size, n_positions=int(sizes["block_size"]),
+                      n_embd=int(sizes["n_embd"]), n_layer=int(sizes["n_layer"]),
+                      n_head=int(sizes["n_head"]), resid_pdrop=float(sizes.get("dropout", 0.0)),
+                      embd_pdrop=float(sizes.get("dropout", 0.0)),
+                      attn_pdrop=float(sizes.get("dropout", 0.0)),
+                      pad_token_id=pad_token_id, bos_token_id=bos_token_id,
+                      eos_token_id=eos_token_id, tie_word_embeddings=bool(sizes.get("tie_weights", False)),
+                      attn_implementation="eager")
+
+
+def _load_gpt2(path_or_id: str | os.PathLike, local_files_only: bool = True):
+    from transformers import GPT2LMHeadModel
+
+    return GPT2LMHeadModel.from_pretrained(str(path_or_id), local_files_only=local_files_only,
+                                           attn_implementation="eager", use_safetensors=True)
+
+
+# --------------------------------------------------------------------------------------
+# One interface for both
+# --------------------------------------------------------------------------------------
+
+def _vocab(tokenizer_or_vocab: Any) -> dict[str, int | None]:
+    """vocab_size and special ids from a tokenizer, or from an int / a dict of them."""
+    if isinstance(tokenizer_or_vocab, int):
+        return {"vocab_size": tokenizer_or_vocab, "pad_token_id": None,
+                "bos_token_id": None, "eos_token_id": None}
+    if isinstance(tokenizer_or_vocab, dict):
+        return {"vocab_size": int(tokenizer_or_vocab["vocab_size"]),
+                "pad_token_id": tokenizer_or_vocab.get("pad_token_id"),
+                "bos_token_id": tokenizer_or_vocab.get("bos_token_id"),
+                "eos_token_id": tokenizer_or_vocab.get("eos_token_id")}
+    tok = tokenizer_or_vocab
+    return {"vocab_size": len(tok), "pad_token_id": tok.pad_token_id,
+            "bos_token_id": getattr(tok, "bos_token_id", None),
+            "eos_token_id": getattr(tok, "eos_token_id", None)}
+
+
+def build_model(family: str, sizes: dict[str, Any] | GPTConfig, tokenizer_or_vocab: Any,
+                base_model: str | os.PathLike | None = None, local_files_only: bool = True,
+                seed: int | None = None) -> nn.Module:
+    """A new model of ``family`` (``"mingpt"`` or ``"gpt2"``).
+
+    ``sizes``: ``block_size``, ``n_layer``, ``n_head``, ``n_embd`` and optionally
+    ``dropout`` and ``tie_weights`` (a :class:`GPTConfig` also works for the minGPT);
+    ``tokenizer_or_vocab``: a tokenizer, a vocabulary size, or a dict with ``vocab_size``
+    and ``pad_token_id``/``bos_token_id``/``eos_token_id``. For GPT-2, ``base_model`` (a
+    local directory, or a hub id already in the cache; nothing is downloaded unless
+    ``local_files_only=False``) is fine-tuned instead of a new model; its token
+    embeddings are resized to the vocabulary. ``seed`` seeds the initial weights."""
+    if family not in FAMILIES:
+        raise ValueError(f"family={family!r} is unknown; choose one of {FAMILIES}")
+    vocab = _vocab(tokenizer_or_vocab)
+    if seed is not None:
+        torch.manual_seed(seed)
+    if family == "mingpt":
+        if isinstance(sizes, GPTConfig):
+            config = sizes
+        else:
+            names = {f.name for f in fields(GPTConfig)}
+            config = GPTConfig(**{k: v for k, v in sizes.items() if k in names and k != "vocab_size"},
+                               vocab_size=vocab["vocab_size"])
+        if config.pad_token_id is None:
+            config.pad_token_id = vocab["pad_token_id"]
+        return GPT(config)
+    if isinstance(sizes, GPTConfig):
+        sizes = asdict(sizes)
+    if base_model is not None:
+        model = _load_gpt2(base_model, local_files_only=local_files_only)
+        if model.get_input_embeddings().num_embeddings != vocab["vocab_size"]:
+            model.resize_token_embeddings(vocab["vocab_size"])
+        for key in ("pad_token_id", "bos_token_id", "eos_token_id"):
+            if vocab[key] is not None:
+                setattr(model.config, key, vocab[key])
+        return model
+    from transformers import GPT2LMHeadModel
+
+    config = gpt2_config(sizes, vocab["vocab_size"], vocab["pad_token_id"],
+                         vocab["bos_token_id"], vocab["eos_token_id"])
+    return GPT2LMHeadModel(config)
+
+
+def family_of(model: nn.Module) -> str:
+    """``"mingpt"`` or ``"gpt2"`` (also through an Opacus wrapper)."""
+    model = getattr(model, "_module", model)
+    return "mingpt" if isinstance(model, GPT) else "gpt2"
+
+
+def num_parameters(model: nn.Module) -> int:
+    """Distinct trainable and frozen parameters (a tied matrix counts once)."""
+    model = getattr(model, "_module", model)
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+
+def pad_token_id_of(model: nn.Module) -> int | None:
+    return getattr(getattr(model, "_module", model), "config").pad_token_id
+
+
+def save_model(model: nn.Module, directory: str | os.PathLike, tokenizer: Any = None,
+               metadata: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` (either family) to ``directory``: safetensors weights,
+    ``config.json``, the tokenizer if given and ``metadata.json`` (``metadata`` plus
+    family, parameter count and library versions). Files are written to a temporary
+    directory beside it and moved into place, so a crash leaves the old model intact."""
+    import shutil
+    import tempfile
+
+    from safetensors.torch import save_model as save_safetensors
+
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    model = getattr(model, "_module", model)  # unwrap Opacus' GradSampleModule
+    family = family_of(model)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        if family == "gpt2":
+            model.save_pretrained(tmp, safe_serialization=True)
+        else:
+            (tmp / "config.json").write_text(
+                json.dumps(dict(asdict(model.config), family="mingpt"), indent=2, sort_keys=True) + "\n")
+            save_safetensors(model, str(tmp / "model.safetensors"))  # handles tied weights
+        if tokenizer is not None:
+            tokenizer.save_pretrained(str(tmp))
+        meta = dict(metadata or {})
+        meta.update(family=family, parameters=num_parameters(model), versions=package_versions())
+        write_json(tmp / "metadata.json", meta)
+        if directory.exists():
+            old = directory.with_name(f".{directory.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(directory, old)
+            os.replace(tmp, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, directory)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return directory
+
+
+def read_metadata(directory: str | os.PathLike) -> dict[str, Any]:
+    path = Path(directory) / "metadata.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def load_model(directory: str | os.PathLike) -> nn.Module:
+    """The model saved by :func:`save_model` in ``directory`` (weights from safetensors only)."""
+    from safetensors.torch import load_model as load_safetensors
+
+    directory = Path(directory)
+    config_path = directory / "config.json"
+    if not config_path.exists():
+        raise FileNotFoundError(f"{directory}: no config.json (not a saved model directory)")
+    config = json.loads(config_path.read_text())
+    if config.get("family") == "mingpt":
+        names = {f.name for f in fields(GPTConfig)}
+        model = GPT(GPTConfig(**{k: v for k, v in config.items() if k in names}))
+        load_safetensors(model, str(directory / "model.safetensors"))
+        return model.eval()
+    return _load_gpt2(directory, local_files_only=True).eval()
+
+
+def load_tokenizer(directory: str | os.PathLike):
+    """The tokenizer saved beside a model (``save_model(..., tokenizer=...)``)."""
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast.from_pretrained(str(directory), local_files_only=True)
+
+
+# --------------------------------------------------------------------------------------
+# A public pre-trained base for GPT-2 fine-tuning
+# --------------------------------------------------------------------------------------
+
+def pretrain_public_base(texts: list[str], tokenizer: Any, directory: str | os.PathLike,
+                         sizes: dict[str, Any], train_config: Any = None,
+                         validation_fraction: float = 0.1, seed: int = 0,
+                         metadata: dict[str, Any] | None = None) -> Path:
+    """Pre-train a GPT-2 from scratch on *public* ``texts`` and save it to ``directory``
+    as the base that private fine-tuning starts from (``build_model("gpt2", ...,
+    base_model=directory)``).
+
+    ``tokenizer`` encodes the texts (a Hugging Face tokenizer); ``sizes`` as for
+    :func:`build_model`; ``train_config`` a :class:`lib.training.TrainConfig` (defaults
+    otherwise). The metadata records the checksum of the texts, so the base can be shown
+    to come from public data only."""
+    import hashlib
+
+    from lib import training
+
+    if len(texts) < 2:
+        raise ValueError(f"pretrain_public_base needs at least 2 public texts, got {len(texts)}")
+    config = train_config or training.TrainConfig(seed=seed)
+    ids = [tokenizer(text)["input_ids"] for text in texts]
+    n_val = max(1, int(round(len(ids) * validation_fraction)))
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(ids), generator=generator).tolist()
+    val_ids = [ids[i] for i in order[:n_val]]
+    train_ids = [ids[i] for i in order[n_val:]]
+    model = build_model("gpt2", sizes, tokenizer, seed=seed)
+    history = training.train(model, train_ids, val_ids, config)
+    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()
+    meta = dict(metadata or {}, role="public pre-trained base", seed=seed,
+                public_texts=len(texts), public_texts_sha256=digest, sizes=dict(sizes),
+                history=history)
+    return save_model(model, directory, tokenizer=tokenizer, metadata=meta)
+
+
+def sizes_from_profile(settings: dict[str, Any], family: str = "mingpt") -> dict[str, Any]:
+    """The model sizes of a profile (:mod:`lib.profiles`): ``model_*`` keys, with the
+    ``gpt2_*`` ones overriding them for GPT-2 where a profile sets them (``full``)."""
+    sizes = {key: settings[f"model_{key}"] for key in ("block_size", "n_layer", "n_head", "n_embd", "dropout")}
+    if family == "gpt2":
+        sizes.update({key: settings[f"gpt2_{key}"] for key in ("n_layer", "n_head", "n_embd")
+                      if f"gpt2_{key}" in settings})
+    return sizes

@@ -1,0 +1,515 @@
+"""Training: one loop for both model families, private or not.
+
+The loop is the textbook one -- AdamW (weight decay on matrices only, never on biases,
+norms), a learning rate that warms up linearly and then decays along a cosine, optional
+gradient clipping, a validation loss after every epoch, early stopping when it stops
+improving -- written so that the private-training chapter reuses it unchanged: a caller
+may hand in its own optimizer, scheduler and data loader (Opacus'
+``PrivacyEngine.make_private`` returns a wrapped model, a ``DPOptimizer`` and a Poisson
+``DPDataLoader``) and its ``privacy_engine``; the loop then skips the global gradient
+clipping (DP-SGD clips per person) and records epsilon after every epoch.
+
+Every forward call passes ``input_ids``, ``attention_mask`` and ``position_ids`` (a row
+per sequence; Opacus needs positions as an input), and the loss ignores padding
+(:func:`lib.models.lm_loss`).
+
+Batches. :class:`TokenDataset` holds token-id lists left-aligned and padded on the
+right to the longest sequence, each item a tuple of fixed-shape tensors (what Opacus'
+Poisson loader expects); :func:`collate` trims a batch's all-padding columns. A sequence
+longer than the model's ``block_size`` is an error by default (the policy
+``on_overflow="truncate"`` cuts it and warns once with the count): silently cutting
+genotype profiles would drop the end of the chromosome without anyone noticing.
+
+Reproducibility. Same seed, same data, same weights on CPU: the global torch seed
+(dropout), a seeded ``torch.Generator`` for the shuffle, deterministic algorithms. A
+checkpoint is written after every epoch (atomically: a new directory, then the pointer
+``latest.json``) with the model (safetensors), the optimizer's tensors (safetensors) and
+everything else -- scheduler, epoch, history, early-stopping state, the RNG states -- as
+JSON or safetensors; nothing is pickled. Resuming from it gives bit-identical weights to
+an uninterrupted run.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import random
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from lib.models import family_of, lm_loss, make_labels, num_parameters
+from lib.rundir import atomic_path, write_json
+
+
+# --------------------------------------------------------------------------------------
+# Device
+# --------------------------------------------------------------------------------------
+
+def select_device(override: str | torch.device | None = None) -> torch.device:
+    """``override`` if given (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``), else the first
+    available of CUDA, Apple MPS and the CPU."""
+    if override is not None:
+        device = torch.device(override)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={str(override)!r} requested but CUDA is not available")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"device={str(override)!r} requested but MPS is not available")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+# --------------------------------------------------------------------------------------
+# Batches
+# --------------------------------------------------------------------------------------
+
+def _check_lengths(sequences: Sequence[Sequence[int]], block_size: int | None,
+                   on_overflow: str) -> list[list[int]]:
+    if on_overflow not in ("error", "truncate"):
+        raise ValueError(f"on_overflow={on_overflow!r}; choose 'error' or 'truncate'")
+    sequences = [list(map(int, seq)) for seq in sequences]
+    if block_size is None:
+        return sequences
+    long = [len(seq) for seq in sequences if len(seq) > block_size]
+    if long:
+        message = (f"{len(long)} of {len(sequences)} sequences are longer than block_size="
+                   f"{block_size} (longest {max(long)} tokens)")
+        if on_overflow == "error":
+            raise ValueError(message + "; raise block_size or pass on_overflow='truncate'")
+        warnings.warn(message + f"; truncated to {block_size} tokens", stacklevel=3)
+        sequences = [seq[:block_size] for seq in sequences]
+    return sequences
+
+
+def pad_batch(sequences: Sequence[Sequence[int]], pad_token_id: int, block_size: int | None = None,
+              on_overflow: str = "error") -> dict[str, torch.Tensor]:
+    """``input_ids``, ``attention_mask`` and ``position_ids`` (each ``(n, longest)``) of
+    token-id lists, left-aligned and padded on the right with ``pad_token_id``."""
+    sequences = _check_lengths(sequences, block_size, on_overflow)
+    if any(len(seq) == 0 for seq in sequences):
+        raise ValueError("an empty token sequence cannot be trained on")
+    length = max((len(seq) for seq in sequences), default=0)
+    input_ids = torch.full((len(sequences), length), pad_token_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(sequences), length), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        input_ids[row, :len(seq)] = torch.tensor(seq, dtype=torch.long)
+        attention_mask[row, :len(seq)] = 1
+    position_ids = torch.arange(length).unsqueeze(0).expand(len(sequences), length).contiguous()
+    return {"input_ids": input_ids, "attention_mask": attention_mask, "position_ids": position_ids}
+
+
+class TokenDataset(Dataset):
+    """Token-id lists as fixed-shape ``(input_ids, attention_mask, position_ids)`` items."""
+
+    def __init__(self, sequences: Sequence[Sequence[int]], pad_token_id: int,
+                 block_size: int | None = None, on_overflow: str = "error") -> None:
+        if len(sequences) == 0:
+            raise ValueError("TokenDataset needs at least one sequence")
+        batch = pad_batch(sequences, pad_token_id, block_size, on_overflow)
+        self.input_ids = batch["input_ids"]
+        self.attention_mask = batch["attention_mask"]
+        self.position_ids = batch["position_ids"]
+        self.pad_token_id = pad_token_id
+
+    def __len__(self) -> int:
+        return self.input_ids.size(0)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.input_ids[index], self.attention_mask[index], self.position_ids[index]
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.attention_mask.sum())
+
+
+def collate(items: list[tuple[torch.Tensor, ...]]) -> tuple[torch.Tensor, ...]:
+    """Stack items and drop the columns that are padding in every row of the batch."""
+    input_ids, attention_mask, position_ids = (torch.stack(parts) for parts in zip(*items))
+    keep = int(attention_mask.sum(dim=0).nonzero().max()) + 1 if attention_mask.any() else 1
+    return input_ids[:, :keep], attention_mask[:, :keep], position_ids[:, :keep]
+
+
+def make_loader(dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0) -> DataLoader:
+    """A single-process loader whose shuffle comes from its own seeded generator."""
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=collate,
+                      generator=generator, num_workers=0)
+
+
+# --------------------------------------------------------------------------------------
+# Optimizer and schedule
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class TrainConfig:
+    """Everything the loop needs besides the model and the data.
+
+    ``warmup_fraction`` of all steps warm the learning rate up linearly from 0 to ``lr``,
+    then a cosine brings it to ``lr * min_lr_ratio``. ``grad_clip`` is the global norm
+    clip (None: off; ignored under a privacy engine, which clips per sample).
+    ``patience``: stop after that many epochs without a lower validation loss (None:
+    never). ``checkpoint_dir``: where checkpoints go (None: none are written);
+    ``resume``: continue from the latest one there."""
+    epochs: int = 1
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.95)
+    warmup_fraction: float = 0.1
+    min_lr_ratio: float = 0.1
+    grad_clip: float | None = 1.0
+    patience: int | None = None
+    min_delta: float = 0.0
+    restore_best: bool = True
+    seed: int = 0
+    device: str | None = None
+    deterministic: bool = True
+    on_overflow: str = "error"
+    checkpoint_dir: str | None = None
+    resume: bool = True
+    progress: bool = True
+
+
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float,
+                   betas: tuple[float, float] = (0.9, 0.95)) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices (weights of linear layers and embeddings) only."""
+    decay, no_decay, seen = [], [], set()
+    for param in model.parameters():
+        if not param.requires_grad or id(param) in seen:
+            continue
+        seen.add(id(param))
+        (decay if param.dim() >= 2 else no_decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), foreach=False)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int,
+                   min_lr_ratio: float = 0.1) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over ``warmup_steps``, then cosine decay to ``min_lr_ratio`` of the rate."""
+    total_steps, warmup_steps = max(1, total_steps), max(0, warmup_steps)
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+        return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+# --------------------------------------------------------------------------------------
+# Checkpoints: safetensors and JSON only
+# --------------------------------------------------------------------------------------
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    return getattr(model, "_module", model)  # Opacus' GradSampleModule keeps the model here
+
+
+def _loader_generators(loader: Any) -> list[torch.Generator]:
+    """The generators that decide a loader's batches (shuffle, or Opacus' Poisson sampler)."""
+    found: list[torch.Generator] = []
+    for owner in (loader, getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)):
+        generator = getattr(owner, "generator", None)
+        if isinstance(generator, torch.Generator) and all(generator is not g for g in found):
+            found.append(generator)
+    return found
+
+
+def _rng_state(generators: list[torch.Generator]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors = {"torch_cpu": torch.get_rng_state()}
+    for i, generator in enumerate(generators):
+        tensors[f"loader_{i}"] = generator.get_state()
+    if torch.cuda.is_available():
+        for i, state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"cuda_{i}"] = state
+    np_state = np.random.get_state()
+    plain = {"python": base64.b64encode(json.dumps(random.getstate()).encode()).decode(),
+             "numpy": [np_state[0], np_state[1].tolist(), *map(_plain, np_state[2:])]}
+    return tensors, plain
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _set_rng_state(tensors: dict[str, torch.Tensor], plain: dict[str, Any],
+                   generators: list[torch.Generator]) -> None:
+    torch.set_rng_state(tensors["torch_cpu"])
+    for i, generator in enumerate(generators):
+        if f"loader_{i}" in tensors:
+            generator.set_state(tensors[f"loader_{i}"])
+    if torch.cuda.is_available():
+        states = [tensors[k] for k in sorted(tensors) if k.startswith("cuda_")]
+        if states:
+            torch.cuda.set_rng_state_all(states)
+    state = json.loads(base64.b64decode(plain["python"]))
+    random.setstate((state[0], tuple(state[1]), state[2]))
+    name, keys, *rest = plain["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), *rest))
+
+
+def _split_optimizer_state(state_dict: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """An optimizer's state_dict as tensors (for safetensors) and the rest (for JSON)."""
+    tensors, plain_state = {}, {}
+    for index, values in state_dict["state"].items():
+        plain_state[str(index)] = {}
+        for key, value in values.items():
+            if torch.is_tensor(value):
+                tensors[f"{index}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                plain_state[str(index)][key] = value
+    return tensors, {"state": plain_state, "param_groups": state_dict["param_groups"]}
+
+
+def _join_optimizer_state(tensors: dict[str, torch.Tensor], plain: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {int(i): dict(v) for i, v in plain["state"].items()}
+    for name, tensor in tensors.items():
+        index, key = name.split(".", 1)
+        state.setdefault(int(index), {})[key] = tensor
+    groups = [dict(group, betas=tuple(group["betas"])) if "betas" in group else group
+              for group in plain["param_groups"]]
+    return {"state": state, "param_groups": groups}
+
+
+def save_checkpoint(directory: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer,
+                    scheduler: Any, trainer_state: dict[str, Any], loaders: list[Any]) -> Path:
+    """Write ``epoch-NNNN/`` under ``directory`` and then point ``latest.json`` at it."""
+    from safetensors.torch import save_file, save_model
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"epoch-{trainer_state['epoch']:04d}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=directory))
+    try:
+        save_model(_unwrap(model), str(tmp / "model.safetensors"))
+        opt_tensors, opt_plain = _split_optimizer_state(optimizer.state_dict())
+        save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
+        rng_tensors, rng_plain = _rng_state([g for loader in loaders for g in _loader_generators(loader)])
+        save_file(rng_tensors, str(tmp / "rng.safetensors"))
+        write_json(tmp / "trainer_state.json", dict(
+            trainer_state, optimizer=opt_plain, rng=rng_plain,
+            scheduler=scheduler.state_dict() if scheduler is not None else None))
+        final = directory / name
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    write_json(directory / "latest.json", {"epoch": trainer_state["epoch"], "path": name})
+    for old in directory.glob("epoch-*"):  # keep only the newest
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+    return directory / name
+
+
+def load_checkpoint(directory: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer,
+                    scheduler: Any, loaders: list[Any]) -> dict[str, Any] | None:
+    """Restore the latest checkpoint under ``directory`` into the given objects; returns
+    the trainer state (epoch, history, early-stopping state), or None when there is none."""
+    from safetensors.torch import load_file, load_model
+
+    pointer = Path(directory) / "latest.json"
+    if not pointer.exists():
+        return None
+    path = Path(directory) / json.loads(pointer.read_text())["path"]
+    state = json.loads((path / "trainer_state.json").read_text())
+    load_model(_unwrap(model), str(path / "model.safetensors"))
+    optimizer.load_state_dict(_join_optimizer_state(load_file(str(path / "optimizer.safetensors")),
+                                                    state.pop("optimizer")))
+    if scheduler is not None and state.get("scheduler") is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    _set_rng_state(load_file(str(path / "rng.safetensors")), state.pop("rng"),
+                   [g for loader in loaders for g in _loader_generators(loader)])
+    return state
+
+
+# --------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------
+
+def _as_dataset(data: Any, pad_token_id: int, block_size: int | None, on_overflow: str) -> Dataset:
+    if data is None or isinstance(data, Dataset):
+        return data
+    return TokenDataset(data, pad_token_id, block_size, on_overflow)
+
+
+def _forward_loss(model: nn.Module, batch: Sequence[torch.Tensor], device: torch.device,
+                  pad_token_id: int | None) -> tuple[torch.Tensor, int]:
+    input_ids, attention_mask, position_ids = (t.to(device) for t in batch)
+    output = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids)
+    labels = make_labels(input_ids, attention_mask, pad_token_id)
+    n_targets = int((labels[:, 1:] != -100).sum())
+    return lm_loss(output.logits, labels), n_targets
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | None = None) -> float:
+    """Mean next-token loss over every non-padding target of ``loader``."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    pad = _unwrap(model).config.pad_token_id
+    for batch in loader:
+        loss, n = _forward_loss(model, batch, device, pad)
+        total += float(loss.detach()) * n
+        count += n
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+def train(model: nn.Module, train_data: Any, val_data: Any = None, config: TrainConfig | None = None, *,
+          optimizer: torch.optim.Optimizer | None = None,
+          optimizer_factory: Callable[[nn.Module], torch.optim.Optimizer] | None = None,
+          scheduler: Any = None, train_loader: Any = None, val_loader: Any = None,
+          privacy_engine: Any = None, delta: float | None = None,
+          on_epoch_end: Callable[[dict[str, Any], nn.Module], None] | None = None,
+          history_path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Train ``model`` (either family) and return its history.
+
+    ``train_data``/``val_data``: token-id lists or a :class:`TokenDataset` (``val_data``
+    None: no validation, no early stopping). A caller that prepares its own objects passes
+    ``train_loader`` (then ``train_data`` may be None), ``optimizer`` or
+    ``optimizer_factory(model)``, ``scheduler``; with a ``privacy_engine`` (Opacus, already
+    ``make_private``-d onto model, optimizer and loader) the global clip is skipped and
+    each epoch records ``epsilon`` at ``delta``. ``on_epoch_end(entry, model)`` may add
+    fields to an epoch's history entry. The history (per epoch: train and validation
+    loss, tokens per second, learning rate, seconds) is saved as JSON to
+    ``history_path`` or ``<checkpoint_dir>/history.json``."""
+    config = config or TrainConfig()
+    base = _unwrap(model)
+    pad = base.config.pad_token_id
+    if pad is None:
+        raise ValueError("the model's config has no pad_token_id; build it from a tokenizer with a pad token")
+    block_size = getattr(base.config, "block_size", None) or getattr(base.config, "n_positions", None)
+    device = select_device(config.device)
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    if config.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.manual_seed(config.seed)
+    try:
+        model.to(device)
+        if train_loader is None:
+            dataset = _as_dataset(train_data, pad, block_size, config.on_overflow)
+            train_loader = make_loader(dataset, config.batch_size, shuffle=True, seed=config.seed)
+        val_set = _as_dataset(val_data, pad, block_size, config.on_overflow)
+        if val_loader is None and val_set is not None:
+            val_loader = make_loader(val_set, config.batch_size, shuffle=False, seed=config.seed + 1)
+        if optimizer is None:
+            optimizer = (optimizer_factory(model) if optimizer_factory is not None else
+                         make_optimizer(model, config.lr, config.weight_decay, config.betas))
+        steps_per_epoch = max(1, len(train_loader))
+        total_steps = steps_per_epoch * config.epochs
+        if scheduler is None:
+            scheduler = make_scheduler(optimizer, total_steps, int(config.warmup_fraction * total_steps),
+                                       config.min_lr_ratio)
+        loaders = [train_loader] + ([val_loader] if val_loader is not None else [])
+        settings = {k: v for k, v in asdict(config).items()
+                    if k not in ("device", "resume", "progress", "checkpoint_dir", "patience")}
+        state: dict[str, Any] = {
+            "epoch": 0, "epochs": [], "best_val_loss": None, "best_epoch": None,
+            "bad_epochs": 0, "stopped_early": False, "settings": settings}
+        if config.checkpoint_dir and config.resume:
+            loaded = load_checkpoint(config.checkpoint_dir, model, optimizer, scheduler, loaders)
+            if loaded is not None:
+                if loaded.get("settings") != json.loads(json.dumps(settings)):
+                    raise ValueError(f"{config.checkpoint_dir}: the checkpoint was made with other "
+                                     f"settings ({loaded.get('settings')}); use another checkpoint_dir "
+                                     "or resume=False")
+                loaded.pop("scheduler", None)
+                state = loaded
+        best_path = Path(config.checkpoint_dir) / "best.safetensors" if config.checkpoint_dir else None
+        best_weights = None
+        from tqdm.auto import tqdm
+
+        for epoch in range(state["epoch"] + 1, config.epochs + 1):
+            if state["stopped_early"]:
+                break
+            model.train()
+            started, total, n_targets, n_tokens = time.perf_counter(), 0.0, 0, 0
+            bar = tqdm(train_loader, desc=f"epoch {epoch}/{config.epochs}", leave=False,
+                       disable=not config.progress)
+            for batch in bar:
+                loss, n = _forward_loss(model, batch, device, pad)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip and privacy_engine is None:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
+                scheduler.step()
+                total += float(loss.detach()) * n
+                n_targets += n
+                n_tokens += int(batch[1].sum())
+                bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+            seconds = time.perf_counter() - started
+            entry: dict[str, Any] = {
+                "epoch": epoch, "train_loss": total / max(n_targets, 1),
+                "tokens": n_tokens, "seconds": seconds, "tokens_per_s": n_tokens / max(seconds, 1e-9),
+                "lr": scheduler.get_last_lr()[0]}
+            if val_loader is not None:
+                entry["val_loss"] = evaluate(model, val_loader, device)
+            if privacy_engine is not None and delta is not None:
+                entry["epsilon"] = float(privacy_engine.get_epsilon(delta))
+            if on_epoch_end is not None:
+                on_epoch_end(entry, model)
+            state["epochs"].append(entry)
+            if "val_loss" in entry:
+                best = state["best_val_loss"]
+                if best is None or entry["val_loss"] < best - config.min_delta:
+                    state.update(best_val_loss=entry["val_loss"], best_epoch=epoch, bad_epochs=0)
+                    best_weights = {k: v.detach().clone() for k, v in base.state_dict().items()}
+                    if best_path is not None:
+                        from safetensors.torch import save_model
+
+                        with atomic_path(best_path, suffix=".safetensors") as tmp:
+                            save_model(base, str(tmp))
+                else:
+                    state["bad_epochs"] += 1
+                    if config.patience is not None and state["bad_epochs"] >= config.patience:
+                        state["stopped_early"] = True
+            state["epoch"] = epoch
+            if config.checkpoint_dir:
+                save_checkpoint(config.checkpoint_dir, model, optimizer, scheduler, state, loaders)
+            if state["stopped_early"]:
+                break
+        if config.restore_best and state["best_epoch"] is not None and state["best_epoch"] != state["epoch"]:
+            if best_weights is not None:
+                base.load_state_dict(best_weights)
+            elif best_path is not None and best_path.exists():
+                from safetensors.torch import load_model
+
+                load_model(base, str(best_path))
+    finally:
+        torch.use_deterministic_algorithms(previous_deterministic)
+    history = {
+        "family": family_of(model), "parameters": num_parameters(model), "device": str(device),
+        "epochs": state["epochs"], "best_epoch": state["best_epoch"],
+        "best_val_loss": state["best_val_loss"], "stopped_early": state["stopped_early"],
+        "restored_best": bool(config.restore_best and state["best_epoch"] not in (None, state["epoch"])),
+        "config": asdict(config)}
+    path = history_path or (Path(config.checkpoint_dir) / "history.json" if config.checkpoint_dir else None)
+    if path is not None:
+        write_json(path, history)
+    return history
+
+
+def config_from_profile(settings: dict[str, Any], **overrides: Any) -> TrainConfig:
+    """A :class:`TrainConfig` from a profile's ``train_*`` keys, then ``overrides``."""
+    keys = ("epochs", "batch_size", "lr", "weight_decay", "warmup_fraction", "grad_clip", "patience")
+    values = {key: settings[f"train_{key}"] for key in keys if f"train_{key}" in settings}
+    values.update(overrides)
+    return TrainConfig(**values)
