@@ -230,9 +230,134 @@ def pca_chart(scores: pd.DataFrame, explained=None, title: str = "Population str
     ).properties(width=WIDTH, height=WIDTH * 0.75)
 
 
+PROFILE_COLORS = {"dense": COHORT_COLOR, "sparse": "#E69F00"}
+
+
+def tokens_per_sample_chart(lengths: pd.DataFrame, title: str = "Tokens per sample") -> alt.Chart:
+    """Dot plot: mean tokens per sample for each tokenizer and profile kind, on a log axis.
+
+    ``lengths`` is :func:`lib.tokenization.length_table` (columns ``tokenizer``,
+    ``profile``, ``vocabulary``, ``mean tokens``, ``max tokens``). Dots, not bars: a bar on
+    a log scale has no zero to start from, and Vega-Lite then draws no bar at all.
+    Tokenizers are listed in the frame's order; dense profiles blue, sparse orange.
+    """
+    _require(lengths, ["tokenizer", "profile", "vocabulary", "mean tokens", "max tokens"],
+             "tokens_per_sample_chart")
+    data = lengths[["tokenizer", "profile", "vocabulary", "mean tokens", "max tokens"]].copy()
+    if (data["mean tokens"] <= 0).any():
+        raise ValueError("tokens_per_sample_chart: mean tokens must be positive (log scale)")
+    profiles = list(dict.fromkeys([*(p for p in PROFILE_COLORS if p in set(data["profile"])),
+                                   *data["profile"]]))
+    palette = [PROFILE_COLORS.get(p, REFERENCE_COLOR) for p in profiles]
+    return alt.Chart(data, title=title).mark_circle(size=90, opacity=1).encode(
+        x=alt.X("mean tokens:Q", title="Mean tokens per sample (log scale)", scale=alt.Scale(type="log")),
+        y=alt.Y("tokenizer:N", title=None, sort=data["tokenizer"].drop_duplicates().tolist()),
+        yOffset=alt.YOffset("profile:N", sort=profiles),
+        color=alt.Color("profile:N", title="Profile", sort=profiles,
+                        scale=alt.Scale(domain=profiles, range=palette)),
+        tooltip=[alt.Tooltip("tokenizer:N", title="Tokenizer"),
+                 alt.Tooltip("profile:N", title="Profile"),
+                 alt.Tooltip("mean tokens:Q", title="Mean tokens", format=",.0f"),
+                 alt.Tooltip("max tokens:Q", title="Max tokens", format=","),
+                 alt.Tooltip("vocabulary:Q", title="Vocabulary (ids)", format=",")],
+    ).properties(width=WIDTH)
+
+
+def auc_chart(results: pd.DataFrame,
+              title: str = "Membership test on the vocabulary alone (members vs holdout)") -> alt.LayerChart:
+    """AUC per tokenizer with its bootstrap interval, and a dashed line at chance (0.5).
+
+    ``results`` is the first frame of :func:`lib.vocab_privacy.compare_vocabularies`
+    (columns ``tokenizer``, ``auc``, ``ci_low``, ``ci_high``, ``n_specific_tokens``): one
+    dot and one interval rule per row, tokenizers in the frame's order, x from 0 to 1.
+    """
+    _require(results, ["tokenizer", "auc", "ci_low", "ci_high", "n_specific_tokens"], "auc_chart")
+    data = results[["tokenizer", "auc", "ci_low", "ci_high", "n_specific_tokens"]].copy()
+    order = data["tokenizer"].tolist()
+    x = alt.X("auc:Q", title="AUC (0.5 = chance)", scale=alt.Scale(domain=[0, 1]))
+    y = alt.Y("tokenizer:N", title=None, sort=order)
+    tooltip = [alt.Tooltip("tokenizer:N", title="Tokenizer"),
+               alt.Tooltip("auc:Q", title="AUC", format=".3f"),
+               alt.Tooltip("ci_low:Q", title="95% CI, low", format=".3f"),
+               alt.Tooltip("ci_high:Q", title="95% CI, high", format=".3f"),
+               alt.Tooltip("n_specific_tokens:Q", title="Member-specific tokens", format=",")]
+    base = alt.Chart(data)
+    interval = base.mark_rule(color=COHORT_COLOR, strokeWidth=2).encode(
+        x=alt.X("ci_low:Q", title="AUC (0.5 = chance)", scale=alt.Scale(domain=[0, 1])),
+        x2="ci_high:Q", y=y, tooltip=tooltip)
+    dots = base.mark_circle(size=90, opacity=1, color=COHORT_COLOR).encode(x=x, y=y, tooltip=tooltip)
+    chance = alt.Chart(pd.DataFrame({"auc": [0.5]})).mark_rule(strokeDash=[4, 4], color=REFERENCE_COLOR).encode(
+        x=alt.X("auc:Q"))
+    return alt.layer(chance, interval, dots, title=title).properties(width=WIDTH)
+
+
 __all__ = [
     "SUPERPOPULATION_COLORS", "superpopulation_color", "population_composition_chart",
     "variants_per_sample_chart", "allele_frequency_spectrum_chart",
     "site_frequency_spectrum_chart", "variant_types_chart", "density_chart",
-    "comparison_chart", "pca_chart",
+    "comparison_chart", "pca_chart", "PROFILE_COLORS", "tokens_per_sample_chart", "auc_chart",
 ]
+
+
+# --------------------------------------------------------------------------------------
+# The models chapter (lib.experiment)
+# --------------------------------------------------------------------------------------
+
+SPLIT_DASH = {"train": [1, 0], "validation": [5, 3]}
+
+
+def loss_curves_chart(losses: pd.DataFrame, title: str = "Loss per epoch") -> alt.Chart:
+    """Lines: mean next-token loss per epoch, one colour per model, solid for the
+    training split and dashed for the validation split.
+
+    ``losses`` is :func:`lib.experiment.loss_frame` (columns ``model``, ``epoch``,
+    ``split``, ``loss``). Models are listed in the frame's order. Models with different
+    tokenizers predict different units (a variant token is not a BPE piece), so their
+    losses are compared within a model, not across tokenizers.
+    """
+    _require(losses, ["model", "epoch", "split", "loss"], "loss_curves_chart")
+    data = losses[["model", "epoch", "split", "loss"]].copy()
+    order = data["model"].drop_duplicates().tolist()
+    splits = [s for s in SPLIT_DASH if s in set(data["split"])]
+    return alt.Chart(data, title=title).mark_line(point=True).encode(
+        x=alt.X("epoch:O", title="Epoch"),
+        y=alt.Y("loss:Q", title="Loss (nats per token)", scale=alt.Scale(zero=False)),
+        color=alt.Color("model:N", title="Model", sort=order),
+        strokeDash=alt.StrokeDash("split:N", title="Split", sort=splits,
+                                  scale=alt.Scale(domain=splits, range=[SPLIT_DASH[s] for s in splits])),
+        detail="split:N",
+        tooltip=[alt.Tooltip("model:N", title="Model"), alt.Tooltip("split:N", title="Split"),
+                 alt.Tooltip("epoch:O", title="Epoch"), alt.Tooltip("loss:Q", title="Loss", format=".3f")],
+    ).properties(width=WIDTH)
+
+
+def af_scatter_chart(frequencies: pd.DataFrame, reference: str = "holdout",
+                     title: str = "Allele frequency: synthetic against real") -> alt.VConcatChart:
+    """Scatter, one panel per model (two per row): each panel site's ALT allele frequency in the real
+    ``reference`` cohort (x) and in the synthetic one (y), with the diagonal y = x.
+
+    ``frequencies`` is :func:`lib.experiment.af_frame` (columns ``model``, ``site``,
+    ``real_af``, ``synthetic_af``): one point per site and model, both axes 0 to 1.
+    """
+    _require(frequencies, ["model", "site", "real_af", "synthetic_af"], "af_scatter_chart")
+    data = frequencies[["model", "site", "real_af", "synthetic_af"]].copy()
+    order = data["model"].drop_duplicates().tolist()
+    axis = alt.Scale(domain=[0, 1])
+    points = alt.Chart().mark_circle(size=18, opacity=0.5, color=COHORT_COLOR).encode(
+        x=alt.X("real_af:Q", title=f"ALT allele frequency, real ({reference})", scale=axis),
+        y=alt.Y("synthetic_af:Q", title="ALT allele frequency, synthetic", scale=axis),
+        tooltip=[alt.Tooltip("site:N", title="Site"),
+                 alt.Tooltip("real_af:Q", title="Real", format=".3f"),
+                 alt.Tooltip("synthetic_af:Q", title="Synthetic", format=".3f")])
+    line = alt.Chart(pd.DataFrame({"real_af": [0.0, 1.0], "synthetic_af": [0.0, 1.0]})).mark_line(
+        strokeDash=[4, 4], color=REFERENCE_COLOR).encode(x="real_af:Q", y="synthetic_af:Q")
+    size = WIDTH * 0.45
+    panels = [alt.layer(line, points.properties(data=data[data["model"] == m]),
+                        title=m).properties(width=size, height=size) for m in order]
+    rows = [alt.hconcat(*panels[i:i + 2]) for i in range(0, len(panels), 2)]
+    if not rows:
+        raise ValueError("af_scatter_chart: no model to draw")
+    return alt.vconcat(*rows, title=title)
+
+
+__all__ += ["SPLIT_DASH", "loss_curves_chart", "af_scatter_chart"]
