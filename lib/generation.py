@@ -227,6 +227,7 @@ class PanelGrammar:
         self.pieces = [tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False)
                        for i in range(self.vocab_size)]
         self.eos_id = tokenizer.convert_tokens_to_ids(end) if end in tokenizer.get_vocab() else None
+        self.special_ids = set(getattr(tokenizer, "all_special_ids", []))
         self.by_first: dict[str, list[int]] = {}
         for i, piece in enumerate(self.pieces):
             if piece:
@@ -296,10 +297,13 @@ class PanelGrammar:
             state = nxt
         return state
 
-    def accepts(self, state: GrammarState, piece: str) -> bool:
+    def accepts(self, state: GrammarState, piece: str, special: bool = True) -> bool:
+        """Whether ``piece`` can follow ``state``. An ordinary (non-special) piece may not
+        spell part of a multi-character separator or end text: those are written by their
+        own special tokens, never assembled from sub-word pieces such as ``<``, ``END``."""
         for ch in piece:
             state = self._step(state, ch)
-            if state is None:
+            if state is None or (not special and state.literal):
                 return False
         return True
 
@@ -311,11 +315,15 @@ class PanelGrammar:
         if cached is not None:
             return cached
         mask = torch.zeros(self.vocab_size, dtype=torch.bool)
+        if state.done:  # the end text was spelled out by ordinary sub-word pieces: only the end token may follow
+            if self.eos_id is not None:
+                mask[self.eos_id] = True
+            return mask
         for first, ids in self.by_first.items():
             if self._step(state, first) is None:
                 continue
             for i in ids:
-                if self.accepts(state, self.pieces[i]):
+                if self.accepts(state, self.pieces[i], special=i in self.special_ids):
                     mask[i] = True
         if len(self._cache) < 200_000:
             self._cache[key] = mask

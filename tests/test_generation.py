@@ -178,3 +178,20 @@ def test_write_synthetic_reads_back(tmp_path, panel):
         assert len(list(vf.fetch(panel.contig.name))) == panel.n_sites
     summary = paths["summary"].read_text()
     assert '"malformed": 1' in summary and '"valid": 3' in summary
+
+
+def test_ordinary_pieces_cannot_spell_the_end_or_separator(panel):
+    """A byte-level BPE has pieces like "<" and "END": the grammar must not let them spell
+    the end text; only the special end token ends a profile."""
+    specials = ["<PAD>", "<START>", "<END>", "<SEP>"]
+    vocab = {t: i for i, t in enumerate(specials + list("0123456789ACGTN:>_|/,.<>EDSP"))}
+    tk = Tokenizer(models.WordLevel(vocab, unk_token="<PAD>"))
+    tk.pre_tokenizer = pre_tokenizers.Split("", behavior="isolated")
+    tk.decoder = decoders.Fuse()
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<PAD>", bos_token="<START>",
+                                  eos_token="<END>", additional_special_tokens=["<SEP>"])
+    grammar = generation.PanelGrammar(tok, data.site_keys(panel), panel.sites["alts"].map(len).tolist(),
+                                      separator="<SEP>", end="<END>")
+    allowed = grammar.allowed(grammar.start())
+    assert allowed[tok.eos_token_id]
+    assert not allowed[tok.convert_tokens_to_ids("<")]  # "<" could only start spelling "<END>"
