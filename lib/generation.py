@@ -78,7 +78,8 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | N
                   top_p: float | None = None) -> torch.Tensor:
     """Scale by temperature, then keep the ``top_k`` most likely tokens and the smallest set
     whose probability reaches ``top_p``; the rest get ``-inf``. Shape ``(batch, vocab)``."""
-    logits = logits / temperature
+    if temperature != 1.0:
+        logits = logits / temperature
     if top_k is not None and top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -129,13 +130,13 @@ def generate(model: torch.nn.Module, prompt_ids: Sequence[int], n_samples: int, 
         size = min(config.batch_size, n_samples - start)
         ids = prompt.repeat(size, 1).to(device)
         states = [constraint.start() for _ in range(size)] if constraint else None
-        finished = torch.zeros(size, dtype=torch.bool)
+        finished = [False] * size
         new: list[list[int]] = [[] for _ in range(size)]
         past = None
         positions = torch.arange(ids.shape[1], device=device).repeat(size, 1)
         step_ids, step_pos = ids, positions
         for _ in range(config.max_new_tokens):
-            if use_cache:
+            if use_cache:  # feed only the newest token; the cache holds the rest
                 logits, past = _forward(model, step_ids, step_pos, past, cache_name)
             else:
                 logits, _ = _forward(model, ids, positions, None, cache_name)
@@ -147,24 +148,23 @@ def generate(model: torch.nn.Module, prompt_ids: Sequence[int], n_samples: int, 
                                        "should never reach a dead end)")
                 logits = logits.masked_fill(~allowed, float("-inf"))
             logits = filter_logits(logits, config.temperature, config.top_k, config.top_p)
-            probs = torch.softmax(logits, dim=-1)
-            chosen = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-            chosen = torch.where(finished, torch.full_like(chosen, eos_token_id), chosen)
-            for i, token in enumerate(chosen.tolist()):
+            chosen = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator).squeeze(-1).tolist()
+            for i, token in enumerate(chosen):
                 if finished[i]:
-                    continue
-                if token == eos_token_id:
+                    chosen[i] = eos_token_id  # a finished sequence only pads
+                elif token == eos_token_id:
                     finished[i] = True
                 else:
                     new[i].append(token)
                     if constraint is not None:
                         states[i] = constraint.advance(states[i], token)
-            if finished.all():
+            if all(finished):
                 break
-            step_ids = chosen.unsqueeze(-1).to(device)
-            step_pos = positions[:, -1:] + 1
-            ids = torch.cat([ids, step_ids], dim=1)
-            positions = torch.cat([positions, step_pos], dim=1)
+            step_ids = torch.tensor(chosen, dtype=torch.long, device=device).unsqueeze(-1)
+            step_pos = step_pos[:, -1:] + 1
+            if not use_cache:
+                ids = torch.cat([ids, step_ids], dim=1)
+                positions = torch.cat([positions, step_pos], dim=1)
         results.extend(new)
     return results
 
