@@ -3,11 +3,7 @@
 The chapter is kept as this script so that its cells can be reviewed as code; run
 ``python tools/make_models_notebook.py`` after editing and commit both files.
 """
-from pathlib import Path
-
-import nbformat as nbf
-
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+from notebooks import IMPORT_LIB, code, md, write
 
 cells = [
 md("""# Models: two families, no privacy yet
@@ -37,19 +33,7 @@ top_k = None
 top_p = None
 text_tokenizer = "bpe"     # the text tokenizer of the comparison, minGPT only""",
      metadata={"tags": ["parameters"]}),
-code("""import sys
-from pathlib import Path
-
-try:  # `import lib`: installed in the project's .venv, or found above the working directory
-    import lib
-except ImportError:
-    found = [p for p in [Path.cwd(), *Path.cwd().parents] if (p / "lib" / "__init__.py").exists()]
-    if not found:
-        raise RuntimeError("cannot import lib: run from the repository or use its .venv (make book)")
-    sys.path.insert(0, str(found[0]))
-    import lib
-ROOT = Path(lib.__file__).resolve().parent.parent
-
+code(IMPORT_LIB + """
 import logging
 import time
 
@@ -215,14 +199,4 @@ can be expected to come. These are non-private models: the next chapter trains t
 models under differential privacy and measures what the privacy costs."""),
 ]
 
-nb = nbf.v4.new_notebook()
-nb.cells = cells
-for i, cell in enumerate(nb.cells):  # stable ids: regenerating gives the same file
-    cell["id"] = f"cell-{i:02d}"
-nb.metadata = {
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-}
-out = Path(__file__).resolve().parent.parent / "book" / "03_models.ipynb"
-nbf.write(nb, out)
-print(f"wrote {out}")
+write(cells, "03_models")

@@ -3,11 +3,7 @@
 The chapter is kept as this script so that its cells can be reviewed as code; run
 ``python tools/make_tokenization_notebook.py`` after editing and commit both files.
 """
-from pathlib import Path
-
-import nbformat as nbf
-
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+from notebooks import IMPORT_LIB, code, md, write
 
 cells = [
 md("""# Tokenization: from profiles to tokens
@@ -34,19 +30,7 @@ seed = 42
 bpe_vocab_size = None      # default: 4096
 gpt2_tokenizer_path = None # a directory with vocab.json and merges.txt""",
      metadata={"tags": ["parameters"]}),
-code("""import sys
-from pathlib import Path
-
-try:  # `import lib`: installed in the project's .venv, or found above the working directory
-    import lib
-except ImportError:
-    found = [p for p in [Path.cwd(), *Path.cwd().parents] if (p / "lib" / "__init__.py").exists()]
-    if not found:
-        raise RuntimeError("cannot import lib: run from the repository or use its .venv (make book)")
-    sys.path.insert(0, str(found[0]))
-    import lib
-ROOT = Path(lib.__file__).resolve().parent.parent
-
+code(IMPORT_LIB + """
 import json
 import logging
 
@@ -203,14 +187,4 @@ why the models of the following chapters use it: the tokenizer is published with
 model, and it must not be the part that leaks."""),
 ]
 
-nb = nbf.v4.new_notebook()
-nb.cells = cells
-for i, cell in enumerate(nb.cells):  # stable ids: regenerating gives the same file
-    cell["id"] = f"cell-{i:02d}"
-nb.metadata = {
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-}
-out = Path(__file__).resolve().parent.parent / "book" / "02_tokenization.ipynb"
-nbf.write(nb, out)
-print(f"wrote {out}")
+write(cells, "02_tokenization")
