@@ -2,6 +2,8 @@
 runs the chapter from, and writing the notebook (no outputs, stable cell ids)."""
 from pathlib import Path
 
+import os
+
 import nbformat as nbf
 
 md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
@@ -23,7 +25,8 @@ ROOT = Path(lib.__file__).resolve().parent.parent
 
 
 def write(cells: list, name: str) -> Path:
-    """Write ``book/<name>.ipynb`` from ``cells``; regenerating gives the same file."""
+    """Write ``book/<name>.ipynb`` from ``cells``; regenerating gives the same file.
+    ``NOTEBOOK_OUT_DIR`` (environment) writes elsewhere: the tests compare the two."""
     nb = nbf.v4.new_notebook()
     nb.cells = cells
     for i, cell in enumerate(nb.cells):
@@ -32,7 +35,8 @@ def write(cells: list, name: str) -> Path:
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
     }
-    out = Path(__file__).resolve().parent.parent / "book" / f"{name}.ipynb"
+    book = Path(__file__).resolve().parent.parent / "book"
+    out = Path(os.environ.get("NOTEBOOK_OUT_DIR", book)) / f"{name}.ipynb"
     nbf.write(nb, out)
     print(f"wrote {out}")
     return out
