@@ -28,6 +28,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "model_block_size": 512,
         # training
         "train_epochs": 2,
+        "text_model_epochs": 2,  # the text-tokenizer comparison model (sequences ~4x longer)
         "train_batch_size": 8,
         "train_lr": 3e-3,
         "train_weight_decay": 0.1,
@@ -50,9 +51,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "model_n_embd": 64,
         "model_dropout": 0.1,
         "model_block_size": 2048,
-        "train_epochs": 3,
+        "train_epochs": 20,
+        "text_model_epochs": 3,
         "train_batch_size": 16,
-        "train_lr": 1e-3,
+        "train_lr": 3e-3,
         "train_weight_decay": 0.1,
         "train_warmup_fraction": 0.1,
         "train_grad_clip": 1.0,
@@ -76,6 +78,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "gpt2_n_head": 12,
         "gpt2_n_embd": 768,
         "train_epochs": 20,
+        "text_model_epochs": 20,
         "train_batch_size": 16,
         "train_lr": 1e-3,
         "train_weight_decay": 0.1,

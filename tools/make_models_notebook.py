@@ -97,8 +97,10 @@ if base is None:
 runs = [("mingpt", "variant", None), ("gpt2", "variant", base), ("mingpt", text_tokenizer, None)]
 for family, tok_name, base_dir in runs:
     name = ex.model_name(family, tok_name)
+    # the text-tokenizer model reads sequences several times longer: the profile gives it its own epochs
+    extra = {} if tok_name == "variant" else {"epochs": settings["text_model_epochs"]}
     trained[name], histories[name], directories[name] = ex.train_model(run, family, tok_name, settings, seed=seed,
-                                                                       base_model=base_dir)
+                                                                       base_model=base_dir, **extra)
 training_seconds = time.perf_counter() - started
 tokenizer_of = {ex.model_name(f, t): t for f, t, _ in runs}
 table = pd.DataFrame([{
@@ -111,9 +113,14 @@ table = pd.DataFrame([{
 glue("mingpt_parameters", f"{models.num_parameters(trained['mingpt-epsinf']):,}", display=False)
 glue("gpt2_parameters", f"{models.num_parameters(trained['gpt2-epsinf']):,}", display=False)
 glue("gpt2_base", "pre-trained here on the public split" if base_model is None else f"`{base_model}`", display=False)
+glue("train_epochs", f"{settings['train_epochs']}", display=False)
+glue("text_model_epochs", f"{settings['text_model_epochs']}", display=False)
 table""", metadata={"tags": ["hide-input"]}),
 md("""The minGPT has {glue:text}`mingpt_parameters` parameters and GPT-2 {glue:text}`gpt2_parameters`
-(the same sizes; GPT-2's base was {glue:text}`gpt2_base`). The losses per epoch, on the
+(the same sizes; GPT-2's base was {glue:text}`gpt2_base`). The variant-tokenizer models train
+for at most {glue:text}`train_epochs` epochs (early stopping may end them sooner); the
+text-tokenizer model, whose sequences are several times longer, for at most
+{glue:text}`text_model_epochs` — the profile sets both. The losses per epoch, on the
 training split (solid) and the validation split (dashed), are in nats per token. Models with
 different tokenizers predict different units, so compare a model's two curves, and the two
 families with the variant tokenizer, but not the text tokenizer's loss with theirs."""),
