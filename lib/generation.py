@@ -92,6 +92,32 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | N
     return logits
 
 
+def constrained_probabilities(logits: torch.Tensor, allowed: torch.Tensor, eos_token_id: int,
+                              config: SamplingConfig) -> torch.Tensor:
+    """Next-token probabilities under the constraint, without inflating the end of a sample.
+
+    Masking invalid tokens and renormalising would hand the mass the model put on invalid
+    continuations (a site out of order, a site already written) to every allowed token in
+    proportion — the end token included, so constrained samples would stop early and carry
+    too few variants. Instead the end token keeps the probability the model gave it (after
+    temperature and top-k/top-p, computed without the mask) and only the other allowed tokens
+    share the rest; where the end is the only allowed token, or nothing else is allowed, it
+    gets everything it may."""
+    masked = filter_logits(logits.masked_fill(~allowed, float("-inf")), config.temperature,
+                           config.top_k, config.top_p)
+    probs = torch.softmax(masked, dim=-1)
+    p_end = torch.softmax(filter_logits(logits, config.temperature, config.top_k, config.top_p), dim=-1)[:, eos_token_id]
+    end_allowed = allowed[:, eos_token_id]
+    others = probs.clone()
+    others[:, eos_token_id] = 0.0
+    other_mass = others.sum(dim=-1, keepdim=True)
+    keep_end = end_allowed & (other_mass.squeeze(-1) > 0)
+    p_end = torch.where(keep_end, p_end, end_allowed.float())  # end forced, or not allowed
+    scaled = others / other_mass.clamp_min(1e-30) * (1.0 - p_end).unsqueeze(-1)
+    scaled[:, eos_token_id] = p_end
+    return torch.where(other_mass > 0, scaled, probs)
+
+
 def _cache_name(model: torch.nn.Module) -> str:
     """The keyword a model takes its key/value cache by: ``cache`` in transformers 5 (GPT-2),
     ``past_key_values`` in older transformers and in :mod:`lib.models`' GPT."""
@@ -146,9 +172,10 @@ def generate(model: torch.nn.Module, prompt_ids: Sequence[int], n_samples: int, 
                 if not allowed.any(dim=-1).all():
                     raise RuntimeError("the constraint left no token to choose (a bug: the grammar "
                                        "should never reach a dead end)")
-                logits = logits.masked_fill(~allowed, float("-inf"))
-            logits = filter_logits(logits, config.temperature, config.top_k, config.top_p)
-            chosen = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=generator).squeeze(-1).tolist()
+                probs = constrained_probabilities(logits, allowed, eos_token_id, config)
+            else:
+                probs = torch.softmax(filter_logits(logits, config.temperature, config.top_k, config.top_p), dim=-1)
+            chosen = torch.multinomial(probs, 1, generator=generator).squeeze(-1).tolist()
             for i, token in enumerate(chosen):
                 if finished[i]:
                     chosen[i] = eos_token_id  # a finished sequence only pads

@@ -195,3 +195,19 @@ def test_ordinary_pieces_cannot_spell_the_end_or_separator(panel):
     allowed = grammar.allowed(grammar.start())
     assert allowed[tok.eos_token_id]
     assert not allowed[tok.convert_tokens_to_ids("<")]  # "<" could only start spelling "<END>"
+
+
+def test_constraint_does_not_inflate_the_end_of_a_sample():
+    """Masking must not hand the invalid tokens' mass to the end token: the end keeps the
+    model's own probability, the other allowed tokens share the rest in proportion."""
+    probs = torch.tensor([[0.1, 0.6, 0.2, 0.1]])  # token 0 is the end; token 1 is invalid here
+    allowed = torch.tensor([[True, False, True, True]])
+    out = generation.constrained_probabilities(torch.log(probs), allowed, 0, generation.SamplingConfig())
+    assert torch.allclose(out, torch.tensor([[0.1, 0.0, 0.6, 0.3]]), atol=1e-6)
+    # the end as the only allowed token gets everything; an end that is not allowed gets nothing
+    only_end = generation.constrained_probabilities(torch.log(probs), torch.tensor([[True, False, False, False]]), 0,
+                                                    generation.SamplingConfig())
+    assert torch.allclose(only_end, torch.tensor([[1.0, 0.0, 0.0, 0.0]]))
+    no_end = generation.constrained_probabilities(torch.log(probs), torch.tensor([[False, True, True, False]]), 0,
+                                                  generation.SamplingConfig())
+    assert torch.allclose(no_end, torch.tensor([[0.0, 0.75, 0.25, 0.0]]), atol=1e-6)
