@@ -81,6 +81,13 @@ class Cohort:
         af = self.alt_frequency()
         return np.minimum(af, 1.0 - af)
 
+    def genotype_text(self) -> np.ndarray:
+        """``(n_sites, n_samples)`` array of genotype strings as VCF writes them: ``0|1``,
+        ``1/1``, ``.|.`` (the separator from ``phased``)."""
+        digits = np.array(["."] + [str(i) for i in range(127)], dtype=object)
+        sep = np.where(self.phased, "|", "/").astype(object)
+        return digits[self.genotypes[..., 0] + 1] + sep + digits[self.genotypes[..., 1] + 1]
+
     def subset(self, site_index=None, sample_index=None) -> "Cohort":
         """A new cohort restricted to the given site and sample positions (in the given order)."""
         si = np.arange(self.n_sites) if site_index is None else np.asarray(site_index)

@@ -269,18 +269,10 @@ def site_keys(cohort: Cohort) -> list[str]:
             for pos, ref, alts in zip(cohort.sites["pos"], cohort.sites["ref"], cohort.sites["alts"])]
 
 
-def genotype_text(cohort: Cohort) -> np.ndarray:
-    """``(n_sites, n_samples)`` array of genotype strings such as ``0|1``, ``1/1``, ``.|.``."""
-    digits = np.array(["."] + [str(i) for i in range(127)], dtype=object)
-    gt = cohort.genotypes
-    sep = np.where(cohort.phased, "|", "/").astype(object)
-    return digits[gt[..., 0] + 1] + sep + digits[gt[..., 1] + 1]
-
-
 def profiles(cohort: Cohort, sparse: bool = True) -> list[list[str]]:
     """Every sample's profile: a list of ``22:POS:REF>ALT_GT`` records in position order."""
     keys = np.array(site_keys(cohort), dtype=object)
-    records = keys[:, None] + "_" + genotype_text(cohort)
+    records = keys[:, None] + "_" + cohort.genotype_text()
     if not sparse:
         return [records[:, j].tolist() for j in range(cohort.n_samples)]
     carries = (cohort.genotypes != 0).any(axis=2)  # an ALT allele or a missing call

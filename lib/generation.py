@@ -44,7 +44,7 @@ import pandas as pd
 import torch
 
 from .cohort import Cohort
-from .data import parse_record, site_keys
+from .data import site_keys
 from .vcf import normalise_chromosome
 
 RECORD = re.compile(r"^(?P<chrom>[^:]+):(?P<pos>\d+):(?P<ref>[ACGTN]+)>(?P<alts>[ACGTN]+(?:,[ACGTN]+)*)_"
@@ -412,13 +412,9 @@ def profiles_to_cohort(profiles: Sequence[Sequence[str]], panel: Cohort, prefix:
     phased = np.ones((panel.n_sites, n), dtype=bool)
     for j, records in enumerate(profiles):
         for record in records:
-            try:
-                chrom, pos, ref, alts, gt = parse_record(record)
-            except ValueError:
-                continue
-            site = index.get(f"{chrom}:{pos}:{ref}>{','.join(alts)}")
             m = RECORD.match(record)
-            if site is None or m is None:
+            site = index.get(f"{m['chrom']}:{m['pos']}:{m['ref']}>{m['alts']}") if m else None
+            if site is None:
                 continue
             a, b = (-1 if x == "." else int(x) for x in (m["a"], m["b"]))
             if max(a, b) > len(panel.sites["alts"].iloc[site]):

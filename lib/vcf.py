@@ -603,16 +603,14 @@ def vcf_text(cohort: Cohort, source: str = "lib.vcf") -> str:
     out.write('##INFO=<ID=AF,Number=A,Type=Float,Description="Allele frequency of each ALT allele, from the genotypes">\n')
     out.write('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n')
     out.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\t" + "\t".join(cohort.sample_ids) + "\n")
-    digits = np.array(["."] + [str(i) for i in range(127)], dtype=object)
+    calls_text = cohort.genotype_text()
     for i, site in enumerate(cohort.sites.itertuples(index=False)):
         gt = cohort.genotypes[i]
         an = int((gt >= 0).sum())
         acs = [int((gt == k).sum()) for k in range(1, len(site.alts) + 1)]
         afs = ",".join(f"{ac / an:.6g}" if an else "." for ac in acs)
         info = f"AC={','.join(map(str, acs))};AN={an};AF={afs}"
-        a, b = digits[gt[:, 0] + 1], digits[gt[:, 1] + 1]
-        sep = np.where(cohort.phased[i], "|", "/")
-        calls = "\t".join(a + sep + b)
+        calls = "\t".join(calls_text[i])
         out.write(f"{c.name}\t{site.pos}\t{site.id}\t{site.ref}\t{','.join(site.alts)}\t.\tPASS\t{info}\tGT\t{calls}\n")
     return out.getvalue()
 
