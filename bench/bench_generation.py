@@ -5,12 +5,15 @@ untrained (the speed does not depend on the weights), samples a batch of sequenc
 fixed length -- the end token is never drawn, so every sequence runs to the full length --
 once with ``use_cache=True`` (each step feeds only the newest token) and once with
 ``use_cache=False`` (each step feeds the whole prefix again), and prints generated tokens
-per second and the ratio, side by side, at a length typical of the ``quick`` profile's
-sparse variant-token profiles (~175 tokens) and at a longer one. Not a test; nothing is
+per second and the ratio, side by side, at lengths typical of the ``quick`` profile's
+sparse variant-token profiles and at a longer one. Not a test; nothing is
 asserted.
 
-Run: ``.venv/bin/python bench/bench_generation.py [profile] [lengths] [batch]``
-(defaults: quick, ``175,700``, 16; lengths comma-separated).
+Run: ``.venv/bin/python bench/bench_generation.py [profile] [lengths] [batch] [threads]``
+(defaults: quick, ``120,175,700``, 16, torch's default thread count; lengths comma-separated).
+The mean sparse profile of the ``quick`` panel is about 120 variant tokens, the longest about
+175. Run it on an idle machine: torch's OpenMP threads compete badly with other processes
+(on a loaded 2-core machine a decoding step took 25x longer with 2 threads than with 1).
 """
 from __future__ import annotations
 
@@ -40,7 +43,9 @@ def tokens_per_second(model, length: int, batch: int, use_cache: bool) -> float:
     return batch * length / seconds
 
 
-def main(profile: str = "quick", lengths: str = "175,700", batch: int = 16) -> None:
+def main(profile: str = "quick", lengths: str = "120,175,700", batch: int = 16, threads: int | None = None) -> None:
+    if threads:
+        torch.set_num_threads(threads)
     settings = get_profile(profile)
     device = training.select_device()
     torch.set_grad_enabled(False)
@@ -63,4 +68,4 @@ def main(profile: str = "quick", lengths: str = "175,700", batch: int = 16) -> N
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    main(*(args[:1]), *(args[1:2]), *([int(args[2])] if len(args) > 2 else []))
+    main(*(args[:1]), *(args[1:2]), *[int(a) for a in args[2:4]])

@@ -57,9 +57,13 @@ def main(argv=None) -> None:
             mean[name, kind] = float(np.mean(tk.tokens_per_sample(tok, list(texts[kind].values()))))
         print(f"{name:>11} {len(tok):>7,} {mean[name, 'dense']:>9,.0f} {mean[name, 'sparse']:>9,.1f} "
               f"{time.perf_counter() - t0:>9.2f}")
-    ratio = mean["bpe", "dense"] / mean["variant", "sparse"]
-    print(f"BPE dense / variant sparse: {ratio:.1f}x (target >= 15x)")
+    # the target is against the dissertation's best (shortest) tokenizer on dense profiles:
+    # BPE whose merges may span a whole record
+    best = min(("bpe", "bpe-record"), key=lambda name: mean[name, "dense"])
+    print(f"BPE (GPT-2 pre-split) dense / variant sparse: {mean['bpe', 'dense'] / mean['variant', 'sparse']:.1f}x")
     print(f"BPE whole-record dense / variant sparse: {mean['bpe-record', 'dense'] / mean['variant', 'sparse']:.1f}x")
+    print(f"best BPE ({best}) dense / variant sparse: {mean[best, 'dense'] / mean['variant', 'sparse']:.1f}x "
+          "(target >= 15x)")
 
 
 if __name__ == "__main__":

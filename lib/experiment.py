@@ -198,7 +198,7 @@ def panel_grammar(tokenizer: Any, panel: Cohort, sparse: bool = True) -> generat
     """The grammar of valid profiles over ``panel`` for ``tokenizer`` (phased genotypes
     where most of the panel's calls are phased: the panel is public)."""
     return generation.PanelGrammar(tokenizer, data.site_keys(panel), panel.sites["alts"].map(len).tolist(),
-                                   separator=tk.SEP, end=tk.EOS, sparse=sparse,
+                                   separator=tk.record_separator(tokenizer), end=tk.EOS, sparse=sparse,
                                    phased=bool(panel.phased.mean() >= 0.5) if panel.phased.size else True)
 
 
@@ -257,7 +257,7 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
                          f"{block} less the prompt")
     weights = Path(model_path) / "model.safetensors" if model_path is not None else None
     params = dict(name=name, n_samples=n_samples, seed=seed, constrained=constrained,
-                  sampling=asdict(sampling), prompt="<START_SAMPLE>",
+                  sampling=asdict(sampling), prompt="<START_SAMPLE>", sampler_version=generation.SAMPLER_VERSION,
                   model_sha256=rundir.sha256(weights) if weights is not None and weights.exists() else None)
     base = run / "synthetic"
     paths = [base / f"{name}.vcf.gz", base / f"{name}.profiles.jsonl", base / f"{name}.json"]

@@ -25,6 +25,7 @@ per super-population), and ``decode(encode(text)) == text`` exactly:
     A vocabulary derived **only from the public panel**: one token per panel site
     (``22:POS:REF>ALT``) and one per genotype (``_0|1``, ``_1/1``, ``_.|.`` ...); a record is
     two tokens, site then genotype. Records at sites outside the panel become ``<UNK>``.
+    The separator is implicit (no ``<MUT_SEP>`` id).
 ``gpt2``
     GPT-2's own byte-level BPE plus the special tokens, when its files are available locally
     (a directory, or the Hugging Face cache offline). Never downloaded.
@@ -43,11 +44,14 @@ another. With factored tokens the ~20-50 genotype embeddings are trained by ever
 every sample, and each site embedding by every sample (dense) or every carrier (sparse). The
 genotypes possible at a site follow from its allele count, which the public panel gives, so
 a generator can mask invalid genotype tokens at each site without looking at anyone's data.
-The cost is sequence length: three tokens per record (site, genotype, separator) instead of
-two. A sparse profile is still far shorter than any dense one.
+The cost is sequence length: two tokens per record (site, genotype) instead of one. A
+sparse profile is still far shorter than any dense one.
 
-The separator is kept in every scheme so that the model text is one and the same; in the
-variant scheme it is redundant (a site token always starts a record) and could be dropped.
+The model text is one and the same for every tokenizer, separator included, but in the
+variant scheme the separator is redundant (a site token always starts a record): the
+variant tokenizer drops ``<MUT_SEP>`` when encoding and writes it back when decoding, so it
+spends no id on it (:func:`record_separator` tells a generator which text its tokens put
+between records).
 
 Vocabulary and privacy
 ----------------------
@@ -166,11 +170,13 @@ def text_segments(text: str) -> list[str]:
 # 2. The four tokenizers
 # --------------------------------------------------------------------------------------
 
-def _wrap(backend: Tokenizer, provenance: dict[str, Any]) -> PreTrainedTokenizerFast:
-    """A ``PreTrainedTokenizerFast`` around ``backend`` with the shared special tokens."""
-    backend.add_special_tokens(ALL_SPECIAL_TOKENS)  # a no-op for ids already in the vocabulary
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, clean_up_tokenization_spaces=False,
-                                        **SPECIAL_TOKENS)
+def _wrap(backend: Tokenizer, provenance: dict[str, Any], separator: bool = True) -> PreTrainedTokenizerFast:
+    """A ``PreTrainedTokenizerFast`` around ``backend`` with the shared special tokens
+    (without ``<MUT_SEP>`` when ``separator`` is False: the variant tokenizer)."""
+    specials = ALL_SPECIAL_TOKENS if separator else [t for t in ALL_SPECIAL_TOKENS if t != SEP]
+    backend.add_special_tokens(specials)  # a no-op for ids already in the vocabulary
+    kwargs = SPECIAL_TOKENS if separator else {k: v for k, v in SPECIAL_TOKENS.items() if k != "sep_token"}
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, clean_up_tokenization_spaces=False, **kwargs)
     tokenizer.provenance = provenance
     return tokenizer
 
@@ -237,11 +243,36 @@ def variant_tokenizer(panel_sites: Sequence[str]) -> PreTrainedTokenizerFast:
     A record ``22:POS:REF>ALT_GT`` is split before its last ``_``: the site and the genotype.
     A site outside the panel (or a genotype with more alleles than any panel site) is
     ``<UNK>``, so only in-panel records decode back to themselves.
+
+    The record separator is implicit: ``<MUT_SEP>`` is dropped when encoding (a site token
+    always starts a record) and written back when decoding, in front of every record but the
+    first, so a record costs two tokens and ``decode(encode(text)) == text`` still holds.
+    This tokenizer therefore has no ``sep_token`` (see :func:`record_separator`).
     """
-    backend = _fixed_vocabulary_tokenizer(variant_vocabulary(panel_sites),
-                                          pre_tokenizers.Split(Regex("_[^_]*$"), "isolated"))
+    vocab = variant_vocabulary(panel_sites)
+    specials = [t for t in ALL_SPECIAL_TOKENS if t != SEP]
+    ids = {token: i for i, token in enumerate(dict.fromkeys(specials + vocab))}
+    backend = Tokenizer(models.WordLevel(ids, unk_token=UNK))
+    backend.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(SEP, "removed"),                     # the separator carries no information
+        pre_tokenizers.Split(Regex("_[^_]*$"), "isolated")])      # site | genotype
+    # Decoding: every token that starts a record (a site, or <UNK> standing for one) gets the
+    # separator in front; after fusing, the separator is removed where no record precedes it
+    # (at the very start, after <START_SAMPLE> or a population tag).
+    backend.decoder = decoders.Sequence(
+        [decoders.Replace(Regex("^(?=[^_<])"), SEP), decoders.Replace(UNK, SEP + UNK), decoders.Fuse()]
+        + [decoders.Replace(tag + SEP, tag) for tag in [BOS] + list(POPULATION_TOKENS.values())]
+        + [decoders.Replace(Regex(f"^{re.escape(SEP)}"), "")])
     return _wrap(backend, {"tokenizer": "variant", "n_panel_sites": len(panel_sites),
-                           "panel_sha256": texts_sha256(panel_sites)})
+                           "panel_sha256": texts_sha256(panel_sites), "record_separator": "implicit"},
+                 separator=False)
+
+
+def record_separator(tokenizer: PreTrainedTokenizerFast) -> str:
+    """The text a tokenizer's *tokens* put between two records: ``<MUT_SEP>`` for the text
+    tokenizers, ``""`` for the variant tokenizer, whose records are self-delimiting (its
+    decoder writes ``<MUT_SEP>`` back, so decoded texts are the same for every tokenizer)."""
+    return SEP if SEP in tokenizer.get_vocab() else ""
 
 
 def default_gpt2_paths() -> list[Path]:
@@ -333,7 +364,7 @@ def save(tokenizer: PreTrainedTokenizerFast, run: str | os.PathLike, name: str,
     try:
         tokenizer.save_pretrained(str(tmp))
         meta = {**getattr(tokenizer, "provenance", {}), **(extra or {}), "name": name,
-                "vocab_size": len(tokenizer), "special_tokens": ALL_SPECIAL_TOKENS,
+                "vocab_size": len(tokenizer), "special_tokens": list(tokenizer.all_special_tokens),
                 "versions": rundir.package_versions()}
         (tmp / METADATA_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
         if dest.exists():

@@ -113,8 +113,13 @@ def test_synthesize_unconstrained_is_measured(run, settings):
 
 def test_ids_to_records_keeps_what_is_not_a_record():
     tok = tk.variant_tokenizer(["22:10:A>G", "22:20:C>T"])
-    ids = tok.encode("<POP_EUR>22:10:A>G_0|1<MUT_SEP>22:20:C>T<MUT_SEP>_1|1<END_SAMPLE>", add_special_tokens=False)
-    assert ex.ids_to_records(tok, ids) == ["22:10:A>G_0|1", "22:20:C>T", "_1|1"]
+    # a site without its genotype, and a genotype without its site
+    tokens = ["<POP_EUR>", "22:10:A>G", "_0|1", "22:20:C>T", "22:10:A>G", "_1|1", "_0|1", "<END_SAMPLE>"]
+    ids = tok.convert_tokens_to_ids(tokens)
+    assert ex.ids_to_records(tok, ids) == ["22:10:A>G_0|1", "22:20:C>T", "22:10:A>G_1|1_0|1"]
+    text_tok = tk.character_tokenizer()
+    ids = text_tok.encode("<POP_EUR>22:10:A>G_0|1<MUT_SEP>22:20:C>T<MUT_SEP>_1|1<END_SAMPLE>", add_special_tokens=False)
+    assert ex.ids_to_records(text_tok, ids) == ["22:10:A>G_0|1", "22:20:C>T", "_1|1"]
 
 
 def test_first_look_on_real_cohorts(run):

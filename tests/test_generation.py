@@ -211,3 +211,65 @@ def test_constraint_does_not_inflate_the_end_of_a_sample():
     no_end = generation.constrained_probabilities(torch.log(probs), torch.tensor([[False, True, True, False]]), 0,
                                                   generation.SamplingConfig())
     assert torch.allclose(no_end, torch.tensor([[0.0, 0.75, 0.25, 0.0]]), atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- self-delimiting records
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_variant_tokenizer_without_separator_is_always_valid(panel, sparse):
+    """The variant tokenizer drops ``<MUT_SEP>`` (a site token starts every record): the
+    grammar runs with an empty separator and constrained decoding stays 100% valid."""
+    from lib import tokenization as tk
+
+    keys = data.site_keys(panel)
+    tok = tk.variant_tokenizer(keys)
+    assert tk.record_separator(tok) == ""
+    grammar = generation.PanelGrammar(tok, keys, panel.sites["alts"].map(len).tolist(),
+                                      separator="", end=tk.EOS, sparse=sparse)
+    start = grammar.start()
+    if sparse:
+        assert grammar.accepts(start, f"{keys[3]}_0|1{keys[7]}_1|1{tk.EOS}")
+        assert not grammar.accepts(start, f"{keys[7]}_0|1{keys[3]}_1|1")  # out of order
+        assert not grammar.accepts(start, f"{keys[3]}_0|1{keys[3]}_1|1")  # duplicate site
+        assert not grammar.accepts(start, f"{keys[3]}{keys[7]}")  # a site without a genotype
+    torch.manual_seed(1)
+    config = GPT2Config(vocab_size=len(tok), n_positions=512, n_embd=16, n_layer=1, n_head=2,
+                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    untrained = GPT2LMHeadModel(config).eval()
+    out = generation.generate(untrained, [tok.bos_token_id], 16, tok.eos_token_id,
+                              generation.SamplingConfig(max_new_tokens=2 * panel.n_sites + 2, batch_size=8,
+                                                        temperature=1.5),
+                              constraint=grammar, seed=4)
+    for ids in out:
+        text = tk.decode(tok, ids)
+        records = [r for r in text.split(tk.SEP) if r]
+        counts = generation.validate_profile(records, panel, sparse=sparse)
+        assert counts["valid"] == counts["records"], (counts, text[:200])
+        if not sparse:
+            assert counts["valid"] == panel.n_sites
+
+
+def test_empty_separator_needs_self_delimiting_records(char_tokenizer):
+    """Ten ALT alleles make ``_0|1`` a prefix of ``_0|10``: a record starting with "0" right
+    after it would be ambiguous without a separator, and the grammar refuses it."""
+    site = "0:5:A>" + ",".join(["C", "G", "T", "CA", "CC", "CG", "CT", "GA", "GC", "GG"])
+    with pytest.raises(ValueError, match="not self-delimiting"):
+        generation.PanelGrammar(char_tokenizer, [site], [10], separator="", end="<END>")
+    generation.PanelGrammar(char_tokenizer, [site], [10], separator="<SEP>", end="<END>")  # fine with one
+
+
+def test_sample_tokens_follows_the_distribution():
+    """Inverse-CDF sampling: zero-probability tokens are never drawn, and the frequencies
+    match the probabilities (chi-square at 1e-3, so the test can fail)."""
+    from scipy import stats
+
+    probs = torch.tensor([0.0, 0.5, 0.0, 0.3, 0.2, 0.0])
+    generator = torch.Generator().manual_seed(0)
+    draws = torch.cat([generation.sample_tokens(probs.repeat(1000, 1), generator) for _ in range(20)])
+    counts = torch.bincount(draws, minlength=6).numpy()
+    assert counts[[0, 2, 5]].sum() == 0
+    expected = probs.numpy()[[1, 3, 4]] * len(draws)
+    assert stats.chisquare(counts[[1, 3, 4]], expected).pvalue > 1e-3
+    edge = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])  # all the mass on the last or the first token
+    for _ in range(50):
+        assert generation.sample_tokens(edge, generator).tolist() == [2, 0]

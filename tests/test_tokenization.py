@@ -114,7 +114,7 @@ def test_variant_round_trip_on_panel_records(data_):
     ids = tok.encode(text, add_special_tokens=False)
     assert tk.decode(tok, ids) == text and tok.unk_token_id not in ids
     assert tk.decode_sample(tok, ids) == tk.Sample(recs, pop)
-    assert len(ids) == 2 + (pop is not None) + 3 * len(recs) - (1 if recs else 0)
+    assert len(ids) == 2 + (pop is not None) + 2 * len(recs)  # the separator is implicit
 
 
 def test_round_trip_on_the_cohort(cohort, tokenizers):
@@ -147,11 +147,17 @@ def test_special_tokens_identical(tokenizers):
     expected = tk.ALL_SPECIAL_TOKENS
     assert len(set(expected)) == len(expected) == 11
     for name, tok in tokenizers.items():
+        # the variant tokenizer's records are self-delimiting: it drops <MUT_SEP> (and writes it back)
+        own = [t for t in expected if t != tk.SEP] if name == "variant" else expected
         assert tok.bos_token == "<START_SAMPLE>" and tok.eos_token == "<END_SAMPLE>", name
-        assert tok.pad_token == "<PAD>" and tok.unk_token == "<UNK>" and tok.sep_token == "<MUT_SEP>", name
-        assert sorted(tok.all_special_tokens) == sorted(expected), name
-        for token in expected:  # each is one id, never split
+        assert tok.pad_token == "<PAD>" and tok.unk_token == "<UNK>", name
+        assert tok.sep_token == (None if name == "variant" else "<MUT_SEP>"), name
+        assert tk.record_separator(tok) == ("" if name == "variant" else tk.SEP), name
+        assert sorted(tok.all_special_tokens) == sorted(own), name
+        for token in own:  # each is one id, never split
             assert len(tok.encode(token, add_special_tokens=False)) == 1, (name, token)
+    variant = tokenizers["variant"]
+    assert variant.encode(tk.SEP, add_special_tokens=False) == []
 
 
 def test_save_and_load(tmp_path, cohort, tokenizers):
@@ -214,7 +220,7 @@ def test_tokens_per_sample_ordering(cohort, tokenizers):
             for name, tok in tokenizers.items() for kind in ("sparse", "dense")}
     assert mean[("variant", "sparse")] * 10 < mean[("character", "dense")]
     assert mean[("variant", "sparse")] < mean[("bpe", "dense")] < mean[("character", "dense")]
-    assert mean[("variant", "dense")] == 2 + 1 + 3 * len(cohort["sites"]) - 1
+    assert mean[("variant", "dense")] == 2 + 1 + 2 * len(cohort["sites"])  # BOS, POP, (site, genotype) per site, EOS
 
 
 def test_build_tokenizer_registry(cohort):

@@ -108,7 +108,9 @@ few genotype embeddings are trained by every record of every sample. Which genot
 possible at a site follows from its allele count, which the public panel gives, so a generator
 can rule out impossible genotypes without looking at anyone's data. The cost is one more token
 per record; the vocabulary here is {glue:text}`variant_vocab` ids for {glue:text}`n_panel_sites`
-panel sites."""),
+panel sites. The record separator costs nothing: a site token always starts a record, so the
+variant tokenizer drops `<MUT_SEP>` when it encodes and writes it back when it decodes (the
+decoded text is the same as every other tokenizer's)."""),
 md("""## Sequence length
 
 Tokens per sample, for the dense profiles (every panel site) and the sparse ones (only the
