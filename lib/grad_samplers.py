@@ -39,10 +39,8 @@ one example at a time). Ghost clipping does not support tied weights.
 (:class:`lib.models.GPT`) is built from ``nn.Linear``, ``nn.Embedding`` and
 ``nn.LayerNorm`` only, all supported by expanded weights, so it uses ``"ew"``. GPT-2's
 ``Conv1D`` is unknown to expanded weights, so GPT-2 uses ``"hooks"`` with the sampler
-above. Three caveats, all about how the model is *called* (``lib.training.train`` as it
-stands meets the first two in ``"ew"`` mode -- it calls the model with keywords only and
-clears gradients between forward and backward -- so whichever loop drives a private
-minGPT must honour them):
+above. Three caveats, all about how the model is *called* (:func:`lib.training.train`
+honours all three; any other loop that drives a private minGPT must too):
 
 * Opacus' expanded-weights wrapper takes the batch from its first *positional* argument
   (``GradSampleModuleExpandedWeights.forward(x, *args, **kwargs)``, batch size
@@ -116,9 +114,9 @@ def grad_sample_mode(model: nn.Module) -> str:
     argument (see the module docstring). Raises ``ValueError`` for any other model."""
     from transformers import GPT2LMHeadModel
 
-    from lib.models import GPT
+    from lib.models import GPT, unwrap
 
-    inner = getattr(model, "_module", model)
+    inner = unwrap(model)  # through Opacus' and the distributed wrappers
     if isinstance(inner, GPT):
         return "ew"
     if isinstance(inner, GPT2LMHeadModel):

@@ -319,20 +319,35 @@ def build_model(family: str, sizes: dict[str, Any] | GPTConfig, tokenizer_or_voc
     return GPT2LMHeadModel(config)
 
 
+def unwrap(model: nn.Module) -> nn.Module:
+    """The model inside its wrappers: Opacus' per-sample-gradient module (``._module``) and
+    the distributed wrappers (Opacus' ``DifferentiallyPrivateDistributedDataParallel``,
+    torch's ``DistributedDataParallel``: ``.module``), however they are nested."""
+    from torch.nn.parallel import DistributedDataParallel
+
+    while True:
+        if hasattr(model, "_module") and isinstance(model._module, nn.Module):
+            model = model._module
+        elif (isinstance(model, DistributedDataParallel)
+              or type(model).__name__ == "DifferentiallyPrivateDistributedDataParallel"):
+            model = model.module
+        else:
+            return model
+
+
 def family_of(model: nn.Module) -> str:
-    """``"mingpt"`` or ``"gpt2"`` (also through an Opacus wrapper)."""
-    model = getattr(model, "_module", model)
-    return "mingpt" if isinstance(model, GPT) else "gpt2"
+    """``"mingpt"`` or ``"gpt2"`` (also through Opacus' and the distributed wrappers)."""
+    return "mingpt" if isinstance(unwrap(model), GPT) else "gpt2"
 
 
 def num_parameters(model: nn.Module) -> int:
     """Distinct trainable and frozen parameters (a tied matrix counts once)."""
-    model = getattr(model, "_module", model)
+    model = unwrap(model)
     return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
 
 
 def pad_token_id_of(model: nn.Module) -> int | None:
-    return getattr(getattr(model, "_module", model), "config").pad_token_id
+    return unwrap(model).config.pad_token_id
 
 
 def save_model(model: nn.Module, directory: str | os.PathLike, tokenizer: Any = None,
@@ -348,7 +363,7 @@ def save_model(model: nn.Module, directory: str | os.PathLike, tokenizer: Any = 
 
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    model = getattr(model, "_module", model)  # unwrap Opacus' GradSampleModule
+    model = unwrap(model)  # Opacus' and the distributed wrappers
     family = family_of(model)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:

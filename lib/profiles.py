@@ -35,6 +35,12 @@ PROFILES: dict[str, dict[str, Any]] = {
         "train_warmup_fraction": 0.1,
         "train_grad_clip": 1.0,
         "train_patience": 2,
+        # differential privacy (chapter 04): the same model and training settings as
+        # above for every epsilon; only the noise multiplier changes
+        "dp_epsilons": [8.0, 3.0, 1.0],
+        "dp_delta": 1e-5,
+        "dp_max_grad_norm": 1.0,
+        "dp_max_physical_batch_size": 8,
     },
     "quick": {
         "sim_samples_per_population": 100,
@@ -59,6 +65,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "train_warmup_fraction": 0.1,
         "train_grad_clip": 1.0,
         "train_patience": 2,
+        "dp_epsilons": [8.0, 3.0, 1.0],
+        "dp_delta": 1e-5,
+        "dp_max_grad_norm": 1.0,
+        "dp_max_physical_batch_size": 16,
     },
     "full": {
         "sim_samples_per_population": 835,
@@ -85,6 +95,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "train_warmup_fraction": 0.05,
         "train_grad_clip": 1.0,
         "train_patience": 3,
+        "dp_epsilons": [8.0, 3.0, 1.0],
+        "dp_delta": 1e-5,
+        "dp_max_grad_norm": 1.0,
+        "dp_max_physical_batch_size": 16,
     },
 }
 

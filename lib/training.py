@@ -9,6 +9,26 @@ may hand in its own optimizer, scheduler and data loader (Opacus'
 ``DPDataLoader``) and its ``privacy_engine``; the loop then skips the global gradient
 clipping (DP-SGD clips per person) and records epsilon after every epoch.
 
+What private training changes in the loop (:mod:`lib.privacy` sets it up):
+
+* the loss. Opacus clips one gradient per sequence, and that gradient must depend on
+  that sequence alone: the token-weighted batch mean of the non-private loop divides by
+  the targets of the *whole* batch, so a person's gradient would shrink or grow with
+  whoever else was sampled. Under a privacy engine the loss is instead the mean over
+  sequences of each sequence's own mean next-token loss (:func:`sequence_loss`); the
+  history still reports the token-weighted mean.
+* logical and physical batches. ``max_physical_batch_size`` splits each Poisson batch
+  with Opacus' ``BatchMemoryManager``; the ``DPOptimizer`` then only clips and
+  accumulates on every physical batch but the last of a logical one
+  (``optimizer._is_last_step_skipped``), and the scheduler and the ``steps`` of the
+  history count only the real -- logical -- steps.
+* empty batches. Poisson sampling now and then draws nobody; the model is then not run,
+  but the step is still taken -- the noise alone -- and accounted.
+* the order zero_grad, forward, backward, step, and ``input_ids`` passed positionally:
+  Opacus' expanded-weights mode (the minGPT's) requires both (:mod:`lib.grad_samplers`).
+* checkpoints also hold the accountant's history and the noise generator's state, so a
+  resumed private run accounts for every step already taken.
+
 Every forward call passes ``input_ids``, ``attention_mask`` and ``position_ids`` (a row
 per sequence; Opacus needs positions as an input), and the loss ignores padding
 (:func:`lib.models.lm_loss`).
@@ -46,9 +66,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from lib.models import family_of, lm_loss, make_labels, num_parameters
+from lib.models import IGNORE_INDEX, family_of, lm_loss, make_labels, num_parameters
 from lib.rundir import atomic_path, write_json
 
 
@@ -217,7 +238,9 @@ def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_st
 # --------------------------------------------------------------------------------------
 
 def _unwrap(model: nn.Module) -> nn.Module:
-    return getattr(model, "_module", model)  # Opacus' GradSampleModule keeps the model here
+    from lib.models import unwrap
+
+    return unwrap(model)  # Opacus' GradSampleModule, and the distributed wrappers
 
 
 def _loader_generators(loader: Any) -> list[torch.Generator]:
@@ -347,26 +370,56 @@ def _as_dataset(data: Any, pad_token_id: int, block_size: int | None, on_overflo
     return TokenDataset(data, pad_token_id, block_size, on_overflow)
 
 
+def sequence_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The loss of private training: the mean over the batch's sequences of each one's mean
+    next-token loss (so one sequence's gradient depends on that sequence alone), and,
+    detached, the token-weighted mean :func:`lib.models.lm_loss` reports."""
+    batch, length, vocab = logits.shape
+    targets = labels[:, 1:]
+    per_token = F.cross_entropy(logits[:, :-1, :].reshape(-1, vocab).float(), targets.reshape(-1),
+                                ignore_index=IGNORE_INDEX, reduction="none").view(batch, length - 1)
+    counts = (targets != IGNORE_INDEX).sum(dim=1)
+    per_sequence = per_token.sum(dim=1) / counts.clamp(min=1)
+    token_mean = per_token.detach().sum() / counts.sum().clamp(min=1)
+    return per_sequence.sum() / max(batch, 1), token_mean
+
+
 def _forward_loss(model: nn.Module, batch: Sequence[torch.Tensor], device: torch.device,
-                  pad_token_id: int | None) -> tuple[torch.Tensor, int]:
+                  pad_token_id: int | None, per_sequence: bool = False) -> tuple[torch.Tensor, int, float]:
+    """The loss to differentiate, the number of targets and the token-weighted mean loss.
+    ``input_ids`` goes first and positionally (Opacus' expanded weights read the batch
+    from it); ``per_sequence`` selects :func:`sequence_loss` (private training)."""
     input_ids, attention_mask, position_ids = (t.to(device) for t in batch)
-    output = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids)
+    output = model(input_ids, attention_mask=attention_mask, position_ids=position_ids)
     labels = make_labels(input_ids, attention_mask, pad_token_id)
-    n_targets = int((labels[:, 1:] != -100).sum())
-    return lm_loss(output.logits, labels), n_targets
+    n_targets = int((labels[:, 1:] != IGNORE_INDEX).sum())
+    if per_sequence:
+        loss, token_mean = sequence_loss(output.logits, labels)
+        return loss, n_targets, float(token_mean)
+    loss = lm_loss(output.logits, labels)
+    return loss, n_targets, float(loss.detach())
+
+
+def _noise_only_step(optimizer: torch.optim.Optimizer) -> None:
+    """Prepare a ``DPOptimizer`` step for an empty Poisson batch: no sequence was drawn,
+    so every per-sample gradient is an empty ``(0, *shape)`` tensor; ``step()`` then adds
+    (and accounts for) the noise alone."""
+    for param in optimizer.params:
+        param.grad_sample = torch.zeros((0, *param.shape), dtype=param.dtype, device=param.device)
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | None = None) -> float:
     """Mean next-token loss over every non-padding target of ``loader``."""
+    model = _unwrap(model)  # an Opacus wrapper would compute per-sample gradients for nothing
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
     total, count = 0.0, 0
-    pad = _unwrap(model).config.pad_token_id
+    pad = model.config.pad_token_id
     for batch in loader:
-        loss, n = _forward_loss(model, batch, device, pad)
-        total += float(loss.detach()) * n
+        _, n, loss = _forward_loss(model, batch, device, pad)
+        total += loss * n
         count += n
     model.train(was_training)
     return total / max(count, 1)
@@ -377,6 +430,7 @@ def train(model: nn.Module, train_data: Any, val_data: Any = None, config: Train
           optimizer_factory: Callable[[nn.Module], torch.optim.Optimizer] | None = None,
           scheduler: Any = None, train_loader: Any = None, val_loader: Any = None,
           privacy_engine: Any = None, delta: float | None = None,
+          max_physical_batch_size: int | None = None,
           on_epoch_end: Callable[[dict[str, Any], nn.Module], None] | None = None,
           history_path: str | os.PathLike | None = None) -> dict[str, Any]:
     """Train ``model`` (either family) and return its history.
@@ -385,11 +439,14 @@ def train(model: nn.Module, train_data: Any, val_data: Any = None, config: Train
     None: no validation, no early stopping). A caller that prepares its own objects passes
     ``train_loader`` (then ``train_data`` may be None), ``optimizer`` or
     ``optimizer_factory(model)``, ``scheduler``; with a ``privacy_engine`` (Opacus, already
-    ``make_private``-d onto model, optimizer and loader) the global clip is skipped and
-    each epoch records ``epsilon`` at ``delta``. ``on_epoch_end(entry, model)`` may add
-    fields to an epoch's history entry. The history (per epoch: train and validation
-    loss, tokens per second, learning rate, seconds) is saved as JSON to
-    ``history_path`` or ``<checkpoint_dir>/history.json``."""
+    ``make_private``-d onto model, optimizer and loader) the global clip is skipped, the
+    loss is :func:`sequence_loss`, and each epoch records ``epsilon`` at ``delta``;
+    ``max_physical_batch_size`` then splits each logical (Poisson) batch into physical
+    ones of at most that many sequences (Opacus' ``BatchMemoryManager``).
+    ``on_epoch_end(entry, model)`` may add fields to an epoch's history entry. The history
+    (per epoch: train and validation loss, optimizer steps, tokens per second, learning
+    rate, seconds) is saved as JSON to ``history_path`` or
+    ``<checkpoint_dir>/history.json``."""
     config = config or TrainConfig()
     base = _unwrap(model)
     pad = base.config.pad_token_id
@@ -407,30 +464,38 @@ def train(model: nn.Module, train_data: Any, val_data: Any = None, config: Train
             dataset = _as_dataset(train_data, pad, block_size, config.on_overflow)
             train_loader = make_loader(dataset, config.batch_size, shuffle=True, seed=config.seed)
         val_set = _as_dataset(val_data, pad, block_size, config.on_overflow)
+        if max_physical_batch_size is not None and privacy_engine is None:
+            raise ValueError("max_physical_batch_size splits the logical batches of private "
+                             "training; pass it with a privacy_engine")
         if val_loader is None and val_set is not None:
             val_loader = make_loader(val_set, config.batch_size, shuffle=False, seed=config.seed + 1)
         if optimizer is None:
             optimizer = (optimizer_factory(model) if optimizer_factory is not None else
                          make_optimizer(model, config.lr, config.weight_decay, config.betas))
-        steps_per_epoch = max(1, len(train_loader))
+        steps_per_epoch = max(1, len(train_loader))  # logical steps (Poisson: 1 / sample rate)
         total_steps = steps_per_epoch * config.epochs
         if scheduler is None:
             scheduler = make_scheduler(optimizer, total_steps, int(config.warmup_fraction * total_steps),
                                        config.min_lr_ratio)
         loaders = [train_loader] + ([val_loader] if val_loader is not None else [])
+        # what decides a private run's randomness besides the loaders: the noise generator
+        rng_owners = loaders + ([optimizer] if privacy_engine is not None else [])
         settings = {k: v for k, v in asdict(config).items()
                     if k not in ("device", "resume", "progress", "checkpoint_dir", "patience")}
         state: dict[str, Any] = {
             "epoch": 0, "epochs": [], "best_val_loss": None, "best_epoch": None,
             "bad_epochs": 0, "stopped_early": False, "settings": settings}
         if config.checkpoint_dir and config.resume:
-            loaded = load_checkpoint(config.checkpoint_dir, model, optimizer, scheduler, loaders)
+            loaded = load_checkpoint(config.checkpoint_dir, model, optimizer, scheduler, rng_owners)
             if loaded is not None:
                 if loaded.get("settings") != json.loads(json.dumps(settings)):
                     raise ValueError(f"{config.checkpoint_dir}: the checkpoint was made with other "
                                      f"settings ({loaded.get('settings')}); use another checkpoint_dir "
                                      "or resume=False")
                 loaded.pop("scheduler", None)
+                accountant_history = loaded.pop("accountant_history", None)
+                if privacy_engine is not None and accountant_history is not None:
+                    privacy_engine.accountant.history = [tuple(h) for h in accountant_history]
                 state = loaded
         best_path = Path(config.checkpoint_dir) / "best.safetensors" if config.checkpoint_dir else None
         best_weights = None
@@ -440,24 +505,38 @@ def train(model: nn.Module, train_data: Any, val_data: Any = None, config: Train
             if state["stopped_early"]:
                 break
             model.train()
-            started, total, n_targets, n_tokens = time.perf_counter(), 0.0, 0, 0
-            bar = tqdm(train_loader, desc=f"epoch {epoch}/{config.epochs}", leave=False,
+            started, total, n_targets, n_tokens, steps = time.perf_counter(), 0.0, 0, 0, 0
+            batches = train_loader
+            if max_physical_batch_size is not None:
+                from opacus.utils.batch_memory_manager import wrap_data_loader
+
+                # what Opacus' BatchMemoryManager does on entering: physical batches that
+                # tell the DPOptimizer which one ends a logical batch
+                batches = wrap_data_loader(data_loader=train_loader, optimizer=optimizer,
+                                           max_batch_size=max_physical_batch_size)
+            bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", leave=False,
                        disable=not config.progress)
             for batch in bar:
-                loss, n = _forward_loss(model, batch, device, pad)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                if privacy_engine is not None and batch[0].size(0) == 0:
+                    _noise_only_step(optimizer)  # Poisson sampling drew nobody
+                else:
+                    loss, n, loss_value = _forward_loss(model, batch, device, pad,
+                                                        per_sequence=privacy_engine is not None)
+                    loss.backward()
+                    total += loss_value * n
+                    n_targets += n
+                    n_tokens += int(batch[1].sum())
+                    bar.set_postfix(loss=f"{loss_value:.3f}")
                 if config.grad_clip and privacy_engine is None:
                     nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
                 optimizer.step()
-                scheduler.step()
-                total += float(loss.detach()) * n
-                n_targets += n
-                n_tokens += int(batch[1].sum())
-                bar.set_postfix(loss=f"{float(loss.detach()):.3f}")
+                if not getattr(optimizer, "_is_last_step_skipped", False):  # a logical step
+                    scheduler.step()
+                    steps += 1
             seconds = time.perf_counter() - started
             entry: dict[str, Any] = {
-                "epoch": epoch, "train_loss": total / max(n_targets, 1),
+                "epoch": epoch, "train_loss": total / max(n_targets, 1), "steps": steps,
                 "tokens": n_tokens, "seconds": seconds, "tokens_per_s": n_tokens / max(seconds, 1e-9),
                 "lr": scheduler.get_last_lr()[0]}
             if val_loader is not None:
@@ -483,7 +562,10 @@ def train(model: nn.Module, train_data: Any, val_data: Any = None, config: Train
                         state["stopped_early"] = True
             state["epoch"] = epoch
             if config.checkpoint_dir:
-                save_checkpoint(config.checkpoint_dir, model, optimizer, scheduler, state, loaders)
+                saved = dict(state)
+                if privacy_engine is not None:
+                    saved["accountant_history"] = [list(h) for h in privacy_engine.accountant.history]
+                save_checkpoint(config.checkpoint_dir, model, optimizer, scheduler, saved, rng_owners)
             if state["stopped_early"]:
                 break
         if config.restore_best and state["best_epoch"] is not None and state["best_epoch"] != state["epoch"]:

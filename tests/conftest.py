@@ -69,3 +69,18 @@ def fixture_book(tmp_path_factory) -> dict[str, Path]:
                       "--output", str(base / "out"), "-p", "n_points", "25"])
     assert code == 0, "the fixture book did not build; see the output above"
     return {"root": root, "run": run, "html": base / "out" / "_build" / "html"}
+
+
+def pattern_language(n: int, seed: int, lengths: tuple[int, int] = (8, 20)) -> list[list[int]]:
+    """Token data a tiny model can learn: bos (1), a repeating cycle of the tokens 3, 4, 5
+    from one of three phases, eos (2); ``lengths`` bounds the cycle's length (high end
+    excluded). Used by the training and privacy tests."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(n):
+        start = int(torch.randint(0, 3, (1,), generator=g))
+        length = int(torch.randint(lengths[0], lengths[1], (1,), generator=g))
+        out.append([1] + [3 + (start + i) % 3 for i in range(length)] + [2])
+    return out

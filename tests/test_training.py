@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from conftest import pattern_language
 
 from lib import models, training
 from lib.training import TrainConfig, pad_batch, train
@@ -14,15 +15,6 @@ VOCAB = {"vocab_size": 10, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id":
 SIZES = {"block_size": 24, "n_layer": 1, "n_head": 2, "n_embd": 16, "dropout": 0.1}
 
 
-def pattern_language(n: int, seed: int) -> list[list[int]]:
-    """bos, a repeating cycle of 3 tokens (one of several phases), eos; lengths vary."""
-    g = torch.Generator().manual_seed(seed)
-    out = []
-    for _ in range(n):
-        start = int(torch.randint(0, 3, (1,), generator=g))
-        length = int(torch.randint(8, 20, (1,), generator=g))
-        out.append([1] + [3 + (start + i) % 3 for i in range(length)] + [2])
-    return out
 
 
 TRAIN, VAL = pattern_language(24, 0), pattern_language(8, 1)

@@ -1,0 +1,433 @@
+"""Private training: DP-SGD with Poisson sampling, set up in one place, and its accounting.
+
+**The guarantee.** A training algorithm is (epsilon, delta)-differentially private when
+adding or removing any one training sequence -- here one person's genotype profile --
+changes the probability of any outcome (any set of final weights) by at most a factor
+``e^epsilon``, except with probability ``delta``. Since a person is one sequence, the
+guarantee is per person.
+
+**DP-SGD** (Abadi et al. 2016) makes each optimizer step such a mechanism:
+
+1. *Per-sample gradients.* Opacus computes one gradient per sequence of the batch
+   (:mod:`lib.grad_samplers` chooses how per model family). That gradient must depend
+   on its own sequence only, so the private loss is each sequence's mean next-token loss,
+   averaged over the batch (:func:`lib.training.sequence_loss`).
+2. *Clipping.* Each per-sample gradient ``g_i`` is scaled to norm at most ``C``
+   (``max_grad_norm``): ``g_i * min(1, C / ||g_i||)``. One person can then move the sum
+   by at most ``C`` -- its sensitivity.
+3. *Noise.* Gaussian noise of standard deviation ``sigma * C`` (``sigma`` the
+   ``noise_multiplier``) is added to every coordinate of the sum of clipped gradients;
+   the result is divided by the expected batch size and handed to the optimizer (AdamW
+   here; anything computed from the noisy gradient is post-processing and costs no
+   privacy).
+
+**Poisson sampling.** Each step's batch draws every training sequence independently with
+probability ``q`` (the sample rate), so batch sizes vary around ``q * n`` (Opacus'
+``DPDataLoader``, ``UniformWithReplacementSampler``); now and then a batch is empty and
+the step is the noise alone. This is the sampling the accountants' *amplification by
+subsampling* assumes -- a fixed-size shuffled batch is not. Following Opacus, ``q`` is one
+over the number of batches per epoch, ``1 / ceil(n / batch_size)``: exactly
+``batch_size / n`` when the batch size divides ``n``, slightly less otherwise (the
+record keeps the ``q`` actually used, and ``expected_batch_size = q * n``).
+
+**Accounting.** Training composes ``T = epochs / q`` Poisson-subsampled Gaussian
+mechanisms. The default accountant is PRV (Gopi, Lee & Wutschitz 2021: the privacy-loss
+random variable of each step is discretised and the ``T``-fold composition computed
+numerically by FFT, with an error bound; the epsilon reported is the upper bound). RDP
+(Mironov 2017; Mironov, Talwar & Zhang 2019) is available and looser. Either gives
+epsilon from ``(q, sigma, T, delta)``; with a ``target_epsilon`` Opacus
+(``PrivacyEngine.make_private_with_epsilon``) searches the ``sigma`` that spends exactly
+the target in the planned epochs. The numerical PRV computation can fail for unusual
+settings (Opacus raises "Discrete mean differs significantly from continuous mean" or
+"Cannot compute epsilon"); the run then falls back to RDP -- a valid, if looser, bound --
+logs why, and records the accountant actually used (:class:`FallbackAccountant`).
+
+**delta.** ``delta`` must be well below ``1 / n``: a mechanism that publishes one random
+person's sequence outright is (0, 1/n)-DP. Settings with ``delta >= 1/n``, ``epsilon <=
+0``, ``max_grad_norm <= 0``, both or neither of ``target_epsilon`` and
+``noise_multiplier`` are refused before anything is built.
+
+**Logical and physical batches.** A large logical batch (many sequences per noisy step,
+which improves the signal-to-noise ratio) may not fit in memory;
+``max_physical_batch_size`` splits it into physical batches whose clipped gradients are
+accumulated before the one noisy step (Opacus' ``BatchMemoryManager``; the loop of
+:func:`lib.training.train` counts only the logical steps).
+
+**Clipping statistics.** The fraction of per-sample gradients that clipping shortened is
+the first thing to look at when choosing ``C``: near 1, every gradient is cut to the same
+length and their sizes are lost; near 0, ``C`` is larger than it needs to be and the
+noise, proportional to ``C``, is larger than it needs to be. :class:`ClippingMonitor`
+records it per epoch in the training history (with the median per-sample norm).
+
+**Randomness.** The sampler and the noise come from generators seeded by ``seed``, so a
+run is reproducible -- what a research artefact needs. A deployment should pass
+``secure_mode=True`` (Opacus then draws both from a cryptographically secure generator,
+which needs ``torchcsprng``, and resists floating-point attacks on the noise).
+
+API: :func:`make_private` sets everything up and returns a :class:`PrivateTraining`
+(wrapped model, ``DPOptimizer``, Poisson loader, engine, settings), whose
+:meth:`~PrivateTraining.train_kwargs` go to :func:`lib.training.train` and whose
+:meth:`~PrivateTraining.save` writes ``privacy.json``; :func:`compute_epsilon` gives the
+accountant's epsilon for any ``(q, sigma, steps)``.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from opacus.accountants import IAccountant, PRVAccountant, RDPAccountant
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from lib.rundir import write_json
+from lib.training import TokenDataset, collate
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DELTA = 1e-5
+ACCOUNTANTS = ("prv", "rdp")
+PRIVACY_JSON = "privacy.json"
+# what the numerical PRV composition raises when it cannot bound epsilon
+_PRV_FAILURES = (RuntimeError, ValueError, FloatingPointError, OverflowError, ZeroDivisionError)
+
+
+# --------------------------------------------------------------------------------------
+# Accounting
+# --------------------------------------------------------------------------------------
+
+class FallbackAccountant(IAccountant):
+    """An Opacus accountant that accounts with PRV (or RDP) and, should the PRV
+    computation fail, falls back to RDP for good -- logging why and remembering it in
+    ``used`` and ``fallback_reason``.
+
+    Its history is Opacus' own: ``(noise_multiplier, sample_rate, steps)`` triples, which
+    both accountants read."""
+
+    def __init__(self, accountant: str = "prv") -> None:
+        if accountant not in ACCOUNTANTS:
+            raise ValueError(f"accountant={accountant!r} is unknown; choose one of {ACCOUNTANTS}")
+        super().__init__()
+        self.requested = accountant
+        self.used = accountant
+        self.fallback_reason: str | None = None
+
+    def step(self, *, noise_multiplier: float, sample_rate: float) -> None:
+        if self.history and self.history[-1][:2] == (noise_multiplier, sample_rate):
+            sigma, q, steps = self.history[-1]
+            self.history[-1] = (sigma, q, steps + 1)
+        else:
+            self.history.append((noise_multiplier, sample_rate, 1))
+
+    def __len__(self) -> int:
+        return len(self.history)
+
+    def mechanism(self) -> str:  # an instance method: the mechanism in use can change
+        return self.used
+
+    @property
+    def steps(self) -> int:
+        return sum(steps for _, _, steps in self.history)
+
+    def fall_back(self, reason: str) -> None:
+        """Account with RDP from now on, because of ``reason``."""
+        if self.used != "rdp":
+            self.used, self.fallback_reason = "rdp", reason
+            log.warning("privacy accounting falls back from PRV to RDP: %s", reason)
+            warnings.warn(f"privacy accounting falls back from PRV to RDP: {reason}", stacklevel=3)
+
+    def get_epsilon(self, delta: float, **kwargs: Any) -> float:
+        """Epsilon spent so far at ``delta`` (0 before the first step)."""
+        if not self.history:
+            return 0.0
+        if self.used == "prv":
+            prv = PRVAccountant()
+            prv.history = list(self.history)
+            try:
+                with np.errstate(all="ignore"):  # a failing composition overflows on its way
+                    epsilon = float(prv.get_epsilon(delta, **kwargs))
+                if math.isfinite(epsilon):
+                    return epsilon
+                raise FloatingPointError(f"epsilon came out as {epsilon}")
+            except _PRV_FAILURES as error:
+                sigma, q, _ = self.history[-1]
+                self.fall_back(f"PRV accounting failed after {self.steps} steps "
+                               f"(sample_rate={q:.4g}, noise_multiplier={sigma:.4g}, delta={delta:g}): "
+                               f"{type(error).__name__}: {error}")
+        rdp = RDPAccountant()
+        rdp.history = list(self.history)
+        return float(rdp.get_epsilon(delta))
+
+
+def compute_epsilon(sample_rate: float, noise_multiplier: float, steps: int,
+                    delta: float = DEFAULT_DELTA, accountant: str = "prv") -> float:
+    """The epsilon of ``steps`` Poisson-subsampled Gaussian steps (rate ``sample_rate``,
+    noise ``noise_multiplier``) at ``delta``, from Opacus' accountant fed these numbers
+    directly -- the same computation as a training run's, without one. PRV falls back to
+    RDP (with a warning) where it fails."""
+    accountant_ = FallbackAccountant(accountant)
+    if steps > 0:
+        accountant_.history = [(float(noise_multiplier), float(sample_rate), int(steps))]
+    return accountant_.get_epsilon(delta)
+
+
+# --------------------------------------------------------------------------------------
+# Clipping statistics
+# --------------------------------------------------------------------------------------
+
+def per_sample_norms(optimizer: Any) -> torch.Tensor:
+    """The norm of each per-sample gradient over all parameters, before clipping (what
+    the ``DPOptimizer`` is about to clip)."""
+    grads = optimizer.grad_samples
+    if len(grads[0]) == 0:
+        return torch.zeros(0)
+    norms = [g.reshape(len(g), -1).norm(2, dim=-1) for g in grads]
+    return torch.stack([n.to(norms[0].device) for n in norms], dim=1).norm(2, dim=1)
+
+
+class ClippingMonitor:
+    """Per-sample gradient norms seen by a ``DPOptimizer``, before clipping.
+
+    It wraps the optimizer's ``clip_and_accumulate`` (called once per physical batch) so
+    that the norms are taken just before Opacus clips them. :meth:`summary` gives the
+    fraction clipped (norm above ``max_grad_norm``) and the median norm since the last
+    call, which is what :meth:`PrivateTraining.train_kwargs` adds to every epoch."""
+
+    def __init__(self, optimizer: Any) -> None:
+        self.optimizer = optimizer
+        self._norms: list[torch.Tensor] = []
+        clip_and_accumulate = optimizer.clip_and_accumulate
+
+        def monitored() -> None:
+            self._norms.append(per_sample_norms(optimizer).detach().float().cpu())
+            clip_and_accumulate()
+
+        optimizer.clip_and_accumulate = monitored
+
+    @property
+    def norms(self) -> torch.Tensor:
+        return torch.cat(self._norms) if self._norms else torch.zeros(0)
+
+    def summary(self, reset: bool = True) -> dict[str, Any]:
+        norms = self.norms
+        if reset:
+            self._norms = []
+        if len(norms) == 0:
+            return {"clipped_fraction": None, "grad_norm_median": None, "per_sample_gradients": 0}
+        return {"clipped_fraction": float((norms > self.optimizer.max_grad_norm).float().mean()),
+                "grad_norm_median": float(norms.median()), "per_sample_gradients": len(norms)}
+
+
+# --------------------------------------------------------------------------------------
+# Setting privacy up
+# --------------------------------------------------------------------------------------
+
+@dataclass
+class PrivacySettings:
+    """What a private run was set up with (``privacy.json`` adds what it spent)."""
+    target_epsilon: float | None
+    delta: float
+    noise_multiplier: float
+    max_grad_norm: float
+    sample_rate: float
+    n_train: int
+    batch_size: int
+    expected_batch_size: float
+    steps_per_epoch: int
+    epochs: int
+    accountant: str
+    max_physical_batch_size: int | None
+    grad_sample_mode: str
+    seed: int
+    secure_mode: bool
+    sampler: str = "poisson"
+    privacy_unit: str = "sequence"
+
+
+@dataclass
+class PrivateTraining:
+    """The objects of one private run, as :func:`make_private` returns them."""
+    model: nn.Module          # Opacus' wrapper (per-sample gradients); the model is ``model._module``
+    optimizer: Any            # ``DPOptimizer``: clips, adds noise, then steps the wrapped optimizer
+    loader: DataLoader        # ``DPDataLoader``: Poisson-sampled logical batches
+    engine: Any               # ``PrivacyEngine``; its accountant is a :class:`FallbackAccountant`
+    settings: PrivacySettings
+    clipping: ClippingMonitor = field(repr=False)
+
+    @property
+    def accountant(self) -> FallbackAccountant:
+        return self.engine.accountant
+
+    @property
+    def steps(self) -> int:
+        """Noisy steps taken so far."""
+        return self.accountant.steps
+
+    def epsilon(self) -> float:
+        """Epsilon spent so far at the run's delta."""
+        return float(self.engine.get_epsilon(self.settings.delta))
+
+    def train_kwargs(self, on_epoch_end: Callable[[dict[str, Any], nn.Module], None] | None = None
+                     ) -> dict[str, Any]:
+        """Keyword arguments for :func:`lib.training.train`: the private loader, optimizer,
+        engine, delta and physical batch size, and an ``on_epoch_end`` that adds the
+        clipping statistics and the accountant to every epoch (then calls the caller's)."""
+        def epoch_end(entry: dict[str, Any], model: nn.Module) -> None:
+            entry.update(self.clipping.summary(), accountant=self.accountant.used)
+            if on_epoch_end is not None:
+                on_epoch_end(entry, model)
+
+        return {"train_loader": self.loader, "optimizer": self.optimizer, "privacy_engine": self.engine,
+                "delta": self.settings.delta, "max_physical_batch_size": self.settings.max_physical_batch_size,
+                "on_epoch_end": epoch_end}
+
+    def record(self) -> dict[str, Any]:
+        """The content of ``privacy.json``: what was spent (``epsilon`` from the accountant,
+        ``steps``, ``epochs`` completed) and how (the settings)."""
+        settings = asdict(self.settings)
+        epsilon = self.epsilon()  # may switch the accountant: read it afterwards
+        steps = self.steps
+        epochs = steps / self.settings.steps_per_epoch
+        from opacus import __version__ as opacus_version
+
+        return dict(settings, epsilon=epsilon, steps=steps,
+                    epochs=int(epochs) if float(epochs).is_integer() else epochs,
+                    planned_epochs=self.settings.epochs, accountant=self.accountant.used,
+                    requested_accountant=self.accountant.requested,
+                    fallback_reason=self.accountant.fallback_reason, opacus=opacus_version)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`record` atomically to ``path`` (a ``.json`` file, or a directory
+        that gets ``privacy.json``)."""
+        path = Path(path)
+        if path.suffix != ".json":
+            path = path / PRIVACY_JSON
+        return write_json(path, self.record())
+
+
+def _positive(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}={value!r} must be a finite number above 0")
+    return float(value)
+
+
+def _count(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}={value!r} must be an integer of at least {minimum}")
+    return value
+
+
+def _dataset_of(data: Any, model: nn.Module) -> tuple[Dataset, Callable | None, int | None]:
+    """The dataset, collate function and batch size of ``data`` (a loader, a dataset or
+    token-id lists)."""
+    if isinstance(data, DataLoader):
+        return data.dataset, data.collate_fn, data.batch_size
+    if isinstance(data, Dataset):
+        return data, collate if isinstance(data, TokenDataset) else None, None
+    base = getattr(model, "_module", model)
+    block_size = getattr(base.config, "block_size", None) or getattr(base.config, "n_positions", None)
+    return TokenDataset(data, base.config.pad_token_id, block_size), collate, None
+
+
+def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, *,
+                 max_grad_norm: float, epochs: int, batch_size: int | None = None,
+                 target_epsilon: float | None = None, noise_multiplier: float | None = None,
+                 delta: float = DEFAULT_DELTA, accountant: str = "prv",
+                 max_physical_batch_size: int | None = None, seed: int = 0,
+                 secure_mode: bool = False) -> PrivateTraining:
+    """Make ``model`` and ``optimizer`` private for training on ``data``: the one place
+    privacy is set up (Opacus' ``PrivacyEngine.make_private_with_epsilon`` when a
+    ``target_epsilon`` is given, ``make_private`` with an explicit ``noise_multiplier``;
+    exactly one of the two).
+
+    ``data``: a :class:`lib.training.TokenDataset` (or any map-style dataset of
+    fixed-shape tensors), a ``DataLoader`` over one (its collate function is kept, and its
+    batch size unless ``batch_size`` is given), or token-id lists. ``batch_size`` is the
+    *logical* batch size: each sequence is drawn into a batch with probability ``1 /
+    ceil(n / batch_size)`` (Poisson sampling; see the module docstring).
+    ``max_grad_norm``: the clipping bound ``C``. ``epochs``: the planned epochs (a
+    ``target_epsilon`` is spent exactly at their end). ``delta``: below ``1 / n``.
+    ``accountant``: ``"prv"`` (default; RDP if it fails) or ``"rdp"``.
+    ``max_physical_batch_size``: split logical batches into physical ones of at most this
+    many sequences. ``seed``: the sampler's and the noise's generators (ignored with
+    ``secure_mode``). Every setting is checked before anything is built."""
+    # 1. settings that need no data
+    if (target_epsilon is None) == (noise_multiplier is None):
+        raise ValueError("give exactly one of target_epsilon (the noise is then calibrated to spend it) "
+                         f"and noise_multiplier; got target_epsilon={target_epsilon!r}, "
+                         f"noise_multiplier={noise_multiplier!r}")
+    if target_epsilon is not None:
+        target_epsilon = _positive("target_epsilon", target_epsilon)
+    if noise_multiplier is not None:
+        noise_multiplier = _positive("noise_multiplier", noise_multiplier)
+    max_grad_norm = _positive("max_grad_norm", max_grad_norm)
+    epochs = _count("epochs", epochs)
+    if accountant not in ACCOUNTANTS:
+        raise ValueError(f"accountant={accountant!r} is unknown; choose one of {ACCOUNTANTS}")
+    if max_physical_batch_size is not None:
+        max_physical_batch_size = _count("max_physical_batch_size", max_physical_batch_size)
+    from lib.grad_samplers import grad_sample_mode
+
+    mode = grad_sample_mode(model)  # refuses a model no per-sample gradients are known for
+    # 2. settings that depend on the data
+    dataset, collate_fn, loader_batch_size = _dataset_of(data, model)
+    n = len(dataset)
+    if n < 1:
+        raise ValueError("the training data is empty")
+    batch_size = _count("batch_size", batch_size if batch_size is not None else loader_batch_size)
+    if batch_size > n:
+        raise ValueError(f"batch_size={batch_size} exceeds the {n} training sequences")
+    delta = _positive("delta", delta)
+    if delta >= 1 / n:
+        raise ValueError(f"delta={delta:g} must be below 1/n = {1 / n:.3g} (n = {n} training sequences): "
+                         "a delta of 1/n allows publishing one person's sequence outright")
+
+    # 3. the engine (Opacus wraps only a model in training mode; from_pretrained returns one in eval)
+    model.train()
+    from opacus import PrivacyEngine
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Secure RNG turned off")  # said in the docstring
+        engine = PrivacyEngine(accountant=accountant, secure_mode=secure_mode)
+    engine.accountant = FallbackAccountant(accountant)
+    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_fn,
+                        generator=None if secure_mode else torch.Generator().manual_seed(seed))
+    common = dict(module=model, optimizer=optimizer, data_loader=loader, max_grad_norm=max_grad_norm,
+                  poisson_sampling=True, grad_sample_mode=mode,
+                  noise_generator=None if secure_mode else torch.Generator().manual_seed(seed + 1))
+    if target_epsilon is not None:
+        try:
+            private = engine.make_private_with_epsilon(**common, target_epsilon=target_epsilon,
+                                                       target_delta=delta, epochs=epochs)
+        except _PRV_FAILURES as error:
+            if "privacy budget is too low" in str(error):
+                raise ValueError(f"target_epsilon={target_epsilon:g} cannot be met at delta={delta:g} in "
+                                 f"{epochs} epochs of sample rate {1 / len(loader):.4g}: the noise it needs is "
+                                 "beyond Opacus' search; raise target_epsilon or the batch size") from error
+            if engine.accountant.used != "prv":
+                raise
+            engine.accountant.fall_back(f"PRV failed while calibrating the noise for "
+                                        f"target_epsilon={target_epsilon:g}: {type(error).__name__}: {error}")
+            private = engine.make_private_with_epsilon(**common, target_epsilon=target_epsilon,
+                                                       target_delta=delta, epochs=epochs)
+    else:
+        private = engine.make_private(**common, noise_multiplier=noise_multiplier)
+    module, dp_optimizer, dp_loader = private
+    sample_rate = float(dp_loader.sample_rate)
+    settings = PrivacySettings(
+        target_epsilon=target_epsilon, delta=delta, noise_multiplier=float(dp_optimizer.noise_multiplier),
+        max_grad_norm=max_grad_norm, sample_rate=sample_rate, n_train=n, batch_size=batch_size,
+        expected_batch_size=sample_rate * n, steps_per_epoch=len(dp_loader), epochs=epochs,
+        accountant=accountant, max_physical_batch_size=max_physical_batch_size, grad_sample_mode=mode,
+        seed=seed, secure_mode=secure_mode)
+    log.info("private training: n=%d, q=%.4g, sigma=%.4g, C=%g, %d steps per epoch, accountant %s",
+             n, sample_rate, settings.noise_multiplier, max_grad_norm, settings.steps_per_epoch,
+             engine.accountant.used)
+    return PrivateTraining(model=module, optimizer=dp_optimizer, loader=dp_loader, engine=engine,
+                           settings=settings, clipping=ClippingMonitor(dp_optimizer))
