@@ -361,3 +361,69 @@ def af_scatter_chart(frequencies: pd.DataFrame, reference: str = "holdout",
 
 
 __all__ += ["SPLIT_DASH", "loss_curves_chart", "af_scatter_chart"]
+
+
+# --------------------------------------------------------------------------------------
+# The private-training chapter
+# --------------------------------------------------------------------------------------
+
+def epsilon_label(epsilon: float | str) -> str:
+    """How an epsilon is written on a chart: ``"∞"`` for a non-private model, else the
+    number as short as it reads (``8``, ``0.5``)."""
+    value = float(epsilon)
+    return "∞" if value == float("inf") else f"{value:g}"
+
+
+def _epsilon_order(labels) -> list[str]:
+    """Most private first (1, 3, 8, then ∞)."""
+    return sorted(set(labels), key=lambda label: float("inf") if label == "∞" else float(label))
+
+
+def dp_epoch_chart(frame: pd.DataFrame, value: str, y_title: str, title: str,
+                   dashed_by: str | None = None, y_format: str = ".3f", x: str = "epoch") -> alt.FacetChart:
+    """Lines per epoch (or against ``x="steps"``, optimizer steps), one colour per epsilon,
+    one panel per model family.
+
+    ``frame`` has columns ``family``, ``epsilon`` (a label, :func:`epsilon_label`), ``x``
+    and ``value``; ``dashed_by`` names a column whose values get solid and dashed lines
+    (``split``: ``train`` solid, ``validation`` dashed)."""
+    if x not in ("epoch", "steps"):
+        raise ValueError(f"x={x!r}: choose 'epoch' or 'steps'")
+    columns = ["family", "epsilon", x, value] + ([dashed_by] if dashed_by else [])
+    _require(frame, columns, "dp_epoch_chart")
+    data = frame[columns].dropna(subset=[value]).copy()
+    order = _epsilon_order(data["epsilon"])
+    encoding = dict(
+        x=alt.X("epoch:O", title="Epoch") if x == "epoch" else alt.X("steps:Q", title="Optimizer steps"),
+        y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False)),
+        color=alt.Color("epsilon:N", title="ε", sort=order, scale=alt.Scale(scheme="viridis")),
+        tooltip=[alt.Tooltip("family:N", title="Model"), alt.Tooltip("epsilon:N", title="ε"),
+                 alt.Tooltip(f"{x}:Q" if x == "steps" else "epoch:O", title=x.capitalize()),
+                 alt.Tooltip(f"{value}:Q", title=y_title, format=y_format)])
+    if dashed_by:
+        kinds = [k for k in SPLIT_DASH if k in set(data[dashed_by])]
+        encoding["strokeDash"] = alt.StrokeDash(f"{dashed_by}:N", title=dashed_by.capitalize(), sort=kinds,
+                                                scale=alt.Scale(domain=kinds, range=[SPLIT_DASH[k] for k in kinds]))
+        encoding["detail"] = f"{dashed_by}:N"
+        encoding["tooltip"].append(alt.Tooltip(f"{dashed_by}:N", title=dashed_by.capitalize()))
+    families = data["family"].drop_duplicates().tolist()
+    return alt.Chart(data).mark_line(point=True).encode(**encoding).properties(
+        width=WIDTH // 2 + 20, height=220).facet(column=alt.Column("family:N", title=None, sort=families),
+                                                 title=title)
+
+
+def loss_against_epsilon_chart(summary: pd.DataFrame, value: str = "best_val_loss",
+                               y_title: str = "Best validation loss (nats per token)",
+                               title: str = "What privacy costs: validation loss against ε") -> alt.Chart:
+    """Points and lines: one line per model family, ε on an ordinal axis from the most
+    private to ∞ (so the non-private model sits at the right end, not off a log scale).
+    ``summary`` has columns ``family``, ``epsilon`` (label) and ``value``."""
+    _require(summary, ["family", "epsilon", value], "loss_against_epsilon_chart")
+    data = summary[["family", "epsilon", value]].copy()
+    return alt.Chart(data, title=title).mark_line(point=alt.OverlayMarkDef(size=70)).encode(
+        x=alt.X("epsilon:O", title="ε (privacy budget; ∞ = not private)", sort=_epsilon_order(data["epsilon"])),
+        y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False)),
+        color=alt.Color("family:N", title="Model"),
+        tooltip=[alt.Tooltip("family:N", title="Model"), alt.Tooltip("epsilon:N", title="ε"),
+                 alt.Tooltip(f"{value}:Q", title=y_title, format=".3f")],
+    ).properties(width=WIDTH)

@@ -55,7 +55,17 @@ def model_name(family: str, tokenizer_name: str = "variant", eps: float | str = 
     if family not in models.FAMILIES:
         raise ValueError(f"family={family!r} is unknown; choose one of {models.FAMILIES}")
     middle = "" if tokenizer_name == "variant" else f"-{tokenizer_name}"
-    return f"{family}{middle}-eps{eps}"
+    return f"{family}{middle}-eps{eps_text(eps)}"
+
+
+def eps_text(eps: float | str) -> str:
+    """Epsilon as model names write it: ``inf``, ``8``, ``0.5``."""
+    value = float(eps)
+    if value == float("inf"):
+        return "inf"
+    if not value > 0:
+        raise ValueError(f"epsilon={eps!r} must be above 0 (or inf: not private)")
+    return f"{value:g}"
 
 
 def model_dir(run: str | os.PathLike, name: str) -> Path:
@@ -239,7 +249,7 @@ def validity_summary(profiles: Sequence[Sequence[str]], panel: Cohort, finished:
 def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n_samples: int,
                seed: int = 0, name: str = "mingpt-epsinf", constrained: bool = True,
                sampling: generation.SamplingConfig | None = None, panel: Cohort | None = None,
-               model_path: str | os.PathLike | None = None) -> tuple[list[list[str]], dict]:
+               model_path: str | os.PathLike | None = None, chapter: str = CHAPTER) -> tuple[list[list[str]], dict]:
     """Sample ``n_samples`` profiles from ``<START_SAMPLE>`` alone and write them as
     ``synthetic/<name>.vcf.gz`` (``write_synthetic``). ``constrained``: decode under the
     panel grammar (every record valid by construction). ``sampling`` defaults to
@@ -248,7 +258,7 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
     Returns the profiles and :func:`validity_summary`."""
     run = Path(run)
     panel = panel if panel is not None else data.load_cohort(run)
-    config = getattr(getattr(model, "_module", model), "config")
+    config = models.unwrap(model).config
     block = int(getattr(config, "block_size", None) or getattr(config, "n_positions"))
     prompt = [tokenizer.bos_token_id]
     sampling = sampling or generation.SamplingConfig(max_new_tokens=block - len(prompt), batch_size=32)
@@ -272,7 +282,7 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
     finished = [len(ids) < sampling.max_new_tokens for ids in new]  # stopped at the end token
     summary = validity_summary(profiles, panel, finished)
     generation.write_synthetic(run, name, profiles, panel, metadata=dict(params, summary=summary))
-    rundir.record_artefacts(run, CHAPTER, params, paths)
+    rundir.record_artefacts(run, chapter, params, paths)
     return profiles, summary
 
 

@@ -84,3 +84,18 @@ def pattern_language(n: int, seed: int, lengths: tuple[int, int] = (8, 20)) -> l
         length = int(torch.randint(lengths[0], lengths[1], (1,), generator=g))
         out.append([1] + [3 + (start + i) % 3 for i in range(length)] + [2])
     return out
+
+
+def make_small_run(base: Path, seed: int, n_sites: int, samples_per_population: int,
+                   public_fraction: float = 0.1) -> Path:
+    """A small simulated run directory (smoke profile, 300 kb) with its cohort, splits,
+    profiles and the variant tokenizer saved: what the models chapters read."""
+    from lib import data, rundir
+    from lib import tokenization as tk
+
+    run = rundir.run_path(base / "run", "smoke")
+    prepared = data.prepare(run, source="simulate", seed=seed, n_sites=n_sites,
+                            sim_samples_per_population=samples_per_population, sim_length=300_000,
+                            public_fraction=public_fraction, progress=False)
+    tk.save(tk.build_tokenizer("variant", panel_sites=data.site_keys(prepared.cohort)), run, "variant")
+    return run

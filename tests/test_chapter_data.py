@@ -126,8 +126,40 @@ def test_book_builds_with_the_data_chapter(data_book):
     assert (data_book["run"] / "notebooks" / "01_data.ipynb").exists()
 
 
+def test_book_trains_the_private_grid(data_book):
+    """Chapter 04 in the built book: a private model per (family, epsilon) with its
+    privacy.json, the epsilon the accountant computed (at most the target), and a
+    constrained and an unconstrained synthetic cohort per model, as large as the holdout."""
+    import pysam
+
+    from lib import privacy, profiles
+
+    run = data_book["run"]
+    n_holdout = len(json.loads((run / "cohort" / "splits.json").read_text())["holdout"])
+    for family in ("mingpt", "gpt2"):
+        for eps in profiles.get_profile("smoke")["dp_epsilons"]:
+            name = f"{family}-eps{eps:g}"
+            record = json.loads((run / "models" / name / "privacy.json").read_text())
+            assert {"epsilon", "target_epsilon", "delta", "sample_rate", "noise_multiplier", "steps", "epochs",
+                    "max_grad_norm", "accountant", "sampler"} <= set(record), name
+            assert record["sampler"] == "poisson" and record["target_epsilon"] == eps
+            assert 0 < record["epsilon"] <= eps + 1e-6
+            assert record["epsilon"] == pytest.approx(privacy.compute_epsilon(
+                record["sample_rate"], record["noise_multiplier"], record["steps"], record["delta"],
+                record["accountant"]), rel=1e-9)
+            for label in (name, f"{name}-unconstrained"):
+                with pysam.VariantFile(str(run / "synthetic" / f"{label}.vcf.gz")) as vcf:
+                    assert len(list(vcf.header.samples)) == n_holdout
+            summary = json.loads((run / "synthetic" / f"{name}.json").read_text())["summary"]
+            assert summary["valid_rate"] == 1.0
+    text = (data_book["html"] / "book" / "04_dp_training.html").read_text()
+    assert text.count("vegaEmbed(") >= 5 and "privacy.json" in text
+    assert (run / "metrics" / "04_dp_training.csv").exists() and (run / "metrics" / "04_dp_synthetic.csv").exists()
+
+
 @pytest.mark.browser
-@pytest.mark.parametrize("page, min_charts", [("01_data", 8), ("02_tokenization", 2), ("03_models", 2)])
+@pytest.mark.parametrize("page, min_charts", [("01_data", 8), ("02_tokenization", 2), ("03_models", 2),
+                                              ("04_dp_training", 5)])
 def test_chapter_pages_draw_their_charts_offline(data_book, page, min_charts):
     """The built book (every chapter of _toc.yml, on the real panel): each chapter page
     draws every chart as SVG, with no console error and no request leaving the machine."""

@@ -10,8 +10,9 @@ import sys
 
 import pytest
 import torch
+from conftest import make_small_run
 
-from lib import data, experiment as ex, models, privacy, profiles, rundir, training
+from lib import experiment as ex, models, privacy, profiles, rundir, training
 from lib import tokenization as tk
 from lib.distributed import DistributedPoissonSampler
 
@@ -20,11 +21,7 @@ ROOT = rundir.REPO_ROOT
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    run = rundir.run_path(tmp_path_factory.mktemp("ddp") / "run", "smoke")
-    prepared = data.prepare(run, source="simulate", seed=5, n_sites=30, sim_samples_per_population=12,
-                            sim_length=300_000, progress=False)
-    tk.save(tk.build_tokenizer("variant", panel_sites=data.site_keys(prepared.cohort)), run, "variant")
-    return run
+    return make_small_run(tmp_path_factory.mktemp("ddp"), seed=5, n_sites=30, samples_per_population=12)
 
 
 def test_sampler_yields_every_step_and_samples_poisson():

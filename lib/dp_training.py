@@ -1,0 +1,165 @@
+"""The private-training chapter's steps: one model per (family, epsilon), the same model
+and training settings for every epsilon, and what each private run spent.
+
+* :func:`train_private` -- DP-SGD (:func:`lib.privacy.make_private`: Poisson sampling, the
+  noise calibrated to a target epsilon, per-sample clipping) through the loop of
+  :func:`lib.training.train`, on the *train* split, validated on the *validation* split,
+  saved to ``models/<family>-eps<eps>/`` with ``history.json`` and ``privacy.json``;
+  reused when its inputs and settings are unchanged. GPT-2 is fine-tuned privately from
+  the same base as the non-private GPT-2 (by default the base pre-trained on the public
+  split, :func:`lib.experiment.public_base`).
+* :func:`train_grid` -- every epsilon of the grid for one family. ``inf`` is the
+  non-private model of the models chapter (:func:`lib.experiment.train_model`, same
+  sizes, same optimiser, learning rate, batch size and epochs); the private models differ
+  from it only by what DP-SGD adds -- Poisson batches, per-sample clipping, noise -- and
+  from each other only by the noise multiplier. (The dissertation changed the model size
+  along with epsilon, which confounds the two.)
+* :func:`epoch_frame`, :func:`summary_frame` -- tidy tables for the chapter's figures.
+
+Early stopping on the validation loss may end a run before its planned epochs; the epsilon
+reported is then what the accountant computed for the steps actually taken (at most the
+target). The validation split is not protected by the guarantee (it is not trained on):
+choosing the best epoch with it is post-processing for the training members.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+import torch
+
+from . import experiment as ex
+from . import models, privacy, rundir, training
+from . import tokenization as tk
+
+CHAPTER = "04_dp_training"
+
+
+def dp_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile's DP settings (``dp_*`` keys) that every epsilon of the grid shares."""
+    return {"delta": float(settings["dp_delta"]), "max_grad_norm": float(settings["dp_max_grad_norm"]),
+            "max_physical_batch_size": settings.get("dp_max_physical_batch_size"),
+            "accountant": settings.get("dp_accountant", "prv")}
+
+
+def train_private(run: str | os.PathLike, family: str, epsilon: float, settings: Mapping[str, Any],
+                  seed: int = 0, base_model: str | os.PathLike | None = None, accountant: str | None = None,
+                  progress: bool = False) -> tuple[torch.nn.Module, dict, Path, dict]:
+    """Train (or reuse) the private ``family`` model at ``target_epsilon=epsilon`` on the
+    run's train split with the variant tokenizer. Returns the (unwrapped) model, its
+    history, its directory and its ``privacy.json`` record."""
+    run = Path(run)
+    if not (isinstance(epsilon, (int, float)) and 0 < float(epsilon) < float("inf")):
+        raise ValueError(f"epsilon={epsilon!r}: a private model needs a finite epsilon above 0 "
+                         "(the non-private model is the models chapter's)")
+    name = ex.model_name(family, "variant", epsilon)
+    directory = ex.model_dir(run, name)
+    digest = ex._input_digest(run, "variant")
+    tokenizer = tk.load(run, "variant")
+    sizes = models.sizes_from_profile(dict(settings), family)
+    config = training.config_from_profile(dict(settings), seed=seed, progress=progress)
+    dp = dp_settings(settings)
+    if accountant is not None:
+        dp["accountant"] = accountant
+    base = None
+    if base_model is not None:
+        weights = Path(base_model) / "model.safetensors"
+        base = {"base_model": str(base_model), "base_sha256": rundir.sha256(weights) if weights.exists() else None}
+    params = dict(family=family, tokenizer="variant", sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
+                  train=ex._train_settings(config), profiles="sparse", with_population=False, base=base, **digest)
+    paths = [directory / "model.safetensors", directory / "history.json", directory / privacy.PRIVACY_JSON]
+    if rundir.is_current(run, params, paths):
+        return (models.load_model(directory), json.loads(paths[1].read_text()), directory,
+                json.loads(paths[2].read_text()))
+    train_ids = ex.encode_split(run, tokenizer, "train")
+    val_ids = ex.encode_split(run, tokenizer, "validation")
+    longest = max(len(ids) for ids in train_ids + val_ids)
+    if longest > int(sizes["block_size"]):
+        raise ValueError(f"the longest variant profile has {longest} tokens, more than the profile's "
+                         f"model_block_size={sizes['block_size']}")
+    model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
+    optimizer = training.make_optimizer(model, config.lr, config.weight_decay, config.betas)
+    private = privacy.make_private(model, optimizer, train_ids, batch_size=config.batch_size,
+                                   max_grad_norm=dp["max_grad_norm"], epochs=config.epochs,
+                                   target_epsilon=float(epsilon), delta=dp["delta"], accountant=dp["accountant"],
+                                   max_physical_batch_size=dp["max_physical_batch_size"], seed=seed)
+    history = training.train(private.model, None, val_ids, config, **private.train_kwargs())
+    record = private.record()
+    models.save_model(private.model, directory, tokenizer=tokenizer, metadata=dict(
+        name=name, eps=float(epsilon), seed=seed, tokenizer="variant", train_split="train",
+        validation_split="validation", n_train=len(train_ids), n_validation=len(val_ids), base_model=base,
+        privacy=record, **digest))
+    rundir.write_json(paths[1], history)  # after save_model, which replaces the directory
+    rundir.write_json(paths[2], record)
+    rundir.record_artefacts(run, CHAPTER, params, paths)
+    return models.unwrap(private.model).eval(), history, directory, record
+
+
+def train_grid(run: str | os.PathLike, family: str, epsilons: Sequence[float], settings: Mapping[str, Any],
+               seed: int = 0, base_model: str | os.PathLike | None = None, progress: bool = False
+               ) -> dict[str, dict[str, Any]]:
+    """Every epsilon of ``epsilons`` (``inf`` included or not) for ``family``: a mapping
+    model name -> ``{"epsilon", "model", "history", "directory", "privacy"}`` (``privacy``
+    None for ``inf``, which is :func:`lib.experiment.train_model`'s non-private model)."""
+    out: dict[str, dict[str, Any]] = {}
+    for epsilon in epsilons:
+        epsilon = float(epsilon)
+        if epsilon == float("inf"):
+            model, history, directory = ex.train_model(run, family, "variant", dict(settings), seed=seed,
+                                                       base_model=base_model, progress=progress)
+            record = None
+        else:
+            model, history, directory, record = train_private(run, family, epsilon, settings, seed=seed,
+                                                              base_model=base_model, progress=progress)
+        out[ex.model_name(family, "variant", epsilon)] = dict(epsilon=epsilon, family=family, model=model,
+                                                               history=history, directory=directory,
+                                                               privacy=record)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Tables for the figures
+# --------------------------------------------------------------------------------------
+
+def epoch_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per (model, epoch, split): ``family``, ``epsilon`` (chart label), ``epoch``,
+    ``split``, ``loss``, and per epoch ``steps`` (cumulative optimizer steps),
+    ``epsilon_spent`` (the accountant's, private models only) and ``clipped_fraction``."""
+    from .charts import epsilon_label
+
+    rows = []
+    for name, item in trained.items():
+        steps = 0
+        for entry in item["history"]["epochs"]:
+            steps += int(entry.get("steps", 0))
+            common = dict(model=name, family=item["family"], epsilon=epsilon_label(item["epsilon"]),
+                          epoch=entry["epoch"], steps=steps, epsilon_spent=entry.get("epsilon"),
+                          clipped_fraction=entry.get("clipped_fraction"),
+                          grad_norm_median=entry.get("grad_norm_median"))
+            rows.append(dict(common, split="train", loss=entry["train_loss"]))
+            if entry.get("val_loss") is not None:
+                rows.append(dict(common, split="validation", loss=entry["val_loss"]))
+    return pd.DataFrame(rows, columns=["model", "family", "epsilon", "epoch", "split", "loss", "steps",
+                                       "epsilon_spent", "clipped_fraction", "grad_norm_median"])
+
+
+def summary_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per model: its privacy record (target and spent epsilon, delta, sample
+    rate, noise multiplier, steps, epochs, accountant) and its best validation loss."""
+    from .charts import epsilon_label
+
+    rows = []
+    for name, item in trained.items():
+        record = item["privacy"] or {}
+        history = item["history"]
+        rows.append({"model": name, "family": item["family"], "epsilon": epsilon_label(item["epsilon"]),
+                     "target_epsilon": record.get("target_epsilon"), "epsilon_spent": record.get("epsilon"),
+                     "delta": record.get("delta"), "sample_rate": record.get("sample_rate"),
+                     "noise_multiplier": record.get("noise_multiplier"), "max_grad_norm": record.get("max_grad_norm"),
+                     "steps": record.get("steps", sum(int(e.get("steps", 0)) for e in history["epochs"])),
+                     "epochs": len(history["epochs"]), "accountant": record.get("accountant"),
+                     "best_val_loss": history["best_val_loss"]})
+    return pd.DataFrame(rows)
