@@ -27,7 +27,7 @@ VOCAB = {"vocab_size": 4_104, "pad_token_id": 0, "bos_token_id": 1, "eos_token_i
 
 def step_time(model, optimizer, batch) -> float:
     started = time.perf_counter()
-    loss, _ = training._forward_loss(model, batch, torch.device("cpu"), 0)
+    loss, _, _ = training._forward_loss(model, batch, torch.device("cpu"), 0)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()

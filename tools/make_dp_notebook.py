@@ -163,8 +163,17 @@ charts.dp_epoch_chart(spent, "epsilon_spent", "ε spent", "Privacy spent against
 md("""The ε of every run can be recomputed from its `privacy.json` alone: the table feeds the
 recorded (q, σ, steps, δ) to the accountants directly, without training, and to
 dp-transformers' own PRV computation (the library the dissertation used, through this
-project's compatibility layer). The PRV numbers agree up to the accountant's stated error;
-RDP is a valid but looser bound."""),
+project's compatibility layer, `lib.dp_transformers_compat`). The PRV numbers agree up to the
+accountants' stated error; RDP is a valid but looser bound.
+
+**A difference in sampling.** dp-transformers 1.0.0, as the dissertation ran it, trained on
+fixed-size batches of a shuffled epoch (every person exactly once per epoch) while its
+accountant assumed Poisson sampling. The ε of the privacy-amplification-by-subsampling
+analysis holds for Poisson batches only, so a shuffled run's reported ε was not a proven
+bound. Here every private run, this chapter's and the dp-transformers path of the
+compatibility layer alike, draws Poisson batches (batch sizes vary, now and then a step is
+noise alone), and the ε in `privacy.json` is the one the accountant computed for exactly that
+sampling."""),
 code("""from lib import dp_transformers_compat as dpc
 
 rows = []
