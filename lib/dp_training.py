@@ -57,7 +57,7 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
                          "(the non-private model is the models chapter's)")
     name = ex.model_name(family, "variant", epsilon)
     directory = ex.model_dir(run, name)
-    digest = ex._input_digest(run, "variant")
+    digest = ex.input_digest(run, "variant")
     tokenizer = tk.load(run, "variant")
     sizes = models.sizes_from_profile(dict(settings), family)
     config = training.config_from_profile(dict(settings), seed=seed, progress=progress)
@@ -69,7 +69,7 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
         weights = Path(base_model) / "model.safetensors"
         base = {"base_model": str(base_model), "base_sha256": rundir.sha256(weights) if weights.exists() else None}
     params = dict(family=family, tokenizer="variant", sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
-                  train=ex._train_settings(config), profiles="sparse", with_population=False, base=base, **digest)
+                  train=ex.train_settings(config), profiles="sparse", with_population=False, base=base, **digest)
     paths = [directory / "model.safetensors", directory / "history.json", directory / privacy.PRIVACY_JSON]
     if rundir.is_current(run, params, paths):
         return (models.load_model(directory), json.loads(paths[1].read_text()), directory,

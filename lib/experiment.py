@@ -97,7 +97,7 @@ def encode_split(run: str | os.PathLike, tokenizer: Any, split: str, sparse: boo
     return [tk.encode_sample(tokenizer, list(records), pop) for records, pop in zip(frame["variants"], pops)]
 
 
-def _input_digest(run: Path, tokenizer_name: str) -> dict[str, str]:
+def input_digest(run: Path, tokenizer_name: str) -> dict[str, str]:
     """Checksums of what a model is trained from: the profiles, splits and tokenizer."""
     paths = data.cohort_paths(run)
     tok_file = tk.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"
@@ -110,7 +110,8 @@ def _input_digest(run: Path, tokenizer_name: str) -> dict[str, str]:
             "tokenizer_sha256": rundir.sha256(tok_file)}
 
 
-def _train_settings(config: training.TrainConfig) -> dict[str, Any]:
+def train_settings(config: training.TrainConfig) -> dict[str, Any]:
+    """The training settings that decide a model's weights (what the manifest compares)."""
     return {k: v for k, v in asdict(config).items() if k not in ("device", "progress", "resume", "checkpoint_dir")}
 
 
@@ -133,8 +134,8 @@ def public_base(run: str | os.PathLike, tokenizer: Any, settings: dict[str, Any]
     config = training.config_from_profile(settings, seed=seed, progress=progress)
     directory = model_dir(run, PUBLIC_BASE)
     params = dict(role="public pre-trained base", split="public", sizes=sizes, seed=seed,
-                  train=_train_settings(config), texts_sha256=tk.texts_sha256(texts),
-                  **_input_digest(run, tokenizer_name))
+                  train=train_settings(config), texts_sha256=tk.texts_sha256(texts),
+                  **input_digest(run, tokenizer_name))
     paths = [directory / "model.safetensors"]
     if rundir.is_current(run, params, paths):
         return directory
@@ -155,7 +156,7 @@ def train_model(run: str | os.PathLike, family: str, tokenizer_name: str, settin
     run = Path(run)
     name = name or model_name(family, tokenizer_name)
     directory = model_dir(run, name)
-    digest = _input_digest(run, tokenizer_name)
+    digest = input_digest(run, tokenizer_name)
     tokenizer = tk.load(run, tokenizer_name)
     sizes = models.sizes_from_profile(settings, family)
     config = training.config_from_profile(settings, seed=seed, progress=progress, **train_overrides)
@@ -166,7 +167,7 @@ def train_model(run: str | os.PathLike, family: str, tokenizer_name: str, settin
         base = {"base_model": str(base_model),
                 "base_sha256": rundir.sha256(weights) if weights.exists() else None}
     params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps="inf",
-                  train=_train_settings(config), profiles="sparse", with_population=False,
+                  train=train_settings(config), profiles="sparse", with_population=False,
                   base=base, **digest)
     paths = [directory / "model.safetensors", directory / "history.json"]
     if rundir.is_current(run, params, paths):
