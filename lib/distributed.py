@@ -117,8 +117,7 @@ def train_distributed(train_ids: Sequence[Sequence[int]], val_ids: Sequence[Sequ
     # Opacus' DPDataLoader collate function turns an empty batch into zero-length tensors
     private.loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=private.loader.collate_fn)
     kwargs = private.train_kwargs()
-    history = training.train(private.model, None, val_ids, config,
-                             history_path=Path(out) / "history.json" if rank == 0 else None, **kwargs)
+    history = training.train(private.model, None, val_ids, config, **kwargs)
     record = dict(private.record(), world_size=world, backend=dist.get_backend())
     if rank == 0:
         models.save_model(private.model, out, tokenizer=tokenizer,
@@ -126,7 +125,7 @@ def train_distributed(train_ids: Sequence[Sequence[int]], val_ids: Sequence[Sequ
         from lib.rundir import write_json
 
         write_json(Path(out) / privacy.PRIVACY_JSON, record)
-        write_json(Path(out) / "history.json", history)  # save_model replaced the directory
+        write_json(Path(out) / "history.json", history)
     dist.barrier()
     return record
 

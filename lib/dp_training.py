@@ -45,6 +45,30 @@ def dp_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
             "accountant": settings.get("dp_accountant", "prv")}
 
 
+def epsilon_grid(settings: Mapping[str, Any], epsilon: float | None = None) -> list[float]:
+    """``inf`` (the non-private model) then the private budgets: the one ``epsilon``, or
+    the profile's ``dp_epsilons``; each must be a finite number above 0."""
+    budgets = [epsilon] if epsilon is not None else list(settings["dp_epsilons"])
+    for value in budgets:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < float(value) < float("inf"):
+            raise ValueError(f"epsilon={value!r}: a privacy budget must be a finite number above 0")
+    return [float("inf")] + [float(value) for value in budgets]
+
+
+def shared_settings(settings: Mapping[str, Any], n_train: int) -> dict[str, Any]:
+    """What every private run of the grid shares, checked before training (δ below 1/n):
+    n, the logical batch, the Poisson rate q and expected batch q·n, δ, C, the planned
+    epochs and steps, and the accountant."""
+    dp = dp_settings(settings)
+    privacy.check_delta(dp["delta"], n_train)
+    q = privacy.sample_rate(n_train, int(settings["train_batch_size"]))
+    steps_per_epoch = round(1 / q)
+    return {"n_train": n_train, "batch_size": int(settings["train_batch_size"]), "sample_rate": q,
+            "expected_batch_size": q * n_train, "delta": dp["delta"], "max_grad_norm": dp["max_grad_norm"],
+            "epochs": int(settings["train_epochs"]), "steps": steps_per_epoch * int(settings["train_epochs"]),
+            "accountant": dp["accountant"]}
+
+
 def train_private(run: str | os.PathLike, family: str, epsilon: float, settings: Mapping[str, Any],
                   seed: int = 0, base_model: str | os.PathLike | None = None, accountant: str | None = None,
                   progress: bool = False) -> tuple[torch.nn.Module, dict, Path, dict]:
@@ -52,9 +76,7 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     run's train split with the variant tokenizer. Returns the (unwrapped) model, its
     history, its directory and its ``privacy.json`` record."""
     run = Path(run)
-    if not (isinstance(epsilon, (int, float)) and 0 < float(epsilon) < float("inf")):
-        raise ValueError(f"epsilon={epsilon!r}: a private model needs a finite epsilon above 0 "
-                         "(the non-private model is the models chapter's)")
+    epsilon_grid(settings, epsilon)  # a finite epsilon above 0 (inf is the models chapter's model)
     name = ex.model_name(family, "variant", epsilon)
     directory = ex.model_dir(run, name)
     digest = ex.input_digest(run, "variant")
@@ -64,22 +86,14 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     dp = dp_settings(settings)
     if accountant is not None:
         dp["accountant"] = accountant
-    base = None
-    if base_model is not None:
-        weights = Path(base_model) / "model.safetensors"
-        base = {"base_model": str(base_model), "base_sha256": rundir.sha256(weights) if weights.exists() else None}
+    base = ex.base_record(base_model)
     params = dict(family=family, tokenizer="variant", sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
                   train=ex.train_settings(config), profiles="sparse", with_population=False, base=base, **digest)
     paths = [directory / "model.safetensors", directory / "history.json", directory / privacy.PRIVACY_JSON]
     if rundir.is_current(run, params, paths):
         return (models.load_model(directory), json.loads(paths[1].read_text()), directory,
                 json.loads(paths[2].read_text()))
-    train_ids = ex.encode_split(run, tokenizer, "train")
-    val_ids = ex.encode_split(run, tokenizer, "validation")
-    longest = max(len(ids) for ids in train_ids + val_ids)
-    if longest > int(sizes["block_size"]):
-        raise ValueError(f"the longest variant profile has {longest} tokens, more than the profile's "
-                         f"model_block_size={sizes['block_size']}")
+    train_ids, val_ids = ex.training_ids(run, tokenizer, "variant", sizes)
     model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
     optimizer = training.make_optimizer(model, config.lr, config.weight_decay, config.betas)
     private = privacy.make_private(model, optimizer, train_ids, batch_size=config.batch_size,
@@ -88,13 +102,11 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
                                    max_physical_batch_size=dp["max_physical_batch_size"], seed=seed)
     history = training.train(private.model, None, val_ids, config, **private.train_kwargs())
     record = private.record()
-    models.save_model(private.model, directory, tokenizer=tokenizer, metadata=dict(
-        name=name, eps=float(epsilon), seed=seed, tokenizer="variant", train_split="train",
-        validation_split="validation", n_train=len(train_ids), n_validation=len(val_ids), base_model=base,
-        privacy=record, **digest))
-    rundir.write_json(paths[1], history)  # after save_model, which replaces the directory
-    rundir.write_json(paths[2], record)
-    rundir.record_artefacts(run, CHAPTER, params, paths)
+    ex.save_trained(run, private.model, directory, tokenizer, history, params, chapter=CHAPTER,
+                    extra={privacy.PRIVACY_JSON: record}, metadata=dict(
+                        name=name, eps=float(epsilon), seed=seed, tokenizer="variant", train_split="train",
+                        validation_split="validation", n_train=len(train_ids), n_validation=len(val_ids),
+                        base_model=base, privacy=record, **digest))
     return models.unwrap(private.model).eval(), history, directory, record
 
 

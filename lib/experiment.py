@@ -145,6 +145,43 @@ def public_base(run: str | os.PathLike, tokenizer: Any, settings: dict[str, Any]
     return directory
 
 
+def base_record(base_model: str | os.PathLike | None) -> dict[str, Any] | None:
+    """What a model fine-tuned from ``base_model`` records of its base: the path and the
+    weights' checksum (None when trained from scratch)."""
+    if base_model is None:
+        return None
+    weights = Path(base_model) / "model.safetensors"
+    return {"base_model": str(base_model), "base_sha256": rundir.sha256(weights) if weights.exists() else None}
+
+
+def training_ids(run: Path, tokenizer: Any, tokenizer_name: str,
+                 sizes: Mapping[str, Any]) -> tuple[list[list[int]], list[list[int]]]:
+    """The train and validation splits' token ids, refused when one is longer than the
+    model's ``block_size`` (before any training)."""
+    train_ids = encode_split(run, tokenizer, "train")
+    val_ids = encode_split(run, tokenizer, "validation")
+    longest = max(len(ids) for ids in train_ids + val_ids)
+    if longest > int(sizes["block_size"]):
+        raise ValueError(f"the longest {tokenizer_name} profile has {longest} tokens, more than the "
+                         f"profile's model_block_size={sizes['block_size']}: raise it or use another tokenizer")
+    return train_ids, val_ids
+
+
+def save_trained(run: Path, model: torch.nn.Module, directory: Path, tokenizer: Any, history: dict,
+                 params: dict[str, Any], metadata: dict[str, Any], chapter: str = CHAPTER,
+                 extra: Mapping[str, Any] | None = None) -> list[Path]:
+    """Save a trained model (:func:`lib.models.save_model`), its ``history.json`` and any
+    ``extra`` JSON files (name -> content) into ``directory``, and record them in the
+    manifest under ``params``. Returns the paths :func:`lib.rundir.is_current` checks."""
+    models.save_model(model, directory, tokenizer=tokenizer, metadata=metadata)
+    paths = [directory / "model.safetensors"]
+    for filename, content in {"history.json": history, **(extra or {})}.items():
+        rundir.write_json(directory / filename, content)  # after save_model, which replaces the directory
+        paths.append(directory / filename)
+    rundir.record_artefacts(run, chapter, params, paths)
+    return paths
+
+
 def train_model(run: str | os.PathLike, family: str, tokenizer_name: str, settings: dict[str, Any],
                 seed: int = 0, base_model: str | os.PathLike | None = None, name: str | None = None,
                 progress: bool = False, **train_overrides: Any) -> tuple[torch.nn.Module, dict, Path]:
@@ -160,32 +197,20 @@ def train_model(run: str | os.PathLike, family: str, tokenizer_name: str, settin
     tokenizer = tk.load(run, tokenizer_name)
     sizes = models.sizes_from_profile(settings, family)
     config = training.config_from_profile(settings, seed=seed, progress=progress, **train_overrides)
-    base = None
-    if base_model is not None:
-        base_path = Path(base_model)
-        weights = base_path / "model.safetensors"
-        base = {"base_model": str(base_model),
-                "base_sha256": rundir.sha256(weights) if weights.exists() else None}
+    base = base_record(base_model)
     params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps="inf",
                   train=train_settings(config), profiles="sparse", with_population=False,
                   base=base, **digest)
     paths = [directory / "model.safetensors", directory / "history.json"]
     if rundir.is_current(run, params, paths):
         return models.load_model(directory), json.loads(paths[1].read_text()), directory
-    train_ids = encode_split(run, tokenizer, "train")
-    val_ids = encode_split(run, tokenizer, "validation")
-    longest = max(len(ids) for ids in train_ids + val_ids)
-    if longest > int(sizes["block_size"]):
-        raise ValueError(f"the longest {tokenizer_name} profile has {longest} tokens, more than the "
-                         f"profile's model_block_size={sizes['block_size']}: raise it or use another tokenizer")
+    train_ids, val_ids = training_ids(run, tokenizer, tokenizer_name, sizes)
     model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
     history = training.train(model, train_ids, val_ids, config)
-    models.save_model(model, directory, tokenizer=tokenizer, metadata=dict(
+    save_trained(run, model, directory, tokenizer, history, params, metadata=dict(
         name=name, eps="inf", seed=seed, tokenizer=tokenizer_name, train_split="train",
         validation_split="validation", n_train=len(train_ids), n_validation=len(val_ids),
         base_model=base, **digest))
-    rundir.write_json(paths[1], history)  # after save_model, which replaces the directory
-    rundir.record_artefacts(run, CHAPTER, params, paths)
     return model.eval(), history, directory
 
 
@@ -285,6 +310,30 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
     generation.write_synthetic(run, name, profiles, panel, metadata=dict(params, summary=summary))
     rundir.record_artefacts(run, chapter, params, paths)
     return profiles, summary
+
+
+def synthesize_both(run: str | os.PathLike, name: str, model: torch.nn.Module, tokenizer: Any, n_samples: int,
+                    model_path: str | os.PathLike, panel: Cohort, seed: int = 0, temperature: float = 1.0,
+                    top_k: int | None = None, top_p: float | None = None,
+                    chapter: str = CHAPTER) -> dict[str, dict[str, Any]]:
+    """A model's two cohorts, as the chapters write them: constrained (``<name>``) and
+    unconstrained (``<name>-unconstrained``), each :func:`synthesize`-d up to the model's
+    block size and read back. Returns label -> ``{"validity", "cohort", "seconds"}``."""
+    import time
+
+    config = models.unwrap(model).config
+    block = int(getattr(config, "block_size", None) or getattr(config, "n_positions"))
+    sampling = generation.SamplingConfig(max_new_tokens=block - 1, temperature=temperature, top_k=top_k,
+                                         top_p=top_p, batch_size=32)
+    out = {}
+    for constrained in (True, False):
+        label = name if constrained else f"{name}-unconstrained"
+        started = time.perf_counter()
+        _, validity = synthesize(run, model, tokenizer, n_samples, seed=seed, name=label, constrained=constrained,
+                                 sampling=sampling, panel=panel, model_path=model_path, chapter=chapter)
+        out[label] = {"validity": validity, "cohort": read_synthetic(run, label, panel),
+                      "seconds": time.perf_counter() - started}
+    return out
 
 
 # --------------------------------------------------------------------------------------

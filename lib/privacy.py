@@ -311,6 +311,22 @@ class PrivateTraining:
         return write_json(path, self.record())
 
 
+def sample_rate(n: int, batch_size: int) -> float:
+    """Opacus' Poisson sampling rate for ``n`` sequences and a logical ``batch_size``: one
+    over the number of batches per epoch, ``1 / ceil(n / batch_size)`` (what
+    :func:`make_private` gets from Opacus' ``DPDataLoader``)."""
+    return 1 / math.ceil(n / batch_size)
+
+
+def check_delta(delta: float, n: int) -> float:
+    """``delta`` if it is a number in (0, 1/n), else a ValueError naming it, 1/n and n."""
+    delta = _positive("delta", delta)
+    if delta >= 1 / n:
+        raise ValueError(f"delta={delta:g} must be below 1/n = {1 / n:.3g} (n = {n} training sequences): "
+                         "a delta of 1/n allows publishing one person's sequence outright")
+    return delta
+
+
 def _positive(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name}={value!r} must be a finite number above 0")
@@ -383,10 +399,7 @@ def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, 
     batch_size = _count("batch_size", batch_size if batch_size is not None else loader_batch_size)
     if batch_size > n:
         raise ValueError(f"batch_size={batch_size} exceeds the {n} training sequences")
-    delta = _positive("delta", delta)
-    if delta >= 1 / n:
-        raise ValueError(f"delta={delta:g} must be below 1/n = {1 / n:.3g} (n = {n} training sequences): "
-                         "a delta of 1/n allows publishing one person's sequence outright")
+    delta = check_delta(delta, n)
 
     # 3. the engine (Opacus wraps only a model in training mode; from_pretrained returns one in eval)
     model.train()

@@ -181,8 +181,9 @@ def _wrap(backend: Tokenizer, provenance: dict[str, Any], separator: bool = True
     return tokenizer
 
 
-def _fixed_vocabulary_tokenizer(vocab: list[str], pre_tokenizer) -> Tokenizer:
-    ids = {token: i for i, token in enumerate(dict.fromkeys(ALL_SPECIAL_TOKENS + vocab))}
+def _fixed_vocabulary_tokenizer(vocab: list[str], pre_tokenizer,
+                                specials: Sequence[str] = ALL_SPECIAL_TOKENS) -> Tokenizer:
+    ids = {token: i for i, token in enumerate(dict.fromkeys(list(specials) + vocab))}
     backend = Tokenizer(models.WordLevel(ids, unk_token=UNK))
     backend.pre_tokenizer = pre_tokenizer
     backend.decoder = decoders.Fuse()  # tokens are concatenated: no spaces are invented
@@ -249,13 +250,11 @@ def variant_tokenizer(panel_sites: Sequence[str]) -> PreTrainedTokenizerFast:
     first, so a record costs two tokens and ``decode(encode(text)) == text`` still holds.
     This tokenizer therefore has no ``sep_token`` (see :func:`record_separator`).
     """
-    vocab = variant_vocabulary(panel_sites)
-    specials = [t for t in ALL_SPECIAL_TOKENS if t != SEP]
-    ids = {token: i for i, token in enumerate(dict.fromkeys(specials + vocab))}
-    backend = Tokenizer(models.WordLevel(ids, unk_token=UNK))
-    backend.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(SEP, "removed"),                     # the separator carries no information
-        pre_tokenizers.Split(Regex("_[^_]*$"), "isolated")])      # site | genotype
+    backend = _fixed_vocabulary_tokenizer(
+        variant_vocabulary(panel_sites),
+        pre_tokenizers.Sequence([pre_tokenizers.Split(SEP, "removed"),  # the separator carries no information
+                                 pre_tokenizers.Split(Regex("_[^_]*$"), "isolated")]),  # site | genotype
+        specials=[t for t in ALL_SPECIAL_TOKENS if t != SEP])
     # Decoding: every token that starts a record (a site, or <UNK> standing for one) gets the
     # separator in front; after fusing, the separator is removed where no record precedes it
     # (at the very start, after <START_SAMPLE> or a population tag).

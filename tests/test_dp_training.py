@@ -36,6 +36,8 @@ def test_private_model_records_what_it_spent(run, settings, family):
     assert record["sampler"] == "poisson" and record["target_epsilon"] == 8.0
     assert record["delta"] == settings["dp_delta"] and record["max_grad_norm"] == settings["dp_max_grad_norm"]
     assert record["steps"] == sum(e["steps"] for e in history["epochs"])
+    shared = dpt.shared_settings(settings, record["n_train"])  # what the chapter's table shows
+    assert shared["sample_rate"] == record["sample_rate"] and shared["steps"] == record["steps"]
     expected = privacy.compute_epsilon(record["sample_rate"], record["noise_multiplier"], record["steps"],
                                        record["delta"], record["accountant"])
     assert record["epsilon"] == pytest.approx(expected, rel=1e-9) and record["epsilon"] <= 8.0 + 1e-6

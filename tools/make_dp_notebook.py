@@ -40,7 +40,7 @@ code("""profile = "quick"          # smoke | quick | full: sizes only
 run_dir = None             # default: data/runs/<profile>
 seed = 42
 epsilon = None             # one private budget, or None for the profile's grid
-delta = None               # None: the profile's (1e-5); must be below 1/n
+delta = None               # None: the profile's; must be below 1/n
 max_grad_norm = None       # None: the profile's clipping bound C
 accountant = "prv"         # prv or rdp
 base_model = None          # None: the GPT-2 base pre-trained on the public split
@@ -50,7 +50,6 @@ top_p = None""", metadata={"tags": ["parameters"]}),
 code(IMPORT_LIB + """
 import json
 import logging
-import math
 import time
 import warnings
 
@@ -59,7 +58,7 @@ import transformers
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import charts, data, figures, generation, privacy, profiles, rundir
+from lib import charts, data, figures, privacy, profiles, rundir
 from lib import dp_training as dpt
 from lib import experiment as ex
 from lib import tokenization as tk
@@ -75,10 +74,7 @@ figures.setup()
 run = rundir.run_path(run_dir, profile)
 overrides = {"dp_delta": delta, "dp_max_grad_norm": max_grad_norm, "dp_accountant": accountant}
 settings = profiles.resolve(profile, **overrides)
-grid = [float("inf")] + ([float(epsilon)] if epsilon is not None else [float(e) for e in settings["dp_epsilons"]])
-for value in grid[1:]:  # refused before anything is trained
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"epsilon={value!r}: a privacy budget must be a finite number above 0")
+grid = dpt.epsilon_grid(settings, epsilon)  # a bad epsilon is refused before anything is trained
 print(f"profile={profile} run directory: {run}; epsilon grid {[charts.epsilon_label(e) for e in grid]}")""",
      metadata={"tags": ["hide-input"]}),
 md("""## The privacy unit and the sampling rate
@@ -91,17 +87,14 @@ alone), δ, the clipping bound C and the planned epochs."""),
 code("""panel = data.load_cohort(run)  # both raise FileNotFoundError naming the chapter to run first
 splits = data.load_splits(run)
 n_train = len(splits["train"])
-if settings["dp_delta"] >= 1 / n_train:
-    raise ValueError(f"delta={settings['dp_delta']:g} must be below 1/n = {1 / n_train:.3g} "
-                     f"(n = {n_train} training people)")
-steps_per_epoch = math.ceil(n_train / settings["train_batch_size"])
-shared = {"training people (n)": f"{n_train:,}", "logical batch": f"{settings['train_batch_size']:,}",
-          "sampling rate q": f"{1 / steps_per_epoch:.4f}", "expected batch q·n": f"{n_train / steps_per_epoch:.1f}",
-          "δ": f"{settings['dp_delta']:g}", "clipping bound C": f"{settings['dp_max_grad_norm']:g}",
-          "epochs (planned)": f"{settings['train_epochs']}", "steps (planned)": f"{steps_per_epoch * settings['train_epochs']:,}",
-          "accountant": accountant}
+common = dpt.shared_settings(settings, n_train)  # refuses a delta that is not below 1/n
+shared = {"training people (n)": f"{n_train:,}", "logical batch": f"{common['batch_size']:,}",
+          "sampling rate q": f"{common['sample_rate']:.4f}", "expected batch q·n": f"{common['expected_batch_size']:.1f}",
+          "δ": f"{common['delta']:g}", "clipping bound C": f"{common['max_grad_norm']:g}",
+          "epochs (planned)": f"{common['epochs']}", "steps (planned)": f"{common['steps']:,}",
+          "accountant": common["accountant"]}
 glue("n_train", f"{n_train:,}", display=False)
-glue("delta", f"{settings['dp_delta']:g}", display=False)
+glue("delta", f"{common['delta']:g}", display=False)
 glue("inverse_n", f"{1 / n_train:.2g}", display=False)
 pd.DataFrame({"setting": list(shared), "value": list(shared.values())}).set_index("setting")""",
      metadata={"tags": ["hide-input"]}),
@@ -211,19 +204,15 @@ from a private model is post-processing: it costs no privacy. The non-private co
 models chapter's."""),
 code("""n_synthetic = len(splits["holdout"])
 validity, synthetic = {}, {}
+variant = tk.load(run, "variant")
 for name, item in trained.items():
     if item["privacy"] is None:  # the models chapter wrote the non-private cohorts
         continue
-    model, tok = item["model"], tk.load(run, "variant")
-    block = model.config.block_size if hasattr(model.config, "block_size") else model.config.n_positions
-    sampling = generation.SamplingConfig(max_new_tokens=block - 1, temperature=temperature, top_k=top_k,
-                                         top_p=top_p, batch_size=32)
-    for constrained in (True, False):
-        label = name if constrained else f"{name}-unconstrained"
-        _, validity[label] = ex.synthesize(run, model, tok, n_synthetic, seed=seed, name=label,
-                                           constrained=constrained, sampling=sampling, panel=panel,
-                                           model_path=item["directory"], chapter="04_dp_training")
-        synthetic[label] = ex.read_synthetic(run, label, panel)
+    cohorts = ex.synthesize_both(run, name, item["model"], variant, n_synthetic, item["directory"], panel,
+                                 seed=seed, temperature=temperature, top_k=top_k, top_p=top_p,
+                                 chapter=dpt.CHAPTER)
+    for label, made in cohorts.items():
+        validity[label], synthetic[label] = made["validity"], made["cohort"]
 for name, item in trained.items():  # the non-private cohorts, for comparison
     if item["privacy"] is None:
         synthetic[name] = ex.read_synthetic(run, name, panel)

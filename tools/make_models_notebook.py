@@ -42,7 +42,7 @@ import transformers
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-from lib import charts, data, figures, generation, models, profiles, rundir
+from lib import charts, data, figures, models, profiles, rundir
 from lib import experiment as ex
 from lib import tokenization as tk
 
@@ -139,18 +139,10 @@ ones as `<model>-epsinf-unconstrained`)."""),
 code("""n_synthetic = sizes["holdout"]
 validity, synthetic, gen_seconds = {}, {}, {}
 for name, model in trained.items():
-    tok = tokenizers[tokenizer_of[name]]
-    block = model.config.block_size if hasattr(model.config, "block_size") else model.config.n_positions
-    sampling = generation.SamplingConfig(max_new_tokens=block - 1, temperature=temperature, top_k=top_k,
-                                         top_p=top_p, batch_size=32)
-    for constrained in (True, False):
-        label = name if constrained else f"{name}-unconstrained"
-        started = time.perf_counter()
-        _, validity[label] = ex.synthesize(run, model, tok, n_synthetic, seed=seed, name=label,
-                                           constrained=constrained, sampling=sampling, panel=panel,
-                                           model_path=directories[name])
-        gen_seconds[label] = time.perf_counter() - started
-        synthetic[label] = ex.read_synthetic(run, label, panel)
+    cohorts = ex.synthesize_both(run, name, model, tokenizers[tokenizer_of[name]], n_synthetic, directories[name],
+                                 panel, seed=seed, temperature=temperature, top_k=top_k, top_p=top_p)
+    for label, made in cohorts.items():
+        validity[label], synthetic[label], gen_seconds[label] = made["validity"], made["cohort"], made["seconds"]
 assert all(validity[name]["valid_rate"] == 1.0 for name in trained), "constrained decoding wrote an invalid record"
 validity_table = pd.DataFrame([{
     "cohort": label, "decoding": "constrained" if label in trained else "unconstrained",
