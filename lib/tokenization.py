@@ -302,12 +302,24 @@ def gpt2_tokenizer(path: str | os.PathLike | None = None) -> PreTrainedTokenizer
             source = "huggingface cache (gpt2)"
         except (OSError, ValueError):
             return None
+        if not _covers_bytes(backend):  # transformers 5 returns an empty tokenizer when nothing is cached
+            return None
     if backend is None:
         return None
+    if not _covers_bytes(backend):
+        raise ValueError(f"{source}: not a byte-level BPE tokenizer like GPT-2's (its vocabulary lacks "
+                         "byte tokens, so it cannot encode every profile); give the directory of GPT-2's "
+                         "vocab.json and merges.txt")
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     backend.decoder = decoders.ByteLevel()
     backend.post_processor = None  # the model text already carries its special tokens
     return _wrap(backend, {"tokenizer": "gpt2", "source": source})
+
+
+def _covers_bytes(backend: Tokenizer) -> bool:
+    """Whether a byte-level BPE vocabulary holds a token for every byte (GPT-2's does)."""
+    vocab = backend.get_vocab()
+    return all(symbol in vocab for symbol in pre_tokenizers.ByteLevel.alphabet())
 
 
 def build_tokenizer(name: str, *, train_texts: Sequence[str] | None = None,

@@ -234,6 +234,21 @@ def test_build_tokenizer_registry(cohort):
     assert tk.build_tokenizer("gpt2", gpt2_path="/nonexistent/gpt2") is None
 
 
+def test_gpt2_fallback_refuses_a_tokenizer_without_byte_tokens(tmp_path, monkeypatch):
+    """Nothing in the Hugging Face cache (transformers then hands back a one-token tokenizer,
+    checked on this machine): no GPT-2 tokenizer, not a broken one. A directory holding a
+    vocabulary without byte tokens is a clear error naming it."""
+    monkeypatch.setattr(tk, "default_gpt2_paths", lambda: [tmp_path / "absent"])
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    assert tk.gpt2_tokenizer() is None
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "vocab.json").write_text('{"a": 0, "b": 1, "ab": 2}')
+    (broken / "merges.txt").write_text("#version: 0.2\na b\n")
+    with pytest.raises(ValueError, match="byte tokens"):
+        tk.gpt2_tokenizer(broken)
+
+
 # ---------------------------------------------------------------------------- vocabulary disclosure
 
 def test_auc_and_bootstrap():
