@@ -15,8 +15,8 @@ nothing is asserted.
   ``train_grad_clip``), AdamW step (:func:`lib.training.make_optimizer`), scheduler step;
 * private: the same model, optimizer and scheduler made private by
   :func:`lib.privacy.make_private` (``noise_multiplier=1.0``, ``max_grad_norm=1.0``, and
-  the ``grad_sample_mode`` it picks per family: ``"ew"`` for the minGPT, ``"hooks"`` with
-  the project's ``Conv1D`` sampler for GPT-2), then ``zero_grad``, forward with the
+  the ``grad_sample_mode`` it picks: ``"ew"`` for both families, GPT-2's ``Conv1D``
+  layers turned into ``nn.Linear`` for it), then ``zero_grad``, forward with the
   per-sequence loss (:func:`lib.training.sequence_loss`), ``backward`` (per-sample
   gradients), and the ``DPOptimizer``'s step: per-sample clipping (through the project's
   ``ClippingMonitor``), Gaussian noise, AdamW; no global clip, as in ``train``.
@@ -60,9 +60,11 @@ over the steps instead (both columns). ``--no-memory`` skips this.
 family, ``auto`` being the one ``make_private`` picks (``lib.grad_samplers.
 grad_sample_mode``); any other mode is forced by substituting that function for the
 duration of ``make_private`` (the GPT-2 ``Conv1D`` sampler is registered all the same).
-E.g. ``--modes auto,hooks,functorch`` checks the claim that ``"ew"`` is the fastest for
-the minGPT on this CPU. A mode that fails (GPT-2 under ``"ew"``, any ``"ghost"`` mode,
-which ``make_private`` does not set up) is printed as failed, with the error.
+E.g. ``--modes auto,hooks,functorch`` checks the claim that ``"ew"`` is the fastest on
+this CPU; forced ``"hooks"`` on GPT-2 keeps its ``Conv1D`` layers and uses the project's
+``Conv1D`` sampler (``make_private`` converts them for ``"ew"`` only). A mode that fails
+(any ``"ghost"`` mode, which ``make_private`` does not set up) is printed as failed, with
+the error.
 
 Run: ``.venv/bin/python bench/bench_dp.py [--profile quick] [--lengths 120[,175]]
 [--steps 30] [--warmup 3] [--block 5] [--modes auto[,hooks,...]] [--families mingpt,gpt2]

@@ -32,10 +32,14 @@ import pandas as pd
 import torch
 
 from . import experiment as ex
-from . import models, privacy, rundir, training
+from . import grad_samplers, models, privacy, rundir, training
 from . import tokenization as tk
 
 CHAPTER = "04_dp_training"
+# Bumped when the private training path changes what it computes or how (it goes into every
+# private model's manifest parameters, so models trained by older code are retrained):
+# 2 = GPT-2 trained under expanded weights with its Conv1D layers as nn.Linear.
+PRIVATE_TRAINING_VERSION = 2
 
 
 def dp_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,7 +92,8 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
         dp["accountant"] = accountant
     base = ex.base_record(base_model)
     params = dict(family=family, tokenizer="variant", sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
-                  train=ex.train_settings(config), profiles="sparse", with_population=False, base=base, **digest)
+                  train=ex.train_settings(config), profiles="sparse", with_population=False, base=base,
+                  private_training_version=PRIVATE_TRAINING_VERSION, **digest)
     paths = [directory / "model.safetensors", directory / "history.json", directory / privacy.PRIVACY_JSON]
     if rundir.is_current(run, params, paths):
         return (models.load_model(directory), json.loads(paths[1].read_text()), directory,
@@ -102,12 +107,13 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
                                    max_physical_batch_size=dp["max_physical_batch_size"], seed=seed)
     history = training.train(private.model, None, val_ids, config, **private.train_kwargs())
     record = private.record()
-    ex.save_trained(run, private.model, directory, tokenizer, history, params, chapter=CHAPTER,
+    model = grad_samplers.linear_to_conv1d(models.unwrap(private.model))  # GPT-2's standard layout again
+    ex.save_trained(run, model, directory, tokenizer, history, params, chapter=CHAPTER,
                     extra={privacy.PRIVACY_JSON: record}, metadata=dict(
                         name=name, eps=float(epsilon), seed=seed, tokenizer="variant", train_split="train",
                         validation_split="validation", n_train=len(train_ids), n_validation=len(val_ids),
                         base_model=base, privacy=record, **digest))
-    return models.unwrap(private.model).eval(), history, directory, record
+    return model.eval(), history, directory, record
 
 
 def train_grid(run: str | os.PathLike, family: str, epsilons: Sequence[float], settings: Mapping[str, Any],

@@ -33,18 +33,30 @@ layer's backward hook *adds* its contribution to ``_current_grad_sample`` and on
 the count is back to zero is the sum promoted to ``grad_sample``. A tied matrix therefore
 gets, per example, the sum of its embedding and output-layer gradients -- the true
 per-example gradient (``tests/test_grad_samplers.py`` checks it against autograd run
-one example at a time). Ghost clipping does not support tied weights.
+one example at a time). Expanded weights do the same: each use of the tied matrix adds
+its per-example contribution to ``grad_sample`` (also checked against autograd). Ghost
+clipping does not support tied weights.
 
-**Which mode per family** (:func:`grad_sample_mode`). The project's minGPT
-(:class:`lib.models.GPT`) is built from ``nn.Linear``, ``nn.Embedding`` and
-``nn.LayerNorm`` only, all supported by expanded weights, so it uses ``"ew"``. GPT-2's
-``Conv1D`` is unknown to expanded weights, so GPT-2 uses ``"hooks"`` with the sampler
-above. Three caveats, all about how the model is *called* (:func:`lib.training.train`
-honours all three; any other loop that drives a private minGPT must too):
+**Which mode per family** (:func:`grad_sample_mode`): ``"ew"`` for both. The project's
+minGPT (:class:`lib.models.GPT`) is built from ``nn.Linear``, ``nn.Embedding`` and
+``nn.LayerNorm`` only, all supported by expanded weights. GPT-2's ``Conv1D`` computes
+``torch.addmm(b, a, W)``, which expanded weights do not know, so for private training
+:func:`lib.privacy.make_private` replaces every ``Conv1D`` by a :class:`LinearFromConv1D`
+(an ``nn.Linear`` holding ``W`` transposed: the same function, :func:`conv1d_to_linear`)
+and points the optimizer at the new parameters; :func:`lib.models.save_model` writes the
+layers back as ``Conv1D`` (:func:`linear_to_conv1d`), so a saved private GPT-2 is a
+standard ``transformers`` checkpoint. Why not "hooks" with the ``Conv1D`` sampler above:
+measured by ``bench/bench_dp.py`` at the ``quick`` shape on one CPU thread, a GPT-2 DP
+step cost 1.09x a non-private one under "ew" against 1.23x under "hooks" (Opacus' hooks
+and per-layer bookkeeping in the backward pass); the minGPT showed the same ordering.
+The sampler stays registered for the "hooks" alternative (and dp-transformers' path,
+:mod:`lib.dp_transformers_compat`, which builds its own hooks-mode module). Three
+caveats, all about how the model is *called* (:func:`lib.training.train` honours all
+three; any other loop that drives a private model must too):
 
 * Opacus' expanded-weights wrapper takes the batch from its first *positional* argument
   (``GradSampleModuleExpandedWeights.forward(x, *args, **kwargs)``, batch size
-  ``x.shape[0]``): call the wrapped minGPT as ``model(input_ids, attention_mask=...,
+  ``x.shape[0]``): call the wrapped model as ``model(input_ids, attention_mask=...,
   position_ids=...)``; an all-keyword call ``model(input_ids=...)`` raises ``TypeError``.
 * Expanded weights refuse to *start a forward pass* while any parameter still holds a
   ``grad_sample`` (PyTorch raises "Current Expanded Weights accumulates the gradients"):
@@ -63,7 +75,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["compute_conv1d_grad_sample", "register_conv1d_grad_sampler", "grad_sample_mode"]
+__all__ = ["compute_conv1d_grad_sample", "register_conv1d_grad_sampler", "grad_sample_mode",
+           "LinearFromConv1D", "conv1d_to_linear", "linear_to_conv1d", "has_conv1d", "has_linearized"]
 
 
 def compute_conv1d_grad_sample(layer: nn.Module, activations: list[torch.Tensor],
@@ -107,8 +120,10 @@ def register_conv1d_grad_sampler() -> None:
 
 def grad_sample_mode(model: nn.Module) -> str:
     """The Opacus ``grad_sample_mode`` for ``model`` (also through an Opacus wrapper):
-    ``"ew"`` for the minGPT (:class:`lib.models.GPT`), ``"hooks"`` for
-    ``transformers.GPT2LMHeadModel`` (after registering the ``Conv1D`` sampler).
+    ``"ew"`` for both families -- the minGPT (:class:`lib.models.GPT`) as it is,
+    ``transformers.GPT2LMHeadModel`` once its ``Conv1D`` layers are ``nn.Linear``
+    (:func:`lib.privacy.make_private` converts them, :func:`conv1d_to_linear`). The
+    ``Conv1D`` sampler for the ``"hooks"`` alternative is registered all the same.
 
     Under ``"ew"`` call the wrapped model with ``input_ids`` as its first positional
     argument (see the module docstring). Raises ``ValueError`` for any other model."""
@@ -121,6 +136,85 @@ def grad_sample_mode(model: nn.Module) -> str:
         return "ew"
     if isinstance(inner, GPT2LMHeadModel):
         register_conv1d_grad_sampler()
-        return "hooks"
+        return "ew"
     raise ValueError(f"no Opacus grad_sample_mode is known for a {type(inner).__name__}; "
                      "expected lib.models.GPT (minGPT) or transformers.GPT2LMHeadModel")
+
+
+# --------------------------------------------------------------------------------------
+# GPT-2 under expanded weights: Conv1D <-> nn.Linear
+# --------------------------------------------------------------------------------------
+
+class LinearFromConv1D(nn.Linear):
+    """An ``nn.Linear`` that stands in for a ``transformers`` ``Conv1D`` during private
+    training (:func:`conv1d_to_linear`): the same function, ``y = a W^T + b`` with ``W``
+    the Conv1D weight transposed. Its own class only so that :func:`linear_to_conv1d`
+    finds exactly the layers to turn back."""
+
+
+def _conv1d_class():
+    from transformers.pytorch_utils import Conv1D
+
+    return Conv1D
+
+
+def _replace(model: nn.Module, kind: type, make) -> dict[nn.Parameter, nn.Parameter]:
+    """Replace every submodule of type ``kind`` by ``make(old)``; old -> new parameters."""
+    mapping: dict[nn.Parameter, nn.Parameter] = {}
+    targets = [(name, module) for name, module in model.named_modules() if type(module) is kind]
+    for name, old in targets:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        new = make(old)
+        mapping[old.weight] = new.weight
+        if old.bias is not None:
+            mapping[old.bias] = new.bias
+        setattr(parent, child, new)
+    return mapping
+
+
+def _transposed_copy(new: nn.Module, old: nn.Module) -> nn.Module:
+    """Give ``new`` the weight of ``old`` transposed and its bias, with their
+    ``requires_grad``, ``old``'s device, dtype and training mode; returns ``new``."""
+    new.to(device=old.weight.device, dtype=old.weight.dtype)
+    with torch.no_grad():
+        new.weight.copy_(old.weight.t())
+        if old.bias is not None:
+            new.bias.copy_(old.bias)
+    new.weight.requires_grad_(old.weight.requires_grad)
+    if old.bias is not None:
+        new.bias.requires_grad_(old.bias.requires_grad)
+    return new.train(old.training)
+
+
+def conv1d_to_linear(model: nn.Module) -> dict[nn.Parameter, nn.Parameter]:
+    """Replace, in place, every ``transformers`` ``Conv1D`` of ``model`` (GPT-2's attention
+    and MLP projections) by a :class:`LinearFromConv1D` computing the same function, so
+    that the model runs under Opacus' expanded weights (``"ew"``), which know
+    ``F.linear`` but not the ``addmm`` Conv1D calls. The new layers' parameters are
+    fresh ``nn.Parameter`` objects (the weight transposed and made contiguous, the bias
+    copied, ``requires_grad`` kept, same device and dtype); returns the mapping old
+    parameter -> new parameter (an optimizer built on the old ones must be re-pointed:
+    :func:`lib.privacy.make_private` does). Undo with :func:`linear_to_conv1d`."""
+    return _replace(model, _conv1d_class(), lambda old: _transposed_copy(
+        LinearFromConv1D(old.weight.shape[0], old.weight.shape[1], bias=old.bias is not None), old))
+
+
+def linear_to_conv1d(model: nn.Module) -> nn.Module:
+    """Turn every :class:`LinearFromConv1D` of ``model`` back into a ``Conv1D`` holding its
+    (trained) weights, in place; returns ``model``. A GPT-2 is then the standard
+    ``transformers`` model again (``save_pretrained`` writes the usual layout)."""
+    conv1d = _conv1d_class()
+    _replace(model, LinearFromConv1D, lambda old: _transposed_copy(conv1d(old.out_features, old.in_features), old))
+    return model
+
+
+def has_conv1d(model: nn.Module) -> bool:
+    """Whether ``model`` holds a ``transformers`` ``Conv1D``."""
+    conv1d = _conv1d_class()
+    return any(type(module) is conv1d for module in model.modules())
+
+
+def has_linearized(model: nn.Module) -> bool:
+    """Whether ``model`` holds a :class:`LinearFromConv1D` (made by :func:`conv1d_to_linear`)."""
+    return any(isinstance(module, LinearFromConv1D) for module in model.modules())

@@ -368,6 +368,12 @@ def save_model(model: nn.Module, directory: str | os.PathLike, tokenizer: Any = 
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         if family == "gpt2":
+            from lib.grad_samplers import has_linearized, linear_to_conv1d
+
+            if has_linearized(model):  # trained privately under expanded weights: the standard layout
+                import copy
+
+                model = linear_to_conv1d(copy.deepcopy(model))
             model.save_pretrained(tmp, safe_serialization=True)
         else:
             (tmp / "config.json").write_text(

@@ -351,6 +351,26 @@ def _dataset_of(data: Any, model: nn.Module) -> tuple[Dataset, Callable | None, 
     return TokenDataset(data, base.config.pad_token_id, block_size), collate, None
 
 
+def _linearize_for_ew(model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+    """GPT-2 under expanded weights: turn its ``Conv1D`` layers into ``nn.Linear``
+    (:func:`lib.grad_samplers.conv1d_to_linear`) and point ``optimizer`` at the new
+    parameters. Only a fresh optimizer can be re-pointed (its state, e.g. Adam's moments,
+    would be in the old layout); one that has stepped is refused."""
+    from lib.grad_samplers import conv1d_to_linear, has_conv1d
+    from lib.models import unwrap
+
+    inner = unwrap(model)
+    if not has_conv1d(inner):
+        return
+    if any(optimizer.state.get(p) for group in optimizer.param_groups for p in group["params"]):
+        raise ValueError("make_private turns GPT-2's Conv1D layers into nn.Linear for Opacus' expanded "
+                         "weights and must re-point the optimizer at them: pass an optimizer that has not "
+                         "stepped yet (its state would be in the old layout)")
+    mapping = conv1d_to_linear(inner)
+    for group in optimizer.param_groups:
+        group["params"] = [mapping.get(p, p) for p in group["params"]]
+
+
 def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, *,
                  max_grad_norm: float, epochs: int, batch_size: int | None = None,
                  target_epsilon: float | None = None, noise_multiplier: float | None = None,
@@ -372,7 +392,13 @@ def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, 
     ``accountant``: ``"prv"`` (default; RDP if it fails) or ``"rdp"``.
     ``max_physical_batch_size``: split logical batches into physical ones of at most this
     many sequences. ``seed``: the sampler's and the noise's generators (ignored with
-    ``secure_mode``). Every setting is checked before anything is built."""
+    ``secure_mode``). Every setting is checked before anything is built.
+
+    Per-sample gradients use Opacus' expanded weights (``"ew"``) for both families: a
+    GPT-2's ``Conv1D`` layers are replaced *in place* by equivalent ``nn.Linear`` ones and
+    ``optimizer`` is re-pointed at their parameters (it must not have stepped yet);
+    :func:`lib.models.save_model` writes them back as ``Conv1D``
+    (:mod:`lib.grad_samplers`)."""
     # 1. settings that need no data
     if (target_epsilon is None) == (noise_multiplier is None):
         raise ValueError("give exactly one of target_epsilon (the noise is then calibrated to spend it) "
@@ -402,6 +428,8 @@ def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, 
     delta = check_delta(delta, n)
 
     # 3. the engine (Opacus wraps only a model in training mode; from_pretrained returns one in eval)
+    if mode == "ew":
+        _linearize_for_ew(model, optimizer)
     model.train()
     from opacus import PrivacyEngine
 

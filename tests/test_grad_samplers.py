@@ -1,6 +1,8 @@
 """lib.grad_samplers: Opacus' per-example gradients equal autograd run one example at a
-time, for GPT-2 in hooks mode (our Conv1D sampler, the tied embedding) and for the minGPT
-in expanded-weights mode; registration is idempotent; unknown models are refused."""
+time, for GPT-2 in hooks mode (our Conv1D sampler, the tied embedding), for GPT-2 in
+expanded-weights mode once its Conv1D layers are nn.Linear, and for the minGPT in
+expanded-weights mode; the Conv1D <-> Linear conversion changes nothing the model computes
+and round-trips exactly; registration is idempotent; unknown models are refused."""
 from __future__ import annotations
 
 import pytest
@@ -10,7 +12,8 @@ from opacus.grad_sample import (GradSampleHooksFastGradientClipping, GradSampleM
 from transformers.pytorch_utils import Conv1D
 
 from lib import models
-from lib.grad_samplers import (compute_conv1d_grad_sample, grad_sample_mode,
+from lib.grad_samplers import (LinearFromConv1D, compute_conv1d_grad_sample, conv1d_to_linear,
+                               grad_sample_mode, has_conv1d, has_linearized, linear_to_conv1d,
                                register_conv1d_grad_sampler)
 
 VOCAB = {"vocab_size": 50, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
@@ -111,8 +114,8 @@ def test_registration_is_idempotent_and_used_by_hooks_mode():
 
 def test_grad_sample_mode_per_family():
     assert grad_sample_mode(models.build_model("mingpt", SIZES, VOCAB)) == "ew"
-    assert grad_sample_mode(gpt2(tie=False)) == "hooks"
-    assert GradSampleModule.GRAD_SAMPLERS[Conv1D] is compute_conv1d_grad_sample
+    assert grad_sample_mode(gpt2(tie=False)) == "ew"  # once make_private has made Conv1D nn.Linear
+    assert GradSampleModule.GRAD_SAMPLERS[Conv1D] is compute_conv1d_grad_sample  # for "hooks"
     with pytest.raises(ValueError, match="Linear"):
         grad_sample_mode(torch.nn.Linear(2, 2))
 
@@ -124,7 +127,7 @@ def test_gpt2_hooks_per_example_gradients_equal_autograd(tie):
         assert model.lm_head.weight is model.transformer.wte.weight
     batch = padded_batch()
     expected = autograd_one_at_a_time(model, batch)
-    assert grad_sample_mode(model) == "hooks"  # registers our Conv1D sampler
+    register_conv1d_grad_sampler()
     wrapped = GradSampleModule(model, loss_reduction="sum")
     out = wrapped(**batch)
     per_example_loss_sum(out.logits, models.make_labels(batch["input_ids"], batch["attention_mask"])).backward()
@@ -138,8 +141,55 @@ def test_gpt2_hooks_per_example_gradients_equal_autograd(tie):
     wrapped.remove_hooks()
 
 
-def test_mingpt_expanded_weights_per_example_gradients_equal_autograd():
-    model = models.build_model("mingpt", SIZES, VOCAB, seed=0).train()
+def test_conv1d_to_linear_computes_the_same_function_and_round_trips_exactly():
+    model = gpt2(tie=True)
+    with torch.no_grad():  # a non-zero bias everywhere, so a lost bias would show
+        for module in model.modules():
+            if isinstance(module, Conv1D):
+                module.bias.normal_()
+    original = {k: v.clone() for k, v in model.state_dict().items()}
+    n_conv = sum(isinstance(m, Conv1D) for m in model.modules())
+    batch = padded_batch()
+    model.eval()
+    with torch.no_grad():
+        expected = model(**batch).logits
+    mapping = conv1d_to_linear(model)
+    assert not has_conv1d(model) and has_linearized(model)
+    assert sum(isinstance(m, LinearFromConv1D) for m in model.modules()) == n_conv
+    assert len(mapping) == 2 * n_conv  # weight and bias of each
+    params = {id(p) for p in model.parameters()}
+    assert all(id(new) in params and id(old) not in params for old, new in mapping.items())
+    assert all(new.shape == old.t().shape if old.dim() == 2 else new.shape == old.shape
+               for old, new in mapping.items())
+    assert not any(m.training for m in model.modules())  # eval mode carried over
+    with torch.no_grad():
+        torch.testing.assert_close(model(**batch).logits, expected, rtol=0, atol=1e-6)
+    linear_to_conv1d(model)
+    assert has_conv1d(model) and not has_linearized(model)
+    state = model.state_dict()
+    assert state.keys() == original.keys()
+    assert all(torch.equal(state[k], original[k]) for k in original)  # transposes are exact
+    assert model.lm_head.weight is model.transformer.wte.weight  # tying untouched
+
+
+def test_gpt2_with_conv1d_fails_under_expanded_weights():
+    """Why make_private converts: expanded weights do not know Conv1D's addmm (if this
+    starts passing, PyTorch has changed and the conversion may be dropped)."""
+    model = gpt2(tie=False)
+    wrapped = GradSampleModuleExpandedWeights(model, loss_reduction="sum")
+    batch = padded_batch()
+    with pytest.raises(Exception, match="addmm|Expanded Weights"):
+        out = wrapped(batch["input_ids"], attention_mask=batch["attention_mask"],
+                      position_ids=batch["position_ids"])
+        out.logits.sum().backward()
+
+
+@pytest.mark.parametrize("family, tie", [("mingpt", True), ("gpt2", True), ("gpt2", False)],
+                         ids=["mingpt", "gpt2-tied", "gpt2-untied"])
+def test_expanded_weights_per_example_gradients_equal_autograd(family, tie):
+    """The mode make_private uses for both families (GPT-2's Conv1D made nn.Linear first)."""
+    model = models.build_model(family, dict(SIZES, tie_weights=tie), VOCAB, seed=0).train()
+    conv1d_to_linear(model)  # nothing to convert in the minGPT
     batch = padded_batch(seed=1)
     expected = autograd_one_at_a_time(model, batch)
     wrapped = GradSampleModuleExpandedWeights(model, loss_reduction="sum")
@@ -148,6 +198,9 @@ def test_mingpt_expanded_weights_per_example_gradients_equal_autograd():
                   position_ids=batch["position_ids"])
     per_example_loss_sum(out.logits, models.make_labels(batch["input_ids"], batch["attention_mask"])).backward()
     assert assert_grad_samples_match(model, expected) < 1e-6
+    if family == "gpt2" and tie:  # the tied matrix received both uses
+        assert model.lm_head.weight is model.transformer.wte.weight
+        assert model.transformer.wte.weight.grad_sample[:, batch["input_ids"].unique()].abs().sum() > 0
 
 
 def test_expanded_weights_need_input_ids_positionally():
@@ -181,6 +234,7 @@ def test_private_training_steps_with_the_chosen_mode(family):
     from torch.utils.data import DataLoader, TensorDataset
 
     model = models.build_model(family, SIZES, VOCAB, seed=0).train()
+    conv1d_to_linear(model)  # GPT-2's Conv1D as nn.Linear, as make_private does; nothing for the minGPT
     before = {k: v.clone() for k, v in model.state_dict().items()}
     batch = padded_batch(lengths=(9, 5, 7, 3, 8, 6, 4, 9))
     data = TensorDataset(batch["input_ids"], batch["attention_mask"], batch["position_ids"])

@@ -19,6 +19,7 @@ from conftest import pattern_language as _pattern_language
 from scipy import stats
 
 from lib import models, privacy, training
+from lib.grad_samplers import LinearFromConv1D, conv1d_to_linear, has_conv1d
 from lib.training import TrainConfig
 
 VOCAB = {"vocab_size": 10, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
@@ -126,7 +127,7 @@ def test_unknown_model_is_refused():
 # Per-sample gradients, clipping, noise
 # --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("family, mode", [("mingpt", "ew"), ("gpt2", "hooks")])
+@pytest.mark.parametrize("family, mode", [("mingpt", "ew"), ("gpt2", "ew")])
 def test_per_sample_gradient_is_that_sequences_own(family, mode):
     """Opacus' gradient of sequence i in a batch equals autograd's on sequence i alone:
     the private loss makes it independent of the rest of the batch (and GPT-2's
@@ -136,6 +137,7 @@ def test_per_sample_gradient_is_that_sequences_own(family, mode):
     sequences = TRAIN[:5]
     backward_per_sample(private, sequences)
     reference = models.build_model(family, SIZES, VOCAB, seed=0)
+    conv1d_to_linear(reference)  # GPT-2's layers in the layout make_private trains them in
     named = dict(reference.named_parameters())
     pairs = [(p, named[name.removeprefix("_module.")]) for name, p in private.model.named_parameters()]
     assert len(pairs) == len(named)
@@ -147,6 +149,47 @@ def test_per_sample_gradient_is_that_sequences_own(family, mode):
         loss.backward()
         for p, ref in pairs:
             torch.testing.assert_close(p.grad_sample[i], ref.grad, atol=1e-6, rtol=1e-4)
+
+
+def test_gpt2_is_trained_with_linear_layers_and_saved_as_standard_gpt2(tmp_path):
+    """make_private turns GPT-2's Conv1D layers into nn.Linear (expanded weights know no
+    Conv1D) and re-points the optimizer at the new parameters; the trained model saves
+    as a standard GPT-2 that computes what the trained one does."""
+    from transformers.pytorch_utils import Conv1D
+
+    model = models.build_model("gpt2", SIZES, VOCAB, seed=0)
+    optimizer = training.make_optimizer(model, 1e-2, 0.1)
+    private = privacy.make_private(model, optimizer, TRAIN, max_grad_norm=1.0, epochs=1, batch_size=4,
+                                   noise_multiplier=1.0, delta=1e-3)
+    assert private.settings.grad_sample_mode == "ew"
+    assert not has_conv1d(model) and any(isinstance(m, LinearFromConv1D) for m in model.modules())
+    model_params = {id(p) for p in model.parameters()}
+    optimizer_params = [p for group in private.optimizer.param_groups for p in group["params"]]
+    assert {id(p) for p in optimizer_params} == model_params and len(optimizer_params) == len(model_params)
+    quiet_train(private, epochs=1)
+    assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
+    models.save_model(private.model, tmp_path / "m")
+    assert any(isinstance(m, LinearFromConv1D) for m in model.modules())  # the trained model is left as it was
+    loaded = models.load_model(tmp_path / "m")
+    assert any(isinstance(m, Conv1D) for m in loaded.modules())
+    ids, mask, pos = batch_of(TRAIN[:3])
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(ids, attention_mask=mask, position_ids=pos).logits,
+                                   model(ids, attention_mask=mask, position_ids=pos).logits, rtol=0, atol=1e-5)
+
+
+def test_an_optimizer_that_has_stepped_cannot_be_re_pointed():
+    model = models.build_model("gpt2", SIZES, VOCAB, seed=0)
+    optimizer = training.make_optimizer(model, 1e-2, 0.0)
+    ids, mask, pos = batch_of(TRAIN[:2])
+    models.lm_loss(model(ids, attention_mask=mask, position_ids=pos).logits,
+                   models.make_labels(ids, mask, VOCAB["pad_token_id"])).backward()
+    optimizer.step()
+    with pytest.raises(ValueError, match="optimizer that has not stepped"):
+        privacy.make_private(model, optimizer, TRAIN, max_grad_norm=1.0, epochs=1, batch_size=4,
+                             noise_multiplier=1.0, delta=1e-3)
+    assert has_conv1d(model)  # refused before anything changed
 
 
 @pytest.mark.parametrize("family", models.FAMILIES)
@@ -359,7 +402,7 @@ PRIVACY_KEYS = {"epsilon", "target_epsilon", "delta", "sample_rate", "noise_mult
                 "epochs", "max_grad_norm", "accountant", "sampler"}
 
 
-@pytest.mark.parametrize("family, mode", [("mingpt", "ew"), ("gpt2", "hooks")])
+@pytest.mark.parametrize("family, mode", [("mingpt", "ew"), ("gpt2", "ew")])
 def test_private_training_run(tmp_path, family, mode):
     private = setup(family)
     history = quiet_train(private, epochs=2)

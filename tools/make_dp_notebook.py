@@ -64,10 +64,9 @@ from lib import experiment as ex
 from lib import tokenization as tk
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-# two warnings that say nothing about this chapter's results: RDP's search over orders at a
-# large epsilon (the PRV accountant is the one used), and PyTorch's note on GPT-2's hooks
+# a warning that says nothing about this chapter's results: RDP's search over orders at a
+# large epsilon (the PRV accountant is the one used)
 warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
-warnings.filterwarnings("ignore", message="Full backward hook is firing")
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
 figures.setup()
@@ -108,8 +107,9 @@ Every model is saved into the run directory as `models/<family>-eps<ε>/` with i
 configuration, tokenizer, `history.json` and `privacy.json` (the ε the accountant computed,
 the target, δ, q, σ, steps, epochs, C, the accountant and the sampler), and reused on a rerun
 whose inputs and settings have not changed. The per-person gradients come from Opacus: the
-minGPT in its *expanded weights* mode, GPT-2 through hooks with this project's gradient
-sampler for its `Conv1D` layers."""),
+*expanded weights* mode for both families; GPT-2's `Conv1D` layers (a linear layer with its
+weight stored transposed, which expanded weights do not know) are trained as equivalent
+`nn.Linear` layers and saved back as `Conv1D`, so every saved model is a standard checkpoint."""),
 code("""started = time.perf_counter()
 base = base_model if base_model is not None else ex.public_base(run, tk.load(run, "variant"), settings, seed=seed)
 trained = {}
