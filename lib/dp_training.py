@@ -24,6 +24,7 @@ choosing the best epoch with it is post-processing for the training members.
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -164,20 +165,36 @@ def epoch_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
                                        "epsilon_spent", "clipped_fraction", "grad_norm_median"])
 
 
+def noise_to_signal(noise_multiplier: float, parameters: int, expected_batch_size: float) -> float:
+    """How much larger the noise of one DP-SGD step is than the largest possible signal:
+    the averaged gradient is ``(sum of clipped per-sample gradients + N(0, sigma^2 C^2
+    I_d)) / (q n)``; the sum has norm at most ``C`` times the batch, about ``C q n``, so the
+    signal is at most ``C``, while the noise vector's norm is about ``sigma C sqrt(d) /
+    (q n)``. Returns ``sigma sqrt(d) / (q n)`` (``C`` cancels): far above 1, a single step
+    points mostly in a random direction, and only many steps average the noise out."""
+    return float(noise_multiplier) * math.sqrt(parameters) / float(expected_batch_size)
+
+
 def summary_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """One row per model: its privacy record (target and spent epsilon, delta, sample
-    rate, noise multiplier, steps, epochs, accountant) and its best validation loss."""
+    rate, noise multiplier, steps, epochs, accountant), its parameter count, the noise
+    of one step against the largest signal (:func:`noise_to_signal`; None for a
+    non-private model) and its best validation loss."""
     from .charts import epsilon_label
 
     rows = []
     for name, item in trained.items():
         record = item["privacy"] or {}
         history = item["history"]
+        parameters = models.num_parameters(item["model"])
+        ratio = (noise_to_signal(record["noise_multiplier"], parameters, record["expected_batch_size"])
+                 if record else None)
         rows.append({"model": name, "family": item["family"], "epsilon": epsilon_label(item["epsilon"]),
                      "target_epsilon": record.get("target_epsilon"), "epsilon_spent": record.get("epsilon"),
                      "delta": record.get("delta"), "sample_rate": record.get("sample_rate"),
                      "noise_multiplier": record.get("noise_multiplier"), "max_grad_norm": record.get("max_grad_norm"),
                      "steps": record.get("steps", sum(int(e.get("steps", 0)) for e in history["epochs"])),
                      "epochs": len(history["epochs"]), "accountant": record.get("accountant"),
+                     "parameters": parameters, "noise_to_signal": ratio,
                      "best_val_loss": history["best_val_loss"]})
     return pd.DataFrame(rows)

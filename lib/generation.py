@@ -134,8 +134,9 @@ def sample_tokens(probs: torch.Tensor, generator: torch.Generator) -> torch.Tens
 
 
 def _cache_name(model: torch.nn.Module) -> str:
-    """The keyword a model takes its key/value cache by: ``cache`` in transformers 5 (GPT-2),
-    ``past_key_values`` in older transformers and in :mod:`lib.models`' GPT."""
+    """The keyword a model takes its key/value cache by (and its output's field): ``cache``
+    in transformers 5 (GPT-2) and :mod:`lib.models`' GPT, ``past_key_values`` in older
+    transformers."""
     import inspect
 
     return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"

@@ -1,9 +1,9 @@
 """The two model families: a small GPT written here (minGPT-style) and GPT-2.
 
 Both are causal language models over a tokenizer's ids, called the same way
-(``model(input_ids=..., position_ids=..., attention_mask=..., past_key_values=...,
-use_cache=...)``) and returning an object with ``.logits``, ``.past_key_values`` and
-``.loss``, so that training (:mod:`lib.training`), private training (Opacus) and
+(``model(input_ids=..., position_ids=..., attention_mask=..., cache=...,
+use_cache=...)``) and returning an object with ``.logits``, ``.cache`` and ``.loss``
+(transformers 5 renamed ``past_key_values`` to ``cache``; the minGPT takes either name), so that training (:mod:`lib.training`), private training (Opacus) and
 generation treat them alike.
 
 Why a GPT of our own. Opacus computes one gradient per person (DP-SGD clips each one) by
@@ -49,6 +49,9 @@ from transformers.modeling_outputs import CausalLMOutputWithPast
 from lib.rundir import package_versions, write_json
 
 FAMILIES = ("mingpt", "gpt2")
+# the output's key/value-cache field: "cache" since transformers 5 (its old name,
+# past_key_values, still works there but logs a deprecation warning)
+_CACHE_FIELD = "cache" if "cache" in {f.name for f in fields(CausalLMOutputWithPast)} else "past_key_values"
 IGNORE_INDEX = -100  # label of a position that is not a target (PyTorch's default)
 
 
@@ -201,13 +204,17 @@ class GPT(nn.Module):
         return sum(p.numel() for p in {id(p): p for p in self.parameters()}.values())
 
     def forward(self, input_ids: torch.Tensor, position_ids: torch.Tensor | None = None,
-                attention_mask: torch.Tensor | None = None, past_key_values=None,
+                attention_mask: torch.Tensor | None = None, cache=None,
                 use_cache: bool = False, labels: torch.Tensor | None = None,
-                **_: Any) -> CausalLMOutputWithPast:
+                past_key_values=None, **_: Any) -> CausalLMOutputWithPast:
         """Logits for every position. ``attention_mask`` covers the cached tokens and the new
         ones (``(B, past + T)``) or only the new ones (the cached are then taken as real);
         ``labels`` (unshifted, -100 = ignore) adds ``.loss``; ``use_cache`` returns the
-        keys/values to pass back as ``past_key_values`` with the next tokens."""
+        keys/values (``.cache``) to pass back as ``cache`` with the next tokens
+        (``past_key_values``, transformers 4's name, is taken too)."""
+        if cache is not None and past_key_values is not None:
+            raise ValueError("give the key/value cache as cache or as past_key_values, not both")
+        past_key_values = cache if cache is not None else past_key_values
         past_length = past_key_values[0][0].size(2) if past_key_values else 0
         batch, length = input_ids.shape
         if position_ids is None:
@@ -225,7 +232,7 @@ class GPT(nn.Module):
         logits = self.lm_head(self.ln_f(x))
         loss = lm_loss(logits, labels) if labels is not None else None
         return CausalLMOutputWithPast(loss=loss, logits=logits,
-                                      past_key_values=tuple(presents) if use_cache else None)
+                                      **{_CACHE_FIELD: tuple(presents) if use_cache else None})
 
 
 # --------------------------------------------------------------------------------------

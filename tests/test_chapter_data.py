@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import papermill as pm
 import pytest
 
@@ -152,9 +153,20 @@ def test_book_trains_the_private_grid(data_book):
                     assert len(list(vcf.header.samples)) == n_holdout
             summary = json.loads((run / "synthetic" / f"{name}.json").read_text())["summary"]
             assert summary["valid_rate"] == 1.0
+            assert record["grad_sample_mode"] == "ew"
+    # trained with nn.Linear in place of Conv1D, saved as a standard transformers GPT-2
+    from transformers.pytorch_utils import Conv1D
+
+    from lib import models
+
+    gpt2 = models.load_model(run / "models" / "gpt2-eps8")
+    assert sum(isinstance(m, Conv1D) for m in gpt2.modules()) == 4 * gpt2.config.n_layer
     text = (data_book["html"] / "book" / "04_dp_training.html").read_text()
-    assert text.count("vegaEmbed(") >= 5 and "privacy.json" in text
+    assert text.count("vegaEmbed(") >= 5 and "privacy.json" in text and "noise / signal" in text
     assert (run / "metrics" / "04_dp_training.csv").exists() and (run / "metrics" / "04_dp_synthetic.csv").exists()
+    table = pd.read_csv(run / "metrics" / "04_dp_training.csv")
+    private = table["target_epsilon"].notna()
+    assert (table.loc[private, "noise_to_signal"] > 0).all() and table.loc[~private, "noise_to_signal"].isna().all()
 
 
 @pytest.mark.browser

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import math
 
+import pandas as pd
 import pytest
 from conftest import make_small_run
 
-from lib import dp_training as dpt, experiment as ex, privacy, profiles
+from lib import dp_training as dpt, experiment as ex, models, privacy, profiles
 from lib import tokenization as tk
 
 PRIVACY_KEYS = {"epsilon", "target_epsilon", "delta", "sample_rate", "noise_multiplier", "steps", "epochs",
@@ -70,6 +71,14 @@ def test_grid_shares_everything_but_the_noise(run, settings):
     assert epochs.loc[epochs["epsilon"] == "∞", "epsilon_spent"].isna().all()
     summary = dpt.summary_frame(trained)
     assert summary.set_index("model").loc["mingpt-eps2", "noise_multiplier"] == r2["noise_multiplier"]
+    # the noise of one step against the largest signal: sigma sqrt(d) / (q n), more for less epsilon
+    rows = summary.set_index("model")
+    d = models.num_parameters(trained["mingpt-eps2"]["model"])
+    assert rows.loc["mingpt-eps2", "parameters"] == d == rows.loc["mingpt-epsinf", "parameters"]
+    assert rows.loc["mingpt-eps2", "noise_to_signal"] == pytest.approx(
+        r2["noise_multiplier"] * d ** 0.5 / (r2["sample_rate"] * r2["n_train"]))
+    assert rows.loc["mingpt-eps2", "noise_to_signal"] > rows.loc["mingpt-eps8", "noise_to_signal"]
+    assert pd.isna(rows.loc["mingpt-epsinf", "noise_to_signal"])
 
 
 def test_impossible_epsilon_is_refused_before_training(run, settings):

@@ -76,12 +76,13 @@ def test_kv_cache_matches_full_forward():
     full = model(input_ids=ids, position_ids=pos).logits
     # a prompt of 5 tokens, then one token at a time through the cache
     out = model(input_ids=ids[:, :5], position_ids=pos[:, :5], use_cache=True)
-    pieces, past = [out.logits], out.past_key_values
+    pieces, past = [out.logits], out.cache
     for t in range(5, ids.size(1)):
-        out = model(input_ids=ids[:, t:t + 1], position_ids=pos[:, t:t + 1],
-                    past_key_values=past, use_cache=True)
+        # transformers 5's keyword, and transformers 4's (the same cache under its old name)
+        name = "cache" if t % 2 else "past_key_values"
+        out = model(input_ids=ids[:, t:t + 1], position_ids=pos[:, t:t + 1], use_cache=True, **{name: past})
         pieces.append(out.logits)
-        past = out.past_key_values
+        past = out.cache
     assert torch.allclose(torch.cat(pieces, 1), full, atol=1e-5)
     assert past[0][0].shape == (2, SIZES["n_head"], 12, SIZES["n_embd"] // SIZES["n_head"])
 

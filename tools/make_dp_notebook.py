@@ -124,18 +124,35 @@ rundir.record_artefacts(run, "04_dp_training", {"seed": seed, "grid": grid, "acc
 private = summary[summary["epsilon"] != "∞"]
 glue("training_minutes", f"{training_seconds / 60:.1f}", display=False)
 glue("sigma_range", f"{private['noise_multiplier'].min():.2f} to {private['noise_multiplier'].max():.2f}", display=False)
+glue("noise_ratio_range", f"{private['noise_to_signal'].min():.0f} to {private['noise_to_signal'].max():.0f}", display=False)
+glue("parameters", f"{int(summary['parameters'].max()):,}", display=False)
+glue("expected_batch", f"{common['expected_batch_size']:.0f}", display=False)
 summary.assign(**{
     "target ε": summary["target_epsilon"].map(lambda x: "∞" if pd.isna(x) else f"{x:g}"),
     "ε spent": summary["epsilon_spent"].map(lambda x: "∞" if pd.isna(x) else f"{x:.3f}"),
     "noise σ": summary["noise_multiplier"].map(lambda x: "0" if pd.isna(x) else f"{x:.3f}"),
     "steps": summary["steps"].map("{:,}".format),
     "accountant": summary["accountant"].fillna("–"),
+    "noise / signal": summary["noise_to_signal"].map(lambda x: "0" if pd.isna(x) else f"{x:.1f}"),
     "best validation loss": summary["best_val_loss"].map("{:.3f}".format),
-})[["model", "target ε", "ε spent", "noise σ", "steps", "epochs", "accountant", "best validation loss"]].set_index("model")""",
+})[["model", "target ε", "ε spent", "noise σ", "steps", "epochs", "accountant", "noise / signal",
+    "best validation loss"]].set_index("model")""",
      metadata={"tags": ["hide-input"]}),
 md("""The noise multipliers range from {glue:text}`sigma_range` across the private budgets.
 A run that early stopping ended before its planned epochs spent less than its target: the ε
 reported is always what the accountant computed for the steps actually taken.
+
+**How loud the noise is.** The column *noise / signal* compares, for one step, the norm of
+the noise DP-SGD adds to the averaged gradient with the largest norm the gradient itself can
+have. Each person's gradient is clipped to norm C and the sum is divided by the expected
+batch q·n, so the signal is at most C; the Gaussian noise, σC on each of the d parameters
+(up to {glue:text}`parameters` here) divided by the same q·n ({glue:text}`expected_batch`
+people), has norm about σC√d/(q·n). The ratio, σ√d/(q·n), is {glue:text}`noise_ratio_range`
+for these runs: a single step points mostly in a random direction, and only the average over
+many steps carries what the data say. It grows with the model (√d) and shrinks with the
+number of people in a batch, which is why DP-SGD favours small models, large batches and
+large cohorts, and why the private models of a small profile learn much less than the
+non-private one.
 
 ## Loss curves
 
