@@ -16,7 +16,9 @@ Everything reads and writes the run directory (:mod:`lib.rundir`):
   on privately nor attacked), at ``models/gpt2-public-base/``;
 * :func:`synthesize` -- ``n_samples`` profiles sampled unconditionally, from the
   sample-start token alone (never a real member's first records), with or without the
-  panel grammar (:class:`lib.generation.PanelGrammar`), written to
+  panel grammar (:func:`panel_grammar`: sites in any order for the variant tokenizer,
+  :class:`lib.generation.SiteSetGrammar`; in increasing position otherwise,
+  :class:`lib.generation.PanelGrammar`), written to
   ``synthetic/<name>.vcf.gz`` (+ profiles and a summary) and measured for validity;
 * :func:`first_look` -- one row per cohort: validity, variants per sample, and how the
   allele frequencies agree with the training and the holdout members'.
@@ -230,12 +232,31 @@ def loss_frame(histories: Mapping[str, dict]) -> pd.DataFrame:
 # Generation
 # --------------------------------------------------------------------------------------
 
-def panel_grammar(tokenizer: Any, panel: Cohort, sparse: bool = True) -> generation.PanelGrammar:
+def constrained_order(tokenizer: Any, sparse: bool = True) -> str:
+    """The site order constrained decoding imposes with ``tokenizer``: ``"any"`` (each
+    site at most once, the records sorted afterwards) where the tokenizer spells a record
+    as a site token and a genotype token (the variant tokenizer) and profiles are sparse;
+    ``"sorted"`` (increasing positions, as profiles are written) otherwise."""
+    return "any" if sparse and tk.record_separator(tokenizer) == "" else "sorted"
+
+
+def panel_grammar(tokenizer: Any, panel: Cohort, sparse: bool = True, order: str | None = None
+                  ) -> generation.PanelGrammar | generation.SiteSetGrammar:
     """The grammar of valid profiles over ``panel`` for ``tokenizer`` (phased genotypes
-    where most of the panel's calls are phased: the panel is public)."""
-    return generation.PanelGrammar(tokenizer, data.site_keys(panel), panel.sites["alts"].map(len).tolist(),
-                                   separator=tk.record_separator(tokenizer), end=tk.EOS, sparse=sparse,
-                                   phased=bool(panel.phased.mean() >= 0.5) if panel.phased.size else True)
+    where most of the panel's calls are phased: the panel is public). ``order``: ``"any"``
+    (:class:`lib.generation.SiteSetGrammar`, sparse profiles only), ``"sorted"``
+    (:class:`lib.generation.PanelGrammar`), or None for :func:`constrained_order`."""
+    order = order or constrained_order(tokenizer, sparse)
+    phased = bool(panel.phased.mean() >= 0.5) if panel.phased.size else True
+    n_alts = panel.sites["alts"].map(len).tolist()
+    if order == "any":
+        if not sparse:
+            raise ValueError("order='any' is for sparse profiles (a dense profile lists every site in order)")
+        return generation.SiteSetGrammar(tokenizer, data.site_keys(panel), n_alts, end=tk.EOS, phased=phased)
+    if order != "sorted":
+        raise ValueError(f"order={order!r}: choose 'any' or 'sorted'")
+    return generation.PanelGrammar(tokenizer, data.site_keys(panel), n_alts, separator=tk.record_separator(tokenizer),
+                                   end=tk.EOS, sparse=sparse, phased=phased)
 
 
 def ids_to_records(tokenizer: Any, ids: Sequence[int]) -> list[str]:
@@ -275,10 +296,13 @@ def validity_summary(profiles: Sequence[Sequence[str]], panel: Cohort, finished:
 def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n_samples: int,
                seed: int = 0, name: str = "mingpt-epsinf", constrained: bool = True,
                sampling: generation.SamplingConfig | None = None, panel: Cohort | None = None,
-               model_path: str | os.PathLike | None = None, chapter: str = CHAPTER) -> tuple[list[list[str]], dict]:
+               model_path: str | os.PathLike | None = None, chapter: str = CHAPTER,
+               order: str | None = None) -> tuple[list[list[str]], dict]:
     """Sample ``n_samples`` profiles from ``<START_SAMPLE>`` alone and write them as
     ``synthetic/<name>.vcf.gz`` (``write_synthetic``). ``constrained``: decode under the
-    panel grammar (every record valid by construction). ``sampling`` defaults to
+    panel grammar (every record valid by construction); ``order`` its site order
+    (:func:`panel_grammar`; by default :func:`constrained_order`), the records of an
+    ``"any"``-order profile being sorted into panel order. ``sampling`` defaults to
     temperature 1 up to the model's block size. Reused when the model's weights
     (``model_path``: its directory), the sampling settings and the seed are unchanged.
     Returns the profiles and :func:`validity_summary`."""
@@ -292,7 +316,8 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
         raise ValueError(f"max_new_tokens={sampling.max_new_tokens} exceeds the model's block size "
                          f"{block} less the prompt")
     weights = Path(model_path) / "model.safetensors" if model_path is not None else None
-    params = dict(name=name, n_samples=n_samples, seed=seed, constrained=constrained,
+    order = (order or constrained_order(tokenizer)) if constrained else None
+    params = dict(name=name, n_samples=n_samples, seed=seed, constrained=constrained, order=order,
                   sampling=asdict(sampling), prompt="<START_SAMPLE>", sampler_version=generation.SAMPLER_VERSION,
                   model_sha256=rundir.sha256(weights) if weights is not None and weights.exists() else None)
     base = run / "synthetic"
@@ -301,10 +326,12 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
         with open(paths[1]) as handle:
             profiles = [json.loads(line)["variants"] for line in handle]
         return profiles, json.loads(paths[2].read_text())["summary"]
-    grammar = panel_grammar(tokenizer, panel) if constrained else None
+    grammar = panel_grammar(tokenizer, panel, order=order) if constrained else None
     new = generation.generate(model, prompt, n_samples, tokenizer.eos_token_id, sampling,
                               constraint=grammar, seed=seed)
     profiles = [ids_to_records(tokenizer, ids) for ids in new]
+    if order == "any":
+        profiles = [grammar.sort_records(records) for records in profiles]
     finished = [len(ids) < sampling.max_new_tokens for ids in new]  # stopped at the end token
     summary = validity_summary(profiles, panel, finished)
     generation.write_synthetic(run, name, profiles, panel, metadata=dict(params, summary=summary))

@@ -24,6 +24,11 @@ variant tokenizer), sub-word pieces (BPE, GPT-2) or single characters. Each trie
 the range of site indices below it, so a record that would go back in position order is
 cut off at its first character, and the decoder never walks into a dead end.
 
+For sparse profiles and the variant tokenizer, :class:`SiteSetGrammar` drops the order
+requirement: any site not yet written may come next, and the records are sorted into panel
+order afterwards (its docstring says why; :func:`lib.experiment.constrained_order` picks
+it). Its masks are a few vectorised operations per step, not a walk through the trie.
+
 The unconstrained mode stays available; :func:`validate_profile` measures how valid its
 output is, record by record, so the two can be compared.
 
@@ -149,7 +154,7 @@ def _forward(model: torch.nn.Module, ids: torch.Tensor, positions: torch.Tensor,
 
 @torch.no_grad()
 def generate(model: torch.nn.Module, prompt_ids: Sequence[int], n_samples: int, eos_token_id: int,
-             config: SamplingConfig | None = None, constraint: "PanelGrammar | None" = None,
+             config: SamplingConfig | None = None, constraint: "PanelGrammar | SiteSetGrammar | None" = None,
              seed: int = 0, use_cache: bool = True, progress: bool = False) -> list[list[int]]:
     """Sample ``n_samples`` continuations of ``prompt_ids`` (the sample-start token and
     optional population tag: never a real member's variants), each until ``eos_token_id``
@@ -392,6 +397,94 @@ class PanelGrammar:
         if len(self._cache) < 200_000:
             self._cache[key] = mask
         return mask
+
+
+@dataclass(frozen=True)
+class SiteSetState:
+    site: int | None          # the site whose genotype comes next (None: a site or the end comes next)
+    used: torch.Tensor        # bool over the vocabulary: the site tokens already written
+
+
+class SiteSetGrammar:
+    """Valid sparse profiles whose records come in *any* site order, each site at most
+    once; for a tokenizer that spells a record as one site token then one genotype token
+    (the variant tokenizer). Write the records in panel order afterwards
+    (:meth:`sort_records`).
+
+    Why. :class:`PanelGrammar` also demands increasing positions, the order profiles are
+    written in. A model that knows which sites a person carries better than in which order
+    to write them -- every private model of the DP chapter, and the non-private ones to a
+    lesser degree -- then has its profile cut short: once it has written a later site, the
+    earlier sites it would still have written are forbidden, and the probability they held
+    goes to the later sites and to the end token. Under this grammar a step may choose
+    any site not yet written (or the end), then a genotype that site can have; the set of
+    records drawn is the model's, and the sorted profile is as valid as under the ordered
+    grammar. (The profiles differ in distribution from ordered decoding; neither is the
+    model's unconstrained output, which also writes invalid records.)
+
+    ``site_texts``: ``22:POS:REF>ALT`` per panel site (``lib.data.site_keys``); ``n_alts``:
+    ALT alleles per site; ``end``: the end-of-sample token's text. Raises ``ValueError``
+    when a panel site or the end has no token of its own, or a site has no genotype token
+    (the tokenizer is then not record-aligned: use :class:`PanelGrammar`)."""
+
+    order = "any"
+
+    def __init__(self, tokenizer: Any, site_texts: Sequence[str], n_alts: Sequence[int], end: str,
+                 phased: bool = True) -> None:
+        self.vocab_size = len(tokenizer)
+        by_piece: dict[str, int] = {}
+        for i in range(self.vocab_size):
+            by_piece.setdefault(tokenizer.decode([i], skip_special_tokens=False,
+                                                 clean_up_tokenization_spaces=False), i)
+        missing = [text for text in site_texts if text not in by_piece]
+        if missing:
+            raise ValueError(f"order-free decoding needs one token per panel site (the variant tokenizer); "
+                             f"{len(missing)} of the panel's {len(site_texts)} sites have none, e.g. "
+                             f"{missing[0]!r}")
+        if end not in by_piece:
+            raise ValueError(f"the end text {end!r} has no token of its own")
+        self.site_texts = list(site_texts)
+        self.index = {text: i for i, text in enumerate(self.site_texts)}
+        self.site_ids = [by_piece[text] for text in self.site_texts]
+        self.site_of = {token: i for i, token in enumerate(self.site_ids)}
+        self.eos_id = by_piece[end]
+        self.n_alts = [int(k) for k in n_alts]
+        self.genotype_masks: dict[int, torch.Tensor] = {}
+        for k in sorted(set(self.n_alts)):
+            ids = [by_piece[f"_{gt}"] for gt in possible_genotypes(k, phased=phased, sparse=True)
+                   if f"_{gt}" in by_piece]
+            if not ids:
+                raise ValueError(f"no genotype token for a site with {k} ALT allele(s) (expected tokens "
+                                 f"such as '_0|1')")
+            mask = torch.zeros(self.vocab_size, dtype=torch.bool)
+            mask[ids] = True
+            self.genotype_masks[k] = mask
+        self.start_mask = torch.zeros(self.vocab_size, dtype=torch.bool)
+        self.start_mask[self.site_ids] = True
+        self.start_mask[self.eos_id] = True
+
+    def start(self) -> SiteSetState:
+        return SiteSetState(site=None, used=torch.zeros(self.vocab_size, dtype=torch.bool))
+
+    def allowed(self, state: SiteSetState) -> torch.Tensor:
+        """Boolean mask over the vocabulary: an unwritten site or the end token between
+        records; a genotype of the site just written inside one."""
+        if state.site is None:
+            return self.start_mask & ~state.used
+        return self.genotype_masks[self.n_alts[state.site]]
+
+    def advance(self, state: SiteSetState, token_id: int) -> SiteSetState:
+        if not bool(self.allowed(state)[token_id]) or token_id == self.eos_id:
+            raise ValueError(f"token {token_id} is not allowed here")
+        if state.site is None:
+            return SiteSetState(site=self.site_of[token_id], used=state.used)
+        used = state.used.clone()
+        used[self.site_ids[state.site]] = True
+        return SiteSetState(site=None, used=used)
+
+    def sort_records(self, records: Sequence[str]) -> list[str]:
+        """The records in panel order (their site text is everything before the last ``_``)."""
+        return sorted(records, key=lambda record: self.index[record.rsplit("_", 1)[0]])
 
 
 # --------------------------------------------------------------------------------------

@@ -273,3 +273,85 @@ def test_sample_tokens_follows_the_distribution():
     edge = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])  # all the mass on the last or the first token
     for _ in range(50):
         assert generation.sample_tokens(edge, generator).tolist() == [2, 0]
+
+
+# ---------------------------------------------------------------------------- sites in any order
+
+def test_site_set_grammar_takes_sites_in_any_order_each_once(panel):
+    """The order-free grammar for the variant tokenizer: between records any unwritten site
+    or the end; after a site, only a genotype that site can have; a written site never
+    again; and the records sort back into panel order."""
+    from lib import tokenization as tk
+
+    keys = data.site_keys(panel)
+    tok = tk.variant_tokenizer(keys)
+    n_alts = panel.sites["alts"].map(len).tolist()
+    grammar = generation.SiteSetGrammar(tok, keys, n_alts, end=tk.EOS)
+    site = {i: tok.convert_tokens_to_ids(key) for i, key in enumerate(keys)}
+    genotype = lambda gt: tok.convert_tokens_to_ids(f"_{gt}")  # noqa: E731
+    state = grammar.start()
+    start = grammar.allowed(state)
+    assert start[tok.eos_token_id] and all(start[site[i]] for i in site) and int(start.sum()) == len(keys) + 1
+    state = grammar.advance(state, site[7])
+    inside = grammar.allowed(state)
+    assert inside[genotype("0|1")] and inside[genotype("1|1")] and not inside[genotype("0|0")]  # sparse
+    assert not inside[tok.eos_token_id] and not inside[site[3]]
+    if n_alts[7] == 1:
+        assert not inside[genotype("0|2")]
+    state = grammar.advance(state, genotype("0|1"))
+    after = grammar.allowed(state)
+    assert not after[site[7]] and after[site[3]] and after[tok.eos_token_id]  # an earlier site is fine
+    with pytest.raises(ValueError, match="not allowed"):
+        grammar.advance(state, site[7])
+    state = grammar.advance(grammar.advance(state, site[3]), genotype("1|0"))
+    records = tk.decode(tok, [site[7], genotype("0|1"), site[3], genotype("1|0")]).split(tk.SEP)
+    assert grammar.sort_records(records) == [f"{keys[3]}_1|0", f"{keys[7]}_0|1"]
+
+
+def test_site_set_grammar_decoding_is_valid_and_not_ordered(panel):
+    """An untrained model under the order-free grammar: every record valid once sorted, no
+    site twice, the raw order not always increasing (the grammar really lets it go back),
+    and a profile that has used every site can only end."""
+    from lib import tokenization as tk
+
+    keys = data.site_keys(panel)
+    tok = tk.variant_tokenizer(keys)
+    grammar = generation.SiteSetGrammar(tok, keys, panel.sites["alts"].map(len).tolist(), end=tk.EOS)
+    torch.manual_seed(1)
+    config = GPT2Config(vocab_size=len(tok), n_positions=512, n_embd=16, n_layer=1, n_head=2,
+                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    untrained = GPT2LMHeadModel(config).eval()
+    out = generation.generate(untrained, [tok.bos_token_id], 16, tok.eos_token_id,
+                              generation.SamplingConfig(max_new_tokens=2 * panel.n_sites + 2, batch_size=8,
+                                                        temperature=1.5),
+                              constraint=grammar, seed=4)
+    unordered = 0
+    for ids in out:
+        records = [r for r in tk.decode(tok, ids).split(tk.SEP) if r]
+        raw = generation.validate_profile(records, panel)
+        unordered += raw["out_of_order"] > 0
+        assert raw["duplicate"] == 0 and raw["valid"] + raw["out_of_order"] == raw["records"]
+        counts = generation.validate_profile(grammar.sort_records(records), panel)
+        assert counts["valid"] == counts["records"] > 0 or counts["records"] == 0
+    assert unordered > 0
+    state = grammar.start()
+    for i, key in enumerate(keys):
+        state = grammar.advance(grammar.advance(state, tok.convert_tokens_to_ids(key)), tok.convert_tokens_to_ids("_1|1"))
+    assert grammar.allowed(state).nonzero().flatten().tolist() == [tok.eos_token_id]
+
+
+def test_site_set_grammar_needs_a_token_per_site(panel, char_tokenizer):
+    from lib import experiment as ex
+    from lib import tokenization as tk
+
+    keys = data.site_keys(panel)
+    with pytest.raises(ValueError, match="one token per panel site"):
+        generation.SiteSetGrammar(char_tokenizer, keys, panel.sites["alts"].map(len).tolist(), end="<END>")
+    variant = tk.variant_tokenizer(keys)
+    assert ex.constrained_order(variant) == "any" and ex.constrained_order(variant, sparse=False) == "sorted"
+    assert isinstance(ex.panel_grammar(variant, panel), generation.SiteSetGrammar)
+    assert isinstance(ex.panel_grammar(variant, panel, order="sorted"), generation.PanelGrammar)
+    with pytest.raises(ValueError, match="sparse"):
+        ex.panel_grammar(variant, panel, sparse=False, order="any")
+    with pytest.raises(ValueError, match="choose"):
+        ex.panel_grammar(variant, panel, order="random")

@@ -246,9 +246,12 @@ rundir.record_artefacts(run, "04_dp_training", {"seed": seed, "grid": grid, "tem
 glue("n_synthetic", f"{n_synthetic:,}", display=False)
 ex.format_first_look(look)""", metadata={"tags": ["hide-input"]}),
 md("""Every cohort has {glue:text}`n_synthetic` people. The constrained cohorts are valid by
-construction at every ε; what privacy changes is how close their variants per person and
-allele frequencies come to the real people's. The allele frequencies of the constrained
-cohorts against the holdout's:"""),
+construction at every ε (each site at most once, in any order, sorted afterwards, as in the
+models chapter); what privacy changes is how close their variants per person and allele
+frequencies come to the real people's. Read the variants per person together with the allele
+frequencies: a model that has not learnt when a profile ends rarely chooses the end token and
+writes far more variants than a real person carries, which raises every site's frequency at
+once. The allele frequencies of the constrained cohorts against the holdout's:"""),
 code("""constrained_private = {k: v for k, v in synthetic.items() if not k.endswith("unconstrained")}
 charts.af_scatter_chart(ex.af_frame(constrained_private, holdout_cohort), reference="holdout")""",
      metadata={"tags": ["hide-input"]}),
