@@ -215,6 +215,18 @@ def test_constraint_does_not_inflate_the_end_of_a_sample():
 
 # ---------------------------------------------------------------------------- self-delimiting records
 
+def untrained_samples(tok, grammar, n_sites: int) -> list[list[int]]:
+    """16 profiles from an untrained GPT-2 under ``grammar`` (hot sampling, seeded)."""
+    torch.manual_seed(1)
+    config = GPT2Config(vocab_size=len(tok), n_positions=512, n_embd=16, n_layer=1, n_head=2,
+                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    untrained = GPT2LMHeadModel(config).eval()
+    return generation.generate(untrained, [tok.bos_token_id], 16, tok.eos_token_id,
+                               generation.SamplingConfig(max_new_tokens=2 * n_sites + 2, batch_size=8,
+                                                         temperature=1.5),
+                               constraint=grammar, seed=4)
+
+
 @pytest.mark.parametrize("sparse", [True, False])
 def test_variant_tokenizer_without_separator_is_always_valid(panel, sparse):
     """The variant tokenizer drops ``<MUT_SEP>`` (a site token starts every record): the
@@ -232,14 +244,7 @@ def test_variant_tokenizer_without_separator_is_always_valid(panel, sparse):
         assert not grammar.accepts(start, f"{keys[7]}_0|1{keys[3]}_1|1")  # out of order
         assert not grammar.accepts(start, f"{keys[3]}_0|1{keys[3]}_1|1")  # duplicate site
         assert not grammar.accepts(start, f"{keys[3]}{keys[7]}")  # a site without a genotype
-    torch.manual_seed(1)
-    config = GPT2Config(vocab_size=len(tok), n_positions=512, n_embd=16, n_layer=1, n_head=2,
-                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    untrained = GPT2LMHeadModel(config).eval()
-    out = generation.generate(untrained, [tok.bos_token_id], 16, tok.eos_token_id,
-                              generation.SamplingConfig(max_new_tokens=2 * panel.n_sites + 2, batch_size=8,
-                                                        temperature=1.5),
-                              constraint=grammar, seed=4)
+    out = untrained_samples(tok, grammar, panel.n_sites)
     for ids in out:
         text = tk.decode(tok, ids)
         records = [r for r in text.split(tk.SEP) if r]
@@ -317,14 +322,7 @@ def test_site_set_grammar_decoding_is_valid_and_not_ordered(panel):
     keys = data.site_keys(panel)
     tok = tk.variant_tokenizer(keys)
     grammar = generation.SiteSetGrammar(tok, keys, panel.sites["alts"].map(len).tolist(), end=tk.EOS)
-    torch.manual_seed(1)
-    config = GPT2Config(vocab_size=len(tok), n_positions=512, n_embd=16, n_layer=1, n_head=2,
-                        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    untrained = GPT2LMHeadModel(config).eval()
-    out = generation.generate(untrained, [tok.bos_token_id], 16, tok.eos_token_id,
-                              generation.SamplingConfig(max_new_tokens=2 * panel.n_sites + 2, batch_size=8,
-                                                        temperature=1.5),
-                              constraint=grammar, seed=4)
+    out = untrained_samples(tok, grammar, panel.n_sites)
     unordered = 0
     for ids in out:
         records = [r for r in tk.decode(tok, ids).split(tk.SEP) if r]
