@@ -115,6 +115,61 @@ class GPTConfig:
             raise ValueError(f"n_embd={self.n_embd} must be a multiple of n_head={self.n_head}")
 
 
+class KVCache:
+    """The keys and values of the tokens a :class:`GPT` has seen, per layer, for decoding one
+    token at a time. Each layer's keys and values live in a buffer ``(B, H, capacity, D)``
+    that doubles when full, so appending a token copies only that token (concatenating to
+    the previous tensors, as a plain tuple cache does, copies the whole prefix at every step:
+    quadratic in the length, and most of the time of a 2,000-token generation). Like
+    transformers' ``DynamicCache`` it is updated *in place* by the forward pass it is given
+    to (and returned as the output's ``cache``). ``cache[i]`` is layer ``i``'s ``(keys,
+    values)`` up to the current length (views, not copies); :meth:`from_legacy` takes the
+    tuple-of-pairs layout."""
+
+    def __init__(self) -> None:
+        self._buffers: list[list[torch.Tensor]] = []
+        self._lengths: list[int] = []
+
+    @classmethod
+    def from_legacy(cls, pairs) -> "KVCache":
+        cache = cls()
+        for i, (keys, values) in enumerate(pairs):
+            cache.append(i, keys, values)
+        return cache
+
+    def __len__(self) -> int:
+        return len(self._buffers)
+
+    def __getitem__(self, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+        n = self._lengths[layer]
+        keys, values = self._buffers[layer]
+        return keys[:, :, :n], values[:, :, :n]
+
+    def get_seq_length(self, layer: int = 0) -> int:
+        return self._lengths[layer] if self._lengths else 0
+
+    def append(self, layer: int, keys: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add ``keys``/``values`` ``(B, H, T, D)`` to ``layer``; returns all of its keys and
+        values so far."""
+        if layer == len(self._buffers):
+            capacity = max(16, keys.size(2))
+            shape = (keys.size(0), keys.size(1), capacity, keys.size(3))
+            self._buffers.append([keys.new_empty(shape), values.new_empty(shape)])
+            self._lengths.append(0)
+        n, added = self._lengths[layer], keys.size(2)
+        buffers = self._buffers[layer]
+        if n + added > buffers[0].size(2):  # full: double (amortised O(1) per token)
+            capacity = max(2 * buffers[0].size(2), n + added)
+            for j, old in enumerate(buffers):
+                grown = old.new_empty(old.size(0), old.size(1), capacity, old.size(3))
+                grown[:, :, :n] = old[:, :, :n]
+                buffers[j] = grown
+        buffers[0][:, :, n:n + added] = keys
+        buffers[1][:, :, n:n + added] = values
+        self._lengths[layer] = n + added
+        return self[layer]
+
+
 class CausalSelfAttention(nn.Module):
     """Multi-head attention written out: each position attends to itself, to earlier
     positions and to the cached keys/values of earlier calls, never to padding."""
@@ -135,13 +190,11 @@ class CausalSelfAttention(nn.Module):
         return x.view(batch, length, self.n_head, self.head_dim).transpose(1, 2)
 
     def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None,
-                past: tuple[torch.Tensor, torch.Tensor] | None):
+                cache: tuple[KVCache, int] | None):
         batch, length, width = x.shape
         q, k, v = self._heads(self.query(x)), self._heads(self.key(x)), self._heads(self.value(x))
-        if past is not None:  # keys/values of the tokens already seen come first
-            k = torch.cat([past[0], k], dim=2)
-            v = torch.cat([past[1], v], dim=2)
-        present = (k, v)
+        if cache is not None:  # keys/values of the tokens already seen come first
+            k, v = cache[0].append(cache[1], k, v)
         past_length = k.size(2) - length
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # (B, H, T, past+T)
         # new token i (absolute index past_length + i) may see keys j <= past_length + i
@@ -152,7 +205,7 @@ class CausalSelfAttention(nn.Module):
         scores = scores.masked_fill(~allowed, torch.finfo(scores.dtype).min)
         weights = self.attn_dropout(F.softmax(scores, dim=-1))
         out = (weights @ v).transpose(1, 2).reshape(batch, length, width)
-        return self.resid_dropout(self.proj(out)), present
+        return self.resid_dropout(self.proj(out))
 
 
 class Block(nn.Module):
@@ -167,11 +220,9 @@ class Block(nn.Module):
         self.fc_proj = nn.Linear(4 * config.n_embd, config.n_embd)
         self.mlp_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x, key_mask, past):
-        attended, present = self.attn(self.ln_1(x), key_mask, past)
-        x = x + attended
-        x = x + self.mlp_dropout(self.fc_proj(F.gelu(self.fc(self.ln_2(x)))))
-        return x, present
+    def forward(self, x, key_mask, cache):
+        x = x + self.attn(self.ln_1(x), key_mask, cache)
+        return x + self.mlp_dropout(self.fc_proj(F.gelu(self.fc(self.ln_2(x)))))
 
 
 class GPT(nn.Module):
@@ -210,12 +261,17 @@ class GPT(nn.Module):
         """Logits for every position. ``attention_mask`` covers the cached tokens and the new
         ones (``(B, past + T)``) or only the new ones (the cached are then taken as real);
         ``labels`` (unshifted, -100 = ignore) adds ``.loss``; ``use_cache`` returns the
-        keys/values (``.cache``) to pass back as ``cache`` with the next tokens
-        (``past_key_values``, transformers 4's name, is taken too)."""
+        keys/values (a :class:`KVCache`, ``.cache``) to pass back as ``cache`` with the next
+        tokens; it is updated in place. A cache in the tuple-of-pairs layout (or under
+        ``past_key_values``, transformers 4's name) is taken too, and copied."""
         if cache is not None and past_key_values is not None:
             raise ValueError("give the key/value cache as cache or as past_key_values, not both")
-        past_key_values = cache if cache is not None else past_key_values
-        past_length = past_key_values[0][0].size(2) if past_key_values else 0
+        cache = cache if cache is not None else past_key_values
+        if cache is not None and not isinstance(cache, KVCache):
+            cache = KVCache.from_legacy(cache)
+        if cache is None and use_cache:
+            cache = KVCache()
+        past_length = cache.get_seq_length() if cache is not None else 0
         batch, length = input_ids.shape
         if position_ids is None:
             position_ids = default_position_ids(input_ids, past_length)
@@ -225,14 +281,11 @@ class GPT(nn.Module):
         if attention_mask is not None and attention_mask.size(1) == length and past_length:
             attention_mask = torch.cat([attention_mask.new_ones(batch, past_length), attention_mask], dim=1)
         x = self.drop(self.wte(input_ids) + self.wpe(position_ids))
-        presents = []
         for i, block in enumerate(self.blocks):
-            x, present = block(x, attention_mask, past_key_values[i] if past_key_values else None)
-            presents.append(present)
+            x = block(x, attention_mask, (cache, i) if cache is not None else None)
         logits = self.lm_head(self.ln_f(x))
         loss = lm_loss(logits, labels) if labels is not None else None
-        return CausalLMOutputWithPast(loss=loss, logits=logits,
-                                      **{_CACHE_FIELD: tuple(presents) if use_cache else None})
+        return CausalLMOutputWithPast(loss=loss, logits=logits, **{_CACHE_FIELD: cache if use_cache else None})
 
 
 # --------------------------------------------------------------------------------------

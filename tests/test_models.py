@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from lib import models
-from lib.models import GPTConfig, build_model, lm_loss, load_model, make_labels, save_model
+from lib.models import GPTConfig, KVCache, build_model, lm_loss, load_model, make_labels, save_model
 
 VOCAB = {"vocab_size": 12, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
 SIZES = {"block_size": 32, "n_layer": 2, "n_head": 2, "n_embd": 16, "dropout": 0.0}
@@ -71,7 +71,7 @@ def test_labels_mask_padding_and_pad_token():
 
 def test_kv_cache_matches_full_forward():
     model = build_model("mingpt", SIZES, VOCAB, seed=1).eval()
-    ids, mask, pos = batch(seed=2, n=2, length=12)
+    ids, mask, pos = batch(seed=2, n=2, length=30)  # past the cache's first capacity (16): it grows
     ids[:] = torch.randint(3, 12, ids.shape, generator=torch.Generator().manual_seed(3))
     full = model(input_ids=ids, position_ids=pos).logits
     # a prompt of 5 tokens, then one token at a time through the cache
@@ -84,7 +84,12 @@ def test_kv_cache_matches_full_forward():
         pieces.append(out.logits)
         past = out.cache
     assert torch.allclose(torch.cat(pieces, 1), full, atol=1e-5)
-    assert past[0][0].shape == (2, SIZES["n_head"], 12, SIZES["n_embd"] // SIZES["n_head"])
+    assert past[0][0].shape == (2, SIZES["n_head"], 30, SIZES["n_embd"] // SIZES["n_head"])
+    assert isinstance(past, KVCache) and past.get_seq_length() == 30
+    # the tuple-of-pairs layout is taken too (copied, the caller's tensors left alone)
+    legacy = tuple((k[:, :, :5].clone(), v[:, :, :5].clone()) for k, v in (past[i] for i in range(len(past))))
+    out = model(input_ids=ids[:, 5:], position_ids=pos[:, 5:], cache=legacy, use_cache=True)
+    assert torch.allclose(out.logits, full[:, 5:], atol=1e-5) and legacy[0][0].shape[2] == 5
 
 
 def test_causal_and_padding_masks():
