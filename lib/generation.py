@@ -54,7 +54,8 @@ from .vcf import normalise_chromosome
 
 #: Bumped whenever a change to this module changes what a seed samples (artefacts made by an
 #: older version are then not reused: :func:`lib.experiment.synthesize` records it).
-SAMPLER_VERSION = 2  # 2: inverse-CDF token draws; the variant tokenizer's implicit separator
+SAMPLER_VERSION = 3  # 2: inverse-CDF token draws; the variant tokenizer's implicit separator;
+#                      3: the minGPT decodes one token with a fused attention kernel (KVCache)
 
 RECORD = re.compile(r"^(?P<chrom>[^:]+):(?P<pos>\d+):(?P<ref>[ACGTN]+)>(?P<alts>[ACGTN]+(?:,[ACGTN]+)*)_"
                     r"(?P<a>\d+|\.)(?P<sep>[|/])(?P<b>\d+|\.)$")

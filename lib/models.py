@@ -195,6 +195,12 @@ class CausalSelfAttention(nn.Module):
         q, k, v = self._heads(self.query(x)), self._heads(self.key(x)), self._heads(self.value(x))
         if cache is not None:  # keys/values of the tokens already seen come first
             k, v = cache[0].append(cache[1], k, v)
+        if length == 1 and key_mask is None and not self.training:
+            # decoding one token: it sees every cached key, so no mask and no dropout; the
+            # fused kernel does the same arithmetic in one call (training keeps the explicit
+            # form below, which per-sample gradients and the deterministic checks were made on)
+            out = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(batch, length, width)
+            return self.resid_dropout(self.proj(out))
         past_length = k.size(2) - length
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # (B, H, T, past+T)
         # new token i (absolute index past_length + i) may see keys j <= past_length + i
