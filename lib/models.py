@@ -3,13 +3,15 @@
 Both are causal language models over a tokenizer's ids, called the same way
 (``model(input_ids=..., position_ids=..., attention_mask=..., cache=...,
 use_cache=...)``) and returning an object with ``.logits``, ``.cache`` and ``.loss``
-(transformers 5 renamed ``past_key_values`` to ``cache``; the minGPT takes either name), so that training (:mod:`lib.training`), private training (Opacus) and
-generation treat them alike.
+(transformers 5 renamed ``past_key_values`` to ``cache``; the minGPT takes either name),
+so that training (:mod:`lib.training`), private training (Opacus) and generation treat
+them alike.
 
 Why a GPT of our own. Opacus computes one gradient per person (DP-SGD clips each one) by
 hooking the layers it knows: ``nn.Linear``, ``nn.Embedding``, ``nn.LayerNorm``. The model
 below uses those and nothing else -- causal attention is written out with matrix
-products and a mask, not a fused kernel or ``nn.MultiheadAttention`` -- and its positions
+products and a mask, not a fused kernel or ``nn.MultiheadAttention`` (only decoding one
+token with the key/value cache, never trained through, calls the fused kernel) -- and its positions
 are an *input* (``position_ids``, one row per sequence): a position embedding indexed by
 a buffer inside the module would be seen by Opacus as a batch of one. Its weights are
 untied by default (``tie_weights=False``): Opacus' ghost clipping rejects a matrix shared
