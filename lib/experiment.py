@@ -325,7 +325,7 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
     if params["model_sha256"] is not None and rundir.is_current(run, params, paths):
         with open(paths[1]) as handle:
             profiles = [json.loads(line)["variants"] for line in handle]
-        return profiles, json.loads(paths[2].read_text())["summary"]
+        return profiles, read_validity(run, name)
     grammar = panel_grammar(tokenizer, panel, order=order) if constrained else None
     new = generation.generate(model, prompt, n_samples, tokenizer.eos_token_id, sampling,
                               constraint=grammar, seed=seed)
@@ -433,6 +433,14 @@ def split_cohort(panel: Cohort, samples: Sequence[str]) -> Cohort:
     """The panel restricted to ``samples`` (in that order)."""
     index = {s: i for i, s in enumerate(panel.sample_ids)}
     return panel.subset(sample_index=[index[s] for s in samples])
+
+
+def read_validity(run: str | os.PathLike, name: str) -> dict:
+    """The :func:`validity_summary` :func:`synthesize` recorded for cohort ``name``."""
+    path = Path(run) / "synthetic" / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: missing; run the models chapter (03_models) first")
+    return json.loads(path.read_text())["summary"]
 
 
 def read_synthetic(run: str | os.PathLike, name: str, panel: Cohort) -> Cohort:

@@ -252,6 +252,13 @@ class GrammarState:
     done: bool = False
 
 
+def token_pieces(tokenizer: Any) -> list[str]:
+    """The text of every token id on its own (special tokens included, nothing cleaned up):
+    what the grammars match tokens by."""
+    return [tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False)
+            for i in range(len(tokenizer))]
+
+
 class PanelGrammar:
     """Valid sparse or dense profiles over a panel, as a token-level constraint.
 
@@ -278,8 +285,7 @@ class PanelGrammar:
         if not separator:
             self._check_self_delimiting()
         self.vocab_size = len(tokenizer)
-        self.pieces = [tokenizer.decode([i], skip_special_tokens=False, clean_up_tokenization_spaces=False)
-                       for i in range(self.vocab_size)]
+        self.pieces = token_pieces(tokenizer)
         self.eos_id = tokenizer.convert_tokens_to_ids(end) if end in tokenizer.get_vocab() else None
         self.special_ids = set(getattr(tokenizer, "all_special_ids", []))
         self.by_first: dict[str, list[int]] = {}
@@ -428,15 +434,12 @@ class SiteSetGrammar:
     when a panel site or the end has no token of its own, or a site has no genotype token
     (the tokenizer is then not record-aligned: use :class:`PanelGrammar`)."""
 
-    order = "any"
-
     def __init__(self, tokenizer: Any, site_texts: Sequence[str], n_alts: Sequence[int], end: str,
                  phased: bool = True) -> None:
         self.vocab_size = len(tokenizer)
         by_piece: dict[str, int] = {}
-        for i in range(self.vocab_size):
-            by_piece.setdefault(tokenizer.decode([i], skip_special_tokens=False,
-                                                 clean_up_tokenization_spaces=False), i)
+        for i, piece in enumerate(token_pieces(tokenizer)):
+            by_piece.setdefault(piece, i)
         missing = [text for text in site_texts if text not in by_piece]
         if missing:
             raise ValueError(f"order-free decoding needs one token per panel site (the variant tokenizer); "
@@ -444,9 +447,8 @@ class SiteSetGrammar:
                              f"{missing[0]!r}")
         if end not in by_piece:
             raise ValueError(f"the end text {end!r} has no token of its own")
-        self.site_texts = list(site_texts)
-        self.index = {text: i for i, text in enumerate(self.site_texts)}
-        self.site_ids = [by_piece[text] for text in self.site_texts]
+        self.index = {text: i for i, text in enumerate(site_texts)}
+        self.site_ids = [by_piece[text] for text in site_texts]
         self.site_of = {token: i for i, token in enumerate(self.site_ids)}
         self.eos_id = by_piece[end]
         self.n_alts = [int(k) for k in n_alts]
@@ -475,10 +477,12 @@ class SiteSetGrammar:
         return self.genotype_masks[self.n_alts[state.site]]
 
     def advance(self, state: SiteSetState, token_id: int) -> SiteSetState:
-        if not bool(self.allowed(state)[token_id]) or token_id == self.eos_id:
-            raise ValueError(f"token {token_id} is not allowed here")
-        if state.site is None:
+        if state.site is None:  # a site not yet written (the end token ends generation, not a state)
+            if token_id not in self.site_of or bool(state.used[token_id]):
+                raise ValueError(f"token {token_id} is not allowed here")
             return SiteSetState(site=self.site_of[token_id], used=state.used)
+        if not bool(self.genotype_masks[self.n_alts[state.site]][token_id]):
+            raise ValueError(f"token {token_id} is not allowed here")
         used = state.used.clone()
         used[self.site_ids[state.site]] = True
         return SiteSetState(site=None, used=used)

@@ -48,7 +48,6 @@ temperature = 1.0
 top_k = None
 top_p = None""", metadata={"tags": ["parameters"]}),
 code(IMPORT_LIB + """
-import json
 import logging
 import time
 import warnings
@@ -233,7 +232,7 @@ for name, item in trained.items():
 for name, item in trained.items():  # the non-private cohorts, for comparison
     if item["privacy"] is None:
         synthetic[name] = ex.read_synthetic(run, name, panel)
-        validity[name] = json.loads((run / "synthetic" / f"{name}.json").read_text())["summary"]
+        validity[name] = ex.read_validity(run, name)
 assert all(v["valid_rate"] == 1.0 for label, v in validity.items() if not label.endswith("unconstrained"))
 train_cohort = ex.split_cohort(panel, splits["train"])
 holdout_cohort = ex.split_cohort(panel, splits["holdout"])
