@@ -5,9 +5,10 @@ Prints ratios measured side by side in one run (not a test; nothing is asserted)
 1. time to read every genotype of a cohort-sized VCF with ``lib.vcf.read_vcf`` (numpy
    parse of fixed-width ``a|b`` calls) divided by the time pysam takes to decode the same
    records and copy their GT tuples into an array (the obvious pysam loop);
-2. peak Python memory of selecting a 1,000-site panel from that VCF by reading it whole
-   and then subsetting, against the two-pass read of ``lib.data.load_panel`` (frequencies
-   first, then only the panel's genotypes).
+2. peak Python memory of choosing a 1,000-site panel (among the sites that vary among the
+   public split, :mod:`lib.panel`) from that VCF by reading it whole and then subsetting,
+   against the data chapter's two-pass read (:func:`lib.ch01_data.choose_panel`: per-split
+   frequencies first, then :func:`lib.ch01_data.cohort_on_panel`: only the panel's genotypes).
 
 The VCF is synthetic (1000 Genomes shape: 2,504 samples, phased, mostly rare variants) and
 written to a temporary directory. Run: ``.venv/bin/python bench/bench_vcf_read.py [n_records]``.
@@ -26,8 +27,8 @@ import pysam
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib import data  # noqa: E402
-from lib.vcf import read_vcf  # noqa: E402
+from lib import ch01_data, panel, splits  # noqa: E402
+from lib.vcf import read_vcf, sample_table  # noqa: E402
 
 N_SAMPLES = 2504
 
@@ -90,15 +91,22 @@ def main(n_records: int = 5000) -> None:
         print(f"read every genotype: lib.vcf {t_ours:.2f} s, pysam per record {t_pysam:.2f} s "
               f"-> lib.vcf is {t_pysam / t_ours:.1f}x faster (same genotypes)")
 
+        groups = splits.make_splits(sample_table(vcf), 0.15, 0.15, seed=0, public_fraction=0.1)
+
         def whole_then_subset():
-            return data.select_panel(read_vcf(vcf), 1000, 0.1, seed=0)
+            whole = read_vcf(vcf)
+            table = panel.site_table(whole, groups)
+            return panel.on_sites(whole, table.iloc[panel.from_public_split(table, 1000, 0.1, seed=0).index])
 
         def two_pass():
-            return data.load_panel("vcf", seed=0, n_sites=1000, common_fraction=0.1,
-                                   vcf_path=str(vcf), progress=False)
+            source = ch01_data.Source(samples=sample_table(vcf), path=vcf, label=vcf.name)
+            _, sites, _, _ = ch01_data.choose_panel(source, groups, panel_path=None, chromosome="22", region=None,
+                                                    n_sites=1000, common_fraction=0.1, seed=0, progress=False)
+            return ch01_data.cohort_on_panel(source, sites, "22", None, progress=False)
 
         (a, m_whole), (b, m_two) = peak_memory(whole_then_subset), peak_memory(two_pass)
-        assert a.cohort.sites.equals(b.cohort.sites), "the two panel reads disagree"
+        assert a.sites[["pos", "ref", "alts"]].equals(b.sites[["pos", "ref", "alts"]]), "the two panel reads disagree"
+        assert np.array_equal(a.genotypes, b.genotypes), "the two panel reads disagree"
         print(f"1,000-site panel: whole read peaks at {m_whole / 1e6:.0f} MB, two-pass read at "
               f"{m_two / 1e6:.0f} MB -> {m_whole / m_two:.1f}x less memory (same panel)")
 

@@ -1,24 +1,50 @@
 """Differentially-private language models for synthetic genetic-variant profiles.
 
-The package the book's chapters import (``import lib`` from the repository root).
-One module per concern, each read top to bottom like a chapter of the method:
+The package the book's chapters import (``import lib`` from the repository root). It has
+one module per *chapter*, holding that chapter's steps so that a notebook cell is one call,
+and one module per *concern* below them. Imports run one way: a concern never imports a
+chapter module, a chapter module only earlier chapters' (``tests/test_lib_structure.py``).
 
-- :mod:`lib.profiles`  sizes of the ``smoke``, ``quick`` and ``full`` profiles;
-- :mod:`lib.rundir`    the run directory contract, atomic writes, the manifest;
-- :mod:`lib.cohort`    the in-memory cohort (sites x samples x 2 genotypes);
-- :mod:`lib.vcf`       reading a VCF robustly (reporting or repairing quirks), writing one with pysam;
-- :mod:`lib.simulate`  a 1000-Genomes-like cohort from stdpopsim's Out-of-Africa model;
-- :mod:`lib.download`  the 1000 Genomes phase 3 chr22 VCF and panel from IGSR;
-- :mod:`lib.data`      the data chapter's pipeline: panel, profiles, splits;
-- :mod:`lib.stats`     cohort statistics (variant types, Ts/Tv, AFS, density, PCA) and bcftools stats;
-- :mod:`lib.charts`    the Altair charts of those statistics;
-- :mod:`lib.tokenization`  the four tokenizers (character, BPE, panel-derived variant, GPT-2);
-- :mod:`lib.vocab_privacy` what a tokenizer's vocabulary discloses about its training members;
-- :mod:`lib.models`    the minGPT-style GPT and GPT-2: building, saving, loading;
-- :mod:`lib.training`  the one training loop (checkpoints, resume, early stopping);
-- :mod:`lib.generation` sampling with a KV cache, constrained decoding, the synthetic VCF;
-- :mod:`lib.figures`   the offline Altair renderer used by the book;
-- :mod:`lib.book`      the runner: papermill over the chapters, then ``jupyter-book build``.
+The chapters (``book/<NN>_<name>.ipynb`` -> ``lib/ch<NN>_<name>.py``):
+
+- :mod:`lib.ch01_data`        a cohort (simulated, a VCF, the 1000 Genomes release), its splits,
+  the panel of sites chosen from public information only, what the panel costs the
+  members, the profiles -- into ``cohort/`` and ``diagnostics/``;
+- :mod:`lib.ch02_tokenization`  the four tokenizers (from public information only), their
+  lengths, and what a vocabulary discloses (each recipe built with and without members);
+- :mod:`lib.ch03_models`      minGPT and GPT-2 without privacy, their synthetic cohorts, a first look;
+- :mod:`lib.ch04_dp_training` the same models under DP-SGD along an ε grid, the accountants,
+  GPT-2 through dp-transformers beside the Opacus path, their synthetic cohorts.
+
+The concerns, roughly bottom to top:
+
+- :mod:`lib.rundir`       the run directory contract, atomic writes, the manifest;
+- :mod:`lib.profiles`     the ``smoke``, ``quick`` and ``full`` profiles (sizes and data sets);
+- :mod:`lib.cohort`       the in-memory cohort (sites x people x 2 alleles);
+- :mod:`lib.vcf`          reading a VCF robustly (quirks repaired or reported, per-split site
+  counts in one pass), reading a site list, writing a VCF with pysam;
+- :mod:`lib.simulate`     a 1000-Genomes-like cohort from stdpopsim's Out-of-Africa model;
+- :mod:`lib.download`     the 1000 Genomes phase 3 chr22 release from IGSR (resumable, checked);
+- :mod:`lib.splits`       members, validation, holdout and public people, from the sample table alone;
+- :mod:`lib.panel`        the panel from a declared site list or the public people, and its coverage;
+- :mod:`lib.profiletext`  a person as ``22:POS:REF>ALT_GT`` records, and records back to genotypes;
+- :mod:`lib.stats`        cohort statistics (variant types, Ts/Tv, AFS, density, PCA), bcftools stats;
+- :mod:`lib.charts`       the Altair charts of the chapters;
+- :mod:`lib.figures`      the offline Altair renderer, glued numbers;
+- :mod:`lib.tokenization` character, BPE, variant and GPT-2 tokenizers (Hugging Face);
+- :mod:`lib.vocab_privacy` what a tokenizer's vocabulary discloses about the people it saw;
+- :mod:`lib.artefacts`    where each artefact of a run lives and how later chapters read it back;
+- :mod:`lib.models`       the minGPT-style GPT and GPT-2: building, saving, loading; GPT-2's
+  ``Conv1D`` as ``nn.Linear`` for Opacus;
+- :mod:`lib.training`     the one training loop (private or not; checkpoints, early stopping);
+- :mod:`lib.grad_samplers` per-person gradients under Opacus for both families;
+- :mod:`lib.privacy`      DP-SGD set up in one place (Poisson sampling, accounting, seeded or
+  secure randomness, ``privacy.json``);
+- :mod:`lib.distributed`  private training on several processes (torchrun, Opacus DPDDP);
+- :mod:`lib.dp_transformers_compat`  dp-transformers 1.0.0 on today's libraries, per-person loss;
+- :mod:`lib.generation`   sampling with a key/value cache, constrained decoding, validity;
+- :mod:`lib.utility`      how close a synthetic cohort comes to real people (the first look so far);
+- :mod:`lib.book`         the runner: papermill over the chapters of ``_toc.yml``, then jupyter-book.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

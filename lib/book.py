@@ -36,9 +36,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from lib import figures
-from lib.profiles import DEFAULT_PROFILE, PROFILES
-from lib.rundir import REPO_ROOT, run_path
+from . import figures, profiles, rundir
 
 #: Parameters the runner itself gives every chapter that declares them.
 RUNNER_PARAMETERS = ("profile", "run_dir")
@@ -73,7 +71,7 @@ class Chapter:
         return self.path.suffix == ".ipynb"
 
 
-def toc_docnames(root: Path = REPO_ROOT) -> list[str]:
+def toc_docnames(root: Path = rundir.REPO_ROOT) -> list[str]:
     """Every ``file`` of ``_toc.yml`` (root first), in reading order."""
     toc_path = Path(root) / "_toc.yml"
     if not toc_path.is_file():
@@ -96,7 +94,7 @@ def toc_docnames(root: Path = REPO_ROOT) -> list[str]:
             for name in names]
 
 
-def toc_chapters(root: Path = REPO_ROOT) -> list[Chapter]:
+def toc_chapters(root: Path = rundir.REPO_ROOT) -> list[Chapter]:
     """The toc entries with their source files (a notebook or a markdown page)."""
     chapters = []
     for docname in toc_docnames(root):
@@ -176,7 +174,7 @@ def display_path(path: Path) -> str:
     pages built from them, do not carry this machine's absolute paths), else absolute."""
     path = Path(path).resolve()
     try:
-        return str(path.relative_to(REPO_ROOT))
+        return str(path.relative_to(rundir.REPO_ROOT))
     except ValueError:
         return str(path)
 
@@ -187,7 +185,7 @@ def display_path(path: Path) -> str:
 
 
 def execute_chapter(chapter: Chapter, output: Path, parameters: dict[str, Any],
-                    log_path: Path, cwd: Path = REPO_ROOT) -> None:
+                    log_path: Path, cwd: Path = rundir.REPO_ROOT) -> None:
     """Run one notebook with papermill; its cell outputs are also logged to ``log_path``."""
     import papermill
 
@@ -278,7 +276,7 @@ def build(stage_dir: Path, output_root: Path, builder: str = "html") -> Path:
     print(f"building the book ({builder}) from {display_path(stage_dir)}", file=sys.stderr, flush=True)
     # Sphinx imports lib.book as an extension (see setup below): put the repository on its path.
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        [str(rundir.REPO_ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     result = subprocess.run(command, cwd=stage_dir, env=env)
     if result.returncode != 0:
         raise BookError(f"jupyter-book build failed (exit {result.returncode}); "
@@ -330,8 +328,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m lib.book",
         description="Execute the book's chapters with papermill into the run directory, "
                     "then build the site with jupyter-book (warnings are errors).")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
-                        help=f"sizes of the run (default {DEFAULT_PROFILE})")
+    parser.add_argument("--profile", choices=sorted(profiles.PROFILES), default=profiles.DEFAULT_PROFILE,
+                        help=f"sizes of the run (default {profiles.DEFAULT_PROFILE})")
     parser.add_argument("--run-dir", help="run directory (default data/runs/<profile>)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"),
@@ -346,7 +344,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-build", action="store_true", help="execute only, do not build")
     parser.add_argument("--builder", choices=("html", "pdflatex"), default="html",
                         help="html (default) or pdflatex (needs xelatex)")
-    parser.add_argument("--root", default=str(REPO_ROOT),
+    parser.add_argument("--root", default=str(rundir.REPO_ROOT),
                         help="book root holding _config.yml and _toc.yml (default: the repository)")
     parser.add_argument("--output", default=None,
                         help="where _build/ goes (default: the book root)")
@@ -372,7 +370,7 @@ def run(args: argparse.Namespace) -> Path | None:
     output_root = Path(args.output).resolve() if args.output else root
     chapters = toc_chapters(root)
     notebooks = select_notebooks(chapters, args.chapters)
-    run_dir = run_path(Path(args.run_dir).resolve() if args.run_dir else None, args.profile)
+    run_dir = rundir.run_path(Path(args.run_dir).resolve() if args.run_dir else None, args.profile)
     base = {"profile": args.profile, "run_dir": display_path(run_dir)}
     plan = plan_parameters(notebooks, base, overrides_from(args))
     execute(notebooks, plan, run_dir)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from lib.stats import SUPERPOPULATIONS
+from .stats import SUPERPOPULATIONS
 
 #: Fixed colour per super-population (AFR, AMR, EAS, EUR, SAS, unknown).
 SUPERPOPULATION_COLORS = {
@@ -300,7 +300,7 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------------------
-# The models chapter (lib.experiment)
+# The models chapters (lib.ch03_models, lib.ch04_dp_training)
 # --------------------------------------------------------------------------------------
 
 SPLIT_DASH = {"train": [1, 0], "validation": [5, 3]}
@@ -310,7 +310,7 @@ def loss_curves_chart(losses: pd.DataFrame, title: str = "Loss per epoch") -> al
     """Lines: mean next-token loss per epoch, one colour per model, solid for the
     training split and dashed for the validation split.
 
-    ``losses`` is :func:`lib.experiment.loss_frame` (columns ``model``, ``epoch``,
+    ``losses`` is :func:`lib.ch03_models.loss_frame` (columns ``model``, ``epoch``,
     ``split``, ``loss``). Models are listed in the frame's order. Models with different
     tokenizers predict different units (a variant token is not a BPE piece), so their
     losses are compared within a model, not across tokenizers.
@@ -336,7 +336,7 @@ def af_scatter_chart(frequencies: pd.DataFrame, reference: str = "holdout",
     """Scatter, one panel per model (two per row): each panel site's ALT allele frequency in the real
     ``reference`` cohort (x) and in the synthetic one (y), with the diagonal y = x.
 
-    ``frequencies`` is :func:`lib.experiment.af_frame` (columns ``model``, ``site``,
+    ``frequencies`` is :func:`lib.utility.af_frame` (columns ``model``, ``site``,
     ``real_af``, ``synthetic_af``): one point per site and model, both axes 0 to 1.
     """
     _require(frequencies, ["model", "site", "real_af", "synthetic_af"], "af_scatter_chart")

@@ -11,8 +11,9 @@ per device. Opacus' recipe, followed here:
   noise of a step is the single-process noise, ``sigma * C`` per coordinate.
 * **Sampling** stays Poisson over the *whole* training set: each process owns a fixed
   share of the sequences and draws each of them independently with the same rate ``q =
-  1 / ceil(n / global_batch)``, from its own seeded generator (``seed`` + rank: the
-  processes' draws must be independent for the union to be a Poisson sample). The union of
+  1 / ceil(n / global_batch)``, from its own seeded generator (the processes' draws must
+  be independent for the union to be a Poisson sample: every rank's sampler and noise
+  seeds are distinct words of one ``SeedSequence``, :func:`lib.privacy.stream_seeds`). The union of
   the local batches is then exactly the single-process Poisson batch in distribution, so
   the accounting -- ``(q, sigma, steps)`` -- is the single-process accounting of the same
   global batch. Opacus' own distributed sampler skips a step whenever a process's local
@@ -22,7 +23,8 @@ per device. Opacus' recipe, followed here:
 * **Everything else** is the single-process path: :func:`lib.privacy.make_private` sets
   privacy up (the one place), :func:`lib.training.train` trains (every process evaluates
   the whole validation split, so early stopping decides the same on every rank), and
-  rank 0 writes the model, ``history.json`` and ``privacy.json``.
+  rank 0 writes the model and ``privacy.json`` into ``--out``, and the training history
+  (a diagnostic computed on the members, never released) beside it, ``<out>.history.json``.
 
 Run it with ``torchrun`` (one process per GPU, or ``gloo`` processes on CPU)::
 
@@ -46,6 +48,8 @@ from typing import Iterator, Sequence
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Sampler
+
+from . import artefacts, models, privacy, profiles, rundir, tokenization, training
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +96,6 @@ def train_distributed(train_ids: Sequence[Sequence[int]], val_ids: Sequence[Sequ
     logical batch. Returns ``privacy.json``'s record (on every rank)."""
     from opacus.distributed import DifferentiallyPrivateDistributedDataParallel as DPDDP
 
-    from lib import models, privacy, training
-
     rank, world = dist.get_rank(), dist.get_world_size()
     if torch.cuda.is_available():
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", rank)) % torch.cuda.device_count())
@@ -110,22 +112,22 @@ def train_distributed(train_ids: Sequence[Sequence[int]], val_ids: Sequence[Sequ
     private = privacy.make_private(model, optimizer, dataset, batch_size=config.batch_size,
                                    max_grad_norm=max_grad_norm, epochs=config.epochs,
                                    target_epsilon=target_epsilon, noise_multiplier=noise_multiplier,
-                                   delta=delta, accountant=accountant, seed=seed + 1000 * rank)
+                                   delta=delta, accountant=accountant, seed=seed, rank=rank, device=device)
     settings = private.settings
+    sampler_seed, _ = privacy.stream_seeds(seed, rank)
     sampler = DistributedPoissonSampler(len(dataset), settings.sample_rate, rank, world, settings.steps_per_epoch,
-                                        torch.Generator().manual_seed(seed + rank))
+                                        torch.Generator().manual_seed(sampler_seed))
     # Opacus' DPDataLoader collate function turns an empty batch into zero-length tensors
     private.loader = DataLoader(dataset, batch_sampler=sampler, collate_fn=private.loader.collate_fn)
-    kwargs = private.train_kwargs()
-    history = training.train(private.model, None, val_ids, config, **kwargs)
+    history = training.train(private.model, None, val_ids, config, private=private)
     record = dict(private.record(), world_size=world, backend=dist.get_backend())
     if rank == 0:
-        models.save_model(private.model, out, tokenizer=tokenizer,
+        models.save_model(private.model, out, tokenizer=tokenizer,  # GPT-2 goes back to Conv1D
                           metadata=dict(metadata or {}, world_size=world, seed=seed))
-        from lib.rundir import write_json
-
-        write_json(Path(out) / privacy.PRIVACY_JSON, record)
-        write_json(Path(out) / "history.json", history)
+        rundir.write_json(Path(out) / privacy.PRIVACY_JSON, record)  # with world_size and backend
+        # the history (losses on the members, clipping statistics) is a diagnostic
+        # outside the guarantee: beside the model directory, not in it
+        rundir.write_json(Path(f"{out}.history.json"), history)
     dist.barrier()
     return record
 
@@ -147,19 +149,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="the model directory to write (rank 0)")
     args = parser.parse_args(argv)
 
-    from lib import experiment, models, profiles, training
-    from lib import tokenization as tk
-
     settings = profiles.resolve(args.profile)
     run = Path(args.run_dir)
-    tokenizer = tk.load(run, "variant")  # a clear error if the tokenization chapter has not run
+    tokenizer = tokenization.load(run, "variant")  # a clear error if the tokenization chapter has not run
     overrides = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size}.items() if v is not None}
     config = training.config_from_profile(settings, seed=args.seed, **overrides)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     dist.init_process_group(backend=_backend())
     try:
         record = train_distributed(
-            experiment.encode_split(run, tokenizer, "train"), experiment.encode_split(run, tokenizer, "validation"),
+            artefacts.encode_split(run, tokenizer, "train"), artefacts.encode_split(run, tokenizer, "validation"),
             tokenizer, args.family, models.sizes_from_profile(settings, args.family), config, out=args.out,
             target_epsilon=args.target_epsilon, noise_multiplier=args.noise_multiplier,
             delta=args.delta if args.delta is not None else settings["dp_delta"],

@@ -177,3 +177,12 @@ def write_static_assets(static_dir: str | Path) -> list[Path]:
 # ======================================================================================
 # Chart-making functions (added by the chapters' authors below this line)
 # ======================================================================================
+
+
+def glue_numbers(values: dict[str, Any]) -> None:
+    """Glue every ``name -> value`` for the prose (myst-nb ``glue``, not displayed), so that
+    a chapter's cell is one call: the numbers in the text come from the run."""
+    from myst_nb import glue
+
+    for name, value in values.items():
+        glue(name, value, display=False)

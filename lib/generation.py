@@ -26,39 +26,31 @@ cut off at its first character, and the decoder never walks into a dead end.
 
 For sparse profiles and the variant tokenizer, :class:`SiteSetGrammar` drops the order
 requirement: any site not yet written may come next, and the records are sorted into panel
-order afterwards (its docstring says why; :func:`lib.experiment.constrained_order` picks
+order afterwards (its docstring says why; :func:`constrained_order` picks
 it). Its masks are a few vectorised operations per step, not a walk through the trie.
 
 The unconstrained mode stays available; :func:`validate_profile` measures how valid its
 output is, record by record, so the two can be compared.
 
-**The synthetic cohort** (:func:`profiles_to_cohort`, :func:`write_synthetic`) turns valid
-records back into genotypes on the panel's sites and writes a bgzipped, tabix-indexed VCF
-with the cohort's contig header (``synthetic/<model>-eps<eps>.vcf.gz``) plus the profile text.
+Only public information shapes the constraint: the panel's sites, their ALT counts and
+the public people's phasing convention (:mod:`lib.panel`). A synthetic cohort's records go
+back to genotypes with :func:`lib.profiletext.to_cohort` and into a VCF with
+:func:`lib.vcf.write_vcf` (:func:`lib.ch03_models.synthesize`).
 """
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, Sequence
 
-import numpy as np
-import pandas as pd
 import torch
 
+from . import profiletext, tokenization, vcf
 from .cohort import Cohort
-from .data import site_keys
-from .vcf import normalise_chromosome
 
 #: Bumped whenever a change to this module changes what a seed samples (artefacts made by an
-#: older version are then not reused: :func:`lib.experiment.synthesize` records it).
+#: older version are then not reused: :func:`lib.ch03_models.synthesize` records it).
 SAMPLER_VERSION = 3  # 2: inverse-CDF token draws; the variant tokenizer's implicit separator;
 #                      3: the minGPT decodes one token with a fused attention kernel (KVCache)
-
-RECORD = re.compile(r"^(?P<chrom>[^:]+):(?P<pos>\d+):(?P<ref>[ACGTN]+)>(?P<alts>[ACGTN]+(?:,[ACGTN]+)*)_"
-                    r"(?P<a>\d+|\.)(?P<sep>[|/])(?P<b>\d+|\.)$")
 
 
 # --------------------------------------------------------------------------------------
@@ -262,7 +254,7 @@ def token_pieces(tokenizer: Any) -> list[str]:
 class PanelGrammar:
     """Valid sparse or dense profiles over a panel, as a token-level constraint.
 
-    ``site_texts``: ``22:POS:REF>ALT`` per panel site in panel order (``lib.data.site_keys``);
+    ``site_texts``: ``22:POS:REF>ALT`` per panel site in panel order (:func:`lib.profiletext.site_keys`);
     ``n_alts``: ALT alleles per site; ``separator``/``end``: the text the tokenizer's tokens
     put between records and after the last one (both decode from tokens). ``separator`` may
     be ``""`` where records are self-delimiting (the variant tokenizer: a record is a site
@@ -429,7 +421,7 @@ class SiteSetGrammar:
     grammar. (The profiles differ in distribution from ordered decoding; neither is the
     model's unconstrained output, which also writes invalid records.)
 
-    ``site_texts``: ``22:POS:REF>ALT`` per panel site (``lib.data.site_keys``); ``n_alts``:
+    ``site_texts``: ``22:POS:REF>ALT`` per panel site (:func:`lib.profiletext.site_keys`); ``n_alts``:
     ALT alleles per site; ``end``: the end-of-sample token's text. Raises ``ValueError``
     when a panel site or the end has no token of its own, or a site has no genotype token
     (the tokenizer is then not record-aligned: use :class:`PanelGrammar`)."""
@@ -501,19 +493,19 @@ def validate_profile(records: Sequence[str], panel: Cohort, sparse: bool = True)
     pattern), ``off_panel`` (no panel site at that position), ``wrong_alleles`` (REF/ALT
     differ from the panel's), ``bad_genotype`` (an allele the site does not have),
     ``out_of_order``, ``duplicate``; plus ``valid`` and ``records``."""
-    index = {key: i for i, key in enumerate(site_keys(panel))}
+    index = {key: i for i, key in enumerate(profiletext.site_keys(panel))}
     by_pos: dict[int, list[int]] = {}
     for i, pos in enumerate(panel.sites["pos"]):
         by_pos.setdefault(int(pos), []).append(i)
-    chrom = normalise_chromosome(panel.contig.name)
+    chrom = vcf.normalise_chromosome(panel.contig.name)
     counts = dict(records=0, valid=0, malformed=0, off_panel=0, wrong_alleles=0, bad_genotype=0,
                   out_of_order=0, duplicate=0)
     seen: set[int] = set()
     last = -1
     for record in records:
         counts["records"] += 1
-        m = RECORD.match(record)
-        if m is None or normalise_chromosome(m["chrom"]) != chrom:
+        m = profiletext.RECORD.match(record)
+        if m is None or vcf.normalise_chromosome(m["chrom"]) != chrom:
             counts["malformed"] += 1
             continue
         site = index.get(f"{chrom}:{m['pos']}:{m['ref']}>{m['alts']}")
@@ -537,49 +529,62 @@ def validate_profile(records: Sequence[str], panel: Cohort, sparse: bool = True)
     return counts
 
 
-def profiles_to_cohort(profiles: Sequence[Sequence[str]], panel: Cohort, prefix: str = "SYN") -> Cohort:
-    """Genotypes on the panel's sites from synthetic profiles (valid records only; a site a
-    sparse profile does not mention is ``0|0``). Samples are named ``SYN0001``...; their
-    population is ``unknown`` unless the profile had a tag (not parsed here)."""
-    index = {key: i for i, key in enumerate(site_keys(panel))}
-    n = len(profiles)
-    genotypes = np.zeros((panel.n_sites, n, 2), dtype=np.int8)
-    phased = np.ones((panel.n_sites, n), dtype=bool)
-    for j, records in enumerate(profiles):
-        for record in records:
-            m = RECORD.match(record)
-            site = index.get(f"{m['chrom']}:{m['pos']}:{m['ref']}>{m['alts']}") if m else None
-            if site is None:
-                continue
-            a, b = (-1 if x == "." else int(x) for x in (m["a"], m["b"]))
-            if max(a, b) > len(panel.sites["alts"].iloc[site]):
-                continue
-            genotypes[site, j] = (a, b)
-            phased[site, j] = m["sep"] == "|"
-    samples = pd.DataFrame({"sample": [f"{prefix}{j + 1:04d}" for j in range(n)],
-                            "population": "unknown", "superpopulation": "unknown"})
-    return Cohort(contig=panel.contig, sites=panel.sites.copy(), samples=samples, genotypes=genotypes,
-                  phased=phased, source="synthetic")
+def constrained_order(tokenizer: Any, sparse: bool = True) -> str:
+    """The site order constrained decoding imposes with ``tokenizer``: ``"any"`` (each
+    site at most once, the records sorted afterwards) where the tokenizer spells a record
+    as a site token and a genotype token (the variant tokenizer) and profiles are sparse;
+    ``"sorted"`` (increasing positions, as profiles are written) otherwise."""
+    return "any" if sparse and tokenization.record_separator(tokenizer) == "" else "sorted"
 
 
-def write_synthetic(run: Path, name: str, profiles: Sequence[Sequence[str]], panel: Cohort,
-                    metadata: dict[str, Any] | None = None) -> dict[str, Path]:
-    """``synthetic/<name>.vcf.gz`` (+ ``.tbi``), ``<name>.profiles.jsonl`` and ``<name>.json``
-    (validity counts and generation metadata), each written atomically."""
-    from . import rundir
-    from .vcf import write_vcf
+def panel_grammar(tokenizer: Any, panel: Cohort, phased: bool, sparse: bool = True,
+                  order: str | None = None) -> "PanelGrammar | SiteSetGrammar":
+    """The grammar of valid profiles over the public ``panel`` (its sites and ALT counts)
+    for ``tokenizer``, with phased (``|``) or unphased genotypes (the public people's
+    convention, :func:`lib.panel.phased_convention`). ``order``: ``"any"``
+    (:class:`SiteSetGrammar`, sparse profiles only), ``"sorted"`` (:class:`PanelGrammar`),
+    or None for :func:`constrained_order`."""
+    order = order or constrained_order(tokenizer, sparse)
+    n_alts = panel.sites["alts"].map(len).tolist()
+    if order == "any":
+        if not sparse:
+            raise ValueError("order='any' is for sparse profiles (a dense profile lists every site in order)")
+        return SiteSetGrammar(tokenizer, profiletext.site_keys(panel), n_alts, end=tokenization.EOS, phased=phased)
+    if order != "sorted":
+        raise ValueError(f"order={order!r}: choose 'any' or 'sorted'")
+    return PanelGrammar(tokenizer, profiletext.site_keys(panel), n_alts, separator=tokenization.record_separator(tokenizer),
+                        end=tokenization.EOS, sparse=sparse, phased=phased)
 
-    base = Path(run) / "synthetic"
-    cohort = profiles_to_cohort(profiles, panel)
-    paths = {"vcf": base / f"{name}.vcf.gz", "profiles": base / f"{name}.profiles.jsonl",
-             "summary": base / f"{name}.json"}
-    write_vcf(cohort, paths["vcf"], source=f"lib.generation ({name})")
-    with rundir.atomic_path(paths["profiles"]) as tmp, open(tmp, "w") as out:
-        for sample, records in zip(cohort.sample_ids, profiles):
-            out.write(json.dumps({"sample": sample, "variants": list(records)}) + "\n")
-    totals: dict[str, int] = {}
-    for records in profiles:
-        for key, value in validate_profile(records, panel).items():
+
+def ids_to_records(tokenizer: Any, ids: Sequence[int]) -> list[str]:
+    """The records of generated ids (the text after ``<START_SAMPLE>``): a population tag
+    in front is dropped, the rest is split at ``<MUT_SEP>``. Whatever is not a record (a
+    stray special token, a cut-off record) stays in, for :func:`validate_profile` to count."""
+    text = tokenization.decode(tokenizer, ids)
+    if text.endswith(tokenization.EOS):
+        text = text[:-len(tokenization.EOS)]
+    for tag in tokenization.POPULATION_TOKENS.values():
+        if text.startswith(tag):
+            text = text[len(tag):]
+            break
+    return [r for r in text.split(tokenization.SEP) if r]
+
+
+def validity_summary(profiles: Sequence[Sequence[str]], panel: Cohort, finished: Sequence[bool] | None = None) -> dict:
+    """Record counts by fault (:func:`validate_profile`) summed over the profiles, plus
+    ``valid_rate`` (valid records / records), ``valid_samples`` (profiles whose every
+    record is valid and that ended with the end token), ``unfinished`` and ``n_samples``."""
+    totals: dict[str, Any] = {}
+    valid_samples = 0
+    finished = list(finished) if finished is not None else [True] * len(profiles)
+    for profile, done in zip(profiles, finished):
+        counts = validate_profile(profile, panel)
+        for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
-    rundir.write_json(paths["summary"], {"n_samples": len(profiles), "validity": totals, **(metadata or {})})
-    return paths
+        valid_samples += int(done and counts["valid"] == counts["records"])
+    totals.setdefault("records", 0)
+    totals.setdefault("valid", 0)
+    totals.update(n_samples=len(profiles), valid_samples=valid_samples,
+                  unfinished=len(profiles) - sum(map(bool, finished)),
+                  valid_rate=totals["valid"] / totals["records"] if totals["records"] else 1.0)
+    return totals

@@ -41,11 +41,12 @@ clipping does not support tied weights.
 minGPT (:class:`lib.models.GPT`) is built from ``nn.Linear``, ``nn.Embedding`` and
 ``nn.LayerNorm`` only, all supported by expanded weights. GPT-2's ``Conv1D`` computes
 ``torch.addmm(b, a, W)``, which expanded weights do not know, so for private training
-:func:`lib.privacy.make_private` replaces every ``Conv1D`` by a :class:`LinearFromConv1D`
-(an ``nn.Linear`` holding ``W`` transposed: the same function, :func:`conv1d_to_linear`)
-and points the optimizer at the new parameters; :func:`lib.models.save_model` writes the
-layers back as ``Conv1D`` (:func:`linear_to_conv1d`), so a saved private GPT-2 is a
-standard ``transformers`` checkpoint. Why not "hooks" with the ``Conv1D`` sampler above:
+:func:`lib.privacy.make_private` replaces every ``Conv1D`` by a :class:`lib.models.LinearFromConv1D`
+(an ``nn.Linear`` holding ``W`` transposed: the same function,
+:func:`lib.models.conv1d_to_linear`) and points the optimizer at the new parameters;
+:func:`lib.models.save_model` writes the layers back as ``Conv1D``
+(:func:`lib.models.linear_to_conv1d`), so a saved private GPT-2 is a standard
+``transformers`` checkpoint. Why not "hooks" with the ``Conv1D`` sampler above:
 measured by ``bench/bench_dp.py`` at the ``quick`` shape on one CPU thread, a GPT-2 DP
 step cost 1.09x a non-private one under "ew" against 1.23x under "hooks" (Opacus' hooks
 and per-layer bookkeeping in the backward pass); the minGPT showed the same ordering.
@@ -75,8 +76,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["compute_conv1d_grad_sample", "register_conv1d_grad_sampler", "grad_sample_mode",
-           "LinearFromConv1D", "conv1d_to_linear", "linear_to_conv1d", "has_conv1d", "has_linearized"]
+from . import models
+
+__all__ = ["compute_conv1d_grad_sample", "register_conv1d_grad_sampler", "grad_sample_mode"]
 
 
 def compute_conv1d_grad_sample(layer: nn.Module, activations: list[torch.Tensor],
@@ -122,99 +124,18 @@ def grad_sample_mode(model: nn.Module) -> str:
     """The Opacus ``grad_sample_mode`` for ``model`` (also through an Opacus wrapper):
     ``"ew"`` for both families -- the minGPT (:class:`lib.models.GPT`) as it is,
     ``transformers.GPT2LMHeadModel`` once its ``Conv1D`` layers are ``nn.Linear``
-    (:func:`lib.privacy.make_private` converts them, :func:`conv1d_to_linear`). The
+    (:func:`lib.privacy.make_private` converts them, :func:`lib.models.conv1d_to_linear`). The
     ``Conv1D`` sampler for the ``"hooks"`` alternative is registered all the same.
 
     Under ``"ew"`` call the wrapped model with ``input_ids`` as its first positional
     argument (see the module docstring). Raises ``ValueError`` for any other model."""
     from transformers import GPT2LMHeadModel
 
-    from lib.models import GPT, unwrap
-
-    inner = unwrap(model)  # through Opacus' and the distributed wrappers
-    if isinstance(inner, GPT):
+    inner = models.unwrap(model)  # through Opacus' and the distributed wrappers
+    if isinstance(inner, models.GPT):
         return "ew"
     if isinstance(inner, GPT2LMHeadModel):
         register_conv1d_grad_sampler()
         return "ew"
     raise ValueError(f"no Opacus grad_sample_mode is known for a {type(inner).__name__}; "
                      "expected lib.models.GPT (minGPT) or transformers.GPT2LMHeadModel")
-
-
-# --------------------------------------------------------------------------------------
-# GPT-2 under expanded weights: Conv1D <-> nn.Linear
-# --------------------------------------------------------------------------------------
-
-class LinearFromConv1D(nn.Linear):
-    """An ``nn.Linear`` that stands in for a ``transformers`` ``Conv1D`` during private
-    training (:func:`conv1d_to_linear`): the same function, ``y = a W^T + b`` with ``W``
-    the Conv1D weight transposed. Its own class only so that :func:`linear_to_conv1d`
-    finds exactly the layers to turn back."""
-
-
-def _conv1d_class():
-    from transformers.pytorch_utils import Conv1D
-
-    return Conv1D
-
-
-def _replace(model: nn.Module, kind: type, make) -> dict[nn.Parameter, nn.Parameter]:
-    """Replace every submodule of type ``kind`` by ``make(old)``; old -> new parameters."""
-    mapping: dict[nn.Parameter, nn.Parameter] = {}
-    targets = [(name, module) for name, module in model.named_modules() if type(module) is kind]
-    for name, old in targets:
-        parent_name, _, child = name.rpartition(".")
-        parent = model.get_submodule(parent_name) if parent_name else model
-        new = make(old)
-        mapping[old.weight] = new.weight
-        if old.bias is not None:
-            mapping[old.bias] = new.bias
-        setattr(parent, child, new)
-    return mapping
-
-
-def _transposed_copy(new: nn.Module, old: nn.Module) -> nn.Module:
-    """Give ``new`` the weight of ``old`` transposed and its bias, with their
-    ``requires_grad``, ``old``'s device, dtype and training mode; returns ``new``."""
-    new.to(device=old.weight.device, dtype=old.weight.dtype)
-    with torch.no_grad():
-        new.weight.copy_(old.weight.t())
-        if old.bias is not None:
-            new.bias.copy_(old.bias)
-    new.weight.requires_grad_(old.weight.requires_grad)
-    if old.bias is not None:
-        new.bias.requires_grad_(old.bias.requires_grad)
-    return new.train(old.training)
-
-
-def conv1d_to_linear(model: nn.Module) -> dict[nn.Parameter, nn.Parameter]:
-    """Replace, in place, every ``transformers`` ``Conv1D`` of ``model`` (GPT-2's attention
-    and MLP projections) by a :class:`LinearFromConv1D` computing the same function, so
-    that the model runs under Opacus' expanded weights (``"ew"``), which know
-    ``F.linear`` but not the ``addmm`` Conv1D calls. The new layers' parameters are
-    fresh ``nn.Parameter`` objects (the weight transposed and made contiguous, the bias
-    copied, ``requires_grad`` kept, same device and dtype); returns the mapping old
-    parameter -> new parameter (an optimizer built on the old ones must be re-pointed:
-    :func:`lib.privacy.make_private` does). Undo with :func:`linear_to_conv1d`."""
-    return _replace(model, _conv1d_class(), lambda old: _transposed_copy(
-        LinearFromConv1D(old.weight.shape[0], old.weight.shape[1], bias=old.bias is not None), old))
-
-
-def linear_to_conv1d(model: nn.Module) -> nn.Module:
-    """Turn every :class:`LinearFromConv1D` of ``model`` back into a ``Conv1D`` holding its
-    (trained) weights, in place; returns ``model``. A GPT-2 is then the standard
-    ``transformers`` model again (``save_pretrained`` writes the usual layout)."""
-    conv1d = _conv1d_class()
-    _replace(model, LinearFromConv1D, lambda old: _transposed_copy(conv1d(old.out_features, old.in_features), old))
-    return model
-
-
-def has_conv1d(model: nn.Module) -> bool:
-    """Whether ``model`` holds a ``transformers`` ``Conv1D``."""
-    conv1d = _conv1d_class()
-    return any(type(module) is conv1d for module in model.modules())
-
-
-def has_linearized(model: nn.Module) -> bool:
-    """Whether ``model`` holds a :class:`LinearFromConv1D` (made by :func:`conv1d_to_linear`)."""
-    return any(isinstance(module, LinearFromConv1D) for module in model.modules())

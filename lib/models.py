@@ -20,7 +20,7 @@ by two layers, and the dissertation's private minGPT was untied too.
 GPT-2 comes from ``transformers.GPT2LMHeadModel``, either trained from scratch from a
 ``GPT2Config`` sized by the profile or fine-tuned from a pre-trained base (a hub id or a
 local directory). There is no network at run time, so the default base is one we
-pre-train ourselves on *public* profiles only (:func:`pretrain_public_base`, used by the
+pre-train ourselves on *public* profiles only (:func:`lib.ch03_models.public_base`, used by the
 models chapter on the samples outside the private training pool): the base then carries
 no private information that differential privacy would not account for.
 
@@ -48,7 +48,7 @@ from torch import nn
 from torch.nn import functional as F
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
-from lib.rundir import package_versions, write_json
+from . import rundir
 
 FAMILIES = ("mingpt", "gpt2")
 # the output's key/value-cache field: "cache" since transformers 5 (its old name,
@@ -324,6 +324,85 @@ def _load_gpt2(path_or_id: str | os.PathLike, local_files_only: bool = True):
 
 
 # --------------------------------------------------------------------------------------
+# GPT-2 under expanded weights: Conv1D <-> nn.Linear
+# --------------------------------------------------------------------------------------
+
+class LinearFromConv1D(nn.Linear):
+    """An ``nn.Linear`` that stands in for a ``transformers`` ``Conv1D`` during private
+    training (:func:`conv1d_to_linear`): the same function, ``y = a W^T + b`` with ``W``
+    the Conv1D weight transposed. Its own class only so that :func:`linear_to_conv1d`
+    finds exactly the layers to turn back."""
+
+
+def _conv1d_class():
+    from transformers.pytorch_utils import Conv1D
+
+    return Conv1D
+
+
+def _replace(model: nn.Module, kind: type, make) -> dict[nn.Parameter, nn.Parameter]:
+    """Replace every submodule of type ``kind`` by ``make(old)``; old -> new parameters."""
+    mapping: dict[nn.Parameter, nn.Parameter] = {}
+    targets = [(name, module) for name, module in model.named_modules() if type(module) is kind]
+    for name, old in targets:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        new = make(old)
+        mapping[old.weight] = new.weight
+        if old.bias is not None:
+            mapping[old.bias] = new.bias
+        setattr(parent, child, new)
+    return mapping
+
+
+def _transposed_copy(new: nn.Module, old: nn.Module) -> nn.Module:
+    """Give ``new`` the weight of ``old`` transposed and its bias, with their
+    ``requires_grad``, ``old``'s device, dtype and training mode; returns ``new``."""
+    new.to(device=old.weight.device, dtype=old.weight.dtype)
+    with torch.no_grad():
+        new.weight.copy_(old.weight.t())
+        if old.bias is not None:
+            new.bias.copy_(old.bias)
+    new.weight.requires_grad_(old.weight.requires_grad)
+    if old.bias is not None:
+        new.bias.requires_grad_(old.bias.requires_grad)
+    return new.train(old.training)
+
+
+def conv1d_to_linear(model: nn.Module) -> dict[nn.Parameter, nn.Parameter]:
+    """Replace, in place, every ``transformers`` ``Conv1D`` of ``model`` (GPT-2's attention
+    and MLP projections) by a :class:`LinearFromConv1D` computing the same function, so
+    that the model runs under Opacus' expanded weights (``"ew"``), which know
+    ``F.linear`` but not the ``addmm`` Conv1D calls. The new layers' parameters are
+    fresh ``nn.Parameter`` objects (the weight transposed and made contiguous, the bias
+    copied, ``requires_grad`` kept, same device and dtype); returns the mapping old
+    parameter -> new parameter (an optimizer built on the old ones must be re-pointed:
+    :func:`lib.privacy.make_private` does). Undo with :func:`linear_to_conv1d`."""
+    return _replace(model, _conv1d_class(), lambda old: _transposed_copy(
+        LinearFromConv1D(old.weight.shape[0], old.weight.shape[1], bias=old.bias is not None), old))
+
+
+def linear_to_conv1d(model: nn.Module) -> nn.Module:
+    """Turn every :class:`LinearFromConv1D` of ``model`` back into a ``Conv1D`` holding its
+    (trained) weights, in place; returns ``model``. A GPT-2 is then the standard
+    ``transformers`` model again (``save_pretrained`` writes the usual layout)."""
+    conv1d = _conv1d_class()
+    _replace(model, LinearFromConv1D, lambda old: _transposed_copy(conv1d(old.out_features, old.in_features), old))
+    return model
+
+
+def has_conv1d(model: nn.Module) -> bool:
+    """Whether ``model`` holds a ``transformers`` ``Conv1D``."""
+    conv1d = _conv1d_class()
+    return any(type(module) is conv1d for module in model.modules())
+
+
+def has_linearized(model: nn.Module) -> bool:
+    """Whether ``model`` holds a :class:`LinearFromConv1D` (made by :func:`conv1d_to_linear`)."""
+    return any(isinstance(module, LinearFromConv1D) for module in model.modules())
+
+
+# --------------------------------------------------------------------------------------
 # One interface for both
 # --------------------------------------------------------------------------------------
 
@@ -436,8 +515,6 @@ def save_model(model: nn.Module, directory: str | os.PathLike, tokenizer: Any = 
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         if family == "gpt2":
-            from lib.grad_samplers import has_linearized, linear_to_conv1d
-
             if has_linearized(model):  # trained privately under expanded weights: the standard layout
                 import copy
 
@@ -450,8 +527,8 @@ def save_model(model: nn.Module, directory: str | os.PathLike, tokenizer: Any = 
         if tokenizer is not None:
             tokenizer.save_pretrained(str(tmp))
         meta = dict(metadata or {})
-        meta.update(family=family, parameters=num_parameters(model), versions=package_versions())
-        write_json(tmp / "metadata.json", meta)
+        meta.update(family=family, parameters=num_parameters(model), versions=rundir.package_versions())
+        rundir.write_json(tmp / "metadata.json", meta)
         if directory.exists():
             old = directory.with_name(f".{directory.name}.old")
             shutil.rmtree(old, ignore_errors=True)
@@ -492,44 +569,6 @@ def load_tokenizer(directory: str | os.PathLike):
     from transformers import PreTrainedTokenizerFast
 
     return PreTrainedTokenizerFast.from_pretrained(str(directory), local_files_only=True)
-
-
-# --------------------------------------------------------------------------------------
-# A public pre-trained base for GPT-2 fine-tuning
-# --------------------------------------------------------------------------------------
-
-def pretrain_public_base(texts: list[str], tokenizer: Any, directory: str | os.PathLike,
-                         sizes: dict[str, Any], train_config: Any = None,
-                         validation_fraction: float = 0.1, seed: int = 0,
-                         metadata: dict[str, Any] | None = None) -> Path:
-    """Pre-train a GPT-2 from scratch on *public* ``texts`` and save it to ``directory``
-    as the base that private fine-tuning starts from (``build_model("gpt2", ...,
-    base_model=directory)``).
-
-    ``tokenizer`` encodes the texts (a Hugging Face tokenizer); ``sizes`` as for
-    :func:`build_model`; ``train_config`` a :class:`lib.training.TrainConfig` (defaults
-    otherwise). The metadata records the checksum of the texts, so the base can be shown
-    to come from public data only."""
-    import hashlib
-
-    from lib import training
-
-    if len(texts) < 2:
-        raise ValueError(f"pretrain_public_base needs at least 2 public texts, got {len(texts)}")
-    config = train_config or training.TrainConfig(seed=seed)
-    ids = [tokenizer(text)["input_ids"] for text in texts]
-    n_val = max(1, int(round(len(ids) * validation_fraction)))
-    generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(ids), generator=generator).tolist()
-    val_ids = [ids[i] for i in order[:n_val]]
-    train_ids = [ids[i] for i in order[n_val:]]
-    model = build_model("gpt2", sizes, tokenizer, seed=seed)
-    history = training.train(model, train_ids, val_ids, config)
-    digest = hashlib.sha256("\n".join(texts).encode()).hexdigest()
-    meta = dict(metadata or {}, role="public pre-trained base", seed=seed,
-                public_texts=len(texts), public_texts_sha256=digest, sizes=dict(sizes),
-                history=history)
-    return save_model(model, directory, tokenizer=tokenizer, metadata=meta)
 
 
 def sizes_from_profile(settings: dict[str, Any], family: str = "mingpt") -> dict[str, Any]:

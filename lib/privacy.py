@@ -57,16 +57,21 @@ accumulated before the one noisy step (Opacus' ``BatchMemoryManager``; the loop 
 the first thing to look at when choosing ``C``: near 1, every gradient is cut to the same
 length and their sizes are lost; near 0, ``C`` is larger than it needs to be and the
 noise, proportional to ``C``, is larger than it needs to be. :class:`ClippingMonitor`
-records it per epoch in the training history (with the median per-sample norm).
+records it per epoch in the training history (with the median per-sample norm). It is
+computed on the members without noise: a diagnostic outside the guarantee, which stays in
+the run's ``diagnostics/`` and is never released with a model.
 
-**Randomness.** The sampler and the noise come from generators seeded by ``seed``, so a
-run is reproducible -- what a research artefact needs. A deployment should pass
-``secure_mode=True`` (Opacus then draws both from a cryptographically secure generator,
-which needs ``torchcsprng``, and resists floating-point attacks on the noise).
+**Randomness.** The sampler and the noise come from generators seeded by ``seed`` (and
+the process's ``rank``, :func:`stream_seeds`), so a run is reproducible -- what a research
+artefact needs -- and the noise generator lives on the model's device (Opacus draws the
+noise where the gradients are: a CPU generator fails on a GPU). Seeded noise is only as
+secret as the seed: a deployment should pass ``secure_mode=True``, which draws the Poisson
+batches and the noise from the operating system's CSPRNG (:class:`SystemRandom`) with
+Opacus' defence against floating-point attacks on the noise.
 
 API: :func:`make_private` sets everything up and returns a :class:`PrivateTraining`
-(wrapped model, ``DPOptimizer``, Poisson loader, engine, settings), whose
-:meth:`~PrivateTraining.train_kwargs` go to :func:`lib.training.train` and whose
+(wrapped model, ``DPOptimizer``, Poisson loader, engine, settings), which goes to
+:func:`lib.training.train` as ``private=`` and whose
 :meth:`~PrivateTraining.save` writes ``privacy.json``; :func:`compute_epsilon` gives the
 accountant's epsilon for any ``(q, sigma, steps)``.
 """
@@ -84,10 +89,9 @@ import numpy as np
 import torch
 from opacus.accountants import IAccountant, PRVAccountant, RDPAccountant
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
-from lib.rundir import write_json
-from lib.training import TokenDataset, collate
+from . import grad_samplers, models, rundir, training
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +201,7 @@ class ClippingMonitor:
     It wraps the optimizer's ``clip_and_accumulate`` (called once per physical batch) so
     that the norms are taken just before Opacus clips them. :meth:`summary` gives the
     fraction clipped (norm above ``max_grad_norm``) and the median norm since the last
-    call, which is what :meth:`PrivateTraining.train_kwargs` adds to every epoch."""
+    call, which is what :meth:`PrivateTraining.epoch_statistics` adds to every epoch."""
 
     def __init__(self, optimizer: Any) -> None:
         self.optimizer = optimizer
@@ -225,6 +229,83 @@ class ClippingMonitor:
 
 
 # --------------------------------------------------------------------------------------
+# Randomness: seeded generators, or the operating system's CSPRNG
+# --------------------------------------------------------------------------------------
+
+def stream_seeds(seed: int, rank: int = 0) -> tuple[int, int]:
+    """The seeds of the Poisson sampler and of the noise of process ``rank`` of a run
+    seeded ``seed``: two words drawn from ``numpy.random.SeedSequence((seed, rank))``, so
+    that no two streams of a run (two ranks, or a rank's sampler and its noise) share a
+    seed, as ``seed + rank`` and ``seed + 1`` would for rank 1's sampler and rank 0's
+    noise."""
+    sampler, noise = np.random.SeedSequence((int(seed), int(rank))).generate_state(2, dtype=np.uint64)
+    return int(sampler) >> 1, int(noise) >> 1  # torch seeds are signed 64-bit
+
+
+class SystemRandom:
+    """Uniform and Gaussian draws from the operating system's cryptographically secure
+    generator (``os.urandom``), for ``secure_mode``: a seeded Mersenne Twister or Philox
+    stream can be predicted from its outputs, and with it the noise that protects the
+    members."""
+
+    @staticmethod
+    def uniform(n: int) -> torch.Tensor:
+        """``n`` doubles uniform on (0, 1), from 53 random bits each."""
+        words = np.frombuffer(os.urandom(8 * n), dtype=np.uint64) >> np.uint64(11)
+        return torch.from_numpy((words.astype(np.float64) + 0.5) / float(1 << 53))
+
+    @classmethod
+    def normal(cls, shape: torch.Size, std: float, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        """Gaussian noise of standard deviation ``std``, as Opacus' secure mode makes it:
+        the sum of four independent Gaussian draws (Box-Muller) halved, which resists the
+        floating-point attacks on a single draw's discrete support."""
+        n = int(np.prod(shape)) if len(shape) else 1
+        u1, u2 = cls.uniform(4 * n), cls.uniform(4 * n)
+        draws = torch.sqrt(-2 * torch.log(u1)) * torch.cos(2 * math.pi * u2)
+        return (draws.view(4, n).sum(dim=0) / 2 * std).view(shape).to(device=device, dtype=dtype)
+
+
+class SecurePoissonSampler(Sampler):
+    """Opacus' Poisson batch sampler (each sequence drawn with probability ``sample_rate``,
+    ``steps`` batches) with the draws from :class:`SystemRandom`."""
+
+    def __init__(self, num_samples: int, sample_rate: float, steps: int) -> None:
+        self.num_samples, self.sample_rate, self.steps = num_samples, sample_rate, steps
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        for _ in range(self.steps):
+            yield (SystemRandom.uniform(self.num_samples) < self.sample_rate).nonzero().reshape(-1).tolist()
+
+
+def _secure_add_noise(optimizer: Any) -> None:
+    """``DPOptimizer.add_noise`` with :meth:`SystemRandom.normal` (and, as Opacus'
+    distributed optimizer, noise on rank 0 only)."""
+    from opacus.optimizers.optimizer import _check_processed_flag, _mark_as_processed
+
+    std = optimizer.noise_multiplier * optimizer.max_grad_norm
+    for p in optimizer.params:
+        _check_processed_flag(p.summed_grad)
+        noise = 0 if getattr(optimizer, "rank", 0) != 0 or std == 0 else SystemRandom.normal(
+            p.summed_grad.shape, std, p.summed_grad.device, p.summed_grad.dtype)
+        p.grad = (p.summed_grad + noise).view_as(p)
+        _mark_as_processed(p.summed_grad)
+
+
+def _make_secure(loader: DataLoader, optimizer: Any) -> DataLoader:
+    """Switch a private run's sampler and noise to :class:`SystemRandom`; returns the
+    new loader (a ``DataLoader`` cannot change its sampler)."""
+    optimizer.add_noise = lambda: _secure_add_noise(optimizer)
+    optimizer.generator = None
+    sampler = SecurePoissonSampler(len(loader.dataset), float(loader.sample_rate), len(loader))
+    secure = DataLoader(loader.dataset, batch_sampler=sampler, collate_fn=loader.collate_fn)
+    secure.sample_rate = loader.sample_rate
+    return secure
+
+
+# --------------------------------------------------------------------------------------
 # Setting privacy up
 # --------------------------------------------------------------------------------------
 
@@ -244,8 +325,9 @@ class PrivacySettings:
     accountant: str
     max_physical_batch_size: int | None
     grad_sample_mode: str
-    seed: int
+    seed: int | None          # None under secure_mode (nothing is seeded)
     secure_mode: bool
+    rank: int = 0
     sampler: str = "poisson"
     privacy_unit: str = "sequence"
 
@@ -273,19 +355,12 @@ class PrivateTraining:
         """Epsilon spent so far at the run's delta."""
         return float(self.engine.get_epsilon(self.settings.delta))
 
-    def train_kwargs(self, on_epoch_end: Callable[[dict[str, Any], nn.Module], None] | None = None
-                     ) -> dict[str, Any]:
-        """Keyword arguments for :func:`lib.training.train`: the private loader, optimizer,
-        engine, delta and physical batch size, and an ``on_epoch_end`` that adds the
-        clipping statistics and the accountant to every epoch (then calls the caller's)."""
-        def epoch_end(entry: dict[str, Any], model: nn.Module) -> None:
-            entry.update(self.clipping.summary(), accountant=self.accountant.used)
-            if on_epoch_end is not None:
-                on_epoch_end(entry, model)
-
-        return {"train_loader": self.loader, "optimizer": self.optimizer, "privacy_engine": self.engine,
-                "delta": self.settings.delta, "max_physical_batch_size": self.settings.max_physical_batch_size,
-                "on_epoch_end": epoch_end}
+    def epoch_statistics(self) -> dict[str, Any]:
+        """What :func:`lib.training.train` adds to every epoch of a private run: the
+        clipping statistics since the last call (:class:`ClippingMonitor`) and the
+        accountant in use. Computed on the members without noise: a diagnostic outside
+        the guarantee."""
+        return dict(self.clipping.summary(), accountant=self.accountant.used)
 
     def record(self) -> dict[str, Any]:
         """The content of ``privacy.json``: what was spent (``epsilon`` from the accountant,
@@ -308,7 +383,7 @@ class PrivateTraining:
         path = Path(path)
         if path.suffix != ".json":
             path = path / PRIVACY_JSON
-        return write_json(path, self.record())
+        return rundir.write_json(path, self.record())
 
 
 def sample_rate(n: int, batch_size: int) -> float:
@@ -345,28 +420,25 @@ def _dataset_of(data: Any, model: nn.Module) -> tuple[Dataset, Callable | None, 
     if isinstance(data, DataLoader):
         return data.dataset, data.collate_fn, data.batch_size
     if isinstance(data, Dataset):
-        return data, collate if isinstance(data, TokenDataset) else None, None
+        return data, training.collate if isinstance(data, training.TokenDataset) else None, None
     base = getattr(model, "_module", model)
     block_size = getattr(base.config, "block_size", None) or getattr(base.config, "n_positions", None)
-    return TokenDataset(data, base.config.pad_token_id, block_size), collate, None
+    return training.TokenDataset(data, base.config.pad_token_id, block_size), training.collate, None
 
 
 def _linearize_for_ew(model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
     """GPT-2 under expanded weights: turn its ``Conv1D`` layers into ``nn.Linear``
-    (:func:`lib.grad_samplers.conv1d_to_linear`) and point ``optimizer`` at the new
+    (:func:`lib.models.conv1d_to_linear`) and point ``optimizer`` at the new
     parameters. Only a fresh optimizer can be re-pointed (its state, e.g. Adam's moments,
     would be in the old layout); one that has stepped is refused."""
-    from lib.grad_samplers import conv1d_to_linear, has_conv1d
-    from lib.models import unwrap
-
-    inner = unwrap(model)
-    if not has_conv1d(inner):
+    inner = models.unwrap(model)
+    if not models.has_conv1d(inner):
         return
     if any(optimizer.state.get(p) for group in optimizer.param_groups for p in group["params"]):
         raise ValueError("make_private turns GPT-2's Conv1D layers into nn.Linear for Opacus' expanded "
                          "weights and must re-point the optimizer at them: pass an optimizer that has not "
                          "stepped yet (its state would be in the old layout)")
-    mapping = conv1d_to_linear(inner)
+    mapping = models.conv1d_to_linear(inner)
     for group in optimizer.param_groups:
         group["params"] = [mapping.get(p, p) for p in group["params"]]
 
@@ -375,8 +447,8 @@ def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, 
                  max_grad_norm: float, epochs: int, batch_size: int | None = None,
                  target_epsilon: float | None = None, noise_multiplier: float | None = None,
                  delta: float = DEFAULT_DELTA, accountant: str = "prv",
-                 max_physical_batch_size: int | None = None, seed: int = 0,
-                 secure_mode: bool = False) -> PrivateTraining:
+                 max_physical_batch_size: int | None = None, seed: int = 0, rank: int = 0,
+                 secure_mode: bool = False, device: str | torch.device | None = None) -> PrivateTraining:
     """Make ``model`` and ``optimizer`` private for training on ``data``: the one place
     privacy is set up (Opacus' ``PrivacyEngine.make_private_with_epsilon`` when a
     ``target_epsilon`` is given, ``make_private`` with an explicit ``noise_multiplier``;
@@ -391,8 +463,14 @@ def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, 
     ``target_epsilon`` is spent exactly at their end). ``delta``: below ``1 / n``.
     ``accountant``: ``"prv"`` (default; RDP if it fails) or ``"rdp"``.
     ``max_physical_batch_size``: split logical batches into physical ones of at most this
-    many sequences. ``seed``: the sampler's and the noise's generators (ignored with
-    ``secure_mode``). Every setting is checked before anything is built.
+    many sequences. ``seed`` and ``rank`` (a process of a distributed run) seed the
+    sampler's and the noise's generators (:func:`stream_seeds`); the noise generator lives
+    on ``device`` (default: where the model's parameters are), where the model is moved
+    first, as Opacus draws the noise on the gradients' device. ``secure_mode``: both the
+    Poisson draws and the noise come from the operating system's CSPRNG
+    (:class:`SystemRandom`) instead, not reproducible, with Opacus' floating-point
+    defence; Opacus' own ``secure_mode`` needs ``torchcsprng``, which has no release for
+    current PyTorch. Every setting is checked before anything is built.
 
     Per-sample gradients use Opacus' expanded weights (``"ew"``) for both families: a
     GPT-2's ``Conv1D`` layers are replaced *in place* by equivalent ``nn.Linear`` ones and
@@ -414,9 +492,7 @@ def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, 
         raise ValueError(f"accountant={accountant!r} is unknown; choose one of {ACCOUNTANTS}")
     if max_physical_batch_size is not None:
         max_physical_batch_size = _count("max_physical_batch_size", max_physical_batch_size)
-    from lib.grad_samplers import grad_sample_mode
-
-    mode = grad_sample_mode(model)  # refuses a model no per-sample gradients are known for
+    mode = grad_samplers.grad_sample_mode(model)  # refuses a model no per-sample gradients are known for
     # 2. settings that depend on the data
     dataset, collate_fn, loader_batch_size = _dataset_of(data, model)
     n = len(dataset)
@@ -428,20 +504,22 @@ def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, 
     delta = check_delta(delta, n)
 
     # 3. the engine (Opacus wraps only a model in training mode; from_pretrained returns one in eval)
+    device = torch.device(device) if device is not None else next(model.parameters()).device
     if mode == "ew":
         _linearize_for_ew(model, optimizer)
-    model.train()
+    model.to(device).train()
+    sampler_seed, noise_seed = stream_seeds(seed, rank)
     from opacus import PrivacyEngine
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Secure RNG turned off")  # said in the docstring
-        engine = PrivacyEngine(accountant=accountant, secure_mode=secure_mode)
+        engine = PrivacyEngine(accountant=accountant)  # secure_mode is ours: _make_secure
     engine.accountant = FallbackAccountant(accountant)
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_fn,
-                        generator=None if secure_mode else torch.Generator().manual_seed(seed))
+                        generator=torch.Generator().manual_seed(sampler_seed))
     common = dict(module=model, optimizer=optimizer, data_loader=loader, max_grad_norm=max_grad_norm,
                   poisson_sampling=True, grad_sample_mode=mode,
-                  noise_generator=None if secure_mode else torch.Generator().manual_seed(seed + 1))
+                  noise_generator=torch.Generator(device=device).manual_seed(noise_seed))
     if target_epsilon is not None:
         try:
             private = engine.make_private_with_epsilon(**common, target_epsilon=target_epsilon,
@@ -460,13 +538,15 @@ def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, 
     else:
         private = engine.make_private(**common, noise_multiplier=noise_multiplier)
     module, dp_optimizer, dp_loader = private
+    if secure_mode:
+        dp_loader = _make_secure(dp_loader, dp_optimizer)
     sample_rate = float(dp_loader.sample_rate)
     settings = PrivacySettings(
         target_epsilon=target_epsilon, delta=delta, noise_multiplier=float(dp_optimizer.noise_multiplier),
         max_grad_norm=max_grad_norm, sample_rate=sample_rate, n_train=n, batch_size=batch_size,
         expected_batch_size=sample_rate * n, steps_per_epoch=len(dp_loader), epochs=epochs,
         accountant=accountant, max_physical_batch_size=max_physical_batch_size, grad_sample_mode=mode,
-        seed=seed, secure_mode=secure_mode)
+        seed=None if secure_mode else seed, secure_mode=secure_mode, rank=rank)
     log.info("private training: n=%d, q=%.4g, sigma=%.4g, C=%g, %d steps per epoch, accountant %s",
              n, sample_rate, settings.noise_multiplier, max_grad_norm, settings.steps_per_epoch,
              engine.accountant.used)

@@ -1,15 +1,23 @@
-"""Profiles: the only thing they change is sizes.
+"""Profiles: sizes, and the data set each is built on.
 
-``smoke`` runs the whole book in a few minutes (tests and CI), ``quick`` is the default of
-``make book`` (the whole book within 20 minutes on 2 CPU cores), ``full`` is paper scale
-(GPU recommended). Every code path runs in every profile.
+``smoke`` runs the whole book in a few minutes on a simulated cohort (tests and CI);
+``quick`` is the default of ``make book``: the real 1000 Genomes chromosome-22 panel
+shipped in ``data/1000g/`` (813 people, 998 sites, declared its own public site list), the
+whole book on 2 CPU cores; ``full`` is paper scale: the whole 1000 Genomes chr22 release
+downloaded, a panel of 10,000 sites chosen from the public people (GPU recommended). Every
+code path runs in every profile, and any profile runs on any source (``-p source
+simulate``, ``-p source vcf -p vcf_path ...``: :func:`lib.ch01_data.data_settings`).
+
+``data``: the data chapter's source when none is given (paths relative to the repository).
 """
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {
+        "data": {"source": "simulate"},
         # simulated cohort (stdpopsim OutOfAfrica_3G09: YRI, CEU, CHB)
         "sim_samples_per_population": 40,
         "sim_length": 1_000_000,
@@ -41,8 +49,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_delta": 1e-5,
         "dp_max_grad_norm": 1.0,
         "dp_max_physical_batch_size": 8,
+        "dp_secure_mode": False,
     },
     "quick": {
+        # the real 1000 Genomes chr22 panel (data/1000g/README.md), declared its own site list
+        "data": {"source": "vcf", "vcf_path": "data/1000g/1000g_chr22_panel998.vcf.gz",
+                 "populations_path": "data/1000g/1000g_samples_panel998.tsv", "assembly": "GRCh37",
+                 "panel_path": "data/1000g/1000g_chr22_panel998.vcf.gz"},
+        # with -p source simulate
         "sim_samples_per_population": 100,
         "sim_length": 5_000_000,
         "n_sites": 1000,
@@ -69,8 +83,11 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_delta": 1e-5,
         "dp_max_grad_norm": 1.0,
         "dp_max_physical_batch_size": 16,
+        "dp_secure_mode": False,
     },
     "full": {
+        # the whole 1000 Genomes phase 3 chr22 release, downloaded once; panel from the public people
+        "data": {"source": "1000g", "assembly": "GRCh37"},
         "sim_samples_per_population": 835,
         "sim_length": 20_000_000,
         "n_sites": 10_000,
@@ -99,6 +116,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_delta": 1e-5,
         "dp_max_grad_norm": 1.0,
         "dp_max_physical_batch_size": 16,
+        "dp_secure_mode": False,
     },
 }
 
@@ -109,7 +127,7 @@ def get_profile(name: str) -> dict[str, Any]:
     """The settings of profile ``name`` (a copy), or a ValueError naming the known ones."""
     if name not in PROFILES:
         raise ValueError(f"profile={name!r} is unknown; choose one of {sorted(PROFILES)}")
-    return dict(PROFILES[name], name=name)
+    return copy.deepcopy(dict(PROFILES[name], name=name))
 
 
 def resolve(profile: str, **overrides: Any) -> dict[str, Any]:

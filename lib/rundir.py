@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNS_ROOT = REPO_ROOT / "data" / "runs"
-SUBDIRS = ("cohort", "tokenizers", "models", "synthetic", "metrics", "notebooks")
+SUBDIRS = ("cohort", "tokenizers", "models", "synthetic", "metrics", "diagnostics", "notebooks")
 
 
 def run_path(run_dir: str | os.PathLike | None, profile: str) -> Path:
@@ -59,6 +59,10 @@ def write_text(dest: str | os.PathLike, text: str) -> Path:
 
 def write_json(dest: str | os.PathLike, obj: Any) -> Path:
     return write_text(dest, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    return json.loads(Path(path).read_text())
 
 
 def _json_default(obj: Any) -> Any:

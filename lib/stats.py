@@ -5,7 +5,7 @@ learns from; after it has written synthetic ones, we describe those the same way
 whether they look like real human variation. Each function here takes a
 :class:`~lib.cohort.Cohort` and returns a tidy :class:`pandas.DataFrame` (or a small dict).
 Every frequency is computed from the genotypes, never from a VCF's INFO fields, which may
-be stale or wrong (the 1000 Genomes panel in ``../shared/data`` is an example).
+be stale or wrong (the 1000 Genomes panel in ``data/1000g/`` is an example).
 
 **Who is in the cohort** (:func:`population_composition`). 1000 Genomes samples come from
 26 populations grouped into five super-populations: AFR (African), AMR (admixed American),
@@ -64,7 +64,7 @@ from typing import Any, Iterable, Mapping, Union
 import numpy as np
 import pandas as pd
 
-from lib.cohort import UNKNOWN, Cohort
+from .cohort import UNKNOWN, Cohort
 
 #: Super-populations in display order (the colour scale of :mod:`lib.charts` follows it).
 SUPERPOPULATIONS = ("AFR", "AMR", "EAS", "EUR", "SAS", UNKNOWN)
@@ -761,11 +761,52 @@ def format_comparison(comparison: pd.DataFrame) -> pd.DataFrame:
 
 def reference_stats_path(explicit: Union[str, os.PathLike, None] = None) -> Path | None:
     """The whole-chromosome reference statistics: ``explicit`` if given (it must exist), else
-    ``../shared/data/1000g_phase3_chr22_bcftools_stats.txt`` beside the repository when present."""
+    the ``bcftools stats`` of 1000 Genomes phase 3 chr22 shipped in ``data/1000g/``."""
     if explicit is not None:
         path = Path(explicit)
         if not path.exists():
             raise FileNotFoundError(f"{path}: reference statistics not found (reference_stats_path)")
         return path
-    candidate = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "1000g_phase3_chr22_bcftools_stats.txt"
+    candidate = Path(__file__).resolve().parent.parent / "data" / "1000g" / "1000g_phase3_chr22_bcftools_stats.txt"
     return candidate if candidate.exists() else None
+
+
+# --------------------------------------------------------------------------------------
+# Tables as the data chapter shows them
+# --------------------------------------------------------------------------------------
+
+def format_composition(composition: pd.DataFrame) -> pd.DataFrame:
+    """:func:`population_composition` for display (people, share)."""
+    return (composition.rename(columns={"n_samples": "samples"})
+            .assign(fraction=composition["fraction"].map("{:.1%}".format))
+            .set_index(["superpopulation", "population"]))
+
+
+def variants_per_population(per_sample: pd.DataFrame) -> pd.DataFrame:
+    """Mean non-reference, heterozygous and homozygous-ALT sites per person, per population."""
+    return (per_sample.groupby(["superpopulation", "population"])[["n_non_ref", "n_het", "n_hom_alt"]]
+            .mean().round(1).rename(columns={"n_non_ref": "non-reference sites", "n_het": "heterozygous",
+                                             "n_hom_alt": "homozygous ALT"}))
+
+
+def format_variant_types(types: pd.DataFrame) -> pd.DataFrame:
+    """:func:`variant_type_summary` for display."""
+    return types.drop(columns=["bcftools_key"]).assign(fraction=types["fraction"].map("{:.1%}".format)).set_index("type")
+
+
+def contig_label(cohort: Cohort) -> str:
+    """The chromosome's name without ``chr`` (``"22"``)."""
+    name = str(cohort.contig.name)
+    return name[3:] if name.lower().startswith("chr") else name
+
+
+def compare_with_reference_file(vcf_path: Union[str, os.PathLike],
+                                reference_path: Union[str, os.PathLike, None] = None) -> pd.DataFrame:
+    """:func:`compare_with_reference` of ``bcftools stats`` on ``vcf_path`` and the reference
+    statistics file (:func:`reference_stats_path`); the cohort against itself, labelled
+    "(no reference)", when no reference file is found."""
+    ours = bcftools_stats(vcf_path)
+    path = reference_stats_path(reference_path)
+    if path is None:
+        return compare_with_reference(ours, ours, reference_label="(no reference)")
+    return compare_with_reference(ours, read_bcftools_stats(path))

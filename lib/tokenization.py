@@ -1,6 +1,6 @@
 """Tokenizers: from a sample's profile to the ids a language model reads, and back.
 
-A sample is a list of records ``22:POS:REF>ALT_GT`` (see :mod:`lib.data`) and, optionally,
+A sample is a list of records ``22:POS:REF>ALT_GT`` (see :mod:`lib.profiletext`) and, optionally,
 its super-population. :func:`sample_to_text` writes it as **one model text** shared by every
 tokenizer::
 
@@ -17,10 +17,12 @@ per super-population), and ``decode(encode(text)) == text`` exactly:
     the format allows (digits, ``A C G T N``, ``: > _ | / , .``). Tiny vocabulary, very long
     sequences (about 20 tokens per record).
 ``bpe``
-    Byte-level BPE trained with the ``tokenizers`` library on the **training** profiles only
-    (the dissertation used 4,096 ids). ``pre_split="gpt2"`` (the default) splits text as GPT-2
-    does, so a merge never crosses a digit/punctuation boundary; ``pre_split="record"`` lets
-    merges grow into whole records (the dissertation's "regex BPE").
+    Byte-level BPE trained with the ``tokenizers`` library on the texts it is given: in this
+    book the **public** people's profiles (:mod:`lib.ch02_tokenization`; the dissertation
+    learned its 4,096 ids on the members'). ``pre_split="gpt2"`` (the default) splits text
+    as GPT-2 does, so a merge never crosses a digit/punctuation boundary;
+    ``pre_split="record"`` lets merges grow into whole records (the dissertation's "regex
+    BPE").
 ``variant``
     A vocabulary derived **only from the public panel**: one token per panel site
     (``22:POS:REF>ALT``) and one per genotype (``_0|1``, ``_1/1``, ``_.|.`` ...); a record is
@@ -57,8 +59,9 @@ Vocabulary and privacy
 ----------------------
 A vocabulary is a parameter of the model that DP-SGD does not protect: BPE learned on the
 members can contain merges that exist only because a member carries a rare variant. See
-:mod:`lib.vocab_privacy` for the measurement. The variant vocabulary is a function of the
-public panel alone, so it discloses nothing about who the members are.
+:mod:`lib.vocab_privacy` for the measurement. The book's tokenizers are built from public
+information only -- the variant vocabulary from the public panel, BPE from the public
+people -- so they are the same whoever the members are.
 """
 from __future__ import annotations
 
@@ -69,7 +72,7 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -204,7 +207,7 @@ def bpe_tokenizer(train_texts: Sequence[str], vocab_size: int = 4096, pre_split:
     Only the text between special tokens is learned from, exactly as it is segmented when
     encoding. ``pre_split="gpt2"`` keeps merges within runs of digits, letters or
     punctuation; ``"record"`` lets a merge span a whole record. ``split`` is recorded in the
-    provenance: it names the samples the texts came from (the training split, never more).
+    provenance: it names the split the texts came from (``public`` in this book).
     """
     if pre_split not in ("gpt2", "record"):
         raise ValueError(f"pre_split={pre_split!r}: choose 'gpt2' or 'record'")
@@ -326,14 +329,14 @@ def build_tokenizer(name: str, *, train_texts: Sequence[str] | None = None,
                     panel_sites: Sequence[str] | None = None, vocab_size: int = 4096,
                     pre_split: str = "gpt2", gpt2_path: str | os.PathLike | None = None,
                     split: str = "train") -> PreTrainedTokenizerFast | None:
-    """One tokenizer by name (:data:`TOKENIZERS`). ``bpe`` needs ``train_texts`` (the
-    training split's model texts), ``variant`` needs ``panel_sites``; ``gpt2`` returns None
+    """One tokenizer by name (:data:`TOKENIZERS`). ``bpe`` needs ``train_texts`` (model
+    texts; ``split`` names whose), ``variant`` needs ``panel_sites``; ``gpt2`` returns None
     when no GPT-2 tokenizer is found locally."""
     if name == "character":
         return character_tokenizer()
     if name == "bpe":
         if train_texts is None:
-            raise ValueError("build_tokenizer('bpe') needs train_texts (the training split's texts)")
+            raise ValueError("build_tokenizer('bpe') needs train_texts (the model texts to learn merges from)")
         return bpe_tokenizer(train_texts, vocab_size=vocab_size, pre_split=pre_split, split=split)
     if name == "variant":
         if panel_sites is None:

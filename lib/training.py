@@ -3,22 +3,22 @@
 The loop is the textbook one -- AdamW (weight decay on matrices only, never on biases,
 norms), a learning rate that warms up linearly and then decays along a cosine, optional
 gradient clipping, a validation loss after every epoch, early stopping when it stops
-improving -- written so that the private-training chapter reuses it unchanged: a caller
-may hand in its own optimizer, scheduler and data loader (Opacus'
-``PrivacyEngine.make_private`` returns a wrapped model, a ``DPOptimizer`` and a Poisson
-``DPDataLoader``) and its ``privacy_engine``; the loop then skips the global gradient
-clipping (DP-SGD clips per person) and records epsilon after every epoch.
+improving -- written so that the private-training chapter reuses it unchanged: it hands
+in what :func:`lib.privacy.make_private` set up (``private=``: Opacus' wrapped model, its
+``DPOptimizer``, a Poisson ``DPDataLoader`` and the accountant); the loop then skips the
+global gradient clipping (DP-SGD clips per person) and records epsilon after every epoch.
+(Any other caller may hand in its own optimizer and data loader.)
 
 What private training changes in the loop (:mod:`lib.privacy` sets it up):
 
 * the loss. Opacus clips one gradient per sequence, and that gradient must depend on
   that sequence alone: the token-weighted batch mean of the non-private loop divides by
   the targets of the *whole* batch, so a person's gradient would shrink or grow with
-  whoever else was sampled. Under a privacy engine the loss is instead the mean over
+  whoever else was sampled. In private training the loss is instead the mean over
   sequences of each sequence's own mean next-token loss (:func:`sequence_loss`); the
   history still reports the token-weighted mean.
 * logical and physical batches. ``max_physical_batch_size`` splits each Poisson batch
-  with Opacus' ``BatchMemoryManager``; the ``DPOptimizer`` then only clips and
+  as Opacus' ``BatchMemoryManager`` does; the ``DPOptimizer`` then only clips and
   accumulates on every physical batch but the last of a logical one
   (``optimizer._is_last_step_skipped``), and the scheduler and the ``steps`` of the
   history count only the real -- logical -- steps.
@@ -69,8 +69,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from lib.models import IGNORE_INDEX, family_of, lm_loss, make_labels, num_parameters
-from lib.rundir import atomic_path, write_json
+from . import models, rundir
 
 
 # --------------------------------------------------------------------------------------
@@ -237,12 +236,6 @@ def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, warmup_st
 # Checkpoints: safetensors and JSON only
 # --------------------------------------------------------------------------------------
 
-def _unwrap(model: nn.Module) -> nn.Module:
-    from lib.models import unwrap
-
-    return unwrap(model)  # Opacus' GradSampleModule, and the distributed wrappers
-
-
 def _loader_generators(loader: Any) -> list[torch.Generator]:
     """The generators that decide a loader's batches (shuffle, or Opacus' Poisson sampler)."""
     found: list[torch.Generator] = []
@@ -319,12 +312,12 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, optimizer: t
     name = f"epoch-{trainer_state['epoch']:04d}"
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=directory))
     try:
-        save_model(_unwrap(model), str(tmp / "model.safetensors"))
+        save_model(models.unwrap(model), str(tmp / "model.safetensors"))
         opt_tensors, opt_plain = _split_optimizer_state(optimizer.state_dict())
         save_file(opt_tensors, str(tmp / "optimizer.safetensors"))
         rng_tensors, rng_plain = _rng_state([g for loader in loaders for g in _loader_generators(loader)])
         save_file(rng_tensors, str(tmp / "rng.safetensors"))
-        write_json(tmp / "trainer_state.json", dict(
+        rundir.write_json(tmp / "trainer_state.json", dict(
             trainer_state, optimizer=opt_plain, rng=rng_plain,
             scheduler=scheduler.state_dict() if scheduler is not None else None))
         final = directory / name
@@ -332,7 +325,7 @@ def save_checkpoint(directory: str | os.PathLike, model: nn.Module, optimizer: t
         os.replace(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    write_json(directory / "latest.json", {"epoch": trainer_state["epoch"], "path": name})
+    rundir.write_json(directory / "latest.json", {"epoch": trainer_state["epoch"], "path": name})
     for old in directory.glob("epoch-*"):  # keep only the newest
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
@@ -350,7 +343,7 @@ def load_checkpoint(directory: str | os.PathLike, model: nn.Module, optimizer: t
         return None
     path = Path(directory) / json.loads(pointer.read_text())["path"]
     state = json.loads((path / "trainer_state.json").read_text())
-    load_model(_unwrap(model), str(path / "model.safetensors"))
+    load_model(models.unwrap(model), str(path / "model.safetensors"))
     optimizer.load_state_dict(_join_optimizer_state(load_file(str(path / "optimizer.safetensors")),
                                                     state.pop("optimizer")))
     if scheduler is not None and state.get("scheduler") is not None:
@@ -377,8 +370,8 @@ def sequence_loss(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Ten
     batch, length, vocab = logits.shape
     targets = labels[:, 1:]
     per_token = F.cross_entropy(logits[:, :-1, :].reshape(-1, vocab).float(), targets.reshape(-1),
-                                ignore_index=IGNORE_INDEX, reduction="none").view(batch, length - 1)
-    counts = (targets != IGNORE_INDEX).sum(dim=1)
+                                ignore_index=models.IGNORE_INDEX, reduction="none").view(batch, length - 1)
+    counts = (targets != models.IGNORE_INDEX).sum(dim=1)
     per_sequence = per_token.sum(dim=1) / counts.clamp(min=1)
     token_mean = per_token.detach().sum() / counts.sum().clamp(min=1)
     return per_sequence.sum() / max(batch, 1), token_mean
@@ -391,12 +384,12 @@ def _forward_loss(model: nn.Module, batch: Sequence[torch.Tensor], device: torch
     from it); ``per_sequence`` selects :func:`sequence_loss` (private training)."""
     input_ids, attention_mask, position_ids = (t.to(device) for t in batch)
     output = model(input_ids, attention_mask=attention_mask, position_ids=position_ids)
-    labels = make_labels(input_ids, attention_mask, pad_token_id)
-    n_targets = int((labels[:, 1:] != IGNORE_INDEX).sum())
+    labels = models.make_labels(input_ids, attention_mask, pad_token_id)
+    n_targets = int((labels[:, 1:] != models.IGNORE_INDEX).sum())
     if per_sequence:
         loss, token_mean = sequence_loss(output.logits, labels)
         return loss, n_targets, float(token_mean)
-    loss = lm_loss(output.logits, labels)
+    loss = models.lm_loss(output.logits, labels)
     return loss, n_targets, float(loss.detach())
 
 
@@ -411,7 +404,7 @@ def _noise_only_step(optimizer: torch.optim.Optimizer) -> None:
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | None = None) -> float:
     """Mean next-token loss over every non-padding target of ``loader``."""
-    model = _unwrap(model)  # an Opacus wrapper would compute per-sample gradients for nothing
+    model = models.unwrap(model)  # an Opacus wrapper would compute per-sample gradients for nothing
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -426,167 +419,218 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | None =
 
 
 def train(model: nn.Module, train_data: Any, val_data: Any = None, config: TrainConfig | None = None, *,
-          optimizer: torch.optim.Optimizer | None = None,
-          optimizer_factory: Callable[[nn.Module], torch.optim.Optimizer] | None = None,
-          scheduler: Any = None, train_loader: Any = None, val_loader: Any = None,
-          privacy_engine: Any = None, delta: float | None = None,
-          max_physical_batch_size: int | None = None,
+          private: Any = None, optimizer: torch.optim.Optimizer | None = None, train_loader: Any = None,
           on_epoch_end: Callable[[dict[str, Any], nn.Module], None] | None = None,
           history_path: str | os.PathLike | None = None) -> dict[str, Any]:
     """Train ``model`` (either family) and return its history.
 
     ``train_data``/``val_data``: token-id lists or a :class:`TokenDataset` (``val_data``
-    None: no validation, no early stopping). A caller that prepares its own objects passes
-    ``train_loader`` (then ``train_data`` may be None), ``optimizer`` or
-    ``optimizer_factory(model)``, ``scheduler``; with a ``privacy_engine`` (Opacus, already
-    ``make_private``-d onto model, optimizer and loader) the global clip is skipped, the
-    loss is :func:`sequence_loss`, and each epoch records ``epsilon`` at ``delta``;
-    ``max_physical_batch_size`` then splits each logical (Poisson) batch into physical
-    ones of at most that many sequences (Opacus' ``BatchMemoryManager``).
+    None: no validation, no early stopping). ``private``: a
+    :class:`lib.privacy.PrivateTraining` (what :func:`lib.privacy.make_private` returns;
+    ``train_data`` is then None): its Poisson loader, ``DPOptimizer`` and accountant are
+    used, the loss is :func:`sequence_loss`, the global clip is skipped, each logical batch
+    is split into physical ones of at most ``settings.max_physical_batch_size``, and every
+    epoch records ``epsilon`` and the clipping statistics. Without ``private``, a caller
+    may still hand in its own ``optimizer`` and ``train_loader``.
     ``on_epoch_end(entry, model)`` may add fields to an epoch's history entry. The history
     (per epoch: train and validation loss, optimizer steps, tokens per second, learning
-    rate, seconds) is saved as JSON to ``history_path`` or
-    ``<checkpoint_dir>/history.json``."""
+    rate, seconds) is saved as JSON to ``history_path`` or ``<checkpoint_dir>/history.json``.
+
+    The steps: :func:`_start` (loaders, optimizer, schedule, a resumed checkpoint), then
+    per epoch :func:`_train_epoch` and :func:`_end_epoch` (validation, accounting, early
+    stopping, checkpoint), then :func:`_finish` (the best epoch's weights, the history)."""
     config = config or TrainConfig()
-    base = _unwrap(model)
-    pad = base.config.pad_token_id
-    if pad is None:
-        raise ValueError("the model's config has no pad_token_id; build it from a tokenizer with a pad token")
-    block_size = getattr(base.config, "block_size", None) or getattr(base.config, "n_positions", None)
-    device = select_device(config.device)
     previous_deterministic = torch.are_deterministic_algorithms_enabled()
     if config.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
     torch.manual_seed(config.seed)
     try:
-        model.to(device)
-        if train_loader is None:
-            dataset = _as_dataset(train_data, pad, block_size, config.on_overflow)
-            train_loader = make_loader(dataset, config.batch_size, shuffle=True, seed=config.seed)
-        val_set = _as_dataset(val_data, pad, block_size, config.on_overflow)
-        if max_physical_batch_size is not None and privacy_engine is None:
-            raise ValueError("max_physical_batch_size splits the logical batches of private "
-                             "training; pass it with a privacy_engine")
-        if val_loader is None and val_set is not None:
-            val_loader = make_loader(val_set, config.batch_size, shuffle=False, seed=config.seed + 1)
-        if optimizer is None:
-            optimizer = (optimizer_factory(model) if optimizer_factory is not None else
-                         make_optimizer(model, config.lr, config.weight_decay, config.betas))
-        steps_per_epoch = max(1, len(train_loader))  # logical steps (Poisson: 1 / sample rate)
-        total_steps = steps_per_epoch * config.epochs
-        if scheduler is None:
-            scheduler = make_scheduler(optimizer, total_steps, int(config.warmup_fraction * total_steps),
-                                       config.min_lr_ratio)
-        loaders = [train_loader] + ([val_loader] if val_loader is not None else [])
-        # what decides a private run's randomness besides the loaders: the noise generator
-        rng_owners = loaders + ([optimizer] if privacy_engine is not None else [])
-        settings = {k: v for k, v in asdict(config).items()
-                    if k not in ("device", "resume", "progress", "checkpoint_dir", "patience")}
-        state: dict[str, Any] = {
-            "epoch": 0, "epochs": [], "best_val_loss": None, "best_epoch": None,
-            "bad_epochs": 0, "stopped_early": False, "settings": settings}
-        if config.checkpoint_dir and config.resume:
-            loaded = load_checkpoint(config.checkpoint_dir, model, optimizer, scheduler, rng_owners)
-            if loaded is not None:
-                if loaded.get("settings") != json.loads(json.dumps(settings)):
-                    raise ValueError(f"{config.checkpoint_dir}: the checkpoint was made with other "
-                                     f"settings ({loaded.get('settings')}); use another checkpoint_dir "
-                                     "or resume=False")
-                loaded.pop("scheduler", None)
-                accountant_history = loaded.pop("accountant_history", None)
-                if privacy_engine is not None and accountant_history is not None:
-                    privacy_engine.accountant.history = [tuple(h) for h in accountant_history]
-                state = loaded
-        best_path = Path(config.checkpoint_dir) / "best.safetensors" if config.checkpoint_dir else None
-        best_weights = None
-        from tqdm.auto import tqdm
-
-        for epoch in range(state["epoch"] + 1, config.epochs + 1):
-            if state["stopped_early"]:
+        session = _start(model, train_data, val_data, config, private, optimizer, train_loader)
+        for epoch in range(session.state["epoch"] + 1, config.epochs + 1):
+            if session.state["stopped_early"]:
                 break
-            model.train()
-            started, total, n_targets, n_tokens, steps = time.perf_counter(), 0.0, 0, 0, 0
-            batches = train_loader
-            if max_physical_batch_size is not None:
-                from opacus.utils.batch_memory_manager import wrap_data_loader
-
-                # what Opacus' BatchMemoryManager does on entering: physical batches that
-                # tell the DPOptimizer which one ends a logical batch
-                batches = wrap_data_loader(data_loader=train_loader, optimizer=optimizer,
-                                           max_batch_size=max_physical_batch_size)
-            bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", leave=False,
-                       disable=not config.progress)
-            for batch in bar:
-                optimizer.zero_grad(set_to_none=True)
-                if privacy_engine is not None and batch[0].size(0) == 0:
-                    _noise_only_step(optimizer)  # Poisson sampling drew nobody
-                else:
-                    loss, n, loss_value = _forward_loss(model, batch, device, pad,
-                                                        per_sequence=privacy_engine is not None)
-                    loss.backward()
-                    total += loss_value * n
-                    n_targets += n
-                    n_tokens += int(batch[1].sum())
-                    bar.set_postfix(loss=f"{loss_value:.3f}")
-                if config.grad_clip and privacy_engine is None:
-                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                optimizer.step()
-                if not getattr(optimizer, "_is_last_step_skipped", False):  # a logical step
-                    scheduler.step()
-                    steps += 1
-            seconds = time.perf_counter() - started
-            entry: dict[str, Any] = {
-                "epoch": epoch, "train_loss": total / max(n_targets, 1), "steps": steps,
-                "tokens": n_tokens, "seconds": seconds, "tokens_per_s": n_tokens / max(seconds, 1e-9),
-                "lr": scheduler.get_last_lr()[0]}
-            if val_loader is not None:
-                entry["val_loss"] = evaluate(model, val_loader, device)
-            if privacy_engine is not None and delta is not None:
-                entry["epsilon"] = float(privacy_engine.get_epsilon(delta))
-            if on_epoch_end is not None:
-                on_epoch_end(entry, model)
-            state["epochs"].append(entry)
-            if "val_loss" in entry:
-                best = state["best_val_loss"]
-                if best is None or entry["val_loss"] < best - config.min_delta:
-                    state.update(best_val_loss=entry["val_loss"], best_epoch=epoch, bad_epochs=0)
-                    best_weights = {k: v.detach().clone() for k, v in base.state_dict().items()}
-                    if best_path is not None:
-                        from safetensors.torch import save_model
-
-                        with atomic_path(best_path, suffix=".safetensors") as tmp:
-                            save_model(base, str(tmp))
-                else:
-                    state["bad_epochs"] += 1
-                    if config.patience is not None and state["bad_epochs"] >= config.patience:
-                        state["stopped_early"] = True
-            state["epoch"] = epoch
-            if config.checkpoint_dir:
-                saved = dict(state)
-                if privacy_engine is not None:
-                    saved["accountant_history"] = [list(h) for h in privacy_engine.accountant.history]
-                save_checkpoint(config.checkpoint_dir, model, optimizer, scheduler, saved, rng_owners)
-            if state["stopped_early"]:
-                break
-        if config.restore_best and state["best_epoch"] is not None and state["best_epoch"] != state["epoch"]:
-            if best_weights is not None:
-                base.load_state_dict(best_weights)
-            elif best_path is not None and best_path.exists():
-                from safetensors.torch import load_model
-
-                load_model(base, str(best_path))
+            entry = _train_epoch(session, epoch)
+            _end_epoch(session, entry, on_epoch_end)
+        history = _finish(session)
     finally:
         torch.use_deterministic_algorithms(previous_deterministic)
-    history = {
-        "family": family_of(model), "parameters": num_parameters(model), "device": str(device),
-        "epochs": state["epochs"], "best_epoch": state["best_epoch"],
-        "best_val_loss": state["best_val_loss"], "stopped_early": state["stopped_early"],
-        "restored_best": bool(config.restore_best and state["best_epoch"] not in (None, state["epoch"])),
-        "config": asdict(config)}
     path = history_path or (Path(config.checkpoint_dir) / "history.json" if config.checkpoint_dir else None)
     if path is not None:
-        write_json(path, history)
+        rundir.write_json(path, history)
     return history
+
+
+@dataclass
+class _Session:
+    """What one call of :func:`train` works with."""
+    model: nn.Module
+    base: nn.Module                 # the model inside Opacus' and the distributed wrappers
+    config: TrainConfig
+    device: torch.device
+    pad: int
+    train_loader: Any
+    val_loader: Any
+    optimizer: Any
+    scheduler: Any
+    private: Any
+    rng_owners: list[Any]           # whatever holds a generator a checkpoint must save
+    state: dict[str, Any]           # epoch, history, early-stopping state (checkpointed)
+    best_weights: dict[str, torch.Tensor] | None = None
+
+    @property
+    def best_path(self) -> Path | None:
+        return Path(self.config.checkpoint_dir) / "best.safetensors" if self.config.checkpoint_dir else None
+
+
+def _start(model: nn.Module, train_data: Any, val_data: Any, config: TrainConfig, private: Any,
+           optimizer: Any, train_loader: Any) -> _Session:
+    """Loaders, optimizer and schedule (the caller's or new ones), and the state of a
+    checkpoint to resume from (refused when it was made with other settings)."""
+    base = models.unwrap(model)
+    pad = base.config.pad_token_id
+    if pad is None:
+        raise ValueError("the model's config has no pad_token_id; build it from a tokenizer with a pad token")
+    block_size = getattr(base.config, "block_size", None) or getattr(base.config, "n_positions", None)
+    device = select_device(config.device)
+    model.to(device)
+    if private is not None:
+        optimizer, train_loader = private.optimizer, private.loader
+    if train_loader is None:
+        dataset = _as_dataset(train_data, pad, block_size, config.on_overflow)
+        train_loader = make_loader(dataset, config.batch_size, shuffle=True, seed=config.seed)
+    val_set = _as_dataset(val_data, pad, block_size, config.on_overflow)
+    val_loader = None if val_set is None else make_loader(val_set, config.batch_size, shuffle=False,
+                                                          seed=config.seed + 1)
+    optimizer = optimizer or make_optimizer(model, config.lr, config.weight_decay, config.betas)
+    total_steps = max(1, len(train_loader)) * config.epochs  # logical steps (Poisson: 1 / sample rate)
+    scheduler = make_scheduler(optimizer, total_steps, int(config.warmup_fraction * total_steps), config.min_lr_ratio)
+    rng_owners = [train_loader] + ([val_loader] if val_loader is not None else [])
+    rng_owners += [optimizer] if private is not None else []  # the noise generator
+    settings = {k: v for k, v in asdict(config).items()
+                if k not in ("device", "resume", "progress", "checkpoint_dir", "patience")}
+    state: dict[str, Any] = {"epoch": 0, "epochs": [], "best_val_loss": None, "best_epoch": None,
+                             "bad_epochs": 0, "stopped_early": False, "settings": settings}
+    session = _Session(model, base, config, device, pad, train_loader, val_loader, optimizer, scheduler,
+                       private, rng_owners, state)
+    if config.checkpoint_dir and config.resume:
+        _resume(session)
+    return session
+
+
+def _resume(session: _Session) -> None:
+    """Continue from the latest checkpoint, if any: weights, optimizer, schedule, the
+    generators, the history and, for a private run, the accountant's steps."""
+    config = session.config
+    loaded = load_checkpoint(config.checkpoint_dir, session.model, session.optimizer, session.scheduler,
+                             session.rng_owners)
+    if loaded is None:
+        return
+    if loaded.get("settings") != json.loads(json.dumps(session.state["settings"])):
+        raise ValueError(f"{config.checkpoint_dir}: the checkpoint was made with other settings "
+                         f"({loaded.get('settings')}); use another checkpoint_dir or resume=False")
+    loaded.pop("scheduler", None)
+    accountant_history = loaded.pop("accountant_history", None)
+    if session.private is not None and accountant_history is not None:
+        session.private.engine.accountant.history = [tuple(h) for h in accountant_history]
+    session.state = loaded
+
+
+def _batches(session: _Session) -> Any:
+    """The epoch's batches: a private run's logical Poisson batches cut into physical ones
+    that tell the ``DPOptimizer`` which one ends a logical batch (what Opacus'
+    ``BatchMemoryManager`` does on entering)."""
+    physical = session.private.settings.max_physical_batch_size if session.private is not None else None
+    if physical is None:
+        return session.train_loader
+    from opacus.utils.batch_memory_manager import wrap_data_loader
+
+    return wrap_data_loader(data_loader=session.train_loader, optimizer=session.optimizer, max_batch_size=physical)
+
+
+def _train_epoch(session: _Session, epoch: int) -> dict[str, Any]:
+    """One pass over the training loader; returns the epoch's history entry (training
+    loss, logical steps, tokens, seconds, learning rate)."""
+    from tqdm.auto import tqdm
+
+    model, optimizer, config, private = session.model, session.optimizer, session.config, session.private
+    model.train()
+    started, total, n_targets, n_tokens, steps = time.perf_counter(), 0.0, 0, 0, 0
+    bar = tqdm(_batches(session), desc=f"epoch {epoch}/{config.epochs}", leave=False, disable=not config.progress)
+    for batch in bar:
+        optimizer.zero_grad(set_to_none=True)
+        if private is not None and batch[0].size(0) == 0:
+            _noise_only_step(optimizer)  # Poisson sampling drew nobody
+        else:
+            loss, n, loss_value = _forward_loss(model, batch, session.device, session.pad,
+                                                per_sequence=private is not None)
+            loss.backward()
+            total, n_targets, n_tokens = total + loss_value * n, n_targets + n, n_tokens + int(batch[1].sum())
+            bar.set_postfix(loss=f"{loss_value:.3f}")
+        if config.grad_clip and private is None:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        if not getattr(optimizer, "_is_last_step_skipped", False):  # a logical step
+            session.scheduler.step()
+            steps += 1
+    seconds = time.perf_counter() - started
+    return {"epoch": epoch, "train_loss": total / max(n_targets, 1), "steps": steps, "tokens": n_tokens,
+            "seconds": seconds, "tokens_per_s": n_tokens / max(seconds, 1e-9),
+            "lr": session.scheduler.get_last_lr()[0]}
+
+
+def _end_epoch(session: _Session, entry: dict[str, Any], on_epoch_end: Callable | None) -> None:
+    """Validation loss, privacy spent and clipping statistics, the caller's fields, early
+    stopping (keeping the best epoch's weights), and a checkpoint."""
+    state, config, private = session.state, session.config, session.private
+    if session.val_loader is not None:
+        entry["val_loss"] = evaluate(session.model, session.val_loader, session.device)
+    if private is not None:
+        entry["epsilon"] = float(private.engine.get_epsilon(private.settings.delta))
+        entry.update(private.epoch_statistics())
+    if on_epoch_end is not None:
+        on_epoch_end(entry, session.model)
+    state["epochs"].append(entry)
+    if "val_loss" in entry:
+        if state["best_val_loss"] is None or entry["val_loss"] < state["best_val_loss"] - config.min_delta:
+            state.update(best_val_loss=entry["val_loss"], best_epoch=entry["epoch"], bad_epochs=0)
+            _keep_best(session)
+        else:
+            state["bad_epochs"] += 1
+            state["stopped_early"] = config.patience is not None and state["bad_epochs"] >= config.patience
+    state["epoch"] = entry["epoch"]
+    if config.checkpoint_dir:
+        saved = dict(state)
+        if private is not None:
+            saved["accountant_history"] = [list(h) for h in private.engine.accountant.history]
+        save_checkpoint(config.checkpoint_dir, session.model, session.optimizer, session.scheduler, saved,
+                        session.rng_owners)
+
+
+def _keep_best(session: _Session) -> None:
+    """The weights of the best epoch so far, in memory and (with checkpoints) on disk."""
+    session.best_weights = {k: v.detach().clone() for k, v in session.base.state_dict().items()}
+    if session.best_path is not None:
+        from safetensors.torch import save_model
+
+        with rundir.atomic_path(session.best_path, suffix=".safetensors") as tmp:
+            save_model(session.base, str(tmp))
+
+
+def _finish(session: _Session) -> dict[str, Any]:
+    """Restore the best epoch's weights (``restore_best``) and return the history."""
+    state, config = session.state, session.config
+    restore = config.restore_best and state["best_epoch"] not in (None, state["epoch"])
+    if restore:
+        if session.best_weights is not None:
+            session.base.load_state_dict(session.best_weights)
+        elif session.best_path is not None and session.best_path.exists():
+            from safetensors.torch import load_model
+
+            load_model(session.base, str(session.best_path))
+    return {"family": models.family_of(session.model), "parameters": models.num_parameters(session.model),
+            "device": str(session.device), "epochs": state["epochs"], "best_epoch": state["best_epoch"],
+            "best_val_loss": state["best_val_loss"], "stopped_early": state["stopped_early"],
+            "restored_best": bool(restore), "config": asdict(config)}
 
 
 def config_from_profile(settings: dict[str, Any], **overrides: Any) -> TrainConfig:

@@ -7,31 +7,33 @@ a few thousand ids the trainer ends up merging the digits of positions that only
 members carry. Publishing the tokenizer with the model then says "somebody in the training
 set carries a variant at 22:X" — for a rare variant, nearly a name.
 
-The measurement, using only the vocabulary:
+The measurement, using only the vocabulary, follows the definition of differential
+privacy: compare what a recipe builds from a cohort *with* some members and *without*
+them (:func:`compare_vocabularies`).
 
-1. **Specific tokens**: the tokens of the tokenizer under test that a *reference*
-   vocabulary, learned the same way from non-member text (the validation split), does not
-   have. Whatever is common to any sample of the population is learned by both; what only
-   the members brought in is specific.
-2. **Disclosure**: of the rare sites (carrier fraction below ``max_carrier_fraction``) carried
-   only by members, how many have their position digits inside a specific token — beside the
-   same rate for rare sites carried only by holdout samples (the false-positive baseline).
-3. **Membership test**: score each candidate by the number of its rare records whose position
-   is inside a specific token, and compare members with holdout samples (drawn from one pool
-   by :func:`lib.data.make_splits`) by the AUC, with a bootstrap confidence interval.
+1. **Specific tokens**: the tokens of the tokenizer built with the candidate members (a
+   seeded half of the training split) that the same recipe, run on the same cohort without
+   them, does not produce. What the rest of the cohort brings is learned by both; what only
+   the candidates brought in is specific.
+2. **Disclosure**: of the rare sites (carrier fraction below ``max_carrier_fraction``)
+   carried only by candidates, how many have their position digits inside a specific token
+   -- beside the same rate for rare sites carried only by holdout people (in neither build:
+   the false-positive baseline).
+3. **Membership test**: score each person by the number of their rare records whose
+   position is inside a specific token, and compare the candidates with the holdout
+   non-members (drawn from one pool by :func:`lib.splits.make_splits`) by the AUC, with a
+   bootstrap confidence interval.
 
-A vocabulary derived from the public panel only (:func:`lib.tokenization.variant_tokenizer`)
-is the same whoever the members are, so its reference is itself: no token is specific, every
-score is zero and the AUC is exactly 0.5, by construction.
-
-:func:`compare_vocabularies` runs the whole comparison of the tokenization chapter: BPE on
-sparse profiles, BPE with whole-record merges, the saved BPE (sparse and dense texts), and
-the variant tokenizer built for two different member sets.
+A recipe that reads public information only -- the variant tokenizer of a panel chosen from
+public information (:mod:`lib.panel`), BPE learned on the public people -- builds the same
+vocabulary with and without the candidates; the comparison shows it from two real builds,
+and the tests of :mod:`lib.ch01_data` show that the panel itself is the same, byte for
+byte, for two cohorts that differ in one member.
 """
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -88,8 +90,8 @@ def disclosure(specific: Iterable[str], samples: Mapping[str, Sequence[str]], sp
     """Rare sites carried only by members (``train``) or only by non-members (``holdout``),
     and how many of each have their position inside a specific token.
 
-    ``samples`` maps every sample of the cohort to its sparse records; ``splits`` is
-    :func:`lib.data.load_splits`.
+    ``samples`` maps every person of the cohort to their sparse records; ``splits`` holds
+    the two groups, ``train`` (the candidate members) and ``holdout``.
     """
     who = carriers(samples)
     rare = rare_sites(who, len(samples), max_carrier_fraction)
@@ -99,7 +101,7 @@ def disclosure(specific: Iterable[str], samples: Mapping[str, Sequence[str]], sp
         inside = set(splits[group])
         only = [s for s in rare if who[s] <= inside]
         hit = sum(position(s) in covered for s in only)
-        rows.append({"carried only by": "members (train)" if group == "train" else "non-members (holdout)",
+        rows.append({"carried only by": "candidate members" if group == "train" else "non-members (holdout)",
                      "rare sites": len(only), "position in a specific token": hit,
                      "fraction": hit / len(only) if only else float("nan")})
     return pd.DataFrame(rows)
@@ -145,77 +147,60 @@ def membership_test(specific: Iterable[str], samples: Mapping[str, Sequence[str]
             "mean_non_member_score": float(scores["holdout"].mean()), "n_specific_tokens": len(specific)}
 
 
-#: The cases of :func:`compare_vocabularies`, in order.
-BPE_SPARSE = "BPE, sparse profiles"
-BPE_RECORDS = "BPE whole records, sparse"
-BPE_SAVED = "BPE, sparse and dense (saved)"
-VARIANT = "variant (panel only)"
-CASES = (BPE_SPARSE, BPE_RECORDS, BPE_SAVED, VARIANT)
-RESULT_COLUMNS = ["tokenizer", "auc", "ci_low", "ci_high", "n_members", "n_non_members", "mean_member_score",
-                  "mean_non_member_score", "n_specific_tokens"]
+RESULT_COLUMNS = ["tokenizer", "identical", "auc", "ci_low", "ci_high", "n_members", "n_non_members",
+                  "mean_member_score", "mean_non_member_score", "n_specific_tokens"]
 TABLE_COLUMNS = ["tokenizer", "carried only by", "rare sites", "position in a specific token", "fraction"]
 
 
-def vocabulary_attack(member_tokenizer, reference_tokenizer, samples: Mapping[str, Sequence[str]],
-                      splits: Mapping[str, Sequence[str]], max_carrier_fraction: float = 0.05,
+def vocabulary_attack(with_candidates, without_candidates, samples: Mapping[str, Sequence[str]],
+                      groups: Mapping[str, Sequence[str]], max_carrier_fraction: float = 0.05,
                       n_boot: int = 1000, seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
-    """:func:`disclosure` and :func:`membership_test` for one tokenizer learned on the members
-    against its ``reference`` learned the same way from non-members; both are judged by their
-    vocabularies alone (:func:`lib.tokenization.vocabulary_strings`)."""
-    specific = specific_tokens(tk.vocabulary_strings(member_tokenizer), tk.vocabulary_strings(reference_tokenizer))
-    table = disclosure(specific, samples, splits, max_carrier_fraction)
-    test = membership_test(specific, samples, splits, max_carrier_fraction, n_boot=n_boot, seed=seed)
+    """:func:`disclosure` and :func:`membership_test` of the tokens that a tokenizer built
+    *with* the candidate members has and the same recipe built *without* them lacks; both
+    are judged by their vocabularies alone (:func:`lib.tokenization.vocabulary_strings`).
+    ``groups``: ``train`` (the candidate members) and ``holdout`` (the non-members)."""
+    specific = specific_tokens(tk.vocabulary_strings(with_candidates), tk.vocabulary_strings(without_candidates))
+    table = disclosure(specific, samples, groups, max_carrier_fraction)
+    test = membership_test(specific, samples, groups, max_carrier_fraction, n_boot=n_boot, seed=seed)
     return table, test
 
 
-def _sample_records(sample_texts: Mapping[str, str]) -> dict[str, list[str]]:
-    return {sample: tk.text_to_sample(text).records for sample, text in sample_texts.items()}
+def candidate_members(splits: Mapping[str, Sequence[str]], fraction: float = 0.5, seed: int = 0) -> list[str]:
+    """The members whose membership the comparison tests: a seeded ``fraction`` of the
+    training split (in the split's order); the rest stay in both builds."""
+    members = list(splits["train"])
+    n = max(1, int(round(len(members) * fraction)))
+    chosen = set(np.random.default_rng(seed).choice(len(members), size=min(n, len(members) - 1), replace=False))
+    return [s for i, s in enumerate(members) if i in chosen]
 
 
-def compare_vocabularies(texts: Mapping[str, Mapping[str, str]], splits: Mapping[str, Sequence[str]],
-                         panel_sites: Sequence[str], vocab_size: int = 4096, seed: int = 0, n_boot: int = 1000,
-                         saved_bpe=None, max_carrier_fraction: float = 0.05) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """What four vocabularies disclose about the members (``splits["train"]``): the
-    :data:`CASES`, each a tokenizer learned on the members and its reference learned the same
-    way from the validation split (the variant tokenizer: built for two member sets).
+def compare_vocabularies(recipes: Mapping[str, Callable[[Mapping[str, Sequence[str]]], object]],
+                         samples: Mapping[str, Sequence[str]], splits: Mapping[str, Sequence[str]],
+                         seed: int = 0, n_boot: int = 1000, max_carrier_fraction: float = 0.05,
+                         candidate_fraction: float = 0.5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What each tokenizer recipe's vocabulary discloses about the members it may see.
 
-    ``texts`` maps ``"sparse"`` and ``"dense"`` to sample -> model text
-    (:func:`lib.tokenization.sample_to_text`); the sparse records the attack scores are read
-    back from ``texts["sparse"]``. ``saved_bpe`` is the chapter's BPE (learned from the
-    members' sparse and dense texts with ``vocab_size`` ids); when None it is learned here the
-    same way. Returns ``(results, tables)``: one row per case with :func:`membership_test`'s
-    numbers (:data:`RESULT_COLUMNS`), and :func:`disclosure`'s two rows per case
-    (:data:`TABLE_COLUMNS`).
-    """
-    for kind in ("sparse", "dense"):
-        if kind not in texts:
-            raise ValueError(f"compare_vocabularies needs {kind} texts; got {list(texts)}")
-    samples = _sample_records(texts["sparse"])
-
-    def of(kinds, split):
-        return [texts[k][s] for k in kinds for s in splits[split]]
-
-    if saved_bpe is None:
-        saved_bpe = tk.bpe_tokenizer(of(("sparse", "dense"), "train"), vocab_size)
-    variant_a = tk.variant_tokenizer(panel_sites)  # for the members of splits["train"] ...
-    variant_b = tk.variant_tokenizer(panel_sites)  # ... and for any other member set: it never sees them
-    if variant_a.get_vocab() != variant_b.get_vocab():
-        raise AssertionError("the variant vocabulary should depend on the panel only")
-    cases = {
-        BPE_SPARSE: (tk.bpe_tokenizer(of(("sparse",), "train"), vocab_size),
-                     tk.bpe_tokenizer(of(("sparse",), "validation"), vocab_size, split="validation")),
-        BPE_RECORDS: (tk.bpe_tokenizer(of(("sparse",), "train"), vocab_size, pre_split="record"),
-                      tk.bpe_tokenizer(of(("sparse",), "validation"), vocab_size, pre_split="record",
-                                       split="validation")),
-        BPE_SAVED: (saved_bpe, tk.bpe_tokenizer(of(("sparse", "dense"), "validation"), vocab_size,
-                                                split="validation")),
-        VARIANT: (variant_a, variant_b),
-    }
+    ``recipes`` maps a name to a function that builds a tokenizer from a cohort's splits
+    (sample lists; it may use any split, the way the recipe does in the book). Each recipe
+    is run twice: on ``splits`` (*with* the candidate members, :func:`candidate_members`)
+    and on the same splits with the candidates removed from ``train`` (*without*). A
+    recipe that uses public information only builds the same vocabulary both times
+    (``identical``), so no token is specific and the test's AUC is 0.5 -- computed, from
+    two real builds; one that learns from the members has tokens only the candidates
+    brought in, and the membership test (candidates against the holdout non-members, who
+    are in neither build) scores them. ``samples`` maps every person to their sparse
+    records. Returns ``(results, tables)``: one row per recipe (:data:`RESULT_COLUMNS`) and
+    :func:`disclosure`'s two rows per recipe (:data:`TABLE_COLUMNS`)."""
+    candidates = candidate_members(splits, candidate_fraction, seed)
+    without = dict(splits, train=[s for s in splits["train"] if s not in set(candidates)])
+    groups = {"train": candidates, "holdout": list(splits["holdout"])}
     results, tables = [], []
-    for case, (member, reference) in cases.items():
-        table, test = vocabulary_attack(member, reference, samples, splits, max_carrier_fraction,
+    for name, recipe in recipes.items():
+        built_with, built_without = recipe(splits), recipe(without)
+        identical = built_with.get_vocab() == built_without.get_vocab()
+        table, test = vocabulary_attack(built_with, built_without, samples, groups, max_carrier_fraction,
                                         n_boot=n_boot, seed=seed)
-        tables.append(table.assign(tokenizer=case))
-        results.append({"tokenizer": case, **test})
+        tables.append(table.assign(tokenizer=name))
+        results.append({"tokenizer": name, "identical": identical, **test})
     return (pd.DataFrame(results, columns=RESULT_COLUMNS),
             pd.concat(tables, ignore_index=True)[TABLE_COLUMNS])

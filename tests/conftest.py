@@ -1,9 +1,11 @@
 """Shared fixtures.
 
-``shared_data``: the reference data set beside the repository (``../shared/data``: the
-1000 Genomes chr22 panel VCF, sample table, bcftools stats, GPT-2 tokenizer). A test that
-needs it must not silently pass without it: in CI (``CI=true``) its absence is a failure,
-elsewhere the test is skipped with the reason shown (``-ra`` is on by default).
+``real_data``: the real 1000 Genomes data committed in ``data/1000g/`` (the chr22 panel
+VCF of 813 people x 998 sites with its index, their population table, and the ``bcftools
+stats`` of the whole chromosome; see ``data/1000g/README.md``). It is part of the
+repository, so a missing file is a failure, never a skip; the suite needs nothing beside
+the repository. Only external tools (Chromium, TeX) may be skipped outside CI
+(:func:`require_or_skip`).
 
 ``fixture_book``: the small fixture book (``tests/fixtures/book``: the repository's intro and
 references pages around a chart notebook) executed and built once per session through the
@@ -35,13 +37,19 @@ def require_or_skip(ok: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+REAL_DATA = REPO_ROOT / "data" / "1000g"
+REAL_VCF = REAL_DATA / "1000g_chr22_panel998.vcf.gz"
+REAL_POPULATIONS = REAL_DATA / "1000g_samples_panel998.tsv"
+REAL_STATS = REAL_DATA / "1000g_phase3_chr22_bcftools_stats.txt"
+
+
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """``<repo root>/../shared/data``; fails in CI, skips elsewhere, when it is missing."""
-    path = (REPO_ROOT.parent / "shared" / "data").resolve()
-    require_or_skip(path.is_dir() and any(path.iterdir()),
-                    f"reference data not found at {path} (expected ../shared/data beside the repository)")
-    return path
+def real_data() -> dict[str, Path]:
+    """The committed real data (``vcf``, ``populations``, ``stats``); fails if a file is missing."""
+    paths = {"vcf": REAL_VCF, "populations": REAL_POPULATIONS, "stats": REAL_STATS}
+    missing = [str(p) for p in [*paths.values(), Path(f"{REAL_VCF}.tbi")] if not p.is_file()]
+    assert not missing, f"committed data missing from the repository: {missing} (see data/1000g/README.md)"
+    return paths
 
 
 def make_fixture_root(dest: Path) -> Path:
@@ -89,13 +97,81 @@ def pattern_language(n: int, seed: int, lengths: tuple[int, int] = (8, 20)) -> l
 def make_small_run(base: Path, seed: int, n_sites: int, samples_per_population: int,
                    public_fraction: float = 0.1) -> Path:
     """A small simulated run directory (smoke profile, 300 kb) with its cohort, splits,
-    profiles and the variant tokenizer saved: what the models chapters read."""
-    from lib import data, rundir
+    public panel, profiles and the variant tokenizer of that panel saved: what the models
+    chapters read."""
+    from lib import ch01_data, rundir
     from lib import tokenization as tk
 
     run = rundir.run_path(base / "run", "smoke")
-    prepared = data.prepare(run, source="simulate", seed=seed, n_sites=n_sites,
-                            sim_samples_per_population=samples_per_population, sim_length=300_000,
-                            public_fraction=public_fraction, progress=False)
-    tk.save(tk.build_tokenizer("variant", panel_sites=data.site_keys(prepared.cohort)), run, "variant")
+    prepared = ch01_data.prepare(run, source="simulate", seed=seed, n_sites=n_sites,
+                                 sim_samples_per_population=samples_per_population, sim_length=300_000,
+                                 public_fraction=public_fraction, progress=False)
+    tk.save(tk.build_tokenizer("variant", panel_sites=prepared.panel["sites"]), run, "variant")
     return run
+
+
+#: Text for the GPT-2-format tokenizer of the tests: English prose and numbers, nothing
+#: from a cohort (GPT-2's own BPE was learned on web text, not on genotypes).
+GPT2_CORPUS = [
+    "The quick brown fox jumps over the lazy dog while the model learns from public text.",
+    "Language models read tokens; a byte-level tokenizer can encode any string at all.",
+    "In 2015 the 1000 Genomes Project released 2,504 genomes from 26 populations.",
+    "Chromosome 22 is about 51,304,566 base pairs long in the GRCh37 assembly.",
+    "Differential privacy bounds what anyone can learn about a single person in the data.",
+    "Numbers such as 17327068, 16050075 and 0.05 appear in tables, captions and prose.",
+]
+
+
+def write_gpt2_format_tokenizer(dest: Path, vocab_size: int = 600) -> Path:
+    """A small byte-level BPE in GPT-2's released format (``vocab.json`` + ``merges.txt``,
+    GPT-2's byte alphabet, pre-tokenization and ``<|endoftext|>``), trained here with the
+    ``tokenizers`` library on :data:`GPT2_CORPUS`: what :func:`lib.tokenization.gpt2_tokenizer`
+    reads, without GPT-2's own files. Returns ``dest``."""
+    from tokenizers import ByteLevelBPETokenizer
+
+    dest.mkdir(parents=True, exist_ok=True)
+    trainer = ByteLevelBPETokenizer(add_prefix_space=False)
+    trainer.train_from_iterator(GPT2_CORPUS * 20, vocab_size=vocab_size, min_frequency=2,
+                                special_tokens=["<|endoftext|>"], show_progress=False)
+    trainer.save_model(str(dest))
+    assert (dest / "vocab.json").is_file() and (dest / "merges.txt").is_file()
+    return dest
+
+
+@pytest.fixture(scope="session")
+def gpt2_dir(tmp_path_factory) -> Path:
+    """A directory holding a GPT-2-format tokenizer (:func:`write_gpt2_format_tokenizer`)."""
+    return write_gpt2_format_tokenizer(tmp_path_factory.mktemp("gpt2-tokenizer"))
+
+
+def make_declared_run(run: Path, seed: int, n_sites: int | None, samples_per_population: int,
+                      sim_length: int, public_fraction: float = 0.1):
+    """A simulated run whose panel is a **declared** site list: every simulated site written
+    to ``<run>.sites.vcf.gz`` and passed as ``panel_path`` (as the quick profile declares the
+    1000 Genomes panel), so the panel holds rare sites only members carry -- what a
+    vocabulary learned on members can disclose. (A panel chosen from the public split never
+    has such a site: each varies among the public people.) Returns the ``Prepared``."""
+    from lib import ch01_data, simulate, vcf
+
+    sites = Path(f"{run}.sites.vcf.gz")
+    if not sites.exists():
+        vcf.write_vcf(simulate.simulate_cohort(samples_per_population, sim_length, seed=seed), sites)
+    return ch01_data.prepare(run, source="simulate", seed=seed, n_sites=n_sites, panel_path=str(sites),
+                             sim_samples_per_population=samples_per_population, sim_length=sim_length,
+                             public_fraction=public_fraction, progress=False)
+
+
+def glued(nb) -> dict[str, str]:
+    """The values an executed chapter glued for its prose (myst-nb stores them as outputs)."""
+    values = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            meta = output.get("metadata", {}).get("scrapbook", {})
+            if meta.get("name"):
+                values[meta["name"]] = output["data"][meta["mime_prefix"] + "text/plain"].strip("'\"")
+    return values
+
+
+def outputs_of_type(nb, mime: str) -> int:
+    """How many outputs of an executed notebook carry ``mime``."""
+    return sum(mime in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))

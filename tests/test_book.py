@@ -4,10 +4,8 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import altair as alt
 import pandas as pd

@@ -33,8 +33,17 @@ def test_chart_page_draws_offline(served_book):
     assert report["external_requests"] == [], report
 
 
-@pytest.mark.parametrize("page", ["index.html", "book/intro.html", "book/references.html", "search.html"])
-def test_other_pages_are_clean_and_offline(served_book, page):
+def toc_pages() -> list[str]:
+    """Every page of the fixture book's ``_toc.yml`` (as the runner reads it), the landing
+    page and the search page."""
+    from conftest import FIXTURE_BOOK
+    from lib import book
+
+    return ["index.html", "search.html"] + [f"{name}.html" for name in book.toc_docnames(FIXTURE_BOOK)]
+
+
+@pytest.mark.parametrize("page", toc_pages())
+def test_every_page_is_clean_and_offline(served_book, page):
     report = check_page(f"{served_book}/{page}")
     assert report["console_errors"] == [], report
     assert report["failed_requests"] == [], report

@@ -1,7 +1,11 @@
-"""The data chapter (book/01_data.ipynb) executed by papermill in the smoke profile.
+"""The data chapter (book/01_data.ipynb) executed by papermill in the smoke profile, and the
+whole book built in the smoke profile on the real panel.
 
-On the default simulated cohort and on the real 1000 Genomes panel; and a bad input
-reaching the chapter stops it with the reader's clear message, not a traceback from pysam.
+The chapter runs on the default simulated cohort and on the real 1000 Genomes panel
+committed in ``data/1000g/`` (its panel chosen from the public split, or the file declared
+its own public site list); a bad input reaching the chapter stops it with the reader's
+clear message, not a traceback from pysam. The built book (every chapter of ``_toc.yml``)
+is checked for its charts, its private models and what they may release.
 """
 from __future__ import annotations
 
@@ -13,8 +17,15 @@ import pandas as pd
 import papermill as pm
 import pytest
 
+from conftest import REAL_POPULATIONS, REAL_VCF, glued, outputs_of_type
+from lib import book
+
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = ROOT / "book" / "01_data.ipynb"
+#: The book's data parameters on the committed real panel, as a user types them (paths
+#: relative to the repository, the runner's working directory).
+REAL_PANEL_ARGS = ["-p", "source", "vcf", "-p", "vcf_path", str(REAL_VCF.relative_to(ROOT)),
+                   "-p", "populations_path", str(REAL_POPULATIONS.relative_to(ROOT)), "-p", "assembly", "GRCh37"]
 
 
 def execute(tmp: Path, **parameters) -> tuple[nbformat.NotebookNode, Path]:
@@ -26,19 +37,8 @@ def execute(tmp: Path, **parameters) -> tuple[nbformat.NotebookNode, Path]:
     return nbformat.read(out, as_version=4), run
 
 
-def glued(nb) -> dict[str, str]:
-    """The values the chapter glued for its prose (myst-nb stores them as outputs)."""
-    values = {}
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            meta = output.get("metadata", {}).get("scrapbook", {})
-            if meta.get("name"):
-                values[meta["name"]] = output["data"][meta["mime_prefix"] + "text/plain"].strip("'\"")
-    return values
 
 
-def outputs_of_type(nb, mime: str) -> int:
-    return sum(mime in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
 
 
 def test_source_notebook_has_no_outputs_and_a_parameters_cell():
@@ -48,46 +48,88 @@ def test_source_notebook_has_no_outputs_and_a_parameters_cell():
     assert len(tagged) == 1 and nb.cells.index(tagged[0]) == next(
         i for i, c in enumerate(nb.cells) if c.cell_type == "code")
     declared = set(pm.inspect_notebook(str(CHAPTER)))
-    assert {"profile", "run_dir", "seed", "source", "vcf_path", "populations_path", "chromosome",
-            "region", "n_sites", "common_fraction"} <= declared
+    assert {"profile", "run_dir", "seed", "source", "vcf_path", "populations_path", "assembly", "panel_path",
+            "chromosome", "region", "n_sites", "common_fraction", "reference_stats_path"} <= declared
+
+
+def test_chapter_keeps_logic_in_lib():
+    """Every step is one call into the chapter module, lib.stats or lib.charts."""
+    nb = nbformat.read(CHAPTER, as_version=4)
+    source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "def " not in source and "alt.Chart" not in source and "lambda" not in source
+    for call in ("chapter.prepare_with(", "figures.glue_numbers(chapter.numbers(prepared))", "chapter.summary_table(",
+                 "chapter.repairs_markdown(", "chapter.split_table(", "chapter.coverage_table(",
+                 "chapter.example_profile(", "chapter.profile_lengths(", "chapter.written_files(",
+                 "stats.compare_with_reference_file("):
+        assert call in source, call
+    assert "from lib import ch01_data as chapter" in source
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", ""))
 
 
 def test_chapter_on_the_simulated_cohort(tmp_path):
     nb, run = execute(tmp_path)
     values = glued(nb)
     assert values["n_samples"] == "120" and values["n_sites"] == "200"  # smoke: 3 x 40 people, 200 sites
+    sizes = [values[f"n_{name}"] for name in ("train", "validation", "holdout", "public")]
+    assert sizes == ["72", "18", "18", "12"]
+    assert values["panel_basis"] == "the genotypes of the 12 public people"
+    assert number(values["n_common"]) + number(values["n_rare"]) == 200 and number(values["n_source_sites"]) > 200
+    assert values["rare_member_sites_no_public"] != "0"  # the members' rare sites no public person carries ...
+    assert number(values["rare_member_sites_off_panel"]) >= number(values["rare_member_sites_no_public"])  # ... are off
+    assert values["genotype_coverage"].endswith("%") and 0 < float(values["genotype_coverage"][:-1]) < 100
     assert 1.5 < float(values["ts_tv"]) < 2.8
     assert outputs_of_type(nb, "image/png") >= 7  # every chart also has its static image (8 with the reference)
     html = [o["data"]["text/html"] for c in nb.cells for o in c.get("outputs", []) if "text/html" in o.get("data", {})]
     assert sum("vegaEmbed" in h for h in html) >= 7
-    for name in ("cohort.vcf.gz", "cohort.vcf.gz.tbi", "populations.tsv", "splits.json", "profiles.jsonl"):
-        assert (run / "cohort" / name).exists()
+    for name in ("cohort.vcf.gz", "cohort.vcf.gz.tbi", "populations.tsv", "splits.json", "profiles.jsonl",
+                 "profiles_dense.jsonl.gz", "panel.json"):
+        assert (run / "cohort" / name).exists(), name
+    for name in ("data.json", "panel_coverage.csv"):  # computed on the members: a diagnostic, kept apart
+        assert (run / "diagnostics" / name).exists(), name
     splits = json.loads((run / "cohort" / "splits.json").read_text())
     assert splits["sizes"] == {"train": 72, "validation": 18, "holdout": 18, "public": 12}
+    panel = json.loads((run / "cohort" / "panel.json").read_text())
+    assert (panel["basis"], panel["declared"], panel["n_sites"]) == ("public split", False, 200)
 
 
 def test_chapter_is_reproducible(tmp_path):
     nb1, run1 = execute(tmp_path / "a", seed=3)
     nb2, run2 = execute(tmp_path / "b", seed=3)
     assert glued(nb1) == glued(nb2)
-    for name in ("cohort.vcf.gz", "splits.json", "profiles.jsonl"):
+    for name in ("cohort.vcf.gz", "splits.json", "profiles.jsonl", "panel.json"):
         assert (run1 / "cohort" / name).read_bytes() == (run2 / "cohort" / name).read_bytes()
 
 
-def test_chapter_on_the_real_panel(tmp_path, shared_data):
-    nb, run = execute(tmp_path, source="vcf", vcf_path=str(shared_data / "1000g_chr22_panel998.vcf.gz"),
-                      populations_path=str(shared_data / "1000g_samples.tsv"), assembly="GRCh37")
+def test_chapter_on_the_real_panel(tmp_path, real_data):
+    nb, run = execute(tmp_path, source="vcf", vcf_path=str(real_data["vcf"]),
+                      populations_path=str(real_data["populations"]), assembly="GRCh37")
     values = glued(nb)
-    assert values["n_samples"] == "813" and values["n_sites"] == "200"
-    assert values["assembly"].startswith("GRCh37")
+    assert values["n_samples"] == "813" and values["n_sites"] == "200" and values["n_source_sites"] == "998"
+    assert values["assembly"].startswith("GRCh37") and values["n_public"] == "81"
+    assert values["panel_basis"] == "the genotypes of the 81 public people"
     text = "\n".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells for o in c.get("outputs", []))
     assert "joined ALT alleles with '/'" in text and "declares assembly=GRCh38" in text
+    assert "do not vary among the public people" in text  # the panel's notes are listed too
     pops = (run / "cohort" / "populations.tsv").read_text()
     assert "AFR" in pops and "unknown" not in pops
 
 
-def test_chapter_without_population_table_labels_unknown(tmp_path, shared_data):
-    nb, run = execute(tmp_path, source="vcf", vcf_path=str(shared_data / "1000g_chr22_panel998.vcf.gz"),
+def test_chapter_on_the_real_panel_declared_public(tmp_path, real_data):
+    """The quick profile's data: the file declared its own public site list, used whole."""
+    nb, run = execute(tmp_path, source="vcf", vcf_path=str(real_data["vcf"]), panel_path=str(real_data["vcf"]),
+                      populations_path=str(real_data["populations"]), assembly="GRCh37", n_sites=998)
+    values = glued(nb)
+    assert values["n_sites"] == "998" and values["panel_basis"] == "a site list declared public"
+    assert values["genotype_coverage"] == "100.0%" and values["rare_member_sites_off_panel"] == "0"
+    panel = json.loads((run / "cohort" / "panel.json").read_text())
+    assert panel["declared"] is True and len(panel["sites"]) == 998
+
+
+def test_chapter_without_population_table_labels_unknown(tmp_path, real_data):
+    nb, run = execute(tmp_path, source="vcf", vcf_path=str(real_data["vcf"]),
                       assembly="GRCh37", region="22:16000000-30000000")
     assert set(line.split("\t")[1] for line in (run / "cohort" / "populations.tsv").read_text().splitlines()[1:]) == {"unknown"}
     assert glued(nb)["n_samples"] == "813"
@@ -104,56 +146,84 @@ def test_chapter_stops_with_the_readers_message(tmp_path):
 
 # ---------------------------------------------------------------------------- the built book
 
-@pytest.fixture(scope="module")
-def data_book(tmp_path_factory, shared_data):
-    """The repository's book (intro, data chapter, references) run in the smoke profile on
-    the real panel and built with ``jupyter-book build -W`` through the runner."""
-    from lib import book
+#: The whole smoke book runs in the setup of the first test that needs it, and that setup
+#: counts against the test's timeout (pyproject's 900 s): about 12 minutes on 2 free cores,
+#: more on a shared machine. The tests that use it get a longer limit.
+book_timeout = pytest.mark.timeout(2400)
 
+
+@pytest.fixture(scope="module")
+def data_book(tmp_path_factory, real_data):
+    """The repository's book (every chapter of _toc.yml) run in the smoke profile on the
+    committed real panel and built with ``jupyter-book build -W`` through the runner."""
     base = tmp_path_factory.mktemp("data-book")
     code = book.main(["--profile", "smoke", "--run-dir", str(base / "run"), "--output", str(base / "out"),
-                      "-p", "source", "vcf", "-p", "vcf_path", str(shared_data / "1000g_chr22_panel998.vcf.gz"),
-                      "-p", "populations_path", str(shared_data / "1000g_samples.tsv"), "-p", "assembly", "GRCh37"])
+                      *REAL_PANEL_ARGS])
     assert code == 0, "the book did not build; see the output above"
     return {"run": base / "run", "html": base / "out" / "_build" / "html"}
 
 
+@book_timeout
 def test_book_builds_with_the_data_chapter(data_book):
     page = data_book["html"] / "book" / "01_data.html"
     text = page.read_text()
     assert text.count("vegaEmbed(") >= 8  # every chart is live
     assert "813" in text and "GRCh37" in text  # glued numbers reached the prose
     assert "cdn." not in text and "https://cdn" not in text
-    assert (data_book["run"] / "notebooks" / "01_data.ipynb").exists()
+    for chapter in book.toc_chapters():
+        if chapter.is_notebook:
+            assert (data_book["run"] / "notebooks" / f"{chapter.name}.ipynb").exists(), chapter.name
 
 
+@book_timeout
 def test_book_trains_the_private_grid(data_book):
     """Chapter 04 in the built book: a private model per (family, epsilon) with its
     privacy.json, the epsilon the accountant computed (at most the target), and a
-    constrained and an unconstrained synthetic cohort per model, as large as the holdout."""
+    constrained and an unconstrained synthetic cohort per model, as large as the holdout.
+    What a model directory holds is what a run may release: no training history (it is a
+    diagnostic computed on the members, kept in diagnostics/) and no data checksums."""
     import pysam
 
     from lib import privacy, profiles
 
     run = data_book["run"]
     n_holdout = len(json.loads((run / "cohort" / "splits.json").read_text())["holdout"])
+
+    def check_released(name: str) -> dict:
+        directory = run / "models" / name
+        assert (directory / "model.safetensors").exists(), name
+        assert not (directory / "history.json").exists(), name
+        history = json.loads((run / "diagnostics" / name / "history.json").read_text())
+        assert "diagnostic outside the privacy guarantee" in history["privacy_note"], name
+        metadata = json.loads((directory / "metadata.json").read_text())
+        assert not {"profiles_sha256", "splits_sha256"} & set(metadata), name
+        for label in (name, f"{name}-unconstrained"):
+            with pysam.VariantFile(str(run / "synthetic" / f"{label}.vcf.gz")) as vcf:
+                assert len(list(vcf.header.samples)) == n_holdout, label
+        return json.loads((directory / "privacy.json").read_text())
+
     for family in ("mingpt", "gpt2"):
         for eps in profiles.get_profile("smoke")["dp_epsilons"]:
             name = f"{family}-eps{eps:g}"
-            record = json.loads((run / "models" / name / "privacy.json").read_text())
+            record = check_released(name)
             assert {"epsilon", "target_epsilon", "delta", "sample_rate", "noise_multiplier", "steps", "epochs",
-                    "max_grad_norm", "accountant", "sampler"} <= set(record), name
+                    "max_grad_norm", "accountant", "sampler", "secure_mode", "rank"} <= set(record), name
             assert record["sampler"] == "poisson" and record["target_epsilon"] == eps
+            assert record["secure_mode"] is False and record["rank"] == 0 and record["seed"] is not None
             assert 0 < record["epsilon"] <= eps + 1e-6
             assert record["epsilon"] == pytest.approx(privacy.compute_epsilon(
                 record["sample_rate"], record["noise_multiplier"], record["steps"], record["delta"],
                 record["accountant"]), rel=1e-9)
-            for label in (name, f"{name}-unconstrained"):
-                with pysam.VariantFile(str(run / "synthetic" / f"{label}.vcf.gz")) as vcf:
-                    assert len(list(vcf.header.samples)) == n_holdout
             summary = json.loads((run / "synthetic" / f"{name}.json").read_text())["summary"]
             assert summary["valid_rate"] == 1.0
             assert record["grad_sample_mode"] == "ew"
+    # the non-private models of chapter 03 keep the same boundary
+    for family in ("mingpt", "gpt2"):
+        assert not (run / "models" / f"{family}-epsinf" / "history.json").exists()
+        assert (run / "diagnostics" / f"{family}-epsinf" / "history.json").exists()
+    # GPT-2 through dp-transformers at epsilon 8, beside the Opacus path
+    record = check_released("gpt2-dptransformers-eps8")
+    assert 0 < record["epsilon"] <= 8 + 1e-6 and record["target_epsilon"] == 8
     # trained with nn.Linear in place of Conv1D, saved as a standard transformers GPT-2
     from transformers.pytorch_utils import Conv1D
 
@@ -169,40 +239,54 @@ def test_book_trains_the_private_grid(data_book):
     assert (table.loc[private, "noise_to_signal"] > 0).all() and table.loc[~private, "noise_to_signal"].isna().all()
 
 
+#: Charts a chapter must draw at least (a floor, so a chapter that loses its charts fails);
+#: a page not listed is held to the charts its executed notebook holds.
+MIN_CHARTS = {"01_data": 8, "02_tokenization": 2, "03_models": 2, "04_dp_training": 5}
+
+
+def charts_in_notebook(path: Path) -> int:
+    """The charts an executed notebook holds (:mod:`lib.figures` wraps each in a ``book-chart`` div)."""
+    nb = nbformat.read(path, as_version=4)
+    return sum('class="book-chart"' in o.get("data", {}).get("text/html", "")
+               for c in nb.cells for o in c.get("outputs", []))
+
+
+@book_timeout
 @pytest.mark.browser
-@pytest.mark.parametrize("page, min_charts", [("01_data", 8), ("02_tokenization", 2), ("03_models", 2),
-                                              ("04_dp_training", 5)])
-def test_chapter_pages_draw_their_charts_offline(data_book, page, min_charts):
-    """The built book (every chapter of _toc.yml, on the real panel): each chapter page
-    draws every chart as SVG, with no console error and no request leaving the machine."""
+@pytest.mark.parametrize("chapter", book.toc_chapters(), ids=lambda c: c.name)
+def test_chapter_pages_draw_their_charts_offline(data_book, chapter):
+    """The built book (every page of _toc.yml, on the real panel): each page draws every
+    chart as SVG, with no console error and no request leaving the machine."""
     from browser_utils import check_page, chromium_available, serve_directory
     from conftest import require_or_skip
 
     require_or_skip(chromium_available(), "needs /usr/bin/chromium and playwright")
+    expected = 0
+    if chapter.is_notebook:
+        expected = charts_in_notebook(data_book["run"] / "notebooks" / f"{chapter.name}.ipynb")
+        assert expected >= MIN_CHARTS.get(chapter.name, 1), chapter.name
     with serve_directory(data_book["html"]) as base_url:
-        report = check_page(f"{base_url}/book/{page}.html")
-    assert report["chart_count"] >= min_charts
+        report = check_page(f"{base_url}/{chapter.docname}.html")
+    assert report["chart_count"] >= expected
     assert report["svg_count"] == report["chart_count"], report
     assert report["console_errors"] == [], report
     assert report["failed_requests"] == [], report
     assert report["external_requests"] == [], report
 
 
+@book_timeout
 @pytest.mark.slow
-def test_book_builds_as_a_pdf(data_book, tmp_path, shared_data):
+def test_book_builds_as_a_pdf(data_book, tmp_path):
     """``--builder pdflatex``: xelatex through latexmk; every chart goes in as its PNG."""
     import shutil
 
     from conftest import require_or_skip
-    from lib import book
 
     require_or_skip(shutil.which("xelatex") is not None and shutil.which("latexmk") is not None,
                     "needs xelatex and latexmk (apt-get install texlive-xetex texlive-latex-extra "
                     "texlive-fonts-recommended fonts-freefont-otf latexmk)")
     code = book.main(["--profile", "smoke", "--run-dir", str(data_book["run"]), "--output", str(tmp_path),
-                      "--builder", "pdflatex",
-                      "-p", "source", "vcf", "-p", "vcf_path", str(shared_data / "1000g_chr22_panel998.vcf.gz"),
-                      "-p", "populations_path", str(shared_data / "1000g_samples.tsv"), "-p", "assembly", "GRCh37"])
+                      "--builder", "pdflatex", *REAL_PANEL_ARGS])
     assert code == 0
     latex = tmp_path / "_build" / "latex"
     pdf = latex / "book.pdf"

@@ -1,6 +1,7 @@
 """The models chapter (book/03_models.ipynb), run after the data and tokenization chapters
 with papermill in the smoke profile: its models and synthetic cohorts land in the run
-directory, load back, and the constrained cohorts are 100% valid."""
+directory (their training histories under diagnostics/), load back, and the constrained
+cohorts are 100% valid."""
 from __future__ import annotations
 
 import json
@@ -11,11 +12,20 @@ import papermill as pm
 import pysam
 import pytest
 
-from test_chapter_data import glued
-from test_chapter_tokenization import execute
+from conftest import glued
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = ROOT / "book" / "03_models.ipynb"
+
+
+def execute(chapter: Path, tmp: Path, run: Path, **parameters) -> nbformat.NotebookNode:
+    """Run ``chapter`` with papermill in the smoke profile on ``run``; the executed notebook."""
+    out = tmp / chapter.name
+    pm.execute_notebook(str(chapter), str(out), parameters={"profile": "smoke", "run_dir": str(run), **parameters},
+                        cwd=str(ROOT), kernel_name="python3", progress_bar=False)
+    return nbformat.read(out, as_version=4)
+
+
 
 
 def test_source_notebook_has_no_outputs_and_a_parameters_cell():
@@ -34,7 +44,7 @@ def test_chapter_needs_the_earlier_chapters(tmp_path):
 
 
 def test_chapter_after_the_data_and_tokenization_chapters(tmp_path):
-    from lib import models
+    from lib import artefacts, models
 
     run = tmp_path / "run"
     execute(ROOT / "book" / "01_data.ipynb", tmp_path, run)
@@ -43,6 +53,10 @@ def test_chapter_after_the_data_and_tokenization_chapters(tmp_path):
     values = glued(nb)
     for name in ("mingpt-epsinf", "gpt2-epsinf", "mingpt-bpe-epsinf", "gpt2-public-base"):
         assert (run / "models" / name / "model.safetensors").exists(), name
+    for name in ("mingpt-epsinf", "gpt2-epsinf", "mingpt-bpe-epsinf"):  # histories are diagnostics
+        assert not (run / "models" / name / "history.json").exists(), name
+        assert artefacts.read_history(run, name)["privacy_note"], name
+    n_sites = json.loads(artefacts.cohort_paths(run)["panel"].read_text())["n_sites"]
     assert models.read_metadata(run / "models" / "gpt2-public-base")["split"] == "public"
     model = models.load_model(run / "models" / "mingpt-epsinf")
     assert models.num_parameters(model) == int(values["mingpt_parameters"].replace(",", ""))
@@ -51,7 +65,7 @@ def test_chapter_after_the_data_and_tokenization_chapters(tmp_path):
         for label in (name, f"{name}-unconstrained"):
             with pysam.VariantFile(str(run / "synthetic" / f"{label}.vcf.gz")) as vcf:
                 assert len(list(vcf.header.samples)) == n_holdout
-                assert sum(1 for _ in vcf) == 200  # the smoke panel's sites
+                assert sum(1 for _ in vcf) == n_sites  # the public panel's sites
         summary = json.loads((run / "synthetic" / f"{name}.json").read_text())["summary"]
         assert summary["valid_rate"] == 1.0 and summary["valid_samples"] == n_holdout
     assert (run / "metrics" / "03_models.csv").exists()

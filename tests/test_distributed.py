@@ -10,9 +10,9 @@ import sys
 
 import pytest
 import torch
-from conftest import make_small_run
+from test_ch03_models import small_run
 
-from lib import experiment as ex, models, privacy, profiles, rundir, training
+from lib import artefacts, models, privacy, profiles, rundir, training
 from lib import tokenization as tk
 from lib.distributed import DistributedPoissonSampler
 
@@ -21,7 +21,7 @@ ROOT = rundir.REPO_ROOT
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    return make_small_run(tmp_path_factory.mktemp("ddp"), seed=5, n_sites=30, samples_per_population=12)
+    return small_run(tmp_path_factory.mktemp("ddp"), seed=5, n_sites=30, samples_per_population=12)
 
 
 def test_sampler_yields_every_step_and_samples_poisson():
@@ -50,14 +50,19 @@ def test_torchrun_two_processes_account_like_one(run, tmp_path):
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     record = json.loads((out / "privacy.json").read_text())
-    history = json.loads((out / "history.json").read_text())
+    # the history is a diagnostic computed on the members: beside the model directory, not in it
+    assert not (out / "history.json").exists()
+    history = json.loads((tmp_path / "mingpt-eps8-ddp.history.json").read_text())
+    assert len(history["epochs"]) == 2
+    assert all(0 <= e["clipped_fraction"] <= 1 and e["accountant"] == "rdp" for e in history["epochs"])
     assert record["world_size"] == 2 and record["backend"] == "gloo" and record["sampler"] == "poisson"
+    assert record["seed"] == 3 and record["rank"] == 0 and record["secure_mode"] is False
     assert all(torch.isfinite(torch.tensor([e["train_loss"], e["val_loss"]])).all() for e in history["epochs"])
 
     # the single-process set-up of the same global batch gives the same q and sigma ...
     settings = profiles.resolve("smoke")
     tokenizer = tk.load(run, "variant")
-    train_ids = ex.encode_split(run, tokenizer, "train")
+    train_ids = artefacts.encode_split(run, tokenizer, "train")
     model = models.build_model("mingpt", models.sizes_from_profile(settings, "mingpt"), tokenizer, seed=3)
     single = privacy.make_private(model, training.make_optimizer(model, 1e-3, 0.0), train_ids, batch_size=8,
                                   max_grad_norm=settings["dp_max_grad_norm"], epochs=2, target_epsilon=8,

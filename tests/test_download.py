@@ -19,14 +19,19 @@ import pytest
 
 from lib import download as dl
 
+# eight people: enough for the data chapter's four splits (train needs two, the others one each)
 PANEL_TEXT = (
     "sample\tpop\tsuper_pop\tgender\t\t\n"
     "HG00096\tGBR\tEUR\tmale\t\t\n"
     "HG00097\tGBR\tEUR\tfemale\t\t\n"
+    "HG00099\tGBR\tEUR\tfemale\t\t\n"
     "NA18486\tYRI\tAFR\tmale\t\t\n"
+    "NA18488\tYRI\tAFR\tfemale\t\t\n"
     "NA18939\tJPT\tEAS\tfemale\t\t\n"
+    "NA18940\tJPT\tEAS\tmale\t\t\n"
+    "NA18941\tJPT\tEAS\tfemale\t\t\n"
 )
-SAMPLES = ["HG00096", "HG00097", "NA18486", "NA18939"]
+SAMPLES = ["HG00096", "HG00097", "HG00099", "NA18486", "NA18488", "NA18939", "NA18940", "NA18941"]
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -301,7 +306,8 @@ def test_fetch_1000g_chr22_end_to_end(server, tmp_path):
     assert out["populations"] == tmp_path / "sources" / "1000g_samples.tsv"
     assert out["populations"].read_text() == (
         "sample\tpopulation\tsuperpopulation\n"
-        "HG00096\tGBR\tEUR\nHG00097\tGBR\tEUR\nNA18486\tYRI\tAFR\nNA18939\tJPT\tEAS\n")
+        "HG00096\tGBR\tEUR\nHG00097\tGBR\tEUR\nHG00099\tGBR\tEUR\nNA18486\tYRI\tAFR\n"
+        "NA18488\tYRI\tAFR\nNA18939\tJPT\tEAS\nNA18940\tJPT\tEAS\nNA18941\tJPT\tEAS\n")
     with pysam.VariantFile(str(out["vcf"])) as vf:  # the index works with the data
         assert list(vf.header.samples) == SAMPLES
         assert len(list(vf.fetch("22", 16050000, 16050100))) == 5  # POS 16050017..16050085
@@ -342,16 +348,26 @@ def test_cli_reports_errors_without_traceback(server, tmp_path, capsys):
 
 
 def test_data_chapter_source_1000g_through_the_local_server(server, tmp_path, monkeypatch):
-    """source="1000g" end to end: download, read with the panel's populations, select, split."""
-    from lib import data, rundir
+    """source="1000g" end to end: download, read with the panel's populations, split, choose
+    the panel among the sites that vary among the public people, read its genotypes."""
+    from lib import ch01_data, rundir
 
     monkeypatch.setenv(dl.BASE_URL_ENV, server.url)
     run = rundir.run_path(tmp_path / "run", "smoke")
-    prepared = data.prepare(run, source="1000g", seed=0, n_sites=40, common_fraction=0.5,
-                            sources_dir=tmp_path / "sources", progress=False)
+    prepared = ch01_data.prepare(run, source="1000g", seed=0, n_sites=40, common_fraction=0.5,
+                                 sources_dir=tmp_path / "sources", progress=False)
     cohort = prepared.cohort
     assert cohort.contig.assembly == "GRCh37" and cohort.contig.length == 51_304_566
     assert cohort.sample_ids == SAMPLES and cohort.n_sites == 40
-    assert cohort.samples["population"].tolist() == ["GBR", "GBR", "YRI", "JPT"]
+    assert cohort.samples["population"].tolist() == ["GBR", "GBR", "GBR", "YRI", "YRI", "JPT", "JPT", "JPT"]
     assert sorted(s for ids in prepared.splits.values() for s in ids) == sorted(SAMPLES)
+    assert {k: len(v) for k, v in prepared.splits.items()} == {"train": 5, "validation": 1, "holdout": 1,
+                                                               "public": 1}
     assert (tmp_path / "sources" / dl.VCF_NAME).exists()
+    # the one public person is heterozygous at every panel site (only those vary among the
+    # public people), so every site is common (public MAF 0.5) and the rare half is missing
+    public = cohort.sample_ids.index(prepared.splits["public"][0])
+    assert (cohort.genotypes[:, public].sum(axis=1) == 1).all()
+    assert (prepared.panel["n_common"], prepared.panel["n_rare"], prepared.panel["n_candidates"]) == (40, 0, 1500)
+    assert prepared.diagnostics["n_source_sites"] == 3000
+    assert prepared.diagnostics["source"] == f"1000g: {dl.VCF_NAME}"

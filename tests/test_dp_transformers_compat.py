@@ -2,8 +2,10 @@
 
 A tiny GPT-2 is trained privately for a few steps on CPU (Poisson batches, with and
 without gradient accumulation, empty batches included); its epsilon is recomputed
-independently; and each known breakage of dp-transformers 1.0.0 is shown to break
-without the fix and to work with it."""
+independently; each known breakage of dp-transformers 1.0.0 is shown to break without
+the fix and to work with it; the loss is shown to be per person (a sequence's
+per-example gradient does not depend on who else was sampled); a missing or too large
+delta is refused; and :func:`fit` trains like :func:`lib.training.train`, reproducibly."""
 from __future__ import annotations
 
 import logging
@@ -11,12 +13,14 @@ import math
 
 import pytest
 import torch
+from conftest import pattern_language
 
 from lib import dp_transformers_compat as compat  # patches transformers, then imports dp-transformers
 from lib import models
 from lib.grad_samplers import compute_conv1d_grad_sample, register_conv1d_grad_sampler
 
 N_EXAMPLES = 32
+DELTA = 1e-3  # below 1 / N_EXAMPLES
 SIZES = {"block_size": 16, "n_layer": 1, "n_head": 2, "n_embd": 16, "tie_weights": True}
 
 
@@ -40,13 +44,14 @@ def dataset(tokenizer):
     return datasets.Dataset.from_list(rows)
 
 
-def make_trainer(tokenizer, dataset, output_dir, *, noise_multiplier=1.0, **overrides):
+def make_trainer(tokenizer, dataset, output_dir, *, noise_multiplier=1.0, target_delta=DELTA, **overrides):
     model = models.build_model("gpt2", SIZES, tokenizer, seed=0)
     settings = dict(per_device_train_batch_size=8, num_train_epochs=1, learning_rate=1e-2,
                     logging_steps=1, seed=0)
     settings.update(overrides)
     args = compat.training_arguments(output_dir, **settings)
-    privacy = compat.PrivacyArguments(per_sample_max_grad_norm=1.0, noise_multiplier=noise_multiplier)
+    privacy = compat.PrivacyArguments(per_sample_max_grad_norm=1.0, noise_multiplier=noise_multiplier,
+                                      target_delta=target_delta)
     return compat.dp_trainer(model, tokenizer, dataset, training_args=args, privacy_args=privacy)
 
 
@@ -127,7 +132,7 @@ def test_tiny_run_trains_with_poisson_batches(run):
 def test_reported_epsilon_equals_independent_accountants(run):
     trainer, _, _ = run
     report = trainer.privacy_report()
-    q, sigma, steps, delta = 8 / N_EXAMPLES, 1.0, 4, 1 / N_EXAMPLES
+    q, sigma, steps, delta = 8 / N_EXAMPLES, 1.0, 4, DELTA
     assert (report["sampling_rate"], report["noise_multiplier"], report["steps"], report["delta"]) == \
         (q, sigma, steps, delta)
     assert report["accountant"] == "prv" and report["sampler"] == "poisson"
@@ -165,7 +170,7 @@ def test_gradient_accumulation_and_empty_batches(tokenizer, dataset, tmp_path):
     report = trainer.privacy_report()
     assert report["sampling_rate"] == 2 / N_EXAMPLES and report["steps"] == 8
     torch.testing.assert_close(report["epsilon"],
-                               independent_prv_epsilon(2 / N_EXAMPLES, 1.0, 8, 1 / N_EXAMPLES, 8),
+                               independent_prv_epsilon(2 / N_EXAMPLES, 1.0, 8, DELTA, 8),
                                rtol=1e-9, atol=0)
 
 
@@ -302,3 +307,183 @@ def test_noise_calibration_falls_back_to_rdp_where_dp_transformers_fails():
     sigma, accountant = compat.calibrate_noise(q, steps, target, delta)
     assert accountant == "rdp"
     assert target - 0.1 <= rdp_epsilon(q, sigma, steps, delta) <= target
+
+
+# --------------------------------------------------------------------------------------
+# The loss is per person
+# --------------------------------------------------------------------------------------
+
+def per_example_gradient(trainer, batch, loss_fn) -> dict[str, torch.Tensor]:
+    """The per-example gradient (``p.grad_sample``) of row 0 of ``batch`` that the trainer's
+    Opacus-wrapped model computes for the loss ``loss_fn(trainer, model, batch)``."""
+    model = trainer.model
+    model.zero_grad(set_to_none=True)
+    loss_fn(trainer, model, dict(batch)).backward()
+    grads = {name: p.grad_sample[0].detach().clone() for name, p in model._module.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    return grads
+
+
+def test_per_example_gradient_does_not_depend_on_the_other_sequences(tokenizer, dataset, tmp_path):
+    """Example i's per-example gradient is the gradient of its own mean token loss, whether it
+    is batched with a short or a long partner; with the model's batch token-mean loss (what
+    dp-transformers kept) it is scaled by the partner's length."""
+    from dp_transformers.dp_utils import OpacusDPTrainer
+
+    trainer = make_trainer(tokenizer, dataset, tmp_path)
+    g = torch.Generator().manual_seed(1)
+    example, short, long = (torch.randint(3, len(tokenizer), (length,), generator=g).tolist()
+                            for length in (7, 3, 15))
+    collate = trainer.data_collator
+    with_short = collate([{"input_ids": example}, {"input_ids": short}])
+    with_long = collate([{"input_ids": example}, {"input_ids": long}])
+    assert (with_short["labels"][1] == -100).any() and (with_long["labels"][0] == -100).any()  # padded rows
+
+    # the reference: example i's own mean next-token loss, alone, on an unwrapped copy
+    alone = models.build_model("gpt2", SIZES, tokenizer, seed=0)
+    alone.load_state_dict(trainer.model._module.state_dict())
+    ids = torch.tensor([example])
+    loss = models.lm_loss(alone(ids).logits, ids)
+    names = [name for name, _ in alone.named_parameters()]
+    reference = dict(zip(names, torch.autograd.grad(loss, list(alone.parameters()))))
+
+    new_loss = type(trainer).compute_loss
+    for batch in (with_short, with_long):
+        grads = per_example_gradient(trainer, batch, new_loss)
+        assert grads.keys() == reference.keys()
+        for name in names:
+            torch.testing.assert_close(grads[name], reference[name], rtol=1e-4, atol=1e-6, msg=name)
+
+    # the old loss (the model's own mean over all the batch's targets) fails the check
+    old_loss = OpacusDPTrainer.compute_loss
+    old_short = per_example_gradient(trainer, with_short, old_loss)
+    old_long = per_example_gradient(trainer, with_long, old_loss)
+    for old in (old_short, old_long):
+        assert not all(torch.allclose(old[n], reference[n], rtol=1e-4, atol=1e-6) for n in names)
+    assert not all(torch.allclose(old_short[n], old_long[n], rtol=1e-4, atol=1e-6) for n in names)
+    # precisely: scaled by batch size * own targets / the batch's targets
+    n_example = len(example) - 1
+    for old, partner in ((old_short, short), (old_long, long)):
+        scale = 2 * n_example / (n_example + len(partner) - 1)
+        torch.testing.assert_close(old["transformer.h.0.mlp.c_fc.weight"],
+                                   scale * reference["transformer.h.0.mlp.c_fc.weight"], rtol=1e-4, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------
+# delta
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("delta, message", [(None, r"target_delta below 1/N = 0\.0312 \(N = 32 authors\)"),
+                                            (1 / N_EXAMPLES, r"must be below 1/n"),
+                                            (0.5, r"must be below 1/n")])
+def test_missing_or_too_large_delta_is_refused_before_anything_is_built(tokenizer, dataset, tmp_path,
+                                                                        delta, message):
+    model = models.build_model("gpt2", SIZES, tokenizer, seed=0)
+    args = compat.training_arguments(tmp_path, per_device_train_batch_size=8)
+    privacy = compat.PrivacyArguments(per_sample_max_grad_norm=1.0, target_epsilon=3.0, target_delta=delta)
+    with pytest.raises(ValueError, match=message):
+        compat.dp_trainer(model, tokenizer, dataset, training_args=args, privacy_args=privacy)
+    assert privacy.noise_multiplier is None and privacy.target_delta == delta  # no calibration, no 1/N
+    assert not hasattr(model, "autograd_grad_sample_hooks")  # no Opacus wrapper
+    assert not any(tmp_path.iterdir())
+
+
+def test_calibrated_noise_never_reports_more_than_the_target():
+    """dp-transformers' search may stop a little above the target; calibrate_noise does not."""
+    q, steps, target, delta = 0.25, 8, 8.0, 1e-3  # the settings of the fit test below
+    raw = compat._prv_noise_multiplier(q, steps, target, delta)  # dp-transformers' search, memoised
+    assert compat.compute_epsilon(q, raw, steps, delta)["epsilon"] > target  # the case this guards against
+    sigma, accountant = compat.calibrate_noise(q, steps, target, delta)
+    assert accountant == "prv" and raw < sigma < 1.02 * raw
+    assert target - 0.1 < compat.compute_epsilon(q, sigma, steps, delta)["epsilon"] <= target
+
+
+# --------------------------------------------------------------------------------------
+# fit: a private run shaped like lib.training.train
+# --------------------------------------------------------------------------------------
+
+FIT_SIZES = {"block_size": 32, "n_layer": 1, "n_head": 2, "n_embd": 16, "tie_weights": True}
+
+
+def fit_data(tokenizer, n: int, seed: int) -> list[list[int]]:
+    """pattern_language with its bos (1) and eos (2) mapped onto the tokenizer's."""
+    mapping = {1: tokenizer.bos_token_id, 2: tokenizer.eos_token_id}
+    return [[mapping.get(t, t) for t in seq] for seq in pattern_language(n, seed)]
+
+
+def test_fit_trains_privately_and_reproducibly(tokenizer, tmp_path, monkeypatch):
+    train_ids, val_ids = fit_data(tokenizer, 64, 0), fit_data(tokenizer, 16, 1)
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    settings = dict(target_epsilon=8.0, delta=1e-3, max_grad_norm=1.0, epochs=2, batch_size=16, lr=1e-2,
+                    weight_decay=0.1, warmup_fraction=0.1, patience=3, seed=0)
+
+    def once(name):
+        model = models.build_model("gpt2", FIT_SIZES, tokenizer, seed=0)
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        return before, compat.fit(model, tokenizer, train_ids, val_ids, output_dir=tmp_path / name, **settings)
+
+    before, (model, history, record) = once("a")
+    _, (again, _, record_again) = once("b")
+    from transformers import GPT2LMHeadModel
+
+    assert isinstance(model, GPT2LMHeadModel) and not model.training
+    assert not hasattr(model, "autograd_grad_sample_hooks")  # Opacus' hooks removed
+    # history
+    assert set(history) == {"epochs", "best_epoch", "best_val_loss", "stopped_early", "restored_best", "trainer"}
+    assert history["trainer"] == "dp-transformers" and history["stopped_early"] is False
+    assert [e["epoch"] for e in history["epochs"]] == [1, 2]
+    assert all(set(e) == {"epoch", "val_loss", "epsilon", "steps"} for e in history["epochs"])
+    assert [e["steps"] for e in history["epochs"]] == [4, 4]  # int(1 / (16/64)) Poisson steps an epoch
+    assert history["epochs"][0]["epsilon"] < history["epochs"][1]["epsilon"] == record["epsilon"]
+    losses = [e["val_loss"] for e in history["epochs"]]
+    assert history["best_val_loss"] == min(losses) and history["best_epoch"] == 1 + losses.index(min(losses))
+    from lib.training import TokenDataset, evaluate, make_loader
+
+    val_loader = make_loader(TokenDataset(val_ids, tokenizer.pad_token_id), 16)
+    assert evaluate(model, val_loader) == pytest.approx(history["best_val_loss"], rel=1e-6)  # best weights
+    # record
+    assert record["trainer"] == compat.TRAINER_NAME and record["sampler"] == "poisson"
+    assert (record["sampling_rate"], record["steps"], record["planned_steps"], record["delta"],
+            record["max_grad_norm"], record["target_epsilon"]) == (0.25, 8, 8, 1e-3, 1.0, 8.0)
+    assert record["epsilon"] <= settings["target_epsilon"]
+    recomputed = compat.compute_epsilon(record["sampling_rate"], record["noise_multiplier"], record["steps"],
+                                        record["delta"], max_steps=record["planned_steps"])
+    assert recomputed["epsilon"] == record["epsilon"] and recomputed["accountant"] == record["accountant"]
+    if record["accountant"] == "prv":
+        torch.testing.assert_close(record["epsilon"], independent_prv_epsilon(
+            0.25, record["noise_multiplier"], 8, 1e-3, 8), rtol=1e-9, atol=0)
+    # the model changed; the same seed gives the same weights and record
+    after = model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    for name, tensor in again.state_dict().items():
+        assert torch.equal(tensor, after[name]), name
+    assert record_again == record
+    # nothing written outside output_dir, and no checkpoints inside it
+    assert not any((tmp_path / "cwd").iterdir())
+    assert not list((tmp_path / "a").rglob("*.safetensors")) and not list((tmp_path / "a").rglob("checkpoint-*"))
+
+
+def test_epoch_end_keeps_the_best_weights_and_stops_after_patience(monkeypatch):
+    """The callback of fit with a scripted validation loss: best epoch 2, patience 2."""
+    from types import SimpleNamespace
+
+    from transformers import TrainerControl
+
+    losses = iter([1.0, 0.5, 0.7, 0.6, 0.4])
+    monkeypatch.setattr(compat.training, "evaluate", lambda model, loader: next(losses))
+    layer = torch.nn.Linear(2, 1)
+    trainer = SimpleNamespace(model=SimpleNamespace(_module=layer), privacy_report=lambda: {"epsilon": 1.0})
+    callback = compat._EpochEnd(trainer, val_loader=object(), patience=2)
+    control, best = TrainerControl(), None
+    for epoch in range(1, 5):
+        with torch.no_grad():
+            layer.weight.fill_(epoch)
+        control = callback.on_epoch_end(None, SimpleNamespace(global_step=3 * epoch), control)
+        if epoch == 2:
+            best = layer.weight.clone()
+        if control.should_training_stop:
+            break
+    assert epoch == 4 and callback.stopped_early and callback.best_epoch == 2
+    assert callback.best_val_loss == 0.5 and torch.equal(callback.best_weights["weight"], best)
+    assert [e["steps"] for e in callback.epochs] == [3, 3, 3, 3]

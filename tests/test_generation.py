@@ -1,4 +1,4 @@
-"""lib.generation: sampling filters, the panel grammar, validity, the synthetic VCF.
+"""lib.generation: sampling filters, the panel grammar (its phasing given explicitly), validity.
 
 The models here are real (a tiny GPT-2 from ``transformers``, untrained): constrained
 decoding must give valid profiles whatever the model's weights, so an untrained model is
@@ -6,24 +6,31 @@ the hardest case, not an easy one.
 """
 from __future__ import annotations
 
-import numpy as np
-import pysam
 import pytest
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from lib import data, generation, rundir
-from lib.vcf import read_vcf
+from lib import artefacts, ch01_data, generation, rundir
+from lib.profiletext import site_keys
 
 SPECIAL = ["<PAD>", "<START>", "<END>", "<SEP>"]
 
 
 @pytest.fixture(scope="module")
-def panel(tmp_path_factory):
+def public_panel(tmp_path_factory):
+    """The public panel of a small simulated run (its sites, no people) and its phasing."""
     run = rundir.run_path(tmp_path_factory.mktemp("gen") / "run", "smoke")
-    return data.prepare(run, source="simulate", seed=2, n_sites=40, sim_samples_per_population=8,
-                        sim_length=300_000, progress=False).cohort
+    ch01_data.prepare(run, source="simulate", seed=2, n_sites=40, sim_samples_per_population=8,
+                      sim_length=300_000, public_fraction=0.1, progress=False)
+    return artefacts.load_panel(run)
+
+
+@pytest.fixture(scope="module")
+def panel(public_panel):
+    panel, _ = public_panel
+    assert panel.n_sites > 10 and panel.n_samples == 0  # the grammar sees sites only, no person
+    return panel
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +81,7 @@ def test_possible_genotypes_follow_the_allele_count():
 # ---------------------------------------------------------------------------- the grammar
 
 def test_grammar_accepts_exactly_the_valid_continuations(panel, char_tokenizer):
-    keys = data.site_keys(panel)
+    keys = site_keys(panel)
     grammar = generation.PanelGrammar(char_tokenizer, keys, panel.sites["alts"].map(len).tolist(),
                                       separator="<SEP>", end="<END>")
     start = grammar.start()
@@ -96,7 +103,7 @@ def test_grammar_accepts_exactly_the_valid_continuations(panel, char_tokenizer):
 
 
 def test_dense_grammar_demands_every_site_in_order(panel, char_tokenizer):
-    keys = data.site_keys(panel)[:3]
+    keys = site_keys(panel)[:3]
     grammar = generation.PanelGrammar(char_tokenizer, keys, panel.sites["alts"].map(len).tolist()[:3],
                                       separator="<SEP>", end="<END>", sparse=False)
     start = grammar.start()
@@ -108,7 +115,7 @@ def test_dense_grammar_demands_every_site_in_order(panel, char_tokenizer):
 
 @pytest.mark.parametrize("sparse", [True, False])
 def test_constrained_decoding_is_always_valid(panel, char_tokenizer, model, sparse):
-    keys = data.site_keys(panel)
+    keys = site_keys(panel)
     grammar = generation.PanelGrammar(char_tokenizer, keys, panel.sites["alts"].map(len).tolist(),
                                       separator="<SEP>", end="<END>", sparse=sparse)
     max_tokens = 25 * panel.n_sites + 10
@@ -151,7 +158,7 @@ def test_generation_is_seeded(char_tokenizer, model):
 # ---------------------------------------------------------------------------- validity and the VCF
 
 def test_validate_profile_names_each_fault(panel):
-    keys = data.site_keys(panel)
+    keys = site_keys(panel)
     pos3 = int(panel.sites["pos"].iloc[3])
     ref3 = panel.sites["ref"].iloc[3]
     wrong_alt = next(b for b in "ACGT" if b != ref3 and b not in panel.sites["alts"].iloc[3])
@@ -160,24 +167,6 @@ def test_validate_profile_names_each_fault(panel):
     counts = generation.validate_profile(records, panel)
     assert counts == {"records": 8, "valid": 2, "malformed": 1, "off_panel": 1, "wrong_alleles": 1,
                       "bad_genotype": 1, "out_of_order": 1, "duplicate": 1}
-
-
-def test_write_synthetic_reads_back(tmp_path, panel):
-    keys = data.site_keys(panel)
-    profiles = [[f"{keys[1]}_0|1", f"{keys[4]}_1|1"], [], [f"{keys[0]}_1/0", "garbage"]]
-    paths = generation.write_synthetic(tmp_path, "mingpt-epsinf", profiles, panel, {"model": "test"})
-    cohort = read_vcf(paths["vcf"])
-    assert cohort.sample_ids == ["SYN0001", "SYN0002", "SYN0003"]
-    assert cohort.contig.length == panel.contig.length and cohort.contig.assembly == panel.contig.assembly
-    np.testing.assert_array_equal(cohort.genotypes[1, 0], [0, 1])
-    np.testing.assert_array_equal(cohort.genotypes[4, 0], [1, 1])
-    np.testing.assert_array_equal(cohort.genotypes[0, 2], [1, 0])
-    assert not cohort.phased[0, 2]
-    assert int((cohort.genotypes != 0).sum()) == 4
-    with pysam.VariantFile(str(paths["vcf"])) as vf:  # bcftools-readable, indexed
-        assert len(list(vf.fetch(panel.contig.name))) == panel.n_sites
-    summary = paths["summary"].read_text()
-    assert '"malformed": 1' in summary and '"valid": 3' in summary
 
 
 def test_ordinary_pieces_cannot_spell_the_end_or_separator(panel):
@@ -190,7 +179,7 @@ def test_ordinary_pieces_cannot_spell_the_end_or_separator(panel):
     tk.decoder = decoders.Fuse()
     tok = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<PAD>", bos_token="<START>",
                                   eos_token="<END>", additional_special_tokens=["<SEP>"])
-    grammar = generation.PanelGrammar(tok, data.site_keys(panel), panel.sites["alts"].map(len).tolist(),
+    grammar = generation.PanelGrammar(tok, site_keys(panel), panel.sites["alts"].map(len).tolist(),
                                       separator="<SEP>", end="<END>")
     allowed = grammar.allowed(grammar.start())
     assert allowed[tok.eos_token_id]
@@ -233,7 +222,7 @@ def test_variant_tokenizer_without_separator_is_always_valid(panel, sparse):
     grammar runs with an empty separator and constrained decoding stays 100% valid."""
     from lib import tokenization as tk
 
-    keys = data.site_keys(panel)
+    keys = site_keys(panel)
     tok = tk.variant_tokenizer(keys)
     assert tk.record_separator(tok) == ""
     grammar = generation.PanelGrammar(tok, keys, panel.sites["alts"].map(len).tolist(),
@@ -288,7 +277,7 @@ def test_site_set_grammar_takes_sites_in_any_order_each_once(panel):
     again; and the records sort back into panel order."""
     from lib import tokenization as tk
 
-    keys = data.site_keys(panel)
+    keys = site_keys(panel)
     tok = tk.variant_tokenizer(keys)
     n_alts = panel.sites["alts"].map(len).tolist()
     grammar = generation.SiteSetGrammar(tok, keys, n_alts, end=tk.EOS)
@@ -319,7 +308,7 @@ def test_site_set_grammar_decoding_is_valid_and_not_ordered(panel):
     and a profile that has used every site can only end."""
     from lib import tokenization as tk
 
-    keys = data.site_keys(panel)
+    keys = site_keys(panel)
     tok = tk.variant_tokenizer(keys)
     grammar = generation.SiteSetGrammar(tok, keys, panel.sites["alts"].map(len).tolist(), end=tk.EOS)
     out = untrained_samples(tok, grammar, panel.n_sites)
@@ -339,17 +328,39 @@ def test_site_set_grammar_decoding_is_valid_and_not_ordered(panel):
 
 
 def test_site_set_grammar_needs_a_token_per_site(panel, char_tokenizer):
-    from lib import experiment as ex
     from lib import tokenization as tk
 
-    keys = data.site_keys(panel)
+    keys = site_keys(panel)
     with pytest.raises(ValueError, match="one token per panel site"):
         generation.SiteSetGrammar(char_tokenizer, keys, panel.sites["alts"].map(len).tolist(), end="<END>")
     variant = tk.variant_tokenizer(keys)
-    assert ex.constrained_order(variant) == "any" and ex.constrained_order(variant, sparse=False) == "sorted"
-    assert isinstance(ex.panel_grammar(variant, panel), generation.SiteSetGrammar)
-    assert isinstance(ex.panel_grammar(variant, panel, order="sorted"), generation.PanelGrammar)
+    assert generation.constrained_order(variant) == "any"
+    assert generation.constrained_order(variant, sparse=False) == "sorted"
+    assert generation.constrained_order(tk.character_tokenizer()) == "sorted"  # a separator: records in order
+    assert isinstance(generation.panel_grammar(variant, panel, True), generation.SiteSetGrammar)
+    assert isinstance(generation.panel_grammar(variant, panel, True, order="sorted"), generation.PanelGrammar)
     with pytest.raises(ValueError, match="sparse"):
-        ex.panel_grammar(variant, panel, sparse=False, order="any")
+        generation.panel_grammar(variant, panel, True, sparse=False, order="any")
     with pytest.raises(ValueError, match="choose"):
-        ex.panel_grammar(variant, panel, order="random")
+        generation.panel_grammar(variant, panel, True, order="random")
+
+
+@pytest.mark.parametrize("order", ["any", "sorted"])
+def test_panel_grammar_takes_the_phasing_explicitly(public_panel, order):
+    """``panel_grammar(tokenizer, panel, phased)``: the genotypes it allows are phased
+    (``|``) or unphased (``/``) as told -- the public people's convention, passed in, never
+    read from the members' genotypes."""
+    from lib import tokenization as tk
+
+    panel, phased = public_panel
+    assert isinstance(phased, bool)
+    keys = site_keys(panel)
+    tok = tk.variant_tokenizer(keys)
+    site = tok.convert_tokens_to_ids(keys[3])
+    for phasing, good, bad in ((True, "_0|1", "_0/1"), (False, "_0/1", "_0|1")):
+        grammar = generation.panel_grammar(tok, panel, phasing, order=order)
+        state = grammar.advance(grammar.start(), site)
+        allowed = grammar.allowed(state)
+        assert allowed[tok.convert_tokens_to_ids(good)] and not allowed[tok.convert_tokens_to_ids(bad)]
+    with pytest.raises(TypeError):
+        generation.panel_grammar(tok, panel)  # the phasing has no default

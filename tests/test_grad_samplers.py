@@ -1,8 +1,9 @@
-"""lib.grad_samplers: Opacus' per-example gradients equal autograd run one example at a
-time, for GPT-2 in hooks mode (our Conv1D sampler, the tied embedding), for GPT-2 in
-expanded-weights mode once its Conv1D layers are nn.Linear, and for the minGPT in
-expanded-weights mode; the Conv1D <-> Linear conversion changes nothing the model computes
-and round-trips exactly; registration is idempotent; unknown models are refused."""
+"""lib.grad_samplers, with the Conv1D <-> Linear conversion of lib.models: Opacus'
+per-example gradients equal autograd run one example at a time, for GPT-2 in hooks mode
+(our Conv1D sampler, the tied embedding), for GPT-2 in expanded-weights mode once its
+Conv1D layers are nn.Linear, and for the minGPT in expanded-weights mode; the Conv1D <->
+Linear conversion changes nothing the model computes and round-trips exactly;
+registration is idempotent; unknown models are refused."""
 from __future__ import annotations
 
 import pytest
@@ -12,9 +13,8 @@ from opacus.grad_sample import (GradSampleHooksFastGradientClipping, GradSampleM
 from transformers.pytorch_utils import Conv1D
 
 from lib import models
-from lib.grad_samplers import (LinearFromConv1D, compute_conv1d_grad_sample, conv1d_to_linear,
-                               grad_sample_mode, has_conv1d, has_linearized, linear_to_conv1d,
-                               register_conv1d_grad_sampler)
+from lib.grad_samplers import compute_conv1d_grad_sample, grad_sample_mode, register_conv1d_grad_sampler
+from lib.models import LinearFromConv1D, conv1d_to_linear, has_conv1d, has_linearized, linear_to_conv1d
 
 VOCAB = {"vocab_size": 50, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
 SIZES = {"block_size": 16, "n_layer": 2, "n_head": 2, "n_embd": 16, "dropout": 0.0}

@@ -161,17 +161,19 @@ def test_load_model_error_names_directory(tmp_path):
         load_model(tmp_path)
 
 
-def test_pretrain_public_base_then_fine_tune(tmp_path):
-    from lib.training import TrainConfig
+def test_fine_tune_from_a_saved_base(tmp_path):
+    """A GPT-2 trained on a small tokenizer and saved (as :func:`lib.ch03_models.public_base`
+    saves the public base) is the base of a model with a larger tokenizer."""
+    from lib.training import TrainConfig, train
 
     public = word_tokenizer(["a", "b", "c"])
     texts = ["<s> a b c a b c </s>", "<s> b c a b c a </s>", "<s> c a b c a b </s>", "<s> a b c </s>"]
     base_dir = tmp_path / "base"
-    models.pretrain_public_base(texts, public, base_dir, SIZES,
-                                TrainConfig(epochs=1, batch_size=2, progress=False), seed=0)
-    meta = models.read_metadata(base_dir)
-    assert meta["role"] == "public pre-trained base" and meta["public_texts"] == 4
-    assert len(meta["public_texts_sha256"]) == 64
+    pretrained = build_model("gpt2", SIZES, public, seed=0)
+    train(pretrained, [public(t)["input_ids"] for t in texts], None,
+          TrainConfig(epochs=1, batch_size=2, progress=False))
+    save_model(pretrained, base_dir, tokenizer=public, metadata={"role": "public pre-trained base"})
+    assert models.read_metadata(base_dir)["role"] == "public pre-trained base"
     # fine-tune with a larger private tokenizer: embeddings are resized, the rest is kept
     private = word_tokenizer(["a", "b", "c", "d", "e"])
     base = load_model(base_dir)

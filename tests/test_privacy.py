@@ -19,7 +19,7 @@ from conftest import pattern_language as _pattern_language
 from scipy import stats
 
 from lib import models, privacy, training
-from lib.grad_samplers import LinearFromConv1D, conv1d_to_linear, has_conv1d
+from lib.models import LinearFromConv1D, conv1d_to_linear, has_conv1d
 from lib.training import TrainConfig
 
 VOCAB = {"vocab_size": 10, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
@@ -48,7 +48,7 @@ def quiet_train(private: privacy.PrivateTraining, epochs: int = 2, **kwargs) -> 
         return training.train(private.model, None, VAL,
                               TrainConfig(epochs=epochs, batch_size=private.settings.batch_size, lr=1e-2,
                                           progress=False, device="cpu"),
-                              **private.train_kwargs(), **kwargs)
+                              private=private, **kwargs)
 
 
 def batch_of(sequences: list[list[int]]) -> tuple[torch.Tensor, ...]:
@@ -487,15 +487,199 @@ def test_private_resume_is_bit_identical(tmp_path):
     first = setup()
     with pytest.raises(Interrupt), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        training.train(first.model, None, VAL, config, **first.train_kwargs(on_epoch_end=crash))
+        training.train(first.model, None, VAL, config, private=first, on_epoch_end=crash)
     resumed = setup()
     with torch.no_grad():
         for p in resumed.model.parameters():
             p.zero_()  # the weights must come from the checkpoint
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        history = training.train(resumed.model, None, VAL, config, **resumed.train_kwargs())
+        history = training.train(resumed.model, None, VAL, config, private=resumed)
     assert [e["epoch"] for e in history["epochs"]] == [1, 2]
     for a, b in zip(whole.model._module.parameters(), resumed.model._module.parameters()):
         assert torch.equal(a, b)
     assert resumed.steps == whole.steps == 12 and resumed.epsilon() == whole.epsilon()
+
+
+def test_caller_epoch_hook_sees_the_private_statistics():
+    """``train(..., private=...)`` adds epsilon, the clipping statistics and the accountant
+    to an epoch's entry before the caller's ``on_epoch_end`` sees it."""
+    seen = []
+    private = setup()
+    history = quiet_train(private, epochs=2, on_epoch_end=lambda entry, model: seen.append(dict(entry)))
+    assert [e["epoch"] for e in seen] == [1, 2]
+    for entry in seen:
+        assert {"epsilon", "clipped_fraction", "grad_norm_median", "per_sample_gradients", "accountant"} <= set(entry)
+        # every per-sample gradient of the epoch was seen once (one physical batch per step)
+        assert entry["per_sample_gradients"] > 0
+    assert history["epochs"] == seen
+
+
+# --------------------------------------------------------------------------------------
+# Randomness: the streams' seeds, the noise generator's device, secure mode
+# --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 7, 12345, 2 ** 31 - 1])
+def test_stream_seeds_are_distinct_across_ranks_and_streams(seed):
+    """Every sampler and noise seed of a run of 8 processes differs from every other (the
+    old scheme, sampler ``seed + rank`` and noise ``seed + 1``, gave rank 1's sampler the
+    seed of rank 0's noise); they are reproducible and valid torch seeds."""
+    streams = [privacy.stream_seeds(seed, rank) for rank in range(8)]
+    flat_seeds = [s for pair in streams for s in pair]
+    assert len(set(flat_seeds)) == len(flat_seeds) == 16
+    assert all(isinstance(s, int) and 0 <= s < 2 ** 63 for s in flat_seeds)
+    assert streams == [privacy.stream_seeds(seed, rank) for rank in range(8)]  # reproducible
+    assert privacy.stream_seeds(seed) == streams[0]  # rank 0 by default
+    for s in flat_seeds:
+        torch.Generator().manual_seed(s)  # accepted as a seed
+    old = [(seed + rank, seed + 1) for rank in range(8)]  # what this replaces collides
+    assert len({s for pair in old for s in pair}) < 16
+
+
+def test_stream_seeds_differ_between_seeds():
+    seeds = {s for seed in range(20) for rank in range(8) for s in privacy.stream_seeds(seed, rank)}
+    assert len(seeds) == 20 * 8 * 2
+
+
+def zero_gradient_noise(private: privacy.PrivateTraining, steps: int = 1) -> torch.Tensor:
+    """The noise of ``steps`` noisy steps with every per-sample gradient zero (the summed
+    gradient is then the noise alone), in units of the summed gradient."""
+    opt = private.optimizer
+    draws = []
+    for _ in range(steps):
+        for p in opt.params:
+            p.grad_sample, p.summed_grad = torch.zeros((3, *p.shape), device=p.device), None
+        assert opt.pre_step()
+        draws.append(flat(p.grad for p in opt.params).cpu() * opt.expected_batch_size)
+    return torch.cat(draws)
+
+
+def poisson_batches(private: privacy.PrivateTraining, epochs: int = 3) -> list[list[int]]:
+    return [list(batch) for _ in range(epochs) for batch in private.loader.batch_sampler]
+
+
+def test_ranks_draw_different_batches_and_noise():
+    """``make_private(..., rank=r)`` seeds its sampler and noise with
+    :func:`privacy.stream_seeds`: the same (seed, rank) reproduces both, another rank
+    draws other Poisson batches and other noise."""
+    data = pattern_language(60, 2)
+    runs = {rank: setup(data=data, batch_size=6, seed=3, rank=rank) for rank in (0, 1)}
+    again = setup(data=data, batch_size=6, seed=3, rank=1)
+    assert runs[1].settings.rank == 1 and runs[0].settings.rank == 0 and runs[1].settings.seed == 3
+    batches = {rank: poisson_batches(runs[rank]) for rank in (0, 1)}
+    assert batches[0] != batches[1]
+    assert poisson_batches(again) == batches[1]
+    noise = {rank: zero_gradient_noise(runs[rank]) for rank in (0, 1)}
+    assert not torch.equal(noise[0], noise[1])
+    torch.testing.assert_close(zero_gradient_noise(again), noise[1], rtol=0, atol=0)
+    # the generators really are seeded from stream_seeds
+    sampler_seed, noise_seed = privacy.stream_seeds(3, 1)
+    fresh = setup(data=data, batch_size=6, seed=3, rank=1)
+    assert fresh.optimizer.generator.initial_seed() == noise_seed
+    assert fresh.loader.batch_sampler.generator.initial_seed() == sampler_seed
+
+
+def test_noise_generator_lives_on_the_model_device():
+    private = setup(device="cpu")
+    assert private.optimizer.generator.device.type == "cpu"
+    assert setup().optimizer.generator.device.type == "cpu"  # default: where the parameters are
+    assert next(private.model.parameters()).device.type == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("family", models.FAMILIES)
+@pytest.mark.parametrize("secure_mode", [False, True])
+def test_private_training_step_on_cuda(family, secure_mode):
+    """One private epoch of each family on CUDA: the model, its gradients and the noise
+    generator are on the GPU (a CPU generator cannot draw noise for CUDA gradients)."""
+    private = setup(family, device="cuda", epochs=1, batch_size=12, secure_mode=secure_mode)
+    if secure_mode:
+        assert private.optimizer.generator is None
+    else:
+        assert private.optimizer.generator.device.type == "cuda"
+    assert all(p.device.type == "cuda" for p in private.model.parameters())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = training.train(private.model, None, VAL, TrainConfig(epochs=1, batch_size=12, lr=1e-2,
+                                                                       progress=False, device="cuda"),
+                                 private=private)
+    entry = history["epochs"][0]
+    assert entry["steps"] == 2 and math.isfinite(entry["train_loss"]) and math.isfinite(entry["val_loss"])
+    assert history["device"].startswith("cuda") and private.steps == 2
+    assert all(torch.isfinite(p).all() for p in private.model.parameters())
+    noise = zero_gradient_noise(private)
+    assert torch.isfinite(noise).all() and float(noise.std()) > 0
+
+
+def test_system_random_uniform_lies_in_the_open_unit_interval():
+    u = privacy.SystemRandom.uniform(1_000_000)
+    assert u.shape == (1_000_000,) and u.dtype == torch.float64
+    assert float(u.min()) > 0.0 and float(u.max()) < 1.0
+    # generous bounds (the sample mean's sd is 0.0003, the variance's about 0.00009)
+    assert abs(float(u.mean()) - 0.5) < 0.005 and abs(float(u.var()) - 1 / 12) < 0.002
+    assert len(torch.unique(u[:1000])) == 1000  # 53 random bits each: no repeats
+    assert not torch.equal(privacy.SystemRandom.uniform(16), privacy.SystemRandom.uniform(16))
+
+
+def test_system_random_normal_has_the_right_mean_and_deviation():
+    """One million draws: the mean within 0.01 sd of 0 (its own sd is 0.001 sd), the
+    standard deviation within 1% (its sd is 0.07%), and the Gaussian's share within one
+    sd (68.3%, its sd 0.05%) within one point: bounds over ten of their own standard
+    deviations, so the test cannot flake, yet a wrong scale or shape fails it."""
+    std, n = 0.35, 1_000_000
+    draws = privacy.SystemRandom.normal(torch.Size([1000, 1000]), std, torch.device("cpu"), torch.float32)
+    assert draws.shape == (1000, 1000) and draws.dtype == torch.float32 and draws.device.type == "cpu"
+    x = draws.double().reshape(-1)
+    assert x.numel() == n
+    assert abs(float(x.mean())) < 0.01 * std
+    assert abs(float(x.std()) / std - 1) < 0.01
+    inside = float((x.abs() < std).double().mean())
+    assert abs(inside - (stats.norm.cdf(1) - stats.norm.cdf(-1))) < 0.01
+    scalar = privacy.SystemRandom.normal(torch.Size([]), 1.0, torch.device("cpu"), torch.float64)
+    assert scalar.shape == () and math.isfinite(float(scalar))
+
+
+def test_secure_mode_draws_batches_and_noise_from_the_system():
+    """``secure_mode=True``: the Poisson batches come from :class:`privacy.SecurePoissonSampler`
+    and the noise from :class:`privacy.SystemRandom` -- two runs with the same seed draw
+    different noise, where seeded runs draw the same --, nothing is seeded, and the noise
+    still has standard deviation sigma * C."""
+    sigma, bound = 0.7, 0.5
+    secure = [setup(noise_multiplier=sigma, max_grad_norm=bound, secure_mode=True, seed=5) for _ in range(2)]
+    for private in secure:
+        assert isinstance(private.loader.batch_sampler, privacy.SecurePoissonSampler)
+        assert private.settings.seed is None and private.settings.secure_mode
+        assert private.optimizer.generator is None
+    noise = [zero_gradient_noise(private, steps=3) for private in secure]
+    assert not torch.equal(noise[0], noise[1])
+    seeded = [setup(noise_multiplier=sigma, max_grad_norm=bound, seed=5) for _ in range(2)]
+    assert all(not p.settings.secure_mode and p.settings.seed == 5 for p in seeded)
+    assert torch.equal(zero_gradient_noise(seeded[0]), zero_gradient_noise(seeded[1]))
+    x = torch.cat(noise).double()
+    assert x.numel() > 20_000
+    assert abs(float(x.std()) / (sigma * bound) - 1) < 0.05  # sd of the estimate: 0.5%
+    assert abs(float(x.mean())) < 0.05 * sigma * bound
+    assert secure[0].steps == secure[1].steps == 3  # secure noisy steps are accounted too
+    # the sampler: as many batches as Opacus' per epoch, Poisson-sized, different each pass
+    sampler = secure[0].loader.batch_sampler
+    assert len(sampler) == secure[0].settings.steps_per_epoch == 6
+    passes = [[list(b) for b in sampler] for _ in range(200)]
+    sizes = torch.tensor([len(b) for batches in passes for b in batches], dtype=torch.float64)
+    assert all(len(batches) == 6 for batches in passes)
+    assert abs(float(sizes.mean()) - 4.0) < 0.5  # q n = 4; sd of the mean 0.06
+    assert len(set(sizes.tolist())) > 3 and passes[0] != passes[1]
+    assert all(0 <= i < 24 for batches in passes for b in batches for i in b)
+
+
+def test_secure_mode_training_run(tmp_path):
+    """A whole private run in secure mode: trains, records ``secure_mode: true`` and no
+    seed in privacy.json, and its epsilon is the accountant's for its (q, sigma, steps)."""
+    private = setup(target_epsilon=3.0, noise_multiplier=None, epochs=2, batch_size=6, secure_mode=True)
+    history = quiet_train(private, epochs=2)
+    assert [e["steps"] for e in history["epochs"]] == [4, 4]
+    assert all(math.isfinite(e["train_loss"]) and 0 <= e["clipped_fraction"] <= 1 for e in history["epochs"])
+    record = json.loads(private.save(tmp_path).read_text())
+    assert record["secure_mode"] is True and record["seed"] is None and record["sampler"] == "poisson"
+    assert record["steps"] == 8 and record["epsilon"] <= 3.0 + 1e-6
+    assert record["epsilon"] == history["epochs"][-1]["epsilon"] == privacy.compute_epsilon(
+        record["sample_rate"], record["noise_multiplier"], record["steps"], record["delta"], record["accountant"])

@@ -185,6 +185,24 @@ def test_density_includes_empty_bins_and_bounds_last_bin():
         stats.density(outside)
 
 
+
+def test_tables_as_the_data_chapter_shows_them():
+    cohort = make_cohort(SITES3, GENOTYPES, POPS)
+    comp = stats.format_composition(stats.population_composition(cohort))
+    assert comp.index.tolist() == [("AFR", "YRI"), ("EAS", "CHB"), ("EUR", "GBR")]
+    assert comp["samples"].tolist() == [2, 1, 1] and comp["fraction"].tolist() == ["50.0%", "25.0%", "25.0%"]
+    per_pop = stats.variants_per_population(stats.variants_per_sample(cohort))
+    assert list(per_pop.columns) == ["non-reference sites", "heterozygous", "homozygous ALT"]
+    # YRI: S0 (1 non-ref, 1 het, 0 hom) and S1 (2, 1, 1); GBR: S2 (3, 1, 1); CHB: S3 (nothing)
+    assert per_pop.loc[("AFR", "YRI")].tolist() == [1.5, 1.0, 0.5]
+    assert per_pop.loc[("EUR", "GBR")].tolist() == [3.0, 1.0, 1.0]
+    assert per_pop.loc[("EAS", "CHB")].tolist() == [0.0, 0.0, 0.0]
+    types = stats.format_variant_types(stats.variant_type_summary(cohort))
+    assert "bcftools_key" not in types.columns
+    assert types.loc["SNV"].tolist() == [3, "100.0%"] and types.loc["multi-allelic"].tolist() == [1, "33.3%"]
+    assert stats.contig_label(cohort) == "22"
+    assert stats.contig_label(make_cohort(SITES3, GENOTYPES, POPS, contig=Contig("chr22", 10**8, "GRCh38"))) == "22"
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.lists(st.integers(-1, 2), min_size=2, max_size=2), min_size=6, max_size=6))
 def test_per_sample_counts_are_consistent(calls):
@@ -201,8 +219,9 @@ def test_per_sample_counts_are_consistent(calls):
 # bcftools stats: the reference file and pysam's bcftools on a tiny VCF
 # --------------------------------------------------------------------------------------
 
-def test_reference_bcftools_stats(shared_data):
-    ref = stats.read_bcftools_stats(shared_data / "1000g_phase3_chr22_bcftools_stats.txt")
+def test_reference_bcftools_stats(real_data):
+    assert stats.reference_stats_path() == real_data["stats"]  # the committed file is found by default
+    ref = stats.read_bcftools_stats(real_data["stats"])
     assert {"SN", "TSTV", "AF", "IDD", "ST", "SiS", "QUAL", "DP"} <= set(ref)
     sn = stats.summary_numbers(ref)
     assert sn["number of records"] == 1_103_547
@@ -331,18 +350,18 @@ def test_headline_statistics_bcftools_vs_cohort(tiny_vcf):
         assert from_tool[key] == pytest.approx(from_cohort[key], abs=tol), key
 
 
-def test_bcftools_stats_errors(tmp_path, shared_data):
+def test_bcftools_stats_errors(tmp_path, real_data):
     with pytest.raises(FileNotFoundError, match="nope.vcf.gz"):
         stats.bcftools_stats(tmp_path / "nope.vcf.gz")
     # the panel's slash-separated ALT with genotype allele 2 makes htslib exit(); the
     # child process turns that into an error naming the file
     with pytest.raises(ValueError, match="panel998.vcf.gz: bcftools stats failed"):
-        stats.bcftools_stats(shared_data / "1000g_chr22_panel998.vcf.gz")
+        stats.bcftools_stats(real_data["vcf"])
 
 
-def test_compare_with_reference(tiny_vcf, shared_data):
+def test_compare_with_reference(tiny_vcf, real_data):
     path, _ = tiny_vcf
-    reference = shared_data / "1000g_phase3_chr22_bcftools_stats.txt"
+    reference = real_data["stats"]
     table = stats.compare_with_reference(stats.bcftools_stats(path), reference)
     label = "1000 Genomes phase 3 chr22 (2,504 samples)"
     assert list(table.columns) == ["statistic", "kind", "this cohort", label]
@@ -356,6 +375,24 @@ def test_compare_with_reference(tiny_vcf, shared_data):
     assert 0.3 < ref["singleton fraction"] < 0.5
 
 
+
+def test_compare_with_reference_file(tiny_vcf, real_data, tmp_path, monkeypatch):
+    """The data chapter's call: bcftools stats of a VCF beside the committed reference by
+    default, an explicit file when given, and the cohort against itself without one."""
+    path, _ = tiny_vcf
+    label = "1000 Genomes phase 3 chr22 (2,504 samples)"
+    by_default = stats.compare_with_reference_file(path)
+    pd.testing.assert_frame_equal(by_default, stats.compare_with_reference_file(path, real_data["stats"]))
+    assert by_default.set_index("statistic").loc["records", label] == 1_103_547
+    with pytest.raises(FileNotFoundError, match=r"nope.txt: reference statistics not found"):
+        stats.compare_with_reference_file(path, tmp_path / "nope.txt")
+    assert stats.reference_stats_path(real_data["stats"]) == real_data["stats"]
+    monkeypatch.setattr(stats, "reference_stats_path", lambda explicit=None: None)  # a copy without data/1000g
+    alone = stats.compare_with_reference_file(path)
+    assert list(alone.columns) == ["statistic", "kind", "this cohort", "(no reference)"]
+    pd.testing.assert_series_equal(alone["this cohort"], alone["(no reference)"], check_names=False)
+
+
 # --------------------------------------------------------------------------------------
 # charts
 # --------------------------------------------------------------------------------------
@@ -366,7 +403,7 @@ def _mark(spec: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def chart_frames(shared_data):
+def chart_frames(real_data):
     cohort = make_cohort(SITES3, GENOTYPES, POPS)
     return {
         "composition": stats.population_composition(cohort),
@@ -375,7 +412,7 @@ def chart_frames(shared_data):
         "summary": stats.variant_type_summary(cohort),
         "density": stats.density(cohort),
         "comparison": stats.compare_with_reference(
-            cohort, shared_data / "1000g_phase3_chr22_bcftools_stats.txt"),
+            cohort, real_data["stats"]),
     }
 
 
@@ -440,13 +477,12 @@ def test_comparison_chart(chart_frames):
     assert chart.to_json() == charts.comparison_chart(chart_frames["comparison"]).to_json()
 
 
-def test_pca_separates_africans_on_the_first_component(shared_data):
+def test_pca_separates_africans_on_the_first_component(real_data):
     """On the real panel, PC1 separates AFR from the other super-populations, PC2 EAS from EUR."""
     from lib.charts import pca_chart
     from lib.vcf import read_vcf
 
-    cohort = read_vcf(shared_data / "1000g_chr22_panel998.vcf.gz",
-                      populations_path=shared_data / "1000g_samples.tsv", assembly="GRCh37")
+    cohort = read_vcf(real_data["vcf"], populations_path=real_data["populations"], assembly="GRCh37")
     scores, explained = stats.pca(cohort, n_components=3)
     assert list(scores.columns) == ["sample", "population", "superpopulation", "PC1", "PC2", "PC3"]
     assert explained[0] > explained[1] > explained[2] > 0

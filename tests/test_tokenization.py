@@ -1,4 +1,8 @@
-"""Tokenizers (lib.tokenization) and what their vocabularies disclose (lib.vocab_privacy)."""
+"""Tokenizers (lib.tokenization) and what their vocabularies disclose (lib.vocab_privacy).
+
+The ``gpt2`` tokenizer is checked on a GPT-2-format tokenizer made here (``vocab.json`` +
+``merges.txt``, trained with the ``tokenizers`` library: conftest's ``gpt2_dir``), so every
+test runs in a fresh clone; nothing is looked up beside the repository or downloaded."""
 from __future__ import annotations
 
 import json
@@ -8,28 +12,29 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lib import data
+from conftest import make_declared_run
+from lib import artefacts
 from lib import tokenization as tk
 from lib import vocab_privacy as vp
-
-GPT2_DIR = tk.default_gpt2_paths()[0]
 
 
 # ---------------------------------------------------------------------------- data
 
 @pytest.fixture(scope="module")
 def cohort_run(tmp_path_factory):
+    """45 simulated people; a panel of 120 sites drawn from the simulated sites declared
+    public, so it holds rare sites that only members carry."""
     run = tmp_path_factory.mktemp("tok") / "run"
-    data.prepare(run, source="simulate", n_sites=120, sim_samples_per_population=15, sim_length=400_000,
-                 progress=False)
+    prepared = make_declared_run(run, seed=42, n_sites=120, samples_per_population=15, sim_length=400_000)
+    assert prepared.panel["declared"] and prepared.panel["n_sites"] == 120
     return run
 
 
 @pytest.fixture(scope="module")
 def cohort(cohort_run):
-    sparse, dense = data.read_profiles(cohort_run), data.read_profiles(cohort_run, dense=True)
-    splits = data.load_splits(cohort_run)
-    sites = json.loads(data.cohort_paths(cohort_run)["panel"].read_text())["sites"]
+    sparse, dense = artefacts.read_profiles(cohort_run), artefacts.read_profiles(cohort_run, dense=True)
+    splits = artefacts.load_splits(cohort_run)
+    sites = artefacts.read_panel_json(cohort_run)["sites"]
     pop = dict(zip(sparse["sample"], sparse["superpopulation"]))
     return {"sparse": dict(zip(sparse["sample"], sparse["variants"])),
             "dense": dict(zip(dense["sample"], dense["variants"])), "population": pop,
@@ -42,14 +47,15 @@ def texts(cohort, kind, split=None):
 
 
 @pytest.fixture(scope="module")
-def tokenizers(cohort):
-    train = texts(cohort, "sparse", "train") + texts(cohort, "dense", "train")
+def tokenizers(cohort, gpt2_dir):
+    """The four tokenizers as the book builds them: BPE learned on the public people's
+    sparse and dense texts, the variant tokenizer of the public panel, GPT-2's format."""
+    public = texts(cohort, "sparse", "public") + texts(cohort, "dense", "public")
     built = {"character": tk.build_tokenizer("character"),
-             "bpe": tk.build_tokenizer("bpe", train_texts=train, vocab_size=600),
-             "variant": tk.build_tokenizer("variant", panel_sites=cohort["sites"])}
-    gpt2 = tk.build_tokenizer("gpt2", gpt2_path=GPT2_DIR) if GPT2_DIR.exists() else None
-    if gpt2 is not None:
-        built["gpt2"] = gpt2
+             "bpe": tk.build_tokenizer("bpe", train_texts=public, vocab_size=600, split="public"),
+             "variant": tk.build_tokenizer("variant", panel_sites=cohort["sites"]),
+             "gpt2": tk.build_tokenizer("gpt2", gpt2_path=gpt2_dir)}
+    assert all(tok is not None for tok in built.values())  # every tokenizer is tested, none skipped
     return built
 
 
@@ -89,8 +95,6 @@ def test_text_round_trip_and_validation():
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sample=SAMPLES)
 def test_round_trip_any_profile(tokenizers, name, sample):
-    if name not in tokenizers:
-        pytest.skip("no GPT-2 tokenizer files at ../shared/data/gpt2-tokenizer")
     tok = tokenizers[name]
     recs, pop = sample
     text = tk.sample_to_text(recs, pop)
@@ -170,7 +174,9 @@ def test_save_and_load(tmp_path, cohort, tokenizers):
         for text in sample:
             assert back.encode(text, add_special_tokens=False) == tok.encode(text, add_special_tokens=False)
         assert back.provenance["name"] == name and back.provenance["vocab_size"] == len(tok)
-    assert tk.load(tmp_path, "bpe").provenance["split"] == "train"
+    bpe = tk.load(tmp_path, "bpe").provenance
+    assert bpe["split"] == "public" and bpe["n_samples"] == 2 * len(cohort["splits"]["public"])
+    assert tk.load(tmp_path, "gpt2").provenance["source"] == str(tokenizers["gpt2"].provenance["source"])
     assert tk.load(tmp_path, "variant").provenance["panel_sha256"] == tk.texts_sha256(cohort["sites"])
     tk.save(tokenizers["character"], tmp_path, "bpe")  # replacing a saved tokenizer
     assert len(tk.load(tmp_path, "bpe")) == len(tokenizers["character"])
@@ -249,6 +255,33 @@ def test_gpt2_fallback_refuses_a_tokenizer_without_byte_tokens(tmp_path, monkeyp
         tk.gpt2_tokenizer(broken)
 
 
+
+def test_gpt2_tokenizer_reads_gpt2_files(gpt2_dir, tokenizers):
+    """``gpt2_tokenizer(path)`` on ``vocab.json`` + ``merges.txt``: the files' vocabulary and
+    merges (the same ids as the byte-level BPE that wrote them, GPT-2's pre-tokenization)
+    plus the book's special tokens, each one id."""
+    from tokenizers import ByteLevelBPETokenizer
+
+    tok = tk.gpt2_tokenizer(gpt2_dir)
+    files = json.loads((gpt2_dir / "vocab.json").read_text())
+    vocab = tok.get_vocab()
+    assert {t: vocab[t] for t in files} == files  # every id of the files kept as it is
+    assert len(tok) == len(files) + len(tk.ALL_SPECIAL_TOKENS)
+    assert tok.provenance == {"tokenizer": "gpt2", "source": str(gpt2_dir)}
+    assert tk.build_tokenizer("gpt2", gpt2_path=gpt2_dir).get_vocab() == vocab == tokenizers["gpt2"].get_vocab()
+    reference = ByteLevelBPETokenizer(str(gpt2_dir / "vocab.json"), str(gpt2_dir / "merges.txt"))
+    for text in ("The quick brown fox", "22:17327068:A>G_0|1", "chromosome 22 is long, 51,304,566 bp"):
+        ids = tok.encode(text, add_special_tokens=False)
+        assert ids == reference.encode(text).ids, text
+        assert len(ids) < len(text.encode()) or text.startswith("22:")  # merges are used on prose
+    record = tok.encode("22:17327068:A>G_0|1" + tk.SEP + "22:1:C>T_1|1", add_special_tokens=False)
+    assert tok.sep_token_id in record and tok.unk_token_id not in record
+    # a saved tokenizer (tokenizer.json) reads back the same
+    saved = tmp = gpt2_dir.parent / "gpt2-saved"
+    tok.save_pretrained(str(tmp))
+    assert tk.gpt2_tokenizer(saved).get_vocab() == vocab
+    assert tk.gpt2_tokenizer(gpt2_dir.parent / "no-such-dir") is None
+
 # ---------------------------------------------------------------------------- vocabulary disclosure
 
 def test_auc_and_bootstrap():
@@ -279,8 +312,8 @@ def test_member_specific_merges_are_measured():
     reference = tk.bpe_tokenizer(to_text(splits["validation"]), vocab_size=2000, pre_split="record")
     specific = vp.specific_tokens(tk.vocabulary_strings(member), tk.vocabulary_strings(reference))
     table = vp.disclosure(specific, samples, splits, max_carrier_fraction=0.05).set_index("carried only by")
-    assert table.loc["members (train)", "rare sites"] == 20
-    assert table.loc["members (train)", "position in a specific token"] == 20
+    assert table.loc["candidate members", "rare sites"] == 20
+    assert table.loc["candidate members", "position in a specific token"] == 20
     assert table.loc["non-members (holdout)", "position in a specific token"] == 0
     result = vp.membership_test(specific, samples, splits, n_boot=200)
     assert result["auc"] == 1.0 and result["ci_low"] == 1.0
@@ -308,7 +341,7 @@ def test_bpe_on_sparse_members_discloses_rare_sites(cohort):
     reference = tk.bpe_tokenizer(texts(cohort, "sparse", "validation"), vocab_size=2000)
     specific = vp.specific_tokens(tk.vocabulary_strings(member), tk.vocabulary_strings(reference))
     table = vp.disclosure(specific, cohort["sparse"], splits).set_index("carried only by")
-    assert table.loc["members (train)", "position in a specific token"] > 0
+    assert table.loc["candidate members", "position in a specific token"] > 0
     assert table.loc["non-members (holdout)", "position in a specific token"] == 0
 
 

@@ -165,3 +165,33 @@ def test_caller_supplies_optimizer_and_loader():
     assert calls == [1] and len(history["epochs"]) == 1
     with pytest.raises(ValueError, match="pad_token_id"):
         train(models.build_model("mingpt", SIZES, 10), TRAIN)
+
+
+def test_private_run_is_handed_in_whole(monkeypatch):
+    """``train(..., private=...)`` (what :func:`lib.privacy.make_private` returns) replaces
+    the old loader/optimizer/engine keywords: the loop takes the Poisson loader and the
+    ``DPOptimizer`` from it, never clips globally (DP-SGD clips per sequence), and adds
+    epsilon, the clipping statistics and the accountant to every epoch."""
+    from lib import privacy
+
+    def no_global_clip(*args, **kwargs):
+        raise AssertionError("a private run must not clip the batch gradient")
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", no_global_clip)
+    model = models.build_model("mingpt", dict(SIZES, dropout=0.0), VOCAB, seed=0)
+    private = privacy.make_private(model, training.make_optimizer(model, 1e-2, 0.0), TRAIN, max_grad_norm=1.0,
+                                   epochs=3, batch_size=6, noise_multiplier=1.0, delta=1e-3, accountant="rdp")
+    history = train(private.model, None, VAL, TrainConfig(epochs=3, batch_size=6, grad_clip=1.0, progress=False,
+                                                           device="cpu"), private=private)
+    assert len(history["epochs"]) == 3 and private.steps == 12
+    for entry in history["epochs"]:
+        assert entry["steps"] == 4 and entry["accountant"] == "rdp"
+        assert 0 <= entry["clipped_fraction"] <= 1 and entry["grad_norm_median"] > 0
+        assert entry["per_sample_gradients"] > 0
+    spent = [e["epsilon"] for e in history["epochs"]]
+    assert spent == sorted(spent) and spent[-1] == pytest.approx(private.epsilon())
+    for gone in ("privacy_engine", "delta", "max_physical_batch_size", "optimizer_factory", "scheduler",
+                 "val_loader"):
+        with pytest.raises(TypeError, match=gone):
+            train(models.build_model("mingpt", SIZES, VOCAB), TRAIN, VAL, TrainConfig(progress=False),
+                  **{gone: None})

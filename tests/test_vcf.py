@@ -7,14 +7,17 @@ pysam traceback and never silently wrong genotypes.
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pysam
 import pytest
 
 from lib.cohort import CHR22_LENGTH
-from lib.vcf import VCFError, normalise_chromosome, parse_region, read_populations, read_vcf, sniff, write_vcf
+from lib.vcf import (VCFError, normalise_chromosome, parse_region, read_populations, read_vcf, scan_frequencies,
+                     sniff, write_vcf)
 
 SAMPLES = ["S1", "S2", "S3"]
 HEADER = [
@@ -271,3 +274,171 @@ def test_sniff_kinds(tmp_path):
     assert sniff(write_text_vcf(tmp_path / "a.vcf")) == "vcf"
     assert sniff(write_text_vcf(tmp_path / "a.vcf.gz", compress="bgzf")) == "bgzf-vcf"
     assert sniff(write_text_vcf(tmp_path / "b.vcf.gz", compress="gzip")) == "vcf.gz"
+
+
+# ---------------------------------------------------------------------------- assembly from ##reference
+
+def no_length_vcf(path: Path, reference: str | None, records=RECORDS, contig="##contig=<ID=22>") -> Path:
+    header = [HEADER[0], *([f"##reference={reference}"] if reference is not None else []), contig, HEADER[3]]
+    return write_text_vcf(path, records=records, header=header)
+
+
+@pytest.mark.parametrize("reference, assembly", [
+    ("GRCh37", "GRCh37"),
+    ("file:///data/GRCh37.p13.genome.fa", "GRCh37"),
+    ("/refs/ucsc.HG19.fasta", "GRCh37"),
+    ("b37", "GRCh37"),
+    ("/broad/Homo_sapiens_assembly_b37.fasta", "GRCh37"),
+    ("file:///data/human_g1k_v37.fasta", "GRCh37"),
+    ("ftp://ftp.1000genomes.ebi.ac.uk/vol1/ftp/technical/reference/phase2_reference_assembly_sequence/hs37d5.fa.gz",
+     "GRCh37"),
+    ("grch38", "GRCh38"),
+    ("/data/GRCh38_full_analysis_set_plus_decoy_hla.fa", "GRCh38"),
+    ("https://example.org/Hg38.fa.gz", "GRCh38"),
+])
+def test_assembly_from_the_reference_line(tmp_path, caplog, reference, assembly):
+    path = no_length_vcf(tmp_path / "ref.vcf", reference)
+    with caplog.at_level("WARNING", logger="lib.vcf"):
+        cohort = read_vcf(path)
+    length = CHR22_LENGTH[assembly]
+    assert cohort.contig.length == length and cohort.contig.assembly == assembly
+    message = (f"contig header: no length declared; assembly {assembly} (chr22 length {length:,}) "
+               f"taken from the ##reference line {reference!r}")
+    assert cohort.repairs == [message]
+    assert message in caplog.text
+    table, repairs = scan_frequencies(path)
+    assert repairs == [message] and table["pos"].tolist() == [100, 200, 300, 400]
+
+
+def test_explicit_assembly_wins_over_the_reference_line(tmp_path):
+    cohort = read_vcf(no_length_vcf(tmp_path / "ref.vcf", "human_g1k_v37.fasta"), assembly="GRCh38")
+    assert cohort.contig.assembly == "GRCh38" and cohort.contig.length == CHR22_LENGTH["GRCh38"]
+    assert len(cohort.repairs) == 1
+    assert "using assembly=GRCh38 (chr22 length 50,818,468) as requested" in cohort.repairs[0]
+    # ... and over a declared length
+    declared = "##contig=<ID=22,length=50818468,assembly=GRCh38>"
+    cohort = read_vcf(no_length_vcf(tmp_path / "decl.vcf", "GRCh38", contig=declared), assembly="GRCh37")
+    assert cohort.contig.assembly == "GRCh37" and cohort.contig.length == CHR22_LENGTH["GRCh37"]
+
+
+def test_declared_length_wins_over_the_reference_line(tmp_path):
+    declared = "##contig=<ID=22,length=50818468,assembly=GRCh38>"
+    cohort = read_vcf(no_length_vcf(tmp_path / "decl.vcf", "hg19.fa", contig=declared))
+    assert cohort.contig.assembly == "GRCh38" and cohort.contig.length == CHR22_LENGTH["GRCh38"]
+    assert cohort.repairs == []
+
+
+@pytest.mark.parametrize("reference", ["mystery_genome.fa", "GRCh37 lifted over to GRCh38", "md5:ab37f0e1", ""])
+def test_unrecognised_reference_line_keeps_the_error(tmp_path, reference):
+    path = no_length_vcf(tmp_path / "odd.vcf", reference)
+    with pytest.raises(VCFError, match=r"odd\.vcf: no contig length in the header, and its ##reference line "
+                                       + re.escape(repr(reference)) + r" does not name one assembly.*"
+                                       r"pass assembly='GRCh37' or 'GRCh38'"):
+        read_vcf(path)
+    assert read_vcf(path, assembly="GRCh37").contig.length == CHR22_LENGTH["GRCh37"]
+
+
+def test_no_reference_line_keeps_the_error(tmp_path):
+    path = no_length_vcf(tmp_path / "bare.vcf", None)
+    with pytest.raises(VCFError, match=r"bare\.vcf: no contig length in the header; pass assembly="):
+        read_vcf(path)
+
+
+def test_reference_line_contradicting_the_contig_assembly_is_an_error(tmp_path):
+    path = no_length_vcf(tmp_path / "both.vcf", "hg19.fa", contig="##contig=<ID=22,assembly=GRCh38>")
+    with pytest.raises(VCFError, match=r"both\.vcf: .*names GRCh37 while the ##contig line says assembly=GRCh38"):
+        read_vcf(path)
+
+
+def test_positions_beyond_the_reference_assembly_still_fail(tmp_path):
+    records = ["22\t51000000\t.\tA\tG\t.\tPASS\t.\tGT\t0|1\t0|0\t0|0"]  # inside GRCh37, beyond GRCh38
+    assert read_vcf(no_length_vcf(tmp_path / "in37.vcf", "hs37d5", records=records)).n_sites == 1
+    with pytest.raises(VCFError, match=r"in38\.vcf: position 51,000,000 is beyond the contig length 50,818,468"):
+        read_vcf(no_length_vcf(tmp_path / "in38.vcf", "GRCh38", records=records))
+
+
+# ---------------------------------------------------------------------------- per-group summaries
+
+GROUP_SAMPLES = ["S1", "S2", "S3", "S4"]
+GROUP_RECORDS = [
+    "22\t100\t.\tA\tG\t.\tPASS\t.\tGT\t0|1\t1|1\t./.\t0|0",
+    "22\t200\t.\tC\tT,A\t.\tPASS\t.\tGT\t1|2\t2|2\t0|0\t.|1",  # a: only ALTs, but two of them
+    "22\t300\t.\tG\tA,C\t.\tPASS\t.\tGT\t2|2\t2|2\t0|1\t0|0",  # a: one ALT allele only
+    "22\t400\t.\tT\tC\t.\tPASS\t.\tGT:DP\t0/1:3\t0/0:2\t./.:0\t./.:0",  # b: nothing called
+]
+GROUPS = {"a": ["S1", "S2"], "b": ["S3", "S4"]}
+EXPECTED = {  # pos: (ac, an, carriers, polymorphic) of a, then of b
+    100: ((3, 4, 2, True), (0, 2, 0, False)),
+    200: ((4, 4, 2, True), (1, 3, 1, True)),
+    300: ((4, 4, 2, False), (1, 4, 1, True)),
+    400: ((1, 4, 1, True), (0, 0, 0, False)),
+}
+
+
+def group_vcf(path: Path, records=GROUP_RECORDS) -> Path:
+    return write_text_vcf(path, records=records, samples=GROUP_SAMPLES)
+
+
+def test_group_columns_count_exactly(tmp_path):
+    path = group_vcf(tmp_path / "g.vcf")
+    table, repairs = scan_frequencies(path, groups=GROUPS)
+    plain, plain_repairs = scan_frequencies(path)
+    assert repairs == plain_repairs
+    assert list(table.columns) == [*plain.columns, "ac_a", "an_a", "carriers_a", "polymorphic_a",
+                                   "ac_b", "an_b", "carriers_b", "polymorphic_b"]
+    pd.testing.assert_frame_equal(table[plain.columns], plain)  # the all-sample columns are unchanged
+    for g in GROUPS:
+        assert all(table[f"{c}_{g}"].dtype == np.int64 for c in ("ac", "an", "carriers"))
+        assert table[f"polymorphic_{g}"].dtype == bool
+    for row in table.itertuples():
+        got = tuple(tuple(getattr(row, f"{c}_{g}") for c in ("ac", "an", "carriers", "polymorphic"))
+                    for g in GROUPS)
+        assert got == EXPECTED[row.pos], row.pos
+
+
+def test_group_columns_follow_sorting_and_deduplication(tmp_path):
+    records = [GROUP_RECORDS[3], GROUP_RECORDS[1], GROUP_RECORDS[0], GROUP_RECORDS[1], GROUP_RECORDS[2]]
+    table, repairs = scan_frequencies(group_vcf(tmp_path / "u.vcf", records), groups=GROUPS)
+    tidy, _ = scan_frequencies(group_vcf(tmp_path / "s.vcf"), groups=GROUPS)
+    assert any("not sorted" in r for r in repairs) and any("exact duplicate" in r for r in repairs)
+    pd.testing.assert_frame_equal(table, tidy)
+
+
+def test_groups_overlapping_empty_and_whole(tmp_path):
+    table, _ = scan_frequencies(group_vcf(tmp_path / "g.vcf"),
+                                groups={"all": GROUP_SAMPLES, "none": [], "S2twice": ["S2", "S2", "S1"]})
+    np.testing.assert_allclose(table["ac_all"] / table["an_all"], table["alt_frequency"])
+    assert (table["polymorphic_all"] == table["polymorphic"]).all()
+    assert (table[["ac_none", "an_none", "carriers_none"]] == 0).all().all() and not table["polymorphic_none"].any()
+    assert table["an_S2twice"].tolist() == [4, 4, 4, 4]  # a sample listed twice counts once
+
+
+def test_unknown_group_samples_fail_before_reading(tmp_path):
+    records = [*GROUP_RECORDS, "22\tbad\t.\tA\tG\t.\tPASS\t.\tGT\t0|0\t0|0\t0|0\t0|0"]
+    path = group_vcf(tmp_path / "g.vcf", records)
+    with pytest.raises(VCFError, match=r"g\.vcf: groups= name 2 sample id\(s\) .*\['S9', 'NA12878'\]"):
+        scan_frequencies(path, groups={"a": ["S1", "S9"], "b": ["NA12878", "S9"]})
+    with pytest.raises(TypeError, match="sequence of sample ids"):
+        scan_frequencies(path, groups={"a": "S1"})
+
+
+def test_group_counts_on_the_real_panel(real_data):
+    vcf = real_data["vcf"]
+    whole = read_vcf(vcf, populations_path=real_data["populations"], assembly="GRCh37")
+    is_eur = (whole.samples["superpopulation"] == "EUR").to_numpy()
+    groups = {"eur": whole.samples["sample"][is_eur].tolist(), "rest": whole.samples["sample"][~is_eur].tolist()}
+    assert 0 < len(groups["eur"]) < whole.n_samples
+    table, _ = scan_frequencies(vcf, assembly="GRCh37", groups=groups)
+    assert table["key"].tolist() == [f"{p}:{r}>{','.join(a)}" for p, r, a in
+                                     zip(whole.sites["pos"], whole.sites["ref"], whole.sites["alts"])]
+    ac, an = table["ac_eur"] + table["ac_rest"], table["an_eur"] + table["an_rest"]
+    np.testing.assert_allclose(ac / an, table["alt_frequency"], rtol=1e-12)
+    assert ((table["carriers_eur"] + table["carriers_rest"]) <= whole.n_samples).all()
+    assert not (table["polymorphic_eur"] & ~table["polymorphic"]).any()
+    for name, mask in (("eur", is_eur), ("rest", ~is_eur)):  # against the genotype matrix
+        gt = whole.genotypes[:, mask]
+        np.testing.assert_array_equal(table[f"ac_{name}"], (gt > 0).sum(axis=(1, 2)))
+        np.testing.assert_array_equal(table[f"an_{name}"], (gt >= 0).sum(axis=(1, 2)))
+        np.testing.assert_array_equal(table[f"carriers_{name}"], (gt > 0).any(axis=2).sum(axis=1))
+        lowest, highest = np.where(gt >= 0, gt, 127).min(axis=(1, 2)), gt.max(axis=(1, 2))
+        np.testing.assert_array_equal(table[f"polymorphic_{name}"], (highest >= 0) & (lowest != highest))

@@ -1,0 +1,241 @@
+"""Where each artefact of a run lives, and how a later chapter reads it back.
+
+A chapter only reads what earlier chapters wrote into the run directory (see
+:mod:`lib.rundir`); this module is that reading side, so that every chapter finds the
+cohort, the splits, the profiles, the public panel, the models and the synthetic cohorts
+the same way, and a missing artefact is an error that names the chapter to run first.
+
+What is public, what is covered by ε and what is a diagnostic (the privacy boundary of
+the design) shows in where things are kept:
+
+* ``cohort/`` -- the real people (private), and ``panel.json``: the public panel of
+  sites (chosen from public information only, :mod:`lib.panel`);
+* ``tokenizers/`` -- built from public information only;
+* ``models/<name>/`` -- what a run would release with a model: weights, configuration,
+  tokenizer, ``metadata.json`` (nothing computed from the members) and, for a private
+  model, ``privacy.json``;
+* ``synthetic/`` -- the cohorts sampled from the models (covered by the model's ε);
+* ``diagnostics/`` -- everything else computed from the members without noise
+  (training losses, clipping statistics, the panel's coverage of the members): useful
+  to the researcher, outside the guarantee, never released.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import models, rundir, splits, tokenization, vcf
+from .cohort import Cohort, Contig
+
+
+def _missing(path: Path, chapter: str) -> FileNotFoundError:
+    return FileNotFoundError(f"{path}: missing; run the {chapter} chapter for this run first")
+
+
+# --------------------------------------------------------------------------------------
+# The data chapter's artefacts
+# --------------------------------------------------------------------------------------
+
+def cohort_paths(run: str | os.PathLike) -> dict[str, Path]:
+    """The files of ``cohort/`` (written by the data chapter)."""
+    base = Path(run) / "cohort"
+    return {"vcf": base / "cohort.vcf.gz", "tbi": base / "cohort.vcf.gz.tbi",
+            "populations": base / "populations.tsv", "splits": base / "splits.json",
+            "profiles": base / "profiles.jsonl", "profiles_dense": base / "profiles_dense.jsonl.gz",
+            "panel": base / "panel.json"}
+
+
+def diagnostics_dir(run: str | os.PathLike) -> Path:
+    """``diagnostics/``: what is computed from the members without noise (never released)."""
+    return Path(run) / "diagnostics"
+
+
+def data_diagnostics_paths(run: str | os.PathLike) -> dict[str, Path]:
+    """The data chapter's diagnostics: ``data.json`` (the source, what the reader repaired,
+    the panel's notes) and ``panel_coverage.csv`` (what the panel covers of the members'
+    variation, :func:`lib.panel.coverage`)."""
+    base = diagnostics_dir(run)
+    return {"data": base / "data.json", "coverage": base / "panel_coverage.csv"}
+
+
+def read_panel_json(run: str | os.PathLike) -> dict[str, Any]:
+    path = cohort_paths(run)["panel"]
+    if not path.exists():
+        raise _missing(path, "data (01_data)")
+    return json.loads(path.read_text())
+
+
+def load_cohort(run: str | os.PathLike) -> Cohort:
+    """The real cohort on the panel's sites (every person of every split)."""
+    paths = cohort_paths(run)
+    for key in ("vcf", "populations", "panel"):
+        if not paths[key].exists():
+            raise _missing(paths[key], "data (01_data)")
+    panel = read_panel_json(run)
+    cohort = vcf.read_vcf(paths["vcf"], chromosome=panel["contig"]["name"], populations_path=paths["populations"])
+    diagnostics = data_diagnostics_paths(run)["data"]
+    if diagnostics.exists():
+        about = json.loads(diagnostics.read_text())
+        cohort.source, cohort.repairs = about["source"], list(about["repairs"])
+    return cohort
+
+
+def load_panel(run: str | os.PathLike) -> tuple[Cohort, bool]:
+    """The public panel alone: a cohort of the panel's sites with no people in it (what
+    the grammar, the tokenizer and a synthetic VCF may use), and whether synthetic
+    genotypes are written phased (the public people's convention)."""
+    panel = read_panel_json(run)
+    table = panel["site_table"]
+    sites = pd.DataFrame({"pos": np.asarray(table["pos"], dtype=np.int64), "ref": table["ref"],
+                          "alts": [tuple(a) for a in table["alts"]], "id": table["id"]})
+    empty = pd.DataFrame({"sample": [], "population": [], "superpopulation": []}, dtype=object)
+    cohort = Cohort(contig=Contig(**panel["contig"]), sites=sites, samples=empty,
+                    genotypes=np.zeros((len(sites), 0, 2), np.int8), phased=np.zeros((len(sites), 0), bool),
+                    source="public panel")
+    return cohort, bool(panel["phased"])
+
+
+def load_splits(run: str | os.PathLike) -> dict[str, list[str]]:
+    path = cohort_paths(run)["splits"]
+    if not path.exists():
+        raise _missing(path, "data (01_data)")
+    data = json.loads(path.read_text())
+    return {k: data.get(k, []) for k in splits.SPLITS}
+
+
+def read_profiles(run: str | os.PathLike, dense: bool = False) -> pd.DataFrame:
+    """The profiles a run wrote: one row per person with their split and records."""
+    path = cohort_paths(run)["profiles_dense" if dense else "profiles"]
+    if not path.exists():
+        raise _missing(path, "data (01_data)")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as handle:
+        return pd.DataFrame([json.loads(line) for line in handle])
+
+
+def split_profiles(run: str | os.PathLike, split: str, sparse: bool = True) -> pd.DataFrame:
+    """The profiles of one split (rows in the order of ``splits.json``)."""
+    members = load_splits(run)
+    if split not in members:
+        raise ValueError(f"split={split!r} is unknown; choose one of {sorted(members)}")
+    frame = read_profiles(run, dense=not sparse).set_index("sample")
+    missing = [s for s in members[split] if s not in frame.index]
+    if missing:
+        raise ValueError(f"{cohort_paths(run)['profiles']}: {len(missing)} samples of the {split} split have "
+                         f"no profile (e.g. {missing[0]}); rerun the data chapter")
+    return frame.loc[members[split]].reset_index()
+
+
+def split_cohort(cohort: Cohort, samples: Sequence[str]) -> Cohort:
+    """``cohort`` restricted to ``samples`` (in that order)."""
+    index = {s: i for i, s in enumerate(cohort.sample_ids)}
+    return cohort.subset(sample_index=[index[s] for s in samples])
+
+
+def encode_split(run: str | os.PathLike, tokenizer: Any, split: str, sparse: bool = True,
+                 with_population: bool = False) -> list[list[int]]:
+    """Token ids of every profile of ``split``; ``with_population`` puts the
+    super-population tag after the start token."""
+    frame = split_profiles(run, split, sparse=sparse)
+    if not sparse and with_population:  # the dense file carries no population columns
+        population = read_profiles(run).set_index("sample")["superpopulation"]
+        frame = frame.assign(superpopulation=frame["sample"].map(population))
+    pops = frame["superpopulation"] if with_population else [None] * len(frame)
+    return [tokenization.encode_sample(tokenizer, list(records), pop)
+            for records, pop in zip(frame["variants"], pops)]
+
+
+def input_digest(run: str | os.PathLike, tokenizer_name: str) -> dict[str, str]:
+    """Checksums of what a model is trained from (the profiles, splits and tokenizer): the
+    manifest compares them to decide whether a model can be reused. They are computed
+    from the members, so they stay in the manifest, never in a released model directory."""
+    paths = cohort_paths(run)
+    tok_file = tokenization.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"
+    for path in (paths["profiles"], paths["splits"], tok_file):
+        if not path.exists():
+            raise _missing(path, "tokenization (02_tokenization)" if path == tok_file else "data (01_data)")
+    return {"profiles_sha256": rundir.sha256(paths["profiles"]), "splits_sha256": rundir.sha256(paths["splits"]),
+            "tokenizer_sha256": rundir.sha256(tok_file)}
+
+
+# --------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------
+
+def eps_text(eps: float | str) -> str:
+    """Epsilon as model names write it: ``inf``, ``8``, ``0.5``."""
+    value = float(eps)
+    if value == float("inf"):
+        return "inf"
+    if not value > 0:
+        raise ValueError(f"epsilon={eps!r} must be above 0 (or inf: not private)")
+    return f"{value:g}"
+
+
+def model_name(family: str, tokenizer_name: str = "variant", eps: float | str = "inf", variant: str = "") -> str:
+    """``<family>-eps<eps>`` for the variant tokenizer (the run-directory contract),
+    ``<family>-<tokenizer>-eps<eps>`` for any other; ``variant`` (e.g. ``"dptransformers"``)
+    names another way of training the same model: ``<family>-<variant>-eps<eps>``."""
+    if family not in models.FAMILIES:
+        raise ValueError(f"family={family!r} is unknown; choose one of {models.FAMILIES}")
+    middle = "" if tokenizer_name == "variant" else f"-{tokenizer_name}"
+    middle += f"-{variant}" if variant else ""
+    return f"{family}{middle}-eps{eps_text(eps)}"
+
+
+def model_dir(run: str | os.PathLike, name: str) -> Path:
+    return Path(run) / "models" / name
+
+
+def history_path(run: str | os.PathLike, name: str) -> Path:
+    """A model's training history (losses on the members, clipping statistics): a
+    diagnostic outside the guarantee, kept out of the model's directory."""
+    return diagnostics_dir(run) / name / "history.json"
+
+
+def read_history(run: str | os.PathLike, name: str) -> dict[str, Any]:
+    path = history_path(run, name)
+    if not path.exists():
+        raise _missing(path, "models (03_models) or private training (04_dp_training)")
+    return json.loads(path.read_text())
+
+
+# --------------------------------------------------------------------------------------
+# Synthetic cohorts
+# --------------------------------------------------------------------------------------
+
+def synthetic_paths(run: str | os.PathLike, name: str) -> dict[str, Path]:
+    """``synthetic/<name>.vcf.gz`` (+ ``.tbi``), ``<name>.profiles.jsonl``, ``<name>.json``."""
+    base = Path(run) / "synthetic"
+    return {"vcf": base / f"{name}.vcf.gz", "tbi": base / f"{name}.vcf.gz.tbi",
+            "profiles": base / f"{name}.profiles.jsonl", "summary": base / f"{name}.json"}
+
+
+def read_validity(run: str | os.PathLike, name: str) -> dict:
+    """The validity summary recorded with synthetic cohort ``name``."""
+    path = synthetic_paths(run, name)["summary"]
+    if not path.exists():
+        raise _missing(path, "models (03_models)")
+    return json.loads(path.read_text())["summary"]
+
+
+def read_synthetic_profiles(run: str | os.PathLike, name: str) -> list[list[str]]:
+    path = synthetic_paths(run, name)["profiles"]
+    if not path.exists():
+        raise _missing(path, "models (03_models)")
+    with open(path) as handle:
+        return [json.loads(line)["variants"] for line in handle]
+
+
+def read_synthetic(run: str | os.PathLike, name: str, panel: Cohort) -> Cohort:
+    """A synthetic cohort, read back through pysam."""
+    path = synthetic_paths(run, name)["vcf"]
+    if not path.exists():
+        raise _missing(path, "models (03_models)")
+    return vcf.read_vcf(path, chromosome=panel.contig.name)

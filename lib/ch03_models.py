@@ -1,0 +1,398 @@
+"""The models chapter (``book/03_models.ipynb``): train both families without privacy,
+sample a synthetic cohort from each, and take a first look at it.
+
+* :func:`public_base` -- the GPT-2 base that fine-tuning starts from when no base is
+  given: pre-trained on the *public* people only, at ``models/gpt2-public-base/``;
+* :func:`train_model` -- a model of either family trained on the members (``train``)
+  and validated on ``validation``, saved to ``models/<name>/`` (:func:`lib.artefacts.model_name`)
+  with its training history in ``diagnostics/<name>/`` (computed on the members: outside
+  any guarantee, never released with the model); reused when its inputs and settings are
+  unchanged (the manifest's parameters and checksums);
+* :func:`train_all` -- the chapter's three models: minGPT and GPT-2 on the variant
+  tokenizer, and a minGPT on a text tokenizer;
+* :func:`synthesize` -- ``n_samples`` profiles sampled from the sample-start token alone
+  (never a real member's first records), constrained by the public panel's grammar or
+  not, written to ``synthetic/<name>.vcf.gz`` (+ profiles and a validity summary);
+* :func:`synthesize_all`, :func:`validity_table`, :func:`first_look` -- the chapter's
+  cohorts and tables.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+import torch
+
+from . import artefacts, generation, models, profiletext, rundir, training, utility, vcf
+from . import tokenization as tk
+from .cohort import Cohort
+
+CHAPTER = "03_models"
+PUBLIC_BASE = "gpt2-public-base"
+#: What every training history says of itself (it is written to ``diagnostics/``).
+HISTORY_NOTE = ("diagnostic outside the privacy guarantee: the training loss, token counts and clipping "
+                "statistics are computed on the members without noise; the validation loss on non-members; "
+                "epsilon by the accountant. Kept in diagnostics/, never released with the model.")
+
+
+def train_settings(config: training.TrainConfig) -> dict[str, Any]:
+    """The training settings that decide a model's weights (what the manifest compares)."""
+    return {k: v for k, v in asdict(config).items() if k not in ("device", "progress", "resume", "checkpoint_dir")}
+
+
+# --------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------
+
+def public_base(run: str | os.PathLike, tokenizer: Any, settings: Mapping[str, Any], seed: int = 0,
+                tokenizer_name: str = "variant", validation_fraction: float = 0.1, progress: bool = False) -> Path:
+    """The GPT-2 base pre-trained from scratch on the *public* people's sparse profiles
+    (sizes and training settings of the profile; a seeded ``validation_fraction`` of them
+    for early stopping), at ``models/gpt2-public-base/``; reused when its inputs are
+    unchanged. Its metadata records the checksum of the public texts, so the base can be
+    shown to come from public data only."""
+    run = Path(run)
+    public = artefacts.split_profiles(run, "public")
+    if len(public) < 2:
+        raise ValueError(f"the public split of {run} has {len(public)} people; pre-training a GPT-2 base "
+                         "needs at least 2 (set public_fraction in the data chapter, or pass base_model)")
+    texts = [tk.sample_to_text(list(r)) for r in public["variants"]]
+    sizes = models.sizes_from_profile(dict(settings), "gpt2")
+    config = training.config_from_profile(dict(settings), seed=seed, progress=progress)
+    directory = artefacts.model_dir(run, PUBLIC_BASE)
+    params = dict(role="public pre-trained base", split="public", sizes=sizes, seed=seed,
+                  train=train_settings(config), texts_sha256=tk.texts_sha256(texts),
+                  tokenizer_sha256=rundir.sha256(tk.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"))
+    paths = [directory / "model.safetensors"]
+    if rundir.is_current(run, params, paths):
+        return directory
+    ids = [tokenizer(text)["input_ids"] for text in texts]
+    order = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed)).tolist()
+    n_val = max(1, int(round(len(ids) * validation_fraction)))
+    model = models.build_model("gpt2", sizes, tokenizer, seed=seed)
+    history = training.train(model, [ids[i] for i in order[n_val:]], [ids[i] for i in order[:n_val]], config)
+    models.save_model(model, directory, tokenizer=tokenizer, metadata=dict(
+        role="public pre-trained base", split="public", samples=public["sample"].tolist(), seed=seed,
+        public_texts=len(texts), public_texts_sha256=hashlib.sha256("\n".join(texts).encode()).hexdigest(),
+        sizes=sizes, history=history))
+    rundir.record_artefacts(run, CHAPTER, params, paths)
+    return directory
+
+
+def base_record(base_model: str | os.PathLike | None) -> dict[str, Any] | None:
+    """What a model fine-tuned from ``base_model`` records of its base: the path and the
+    weights' checksum (None when trained from scratch)."""
+    if base_model is None:
+        return None
+    weights = Path(base_model) / "model.safetensors"
+    return {"base_model": str(base_model), "base_sha256": rundir.sha256(weights) if weights.exists() else None}
+
+
+def training_ids(run: Path, tokenizer: Any, tokenizer_name: str,
+                 sizes: Mapping[str, Any]) -> tuple[list[list[int]], list[list[int]]]:
+    """The train and validation splits' token ids, refused when one is longer than the
+    model's ``block_size`` (before any training)."""
+    train_ids = artefacts.encode_split(run, tokenizer, "train")
+    val_ids = artefacts.encode_split(run, tokenizer, "validation")
+    longest = max(len(ids) for ids in train_ids + val_ids)
+    if longest > int(sizes["block_size"]):
+        raise ValueError(f"the longest {tokenizer_name} profile has {longest} tokens, more than the "
+                         f"profile's model_block_size={sizes['block_size']}: raise it or use another tokenizer")
+    return train_ids, val_ids
+
+
+def release_metadata(name: str, eps: float | str, seed: int, tokenizer_name: str, base: dict | None,
+                     **extra: Any) -> dict[str, Any]:
+    """A model's ``metadata.json``: what it is and how it was made, nothing computed from
+    the members (the data checksums that decide reuse stay in the run's manifest)."""
+    return dict(name=name, eps=eps if isinstance(eps, str) else float(eps), seed=seed, tokenizer=tokenizer_name,
+                train_split="train", validation_split="validation", base_model=base, **extra)
+
+
+def save_trained(run: Path, model: torch.nn.Module, name: str, tokenizer: Any, history: dict,
+                 params: dict[str, Any], metadata: dict[str, Any], chapter: str = CHAPTER,
+                 extra: Mapping[str, Any] | None = None) -> list[Path]:
+    """Save a trained model into ``models/<name>/`` (:func:`lib.models.save_model`) with
+    any ``extra`` JSON files (file name -> content, e.g. ``privacy.json``), its history
+    into ``diagnostics/<name>/history.json``, and record them in the manifest under
+    ``params``. Returns the paths :func:`lib.rundir.is_current` checks."""
+    directory = artefacts.model_dir(run, name)
+    models.save_model(model, directory, tokenizer=tokenizer, metadata=metadata)
+    paths = [directory / "model.safetensors"]
+    for filename, content in (extra or {}).items():
+        rundir.write_json(directory / filename, content)  # after save_model, which replaces the directory
+        paths.append(directory / filename)
+    history_path = artefacts.history_path(run, name)
+    rundir.write_json(history_path, dict(history, privacy_note=HISTORY_NOTE))
+    paths.append(history_path)
+    rundir.record_artefacts(run, chapter, params, paths)
+    return paths
+
+
+def train_model(run: str | os.PathLike, family: str, tokenizer_name: str, settings: Mapping[str, Any],
+                seed: int = 0, base_model: str | os.PathLike | None = None, name: str | None = None,
+                progress: bool = False, **train_overrides: Any) -> tuple[torch.nn.Module, dict, Path]:
+    """Train (or reuse) a non-private model on the run's *train* split, validated on its
+    *validation* split, sparse profiles without population tags. Sizes and training
+    settings come from the profile ``settings`` (:func:`lib.profiles.resolve`), then
+    ``train_overrides`` (``TrainConfig`` fields). Returns the model, its history and its
+    directory ``models/<name>/`` (``name`` defaults to :func:`lib.artefacts.model_name`)."""
+    run = Path(run)
+    name = name or artefacts.model_name(family, tokenizer_name)
+    directory = artefacts.model_dir(run, name)
+    digest = artefacts.input_digest(run, tokenizer_name)
+    tokenizer = tk.load(run, tokenizer_name)
+    sizes = models.sizes_from_profile(dict(settings), family)
+    config = training.config_from_profile(dict(settings), seed=seed, progress=progress, **train_overrides)
+    base = base_record(base_model)
+    params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps="inf",
+                  train=train_settings(config), profiles="sparse", with_population=False,
+                  base=base, **digest)
+    paths = [directory / "model.safetensors", artefacts.history_path(run, name)]
+    if rundir.is_current(run, params, paths):
+        return models.load_model(directory), artefacts.read_history(run, name), directory
+    train_ids, val_ids = training_ids(run, tokenizer, tokenizer_name, sizes)
+    model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
+    history = training.train(model, train_ids, val_ids, config)
+    save_trained(run, model, name, tokenizer, history, params, metadata=release_metadata(
+        name, "inf", seed, tokenizer_name, base, n_train=len(train_ids), n_validation=len(val_ids)))
+    return model.eval(), history, directory
+
+
+def train_all(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0,
+              base_model: str | os.PathLike | None = None, text_tokenizer: str = "bpe") -> dict[str, dict[str, Any]]:
+    """The chapter's models: minGPT and GPT-2 (fine-tuned from ``base_model``, by default
+    :func:`public_base`) on the variant tokenizer, and a minGPT on ``text_tokenizer``
+    (whose longer sequences get the profile's ``text_model_epochs``). Returns name ->
+    ``{"model", "history", "directory", "family", "tokenizer", "seconds"}``."""
+    base = base_model if base_model is not None else public_base(run, tk.load(run, "variant"), settings, seed=seed)
+    plan = [("mingpt", "variant", None, {}), ("gpt2", "variant", base, {}),
+            ("mingpt", text_tokenizer, None, {"epochs": settings["text_model_epochs"]})]
+    out = {}
+    for family, tokenizer_name, base_dir, extra in plan:
+        started = time.perf_counter()
+        model, history, directory = train_model(run, family, tokenizer_name, settings, seed=seed,
+                                                base_model=base_dir, **extra)
+        out[artefacts.model_name(family, tokenizer_name)] = dict(
+            model=model, history=history, directory=directory, family=family, tokenizer=tokenizer_name,
+            seconds=time.perf_counter() - started)
+    return out
+
+
+def training_table(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per model: tokenizer, parameters, epochs, best validation loss, speed, where saved."""
+    return pd.DataFrame([{
+        "model": name, "tokenizer": item["tokenizer"], "parameters": f"{models.num_parameters(item['model']):,}",
+        "epochs": str(len(item["history"]["epochs"])),
+        "best validation loss": f"{item['history']['best_val_loss']:.3f}",
+        "tokens per second": f"{item['history']['epochs'][-1]['tokens_per_s']:,.0f}",
+        "saved in": str(Path(item["directory"]).relative_to(run))} for name, item in trained.items()]).set_index("model")
+
+
+def loss_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Tidy per-epoch losses of trained models (name -> an item with its ``history``):
+    ``model``, ``epoch``, ``split`` (train/validation), ``loss``."""
+    rows = []
+    for name, item in trained.items():
+        for entry in item["history"]["epochs"]:
+            rows.append({"model": name, "epoch": entry["epoch"], "split": "train", "loss": entry["train_loss"]})
+            if entry.get("val_loss") is not None:
+                rows.append({"model": name, "epoch": entry["epoch"], "split": "validation", "loss": entry["val_loss"]})
+    return pd.DataFrame(rows, columns=["model", "epoch", "split", "loss"])
+
+
+# --------------------------------------------------------------------------------------
+# Synthetic cohorts
+# --------------------------------------------------------------------------------------
+
+def write_synthetic(run: Path, name: str, profiles: Sequence[Sequence[str]], panel: Cohort,
+                    metadata: dict[str, Any]) -> list[Path]:
+    """``synthetic/<name>.vcf.gz`` (+ ``.tbi``: the profiles' genotypes on the public
+    panel, :func:`lib.profiletext.to_cohort`, written by :func:`lib.vcf.write_vcf`),
+    ``<name>.profiles.jsonl`` and ``<name>.json`` (``metadata``), each atomically."""
+    paths = artefacts.synthetic_paths(run, name)
+    cohort = profiletext.to_cohort(profiles, panel)
+    vcf.write_vcf(cohort, paths["vcf"], source=f"lib.ch03_models ({name})")
+    with rundir.atomic_path(paths["profiles"]) as tmp, open(tmp, "w") as out:
+        for sample, records in zip(cohort.sample_ids, profiles):
+            out.write(json.dumps({"sample": sample, "variants": list(records)}) + "\n")
+    rundir.write_json(paths["summary"], metadata)
+    return [paths["vcf"], paths["profiles"], paths["summary"]]
+
+
+def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n_samples: int,
+               seed: int = 0, name: str = "mingpt-epsinf", constrained: bool = True,
+               sampling: generation.SamplingConfig | None = None,
+               model_path: str | os.PathLike | None = None, chapter: str = CHAPTER,
+               order: str | None = None) -> tuple[list[list[str]], dict]:
+    """Sample ``n_samples`` profiles from ``<START_SAMPLE>`` alone and write them as
+    ``synthetic/<name>.vcf.gz`` (:func:`write_synthetic`). ``constrained``: decode under the
+    public panel's grammar (every record valid by construction); ``order`` its site order
+    (:func:`lib.generation.panel_grammar`), the records of an ``"any"``-order profile being
+    sorted into panel order. ``sampling`` defaults to temperature 1 up to the model's block
+    size. Reused when the model's weights (``model_path``: its directory), the sampling
+    settings and the seed are unchanged. Returns the profiles and
+    :func:`lib.generation.validity_summary`."""
+    run = Path(run)
+    panel, phased = artefacts.load_panel(run)  # the public panel only: no person's genotypes
+    config = models.unwrap(model).config
+    block = int(getattr(config, "block_size", None) or getattr(config, "n_positions"))
+    prompt = [tokenizer.bos_token_id]
+    sampling = sampling or generation.SamplingConfig(max_new_tokens=block - len(prompt), batch_size=32)
+    if sampling.max_new_tokens > block - len(prompt):
+        raise ValueError(f"max_new_tokens={sampling.max_new_tokens} exceeds the model's block size {block} "
+                         "less the prompt")
+    weights = Path(model_path) / "model.safetensors" if model_path is not None else None
+    order = (order or generation.constrained_order(tokenizer)) if constrained else None
+    params = dict(name=name, n_samples=n_samples, seed=seed, constrained=constrained, order=order,
+                  sampling=asdict(sampling), prompt="<START_SAMPLE>", sampler_version=generation.SAMPLER_VERSION,
+                  model_sha256=rundir.sha256(weights) if weights is not None and weights.exists() else None,
+                  panel_sha256=rundir.sha256(artefacts.cohort_paths(run)["panel"]))
+    paths = [artefacts.synthetic_paths(run, name)[key] for key in ("vcf", "profiles", "summary")]
+    if params["model_sha256"] is not None and rundir.is_current(run, params, paths):
+        return artefacts.read_synthetic_profiles(run, name), artefacts.read_validity(run, name)
+    grammar = generation.panel_grammar(tokenizer, panel, phased, order=order) if constrained else None
+    new = generation.generate(model, prompt, n_samples, tokenizer.eos_token_id, sampling, constraint=grammar,
+                              seed=seed)
+    profiles = [generation.ids_to_records(tokenizer, ids) for ids in new]
+    if order == "any":
+        profiles = [grammar.sort_records(records) for records in profiles]
+    finished = [len(ids) < sampling.max_new_tokens for ids in new]  # stopped at the end token
+    summary = generation.validity_summary(profiles, panel, finished)
+    write_synthetic(run, name, profiles, panel, dict(params, summary=summary))
+    rundir.record_artefacts(run, chapter, params, paths)
+    return profiles, summary
+
+
+def synthesize_both(run: str | os.PathLike, name: str, model: torch.nn.Module, tokenizer: Any, n_samples: int,
+                    model_path: str | os.PathLike, seed: int = 0, temperature: float = 1.0,
+                    top_k: int | None = None, top_p: float | None = None,
+                    chapter: str = CHAPTER) -> dict[str, dict[str, Any]]:
+    """A model's two cohorts, as the chapters write them: constrained (``<name>``) and
+    unconstrained (``<name>-unconstrained``), each :func:`synthesize`-d up to the model's
+    block size and read back. Returns label -> ``{"validity", "cohort", "seconds"}``."""
+    config = models.unwrap(model).config
+    block = int(getattr(config, "block_size", None) or getattr(config, "n_positions"))
+    sampling = generation.SamplingConfig(max_new_tokens=block - 1, temperature=temperature, top_k=top_k,
+                                         top_p=top_p, batch_size=32)
+    panel, _ = artefacts.load_panel(run)
+    out = {}
+    for constrained in (True, False):
+        label = name if constrained else f"{name}-unconstrained"
+        started = time.perf_counter()
+        _, validity = synthesize(run, model, tokenizer, n_samples, seed=seed, name=label, constrained=constrained,
+                                 sampling=sampling, model_path=model_path, chapter=chapter)
+        out[label] = {"validity": validity, "cohort": artefacts.read_synthetic(run, label, panel),
+                      "seconds": time.perf_counter() - started}
+    return out
+
+
+def synthesize_all(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]], n_samples: int,
+                   seed: int = 0, chapter: str = CHAPTER, **sampling: Any) -> dict[str, dict[str, Any]]:
+    """:func:`synthesize_both` for every trained model (``trained`` as :func:`train_all`
+    returns it, each with its ``tokenizer`` name), checking that every constrained cohort
+    is valid throughout. Returns label -> ``{"validity", "cohort", "seconds"}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, item in trained.items():
+        tokenizer = tk.load(run, item.get("tokenizer", "variant"))
+        out.update(synthesize_both(run, name, item["model"], tokenizer, n_samples, item["directory"], seed=seed,
+                                   chapter=chapter, **sampling))
+    invalid = [label for label, made in out.items()
+               if not label.endswith("-unconstrained") and made["validity"]["valid_rate"] != 1.0]
+    if invalid:
+        raise RuntimeError(f"constrained decoding wrote invalid records in {invalid}: the grammar is broken")
+    return out
+
+
+def validity_table(cohorts: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Records by fault per cohort (:func:`lib.generation.validity_summary`), formatted."""
+    rows = []
+    for label, made in cohorts.items():
+        v = made["validity"]
+        rows.append({"cohort": label, "decoding": "unconstrained" if label.endswith("-unconstrained") else "constrained",
+                     "records": f"{v['records']:,}", "valid records": f"{v['valid_rate']:.1%}",
+                     "valid samples": f"{v['valid_samples']:,} of {v['n_samples']:,}",
+                     "malformed": f"{v.get('malformed', 0):,}",
+                     "off panel or wrong alleles": f"{v.get('off_panel', 0) + v.get('wrong_alleles', 0):,}",
+                     "bad genotype": f"{v.get('bad_genotype', 0):,}",
+                     "out of order or repeated": f"{v.get('out_of_order', 0) + v.get('duplicate', 0):,}",
+                     "no end token": f"{v['unfinished']:,}", "seconds": f"{made.get('seconds', 0.0):.1f}"})
+    return pd.DataFrame(rows).set_index("cohort")
+
+
+def first_look(run: str | os.PathLike, cohorts: Mapping[str, Mapping[str, Any]], chapter: str = CHAPTER,
+               metrics_name: str = "03_models", params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """:func:`lib.utility.first_look` of ``cohorts`` (label -> ``{"cohort", "validity"}``)
+    against the real members and holdout, written to ``metrics/<metrics_name>.csv`` and
+    recorded in the manifest."""
+    run = Path(run)
+    real, members = artefacts.load_cohort(run), artefacts.load_splits(run)
+    look = utility.first_look(real, {k: v["cohort"] for k, v in cohorts.items()},
+                              artefacts.split_cohort(real, members["train"]),
+                              artefacts.split_cohort(real, members["holdout"]),
+                              {k: v["validity"] for k, v in cohorts.items()})
+    path = run / "metrics" / f"{metrics_name}.csv"
+    rundir.write_text(path, look.to_csv(index=False))
+    rundir.record_artefacts(run, chapter, dict(params or {}), [path])
+    return look
+
+
+def af_frame(run: str | os.PathLike, cohorts: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Per-site ALT frequencies of the constrained cohorts against the real holdout's."""
+    real, members = artefacts.load_cohort(run), artefacts.load_splits(run)
+    constrained = {k: v["cohort"] for k, v in cohorts.items() if not k.endswith("-unconstrained")}
+    return utility.af_frame(constrained, artefacts.split_cohort(real, members["holdout"]))
+
+
+def numbers(run: str | os.PathLike, settings: Mapping[str, Any], trained: Mapping[str, Mapping[str, Any]],
+            cohorts: Mapping[str, Mapping[str, Any]], look: pd.DataFrame, text_tokenizer: str,
+            base_model: Any) -> dict[str, str]:
+    """The numbers the chapter's prose glues, formatted."""
+    members = artefacts.load_splits(run)
+    variant = tk.load(run, "variant")
+    texts = [tk.sample_to_text(list(r)) for r in artefacts.split_profiles(run, "train")["variants"]]
+    lengths = {"variant": tk.tokens_per_sample(variant, texts),
+               "text": tk.tokens_per_sample(tk.load(run, text_tokenizer), texts)}
+    role = {"mingpt-epsinf": "mingpt", "gpt2-epsinf": "gpt2", artefacts.model_name("mingpt", text_tokenizer): "text"}
+    rows = look.set_index("cohort")
+    out = {f"n_{split}": f"{len(ids):,}" for split, ids in members.items()}
+    out.update(variant_tokens=f"{sum(lengths['variant']) / len(lengths['variant']):,.0f}",
+               text_tokens=f"{sum(lengths['text']) / len(lengths['text']):,.0f}", text_tokenizer=text_tokenizer,
+               mingpt_parameters=f"{models.num_parameters(trained['mingpt-epsinf']['model']):,}",
+               gpt2_parameters=f"{models.num_parameters(trained['gpt2-epsinf']['model']):,}",
+               gpt2_base="pre-trained here on the public split" if base_model is None else f"`{base_model}`",
+               train_epochs=f"{settings['train_epochs']}", text_model_epochs=f"{settings['text_model_epochs']}",
+               n_synthetic=f"{len(members['holdout']):,}",
+               holdout_variants=f"{rows.loc['holdout (real)', 'variants per sample']:.1f}",
+               train_holdout_af_r=f"{rows.loc['train (real)', 'AF r (holdout)']:.2f}")
+    for name, short in role.items():
+        out[f"{short}_unconstrained_validity"] = f"{cohorts[name + '-unconstrained']['validity']['valid_rate']:.1%}"
+        out[f"{short}_af_r"] = f"{rows.loc[name, 'AF r (holdout)']:.2f}"
+        out[f"{short}_variants"] = f"{rows.loc[name, 'variants per sample']:.1f}"
+    return out
+
+
+def split_table(run: str | os.PathLike, base_model: Any) -> pd.DataFrame:
+    """What each split is used for in this chapter."""
+    members = artefacts.load_splits(run)
+    use = {"train": "training", "validation": "validation loss, early stopping",
+           "holdout": "comparison only (never trained on)",
+           "public": "GPT-2 base pre-training, BPE tokenizer" if base_model is None else "BPE tokenizer"}
+    return pd.DataFrame([{"split": split, "people": f"{len(ids):,}", "used for": use[split]}
+                         for split, ids in members.items()]).set_index("split")
+
+
+def members_count(run: str | os.PathLike) -> int:
+    """How many members (people of the training split) the run has."""
+    return len(artefacts.load_splits(run)["train"])
+
+
+def holdout_size(run: str | os.PathLike) -> int:
+    """How many people a synthetic cohort has: as many as the holdout split."""
+    return len(artefacts.load_splits(run)["holdout"])

@@ -1,0 +1,437 @@
+"""The private-training chapter (``book/04_dp_training.ipynb``): one model per (family, ε),
+the same model and training settings for every ε, what each private run spent, and the
+same GPT-2 fine-tuned through dp-transformers beside the Opacus path.
+
+* :func:`train_private` -- DP-SGD (:func:`lib.privacy.make_private`: Poisson sampling, the
+  noise calibrated to a target ε, per-sample clipping) through the loop of
+  :func:`lib.training.train`, on the *train* split, validated on the *validation* split,
+  saved to ``models/<family>-eps<eps>/`` with ``privacy.json`` (the training history goes
+  to ``diagnostics/``: it is computed on the members without noise); reused when its
+  inputs and settings are unchanged. GPT-2 is fine-tuned privately from the same base as
+  the non-private GPT-2 (by default the base pre-trained on the public people).
+* :func:`train_grid` -- every ε of the grid for one family. ``inf`` is the non-private
+  model of the models chapter (:func:`lib.ch03_models.train_model`, same sizes, same
+  optimiser, learning rate, batch size and epochs); the private models differ from it only
+  by what DP-SGD adds -- Poisson batches, per-sample clipping, noise -- and from each other
+  only by the noise multiplier. (The dissertation changed the model size along with ε,
+  which confounds the two.)
+* :func:`train_dp_transformers` -- GPT-2 at one budget through the dp-transformers trainer
+  (:func:`lib.dp_transformers_compat.fit`: the library the dissertation used, on today's
+  libraries), same data, base, ε, δ and optimisation, saved to
+  ``models/gpt2-dptransformers-eps<eps>/``.
+* :func:`summary_frame`, :func:`epoch_frame`, :func:`accountant_table`,
+  :func:`trainer_comparison`, :func:`claims` -- the chapter's tables, and the sentences it
+  states, computed.
+
+Early stopping on the validation loss may end a run before its planned epochs; the ε
+reported is then what the accountant computed for the steps actually taken (at most the
+target). The validation split is not protected by the guarantee (it is not trained on):
+choosing the best epoch with it is post-processing for the training members.
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+import torch
+
+from . import artefacts, ch03_models, charts, dp_transformers_compat, models, privacy, rundir, training
+from . import tokenization as tk
+
+CHAPTER = "04_dp_training"
+# Bumped when the private training path changes what it computes or how (it goes into every
+# private model's manifest parameters, so models trained by older code are retrained):
+# 2 = GPT-2 trained under expanded weights with its Conv1D layers as nn.Linear;
+# 3 = sampler and noise seeds from a SeedSequence, the noise generator on the model's device.
+PRIVATE_TRAINING_VERSION = 3
+DP_TRANSFORMERS = "dptransformers"
+
+
+def dp_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile's DP settings (``dp_*`` keys) that every ε of the grid shares."""
+    return {"delta": float(settings["dp_delta"]), "max_grad_norm": float(settings["dp_max_grad_norm"]),
+            "max_physical_batch_size": settings.get("dp_max_physical_batch_size"),
+            "accountant": settings.get("dp_accountant", "prv"), "secure_mode": bool(settings.get("dp_secure_mode"))}
+
+
+def epsilon_grid(settings: Mapping[str, Any], epsilon: float | None = None) -> list[float]:
+    """``inf`` (the non-private model) then the private budgets: the one ``epsilon``, or
+    the profile's ``dp_epsilons``; each must be a finite number above 0."""
+    budgets = [epsilon] if epsilon is not None else list(settings["dp_epsilons"])
+    for value in budgets:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < float(value) < float("inf"):
+            raise ValueError(f"epsilon={value!r}: a privacy budget must be a finite number above 0")
+    return [float("inf")] + [float(value) for value in budgets]
+
+
+def grid_text(grid: Sequence[float]) -> str:
+    """``∞, 8, 3, 1``: the grid as the chapter's charts label it."""
+    return ", ".join(charts.epsilon_label(e) for e in grid)
+
+
+def shared_settings(settings: Mapping[str, Any], n_train: int) -> dict[str, Any]:
+    """What every private run of the grid shares, checked before training (δ below 1/n):
+    n, the logical batch, the Poisson rate q and expected batch q·n, δ, C, the planned
+    epochs and steps, the accountant and whether the noise is secure."""
+    dp = dp_settings(settings)
+    privacy.check_delta(dp["delta"], n_train)
+    q = privacy.sample_rate(n_train, int(settings["train_batch_size"]))
+    steps_per_epoch = round(1 / q)
+    return {"n_train": n_train, "batch_size": int(settings["train_batch_size"]), "sample_rate": q,
+            "expected_batch_size": q * n_train, "delta": dp["delta"], "max_grad_norm": dp["max_grad_norm"],
+            "epochs": int(settings["train_epochs"]), "steps": steps_per_epoch * int(settings["train_epochs"]),
+            "accountant": dp["accountant"], "secure_mode": dp["secure_mode"]}
+
+
+def shared_table(shared: Mapping[str, Any]) -> pd.DataFrame:
+    rows = {"training people (n)": f"{shared['n_train']:,}", "logical batch": f"{shared['batch_size']:,}",
+            "sampling rate q": f"{shared['sample_rate']:.4f}",
+            "expected batch q·n": f"{shared['expected_batch_size']:.1f}", "δ": f"{shared['delta']:g}",
+            "clipping bound C": f"{shared['max_grad_norm']:g}", "epochs (planned)": f"{shared['epochs']}",
+            "steps (planned)": f"{shared['steps']:,}", "accountant": shared["accountant"],
+            "noise": "secure (OS CSPRNG)" if shared["secure_mode"] else "seeded (reproducible)"}
+    return pd.DataFrame({"setting": list(rows), "value": list(rows.values())}).set_index("setting")
+
+
+# --------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------
+
+def train_private(run: str | os.PathLike, family: str, epsilon: float, settings: Mapping[str, Any],
+                  seed: int = 0, base_model: str | os.PathLike | None = None, accountant: str | None = None,
+                  progress: bool = False) -> tuple[torch.nn.Module, dict, Path, dict]:
+    """Train (or reuse) the private ``family`` model at ``target_epsilon=epsilon`` on the
+    run's train split with the variant tokenizer. Returns the (unwrapped) model, its
+    history, its directory and its ``privacy.json`` record."""
+    run = Path(run)
+    epsilon_grid(settings, epsilon)  # a finite epsilon above 0 (inf is the models chapter's model)
+    name = artefacts.model_name(family, "variant", epsilon)
+    directory = artefacts.model_dir(run, name)
+    digest = artefacts.input_digest(run, "variant")
+    tokenizer = tk.load(run, "variant")
+    sizes = models.sizes_from_profile(dict(settings), family)
+    config = training.config_from_profile(dict(settings), seed=seed, progress=progress)
+    dp = dp_settings(settings)
+    if accountant is not None:
+        dp["accountant"] = accountant
+    base = ch03_models.base_record(base_model)
+    params = dict(family=family, tokenizer="variant", sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
+                  train=ch03_models.train_settings(config), profiles="sparse", with_population=False, base=base,
+                  private_training_version=PRIVATE_TRAINING_VERSION, **digest)
+    paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, artefacts.history_path(run, name)]
+    if rundir.is_current(run, params, paths):
+        return (models.load_model(directory), artefacts.read_history(run, name), directory,
+                rundir.read_json(paths[1]))
+    train_ids, val_ids = ch03_models.training_ids(run, tokenizer, "variant", sizes)
+    model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
+    optimizer = training.make_optimizer(model, config.lr, config.weight_decay, config.betas)
+    private = privacy.make_private(model, optimizer, train_ids, batch_size=config.batch_size,
+                                   max_grad_norm=dp["max_grad_norm"], epochs=config.epochs,
+                                   target_epsilon=float(epsilon), delta=dp["delta"], accountant=dp["accountant"],
+                                   max_physical_batch_size=dp["max_physical_batch_size"], seed=seed,
+                                   secure_mode=dp["secure_mode"], device=training.select_device(config.device))
+    history = training.train(private.model, None, val_ids, config, private=private)
+    record = private.record()
+    model = models.linear_to_conv1d(models.unwrap(private.model))  # GPT-2's standard layout again
+    ch03_models.save_trained(run, model, name, tokenizer, history, params, chapter=CHAPTER,
+                             extra={privacy.PRIVACY_JSON: record}, metadata=ch03_models.release_metadata(
+                                 name, epsilon, seed, "variant", base, privacy=record))
+    return model.eval(), history, directory, record
+
+
+def train_grid(run: str | os.PathLike, family: str, epsilons: Sequence[float], settings: Mapping[str, Any],
+               seed: int = 0, base_model: str | os.PathLike | None = None, progress: bool = False
+               ) -> dict[str, dict[str, Any]]:
+    """Every ε of ``epsilons`` (``inf`` included or not) for ``family``: a mapping model
+    name -> ``{"epsilon", "family", "model", "history", "directory", "privacy"}``
+    (``privacy`` None for ``inf``, :func:`lib.ch03_models.train_model`'s model)."""
+    out: dict[str, dict[str, Any]] = {}
+    for epsilon in map(float, epsilons):
+        if epsilon == float("inf"):
+            model, history, directory = ch03_models.train_model(run, family, "variant", settings, seed=seed,
+                                                                base_model=base_model, progress=progress)
+            record = None
+        else:
+            model, history, directory, record = train_private(run, family, epsilon, settings, seed=seed,
+                                                              base_model=base_model, progress=progress)
+        out[artefacts.model_name(family, "variant", epsilon)] = dict(
+            epsilon=epsilon, family=family, model=model, history=history, directory=directory, privacy=record,
+            tokenizer="variant")
+    return out
+
+
+def train_all(run: str | os.PathLike, grid: Sequence[float], settings: Mapping[str, Any], seed: int = 0,
+              base_model: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """:func:`train_grid` for both families (GPT-2 from ``base_model``, by default the
+    public base of the models chapter)."""
+    base = base_model if base_model is not None else ch03_models.public_base(run, tk.load(run, "variant"), settings,
+                                                                           seed=seed)
+    trained = train_grid(run, "mingpt", grid, settings, seed=seed)
+    trained.update(train_grid(run, "gpt2", grid, settings, seed=seed, base_model=base))
+    return trained
+
+
+def compare_trainers(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]], epsilon: float | None,
+                     settings: Mapping[str, Any], seed: int = 0, base_model: str | os.PathLike | None = None
+                     ) -> dict[str, dict[str, Any]]:
+    """The models :func:`trainer_comparison` sets side by side at ``epsilon`` that are not
+    already in ``trained``: GPT-2 through dp-transformers (:func:`train_dp_transformers`)
+    and, when the grid skipped that ε, GPT-2 through the Opacus path. ``epsilon`` None:
+    nothing (the comparison is left out)."""
+    if epsilon is None:
+        return {}
+    base = base_model if base_model is not None else ch03_models.public_base(run, tk.load(run, "variant"), settings,
+                                                                           seed=seed)
+    out = {artefacts.model_name("gpt2", "variant", epsilon, variant=DP_TRANSFORMERS):
+           train_dp_transformers(run, float(epsilon), settings, seed=seed, base_model=base)}
+    if artefacts.model_name("gpt2", "variant", epsilon) not in trained:
+        out.update(train_grid(run, "gpt2", [float(epsilon)], settings, seed=seed, base_model=base))
+    return out
+
+
+def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapping[str, Any], seed: int = 0,
+                          base_model: str | os.PathLike | None = None) -> dict[str, Any]:
+    """GPT-2 fine-tuned privately at ``epsilon`` through the dp-transformers trainer
+    (:func:`lib.dp_transformers_compat.fit`) from the same base, on the same members, with
+    the same δ, clipping bound, optimiser, schedule, batch and epochs as
+    :func:`train_private`; saved (or reused) as ``models/gpt2-dptransformers-eps<eps>/``.
+    Returns ``{"epsilon", "family", "model", "history", "directory", "privacy"}``."""
+    run = Path(run)
+    epsilon_grid(settings, epsilon)
+    name = artefacts.model_name("gpt2", "variant", epsilon, variant=DP_TRANSFORMERS)
+    directory = artefacts.model_dir(run, name)
+    base_model = base_model if base_model is not None else ch03_models.public_base(
+        run, tk.load(run, "variant"), settings, seed=seed)
+    tokenizer = tk.load(run, "variant")
+    sizes = models.sizes_from_profile(dict(settings), "gpt2")
+    config = training.config_from_profile(dict(settings), seed=seed, progress=False)
+    dp = dp_settings(settings)
+    base = ch03_models.base_record(base_model)
+    params = dict(family="gpt2", trainer="dp-transformers", tokenizer="variant", sizes=sizes, seed=seed,
+                  eps=float(epsilon), delta=dp["delta"], max_grad_norm=dp["max_grad_norm"],
+                  train=ch03_models.train_settings(config), base=base, **artefacts.input_digest(run, "variant"))
+    paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, artefacts.history_path(run, name)]
+    if not rundir.is_current(run, params, paths):
+        train_ids, val_ids = ch03_models.training_ids(run, tokenizer, "variant", sizes)
+        model = models.build_model("gpt2", sizes, tokenizer, base_model=base_model, seed=seed)
+        with tempfile.TemporaryDirectory(prefix="dp-transformers-") as scratch:
+            model, history, record = dp_transformers_compat.fit(
+                model, tokenizer, train_ids, val_ids, output_dir=scratch, target_epsilon=float(epsilon),
+                delta=dp["delta"], max_grad_norm=dp["max_grad_norm"], epochs=config.epochs,
+                batch_size=config.batch_size, lr=config.lr, weight_decay=config.weight_decay,
+                warmup_fraction=config.warmup_fraction, min_lr_ratio=config.min_lr_ratio, betas=config.betas,
+                patience=config.patience, seed=seed)
+        ch03_models.save_trained(run, model, name, tokenizer, history, params, chapter=CHAPTER,
+                                 extra={privacy.PRIVACY_JSON: record}, metadata=ch03_models.release_metadata(
+                                     name, epsilon, seed, "variant", base, privacy=record))
+    return dict(epsilon=float(epsilon), family="gpt2", model=models.load_model(directory),
+                history=artefacts.read_history(run, name), directory=directory,
+                privacy=rundir.read_json(paths[1]), tokenizer="variant")
+
+
+def synthesize_private(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]], n_samples: int,
+                       seed: int = 0, **sampling: Any) -> dict[str, dict[str, Any]]:
+    """The constrained and unconstrained cohorts of every private model
+    (:func:`lib.ch03_models.synthesize_all`), and the non-private models' cohorts as the
+    models chapter wrote them, for comparison."""
+    private = {name: item for name, item in trained.items() if item["privacy"] is not None}
+    cohorts = ch03_models.synthesize_all(run, private, n_samples, seed=seed, chapter=CHAPTER, **sampling)
+    panel, _ = artefacts.load_panel(run)
+    for name, item in trained.items():
+        if item["privacy"] is None:
+            cohorts[name] = {"validity": artefacts.read_validity(run, name),
+                             "cohort": artefacts.read_synthetic(run, name, panel)}
+    return dict(sorted(cohorts.items(), key=lambda kv: (kv[0].split("-")[0], kv[0])))
+
+
+# --------------------------------------------------------------------------------------
+# Tables for the figures and the prose
+# --------------------------------------------------------------------------------------
+
+def epoch_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per (model, epoch, split): ``family``, ``epsilon`` (chart label), ``epoch``,
+    ``split``, ``loss``, and per epoch ``steps`` (cumulative optimizer steps),
+    ``epsilon_spent`` (the accountant's, private models only), ``clipped_fraction`` and
+    ``grad_norm_median`` (diagnostics computed on the members)."""
+    rows = []
+    for name, item in trained.items():
+        steps = 0
+        for entry in item["history"]["epochs"]:
+            steps += int(entry.get("steps", 0))
+            common = dict(model=name, family=item["family"], epsilon=charts.epsilon_label(item["epsilon"]),
+                          epoch=entry["epoch"], steps=steps, epsilon_spent=entry.get("epsilon"),
+                          clipped_fraction=entry.get("clipped_fraction"),
+                          grad_norm_median=entry.get("grad_norm_median"))
+            if entry.get("train_loss") is not None:
+                rows.append(dict(common, split="train", loss=entry["train_loss"]))
+            if entry.get("val_loss") is not None:
+                rows.append(dict(common, split="validation", loss=entry["val_loss"]))
+    return pd.DataFrame(rows, columns=["model", "family", "epsilon", "epoch", "split", "loss", "steps",
+                                       "epsilon_spent", "clipped_fraction", "grad_norm_median"])
+
+
+def noise_to_signal(noise_multiplier: float, parameters: int, expected_batch_size: float) -> float:
+    """How much larger the noise of one DP-SGD step is than the largest possible signal:
+    the averaged gradient is ``(sum of clipped per-sample gradients + N(0, sigma^2 C^2
+    I_d)) / (q n)``; the sum has norm at most ``C`` times the batch, about ``C q n``, so the
+    signal is at most ``C``, while the noise vector's norm is about ``sigma C sqrt(d) /
+    (q n)``. Returns ``sigma sqrt(d) / (q n)`` (``C`` cancels): far above 1, a single step
+    points mostly in a random direction, and only many steps average the noise out."""
+    return float(noise_multiplier) * math.sqrt(parameters) / float(expected_batch_size)
+
+
+def summary_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per model: its privacy record (target and spent ε, δ, sample rate, noise
+    multiplier, steps, epochs, accountant), its parameter count, the noise of one step
+    against the largest signal (:func:`noise_to_signal`; None for a non-private model) and
+    its best validation loss."""
+    rows = []
+    for name, item in trained.items():
+        record = item["privacy"] or {}
+        history = item["history"]
+        parameters = models.num_parameters(item["model"])
+        ratio = (noise_to_signal(record["noise_multiplier"], parameters, record["expected_batch_size"])
+                 if record else None)
+        rows.append({"model": name, "family": item["family"], "epsilon": charts.epsilon_label(item["epsilon"]),
+                     "target_epsilon": record.get("target_epsilon"), "epsilon_spent": record.get("epsilon"),
+                     "delta": record.get("delta"), "sample_rate": record.get("sample_rate", record.get("sampling_rate")),
+                     "noise_multiplier": record.get("noise_multiplier"), "max_grad_norm": record.get("max_grad_norm"),
+                     "steps": record.get("steps", sum(int(e.get("steps", 0)) for e in history["epochs"])),
+                     "epochs": len(history["epochs"]), "planned_epochs": record.get("planned_epochs"),
+                     "accountant": record.get("accountant"),
+                     "parameters": parameters, "noise_to_signal": ratio, "best_val_loss": history["best_val_loss"]})
+    return pd.DataFrame(rows)
+
+
+def write_summary(run: str | os.PathLike, summary: pd.DataFrame, params: Mapping[str, Any]) -> Path:
+    path = Path(run) / "metrics" / "04_dp_training.csv"
+    rundir.write_text(path, summary.to_csv(index=False))
+    rundir.record_artefacts(Path(run), CHAPTER, dict(params), [path])
+    return path
+
+
+def format_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary.assign(**{
+        "target ε": summary["target_epsilon"].map(lambda x: "∞" if pd.isna(x) else f"{x:g}"),
+        "ε spent": summary["epsilon_spent"].map(lambda x: "∞" if pd.isna(x) else f"{x:.3f}"),
+        "noise σ": summary["noise_multiplier"].map(lambda x: "0" if pd.isna(x) else f"{x:.3f}"),
+        "steps": summary["steps"].map("{:,}".format), "accountant": summary["accountant"].fillna("–"),
+        "noise / signal": summary["noise_to_signal"].map(lambda x: "0" if pd.isna(x) else f"{x:.1f}"),
+        "best validation loss": summary["best_val_loss"].map("{:.3f}".format),
+    })[["model", "target ε", "ε spent", "noise σ", "steps", "epochs", "accountant", "noise / signal",
+        "best validation loss"]].set_index("model")
+
+
+def accountant_table(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Every private run's ε recomputed from its ``privacy.json`` alone: by the same
+    accountant, by RDP, and by dp-transformers' PRV computation. Numbers, one row per model."""
+    rows = []
+    for name, item in trained.items():
+        record = item["privacy"]
+        if record is None:
+            continue
+        q = record.get("sample_rate", record.get("sampling_rate"))
+        args = (q, record["noise_multiplier"], record["steps"], record["delta"])
+        theirs = dp_transformers_compat.compute_epsilon(*args)
+        rows.append({"model": name, "recorded": record["epsilon"], "accountant": record["accountant"],
+                     "same accountant": privacy.compute_epsilon(*args, accountant=record["accountant"]),
+                     "rdp": privacy.compute_epsilon(*args, accountant="rdp"),
+                     "dp-transformers": theirs["epsilon"], "dp-transformers accountant": theirs["accountant"]})
+    return pd.DataFrame(rows)
+
+
+def format_accountants(table: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "model": table["model"],
+        "privacy.json ε": [f"{e:.4f} ({a})" for e, a in zip(table["recorded"], table["accountant"])],
+        "recomputed, same accountant": table["same accountant"].map("{:.4f}".format),
+        "RDP": table["rdp"].map("{:.4f}".format),
+        "dp-transformers": [f"{e:.4f} ({a})" for e, a in zip(table["dp-transformers"],
+                                                              table["dp-transformers accountant"])]}).set_index("model")
+
+
+def trainer_comparison(trained: Mapping[str, Mapping[str, Any]], compared: Mapping[str, Mapping[str, Any]],
+                       look: pd.DataFrame) -> pd.DataFrame | None:
+    """The same GPT-2 at the same ε through the two trainers (``compared``, as
+    :func:`compare_trainers` returns it, beside ``trained``): ε spent, q, σ, steps,
+    epochs, best validation loss, and the constrained cohort's first-look numbers. None
+    when nothing was compared."""
+    if not compared:
+        return None
+    models_ = {**trained, **compared}
+    theirs = next(name for name in compared if DP_TRANSFORMERS in name)
+    ours = artefacts.model_name("gpt2", "variant", compared[theirs]["epsilon"])
+    rows = []
+    by = look.set_index("cohort")
+    for trainer, item in (("Opacus (this book's loop)", models_[ours]),
+                          ("dp-transformers (compatibility layer)", models_[theirs])):
+        record, name = item["privacy"], Path(item["directory"]).name
+        rows.append({"trainer": trainer, "model": name, "target ε": record["target_epsilon"],
+                     "ε spent": record["epsilon"], "accountant": record["accountant"], "δ": record["delta"],
+                     "q": record.get("sample_rate", record.get("sampling_rate")),
+                     "noise σ": record["noise_multiplier"], "steps": record["steps"],
+                     "epochs": len(item["history"]["epochs"]), "best validation loss": item["history"]["best_val_loss"],
+                     "variants per person": by.loc[name, "variants per sample"],
+                     "AF r (holdout)": by.loc[name, "AF r (holdout)"]})
+    return pd.DataFrame(rows)
+
+
+def format_comparison(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    for column, fmt in (("ε spent", "{:.3f}"), ("q", "{:.4f}"), ("noise σ", "{:.3f}"), ("steps", "{:,}"),
+                        ("best validation loss", "{:.3f}"), ("variants per person", "{:.1f}"),
+                        ("AF r (holdout)", "{:.2f}"), ("target ε", "{:g}"), ("δ", "{:g}")):
+        out[column] = out[column].map(fmt.format)
+    return out.set_index("trainer")
+
+
+def claims(summary: pd.DataFrame, accountants: pd.DataFrame) -> dict[str, str]:
+    """The sentences the chapter states about its runs, computed from them: whether every
+    private run spent at most its target and how close it came, and how far the
+    recomputed and dp-transformers' ε are from the recorded one."""
+    private = summary[summary["target_epsilon"].notna()]
+    over = private[private["epsilon_spent"] > private["target_epsilon"] * (1 + 1e-9)]
+    ratio = private["epsilon_spent"] / private["target_epsilon"]
+    full = private[private["epochs"] >= private["planned_epochs"]]
+    if over.empty:
+        targets = (f"every private run spent at most its target ε (between {ratio.min():.1%} and {ratio.max():.1%} "
+                   "of it)")
+    else:
+        targets = f"{len(over)} private run(s) spent more than the target ε: {', '.join(over['model'])}"
+    same = (accountants["same accountant"] - accountants["recorded"]).abs().max()
+    prv = accountants[accountants["dp-transformers accountant"] == "prv"]
+    theirs = (prv["dp-transformers"] - prv["recorded"]).abs()
+    looser = (accountants["rdp"] / accountants["recorded"])
+    return {"targets_claim": targets, "full_runs": f"{len(full)} of {len(private)}",
+            "recomputed_gap": f"{same:.2g}",
+            "dp_transformers_gap": f"{theirs.max():.3f}" if len(theirs) else "–",
+            "dp_transformers_error": f"{dp_transformers_compat.PRV_EPS_ERROR:g}",
+            "dp_transformers_within": ("within" if len(theirs) and theirs.max() <= dp_transformers_compat.PRV_EPS_ERROR
+                                       else "beyond"),
+            "rdp_looser": f"{looser.min():.2f} to {looser.max():.2f}"}
+
+
+def numbers(settings: Mapping[str, Any], shared: Mapping[str, Any], summary: pd.DataFrame,
+            comparison: pd.DataFrame | None, training_seconds: float) -> dict[str, str]:
+    """The numbers the chapter's prose glues, formatted."""
+    private = summary[summary["target_epsilon"].notna()]
+    out = {"n_train": f"{shared['n_train']:,}", "delta": f"{shared['delta']:g}",
+           "inverse_n": f"{1 / shared['n_train']:.2g}",
+           "delta_ratio": f"{1 / (shared['n_train'] * shared['delta']):,.0f}",
+           "training_minutes": f"{training_seconds / 60:.1f}",
+           "sigma_range": f"{private['noise_multiplier'].min():.2f} to {private['noise_multiplier'].max():.2f}",
+           "noise_ratio_range": f"{private['noise_to_signal'].min():.0f} to {private['noise_to_signal'].max():.0f}",
+           "parameters": f"{int(summary['parameters'].max()):,}",
+           "expected_batch": f"{shared['expected_batch_size']:.0f}"}
+    if comparison is not None:
+        rows = comparison.set_index("trainer")
+        opacus, theirs = rows.iloc[0], rows.iloc[1]
+        out.update(compared_epsilon=f"{opacus['target ε']:g}",
+                   opacus_val_loss=f"{opacus['best validation loss']:.3f}",
+                   dpt_val_loss=f"{theirs['best validation loss']:.3f}",
+                   opacus_q=f"{opacus['q']:.4f}", dpt_q=f"{theirs['q']:.4f}")
+    return out

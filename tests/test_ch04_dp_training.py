@@ -1,0 +1,207 @@
+"""lib.ch04_dp_training: private models on a run's splits, their privacy.json (in the model
+directory) and history (in diagnostics/), reuse, secure mode, the grid, GPT-2 through
+dp-transformers, and the chapter's tables and claims. Tiny sizes, real DP-SGD steps."""
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+from test_ch03_models import small_run
+
+from lib import artefacts, ch03_models as ch03, ch04_dp_training as ch04, models, privacy, profiles, rundir
+from lib import tokenization as tk
+
+PRIVACY_KEYS = {"epsilon", "target_epsilon", "delta", "sample_rate", "noise_multiplier", "steps", "epochs",
+                "max_grad_norm", "accountant", "sampler", "secure_mode", "seed", "rank"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return small_run(tmp_path_factory.mktemp("dp"), seed=4, n_sites=30, samples_per_population=12)
+
+
+@pytest.fixture(scope="module")
+def settings():
+    return profiles.resolve("smoke", model_n_layer=1, model_n_embd=16, model_block_size=128, train_epochs=2,
+                            train_batch_size=6, dp_accountant="rdp")
+
+
+def assert_released_model_is_clean(run, name):
+    """The model directory holds weights, configuration, tokenizer, metadata and
+    privacy.json -- no history, nothing computed on the members' data but through DP."""
+    directory = artefacts.model_dir(run, name)
+    assert (directory / privacy.PRIVACY_JSON).exists() and not (directory / "history.json").exists()
+    meta = models.read_metadata(directory)
+    assert not [key for key in meta if "sha256" in key] and "history" not in meta
+    text = (directory / "metadata.json").read_text()
+    assert not any(value in text for value in artefacts.input_digest(run, "variant").values())
+    history = artefacts.read_history(run, name)
+    assert history["privacy_note"] == ch03.HISTORY_NOTE
+    assert artefacts.history_path(run, name) == run / "diagnostics" / name / "history.json"
+    return history
+
+
+@pytest.mark.parametrize("family", ["mingpt", "gpt2"])
+def test_private_model_records_what_it_spent(run, settings, family):
+    model, history, directory, record = ch04.train_private(run, family, 8.0, settings, seed=1)
+    assert directory == run / "models" / f"{family}-eps8"
+    on_disk = json.loads((directory / privacy.PRIVACY_JSON).read_text())
+    assert PRIVACY_KEYS <= set(on_disk) and on_disk == json.loads(json.dumps(record))
+    assert record["sampler"] == "poisson" and record["target_epsilon"] == 8.0
+    assert record["secure_mode"] is False and record["seed"] == 1 and record["rank"] == 0
+    assert record["delta"] == settings["dp_delta"] and record["max_grad_norm"] == settings["dp_max_grad_norm"]
+    assert record["steps"] == sum(e["steps"] for e in history["epochs"])
+    shared = ch04.shared_settings(settings, record["n_train"])  # what the chapter's table shows
+    assert shared["sample_rate"] == record["sample_rate"] and shared["steps"] == record["steps"]
+    assert shared["secure_mode"] is False and "seeded" in ch04.shared_table(shared).loc["noise", "value"]
+    expected = privacy.compute_epsilon(record["sample_rate"], record["noise_multiplier"], record["steps"],
+                                       record["delta"], record["accountant"])
+    assert record["epsilon"] == pytest.approx(expected, rel=1e-9) and record["epsilon"] <= 8.0 + 1e-6
+    assert all(math.isfinite(e["train_loss"]) and 0 <= e["clipped_fraction"] <= 1 for e in history["epochs"])
+    assert all(e["accountant"] == "rdp" for e in history["epochs"])
+    assert history["epochs"][-1]["epsilon"] == pytest.approx(record["epsilon"], rel=1e-9)
+    written = assert_released_model_is_clean(run, f"{family}-eps8")
+    assert written["epochs"] == json.loads(json.dumps(history["epochs"]))
+    assert models.read_metadata(directory)["privacy"] == on_disk
+    assert models.family_of(models.load_model(directory)) == family  # GPT-2 saved in its standard layout
+    # reused, not retrained, when nothing changed
+    stamp = (directory / "model.safetensors").stat().st_mtime_ns
+    _, again, _, record2 = ch04.train_private(run, family, 8.0, settings, seed=1)
+    assert (directory / "model.safetensors").stat().st_mtime_ns == stamp
+    assert record2 == on_disk and again["epochs"] == written["epochs"]
+
+
+def test_secure_mode_run(run, settings):
+    """``dp_secure_mode``: batches and noise from the OS; nothing seeded; recorded."""
+    secure = dict(settings, dp_secure_mode=True)
+    assert ch04.dp_settings(secure)["secure_mode"] is True and ch04.dp_settings(settings)["secure_mode"] is False
+    _, history, directory, record = ch04.train_private(run, "mingpt", 6.0, secure, seed=1)
+    on_disk = json.loads((directory / privacy.PRIVACY_JSON).read_text())
+    assert on_disk["secure_mode"] is True and on_disk["seed"] is None
+    assert record["epsilon"] == pytest.approx(privacy.compute_epsilon(
+        record["sample_rate"], record["noise_multiplier"], record["steps"], record["delta"], record["accountant"]))
+    assert record["epsilon"] <= 6.0 + 1e-6 and math.isfinite(history["epochs"][-1]["train_loss"])
+    shared = ch04.shared_settings(secure, record["n_train"])
+    assert shared["secure_mode"] and "CSPRNG" in ch04.shared_table(shared).loc["noise", "value"]
+    assert_released_model_is_clean(run, "mingpt-eps6")
+
+
+def test_gpt2_fine_tunes_privately_from_a_saved_base(run, settings):
+    """A base loaded with from_pretrained comes back in eval mode; private set-up still works."""
+    base = ch03.public_base(run, tk.load(run, "variant"), settings, seed=1)
+    model, history, directory, record = ch04.train_private(run, "gpt2", 4.0, settings, seed=1, base_model=base)
+    assert record["epsilon"] <= 4.0 + 1e-6 and math.isfinite(history["epochs"][-1]["train_loss"])
+    assert models.read_metadata(directory)["base_model"]["base_sha256"] is not None
+
+
+def test_grid_shares_everything_but_the_noise(run, settings):
+    trained = ch04.train_grid(run, "mingpt", [float("inf"), 8.0, 2.0], settings, seed=1)
+    assert list(trained) == ["mingpt-epsinf", "mingpt-eps8", "mingpt-eps2"]
+    assert trained["mingpt-epsinf"]["privacy"] is None
+    assert all(item["tokenizer"] == "variant" and item["family"] == "mingpt" for item in trained.values())
+    sizes = {name: item["model"].config.n_embd for name, item in trained.items()}
+    assert len(set(sizes.values())) == 1  # one architecture for every epsilon
+    r8, r2 = trained["mingpt-eps8"]["privacy"], trained["mingpt-eps2"]["privacy"]
+    assert r8["sample_rate"] == r2["sample_rate"] and r8["max_grad_norm"] == r2["max_grad_norm"]
+    assert r2["noise_multiplier"] > r8["noise_multiplier"]  # more privacy, more noise
+    epochs = ch04.epoch_frame(trained)
+    assert set(epochs["epsilon"]) == {"∞", "8", "2"}
+    assert epochs.loc[epochs["epsilon"] == "∞", "epsilon_spent"].isna().all()
+    assert epochs.loc[epochs["epsilon"] != "∞", "clipped_fraction"].between(0, 1).all()
+    summary = ch04.summary_frame(trained)
+    assert summary.set_index("model").loc["mingpt-eps2", "noise_multiplier"] == r2["noise_multiplier"]
+    # the noise of one step against the largest signal: sigma sqrt(d) / (q n), more for less epsilon
+    rows = summary.set_index("model")
+    d = models.num_parameters(trained["mingpt-eps2"]["model"])
+    assert rows.loc["mingpt-eps2", "parameters"] == d == rows.loc["mingpt-epsinf", "parameters"]
+    assert rows.loc["mingpt-eps2", "noise_to_signal"] == pytest.approx(
+        r2["noise_multiplier"] * d ** 0.5 / (r2["sample_rate"] * r2["n_train"]))
+    assert rows.loc["mingpt-eps2", "noise_to_signal"] > rows.loc["mingpt-eps8", "noise_to_signal"]
+    assert pd.isna(rows.loc["mingpt-epsinf", "noise_to_signal"])
+    formatted = ch04.format_summary(summary)
+    assert formatted.loc["mingpt-epsinf", "target ε"] == "∞" and formatted.loc["mingpt-eps2", "target ε"] == "2"
+    # accountant_table: every private run's epsilon recomputed from its privacy.json alone
+    table = ch04.accountant_table(trained).set_index("model")
+    assert list(table.index) == ["mingpt-eps8", "mingpt-eps2"]
+    for name in table.index:
+        row = table.loc[name]
+        assert row["same accountant"] == pytest.approx(row["recorded"], rel=1e-9) and row["accountant"] == "rdp"
+        assert row["rdp"] == pytest.approx(row["recorded"], rel=1e-9)
+        assert row["dp-transformers accountant"] in ("prv", "rdp") and 0 < row["dp-transformers"] <= row["rdp"] * 1.01
+    assert ch04.format_accountants(ch04.accountant_table(trained)).shape == (2, 4)
+    # claims: true of these runs, and naming a run that overspent when one did
+    claims = ch04.claims(summary, ch04.accountant_table(trained))
+    assert claims["targets_claim"].startswith("every private run spent at most its target ε")
+    assert claims["full_runs"].endswith("of 2") and float(claims["recomputed_gap"]) < 1e-6
+    rdp_low, rdp_high = map(float, claims["rdp_looser"].split(" to "))
+    assert rdp_low == pytest.approx(1.0) and rdp_high == pytest.approx(1.0)
+    faked = summary.copy()
+    faked.loc[faked["model"] == "mingpt-eps2", "epsilon_spent"] = 2.5
+    over = ch04.claims(faked, ch04.accountant_table(trained))["targets_claim"]
+    assert over == "1 private run(s) spent more than the target ε: mingpt-eps2"
+
+
+def test_impossible_epsilon_is_refused_before_training(run, settings):
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(ValueError, match="epsilon"):
+            ch04.train_private(run, "mingpt", bad, settings)
+    with pytest.raises(ValueError, match="delta"):
+        ch04.train_private(run, "mingpt", 3.0, dict(settings, dp_delta=0.5))
+    assert not (run / "models" / "mingpt-eps3").exists()
+    assert not (run / "diagnostics" / "mingpt-eps3").exists()
+    with pytest.raises(ValueError, match="epsilon"):
+        ch04.epsilon_grid(settings, float("nan"))
+    assert ch04.epsilon_grid(settings) == [float("inf")] + [float(e) for e in settings["dp_epsilons"]]
+    assert ch04.epsilon_grid(settings, 3) == [float("inf"), 3.0]
+
+
+def test_dp_transformers_beside_opacus(run, settings):
+    """GPT-2 at one budget through dp-transformers: saved with privacy.json (epsilon at
+    most the target), its history in diagnostics/; and the chapter's comparison of the
+    two trainers, with their accountants and claims."""
+    base = ch03.public_base(run, tk.load(run, "variant"), settings, seed=0)
+    trained = ch04.train_grid(run, "gpt2", [float("inf")], settings, seed=0, base_model=base)
+    assert ch04.compare_trainers(run, trained, None, settings) == {}
+    compared = ch04.compare_trainers(run, trained, 8.0, settings, seed=0, base_model=base)
+    name = "gpt2-dptransformers-eps8"
+    assert list(compared) == [name, "gpt2-eps8"]  # the Opacus run at that epsilon was not in the grid
+    theirs = compared[name]
+    directory = run / "models" / name
+    assert theirs["directory"] == directory and theirs["family"] == "gpt2" and theirs["epsilon"] == 8.0
+    record = json.loads((directory / privacy.PRIVACY_JSON).read_text())
+    assert record == theirs["privacy"] and record["trainer"].startswith("dp-transformers")
+    assert record["sampler"] == "poisson"
+    assert 0 < record["epsilon"] <= 8.0 + 1e-6 and record["target_epsilon"] == 8.0
+    assert record["delta"] == settings["dp_delta"] and record["max_grad_norm"] == settings["dp_max_grad_norm"]
+    history = assert_released_model_is_clean(run, name)
+    assert history["trainer"] == "dp-transformers" and len(history["epochs"]) >= 1
+    assert models.read_metadata(directory)["base_model"]["base_sha256"] == rundir.sha256(base / "model.safetensors")
+    # reused when nothing changed
+    stamp = (directory / "model.safetensors").stat().st_mtime_ns
+    again = ch04.train_dp_transformers(run, 8.0, settings, seed=0, base_model=base)
+    assert (directory / "model.safetensors").stat().st_mtime_ns == stamp and again["privacy"] == record
+    # the comparison: one row per trainer, the same target and delta, sane numbers
+    everything = {**trained, **compared}
+    look = pd.DataFrame({"cohort": ["gpt2-eps8", name], "variants per sample": [3.0, 4.0],
+                         "AF r (holdout)": [0.5, 0.25]})
+    table = ch04.trainer_comparison(trained, compared, look)
+    assert list(table["model"]) == ["gpt2-eps8", name]
+    assert (table["target ε"] == 8.0).all() and (table["δ"] == settings["dp_delta"]).all()
+    assert (table["ε spent"] <= 8.0 + 1e-6).all() and (table["ε spent"] > 0).all()
+    assert table["q"].between(0, 1).all() and (table["noise σ"] > 0).all() and (table["steps"] > 0).all()
+    assert table["variants per person"].tolist() == [3.0, 4.0] and table["AF r (holdout)"].tolist() == [0.5, 0.25]
+    assert ch04.trainer_comparison(trained, {}, look) is None
+    assert list(ch04.format_comparison(table).index) == ["Opacus (this book's loop)",
+                                                         "dp-transformers (compatibility layer)"]
+    accountants = ch04.accountant_table(everything).set_index("model")
+    assert list(accountants.index) == [name, "gpt2-eps8"]
+    row = accountants.loc[name]
+    assert row["recorded"] <= 8.0 + 1e-6 and row["rdp"] >= row["recorded"] * (1 - 1e-6)
+    summary = ch04.summary_frame(everything)
+    assert summary.set_index("model").loc[name, "sample_rate"] == record["sampling_rate"]
+    claims = ch04.claims(summary, ch04.accountant_table(everything))
+    assert claims["targets_claim"].startswith("every private run spent at most its target ε")
+    assert claims["dp_transformers_gap"] == "–" or float(claims["dp_transformers_gap"]) >= 0
+    assert claims["dp_transformers_within"] in ("within", "beyond")
