@@ -381,12 +381,13 @@ def trainer_comparison(trained: Mapping[str, Mapping[str, Any]], compared: Mappi
 
 
 def format_comparison(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`trainer_comparison` for display: one column per trainer, one row per measure."""
     out = table.copy()
     for column, fmt in (("ε spent", "{:.3f}"), ("q", "{:.4f}"), ("noise σ", "{:.3f}"), ("steps", "{:,}"),
                         ("best validation loss", "{:.3f}"), ("variants per person", "{:.1f}"),
                         ("AF r (holdout)", "{:.2f}"), ("target ε", "{:g}"), ("δ", "{:g}")):
         out[column] = out[column].map(fmt.format)
-    return out.set_index("trainer")
+    return out.set_index("trainer").T.rename_axis(None, axis=1)
 
 
 def claims(summary: pd.DataFrame, accountants: pd.DataFrame) -> dict[str, str]:
