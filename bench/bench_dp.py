@@ -122,6 +122,16 @@ class Setting:
     def settings(self) -> dict[str, Any]:
         return get_profile(self.profile)
 
+    def sizes(self, family: str) -> dict[str, Any]:
+        """The profile's sizes; a context sized from public data (``"public"``) gets
+        exactly the measured length."""
+        return sizes_for(self.settings, family, self.length)
+
+
+def sizes_for(settings: dict[str, Any], family: str, length: int) -> dict[str, Any]:
+    block = length if settings["model_block_size"] == "public" else None
+    return models.sizes_from_profile(settings, family, block_size=block)
+
 
 @contextlib.contextmanager
 def forced_mode(mode: str):
@@ -159,7 +169,7 @@ def build(family: str, mode: str | None, setting: Setting) -> tuple[Callable[[],
     settings = setting.settings
     device = torch.device(setting.device)
     dataset, batch = data(setting)
-    model = models.build_model(family, models.sizes_from_profile(settings, family), VOCAB, seed=0)
+    model = models.build_model(family, setting.sizes(family), VOCAB, seed=0)
     model.to(device).train()
     optimizer = training.make_optimizer(model, settings["train_lr"], settings["train_weight_decay"])
     pad = VOCAB["pad_token_id"]
@@ -262,7 +272,7 @@ def compare(family: str, modes: list[str], setting: Setting,
     rows: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     project_mode = grad_samplers.grad_sample_mode(
-        models.build_model(family, models.sizes_from_profile(setting.settings, family), VOCAB))
+        models.build_model(family, setting.sizes(family), VOCAB))
     requested: dict[str, str | None] = {}
     for mode in [None, *modes]:
         try:
@@ -368,7 +378,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"profile={args.profile}: device {device}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}, opacus {opacus.__version__}, transformers {transformers.__version__}")
     for family in args.families.split(","):
-        sizes = models.sizes_from_profile(settings, family)
+        sizes = sizes_for(settings, family, max(int(x) for x in args.lengths.split(",")))
         model = models.build_model(family, sizes, VOCAB, seed=0)
         print(f"  {family}: {sizes['n_layer']} layers x {sizes['n_embd']} wide, {sizes['n_head']} heads, "
               f"{models.num_parameters(model):,} parameters")

@@ -6,10 +6,13 @@ Uses the run directory's cohort if the data chapter wrote one with the profile's
 settings, else prepares it (:func:`lib.ch01_data.prepare_with`: the quick profile's real
 1000 Genomes panel, the smoke profile's simulation). Texts are the chapter's model texts
 (:func:`lib.ch02_tokenization.model_texts`). Tokenizers: the book's (characters, BPE learned
-on the public people, the variant tokenizer of the public panel, GPT-2's when found locally)
-and the dissertation's BPE learned on the members (GPT-2 pre-split, and merges spanning whole
-records). Prints the mean tokens per sample and the ratio of the dissertation's shortest BPE
-on dense profiles to the variant tokenizer on sparse profiles.
+on the public people, the variant tokenizer of the public panel -- two tokens per record --,
+the record tokenizer -- one --, GPT-2's when found locally) and the dissertation's BPE
+learned on the members (GPT-2 pre-split, and merges spanning whole records). Prints the mean
+tokens per sample, the ratio of the dissertation's shortest BPE on dense profiles to the
+variant and record tokenizers on sparse profiles (target for one-token records: >= 30x), and
+how far the record tokenizer is from the floor of a record-by-record text: one token per
+non-reference record plus the start, population and end tokens.
 """
 from __future__ import annotations
 
@@ -45,6 +48,7 @@ def main(argv=None) -> None:
              "bpe-members": tk.bpe_tokenizer(members, args.vocab_size),
              "bpe-record": tk.bpe_tokenizer(members, args.vocab_size, pre_split="record"),
              "variant": tk.build_tokenizer("variant", panel_sites=sites),
+             "record": tk.build_tokenizer("record", panel_sites=sites, phased=prepared.panel["phased"]),
              "gpt2": tk.build_tokenizer("gpt2", gpt2_path=args.gpt2_path)}
     print(f"run {run}: {len(texts['sparse'])} samples ({len(splits['public'])} public, "
           f"{len(splits['train'])} members), {len(sites)} panel sites")
@@ -67,6 +71,14 @@ def main(argv=None) -> None:
     best = min(("bpe-members", "bpe-record"), key=lambda name: mean[name, "dense"])
     print(f"best dissertation BPE ({best}) dense / variant sparse: {mean[best, 'dense'] / variant:.1f}x "
           "(target >= 15x)")
+    record = mean["record", "sparse"]
+    print(f"best dissertation BPE ({best}) dense / record sparse: {mean[best, 'dense'] / record:.1f}x "
+          "(target >= 30x)")
+    print(f"variant sparse / record sparse: {variant / record:.2f}x")
+    # the floor: every non-reference record one token, plus <START_SAMPLE>, the population tag and <END_SAMPLE>
+    floor = float(np.mean([len(sample.records) + 2 + (sample.population is not None)
+                           for sample in map(tk.text_to_sample, texts["sparse"].values())]))
+    print(f"record sparse / floor (one token per non-reference record + start, tag, end): {record / floor:.3f}x")
 
 
 if __name__ == "__main__":

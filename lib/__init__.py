@@ -10,7 +10,7 @@ The chapters (``book/<NN>_<name>.ipynb`` -> ``lib/ch<NN>_<name>.py``):
 - :mod:`lib.ch01_data`        a cohort (simulated, a VCF, the 1000 Genomes release), its splits,
   the panel of sites chosen from public information only, what the panel costs the
   members, the profiles -- into ``cohort/`` and ``diagnostics/``;
-- :mod:`lib.ch02_tokenization`  the four tokenizers (from public information only), their
+- :mod:`lib.ch02_tokenization`  the tokenizers (from public information only), their
   lengths, and what a vocabulary discloses (each recipe built with and without members);
 - :mod:`lib.ch03_models`      minGPT and GPT-2 without privacy, their synthetic cohorts, a first look;
 - :mod:`lib.ch04_dp_training` the same models under DP-SGD along an ε grid, the accountants,
@@ -31,9 +31,11 @@ The concerns, roughly bottom to top:
 - :mod:`lib.stats`        cohort statistics (variant types, Ts/Tv, AFS, density, PCA), bcftools stats;
 - :mod:`lib.charts`       the Altair charts of the chapters;
 - :mod:`lib.figures`      the offline Altair renderer, glued numbers;
-- :mod:`lib.tokenization` character, BPE, variant and GPT-2 tokenizers (Hugging Face);
+- :mod:`lib.tokenization` character, BPE, variant (two tokens a record), record (one) and
+  GPT-2 tokenizers (Hugging Face);
 - :mod:`lib.vocab_privacy` what a tokenizer's vocabulary discloses about the people it saw;
 - :mod:`lib.artefacts`    where each artefact of a run lives and how later chapters read it back;
+  each family's main tokenizer, the context sized from the public people;
 - :mod:`lib.models`       the minGPT-style GPT and GPT-2: building, saving, loading; GPT-2's
   ``Conv1D`` as ``nn.Linear`` for Opacus;
 - :mod:`lib.training`     the one training loop (private or not; checkpoints, early stopping);

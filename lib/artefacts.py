@@ -151,6 +151,25 @@ def encode_split(run: str | os.PathLike, tokenizer: Any, split: str, sparse: boo
             for records, pop in zip(frame["variants"], pops)]
 
 
+#: How much longer than the longest public sequence a model's context is (see
+#: :func:`public_block_size`), rounded up to a multiple of :data:`LENGTH_MULTIPLE` tokens.
+LENGTH_MARGIN, LENGTH_MULTIPLE = 1.5, 64
+
+
+def public_block_size(run: str | os.PathLike, tokenizer: Any, margin: float = LENGTH_MARGIN,
+                      multiple: int = LENGTH_MULTIPLE) -> int:
+    """A model's context length taken from public data: ``margin`` times the longest
+    public person's sparse profile in ``tokenizer``'s tokens, rounded up to a multiple of
+    ``multiple``. It sizes the position table (parameters DP-SGD must noise) and bounds
+    generation, so it must not come from the members."""
+    ids = encode_split(run, tokenizer, "public")
+    if not ids:
+        raise ValueError(f"{run}: no public people to size the model's context from; give the profile a "
+                         "model_block_size or the data chapter a public_fraction")
+    longest = max(len(seq) for seq in ids)
+    return int(-(-int(longest * margin) // multiple) * multiple)
+
+
 def input_digest(run: str | os.PathLike, tokenizer_name: str) -> dict[str, str]:
     """Checksums of what a model is trained from (the profiles, splits and tokenizer): the
     manifest compares them to decide whether a model can be reused. They are computed
@@ -178,15 +197,38 @@ def eps_text(eps: float | str) -> str:
     return f"{value:g}"
 
 
-def model_name(family: str, tokenizer_name: str = "variant", eps: float | str = "inf", variant: str = "") -> str:
-    """``<family>-eps<eps>`` for the variant tokenizer (the run-directory contract),
-    ``<family>-<tokenizer>-eps<eps>`` for any other; ``variant`` (e.g. ``"dptransformers"``)
-    names another way of training the same model: ``<family>-<variant>-eps<eps>``."""
+MAIN_TOKENIZERS = {"mingpt": "record", "gpt2": "variant"}
+"""Each family's main tokenizer, the one its chapter-03 and chapter-04 models use: chosen
+on a simulated cohort of the quick profile's size (``bench/tune_dp.py``). The minGPT
+learns one-token records best under DP; GPT-2, fine-tuned from a base pre-trained on the
+public people's two-token records, keeps the variant tokenizer."""
+
+
+def main_tokenizer(family: str) -> str:
+    """``family``'s main tokenizer (:data:`MAIN_TOKENIZERS`)."""
+    if family not in MAIN_TOKENIZERS:
+        raise ValueError(f"family={family!r} is unknown; choose one of {sorted(MAIN_TOKENIZERS)}")
+    return MAIN_TOKENIZERS[family]
+
+
+def model_name(family: str, tokenizer_name: str | None = None, eps: float | str = "inf", variant: str = "") -> str:
+    """``<family>-eps<eps>`` for the family's main tokenizer (:data:`MAIN_TOKENIZERS`; the
+    run-directory contract), ``<family>-<tokenizer>-eps<eps>`` for any other; ``variant``
+    (e.g. ``"dptransformers"``) names another way of training the same model:
+    ``<family>-<variant>-eps<eps>``."""
     if family not in models.FAMILIES:
         raise ValueError(f"family={family!r} is unknown; choose one of {models.FAMILIES}")
-    middle = "" if tokenizer_name == "variant" else f"-{tokenizer_name}"
+    main = tokenizer_name is None or tokenizer_name == main_tokenizer(family)
+    middle = "" if main else f"-{tokenizer_name}"
     middle += f"-{variant}" if variant else ""
     return f"{family}{middle}-eps{eps_text(eps)}"
+
+
+def base_name(family: str, tokenizer_name: str | None = None) -> str:
+    """The public base's directory name: ``<family>-public-base`` on the family's main
+    tokenizer, ``<family>-<tokenizer>-public-base`` on another."""
+    main = tokenizer_name is None or tokenizer_name == main_tokenizer(family)
+    return f"{family}-public-base" if main else f"{family}-{tokenizer_name}-public-base"
 
 
 def model_dir(run: str | os.PathLike, name: str) -> Path:

@@ -4,10 +4,11 @@ information only, their sequence lengths, and what a vocabulary can disclose.
 1. :func:`model_texts` -- every person's model text (:func:`lib.tokenization.sample_to_text`),
    sparse and dense, with the super-population tag.
 2. :func:`build_tokenizers` -- the character tokenizer (a fixed alphabet), byte-level BPE
-   learned on the **public** people's texts, the variant tokenizer of the public panel,
-   and GPT-2's own BPE when its files are found locally; each saved the Hugging Face way
-   into ``tokenizers/<name>/`` with ``provenance.json``, and checked to decode every text
-   it encodes back to itself.
+   learned on the **public** people's texts, the variant tokenizer of the public panel
+   (a site token and a genotype token per record), the record tokenizer (one token per
+   record, also from the public panel), and GPT-2's own BPE when its files are found
+   locally; each saved the Hugging Face way into ``tokenizers/<name>/`` with
+   ``provenance.json``, and checked to decode every text it encodes back to itself.
 3. :func:`lengths` -- tokens per person, per tokenizer and profile kind.
 4. :func:`vocabulary_comparison` -- each tokenizer *recipe* built with and without a set
    of candidate members (:func:`lib.vocab_privacy.compare_vocabularies`): the book's
@@ -17,6 +18,7 @@ information only, their sequence lengths, and what a vocabulary can disclose.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
@@ -62,6 +64,7 @@ def build_tokenizers(run: str | os.PathLike, texts: Mapping[str, Mapping[str, st
     built = {"character": tk.build_tokenizer("character"),
              "bpe": _public_bpe(texts, splits["public"], vocab_size),
              "variant": tk.build_tokenizer("variant", panel_sites=panel_json["sites"]),
+             "record": tk.build_tokenizer("record", panel_sites=panel_json["sites"], phased=panel_json["phased"]),
              "gpt2": tk.build_tokenizer("gpt2", gpt2_path=gpt2_path)}
     built = {name: tok for name, tok in built.items() if tok is not None}
     sample = list(texts["sparse"].values())[:n_checked]
@@ -70,7 +73,8 @@ def build_tokenizers(run: str | os.PathLike, texts: Mapping[str, Mapping[str, st
         if bad:
             raise ValueError(f"the {name} tokenizer does not decode {len(bad)} of {len(sample)} texts back to "
                              f"themselves, e.g. {bad[0][:80]!r}")
-        extra = {"panel_sha256": rundir.sha256(artefacts.cohort_paths(run)["panel"])} if name == "variant" else None
+        extra = ({"panel_sha256": rundir.sha256(artefacts.cohort_paths(run)["panel"])}
+                 if name in ("variant", "record") else None)
         tk.save(tok, run, name, extra=extra)
     return built
 
@@ -78,7 +82,8 @@ def build_tokenizers(run: str | os.PathLike, texts: Mapping[str, Mapping[str, st
 def tokenizer_table(run: str | os.PathLike, built: Mapping[str, Any]) -> pd.DataFrame:
     """One row per tokenizer: vocabulary size, what it was built from, where it is saved."""
     source = {"character": "a fixed alphabet", "bpe": "the public people's texts",
-              "variant": "the public panel's sites", "gpt2": "GPT-2's released files"}
+              "variant": "the public panel's sites", "record": "the public panel's sites and genotypes",
+              "gpt2": "GPT-2's released files"}
     rows = [{"tokenizer": name, "vocabulary": f"{len(tok):,}", "built from": source[name],
              "saved in": str(tk.tokenizer_dir(run, name).relative_to(run))} for name, tok in built.items()]
     if "gpt2" not in built:
@@ -96,9 +101,26 @@ def example_pieces(built: Mapping[str, Any], text: str, n_tokens: int = 14) -> s
     return "\n".join(lines)
 
 
-def lengths(built: Mapping[str, Any], texts: Mapping[str, Mapping[str, str]]) -> pd.DataFrame:
-    """:func:`lib.tokenization.length_table` over the dense and sparse texts."""
-    return tk.length_table(built, {"dense": texts["dense"], "sparse": texts["sparse"]})
+def lengths(built: Mapping[str, Any], texts: Mapping[str, Mapping[str, str]],
+            run: str | os.PathLike | None = None) -> pd.DataFrame:
+    """:func:`lib.tokenization.length_table` over the dense and sparse texts. With ``run``,
+    the table is saved to ``metrics/02_lengths.csv`` and reused while the tokenizers and
+    texts are unchanged (encoding every dense profile takes most of the chapter's time; the
+    reused table keeps the encoding speed measured when it was made)."""
+    kinds = {"dense": texts["dense"], "sparse": texts["sparse"]}
+    if run is None:
+        return tk.length_table(built, kinds)
+    run = Path(run)
+    path = run / "metrics" / "02_lengths.csv"
+    params = {"role": "tokens per sample", "texts_sha256": tk.texts_sha256(
+                  [t for kind in kinds.values() for t in kind.values()]),
+              "tokenizers": {name: rundir.sha256(tk.tokenizer_dir(run, name) / "tokenizer.json") for name in built}}
+    if rundir.is_current(run, params, [path]):
+        return pd.read_csv(path)
+    table = tk.length_table(built, kinds)
+    rundir.write_text(path, table.to_csv(index=False))
+    rundir.record_artefacts(run, CHAPTER, params, [path])
+    return table
 
 
 def format_lengths(table: pd.DataFrame) -> pd.DataFrame:
@@ -179,6 +201,8 @@ def numbers(run: str | os.PathLike, built: Mapping[str, Any], lengths_table: pd.
             "bpe_vocab": f"{len(built['bpe']):,}", "char_dense_tokens": f"{mean[('character', 'dense')]:,.0f}",
             "bpe_dense_tokens": f"{mean[('bpe', 'dense')]:,.0f}",
             "variant_sparse_tokens": f"{mean[('variant', 'sparse')]:,.0f}",
+            "record_vocab": f"{len(built['record']):,}", "record_sparse_tokens": f"{mean[('record', 'sparse')]:,.0f}",
+            "bpe_dense_over_record_sparse": f"{mean[('bpe', 'dense')] / mean[('record', 'sparse')]:.0f}",
             "bpe_dense_over_variant_sparse": f"{mean[('bpe', 'dense')] / mean[('variant', 'sparse')]:.1f}",
             "n_candidates": f"{int(first['n_members']):,}", "n_holdout": f"{int(first['n_non_members']):,}",
             "disclosed_sites": f"{int(disclosed.loc['candidate members', 'position in a specific token']):,}",

@@ -34,7 +34,6 @@ from . import tokenization as tk
 from .cohort import Cohort
 
 CHAPTER = "03_models"
-PUBLIC_BASE = "gpt2-public-base"
 #: What every training history says of itself (it is written to ``diagnostics/``).
 HISTORY_NOTE = ("diagnostic outside the privacy guarantee: the training loss, token counts and clipping "
                 "statistics are computed on the members without noise; the validation loss on non-members; "
@@ -50,32 +49,38 @@ def train_settings(config: training.TrainConfig) -> dict[str, Any]:
 # Training
 # --------------------------------------------------------------------------------------
 
-def public_base(run: str | os.PathLike, tokenizer: Any, settings: Mapping[str, Any], seed: int = 0,
-                tokenizer_name: str = "variant", validation_fraction: float = 0.1, progress: bool = False) -> Path:
-    """The GPT-2 base pre-trained from scratch on the *public* people's sparse profiles
-    (sizes and training settings of the profile; a seeded ``validation_fraction`` of them
-    for early stopping), at ``models/gpt2-public-base/``; reused when its inputs are
-    unchanged. Its metadata records the checksum of the public texts, so the base can be
-    shown to come from public data only."""
+def public_base(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0, family: str = "gpt2",
+                tokenizer_name: str | None = None, validation_fraction: float = 0.1, progress: bool = False) -> Path:
+    """A base of ``family`` pre-trained from scratch on the *public* people's sparse
+    profiles, tokenized by ``tokenizer_name`` (the family's main tokenizer by default;
+    sizes and training settings of the profile; a seeded ``validation_fraction`` of them
+    for early stopping), at ``models/<family>-public-base/``
+    (:func:`lib.artefacts.base_name`); reused when its inputs are unchanged. GPT-2 is always
+    fine-tuned from a base (this one unless another is given); the minGPT may be (profile
+    setting ``mingpt_base``; the dissertation's was trained from scratch). Its metadata
+    records the checksum of the public texts, so the base can be shown to come from public
+    data only."""
     run = Path(run)
+    tokenizer_name = tokenizer_name or artefacts.main_tokenizer(family)
+    tokenizer = tk.load(run, tokenizer_name)
     public = artefacts.split_profiles(run, "public")
     if len(public) < 2:
-        raise ValueError(f"the public split of {run} has {len(public)} people; pre-training a GPT-2 base "
+        raise ValueError(f"the public split of {run} has {len(public)} people; pre-training a {family} base "
                          "needs at least 2 (set public_fraction in the data chapter, or pass base_model)")
     texts = [tk.sample_to_text(list(r)) for r in public["variants"]]
-    sizes = models.sizes_from_profile(dict(settings), "gpt2")
-    config = training.config_from_profile(dict(settings), seed=seed, progress=progress)
-    directory = artefacts.model_dir(run, PUBLIC_BASE)
-    params = dict(role="public pre-trained base", split="public", sizes=sizes, seed=seed,
+    sizes = model_sizes(run, settings, family, tokenizer)
+    config = training.config_from_profile(dict(settings), family, seed=seed, progress=progress)
+    directory = artefacts.model_dir(run, artefacts.base_name(family, tokenizer_name))
+    params = dict(role="public pre-trained base", family=family, split="public", sizes=sizes, seed=seed,
                   train=train_settings(config), texts_sha256=tk.texts_sha256(texts),
                   tokenizer_sha256=rundir.sha256(tk.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"))
     paths = [directory / "model.safetensors"]
     if rundir.is_current(run, params, paths):
         return directory
-    ids = [tokenizer(text)["input_ids"] for text in texts]
+    ids = [tokenizer(text)["input_ids"][:sizes["block_size"]] for text in texts]
     order = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed)).tolist()
     n_val = max(1, int(round(len(ids) * validation_fraction)))
-    model = models.build_model("gpt2", sizes, tokenizer, seed=seed)
+    model = models.build_model(family, sizes, tokenizer, seed=seed)
     history = training.train(model, [ids[i] for i in order[n_val:]], [ids[i] for i in order[:n_val]], config)
     models.save_model(model, directory, tokenizer=tokenizer, metadata=dict(
         role="public pre-trained base", split="public", samples=public["sample"].tolist(), seed=seed,
@@ -83,6 +88,18 @@ def public_base(run: str | os.PathLike, tokenizer: Any, settings: Mapping[str, A
         sizes=sizes, history=history))
     rundir.record_artefacts(run, CHAPTER, params, paths)
     return directory
+
+
+def family_base(run: str | os.PathLike, family: str, settings: Mapping[str, Any], seed: int = 0,
+                base_model: str | os.PathLike | None = None) -> Path | None:
+    """Where ``family``'s models start: ``base_model`` when given; otherwise GPT-2 from
+    :func:`public_base`, the minGPT from its own public base when the profile says
+    ``mingpt_base`` and from scratch (None) when not, as in the dissertation."""
+    if base_model is not None:
+        return Path(base_model)
+    if family == "gpt2" or settings.get(f"{family}_base"):
+        return public_base(run, settings, seed=seed, family=family)
+    return None
 
 
 def base_record(base_model: str | os.PathLike | None) -> dict[str, Any] | None:
@@ -94,17 +111,31 @@ def base_record(base_model: str | os.PathLike | None) -> dict[str, Any] | None:
     return {"base_model": str(base_model), "base_sha256": rundir.sha256(weights) if weights.exists() else None}
 
 
+def model_sizes(run: str | os.PathLike, settings: Mapping[str, Any], family: str, tokenizer: Any) -> dict[str, Any]:
+    """The profile's sizes for ``family`` (:func:`lib.models.sizes_from_profile`), the
+    context length taken from the public people's sequences when the profile says
+    ``model_block_size="public"`` (:func:`lib.artefacts.public_block_size`)."""
+    public = settings["model_block_size"] == "public"
+    block = artefacts.public_block_size(run, tokenizer) if public else None
+    return dict(models.sizes_from_profile(dict(settings), family, block_size=block), block_from="public" if public
+                else "profile")
+
+
 def training_ids(run: Path, tokenizer: Any, tokenizer_name: str,
-                 sizes: Mapping[str, Any]) -> tuple[list[list[int]], list[list[int]]]:
-    """The train and validation splits' token ids, refused when one is longer than the
-    model's ``block_size`` (before any training)."""
+                 sizes: Mapping[str, Any]) -> tuple[list[list[int]], list[list[int]], int]:
+    """The train and validation splits' token ids and how many were cut to the model's
+    ``block_size``. A context taken from public data (``sizes["block_from"] == "public"``)
+    cuts a longer profile (a per-person step, as DP allows; the count is a diagnostic); a
+    context the profile fixed refuses it, before any training."""
     train_ids = artefacts.encode_split(run, tokenizer, "train")
     val_ids = artefacts.encode_split(run, tokenizer, "validation")
+    block = int(sizes["block_size"])
     longest = max(len(ids) for ids in train_ids + val_ids)
-    if longest > int(sizes["block_size"]):
+    if longest > block and sizes.get("block_from") != "public":
         raise ValueError(f"the longest {tokenizer_name} profile has {longest} tokens, more than the "
-                         f"profile's model_block_size={sizes['block_size']}: raise it or use another tokenizer")
-    return train_ids, val_ids
+                         f"profile's model_block_size={block}: raise it or use another tokenizer")
+    cut = sum(len(ids) > block for ids in train_ids + val_ids)
+    return [ids[:block] for ids in train_ids], [ids[:block] for ids in val_ids], cut
 
 
 def release_metadata(name: str, eps: float | str, seed: int, tokenizer_name: str, base: dict | None,
@@ -135,21 +166,23 @@ def save_trained(run: Path, model: torch.nn.Module, name: str, tokenizer: Any, h
     return paths
 
 
-def train_model(run: str | os.PathLike, family: str, tokenizer_name: str, settings: Mapping[str, Any],
+def train_model(run: str | os.PathLike, family: str, tokenizer_name: str | None, settings: Mapping[str, Any],
                 seed: int = 0, base_model: str | os.PathLike | None = None, name: str | None = None,
                 progress: bool = False, **train_overrides: Any) -> tuple[torch.nn.Module, dict, Path]:
     """Train (or reuse) a non-private model on the run's *train* split, validated on its
     *validation* split, sparse profiles without population tags. Sizes and training
     settings come from the profile ``settings`` (:func:`lib.profiles.resolve`), then
     ``train_overrides`` (``TrainConfig`` fields). Returns the model, its history and its
-    directory ``models/<name>/`` (``name`` defaults to :func:`lib.artefacts.model_name`)."""
+    directory ``models/<name>/`` (``name`` defaults to :func:`lib.artefacts.model_name`).
+    ``tokenizer_name`` None: the family's main tokenizer (:data:`lib.artefacts.MAIN_TOKENIZERS`)."""
     run = Path(run)
+    tokenizer_name = tokenizer_name or artefacts.main_tokenizer(family)
     name = name or artefacts.model_name(family, tokenizer_name)
     directory = artefacts.model_dir(run, name)
     digest = artefacts.input_digest(run, tokenizer_name)
     tokenizer = tk.load(run, tokenizer_name)
-    sizes = models.sizes_from_profile(dict(settings), family)
-    config = training.config_from_profile(dict(settings), seed=seed, progress=progress, **train_overrides)
+    sizes = model_sizes(run, settings, family, tokenizer)
+    config = training.config_from_profile(dict(settings), family, seed=seed, progress=progress, **train_overrides)
     base = base_record(base_model)
     params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps="inf",
                   train=train_settings(config), profiles="sparse", with_population=False,
@@ -157,9 +190,9 @@ def train_model(run: str | os.PathLike, family: str, tokenizer_name: str, settin
     paths = [directory / "model.safetensors", artefacts.history_path(run, name)]
     if rundir.is_current(run, params, paths):
         return models.load_model(directory), artefacts.read_history(run, name), directory
-    train_ids, val_ids = training_ids(run, tokenizer, tokenizer_name, sizes)
+    train_ids, val_ids, cut = training_ids(run, tokenizer, tokenizer_name, sizes)
     model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
-    history = training.train(model, train_ids, val_ids, config)
+    history = dict(training.train(model, train_ids, val_ids, config), truncated_sequences=cut)
     save_trained(run, model, name, tokenizer, history, params, metadata=release_metadata(
         name, "inf", seed, tokenizer_name, base, n_train=len(train_ids), n_validation=len(val_ids)))
     return model.eval(), history, directory
@@ -168,11 +201,19 @@ def train_model(run: str | os.PathLike, family: str, tokenizer_name: str, settin
 def train_all(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0,
               base_model: str | os.PathLike | None = None, text_tokenizer: str = "bpe") -> dict[str, dict[str, Any]]:
     """The chapter's models: minGPT and GPT-2 (fine-tuned from ``base_model``, by default
-    :func:`public_base`) on the variant tokenizer, and a minGPT on ``text_tokenizer``
-    (whose longer sequences get the profile's ``text_model_epochs``). Returns name ->
-    ``{"model", "history", "directory", "family", "tokenizer", "seconds"}``."""
-    base = base_model if base_model is not None else public_base(run, tk.load(run, "variant"), settings, seed=seed)
-    plan = [("mingpt", "variant", None, {}), ("gpt2", "variant", base, {}),
+    :func:`public_base`) on their main tokenizers (:data:`lib.artefacts.MAIN_TOKENIZERS`),
+    a minGPT on the other record tokenizer (two tokens per record when the main one writes
+    one, and the other way round), and a minGPT on ``text_tokenizer`` (whose longer
+    sequences get the profile's ``text_model_epochs``). Every minGPT starts where
+    :func:`family_base` says. Returns name -> ``{"model", "history", "directory",
+    "family", "tokenizer", "seconds"}``."""
+    gpt2_base = family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
+    mingpt_base = family_base(run, "mingpt", settings, seed=seed)
+    other = "variant" if artefacts.main_tokenizer("mingpt") == "record" else "record"
+    plan = [("mingpt", artefacts.main_tokenizer("mingpt"), mingpt_base, {}),
+            ("gpt2", artefacts.main_tokenizer("gpt2"), gpt2_base, {}),
+            ("mingpt", other, public_base(run, settings, seed=seed, family="mingpt", tokenizer_name=other)
+             if settings.get("mingpt_base") else None, {}),
             ("mingpt", text_tokenizer, None, {"epochs": settings["text_model_epochs"]})]
     out = {}
     for family, tokenizer_name, base_dir, extra in plan:
@@ -261,9 +302,12 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
     new = generation.generate(model, prompt, n_samples, tokenizer.eos_token_id, sampling, constraint=grammar,
                               seed=seed)
     profiles = [generation.ids_to_records(tokenizer, ids) for ids in new]
+    finished = [len(ids) < sampling.max_new_tokens for ids in new]  # stopped at the end token
+    if constrained:  # the length limit may have cut a profile's last record in two
+        profiles = [records if done else generation.drop_cut_record(records, panel)
+                    for records, done in zip(profiles, finished)]
     if order == "any":
         profiles = [grammar.sort_records(records) for records in profiles]
-    finished = [len(ids) < sampling.max_new_tokens for ids in new]  # stopped at the end token
     summary = generation.validity_summary(profiles, panel, finished)
     write_synthetic(run, name, profiles, panel, dict(params, summary=summary))
     rundir.record_artefacts(run, chapter, params, paths)
@@ -355,17 +399,22 @@ def numbers(run: str | os.PathLike, settings: Mapping[str, Any], trained: Mappin
             base_model: Any) -> dict[str, str]:
     """The numbers the chapter's prose glues, formatted."""
     members = artefacts.load_splits(run)
-    variant = tk.load(run, "variant")
     texts = [tk.sample_to_text(list(r)) for r in artefacts.split_profiles(run, "train")["variants"]]
-    lengths = {"variant": tk.tokens_per_sample(variant, texts),
-               "text": tk.tokens_per_sample(tk.load(run, text_tokenizer), texts)}
-    role = {"mingpt-epsinf": "mingpt", "gpt2-epsinf": "gpt2", artefacts.model_name("mingpt", text_tokenizer): "text"}
+    lengths = {name: tk.tokens_per_sample(tk.load(run, name), texts) for name in ("variant", "record")}
+    lengths["text"] = tk.tokens_per_sample(tk.load(run, text_tokenizer), texts)
+    other = "variant" if artefacts.main_tokenizer("mingpt") == "record" else "record"
+    role = {artefacts.model_name("mingpt"): "mingpt", artefacts.model_name("gpt2"): "gpt2",
+            artefacts.model_name("mingpt", other): "mingpt_other", artefacts.model_name("mingpt", text_tokenizer): "text"}
     rows = look.set_index("cohort")
     out = {f"n_{split}": f"{len(ids):,}" for split, ids in members.items()}
-    out.update(variant_tokens=f"{sum(lengths['variant']) / len(lengths['variant']):,.0f}",
-               text_tokens=f"{sum(lengths['text']) / len(lengths['text']):,.0f}", text_tokenizer=text_tokenizer,
-               mingpt_parameters=f"{models.num_parameters(trained['mingpt-epsinf']['model']):,}",
-               gpt2_parameters=f"{models.num_parameters(trained['gpt2-epsinf']['model']):,}",
+    out.update({f"{name}_tokens": f"{sum(n) / len(n):,.0f}" for name, n in lengths.items()})
+    out.update(text_tokenizer=text_tokenizer, other_tokenizer=other,
+               mingpt_tokenizer=artefacts.main_tokenizer("mingpt"), gpt2_tokenizer=artefacts.main_tokenizer("gpt2"),
+               mingpt_base="its own base pre-trained on the public people" if settings.get("mingpt_base")
+               else "scratch, as in the dissertation",
+               mingpt_parameters=f"{models.num_parameters(trained[artefacts.model_name('mingpt')]['model']):,}",
+               gpt2_parameters=f"{models.num_parameters(trained[artefacts.model_name('gpt2')]['model']):,}",
+               mingpt_block=f"{trained[artefacts.model_name('mingpt')]['model'].config.block_size:,}",
                gpt2_base="pre-trained here on the public split" if base_model is None else f"`{base_model}`",
                train_epochs=f"{settings['train_epochs']}", text_model_epochs=f"{settings['text_model_epochs']}",
                n_synthetic=f"{len(members['holdout']):,}",
@@ -375,6 +424,7 @@ def numbers(run: str | os.PathLike, settings: Mapping[str, Any], trained: Mappin
         out[f"{short}_unconstrained_validity"] = f"{cohorts[name + '-unconstrained']['validity']['valid_rate']:.1%}"
         out[f"{short}_af_r"] = f"{rows.loc[name, 'AF r (holdout)']:.2f}"
         out[f"{short}_variants"] = f"{rows.loc[name, 'variants per sample']:.1f}"
+        out[f"{short}_val_loss"] = f"{trained[name]['history']['best_val_loss']:.3f}"
     return out
 
 

@@ -49,6 +49,8 @@ CHAPTER = "04_dp_training"
 # 3 = sampler and noise seeds from a SeedSequence, the noise generator on the model's device.
 PRIVATE_TRAINING_VERSION = 3
 DP_TRANSFORMERS = "dptransformers"
+#: The clip-only run's name part and chart label: DP-SGD without its noise.
+CLIP_ONLY = "cliponly"
 
 
 def dp_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,43 +105,50 @@ def shared_table(shared: Mapping[str, Any]) -> pd.DataFrame:
 
 def train_private(run: str | os.PathLike, family: str, epsilon: float, settings: Mapping[str, Any],
                   seed: int = 0, base_model: str | os.PathLike | None = None, accountant: str | None = None,
-                  progress: bool = False) -> tuple[torch.nn.Module, dict, Path, dict]:
+                  progress: bool = False, tokenizer_name: str | None = None) -> tuple[torch.nn.Module, dict, Path, dict]:
     """Train (or reuse) the private ``family`` model at ``target_epsilon=epsilon`` on the
-    run's train split with the variant tokenizer. Returns the (unwrapped) model, its
-    history, its directory and its ``privacy.json`` record."""
+    run's train split with ``tokenizer_name`` (the family's main tokenizer by default,
+    :data:`lib.artefacts.MAIN_TOKENIZERS`); ``epsilon=inf`` is the *clip-only* run
+    (:data:`CLIP_ONLY`: the same Poisson batches and per-sample clipping, noise multiplier
+    0, no guarantee). Returns the (unwrapped) model, its history, its directory and its
+    ``privacy.json`` record."""
     run = Path(run)
-    epsilon_grid(settings, epsilon)  # a finite epsilon above 0 (inf is the models chapter's model)
-    name = artefacts.model_name(family, "variant", epsilon)
+    clip_only = float(epsilon) == float("inf")
+    tokenizer_name = tokenizer_name or artefacts.main_tokenizer(family)
+    if not clip_only:
+        epsilon_grid(settings, epsilon)  # a finite epsilon above 0
+    name = artefacts.model_name(family, tokenizer_name, epsilon, variant=CLIP_ONLY if clip_only else "")
     directory = artefacts.model_dir(run, name)
-    digest = artefacts.input_digest(run, "variant")
-    tokenizer = tk.load(run, "variant")
-    sizes = models.sizes_from_profile(dict(settings), family)
-    config = training.config_from_profile(dict(settings), seed=seed, progress=progress)
+    digest = artefacts.input_digest(run, tokenizer_name)
+    tokenizer = tk.load(run, tokenizer_name)
+    sizes = ch03_models.model_sizes(run, settings, family, tokenizer)
+    config = training.config_from_profile(dict(settings), family, seed=seed, progress=progress)
     dp = dp_settings(settings)
     if accountant is not None:
         dp["accountant"] = accountant
     base = ch03_models.base_record(base_model)
-    params = dict(family=family, tokenizer="variant", sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
+    params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
                   train=ch03_models.train_settings(config), profiles="sparse", with_population=False, base=base,
                   private_training_version=PRIVATE_TRAINING_VERSION, **digest)
     paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, artefacts.history_path(run, name)]
     if rundir.is_current(run, params, paths):
         return (models.load_model(directory), artefacts.read_history(run, name), directory,
                 rundir.read_json(paths[1]))
-    train_ids, val_ids = ch03_models.training_ids(run, tokenizer, "variant", sizes)
+    train_ids, val_ids, cut = ch03_models.training_ids(run, tokenizer, tokenizer_name, sizes)
     model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
     optimizer = training.make_optimizer(model, config.lr, config.weight_decay, config.betas)
+    noise = {"noise_multiplier": 0.0} if clip_only else {"target_epsilon": float(epsilon)}
     private = privacy.make_private(model, optimizer, train_ids, batch_size=config.batch_size,
-                                   max_grad_norm=dp["max_grad_norm"], epochs=config.epochs,
-                                   target_epsilon=float(epsilon), delta=dp["delta"], accountant=dp["accountant"],
+                                   max_grad_norm=dp["max_grad_norm"], epochs=config.epochs, **noise,
+                                   delta=dp["delta"], accountant=dp["accountant"],
                                    max_physical_batch_size=dp["max_physical_batch_size"], seed=seed,
                                    secure_mode=dp["secure_mode"], device=training.select_device(config.device))
-    history = training.train(private.model, None, val_ids, config, private=private)
+    history = dict(training.train(private.model, None, val_ids, config, private=private), truncated_sequences=cut)
     record = private.record()
     model = models.linear_to_conv1d(models.unwrap(private.model))  # GPT-2's standard layout again
     ch03_models.save_trained(run, model, name, tokenizer, history, params, chapter=CHAPTER,
                              extra={privacy.PRIVACY_JSON: record}, metadata=ch03_models.release_metadata(
-                                 name, epsilon, seed, "variant", base, privacy=record))
+                                 name, epsilon, seed, tokenizer_name, base, privacy=record))
     return model.eval(), history, directory, record
 
 
@@ -150,27 +159,34 @@ def train_grid(run: str | os.PathLike, family: str, epsilons: Sequence[float], s
     name -> ``{"epsilon", "family", "model", "history", "directory", "privacy"}``
     (``privacy`` None for ``inf``, :func:`lib.ch03_models.train_model`'s model)."""
     out: dict[str, dict[str, Any]] = {}
+    tokenizer = artefacts.main_tokenizer(family)
     for epsilon in map(float, epsilons):
         if epsilon == float("inf"):
-            model, history, directory = ch03_models.train_model(run, family, "variant", settings, seed=seed,
+            model, history, directory = ch03_models.train_model(run, family, tokenizer, settings, seed=seed,
                                                                 base_model=base_model, progress=progress)
             record = None
         else:
             model, history, directory, record = train_private(run, family, epsilon, settings, seed=seed,
                                                               base_model=base_model, progress=progress)
-        out[artefacts.model_name(family, "variant", epsilon)] = dict(
-            epsilon=epsilon, family=family, model=model, history=history, directory=directory, privacy=record,
-            tokenizer="variant")
+        out[directory.name] = dict(epsilon=epsilon, family=family, model=model, history=history,
+                                   directory=directory, privacy=record, tokenizer=tokenizer)
+        if epsilon == float("inf") and settings.get("dp_clip_only"):
+            model, history, directory, record = train_private(run, family, epsilon, settings, seed=seed,
+                                                              base_model=base_model, progress=progress)
+            out[directory.name] = dict(epsilon=epsilon, label=charts.CLIP_ONLY_LABEL, family=family, model=model,
+                                       history=history, directory=directory, privacy=record, tokenizer=tokenizer)
     return out
 
 
 def train_all(run: str | os.PathLike, grid: Sequence[float], settings: Mapping[str, Any], seed: int = 0,
               base_model: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
-    """:func:`train_grid` for both families (GPT-2 from ``base_model``, by default the
-    public base of the models chapter)."""
-    base = base_model if base_model is not None else ch03_models.public_base(run, tk.load(run, "variant"), settings,
-                                                                           seed=seed)
-    trained = train_grid(run, "mingpt", grid, settings, seed=seed)
+    """:func:`train_grid` for both families, each from where
+    :func:`lib.ch03_models.family_base` says (GPT-2 from ``base_model``, by default the
+    public base of the models chapter; the minGPT from scratch unless the profile says
+    ``mingpt_base``): every ε of a family starts from the same weights."""
+    base = ch03_models.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
+    trained = train_grid(run, "mingpt", grid, settings, seed=seed,
+                         base_model=ch03_models.family_base(run, "mingpt", settings, seed=seed))
     trained.update(train_grid(run, "gpt2", grid, settings, seed=seed, base_model=base))
     return trained
 
@@ -184,11 +200,10 @@ def compare_trainers(run: str | os.PathLike, trained: Mapping[str, Mapping[str, 
     nothing (the comparison is left out)."""
     if epsilon is None:
         return {}
-    base = base_model if base_model is not None else ch03_models.public_base(run, tk.load(run, "variant"), settings,
-                                                                           seed=seed)
-    out = {artefacts.model_name("gpt2", "variant", epsilon, variant=DP_TRANSFORMERS):
+    base = ch03_models.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
+    out = {artefacts.model_name("gpt2", eps=epsilon, variant=DP_TRANSFORMERS):
            train_dp_transformers(run, float(epsilon), settings, seed=seed, base_model=base)}
-    if artefacts.model_name("gpt2", "variant", epsilon) not in trained:
+    if artefacts.model_name("gpt2", eps=epsilon) not in trained:
         out.update(train_grid(run, "gpt2", [float(epsilon)], settings, seed=seed, base_model=base))
     return out
 
@@ -202,21 +217,21 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
     Returns ``{"epsilon", "family", "model", "history", "directory", "privacy"}``."""
     run = Path(run)
     epsilon_grid(settings, epsilon)
-    name = artefacts.model_name("gpt2", "variant", epsilon, variant=DP_TRANSFORMERS)
+    name = artefacts.model_name("gpt2", eps=epsilon, variant=DP_TRANSFORMERS)
     directory = artefacts.model_dir(run, name)
-    base_model = base_model if base_model is not None else ch03_models.public_base(
-        run, tk.load(run, "variant"), settings, seed=seed)
-    tokenizer = tk.load(run, "variant")
-    sizes = models.sizes_from_profile(dict(settings), "gpt2")
-    config = training.config_from_profile(dict(settings), seed=seed, progress=False)
+    base_model = ch03_models.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
+    tokenizer_name = artefacts.main_tokenizer("gpt2")
+    tokenizer = tk.load(run, tokenizer_name)
+    sizes = ch03_models.model_sizes(run, settings, "gpt2", tokenizer)
+    config = training.config_from_profile(dict(settings), "gpt2", seed=seed, progress=False)
     dp = dp_settings(settings)
     base = ch03_models.base_record(base_model)
-    params = dict(family="gpt2", trainer="dp-transformers", tokenizer="variant", sizes=sizes, seed=seed,
+    params = dict(family="gpt2", trainer="dp-transformers", tokenizer=tokenizer_name, sizes=sizes, seed=seed,
                   eps=float(epsilon), delta=dp["delta"], max_grad_norm=dp["max_grad_norm"],
-                  train=ch03_models.train_settings(config), base=base, **artefacts.input_digest(run, "variant"))
+                  train=ch03_models.train_settings(config), base=base, **artefacts.input_digest(run, tokenizer_name))
     paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, artefacts.history_path(run, name)]
     if not rundir.is_current(run, params, paths):
-        train_ids, val_ids = ch03_models.training_ids(run, tokenizer, "variant", sizes)
+        train_ids, val_ids, cut = ch03_models.training_ids(run, tokenizer, tokenizer_name, sizes)
         model = models.build_model("gpt2", sizes, tokenizer, base_model=base_model, seed=seed)
         with tempfile.TemporaryDirectory(prefix="dp-transformers-") as scratch:
             model, history, record = dp_transformers_compat.fit(
@@ -225,12 +240,13 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
                 batch_size=config.batch_size, lr=config.lr, weight_decay=config.weight_decay,
                 warmup_fraction=config.warmup_fraction, min_lr_ratio=config.min_lr_ratio, betas=config.betas,
                 patience=config.patience, seed=seed)
+        history = dict(history, truncated_sequences=cut)
         ch03_models.save_trained(run, model, name, tokenizer, history, params, chapter=CHAPTER,
                                  extra={privacy.PRIVACY_JSON: record}, metadata=ch03_models.release_metadata(
-                                     name, epsilon, seed, "variant", base, privacy=record))
+                                     name, epsilon, seed, tokenizer_name, base, privacy=record))
     return dict(epsilon=float(epsilon), family="gpt2", model=models.load_model(directory),
                 history=artefacts.read_history(run, name), directory=directory,
-                privacy=rundir.read_json(paths[1]), tokenizer="variant")
+                privacy=rundir.read_json(paths[1]), tokenizer=tokenizer_name)
 
 
 def synthesize_private(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]], n_samples: int,
@@ -260,9 +276,10 @@ def epoch_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     rows = []
     for name, item in trained.items():
         steps = 0
+        label = item.get("label") or charts.epsilon_label(item["epsilon"])
         for entry in item["history"]["epochs"]:
             steps += int(entry.get("steps", 0))
-            common = dict(model=name, family=item["family"], epsilon=charts.epsilon_label(item["epsilon"]),
+            common = dict(model=name, family=item["family"], epsilon=label,
                           epoch=entry["epoch"], steps=steps, epsilon_spent=entry.get("epsilon"),
                           clipped_fraction=entry.get("clipped_fraction"),
                           grad_norm_median=entry.get("grad_norm_median"))
@@ -295,10 +312,12 @@ def summary_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         history = item["history"]
         parameters = models.num_parameters(item["model"])
         ratio = (noise_to_signal(record["noise_multiplier"], parameters, record["expected_batch_size"])
-                 if record else None)
-        rows.append({"model": name, "family": item["family"], "epsilon": charts.epsilon_label(item["epsilon"]),
+                 if record and record.get("expected_batch_size") else None)
+        rows.append({"model": name, "family": item["family"],
+                     "epsilon": item.get("label") or charts.epsilon_label(item["epsilon"]),
                      "target_epsilon": record.get("target_epsilon"), "epsilon_spent": record.get("epsilon"),
-                     "delta": record.get("delta"), "sample_rate": record.get("sample_rate", record.get("sampling_rate")),
+                     "delta": record.get("delta"),
+                     "sample_rate": record.get("sample_rate", record.get("sampling_rate")),
                      "noise_multiplier": record.get("noise_multiplier"), "max_grad_norm": record.get("max_grad_norm"),
                      "steps": record.get("steps", sum(int(e.get("steps", 0)) for e in history["epochs"])),
                      "epochs": len(history["epochs"]), "planned_epochs": record.get("planned_epochs"),
@@ -332,7 +351,7 @@ def accountant_table(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     rows = []
     for name, item in trained.items():
         record = item["privacy"]
-        if record is None:
+        if record is None or record.get("clip_only"):
             continue
         q = record.get("sample_rate", record.get("sampling_rate"))
         args = (q, record["noise_multiplier"], record["steps"], record["delta"])
@@ -341,7 +360,8 @@ def accountant_table(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
                      "same accountant": privacy.compute_epsilon(*args, accountant=record["accountant"]),
                      "rdp": privacy.compute_epsilon(*args, accountant="rdp"),
                      "dp-transformers": theirs["epsilon"], "dp-transformers accountant": theirs["accountant"]})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["model", "recorded", "accountant", "same accountant", "rdp", "dp-transformers",
+                                       "dp-transformers accountant"])
 
 
 def format_accountants(table: pd.DataFrame) -> pd.DataFrame:
@@ -364,7 +384,7 @@ def trainer_comparison(trained: Mapping[str, Mapping[str, Any]], compared: Mappi
         return None
     models_ = {**trained, **compared}
     theirs = next(name for name in compared if DP_TRANSFORMERS in name)
-    ours = artefacts.model_name("gpt2", "variant", compared[theirs]["epsilon"])
+    ours = artefacts.model_name("gpt2", eps=compared[theirs]["epsilon"])
     rows = []
     by = look.set_index("cohort")
     for trainer, item in (("Opacus (this book's loop)", models_[ours]),
@@ -392,8 +412,10 @@ def format_comparison(table: pd.DataFrame) -> pd.DataFrame:
 
 def claims(summary: pd.DataFrame, accountants: pd.DataFrame) -> dict[str, str]:
     """The sentences the chapter states about its runs, computed from them: whether every
-    private run spent at most its target and how close it came, and how far the
-    recomputed and dp-transformers' ε are from the recorded one."""
+    private run spent at most its target and how close it came, how far the recomputed and
+    dp-transformers' ε are from the recorded one, whether any private model beats the
+    non-private one of its family on validation loss (the dissertation's "DP
+    regularises"), and what clipping alone and the noise cost in validation loss."""
     private = summary[summary["target_epsilon"].notna()]
     over = private[private["epsilon_spent"] > private["target_epsilon"] * (1 + 1e-9)]
     ratio = private["epsilon_spent"] / private["target_epsilon"]
@@ -407,17 +429,92 @@ def claims(summary: pd.DataFrame, accountants: pd.DataFrame) -> dict[str, str]:
     prv = accountants[accountants["dp-transformers accountant"] == "prv"]
     theirs = (prv["dp-transformers"] - prv["recorded"]).abs()
     looser = (accountants["rdp"] / accountants["recorded"])
+    loss = summary.set_index("model")["best_val_loss"]
+    plain = summary[summary["epsilon"] == "∞"].set_index("family")["best_val_loss"]
+    better = [m for m, f in zip(private["model"], private["family"]) if loss[m] < plain.get(f, float("inf"))]
+    regularises = (f"{len(better)} of the {len(private)} private models ({', '.join(better)}) reach a lower "
+                   "validation loss than the non-private model of their family" if better else
+                   f"none of the {len(private)} private models reaches the validation loss of the non-private "
+                   "model of its family")
     return {"targets_claim": targets, "full_runs": f"{len(full)} of {len(private)}",
             "recomputed_gap": f"{same:.2g}",
             "dp_transformers_gap": f"{theirs.max():.3f}" if len(theirs) else "–",
             "dp_transformers_error": f"{dp_transformers_compat.PRV_EPS_ERROR:g}",
             "dp_transformers_within": ("within" if len(theirs) and theirs.max() <= dp_transformers_compat.PRV_EPS_ERROR
                                        else "beyond"),
-            "rdp_looser": f"{looser.min():.2f} to {looser.max():.2f}"}
+            "rdp_looser": f"{looser.min():.2f} to {looser.max():.2f}", "regularises_claim": regularises,
+            "clip_cost_claim": _clip_cost(summary)}
+
+
+def _clip_cost(summary: pd.DataFrame) -> str:
+    """What clipping alone (the clip-only run against ∞) and then the noise (the
+    largest-ε run against clip-only) add to each family's best validation loss."""
+    parts = []
+    for family, rows in summary.groupby("family", sort=False):
+        by = rows.set_index("epsilon")["best_val_loss"]
+        if charts.CLIP_ONLY_LABEL not in by or "∞" not in by:
+            continue
+        noisy = rows[rows["target_epsilon"].notna()].sort_values("target_epsilon")
+        text = f"{family}: clipping alone {by[charts.CLIP_ONLY_LABEL] - by['∞']:+.3f}"
+        if len(noisy):
+            top = noisy.iloc[-1]
+            added = top["best_val_loss"] - by[charts.CLIP_ONLY_LABEL]
+            text += f", the noise at ε = {top['target_epsilon']:g} a further {added:+.3f}"
+        parts.append(text)
+    return "; ".join(parts) if parts else "no clip-only run was trained (dp_clip_only is off)"
+
+
+#: What the quick profile's constrained cohorts should reach against the real holdout, per ε
+#: (both families): AF r at least ``af_r``; mean variants per person within ``mean`` (a
+#: fraction) of the real mean; their standard deviation within ``sd`` of the real one.
+GOALS = {float("inf"): {"af_r": 0.95, "mean": 0.10, "sd": 0.30}, 8.0: {"af_r": 0.90, "mean": 0.20, "sd": 0.50},
+         3.0: {"af_r": 0.85, "mean": 0.30, "sd": None}, 1.0: {"af_r": 0.75, "mean": 0.50, "sd": None}}
+
+
+def goal_table(look: pd.DataFrame, families: Sequence[str] = ("mingpt", "gpt2")) -> pd.DataFrame:
+    """Each constrained cohort of the grid against :data:`GOALS`: AF r against the holdout,
+    mean and SD of variants per person as a deviation from the holdout's, the unconstrained
+    cohort's validity beside them, and whether each goal is met. Numbers, one row per model."""
+    by = look.set_index("cohort")
+    real = by.loc["holdout (real)"]
+    rows = []
+    for family in families:
+        for epsilon, goal in GOALS.items():
+            name = artefacts.model_name(family, eps=epsilon)
+            if name not in by.index:
+                continue
+            row = by.loc[name]
+            mean_dev = row["variants per sample"] / real["variants per sample"] - 1
+            sd_dev = row["sd"] / real["sd"] - 1
+            unconstrained = f"{name}-unconstrained"
+            checks = [row["AF r (holdout)"] >= goal["af_r"], abs(mean_dev) <= goal["mean"]]
+            checks += [abs(sd_dev) <= goal["sd"]] if goal["sd"] is not None else []
+            rows.append({"model": name, "family": family, "epsilon": charts.epsilon_label(epsilon),
+                         "AF r": row["AF r (holdout)"], "AF r goal": goal["af_r"],
+                         "mean deviation": mean_dev, "mean goal": goal["mean"], "sd deviation": sd_dev,
+                         "sd goal": goal["sd"],
+                         "unconstrained validity": by.loc[unconstrained, "validity"] if unconstrained in by.index
+                         else float("nan"), "met": all(checks)})
+    return pd.DataFrame(rows)
+
+
+def format_goals(goals: pd.DataFrame) -> pd.DataFrame:
+    """:func:`goal_table` for display: each value with its goal, ✓ where it is met."""
+    def mark(ok: bool, text: str) -> str:
+        return f"{text} {'✓' if ok else '✗'}"
+    out = pd.DataFrame({"model": goals["model"]})
+    out["AF r (goal)"] = [mark(v >= g, f"{v:.3f} (≥ {g:g})") for v, g in zip(goals["AF r"], goals["AF r goal"])]
+    out["variants / person vs real (goal)"] = [mark(abs(v) <= g, f"{v:+.0%} (±{g:.0%})")
+                                               for v, g in zip(goals["mean deviation"], goals["mean goal"])]
+    out["their SD vs real (goal)"] = ["–" if pd.isna(g) else mark(abs(v) <= g, f"{v:+.0%} (±{g:.0%})")
+                                      for v, g in zip(goals["sd deviation"], goals["sd goal"])]
+    out["unconstrained validity"] = goals["unconstrained validity"].map(lambda v: "–" if pd.isna(v) else f"{v:.1%}")
+    return out.set_index("model")
 
 
 def numbers(settings: Mapping[str, Any], shared: Mapping[str, Any], summary: pd.DataFrame,
-            comparison: pd.DataFrame | None, training_seconds: float) -> dict[str, str]:
+            comparison: pd.DataFrame | None, training_seconds: float,
+            goals: pd.DataFrame | None = None) -> dict[str, str]:
     """The numbers the chapter's prose glues, formatted."""
     private = summary[summary["target_epsilon"].notna()]
     out = {"n_train": f"{shared['n_train']:,}", "delta": f"{shared['delta']:g}",
@@ -428,6 +525,10 @@ def numbers(settings: Mapping[str, Any], shared: Mapping[str, Any], summary: pd.
            "noise_ratio_range": f"{private['noise_to_signal'].min():.0f} to {private['noise_to_signal'].max():.0f}",
            "parameters": f"{int(summary['parameters'].max()):,}",
            "expected_batch": f"{shared['expected_batch_size']:.0f}"}
+    if goals is not None:
+        missed = goals.loc[~goals["met"], "model"].tolist()
+        out.update(goals_met=f"{int(goals['met'].sum())} of {len(goals)}",
+                   goals_missed=", ".join(missed) if missed else "none")
     if comparison is not None:
         rows = comparison.set_index("trainer")
         opacus, theirs = rows.iloc[0], rows.iloc[1]

@@ -374,9 +374,14 @@ def epsilon_label(epsilon: float | str) -> str:
     return "∞" if value == float("inf") else f"{value:g}"
 
 
+#: The label of the clip-only run (DP-SGD's batches and clipping without noise: no guarantee).
+CLIP_ONLY_LABEL = "∞, clip only"
+
+
 def _epsilon_order(labels) -> list[str]:
-    """Most private first (1, 3, 8, then ∞)."""
-    return sorted(set(labels), key=lambda label: float("inf") if label == "∞" else float(label))
+    """Most private first (1, 3, 8, then the clip-only run, then ∞)."""
+    rank = {"∞": (2, 0.0), CLIP_ONLY_LABEL: (1, 0.0)}
+    return sorted(set(labels), key=lambda label: rank[label] if label in rank else (0, float(label)))
 
 
 def dp_epoch_chart(frame: pd.DataFrame, value: str, y_title: str, title: str,

@@ -107,8 +107,9 @@ def train_distributed(train_ids: Sequence[Sequence[int]], val_ids: Sequence[Sequ
     model = models.build_model(family, sizes, tokenizer, seed=seed).to(device)
     model = DPDDP(model)  # broadcasts rank 0's weights
     optimizer = training.make_optimizer(model, config.lr, config.weight_decay, config.betas)
-    block = int(sizes["block_size"])
-    dataset = training.TokenDataset(train_ids, tokenizer.pad_token_id, block)
+    block = int(sizes["block_size"])  # a longer profile is cut, as lib.ch03_models.training_ids does
+    dataset = training.TokenDataset(train_ids, tokenizer.pad_token_id, block, on_overflow="truncate")
+    val_ids = [ids[:block] for ids in val_ids] if val_ids is not None else None
     private = privacy.make_private(model, optimizer, dataset, batch_size=config.batch_size,
                                    max_grad_norm=max_grad_norm, epochs=config.epochs,
                                    target_epsilon=target_epsilon, noise_multiplier=noise_multiplier,
@@ -151,15 +152,18 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     settings = profiles.resolve(args.profile)
     run = Path(args.run_dir)
-    tokenizer = tokenization.load(run, "variant")  # a clear error if the tokenization chapter has not run
+    # the family's main tokenizer; a clear error if the tokenization chapter has not run
+    tokenizer = tokenization.load(run, artefacts.main_tokenizer(args.family))
+    public_block = artefacts.public_block_size(run, tokenizer) if settings["model_block_size"] == "public" else None
+    sizes = models.sizes_from_profile(settings, args.family, block_size=public_block)
     overrides = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size}.items() if v is not None}
-    config = training.config_from_profile(settings, seed=args.seed, **overrides)
+    config = training.config_from_profile(settings, args.family, seed=args.seed, **overrides)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     dist.init_process_group(backend=_backend())
     try:
         record = train_distributed(
             artefacts.encode_split(run, tokenizer, "train"), artefacts.encode_split(run, tokenizer, "validation"),
-            tokenizer, args.family, models.sizes_from_profile(settings, args.family), config, out=args.out,
+            tokenizer, args.family, sizes, config, out=args.out,
             target_epsilon=args.target_epsilon, noise_multiplier=args.noise_multiplier,
             delta=args.delta if args.delta is not None else settings["dp_delta"],
             max_grad_norm=args.max_grad_norm if args.max_grad_norm is not None else settings["dp_max_grad_norm"],

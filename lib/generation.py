@@ -44,13 +44,15 @@ from typing import Any, Sequence
 
 import torch
 
-from . import profiletext, tokenization, vcf
+from . import models, profiletext, tokenization, vcf
 from .cohort import Cohort
 
 #: Bumped whenever a change to this module changes what a seed samples (artefacts made by an
 #: older version are then not reused: :func:`lib.ch03_models.synthesize` records it).
-SAMPLER_VERSION = 3  # 2: inverse-CDF token draws; the variant tokenizer's implicit separator;
-#                      3: the minGPT decodes one token with a fused attention kernel (KVCache)
+SAMPLER_VERSION = 5  # 2: inverse-CDF token draws; the variant tokenizer's implicit separator;
+#                      3: the minGPT decodes one token with a fused attention kernel (KVCache);
+#                      4: a constrained profile the length limit cut drops its half-written last record;
+#                      5: GPT-2 decodes through lib.models.gpt2_decode (same arithmetic, other rounding)
 
 
 # --------------------------------------------------------------------------------------
@@ -141,6 +143,11 @@ def _cache_name(model: torch.nn.Module) -> str:
 
 
 def _forward(model: torch.nn.Module, ids: torch.Tensor, positions: torch.Tensor, past: Any, name: str):
+    """The last position's logits and the cache, for a prefix (``past`` None) or the
+    newest tokens. GPT-2 runs through :func:`lib.models.gpt2_decode` where it applies (its
+    own weights, without transformers' per-call bookkeeping), cached or not alike."""
+    if models.gpt2_fast_decoding(model):
+        return models.gpt2_decode(model, ids, positions, past)
     out = model(input_ids=ids, position_ids=positions, use_cache=True, **{name: past})
     return out.logits[:, -1, :], getattr(out, name, None)
 
@@ -224,18 +231,6 @@ class _Node:
         self.site = -1  # the site index of the record that ends here, or -1
 
 
-def possible_genotypes(n_alts: int, phased: bool = True, sparse: bool = True) -> list[str]:
-    """Every genotype text a site with ``n_alts`` ALT alleles admits (a public fact: it
-    depends on the allele count only). Sparse profiles leave out homozygous reference."""
-    sep = "|" if phased else "/"
-    alleles = range(n_alts + 1)
-    if phased:
-        pairs = [(a, b) for a in alleles for b in alleles]
-    else:
-        pairs = [(a, b) for a in alleles for b in alleles if a <= b]
-    return [f"{a}{sep}{b}" for a, b in pairs if not (sparse and a == 0 and b == 0)]
-
-
 @dataclass
 class GrammarState:
     node: _Node | None  # inside a record (None: between records)
@@ -272,7 +267,7 @@ class PanelGrammar:
         self.root = _Node()
         self.root.site = -1
         for index, (site, k) in enumerate(zip(site_texts, n_alts)):
-            for gt in possible_genotypes(int(k), phased=phased, sparse=sparse):
+            for gt in profiletext.possible_genotypes(int(k), phased=phased, sparse=sparse):
                 self._insert(f"{site}_{gt}", index)
         if not separator:
             self._check_self_delimiting()
@@ -446,7 +441,7 @@ class SiteSetGrammar:
         self.n_alts = [int(k) for k in n_alts]
         self.genotype_masks: dict[int, torch.Tensor] = {}
         for k in sorted(set(self.n_alts)):
-            ids = [by_piece[f"_{gt}"] for gt in possible_genotypes(k, phased=phased, sparse=True)
+            ids = [by_piece[f"_{gt}"] for gt in profiletext.possible_genotypes(k, phased=phased, sparse=True)
                    if f"_{gt}" in by_piece]
             if not ids:
                 raise ValueError(f"no genotype token for a site with {k} ALT allele(s) (expected tokens "
@@ -481,6 +476,55 @@ class SiteSetGrammar:
 
     def sort_records(self, records: Sequence[str]) -> list[str]:
         """The records in panel order (their site text is everything before the last ``_``)."""
+        return sorted(records, key=lambda record: self.index[record.rsplit("_", 1)[0]])
+
+
+class RecordSetGrammar:
+    """:class:`SiteSetGrammar` for a tokenizer with one token per record
+    (:func:`lib.tokenization.record_tokenizer`): a step may choose the record token of any
+    site not yet written (with a genotype that site can have, the tokenizer's vocabulary
+    holds no other) or the end token; the records are sorted into panel order afterwards
+    (:meth:`sort_records`). Raises ``ValueError`` when a panel site has no record token."""
+
+    def __init__(self, tokenizer: Any, site_texts: Sequence[str], n_alts: Sequence[int], end: str,
+                 phased: bool = True) -> None:
+        self.vocab_size = len(tokenizer)
+        self.index = {text: i for i, text in enumerate(site_texts)}
+        allowed_genotypes = {k: set(profiletext.possible_genotypes(k, phased=phased, sparse=True))
+                             for k in set(int(k) for k in n_alts)}
+        site_of_token = torch.full((self.vocab_size,), -1, dtype=torch.long)
+        eos = None
+        for i, piece in enumerate(token_pieces(tokenizer)):
+            if piece == end:
+                eos = i if eos is None else eos
+            site, _, genotype = piece.rpartition("_")
+            if site in self.index and genotype in allowed_genotypes[int(n_alts[self.index[site]])]:
+                site_of_token[i] = self.index[site]
+        if eos is None:
+            raise ValueError(f"the end text {end!r} has no token of its own")
+        missing = sorted(set(range(len(site_texts))) - set(site_of_token[site_of_token >= 0].tolist()))
+        if missing:
+            raise ValueError(f"one-token-per-record decoding needs a record token for every panel site; "
+                             f"{len(missing)} sites have none, e.g. {site_texts[missing[0]]!r}")
+        self.eos_id = eos
+        self.site_of_token = site_of_token
+        self.start_mask = site_of_token >= 0
+        self.start_mask[eos] = True
+
+    def start(self) -> SiteSetState:
+        return SiteSetState(site=None, used=torch.zeros(self.vocab_size, dtype=torch.bool))
+
+    def allowed(self, state: SiteSetState) -> torch.Tensor:
+        """Boolean mask over the vocabulary: a record of a site not yet written, or the end."""
+        return self.start_mask & ~state.used
+
+    def advance(self, state: SiteSetState, token_id: int) -> SiteSetState:
+        if not bool(self.allowed(state)[token_id]) or token_id == self.eos_id:
+            raise ValueError(f"token {token_id} is not allowed here")
+        return SiteSetState(site=None, used=state.used | (self.site_of_token == self.site_of_token[token_id]))
+
+    def sort_records(self, records: Sequence[str]) -> list[str]:
+        """The records in panel order."""
         return sorted(records, key=lambda record: self.index[record.rsplit("_", 1)[0]])
 
 
@@ -531,25 +575,27 @@ def validate_profile(records: Sequence[str], panel: Cohort, sparse: bool = True)
 
 def constrained_order(tokenizer: Any, sparse: bool = True) -> str:
     """The site order constrained decoding imposes with ``tokenizer``: ``"any"`` (each
-    site at most once, the records sorted afterwards) where the tokenizer spells a record
-    as a site token and a genotype token (the variant tokenizer) and profiles are sparse;
-    ``"sorted"`` (increasing positions, as profiles are written) otherwise."""
-    return "any" if sparse and tokenization.record_separator(tokenizer) == "" else "sorted"
+    site at most once, the records sorted afterwards) where the tokenizer's tokens line up
+    with records (a site token and a genotype token, or one token per record) and profiles
+    are sparse; ``"sorted"`` (increasing positions, as profiles are written) otherwise."""
+    return "any" if sparse and tokenization.record_unit(tokenizer) != "text" else "sorted"
 
 
 def panel_grammar(tokenizer: Any, panel: Cohort, phased: bool, sparse: bool = True,
-                  order: str | None = None) -> "PanelGrammar | SiteSetGrammar":
+                  order: str | None = None) -> "PanelGrammar | SiteSetGrammar | RecordSetGrammar":
     """The grammar of valid profiles over the public ``panel`` (its sites and ALT counts)
     for ``tokenizer``, with phased (``|``) or unphased genotypes (the public people's
     convention, :func:`lib.panel.phased_convention`). ``order``: ``"any"``
-    (:class:`SiteSetGrammar`, sparse profiles only), ``"sorted"`` (:class:`PanelGrammar`),
-    or None for :func:`constrained_order`."""
+    (:class:`SiteSetGrammar`, or :class:`RecordSetGrammar` for one token per record;
+    sparse profiles only), ``"sorted"`` (:class:`PanelGrammar`), or None for
+    :func:`constrained_order`."""
     order = order or constrained_order(tokenizer, sparse)
     n_alts = panel.sites["alts"].map(len).tolist()
     if order == "any":
         if not sparse:
             raise ValueError("order='any' is for sparse profiles (a dense profile lists every site in order)")
-        return SiteSetGrammar(tokenizer, profiletext.site_keys(panel), n_alts, end=tokenization.EOS, phased=phased)
+        grammar = RecordSetGrammar if tokenization.record_unit(tokenizer) == "record" else SiteSetGrammar
+        return grammar(tokenizer, profiletext.site_keys(panel), n_alts, end=tokenization.EOS, phased=phased)
     if order != "sorted":
         raise ValueError(f"order={order!r}: choose 'any' or 'sorted'")
     return PanelGrammar(tokenizer, profiletext.site_keys(panel), n_alts, separator=tokenization.record_separator(tokenizer),
@@ -568,6 +614,16 @@ def ids_to_records(tokenizer: Any, ids: Sequence[int]) -> list[str]:
             text = text[len(tag):]
             break
     return [r for r in text.split(tokenization.SEP) if r]
+
+
+def drop_cut_record(records: Sequence[str], panel: Cohort) -> list[str]:
+    """The records of a constrained profile that the length limit cut short: its last
+    record, which the limit may have stopped half-way (a site written, its genotype not),
+    is dropped when it is not a valid record; the others are valid by construction."""
+    records = list(records)
+    if records and validate_profile(records[-1:], panel)["valid"] == 0:
+        records.pop()
+    return records
 
 
 def validity_summary(profiles: Sequence[Sequence[str]], panel: Cohort, finished: Sequence[bool] | None = None) -> dict:

@@ -102,7 +102,10 @@ class GPTConfig:
     """Sizes of the GPT. ``block_size`` is the longest sequence (positions 0..block_size-1).
 
     ``tie_weights`` shares the token embedding with the output layer; it is off by
-    default because Opacus' ghost clipping rejects a weight used by two layers."""
+    default because Opacus' ghost clipping rejects a weight used by two layers.
+    ``positions``: ``"learned"`` (a trained table, as GPT-2's) or ``"sinusoidal"`` (the
+    fixed encoding of Vaswani et al. 2017: no parameter, so nothing for DP-SGD to noise, and
+    every position carries its information from the first step)."""
     vocab_size: int
     block_size: int = 256
     n_layer: int = 2
@@ -111,10 +114,23 @@ class GPTConfig:
     dropout: float = 0.0
     pad_token_id: int | None = None
     tie_weights: bool = False
+    positions: str = "learned"
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd={self.n_embd} must be a multiple of n_head={self.n_head}")
+        if self.positions not in ("learned", "sinusoidal"):
+            raise ValueError(f"positions={self.positions!r}: choose 'learned' or 'sinusoidal'")
+
+
+def sinusoidal_positions(block_size: int, n_embd: int) -> torch.Tensor:
+    """The fixed position encoding: ``sin(p / 10000^(2i/d))`` on even, ``cos`` on odd features."""
+    position = torch.arange(block_size, dtype=torch.float32).unsqueeze(1)
+    frequency = torch.exp(torch.arange(0, n_embd, 2, dtype=torch.float32) * (-math.log(10_000.0) / n_embd))
+    table = torch.zeros(block_size, n_embd)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency[: n_embd // 2])
+    return table
 
 
 class KVCache:
@@ -240,7 +256,11 @@ class GPT(nn.Module):
         super().__init__()
         self.config = config
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
-        self.wpe = nn.Embedding(config.block_size, config.n_embd)
+        if config.positions == "learned":
+            self.wpe = nn.Embedding(config.block_size, config.n_embd)
+        else:  # not a parameter, not saved: computed from the configuration
+            self.register_buffer("fixed_positions", sinusoidal_positions(config.block_size, config.n_embd),
+                                 persistent=False)
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd)
@@ -288,7 +308,8 @@ class GPT(nn.Module):
                              f"block_size={self.config.block_size}")
         if attention_mask is not None and attention_mask.size(1) == length and past_length:
             attention_mask = torch.cat([attention_mask.new_ones(batch, past_length), attention_mask], dim=1)
-        x = self.drop(self.wte(input_ids) + self.wpe(position_ids))
+        where = self.wpe(position_ids) if self.config.positions == "learned" else self.fixed_positions[position_ids]
+        x = self.drop(self.wte(input_ids) + where)
         for i, block in enumerate(self.blocks):
             x = block(x, attention_mask, (cache, i) if cache is not None else None)
         logits = self.lm_head(self.ln_f(x))
@@ -430,15 +451,21 @@ def build_model(family: str, sizes: dict[str, Any] | GPTConfig, tokenizer_or_voc
     ``sizes``: ``block_size``, ``n_layer``, ``n_head``, ``n_embd`` and optionally
     ``dropout`` and ``tie_weights`` (a :class:`GPTConfig` also works for the minGPT);
     ``tokenizer_or_vocab``: a tokenizer, a vocabulary size, or a dict with ``vocab_size``
-    and ``pad_token_id``/``bos_token_id``/``eos_token_id``. For GPT-2, ``base_model`` (a
-    local directory, or a hub id already in the cache; nothing is downloaded unless
-    ``local_files_only=False``) is fine-tuned instead of a new model; its token
-    embeddings are resized to the vocabulary. ``seed`` seeds the initial weights."""
+    and ``pad_token_id``/``bos_token_id``/``eos_token_id``. ``base_model`` is fine-tuned
+    instead of a new model: for GPT-2 a local directory, or a hub id already in the cache
+    (nothing is downloaded unless ``local_files_only=False``), its token embeddings resized
+    to the vocabulary; for the minGPT a directory :func:`save_model` wrote (same
+    vocabulary). ``seed`` seeds the initial weights."""
     if family not in FAMILIES:
         raise ValueError(f"family={family!r} is unknown; choose one of {FAMILIES}")
     vocab = _vocab(tokenizer_or_vocab)
     if seed is not None:
         torch.manual_seed(seed)
+    if family == "mingpt" and base_model is not None:
+        model = load_model(base_model)
+        if not isinstance(model, GPT) or model.config.vocab_size != vocab["vocab_size"]:
+            raise ValueError(f"{base_model}: not a minGPT over this tokenizer's {vocab['vocab_size']} ids")
+        return model.train()
     if family == "mingpt":
         if isinstance(sizes, GPTConfig):
             config = sizes
@@ -485,6 +512,46 @@ def unwrap(model: nn.Module) -> nn.Module:
 def family_of(model: nn.Module) -> str:
     """``"mingpt"`` or ``"gpt2"`` (also through Opacus' and the distributed wrappers)."""
     return "mingpt" if isinstance(unwrap(model), GPT) else "gpt2"
+
+
+def gpt2_fast_decoding(model: nn.Module) -> bool:
+    """Whether :func:`gpt2_decode` computes what ``model`` (a GPT-2) does: in eval mode,
+    with the standard attention (scaled by 1/sqrt(head size), not by layer, not upcast)."""
+    config = getattr(model, "config", None)
+    return (family_of(model) == "gpt2" and hasattr(model, "transformer") and not model.training
+            and config.scale_attn_weights
+            and not config.scale_attn_by_inverse_layer_idx and not config.reorder_and_upcast_attn
+            and getattr(config, "add_cross_attention", False) is False)
+
+
+@torch.no_grad()
+def gpt2_decode(model: nn.Module, input_ids: torch.Tensor, position_ids: torch.Tensor,
+                cache: KVCache | None = None) -> tuple[torch.Tensor, KVCache]:
+    """GPT-2's forward pass for sampling, on its own weights: the next-token logits of the
+    last position ``(B, V)`` and the :class:`KVCache` holding every position's keys and
+    values (updated in place, or new when ``cache`` is None). No padding, no dropout
+    (:func:`gpt2_fast_decoding` says when it applies); the same arithmetic as
+    ``GPT2LMHeadModel`` without its per-call bookkeeping (mask building, cache objects,
+    the output head over every position), which at this model size costs more than the
+    arithmetic of a one-token step."""
+    body = model.transformer
+    cache = cache if cache is not None else KVCache()
+    batch, length = input_ids.shape
+    width, n_head = model.config.n_embd, model.config.n_head
+    past = cache.get_seq_length()
+    x = body.wte(input_ids) + body.wpe(position_ids)
+    for i, block in enumerate(body.h):
+        q, k, v = block.attn.c_attn(block.ln_1(x)).split(width, dim=2)
+        q, k, v = (t.view(batch, length, n_head, width // n_head).transpose(1, 2) for t in (q, k, v))
+        k, v = cache.append(i, k, v)
+        if length == 1 or past == 0:  # one new token sees everything; a first call is plainly causal
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=length > 1)
+        else:
+            allowed = torch.tril(torch.ones(length, past + length, dtype=torch.bool, device=x.device), diagonal=past)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        x = x + block.attn.c_proj(out.transpose(1, 2).reshape(batch, length, width))
+        x = x + block.mlp(block.ln_2(x))
+    return model.lm_head(body.ln_f(x[:, -1, :])), cache
 
 
 def num_parameters(model: nn.Module) -> int:
@@ -571,11 +638,23 @@ def load_tokenizer(directory: str | os.PathLike):
     return PreTrainedTokenizerFast.from_pretrained(str(directory), local_files_only=True)
 
 
-def sizes_from_profile(settings: dict[str, Any], family: str = "mingpt") -> dict[str, Any]:
+def sizes_from_profile(settings: dict[str, Any], family: str = "mingpt", block_size: int | None = None) -> dict[str, Any]:
     """The model sizes of a profile (:mod:`lib.profiles`): ``model_*`` keys, with the
-    ``gpt2_*`` ones overriding them for GPT-2 where a profile sets them (``full``)."""
+    ``gpt2_*`` ones overriding them for GPT-2 where a profile sets them (``full``; any
+    profile's ``gpt2_tie_weights``).
+    ``model_block_size`` is a number of positions, or ``"public"``: then ``block_size``
+    must be given (:func:`lib.artefacts.public_block_size`, a limit from the public people's
+    sequences)."""
     sizes = {key: settings[f"model_{key}"] for key in ("block_size", "n_layer", "n_head", "n_embd", "dropout")}
+    sizes["tie_weights"] = bool(settings.get("model_tie_weights", False))
+    if family == "mingpt":
+        sizes["positions"] = settings.get("model_positions", "learned")
     if family == "gpt2":
-        sizes.update({key: settings[f"gpt2_{key}"] for key in ("n_layer", "n_head", "n_embd")
+        sizes.update({key: settings[f"gpt2_{key}"] for key in ("n_layer", "n_head", "n_embd", "tie_weights")
                       if f"gpt2_{key}" in settings})
+    if block_size is not None:
+        sizes["block_size"] = int(block_size)
+    elif sizes["block_size"] == "public":
+        raise ValueError("the profile sizes the model from the public people's sequences "
+                         "(model_block_size='public'): pass block_size (lib.artefacts.public_block_size)")
     return sizes

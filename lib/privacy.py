@@ -147,9 +147,12 @@ class FallbackAccountant(IAccountant):
             warnings.warn(f"privacy accounting falls back from PRV to RDP: {reason}", stacklevel=3)
 
     def get_epsilon(self, delta: float, **kwargs: Any) -> float:
-        """Epsilon spent so far at ``delta`` (0 before the first step)."""
+        """Epsilon spent so far at ``delta`` (0 before the first step; infinite once a step
+        had no noise, as in a clip-only run)."""
         if not self.history:
             return 0.0
+        if any(sigma == 0 for sigma, _, _ in self.history):
+            return float("inf")
         if self.used == "prv":
             prv = PRVAccountant()
             prv.history = list(self.history)
@@ -364,14 +367,17 @@ class PrivateTraining:
 
     def record(self) -> dict[str, Any]:
         """The content of ``privacy.json``: what was spent (``epsilon`` from the accountant,
-        ``steps``, ``epochs`` completed) and how (the settings)."""
+        ``steps``, ``epochs`` completed) and how (the settings). A clip-only run (noise
+        multiplier 0: Poisson batches and per-sample clipping, no noise) has no guarantee:
+        ``epsilon`` is None and ``clip_only`` True."""
         settings = asdict(self.settings)
         epsilon = self.epsilon()  # may switch the accountant: read it afterwards
+        clip_only = self.settings.noise_multiplier == 0
         steps = self.steps
         epochs = steps / self.settings.steps_per_epoch
         from opacus import __version__ as opacus_version
 
-        return dict(settings, epsilon=epsilon, steps=steps,
+        return dict(settings, epsilon=None if clip_only else epsilon, clip_only=clip_only, steps=steps,
                     epochs=int(epochs) if float(epochs).is_integer() else epochs,
                     planned_epochs=self.settings.epochs, accountant=self.accountant.used,
                     requested_accountant=self.accountant.requested,
@@ -400,6 +406,12 @@ def check_delta(delta: float, n: int) -> float:
         raise ValueError(f"delta={delta:g} must be below 1/n = {1 / n:.3g} (n = {n} training sequences): "
                          "a delta of 1/n allows publishing one person's sequence outright")
     return delta
+
+
+def _non_negative(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}={value!r} must be a finite number of at least 0")
+    return float(value)
 
 
 def _positive(name: str, value: Any) -> float:
@@ -452,7 +464,9 @@ def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, 
     """Make ``model`` and ``optimizer`` private for training on ``data``: the one place
     privacy is set up (Opacus' ``PrivacyEngine.make_private_with_epsilon`` when a
     ``target_epsilon`` is given, ``make_private`` with an explicit ``noise_multiplier``;
-    exactly one of the two).
+    exactly one of the two). ``noise_multiplier=0`` is the *clip-only* run: the same
+    Poisson batches and per-sample clipping, no noise and no guarantee (``epsilon`` infinite),
+    which shows what clipping alone costs.
 
     ``data``: a :class:`lib.training.TokenDataset` (or any map-style dataset of
     fixed-shape tensors), a ``DataLoader`` over one (its collate function is kept, and its
@@ -485,7 +499,7 @@ def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, 
     if target_epsilon is not None:
         target_epsilon = _positive("target_epsilon", target_epsilon)
     if noise_multiplier is not None:
-        noise_multiplier = _positive("noise_multiplier", noise_multiplier)
+        noise_multiplier = _non_negative("noise_multiplier", noise_multiplier)
     max_grad_norm = _positive("max_grad_norm", max_grad_norm)
     epochs = _count("epochs", epochs)
     if accountant not in ACCOUNTANTS:

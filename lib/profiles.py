@@ -33,7 +33,11 @@ PROFILES: dict[str, dict[str, Any]] = {
         "model_n_head": 2,
         "model_n_embd": 32,
         "model_dropout": 0.1,
-        "model_block_size": 512,
+        "model_block_size": "public",  # positions for 1.5x the public people's longest profile
+        "model_tie_weights": True,
+        "gpt2_tie_weights": False,
+        "model_positions": "sinusoidal",  # the minGPT's: fixed, nothing to learn under DP
+        "mingpt_base": False,  # True: pre-train the minGPT on the public people first, as GPT-2
         # training
         "train_epochs": 2,
         "text_model_epochs": 2,  # the text-tokenizer comparison model (sequences ~4x longer)
@@ -50,6 +54,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_max_grad_norm": 1.0,
         "dp_max_physical_batch_size": 8,
         "dp_secure_mode": False,
+        "dp_clip_only": True,  # beside epsilon=inf: the same Poisson batches and clipping, no noise
     },
     "quick": {
         # the real 1000 Genomes chr22 panel (data/1000g/README.md), declared its own site list
@@ -70,11 +75,19 @@ PROFILES: dict[str, dict[str, Any]] = {
         "model_n_head": 4,
         "model_n_embd": 64,
         "model_dropout": 0.1,
-        "model_block_size": 2048,
+        # chosen on a simulated cohort of this size (bench/tune_dp.py), never on the members:
+        # positions for 1.5x the public people's longest profile (not 2,048), tied
+        # embeddings and fixed sinusoidal positions for the minGPT (fewer weights to noise)
+        "model_block_size": "public",
+        "model_tie_weights": True,
+        "gpt2_tie_weights": False,
+        "model_positions": "sinusoidal",
+        "mingpt_base": False,
         "train_epochs": 20,
         "text_model_epochs": 3,
         "train_batch_size": 16,
         "train_lr": 3e-3,
+        "mingpt_train_lr": 1e-2,
         "train_weight_decay": 0.1,
         "train_warmup_fraction": 0.1,
         "train_grad_clip": 1.0,
@@ -84,6 +97,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_max_grad_norm": 1.0,
         "dp_max_physical_batch_size": 16,
         "dp_secure_mode": False,
+        "dp_clip_only": True,
     },
     "full": {
         # the whole 1000 Genomes phase 3 chr22 release, downloaded once; panel from the public people
@@ -100,7 +114,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "model_n_head": 6,
         "model_n_embd": 384,
         "model_dropout": 0.1,
-        "model_block_size": 12_288,
+        "model_block_size": "public",
+        "model_tie_weights": False,
+        "model_positions": "learned",
+        "mingpt_base": False,
         "gpt2_n_layer": 12,
         "gpt2_n_head": 12,
         "gpt2_n_embd": 768,
@@ -117,6 +134,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_max_grad_norm": 1.0,
         "dp_max_physical_batch_size": 16,
         "dp_secure_mode": False,
+        "dp_clip_only": True,
     },
 }
 

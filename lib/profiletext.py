@@ -63,6 +63,18 @@ def site_of(record: str) -> str:
     return record.rsplit("_", 1)[0]
 
 
+def possible_genotypes(n_alts: int, phased: bool = True, sparse: bool = True) -> list[str]:
+    """Every genotype text a site with ``n_alts`` ALT alleles admits (a public fact: it
+    depends on the allele count only). Sparse profiles leave out homozygous reference."""
+    sep = "|" if phased else "/"
+    alleles = range(n_alts + 1)
+    if phased:
+        pairs = [(a, b) for a in alleles for b in alleles]
+    else:
+        pairs = [(a, b) for a in alleles for b in alleles if a <= b]
+    return [f"{a}{sep}{b}" for a, b in pairs if not (sparse and a == 0 and b == 0)]
+
+
 def to_cohort(profiles: Sequence[Sequence[str]], panel: Cohort, prefix: str = "SYN") -> Cohort:
     """Genotypes on ``panel``'s sites from profiles (the inverse of :func:`profiles` for
     sparse profiles): a site a profile does not mention is ``0|0``; a record that is not

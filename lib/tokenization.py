@@ -81,7 +81,7 @@ import pandas as pd
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from . import rundir
+from . import profiletext, rundir
 
 # --------------------------------------------------------------------------------------
 # 1. Special tokens and the model text
@@ -103,7 +103,7 @@ POPULATION_TOKENS = dict(zip(SUPERPOPULATIONS, SPECIAL_TOKENS["extra_special_tok
 ALL_SPECIAL_TOKENS = [SPECIAL_TOKENS[k] for k in ("bos_token", "eos_token", "pad_token", "unk_token",
                                                    "sep_token")] + list(POPULATION_TOKENS.values())
 BOS, EOS, PAD, UNK, SEP = ALL_SPECIAL_TOKENS[:5]
-TOKENIZERS = ("character", "bpe", "variant", "gpt2")
+TOKENIZERS = ("character", "bpe", "variant", "record", "gpt2")
 
 #: The characters a record can contain (the character tokenizer's vocabulary).
 ALPHABET = "0123456789ACGTN:>_|/,."
@@ -258,16 +258,59 @@ def variant_tokenizer(panel_sites: Sequence[str]) -> PreTrainedTokenizerFast:
         pre_tokenizers.Sequence([pre_tokenizers.Split(SEP, "removed"),  # the separator carries no information
                                  pre_tokenizers.Split(Regex("_[^_]*$"), "isolated")]),  # site | genotype
         specials=[t for t in ALL_SPECIAL_TOKENS if t != SEP])
-    # Decoding: every token that starts a record (a site, or <UNK> standing for one) gets the
-    # separator in front; after fusing, the separator is removed where no record precedes it
-    # (at the very start, after <START_SAMPLE> or a population tag).
-    backend.decoder = decoders.Sequence(
-        [decoders.Replace(Regex("^(?=[^_<])"), SEP), decoders.Replace(UNK, SEP + UNK), decoders.Fuse()]
-        + [decoders.Replace(tag + SEP, tag) for tag in [BOS] + list(POPULATION_TOKENS.values())]
-        + [decoders.Replace(Regex(f"^{re.escape(SEP)}"), "")])
+    backend.decoder = _implicit_separator_decoder()
     return _wrap(backend, {"tokenizer": "variant", "n_panel_sites": len(panel_sites),
                            "panel_sha256": texts_sha256(panel_sites), "record_separator": "implicit"},
                  separator=False)
+
+
+def _implicit_separator_decoder():
+    """Decoding when ``<MUT_SEP>`` has no id: every token that starts a record (a site or a
+    whole record, both starting with the chromosome, or ``<UNK>`` standing for one) gets the
+    separator in front; after fusing, the separator is removed where no record precedes it
+    (at the very start, after ``<START_SAMPLE>`` or a population tag)."""
+    return decoders.Sequence(
+        [decoders.Replace(Regex("^(?=[^_<])"), SEP), decoders.Replace(UNK, SEP + UNK), decoders.Fuse()]
+        + [decoders.Replace(tag + SEP, tag) for tag in [BOS] + list(POPULATION_TOKENS.values())]
+        + [decoders.Replace(Regex(f"^{re.escape(SEP)}"), "")])
+
+
+def record_vocabulary(panel_sites: Sequence[str], phased: bool = True) -> list[str]:
+    """The record tokenizer's vocabulary (after the special tokens): for every panel site,
+    one token per genotype a sparse profile can hold there (alleles called, not ``0|0``;
+    phased or not as the public people's calls are): ``22:POS:REF>ALT_GT``. A function of
+    the public panel only."""
+    variant_vocabulary(panel_sites)  # the same checks of the site list
+    out = []
+    for site in dict.fromkeys(panel_sites):
+        n_alts = site.split(">", 1)[1].count(",") + 1
+        out += [f"{site}_{gt}" for gt in profiletext.possible_genotypes(n_alts, phased=phased, sparse=True)]
+    return out
+
+
+def record_tokenizer(panel_sites: Sequence[str], phased: bool = True) -> PreTrainedTokenizerFast:
+    """One token per record (site and genotype together) from the public panel: half the
+    variant tokenizer's sequence length, at the price of a vocabulary the size of the
+    panel times the genotypes a site can take, each token trained only by the people who
+    carry that genotype there. A record with a missing allele, the other phasing, or a site
+    outside the panel is ``<UNK>``. The separator is implicit, as in
+    :func:`variant_tokenizer`."""
+    backend = _fixed_vocabulary_tokenizer(record_vocabulary(panel_sites, phased),
+                                          pre_tokenizers.Split(SEP, "removed"),
+                                          specials=[t for t in ALL_SPECIAL_TOKENS if t != SEP])
+    backend.decoder = _implicit_separator_decoder()
+    return _wrap(backend, {"tokenizer": "record", "n_panel_sites": len(panel_sites), "phased": phased,
+                           "panel_sha256": texts_sha256(panel_sites), "record_separator": "implicit"},
+                 separator=False)
+
+
+def record_unit(tokenizer: PreTrainedTokenizerFast) -> str:
+    """How a tokenizer spells a record: ``"record"`` (one token, :func:`record_tokenizer`),
+    ``"site+genotype"`` (two, :func:`variant_tokenizer`) or ``"text"`` (sub-word pieces)."""
+    if record_separator(tokenizer):
+        return "text"
+    vocab = tokenizer.get_vocab()
+    return "record" if any(profiletext.RECORD.match(token) for token in vocab) else "site+genotype"
 
 
 def record_separator(tokenizer: PreTrainedTokenizerFast) -> str:
@@ -328,7 +371,7 @@ def _covers_bytes(backend: Tokenizer) -> bool:
 def build_tokenizer(name: str, *, train_texts: Sequence[str] | None = None,
                     panel_sites: Sequence[str] | None = None, vocab_size: int = 4096,
                     pre_split: str = "gpt2", gpt2_path: str | os.PathLike | None = None,
-                    split: str = "train") -> PreTrainedTokenizerFast | None:
+                    split: str = "train", phased: bool = True) -> PreTrainedTokenizerFast | None:
     """One tokenizer by name (:data:`TOKENIZERS`). ``bpe`` needs ``train_texts`` (model
     texts; ``split`` names whose), ``variant`` needs ``panel_sites``; ``gpt2`` returns None
     when no GPT-2 tokenizer is found locally."""
@@ -338,10 +381,10 @@ def build_tokenizer(name: str, *, train_texts: Sequence[str] | None = None,
         if train_texts is None:
             raise ValueError("build_tokenizer('bpe') needs train_texts (the model texts to learn merges from)")
         return bpe_tokenizer(train_texts, vocab_size=vocab_size, pre_split=pre_split, split=split)
-    if name == "variant":
+    if name in ("variant", "record"):
         if panel_sites is None:
-            raise ValueError("build_tokenizer('variant') needs panel_sites (panel.json's 'sites')")
-        return variant_tokenizer(panel_sites)
+            raise ValueError(f"build_tokenizer({name!r}) needs panel_sites (panel.json's 'sites')")
+        return variant_tokenizer(panel_sites) if name == "variant" else record_tokenizer(panel_sites, phased)
     if name == "gpt2":
         return gpt2_tokenizer(gpt2_path)
     raise ValueError(f"tokenizer {name!r} is unknown; choose one of {list(TOKENIZERS)}")

@@ -585,7 +585,8 @@ def _end_epoch(session: _Session, entry: dict[str, Any], on_epoch_end: Callable 
     if session.val_loader is not None:
         entry["val_loss"] = evaluate(session.model, session.val_loader, session.device)
     if private is not None:
-        entry["epsilon"] = float(private.engine.get_epsilon(private.settings.delta))
+        epsilon = float(private.engine.get_epsilon(private.settings.delta))
+        entry["epsilon"] = epsilon if math.isfinite(epsilon) else None  # None: no noise, no guarantee
         entry.update(private.epoch_statistics())
     if on_epoch_end is not None:
         on_epoch_end(entry, session.model)
@@ -633,9 +634,13 @@ def _finish(session: _Session) -> dict[str, Any]:
             "restored_best": bool(restore), "config": asdict(config)}
 
 
-def config_from_profile(settings: dict[str, Any], **overrides: Any) -> TrainConfig:
-    """A :class:`TrainConfig` from a profile's ``train_*`` keys, then ``overrides``."""
+def config_from_profile(settings: dict[str, Any], family: str | None = None, **overrides: Any) -> TrainConfig:
+    """A :class:`TrainConfig` from a profile's ``train_*`` keys, the ``<family>_train_*``
+    ones overriding them for that model family (a base fine-tuned wants another learning
+    rate than a model trained from scratch), then ``overrides``."""
     keys = ("epochs", "batch_size", "lr", "weight_decay", "warmup_fraction", "grad_clip", "patience")
     values = {key: settings[f"train_{key}"] for key in keys if f"train_{key}" in settings}
+    if family is not None:
+        values.update({key: settings[f"{family}_train_{key}"] for key in keys if f"{family}_train_{key}" in settings})
     values.update(overrides)
     return TrainConfig(**values)

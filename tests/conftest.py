@@ -97,7 +97,7 @@ def pattern_language(n: int, seed: int, lengths: tuple[int, int] = (8, 20)) -> l
 def make_small_run(base: Path, seed: int, n_sites: int, samples_per_population: int,
                    public_fraction: float = 0.1) -> Path:
     """A small simulated run directory (smoke profile, 300 kb) with its cohort, splits,
-    public panel, profiles and the variant tokenizer of that panel saved: what the models
+    public panel, profiles and the variant and record tokenizers of that panel saved: what the models
     chapters read."""
     from lib import ch01_data, rundir
     from lib import tokenization as tk
@@ -107,6 +107,8 @@ def make_small_run(base: Path, seed: int, n_sites: int, samples_per_population: 
                                  sim_samples_per_population=samples_per_population, sim_length=300_000,
                                  public_fraction=public_fraction, progress=False)
     tk.save(tk.build_tokenizer("variant", panel_sites=prepared.panel["sites"]), run, "variant")
+    tk.save(tk.build_tokenizer("record", panel_sites=prepared.panel["sites"], phased=prepared.panel["phased"]),
+            run, "record")
     return run
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pysam
 import pytest
+import torch
 
 from lib import artefacts, ch01_data, ch03_models as ch03, generation, models, profiles, profiletext, rundir, utility
 from lib import tokenization as tk
@@ -21,13 +22,15 @@ from lib import tokenization as tk
 
 def small_run(base: Path, seed: int, n_sites: int, samples_per_population: int, bpe: bool = False) -> Path:
     """A small simulated run directory (smoke profile, 300 kb, a public tenth) with its
-    cohort, splits, profiles, public panel and the variant tokenizer -- what the models
+    cohort, splits, profiles, public panel and the variant and record tokenizers -- what the models
     chapters read -- and, with ``bpe``, a BPE tokenizer learned on the public people."""
     run = rundir.run_path(base / "run", "smoke")
     prepared = ch01_data.prepare(run, source="simulate", seed=seed, n_sites=n_sites,
                                  sim_samples_per_population=samples_per_population, sim_length=300_000,
                                  public_fraction=0.1, progress=False)
     tk.save(tk.build_tokenizer("variant", panel_sites=prepared.panel["sites"]), run, "variant")
+    tk.save(tk.build_tokenizer("record", panel_sites=prepared.panel["sites"], phased=prepared.panel["phased"]),
+            run, "record")
     if bpe:
         public = [tk.sample_to_text(list(r)) for r in artefacts.split_profiles(run, "public")["variants"]]
         tk.save(tk.build_tokenizer("bpe", train_texts=public, vocab_size=300, split="public"), run, "bpe")
@@ -50,8 +53,14 @@ def member_checksums(run: Path) -> dict[str, str]:
 
 
 def test_model_names_follow_the_run_directory_contract():
-    assert artefacts.model_name("mingpt") == "mingpt-epsinf"
-    assert artefacts.model_name("gpt2", "variant") == "gpt2-epsinf"
+    # each family's main tokenizer (the minGPT's one-token records, GPT-2's two tokens) is left out
+    assert artefacts.main_tokenizer("mingpt") == "record" and artefacts.main_tokenizer("gpt2") == "variant"
+    assert artefacts.model_name("mingpt") == artefacts.model_name("mingpt", "record") == "mingpt-epsinf"
+    assert artefacts.model_name("mingpt", "variant") == "mingpt-variant-epsinf"
+    assert artefacts.model_name("gpt2", "variant") == artefacts.model_name("gpt2") == "gpt2-epsinf"
+    assert artefacts.model_name("gpt2", "record", 8) == "gpt2-record-eps8"
+    assert artefacts.base_name("gpt2") == "gpt2-public-base"
+    assert artefacts.base_name("mingpt", "variant") == "mingpt-variant-public-base"
     assert artefacts.model_name("mingpt", "bpe") == "mingpt-bpe-epsinf"
     assert artefacts.model_name("gpt2", "variant", 8.0) == "gpt2-eps8"
     assert artefacts.model_name("gpt2", "variant", 3, variant="dptransformers") == "gpt2-dptransformers-eps3"
@@ -78,11 +87,13 @@ def test_encode_split_follows_the_splits(run):
 
 def test_missing_chapters_give_a_clear_error(tmp_path, settings):
     with pytest.raises(FileNotFoundError, match="01_data"):
-        ch03.train_model(rundir.run_path(tmp_path / "empty", "smoke"), "mingpt", "variant", settings)
+        ch03.train_model(rundir.run_path(tmp_path / "empty", "smoke"), "mingpt", None, settings)
+    with pytest.raises(ValueError, match="family"):
+        artefacts.main_tokenizer("lstm")
 
 
 def test_train_saves_and_reuses(run, settings):
-    model, history, directory = ch03.train_model(run, "mingpt", "variant", settings, seed=1)
+    model, history, directory = ch03.train_model(run, "mingpt", None, settings, seed=1)
     assert directory == run / "models" / "mingpt-epsinf"
     assert (directory / "model.safetensors").exists()
     assert len(history["epochs"]) == 1 and history["epochs"][0]["val_loss"] > 0
@@ -97,29 +108,29 @@ def test_train_saves_and_reuses(run, settings):
     # metadata.json: what the model is, nothing computed from the members
     meta = models.read_metadata(directory)
     assert meta["eps"] == "inf" and meta["n_train"] == len(artefacts.load_splits(run)["train"])
-    assert meta["train_split"] == "train" and meta["tokenizer"] == "variant" and meta["base_model"] is None
+    assert meta["train_split"] == "train" and meta["tokenizer"] == "record" and meta["base_model"] is None
     assert not [key for key in meta if "sha256" in key]
     text = (directory / "metadata.json").read_text()
     assert not any(value in text for value in member_checksums(run).values())
     assert "history" not in meta
     # reused, not retrained, when nothing changed
     stamp = (directory / "model.safetensors").stat().st_mtime_ns
-    again, history2, _ = ch03.train_model(run, "mingpt", "variant", settings, seed=1)
+    again, history2, _ = ch03.train_model(run, "mingpt", "record", settings, seed=1)
     assert (directory / "model.safetensors").stat().st_mtime_ns == stamp
     assert history2["epochs"] == json.loads(json.dumps(history["epochs"]))
     assert all((a == b).all() for a, b in zip(model.state_dict().values(), again.state_dict().values()))
-    ch03.train_model(run, "mingpt", "variant", settings, seed=2)  # another seed: retrained
+    ch03.train_model(run, "mingpt", None, settings, seed=2)  # another seed: retrained
     assert (directory / "model.safetensors").stat().st_mtime_ns != stamp
 
 
 def test_a_model_without_its_history_is_retrained(run, settings):
     """The history is one of the artefacts that decide reuse: deleting it retrains."""
-    _, _, directory = ch03.train_model(run, "mingpt", "variant", settings, seed=2)
+    _, _, directory = ch03.train_model(run, "mingpt", None, settings, seed=2)
     stamp = (directory / "model.safetensors").stat().st_mtime_ns
     artefacts.history_path(run, "mingpt-epsinf").unlink()
     with pytest.raises(FileNotFoundError, match="history.json"):
         artefacts.read_history(run, "mingpt-epsinf")
-    _, history, _ = ch03.train_model(run, "mingpt", "variant", settings, seed=2)
+    _, history, _ = ch03.train_model(run, "mingpt", None, settings, seed=2)
     assert (directory / "model.safetensors").stat().st_mtime_ns != stamp
     assert artefacts.read_history(run, "mingpt-epsinf")["epochs"] == json.loads(json.dumps(history["epochs"]))
 
@@ -146,8 +157,7 @@ def test_save_trained_writes_extra_files_and_the_manifest(run, settings):
 
 
 def test_public_base_and_gpt2_fine_tuning(run, settings):
-    tok = tk.load(run, "variant")
-    base = ch03.public_base(run, tok, settings, seed=0)
+    base = ch03.public_base(run, settings, seed=0)
     assert base == run / "models" / "gpt2-public-base"
     meta = models.read_metadata(base)
     public = artefacts.split_profiles(run, "public")
@@ -156,7 +166,7 @@ def test_public_base_and_gpt2_fine_tuning(run, settings):
     texts = [tk.sample_to_text(list(r)) for r in public["variants"]]
     assert meta["public_texts_sha256"] == hashlib.sha256("\n".join(texts).encode()).hexdigest()
     stamp = (base / "model.safetensors").stat().st_mtime_ns
-    assert ch03.public_base(run, tok, settings, seed=0) == base  # reused
+    assert ch03.public_base(run, settings, seed=0) == base  # reused
     assert (base / "model.safetensors").stat().st_mtime_ns == stamp
     model, history, directory = ch03.train_model(run, "gpt2", "variant", settings, seed=0, base_model=base)
     assert directory.name == "gpt2-epsinf" and (directory / "model.safetensors").exists()
@@ -243,9 +253,9 @@ def test_synthesize_unconstrained_is_measured(run, settings):
 
 
 def test_synthesize_all_and_the_validity_table(run, settings):
-    model, history, directory = ch03.train_model(run, "mingpt", "variant", settings, seed=2)
+    model, history, directory = ch03.train_model(run, "mingpt", None, settings, seed=2)
     trained = {"mingpt-epsinf": dict(model=model, history=history, directory=directory, family="mingpt",
-                                     tokenizer="variant")}
+                                     tokenizer="record")}
     cohorts = ch03.synthesize_all(run, trained, 3, seed=0)
     assert list(cohorts) == ["mingpt-epsinf", "mingpt-epsinf-unconstrained"]
     for made in cohorts.values():
@@ -328,3 +338,60 @@ def test_loss_frame_and_charts():
     assert charts.loss_curves_chart(frame).to_dict()["mark"]["type"] == "line"
     af = pd.DataFrame({"model": ["a", "b"], "site": ["s", "s"], "real_af": [0.1, 0.1], "synthetic_af": [0.2, 0.0]})
     assert len(charts.af_scatter_chart(af).to_dict()["vconcat"][0]["hconcat"]) == 2
+
+
+def test_context_length_comes_from_the_public_people(run, settings):
+    """``model_block_size="public"``: 1.5 times the longest public profile, rounded up to 64
+    tokens; training cuts a longer member's profile (counted), a fixed context refuses it."""
+    tok = tk.load(run, "variant")
+    public = artefacts.encode_split(run, tok, "public")
+    expected = -(-int(max(map(len, public)) * 1.5) // 64) * 64
+    assert artefacts.public_block_size(run, tok) == expected
+    sizes = ch03.model_sizes(run, dict(settings, model_block_size="public"), "mingpt", tok)
+    assert sizes["block_size"] == expected and sizes["block_from"] == "public"
+    with pytest.raises(ValueError, match="public"):
+        models.sizes_from_profile(dict(settings, model_block_size="public"), "mingpt")
+    members = artefacts.encode_split(run, tok, "train") + artefacts.encode_split(run, tok, "validation")
+    short = sorted(map(len, members))[len(members) // 2]  # half the profiles are longer
+    train_ids, val_ids, cut = ch03.training_ids(run, tok, "variant", {"block_size": short, "block_from": "public"})
+    assert cut == sum(len(m) > short for m in members) > 0
+    assert max(map(len, train_ids + val_ids)) == short
+    with pytest.raises(ValueError, match="model_block_size"):
+        ch03.training_ids(run, tok, "variant", {"block_size": short, "block_from": "profile"})
+
+
+def test_mingpt_can_start_from_a_public_base(run, settings):
+    """The minGPT pre-trained on the public people (an option; the dissertation's was
+    trained from scratch) is what fine-tuning starts from, weights and all."""
+    tok = tk.load(run, "record")
+    base = ch03.public_base(run, settings, seed=0, family="mingpt")
+    assert base == run / "models" / "mingpt-public-base"
+    assert models.read_metadata(base)["role"] == "public pre-trained base"
+    assert ch03.family_base(run, "mingpt", settings) is None  # from scratch unless the profile says so
+    assert ch03.family_base(run, "mingpt", dict(settings, mingpt_base=True), seed=0) == base
+    assert ch03.public_base(run, settings, seed=0, family="mingpt", tokenizer_name="variant") == (
+        run / "models" / "mingpt-variant-public-base")
+    assert models.read_metadata(base)["split"] == "public"
+    pretrained = models.load_model(base)
+    model = models.build_model("mingpt", models.sizes_from_profile(dict(settings), "mingpt"), tok, base_model=base)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), pretrained.state_dict().values()))
+    with pytest.raises(ValueError, match="not a minGPT over"):
+        models.build_model("mingpt", models.sizes_from_profile(dict(settings), "mingpt"), len(tok) + 1,
+                           base_model=base)
+
+
+def test_a_profile_cut_by_the_length_limit_keeps_only_whole_records(run, settings):
+    """Five new tokens stop a constrained profile half-way through its third record (a
+    record is a site token and a genotype token): the half record is dropped, the rest is
+    valid, and the profile counts as unfinished."""
+    tok = tk.load(run, "variant")
+    model = models.build_model("mingpt", models.sizes_from_profile(dict(settings), "mingpt"), tok, seed=5)
+    sampling = generation.SamplingConfig(max_new_tokens=5, batch_size=8)
+    profiles_, summary = ch03.synthesize(run, model, tok, 8, seed=1, name="cut-short", sampling=sampling)
+    unfinished = [p for p in profiles_ if len(p) == 2]
+    assert unfinished and all(len(p) <= 2 for p in profiles_)
+    assert summary["valid_rate"] == 1.0 and summary["unfinished"] == len(unfinished)
+    panel, _ = artefacts.load_panel(run)
+    record = profiles_[0][0]
+    assert generation.drop_cut_record([record, record.rsplit("_", 1)[0]], panel) == [record]
+    assert generation.drop_cut_record([record], panel) == [record]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from test_ch03_models import small_run
 
-from lib import artefacts, ch03_models as ch03, ch04_dp_training as ch04, models, privacy, profiles, rundir
+from lib import artefacts, ch03_models as ch03, ch04_dp_training as ch04, charts, models, privacy, profiles, rundir
 from lib import tokenization as tk
 
 PRIVACY_KEYS = {"epsilon", "target_epsilon", "delta", "sample_rate", "noise_multiplier", "steps", "epochs",
@@ -36,7 +36,7 @@ def assert_released_model_is_clean(run, name):
     meta = models.read_metadata(directory)
     assert not [key for key in meta if "sha256" in key] and "history" not in meta
     text = (directory / "metadata.json").read_text()
-    assert not any(value in text for value in artefacts.input_digest(run, "variant").values())
+    assert not any(value in text for value in artefacts.input_digest(run, meta["tokenizer"]).values())
     history = artefacts.read_history(run, name)
     assert history["privacy_note"] == ch03.HISTORY_NOTE
     assert artefacts.history_path(run, name) == run / "diagnostics" / name / "history.json"
@@ -90,17 +90,17 @@ def test_secure_mode_run(run, settings):
 
 def test_gpt2_fine_tunes_privately_from_a_saved_base(run, settings):
     """A base loaded with from_pretrained comes back in eval mode; private set-up still works."""
-    base = ch03.public_base(run, tk.load(run, "variant"), settings, seed=1)
+    base = ch03.public_base(run, settings, seed=1)
     model, history, directory, record = ch04.train_private(run, "gpt2", 4.0, settings, seed=1, base_model=base)
     assert record["epsilon"] <= 4.0 + 1e-6 and math.isfinite(history["epochs"][-1]["train_loss"])
     assert models.read_metadata(directory)["base_model"]["base_sha256"] is not None
 
 
 def test_grid_shares_everything_but_the_noise(run, settings):
-    trained = ch04.train_grid(run, "mingpt", [float("inf"), 8.0, 2.0], settings, seed=1)
+    trained = ch04.train_grid(run, "mingpt", [float("inf"), 8.0, 2.0], dict(settings, dp_clip_only=False), seed=1)
     assert list(trained) == ["mingpt-epsinf", "mingpt-eps8", "mingpt-eps2"]
     assert trained["mingpt-epsinf"]["privacy"] is None
-    assert all(item["tokenizer"] == "variant" and item["family"] == "mingpt" for item in trained.values())
+    assert all(item["tokenizer"] == "record" and item["family"] == "mingpt" for item in trained.values())
     sizes = {name: item["model"].config.n_embd for name, item in trained.items()}
     assert len(set(sizes.values())) == 1  # one architecture for every epsilon
     r8, r2 = trained["mingpt-eps8"]["privacy"], trained["mingpt-eps2"]["privacy"]
@@ -144,7 +144,7 @@ def test_grid_shares_everything_but_the_noise(run, settings):
 
 
 def test_impossible_epsilon_is_refused_before_training(run, settings):
-    for bad in (0.0, -1.0, float("inf")):
+    for bad in (0.0, -1.0, float("nan")):  # inf is the clip-only run (test_clip_only_run)
         with pytest.raises(ValueError, match="epsilon"):
             ch04.train_private(run, "mingpt", bad, settings)
     with pytest.raises(ValueError, match="delta"):
@@ -161,7 +161,7 @@ def test_dp_transformers_beside_opacus(run, settings):
     """GPT-2 at one budget through dp-transformers: saved with privacy.json (epsilon at
     most the target), its history in diagnostics/; and the chapter's comparison of the
     two trainers, with their accountants and claims."""
-    base = ch03.public_base(run, tk.load(run, "variant"), settings, seed=0)
+    base = ch03.public_base(run, settings, seed=0)
     trained = ch04.train_grid(run, "gpt2", [float("inf")], settings, seed=0, base_model=base)
     assert ch04.compare_trainers(run, trained, None, settings) == {}
     compared = ch04.compare_trainers(run, trained, 8.0, settings, seed=0, base_model=base)
@@ -205,3 +205,53 @@ def test_dp_transformers_beside_opacus(run, settings):
     assert claims["targets_claim"].startswith("every private run spent at most its target ε")
     assert claims["dp_transformers_gap"] == "–" or float(claims["dp_transformers_gap"]) >= 0
     assert claims["dp_transformers_within"] in ("within", "beyond")
+
+
+def test_clip_only_run_has_the_batches_and_clipping_but_no_noise(run, settings):
+    """``dp_clip_only``: beside ∞, the same Poisson batches and per-person clipping with a
+    noise multiplier of 0 -- no guarantee (epsilon None), labelled apart on the charts."""
+    grid = ch04.train_grid(run, "mingpt", [float("inf")], dict(settings, dp_clip_only=True), seed=2)
+    assert list(grid) == ["mingpt-epsinf", "mingpt-cliponly-epsinf"]
+    item = grid["mingpt-cliponly-epsinf"]
+    record = item["privacy"]
+    assert record["clip_only"] is True and record["epsilon"] is None and record["noise_multiplier"] == 0.0
+    assert record["sampler"] == "poisson" and record["steps"] > 0
+    assert all(entry["epsilon"] is None and entry["clipped_fraction"] is not None
+               for entry in item["history"]["epochs"])
+    assert_released_model_is_clean(run, "mingpt-cliponly-epsinf")
+    summary = ch04.summary_frame(grid)
+    assert summary["epsilon"].tolist() == ["∞", charts.CLIP_ONLY_LABEL]
+    assert ch04.accountant_table(grid).empty  # no epsilon to recompute
+    cost = ch04.claims(summary.assign(planned_epochs=summary["epochs"]), ch04.accountant_table(grid))
+    assert cost["clip_cost_claim"].startswith("mingpt: clipping alone")
+    assert charts._epsilon_order(["∞", "8", charts.CLIP_ONLY_LABEL, "1"]) == ["1", "8", charts.CLIP_ONLY_LABEL, "∞"]
+    assert math.isinf(privacy.compute_epsilon(0.1, 0.0, 10, 1e-5))
+
+
+def test_goals_and_the_regularisation_claim():
+    """The goal table marks each cohort against the goals of its ε; the claims say whether
+    any private model beats its family's non-private validation loss."""
+    look = pd.DataFrame({"cohort": ["holdout (real)", "mingpt-epsinf", "mingpt-eps8", "mingpt-eps8-unconstrained",
+                                    "mingpt-eps1"],
+                         "variants per sample": [50.0, 52.0, 62.0, 70.0, 74.0], "sd": [10.0, 12.0, 16.0, 20.0, 50.0],
+                         "AF r (holdout)": [1.0, 0.97, 0.95, 0.9, 0.76], "validity": [1.0, 1.0, 1.0, 0.4, 1.0]})
+    goals = ch04.goal_table(look, families=("mingpt",)).set_index("model")
+    assert goals["met"].to_dict() == {"mingpt-epsinf": True, "mingpt-eps8": False, "mingpt-eps1": True}
+    assert goals.loc["mingpt-eps8", "mean deviation"] == pytest.approx(0.24)
+    assert goals.loc["mingpt-eps8", "unconstrained validity"] == 0.4 and pd.isna(goals.loc["mingpt-eps1", "sd goal"])
+    shown = ch04.format_goals(goals.reset_index())
+    assert shown.loc["mingpt-eps8", "variants / person vs real (goal)"] == "+24% (±20%) ✗"
+    summary = pd.DataFrame({"model": ["mingpt-epsinf", "mingpt-eps8", "mingpt-eps1"], "family": "mingpt",
+                            "epsilon": ["∞", "8", "1"], "target_epsilon": [None, 8.0, 1.0],
+                            "epsilon_spent": [None, 7.9, 1.0], "epochs": 2, "planned_epochs": 2,
+                            "best_val_loss": [2.0, 1.9, 2.5]})
+    accountants = pd.DataFrame({"recorded": [7.9], "same accountant": [7.9], "rdp": [8.5],
+                                "dp-transformers": [7.95], "dp-transformers accountant": ["prv"]})
+    claims = ch04.claims(summary, accountants)
+    assert claims["regularises_claim"].startswith("1 of the 2 private models (mingpt-eps8)")
+    worse = ch04.claims(summary.assign(best_val_loss=[1.0, 1.9, 2.5]), accountants)["regularises_claim"]
+    assert worse.startswith("none of the 2 private models")
+    numbers = ch04.numbers({}, {"n_train": 100, "delta": 1e-5, "expected_batch_size": 10.0},
+                           summary.assign(noise_multiplier=[None, 1.0, 2.0], noise_to_signal=[None, 3.0, 6.0],
+                                          parameters=1000), None, 60.0, goals.reset_index())
+    assert numbers["goals_met"] == "2 of 3" and numbers["goals_missed"] == "mingpt-eps8"

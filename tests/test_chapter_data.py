@@ -236,7 +236,13 @@ def test_book_trains_the_private_grid(data_book):
     assert (run / "metrics" / "04_dp_training.csv").exists() and (run / "metrics" / "04_dp_synthetic.csv").exists()
     table = pd.read_csv(run / "metrics" / "04_dp_training.csv")
     private = table["target_epsilon"].notna()
-    assert (table.loc[private, "noise_to_signal"] > 0).all() and table.loc[~private, "noise_to_signal"].isna().all()
+    assert (table.loc[private, "noise_to_signal"] > 0).all()
+    clip_only = table["model"].str.contains("-cliponly-")
+    assert clip_only.sum() == 2 and (table.loc[clip_only, "noise_to_signal"] == 0).all()  # clipping, no noise
+    assert table.loc[~private & ~clip_only, "noise_to_signal"].isna().all()
+    for family in ("mingpt", "gpt2"):  # the clip-only runs: DP-SGD's batches and clipping, no guarantee
+        record = json.loads((run / "models" / f"{family}-cliponly-epsinf" / "privacy.json").read_text())
+        assert record["clip_only"] is True and record["epsilon"] is None and record["noise_multiplier"] == 0
 
 
 #: Charts a chapter must draw at least (a floor, so a chapter that loses its charts fails);

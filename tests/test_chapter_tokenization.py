@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import papermill as pm
 import pytest
 
@@ -47,10 +48,11 @@ def test_chapter_after_the_data_chapter(tmp_path, gpt2_dir):
     execute(ROOT / "book" / "01_data.ipynb", tmp_path, run)
     nb = execute(CHAPTER, tmp_path, run, gpt2_tokenizer_path=str(gpt2_dir))  # a GPT-2-format tokenizer made here
     values = glued(nb)
-    for name in ("character", "bpe", "variant", "gpt2"):
+    for name in ("character", "bpe", "variant", "record", "gpt2"):
         tok = tk.load(run, name)
         text = tk.sample_to_text(["22:1:A>G_0|1"], "EUR")
-        assert tk.decode(tok, tok.encode(text, add_special_tokens=False)) in (text, text.replace("22:1:A>G", tk.UNK))
+        assert tk.decode(tok, tok.encode(text, add_special_tokens=False)) in (
+            text, text.replace("22:1:A>G", tk.UNK), text.replace("22:1:A>G_0|1", tk.UNK))  # off the panel
     # BPE learned on the public people only (their sparse and dense texts), never on members
     meta = json.loads((run / "tokenizers" / "bpe" / "provenance.json").read_text())
     splits = artefacts.load_splits(run)
@@ -65,10 +67,16 @@ def test_chapter_after_the_data_chapter(tmp_path, gpt2_dir):
     numbers = {"n_tokenizers", "variant_vocab", "n_panel_sites", "bpe_vocab", "char_dense_tokens", "bpe_dense_tokens",
                "variant_sparse_tokens", "bpe_dense_over_variant_sparse", "n_candidates", "n_holdout", "disclosed_sites",
                "member_only_rare_sites", "holdout_disclosed_sites", "holdout_only_rare_sites", "bpe_members_auc",
-               "bpe_public_identical", "variant_identical", "bpe_public_auc", "variant_auc"}
+               "bpe_public_identical", "variant_identical", "bpe_public_auc", "variant_auc", "record_vocab",
+               "record_sparse_tokens", "bpe_dense_over_record_sparse"}
     assert numbers <= set(values)
-    assert values["n_tokenizers"] == "4" and values["n_panel_sites"] == "200"
+    assert values["n_tokenizers"] == "5" and values["n_panel_sites"] == "200"
     assert values["variant_vocab"] == f"{len(tk.load(run, 'variant')):,}"
+    assert values["record_vocab"] == f"{len(tk.load(run, 'record')):,}"
+    record = json.loads((run / "tokenizers" / "record" / "provenance.json").read_text())
+    assert record["panel_sha256"] == variant["panel_sha256"]
+    # one token per record: about half the variant tokenizer's sparse length
+    assert float(values["record_sparse_tokens"]) < float(values["variant_sparse_tokens"])
     assert values["n_candidates"] == str(round(len(splits["train"]) / 2))
     assert values["n_holdout"] == str(len(splits["holdout"]))
     # the book's recipes read public information only: the same vocabulary with and without
@@ -89,6 +97,19 @@ def test_chapter_after_the_data_chapter(tmp_path, gpt2_dir):
     assert '"type":"log"' in html and '"type":"circle"' in html and '"type":"bar"' not in html  # dots, not bars
     for recipe in ch02.RECIPES:  # the comparison's table shows every recipe
         assert any(recipe in o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
+    # the length table is saved and reused while the tokenizers and texts are unchanged
+    path = run / "metrics" / "02_lengths.csv"
+    stamp, saved = path.stat().st_mtime_ns, pd.read_csv(path)
+    built = {name: tk.load(run, name) for name in saved["tokenizer"].unique()}
+    again = ch02.lengths(built, texts, run)
+    assert path.stat().st_mtime_ns == stamp and again.equals(saved)
+    assert list(again["tokenizer"].unique()) == ["character", "bpe", "variant", "record", "gpt2"]
+    fresh = ch02.lengths(built, texts)  # without a run: computed, nothing written
+    assert fresh[["tokenizer", "profile", "mean tokens", "max tokens"]].equals(
+        saved[["tokenizer", "profile", "mean tokens", "max tokens"]])
+    fewer = {name: built[name] for name in ("variant", "record")}
+    assert list(ch02.lengths(fewer, texts, run)["tokenizer"].unique()) == ["variant", "record"]  # remade
+    assert path.stat().st_mtime_ns != stamp
 
 
 def test_chapter_keeps_logic_in_lib():

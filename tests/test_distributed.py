@@ -61,9 +61,10 @@ def test_torchrun_two_processes_account_like_one(run, tmp_path):
 
     # the single-process set-up of the same global batch gives the same q and sigma ...
     settings = profiles.resolve("smoke")
-    tokenizer = tk.load(run, "variant")
+    tokenizer = tk.load(run, artefacts.main_tokenizer("mingpt"))
     train_ids = artefacts.encode_split(run, tokenizer, "train")
-    model = models.build_model("mingpt", models.sizes_from_profile(settings, "mingpt"), tokenizer, seed=3)
+    sizes = models.sizes_from_profile(settings, "mingpt", block_size=artefacts.public_block_size(run, tokenizer))
+    model = models.build_model("mingpt", sizes, tokenizer, seed=3)
     single = privacy.make_private(model, training.make_optimizer(model, 1e-3, 0.0), train_ids, batch_size=8,
                                   max_grad_norm=settings["dp_max_grad_norm"], epochs=2, target_epsilon=8,
                                   delta=settings["dp_delta"], accountant="rdp", seed=3)

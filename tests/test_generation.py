@@ -11,7 +11,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from lib import artefacts, ch01_data, generation, rundir
+from lib import artefacts, ch01_data, generation, profiletext, rundir
 from lib.profiletext import site_keys
 
 SPECIAL = ["<PAD>", "<START>", "<END>", "<SEP>"]
@@ -73,9 +73,9 @@ def test_top_k_and_top_p_filters():
 
 
 def test_possible_genotypes_follow_the_allele_count():
-    assert generation.possible_genotypes(1) == ["0|1", "1|0", "1|1"]
-    assert generation.possible_genotypes(1, sparse=False) == ["0|0", "0|1", "1|0", "1|1"]
-    assert generation.possible_genotypes(2, phased=False) == ["0/1", "0/2", "1/1", "1/2", "2/2"]
+    assert profiletext.possible_genotypes(1) == ["0|1", "1|0", "1|1"]
+    assert profiletext.possible_genotypes(1, sparse=False) == ["0|0", "0|1", "1|0", "1|1"]
+    assert profiletext.possible_genotypes(2, phased=False) == ["0/1", "0/2", "1/1", "1/2", "2/2"]
 
 
 # ---------------------------------------------------------------------------- the grammar
@@ -145,6 +145,16 @@ def test_unconstrained_decoding_reports_invalid_records(panel, char_tokenizer, m
 def test_the_cache_changes_nothing_but_speed(char_tokenizer, model):
     config = generation.SamplingConfig(max_new_tokens=30, batch_size=4, top_k=1)
     args = (model, [char_tokenizer.bos_token_id], 4, char_tokenizer.eos_token_id, config)
+    assert generation.generate(*args, seed=5, use_cache=True) == generation.generate(*args, seed=5, use_cache=False)
+
+
+def test_gpt2_cache_changes_nothing_but_speed(char_tokenizer):
+    from lib import models
+
+    gpt2 = models.build_model("gpt2", {"block_size": 64, "n_layer": 1, "n_head": 2, "n_embd": 16},
+                              char_tokenizer, seed=2)
+    config = generation.SamplingConfig(max_new_tokens=30, batch_size=4, top_k=1)
+    args = (gpt2, [char_tokenizer.bos_token_id], 4, char_tokenizer.eos_token_id, config)
     assert generation.generate(*args, seed=5, use_cache=True) == generation.generate(*args, seed=5, use_cache=False)
 
 
@@ -364,3 +374,32 @@ def test_panel_grammar_takes_the_phasing_explicitly(public_panel, order):
         assert allowed[tok.convert_tokens_to_ids(good)] and not allowed[tok.convert_tokens_to_ids(bad)]
     with pytest.raises(TypeError):
         generation.panel_grammar(tok, panel)  # the phasing has no default
+
+
+def test_record_set_grammar_one_token_per_record(panel):
+    """The order-free grammar for one token per record: any record of an unwritten site, or
+    the end; once a site is written every record of it is forbidden; untrained sampling under
+    it is valid throughout once sorted."""
+    from lib import tokenization as tk
+
+    keys = site_keys(panel)
+    tok = tk.record_tokenizer(keys, phased=True)
+    n_alts = panel.sites["alts"].map(len).tolist()
+    grammar = generation.panel_grammar(tok, panel, True)
+    assert isinstance(grammar, generation.RecordSetGrammar) and generation.constrained_order(tok) == "any"
+    state = grammar.start()
+    start = grammar.allowed(state)
+    assert start[tok.eos_token_id] and int(start.sum()) == 1 + sum((k + 1) ** 2 - 1 for k in n_alts)
+    record = tok.convert_tokens_to_ids(f"{keys[5]}_0|1")
+    state = grammar.advance(state, record)
+    after = grammar.allowed(state)
+    assert not after[tok.convert_tokens_to_ids(f"{keys[5]}_1|1")] and after[tok.convert_tokens_to_ids(f"{keys[2]}_1|1")]
+    with pytest.raises(ValueError, match="not allowed"):
+        grammar.advance(state, tok.convert_tokens_to_ids(f"{keys[5]}_1|0"))
+    out = untrained_samples(tok, grammar, panel.n_sites)
+    for ids in out:
+        records = grammar.sort_records(generation.ids_to_records(tok, ids))
+        counts = generation.validate_profile(records, panel)
+        assert counts["valid"] == counts["records"] == len(ids)
+    with pytest.raises(ValueError, match="record token for every panel site"):
+        generation.RecordSetGrammar(tk.record_tokenizer(keys[:3]), keys, n_alts, end=tk.EOS)

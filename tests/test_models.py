@@ -92,6 +92,31 @@ def test_kv_cache_matches_full_forward():
     assert torch.allclose(out.logits, full[:, 5:], atol=1e-5) and legacy[0][0].shape[2] == 5
 
 
+def test_gpt2_decode_computes_what_transformers_does():
+    """GPT-2 sampling runs on its own weights (:func:`lib.models.gpt2_decode`): a prefix, a
+    cached token at a time, and several new tokens after a cache all give transformers'
+    logits; a model in training mode (dropout) or with another attention is left to
+    transformers."""
+    from lib import models
+
+    model = build_model("gpt2", SIZES, VOCAB, seed=4).eval()
+    ids, _, pos = batch(seed=5, n=3, length=30)  # past the cache's first capacity (16)
+    ids[:] = torch.randint(3, 12, ids.shape, generator=torch.Generator().manual_seed(6))
+    full = model(input_ids=ids, position_ids=pos).logits
+    logits, cache = models.gpt2_decode(model, ids[:, :7], pos[:, :7])
+    assert torch.allclose(logits, full[:, 6], atol=1e-5) and cache.get_seq_length() == 7
+    for t in range(7, 20):
+        logits, cache = models.gpt2_decode(model, ids[:, t:t + 1], pos[:, t:t + 1], cache)
+        assert torch.allclose(logits, full[:, t], atol=1e-5)
+    logits, cache = models.gpt2_decode(model, ids[:, 20:], pos[:, 20:], cache)  # ten at once after a cache
+    assert torch.allclose(logits, full[:, -1], atol=1e-5) and cache.get_seq_length() == 30
+    assert models.gpt2_fast_decoding(model)
+    assert not models.gpt2_fast_decoding(build_model("mingpt", SIZES, VOCAB).eval())
+    assert not models.gpt2_fast_decoding(model.train())
+    model.eval().config.scale_attn_by_inverse_layer_idx = True
+    assert not models.gpt2_fast_decoding(model)
+
+
 def test_causal_and_padding_masks():
     model = build_model("mingpt", SIZES, VOCAB, seed=0).eval()
     ids, mask, pos = batch(n=1, length=8)

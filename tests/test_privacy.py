@@ -84,7 +84,7 @@ def flat(tensors) -> torch.Tensor:
     ({"target_epsilon": None, "noise_multiplier": None}, r"exactly one of target_epsilon"),
     ({"max_grad_norm": 0.0}, r"max_grad_norm=0\.0 must be"),
     ({"max_grad_norm": -1.0}, r"max_grad_norm=-1\.0 must be"),
-    ({"noise_multiplier": 0.0}, r"noise_multiplier=0\.0 must be"),
+    ({"noise_multiplier": -0.5}, r"noise_multiplier=-0\.5 must be"),  # 0 is the clip-only run
     ({"epochs": 0}, r"epochs=0 must be an integer of at least 1"),
     ({"batch_size": 25}, r"batch_size=25 exceeds the 24 training sequences"),
     ({"accountant": "gdp"}, r"accountant='gdp' is unknown"),

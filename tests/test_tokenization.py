@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import make_declared_run
-from lib import artefacts
+from lib import artefacts, profiletext
 from lib import tokenization as tk
 from lib import vocab_privacy as vp
 
@@ -230,13 +230,15 @@ def test_tokens_per_sample_ordering(cohort, tokenizers):
 
 
 def test_build_tokenizer_registry(cohort):
-    assert tk.TOKENIZERS == ("character", "bpe", "variant", "gpt2")
+    assert tk.TOKENIZERS == ("character", "bpe", "variant", "record", "gpt2")
     with pytest.raises(ValueError, match="unknown"):
         tk.build_tokenizer("words")
     with pytest.raises(ValueError, match="train_texts"):
         tk.build_tokenizer("bpe")
     with pytest.raises(ValueError, match="panel_sites"):
         tk.build_tokenizer("variant")
+    with pytest.raises(ValueError, match="panel_sites"):
+        tk.build_tokenizer("record")
     assert tk.build_tokenizer("gpt2", gpt2_path="/nonexistent/gpt2") is None
 
 
@@ -391,3 +393,27 @@ def test_tokens_per_sample_chart(cohort, tokenizers):
         charts.tokens_per_sample_chart(lengths.drop(columns="max tokens"))
     with pytest.raises(ValueError, match="positive"):
         charts.tokens_per_sample_chart(lengths.assign(**{"mean tokens": 0.0}))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data_=st.data())
+def test_record_tokenizer_round_trip_one_token_per_record(data_):
+    """One token per record: every phased, called, non-reference genotype of every panel
+    site is a token of its own; a profile of them encodes to one id per record and decodes
+    back exactly; ``0|0``, a missing allele or the other phasing is ``<UNK>``."""
+    panel = data_.draw(st.lists(records(), min_size=1, max_size=20, unique_by=lambda r: r.split(":")[1]))
+    sites = [r.rsplit("_", 1)[0] for r in panel]
+    tok = tk.record_tokenizer(sites, phased=True)
+    n_alts = {s: s.split(">")[1].count(",") + 1 for s in sites}
+    assert len(tok.get_vocab()) == len(tk.ALL_SPECIAL_TOKENS) - 1 + sum(
+        (k + 1) ** 2 - 1 for k in n_alts.values())  # no <MUT_SEP>; (k+1)^2 phased genotypes less 0|0
+    chosen = data_.draw(st.lists(st.sampled_from(sites), max_size=12))
+    recs = [f"{s}_{data_.draw(st.sampled_from(profiletext.possible_genotypes(n_alts[s])))}" for s in chosen]
+    pop = data_.draw(POPS)
+    ids = tk.encode_sample(tok, recs, pop)
+    assert len(ids) == 2 + (pop is not None) + len(recs) and tok.unk_token_id not in ids
+    assert tk.decode_sample(tok, ids) == tk.Sample(recs, pop)
+    for odd in (f"{sites[0]}_0|0", f"{sites[0]}_.|1", f"{sites[0]}_0/1"):
+        assert tok.unk_token_id in tk.encode_sample(tok, [odd])
+    assert tk.record_unit(tok) == "record" and tk.record_unit(tk.variant_tokenizer(sites)) == "site+genotype"
+    assert tk.record_unit(tk.character_tokenizer()) == "text"

@@ -8,18 +8,20 @@ from notebooks import IMPORT_LIB, code, md, write
 cells = [
 md("""# Models: two families, no privacy yet
 
-This chapter trains the two model families of the book on the variant tokenizer's sparse
-profiles, without differential privacy (ε is infinite): the small GPT written for this
-project (**minGPT**, built from layers Opacus can follow) and **GPT-2** (Hugging Face's
-implementation, the same sizes). Both learn from the members (the *training* split) only and
+This chapter trains the two model families of the book on the members' sparse profiles,
+without differential privacy (ε is infinite): the small GPT written for this project
+(**minGPT**, built from layers Opacus can follow) on the **record** tokenizer (one token per
+record), and **GPT-2** (Hugging Face's implementation, the same sizes) on the **variant**
+tokenizer (a site token, then a genotype token). Both learn from the members (the *training* split) only and
 are validated on the *validation* split after every epoch. Each then writes a synthetic
 cohort as large as the holdout split, and we take a first look at it beside the real people.
 The private models of the next chapter are trained the same way, so the differences there
 come from privacy.
 
-One more minGPT learns from a text tokenizer (byte-pair encoding, learned on the public
-people), the one comparison in this chapter of a tokenizer that cuts records into sub-word
-pieces."""),
+Two more minGPTs are comparisons: one on the variant tokenizer, so that one-token and
+two-token records can be set side by side in the same family, and one on a text tokenizer
+(byte-pair encoding, learned on the public people), a tokenizer that cuts records into
+sub-word pieces, as the dissertation's did."""),
 md("""## Parameters
 
 `base_model` is the GPT-2 that fine-tuning starts from: `None` pre-trains one here, on the
@@ -57,17 +59,24 @@ This chapter only reads what the data and tokenization chapters wrote into the r
 directory (it stops with a clear message if they are missing). A person's text is their
 sparse profile, `<START_SAMPLE>`, the records separated by `<MUT_SEP>`, `<END_SAMPLE>`,
 here without the population tag: the models learn to write people, not people of a given
-population. With the variant tokenizer a record is two tokens, its site and its genotype."""),
+population. With the variant tokenizer a record is two tokens, its site and its genotype;
+with the record tokenizer it is one."""),
 code("""chapter.split_table(run, base_model)""", metadata={"tags": ["hide-input"]}),
-md("""The {glue:text}`n_train` members average {glue:text}`variant_tokens` variant tokens each,
-and {glue:text}`text_tokens` with the {glue:text}`text_tokenizer` tokenizer.
+md("""The {glue:text}`n_train` members average {glue:text}`record_tokens` tokens each with the
+record tokenizer, {glue:text}`variant_tokens` with the variant tokenizer and
+{glue:text}`text_tokens` with the {glue:text}`text_tokenizer` tokenizer.
 
 ## Training
 
-Both families have the profile's sizes (layers, heads, width, context) and the same
-training settings: AdamW, a warm-up then a cosine learning rate, gradient clipping, the
+Both families have the profile's sizes (layers, heads, width) and training settings: AdamW, a warm-up then a cosine learning rate, gradient clipping, the
 validation loss after each epoch, early stopping, and the weights of the best epoch kept.
-Padding is never a target. GPT-2 is fine-tuned from a base: unless `base_model` names one,
+Padding is never a target. The context is 1.5 times the longest *public* profile (rounded
+up to 64 tokens; {glue:text}`mingpt_block` positions for the minGPT), not a length taken from
+the members: a longer member's profile is cut to it, a per-person step that the privacy
+analysis of the next chapter allows. The minGPT's positions are fixed sinusoids and its
+input and output embeddings are tied, so that it carries fewer weights for the next
+chapter's noise to land on; its learning rate, like these choices, was picked on a simulated
+cohort (`bench/tune_dp.py`). It starts from {glue:text}`mingpt_base`. GPT-2 is fine-tuned from a base: unless `base_model` names one,
 the base is pre-trained here on the public people's profiles, so that it carries nothing of
 the members. Every model is saved into the run directory (`models/<model>-epsinf/`:
 safetensors weights, configuration, tokenizer and metadata) and reused on a rerun whose
@@ -75,13 +84,14 @@ inputs and settings have not changed; its training history goes to `diagnostics/
 code("""trained = chapter.train_all(run, settings, seed=seed, base_model=base_model, text_tokenizer=text_tokenizer)
 chapter.training_table(run, trained)""", metadata={"tags": ["hide-input"]}),
 md("""The minGPT has {glue:text}`mingpt_parameters` parameters and GPT-2 {glue:text}`gpt2_parameters`
-(the same sizes; GPT-2's base was {glue:text}`gpt2_base`). The variant-tokenizer models train
-for at most {glue:text}`train_epochs` epochs (early stopping may end them sooner); the
+(the same layers and width; GPT-2's base was {glue:text}`gpt2_base`). The record- and
+variant-tokenizer models train for at most {glue:text}`train_epochs` epochs (early stopping may end them sooner); the
 text-tokenizer model, whose sequences are several times longer, for at most
 {glue:text}`text_model_epochs` — the profile sets both. The losses per epoch, on the
 training split (solid) and the validation split (dashed), are in nats per token. Models with
-different tokenizers predict different units, so compare a model's two curves, and the two
-families with the variant tokenizer, but not the text tokenizer's loss with theirs. The
+different tokenizers predict different units (a record tokenizer's token is a whole record,
+worth about two of the variant tokenizer's), so compare a model's two curves, and models of
+the same tokenizer, but not losses across tokenizers. The
 training loss is computed on the members: like everything in the run's `diagnostics/`, it is
 for the researcher and is never released with a model."""),
 code("""charts.loss_curves_chart(chapter.loss_frame(trained))""", metadata={"tags": ["hide-input"]}),
@@ -94,7 +104,8 @@ token that keeps the profile valid for the public panel: a site of the panel wri
 panel writes it, a genotype that site can have, each site at most once; so every record is
 valid by construction, and the constraint uses nothing but the public panel. With the
 variant tokenizer (a site token, then a genotype token) the sites may come in any order, and
-the records are sorted into panel order afterwards; the text-tokenizer model, whose tokens
+the records are sorted into panel order afterwards, and so with the record tokenizer, whose
+every token is a whole record that the grammar checks at once; the text-tokenizer model, whose tokens
 do not line up with records, must also write them in increasing position. Why not always
 demand the order profiles are written in: a model that knows which sites a person carries
 better than in which order to write them would have its profile cut short, since once it
@@ -108,7 +119,8 @@ code("""cohorts = chapter.synthesize_all(run, trained, chapter.holdout_size(run)
 chapter.validity_table(cohorts)""", metadata={"tags": ["hide-input"]}),
 md("""Constrained, every record of every model is valid. Unconstrained, the minGPT's records
 are {glue:text}`mingpt_unconstrained_validity` valid, GPT-2's
-{glue:text}`gpt2_unconstrained_validity`, and the text-tokenizer minGPT's
+{glue:text}`gpt2_unconstrained_validity`, the variant-tokenizer minGPT's
+{glue:text}`mingpt_other_unconstrained_validity` and the text-tokenizer minGPT's
 {glue:text}`text_unconstrained_validity`: a model that has seen little data
 writes records that are not on the panel, or not records at all, and the constraint is what
 makes its output a usable cohort. The rest of the book uses the constrained cohorts."""),
@@ -130,7 +142,9 @@ md("""A real holdout person carries {glue:text}`holdout_variants` variants on th
 minGPT's synthetic people carry {glue:text}`mingpt_variants`, GPT-2's
 {glue:text}`gpt2_variants`. Their per-site ALT allele frequencies correlate with the
 holdout's at r = {glue:text}`mingpt_af_r` (minGPT) and {glue:text}`gpt2_af_r`
-(GPT-2); two samples of real people, the members and the holdout, reach
+(GPT-2). The minGPT on the variant tokenizer writes {glue:text}`mingpt_other_variants` per
+person at r = {glue:text}`mingpt_other_af_r`, on the same members, architecture and
+settings as the one on one-token records. Two samples of real people, the members and the holdout, reach
 {glue:text}`train_holdout_af_r`, which is about as close as a synthetic cohort of this size
 can be expected to come. These are non-private models: the next chapter trains the same
 models under differential privacy and measures what the privacy costs."""),

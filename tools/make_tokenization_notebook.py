@@ -63,34 +63,50 @@ code("""built = chapter.build_tokenizers(run, texts, vocab_size, gpt2_tokenizer_
 chapter.tokenizer_table(run, built)""", metadata={"tags": ["hide-input"]}),
 md("""Here is the beginning of the same person's text as each tokenizer cuts it (tokens separated by `·`):"""),
 code("""print(chapter.example_pieces(built, chapter.example_text(texts, run)))""", metadata={"tags": ["hide-input"]}),
-md("""## Why the variant tokenizer has site tokens and genotype tokens
+md("""## One token per record, or two
 
-A joint token per (site, genotype) would make each record one token instead of two, but it
-multiplies the vocabulary by the number of genotypes a site can take (10 for a bi-allelic
-site: 4 phased, 3 unphased, 3 with a missing allele). Under DP-SGD every parameter receives
-noise of the same scale, while a row of the embedding matrix is trained only by the people
-that use that token: a joint token for a rare genotype at a rare site would be almost pure
-noise, and nothing learned about `1|1` at one site would carry over to another. Factored, the
-few genotype embeddings are trained by every record of every person. Which genotypes are
-possible at a site follows from its allele count, which the public panel gives, so a generator
-can rule out impossible genotypes without looking at anyone's data. The cost is one more token
-per record; the vocabulary here is {glue:text}`variant_vocab` ids for {glue:text}`n_panel_sites`
-panel sites. The record separator costs nothing: a site token always starts a record, so the
-variant tokenizer drops `<MUT_SEP>` when it encodes and writes it back when it decodes (the
-decoded text is the same as every other tokenizer's)."""),
+The panel gives two tokenizers whose tokens are records or halves of records. The **variant**
+tokenizer writes a record as a site token and a genotype token; the **record** tokenizer as
+one token per (site, genotype). The record tokenizer halves the length of a profile and a
+model cannot stop half-way through a record, but it multiplies the vocabulary by the number
+of genotypes a site can take (the public people's phasing decides which: phased, `0|1`,
+`1|0`, `1|1`, and for a multi-allelic site every pair of its alleles); the vocabulary here is
+{glue:text}`record_vocab` ids against the variant tokenizer's {glue:text}`variant_vocab`, for
+{glue:text}`n_panel_sites` panel sites. Both are built from the public panel alone, so
+neither can disclose a member.
+
+Which is better under DP-SGD is not obvious. Every parameter receives noise of the same
+scale, while a row of the embedding matrix is trained only by the people whose profiles use
+that token: a joint token for a rare genotype at a rare site is trained by few people, and
+nothing learnt about `1|1` at one site carries over to another, whereas factored, the few
+genotype embeddings are trained by every record of every person. Against that, the record
+tokenizer's profiles are half as long, so a model has half as many steps to get wrong and its
+positions and attention have half as far to reach. Measured on a simulated cohort of the
+quick profile's size (`bench/tune_dp.py`), the minGPT learned one-token records better at
+every ε, and GPT-2, whose base is pre-trained on the public people, did better with two: the
+book's minGPT uses the record tokenizer and GPT-2 the variant tokenizer (the models chapter
+trains a minGPT on each, to set them side by side). The record separator costs nothing in
+either: a site token, or a record token, always starts a record, so both drop `<MUT_SEP>`
+when they encode and write it back when they decode (the decoded text is the same as every
+other tokenizer's)."""),
 md("""## Sequence length
 
 Tokens per person, for the dense profiles (every panel site) and the sparse ones (only the
 non-reference records). The table also gives each tokenizer's encoding speed, in samples per
 second: it is the one number in this chapter that is *measured* (a wall-clock time) rather
-than computed from the data, so it depends on the machine and varies from run to run."""),
-code("""lengths = chapter.lengths(built, texts)
+than computed from the data, so it depends on the machine and varies from run to run. The
+table is saved to the run's `metrics/02_lengths.csv` and reused while the tokenizers and
+texts are unchanged, speeds included."""),
+code("""lengths = chapter.lengths(built, texts, run)
 charts.tokens_per_sample_chart(lengths)""", metadata={"tags": ["hide-input"]}),
 code("""chapter.format_lengths(lengths)""", metadata={"tags": ["hide-input"]}),
 md("""A dense profile costs {glue:text}`char_dense_tokens` tokens per person with the character
 tokenizer and {glue:text}`bpe_dense_tokens` with BPE ({glue:text}`bpe_vocab` ids); a sparse
-profile costs {glue:text}`variant_sparse_tokens` tokens with the variant tokenizer:
-{glue:text}`bpe_dense_over_variant_sparse` times fewer than BPE on dense profiles. The GPT-2
+profile costs {glue:text}`variant_sparse_tokens` tokens with the variant tokenizer,
+{glue:text}`bpe_dense_over_variant_sparse` times fewer than BPE on dense profiles, and
+{glue:text}`record_sparse_tokens` with the record tokenizer, {glue:text}`bpe_dense_over_record_sparse`
+times fewer: one token per non-reference record and the two ends, the floor for a profile
+written record by record. The GPT-2
 vocabulary is large but was learned on English, so it cuts the records about as finely as
 the character tokenizer does."""),
 md("""## What a vocabulary discloses
@@ -122,7 +138,8 @@ candidates carry, against {glue:text}`holdout_disclosed_sites` of the
 {glue:text}`holdout_only_rare_sites` that only holdout people carry; the vocabulary-only
 membership test reaches an AUC of {glue:text}`bpe_members_auc`. This book's recipes build
 vocabularies that are {glue:text}`bpe_public_identical` (BPE on the public people) and
-{glue:text}`variant_identical` (the variant tokenizer) with and without the candidates: no
+{glue:text}`variant_identical` (the variant tokenizer; the record tokenizer is built from the
+same panel) with and without the candidates: no
 token is specific, and the test's AUC is {glue:text}`bpe_public_auc` and
 {glue:text}`variant_auc`. This is why the models of the following chapters use them: the
 tokenizer is published with a private model, and it must not be the part that leaks."""),
