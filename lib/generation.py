@@ -49,10 +49,11 @@ from .cohort import Cohort
 
 #: Bumped whenever a change to this module changes what a seed samples (artefacts made by an
 #: older version are then not reused: :func:`lib.ch03_models.synthesize` records it).
-SAMPLER_VERSION = 5  # 2: inverse-CDF token draws; the variant tokenizer's implicit separator;
+SAMPLER_VERSION = 6  # 2: inverse-CDF token draws; the variant tokenizer's implicit separator;
 #                      3: the minGPT decodes one token with a fused attention kernel (KVCache);
 #                      4: a constrained profile the length limit cut drops its half-written last record;
-#                      5: GPT-2 decodes through lib.models.gpt2_decode (same arithmetic, other rounding)
+#                      5: GPT-2 decodes through lib.models.gpt2_decode (same arithmetic, other rounding);
+#                      6: gpt2_decode's tanh GELU in one call
 
 
 # --------------------------------------------------------------------------------------

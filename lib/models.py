@@ -539,6 +539,7 @@ def gpt2_decode(model: nn.Module, input_ids: torch.Tensor, position_ids: torch.T
     batch, length = input_ids.shape
     width, n_head = model.config.n_embd, model.config.n_head
     past = cache.get_seq_length()
+    tanh_gelu = model.config.activation_function in ("gelu_new", "gelu_pytorch_tanh")
     x = body.wte(input_ids) + body.wpe(position_ids)
     for i, block in enumerate(body.h):
         q, k, v = block.attn.c_attn(block.ln_1(x)).split(width, dim=2)
@@ -550,7 +551,10 @@ def gpt2_decode(model: nn.Module, input_ids: torch.Tensor, position_ids: torch.T
             allowed = torch.tril(torch.ones(length, past + length, dtype=torch.bool, device=x.device), diagonal=past)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
         x = x + block.attn.c_proj(out.transpose(1, 2).reshape(batch, length, width))
-        x = x + block.mlp(block.ln_2(x))
+        if tanh_gelu:  # transformers' "gelu_new" is the tanh approximation: one fused call here
+            x = x + block.mlp.c_proj(F.gelu(block.mlp.c_fc(block.ln_2(x)), approximate="tanh"))
+        else:
+            x = x + block.mlp(block.ln_2(x))
     return model.lm_head(body.ln_f(x[:, -1, :])), cache
 
 
