@@ -407,6 +407,7 @@ def numbers(run: str | os.PathLike, settings: Mapping[str, Any], trained: Mappin
             artefacts.model_name("mingpt", other): "mingpt_other", artefacts.model_name("mingpt", text_tokenizer): "text"}
     rows = look.set_index("cohort")
     out = {f"n_{split}": f"{len(ids):,}" for split, ids in members.items()}
+    out.update(settings_text(settings))
     out.update({f"{name}_tokens": f"{sum(n) / len(n):,.0f}" for name, n in lengths.items()})
     out.update(text_tokenizer=text_tokenizer, other_tokenizer=other,
                mingpt_tokenizer=artefacts.main_tokenizer("mingpt"), gpt2_tokenizer=artefacts.main_tokenizer("gpt2"),
@@ -426,6 +427,22 @@ def numbers(run: str | os.PathLike, settings: Mapping[str, Any], trained: Mappin
         out[f"{short}_variants"] = f"{rows.loc[name, 'variants per sample']:.1f}"
         out[f"{short}_val_loss"] = f"{trained[name]['history']['best_val_loss']:.3f}"
     return out
+
+
+def settings_text(settings: Mapping[str, Any]) -> dict[str, str]:
+    """How the profile builds and trains each family, in words for the prose (glued, so
+    that another profile's chapter says what it did): the minGPT's positions, whether each
+    family ties its embeddings, where the context comes from, each family's learning rate."""
+    sizes = {family: models.sizes_from_profile(dict(settings), family, block_size=0) for family in models.FAMILIES}
+    lr = {family: training.config_from_profile(dict(settings), family).lr for family in models.FAMILIES}
+    return {"mingpt_positions": ("fixed sinusoids (nothing to train)" if sizes["mingpt"]["positions"] == "sinusoidal"
+                                 else "a learned table"),
+            "mingpt_tied": "tied" if sizes["mingpt"]["tie_weights"] else "untied",
+            "gpt2_tied": "tied" if sizes["gpt2"]["tie_weights"] else "untied",
+            "context_from": ("1.5 times the longest public profile (rounded up to 64 tokens)"
+                             if settings["model_block_size"] == "public" else
+                             f"{int(settings['model_block_size']):,} tokens, fixed by the profile"),
+            "mingpt_lr": f"{lr['mingpt']:g}", "gpt2_lr": f"{lr['gpt2']:g}"}
 
 
 def split_table(run: str | os.PathLike, base_model: Any) -> pd.DataFrame:

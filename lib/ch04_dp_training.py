@@ -524,7 +524,7 @@ def numbers(settings: Mapping[str, Any], shared: Mapping[str, Any], summary: pd.
            "sigma_range": f"{private['noise_multiplier'].min():.2f} to {private['noise_multiplier'].max():.2f}",
            "noise_ratio_range": f"{private['noise_to_signal'].min():.0f} to {private['noise_to_signal'].max():.0f}",
            "parameters": f"{int(summary['parameters'].max()):,}",
-           "expected_batch": f"{shared['expected_batch_size']:.0f}"}
+           "expected_batch": f"{shared['expected_batch_size']:.0f}", **ch03_models.settings_text(settings)}
     if goals is not None:
         missed = goals.loc[~goals["met"], "model"].tolist()
         out.update(goals_met=f"{int(goals['met'].sum())} of {len(goals)}",

@@ -46,13 +46,14 @@ weight, so the models carry no more weights than the data need, and the choice w
 before any member was seen. The minGPT writes each record as **one token** (the record
 tokenizer of the tokenization chapter: site and genotype together, its vocabulary from the
 public panel), so a profile is half as long and a record cannot be left half written; its
-positions are fixed sinusoids instead of a learned table, its input and output embeddings
-are tied, and it has positions for 1.5 times the public people's longest profile rather than
-a fixed 2,048. GPT-2 keeps the two-token variant tokenizer, learned positions and untied
-embeddings, all starting from its base pre-trained on the public people. The minGPT's
-learning rate is 10⁻², GPT-2's 3·10⁻³. These choices were made by `bench/tune_dp.py` on a
-*simulated* cohort of the quick profile's size (stdpopsim, never the members, whose every
-use would spend privacy) and hold for every ε, ∞ included.
+positions are {glue:text}`mingpt_positions`, its input and output embeddings are
+{glue:text}`mingpt_tied`, and the context of both families is {glue:text}`context_from`
+rather than a fixed 2,048. GPT-2 keeps the two-token variant tokenizer, learned positions and
+{glue:text}`gpt2_tied` embeddings, all starting from its base pre-trained on the public
+people. The learning rate is {glue:text}`mingpt_lr` for the minGPT and {glue:text}`gpt2_lr`
+for GPT-2. The quick profile's choices were made by `bench/tune_dp.py` on a *simulated*
+cohort of its size (stdpopsim, never the members, whose every use would spend privacy), and
+they hold for every ε, ∞ included.
 
 **Seeded noise.** The Poisson draws and the noise come from generators seeded by `seed`, so
 that the book's numbers are reproducible. Whoever knows the seed can subtract the noise, so a

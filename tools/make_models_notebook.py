@@ -70,13 +70,15 @@ record tokenizer, {glue:text}`variant_tokens` with the variant tokenizer and
 
 Both families have the profile's sizes (layers, heads, width) and training settings: AdamW, a warm-up then a cosine learning rate, gradient clipping, the
 validation loss after each epoch, early stopping, and the weights of the best epoch kept.
-Padding is never a target. The context is 1.5 times the longest *public* profile (rounded
-up to 64 tokens; {glue:text}`mingpt_block` positions for the minGPT), not a length taken from
-the members: a longer member's profile is cut to it, a per-person step that the privacy
-analysis of the next chapter allows. The minGPT's positions are fixed sinusoids and its
-input and output embeddings are tied, so that it carries fewer weights for the next
-chapter's noise to land on; its learning rate, like these choices, was picked on a simulated
-cohort (`bench/tune_dp.py`). It starts from {glue:text}`mingpt_base`. GPT-2 is fine-tuned from a base: unless `base_model` names one,
+Padding is never a target. The context is {glue:text}`context_from`
+({glue:text}`mingpt_block` positions for the minGPT), not a length taken from the members:
+a longer member's profile is cut to it, a per-person step that the privacy analysis of the
+next chapter allows. The minGPT's positions are {glue:text}`mingpt_positions` and its input
+and output embeddings are {glue:text}`mingpt_tied` (GPT-2's: {glue:text}`gpt2_tied`); fewer
+trained weights leave less for the next chapter's noise to land on. The learning rates,
+{glue:text}`mingpt_lr` for the minGPT and {glue:text}`gpt2_lr` for GPT-2, and these choices
+were picked on a simulated cohort (`bench/tune_dp.py`). The minGPT starts from
+{glue:text}`mingpt_base`. GPT-2 is fine-tuned from a base: unless `base_model` names one,
 the base is pre-trained here on the public people's profiles, so that it carries nothing of
 the members. Every model is saved into the run directory (`models/<model>-epsinf/`:
 safetensors weights, configuration, tokenizer and metadata) and reused on a rerun whose
