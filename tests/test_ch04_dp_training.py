@@ -251,7 +251,14 @@ def test_goals_and_the_regularisation_claim():
     assert claims["regularises_claim"].startswith("1 of the 2 private models (mingpt-eps8)")
     worse = ch04.claims(summary.assign(best_val_loss=[1.0, 1.9, 2.5]), accountants)["regularises_claim"]
     assert worse.startswith("none of the 2 private models")
-    numbers = ch04.numbers({}, {"n_train": 100, "delta": 1e-5, "expected_batch_size": 10.0},
+    quick = profiles.resolve("quick")
+    numbers = ch04.numbers(quick, {"n_train": 100, "delta": 1e-5, "expected_batch_size": 10.0},
                            summary.assign(noise_multiplier=[None, 1.0, 2.0], noise_to_signal=[None, 3.0, 6.0],
                                           parameters=1000), None, 60.0, goals.reset_index())
     assert numbers["goals_met"] == "2 of 3" and numbers["goals_missed"] == "mingpt-eps8"
+    # the settings the prose states come from the profile: the quick one's, then the full one's
+    assert (numbers["mingpt_lr"], numbers["gpt2_lr"], numbers["mingpt_tied"]) == ("0.01", "0.003", "tied")
+    assert numbers["mingpt_positions"].startswith("fixed sinusoids") and "public" in numbers["context_from"]
+    full = ch03.settings_text(profiles.resolve("full", model_block_size=4096))
+    assert full["mingpt_positions"] == "a learned table" and full["mingpt_tied"] == "untied"
+    assert full["context_from"] == "4,096 tokens, fixed by the profile" and full["mingpt_lr"] == "0.001"
