@@ -46,6 +46,8 @@ The concerns, roughly bottom to top:
 - :mod:`lib.dp_transformers_compat`  dp-transformers 1.0.0 on today's libraries, per-person loss;
 - :mod:`lib.generation`   sampling with a key/value cache, constrained decoding, validity;
 - :mod:`lib.utility`      how close a synthetic cohort comes to real people (the first look so far);
+- :mod:`lib.popgen`       population-genetic comparisons on dosage matrices: allele frequencies,
+  linkage, PCA fit on real people, heterozygosity, distances, AATS, KING kinship, reference cohorts;
 - :mod:`lib.book`         the runner: papermill over the chapters of ``_toc.yml``, then jupyter-book.
 """
 

@@ -1,0 +1,308 @@
+"""Population-genetic comparisons of a cohort with another: allele frequencies, linkage,
+structure, distances between people and kinship.
+
+Every function is pure and works on **dosage matrices**: people x sites arrays of ALT
+allele counts (0, 1, 2; every ALT allele of a multi-allelic site counts; a missing call
+counts as REF), as :func:`dosages` makes them from a :class:`lib.cohort.Cohort`, plus the
+site positions where a metric needs them. Two cohorts compared are on the same sites in the
+same order (a synthetic cohort is always on the public panel). The utility chapter runs
+them over every synthetic cohort against the real holdout and the members; the reference
+cohorts (:func:`independent_sites`, :func:`resample_people`) go through the same
+functions.
+
+* allele frequencies: :func:`allele_frequencies`, :func:`af_agreement` (Pearson r, mean
+  absolute difference, the Wasserstein distance between the two frequency spectra, the mean
+  per-site KL divergence between genotype distributions);
+* linkage: :func:`neighbour_r2` (r² of each site with its next ``k`` sites),
+  :func:`ld_difference`, :func:`ld_decay` (mean r² by distance);
+* structure: :func:`pca_fit` on real people only, :func:`pca_project` of anyone onto it;
+* people: :func:`heterozygosity` (observed and expected per person);
+* distances: :func:`genotype_distances` (L1 between dosage vectors, exact, by matrix
+  products), :func:`closest` (distance to the closest record of another cohort),
+  :func:`adversarial_accuracy` (AATS of Yelmen et al. 2021);
+* kinship: :func:`king_kinship` (KING-robust, Manichaikul et al. 2010) and
+  :func:`kinship_degree`.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .cohort import Cohort
+
+#: KING kinship cut-offs (Manichaikul et al. 2010): duplicates or monozygotic twins above
+#: 2^-1.5, first degree above 2^-2.5, second above 2^-3.5, third above 2^-4.5.
+KINSHIP_CUTOFFS = {"duplicate": 2 ** -1.5, "first degree": 2 ** -2.5, "second degree": 2 ** -3.5,
+                   "third degree": 2 ** -4.5}
+
+
+def dosages(cohort: Cohort) -> np.ndarray:
+    """People x sites ALT allele counts (``int8``, 0-2) of ``cohort``; missing alleles count
+    as REF."""
+    return (cohort.genotypes > 0).sum(axis=2, dtype=np.int8).T.copy()
+
+
+def _check(*matrices: np.ndarray) -> None:
+    sites = {m.shape[1] for m in matrices}
+    if len(sites) != 1:
+        raise ValueError(f"the cohorts compared must be on the same sites; they have {sorted(sites)} sites")
+    for m in matrices:
+        if m.ndim != 2 or m.size and (m.min() < 0 or m.max() > 2):
+            raise ValueError("a dosage matrix is people x sites with values 0, 1 or 2")
+
+
+# --------------------------------------------------------------------------------------
+# Allele frequencies
+# --------------------------------------------------------------------------------------
+
+def allele_frequencies(d: np.ndarray) -> np.ndarray:
+    """Per site, the ALT allele frequency (dosage mean / 2)."""
+    return d.mean(axis=0) / 2.0 if len(d) else np.zeros(d.shape[1])
+
+
+def _genotype_shares(d: np.ndarray) -> np.ndarray:
+    """Per site, the shares of dosage 0, 1 and 2: sites x 3."""
+    return np.stack([(d == g).mean(axis=0) for g in (0, 1, 2)], axis=1)
+
+
+def af_agreement(real: np.ndarray, synthetic: np.ndarray, pseudo_count: float = 0.5) -> dict[str, float]:
+    """How close ``synthetic``'s allele frequencies are to ``real``'s: Pearson ``r`` (NaN
+    when either is constant), the mean absolute difference ``mad``, the Wasserstein
+    distance between the two sets of frequencies ``wasserstein`` (the frequency spectra,
+    as HAPNEST compares them), and ``kl``, the mean over sites of KL(real || synthetic)
+    between the genotype distributions (0, 1, 2 ALT alleles), each share smoothed by
+    ``pseudo_count`` people so that a genotype a cohort lacks is not infinitely surprising."""
+    from scipy.stats import wasserstein_distance
+
+    _check(real, synthetic)
+    a, b = allele_frequencies(real), allele_frequencies(synthetic)
+    r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
+    p = (_genotype_shares(real) * len(real) + pseudo_count) / (len(real) + 3 * pseudo_count)
+    q = (_genotype_shares(synthetic) * len(synthetic) + pseudo_count) / (len(synthetic) + 3 * pseudo_count)
+    return {"r": r, "mad": float(np.abs(a - b).mean()), "wasserstein": float(wasserstein_distance(a, b)),
+            "kl": float((p * np.log(p / q)).sum(axis=1).mean())}
+
+
+# --------------------------------------------------------------------------------------
+# Linkage
+# --------------------------------------------------------------------------------------
+
+def _standardised(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = d.astype(np.float64)
+    sd = x.std(axis=0)
+    z = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    return z, sd > 0
+
+
+def neighbour_r2(d: np.ndarray, positions: Sequence[int], k: int = 20) -> pd.DataFrame:
+    """r² between each site and each of its next ``k`` sites (in position order): one row
+    per pair with ``i``, ``j`` (site indices), ``distance`` (bp) and ``r2``; NaN where
+    either site is monomorphic in ``d``. Squared Pearson correlation of dosages, as
+    PLINK's ``--r2`` and scikit-allel's ``rogers_huff_r`` compute it on unphased data."""
+    positions = np.asarray(positions, dtype=np.int64)
+    if len(positions) != d.shape[1]:
+        raise ValueError(f"{len(positions)} positions for {d.shape[1]} sites")
+    if np.any(np.diff(positions) < 0):
+        raise ValueError("positions must be sorted")
+    z, varies = _standardised(d)
+    rows = []
+    for step in range(1, min(k, d.shape[1] - 1) + 1):
+        r = (z[:, :-step] * z[:, step:]).mean(axis=0)
+        ok = varies[:-step] & varies[step:]
+        i = np.arange(d.shape[1] - step)
+        rows.append(pd.DataFrame({"i": i, "j": i + step, "distance": positions[step:] - positions[:-step],
+                                  "r2": np.where(ok, r ** 2, np.nan)}))
+    if not rows:
+        return pd.DataFrame(columns=["i", "j", "distance", "r2"])
+    return pd.concat(rows, ignore_index=True)
+
+
+def ld_difference(real: np.ndarray, synthetic: np.ndarray, positions: Sequence[int], k: int = 20) -> float:
+    """Mean absolute difference between the two cohorts' r² over the same neighbour pairs
+    (pairs monomorphic in either left out)."""
+    _check(real, synthetic)
+    a, b = neighbour_r2(real, positions, k)["r2"].to_numpy(), neighbour_r2(synthetic, positions, k)["r2"].to_numpy()
+    ok = ~np.isnan(a) & ~np.isnan(b)
+    return float(np.abs(a[ok] - b[ok]).mean()) if ok.any() else float("nan")
+
+
+def ld_decay(d: np.ndarray, positions: Sequence[int], edges: Sequence[int] | None = None,
+             k: int = 20) -> pd.DataFrame:
+    """Mean r² of neighbour pairs (:func:`neighbour_r2`) by distance bin: one row per bin
+    with ``low``, ``high`` (bp), ``mean_r2`` and ``pairs``. Default bins: 0-1, 1-2, 2-5,
+    5-10, 10-20, 20-50, 50-100 kb, 100 kb-1 Mb."""
+    edges = np.asarray(edges if edges is not None else
+                       [0, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 1_000_000])
+    pairs = neighbour_r2(d, positions, k).dropna(subset=["r2"])
+    which = np.searchsorted(edges, pairs["distance"].to_numpy(), side="right") - 1
+    rows = []
+    for b in range(len(edges) - 1):
+        r2 = pairs["r2"].to_numpy()[which == b]
+        rows.append({"low": int(edges[b]), "high": int(edges[b + 1]),
+                     "mean_r2": float(r2.mean()) if len(r2) else float("nan"), "pairs": int(len(r2))})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------
+# Structure
+# --------------------------------------------------------------------------------------
+
+def pca_fit(real: np.ndarray, n_components: int = 4) -> dict[str, np.ndarray]:
+    """Principal components of ``real`` people only (Patterson et al. 2006 scaling: each
+    site centred by its mean and divided by sqrt(p(1-p)), monomorphic sites dropped), for
+    projecting any cohort onto the same axes with :func:`pca_project`. Returns ``mean``,
+    ``scale``, ``keep`` (sites used), ``components`` (sites x components) and
+    ``explained`` (variance ratios)."""
+    p = allele_frequencies(real)
+    keep = (p > 0) & (p < 1)
+    if keep.sum() < n_components:
+        raise ValueError(f"only {int(keep.sum())} polymorphic sites for {n_components} components")
+    mean, scale = 2 * p[keep], np.sqrt(p[keep] * (1 - p[keep]))
+    x = (real[:, keep] - mean) / scale
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    variance = s ** 2
+    return {"mean": mean, "scale": scale, "keep": keep, "components": vt[:n_components].T,
+            "explained": variance[:n_components] / variance.sum()}
+
+
+def pca_project(fit: dict[str, np.ndarray], d: np.ndarray) -> np.ndarray:
+    """People x components coordinates of ``d`` on the axes :func:`pca_fit` found."""
+    return ((d[:, fit["keep"]] - fit["mean"]) / fit["scale"]) @ fit["components"]
+
+
+# --------------------------------------------------------------------------------------
+# People
+# --------------------------------------------------------------------------------------
+
+def heterozygosity(d: np.ndarray, reference_af: np.ndarray | None = None) -> pd.DataFrame:
+    """Per person: ``observed`` heterozygous share of sites and ``expected``, the mean of
+    2p(1-p) over sites (``p`` from ``reference_af``, by default the cohort's own), and
+    ``f``, the inbreeding coefficient 1 - observed / expected."""
+    p = allele_frequencies(d) if reference_af is None else np.asarray(reference_af)
+    expected = float((2 * p * (1 - p)).mean())
+    observed = (d == 1).mean(axis=1)
+    return pd.DataFrame({"observed": observed, "expected": expected,
+                         "f": 1 - observed / expected if expected > 0 else np.nan})
+
+
+# --------------------------------------------------------------------------------------
+# Distances between people
+# --------------------------------------------------------------------------------------
+
+def _indicators(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return tuple((d == g).astype(np.float32) for g in (0, 1, 2))
+
+
+def genotype_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``len(a)`` x ``len(b)`` matrix of L1 distances between dosage vectors: the number
+    of alleles by which two people differ, summed over sites (0 for identical genotypes, 1
+    for 0 against 1, 2 for 0 against 2). Exact, by matrix products of genotype indicators:
+    sites - (same genotype) + (opposite homozygotes)."""
+    _check(a, b)
+    a0, a1, a2 = _indicators(a)
+    b0, b1, b2 = _indicators(b)
+    same = a0 @ b0.T + a1 @ b1.T + a2 @ b2.T
+    opposite = a0 @ b2.T + a2 @ b0.T
+    return np.rint(a.shape[1] - same + opposite).astype(np.int64)
+
+
+def closest(a: np.ndarray, b: np.ndarray, exclude_self: bool = False) -> np.ndarray:
+    """For each person of ``a``, the distance to the closest person of ``b``
+    (:func:`genotype_distances`); ``exclude_self`` when ``a`` and ``b`` are the same
+    cohort (the diagonal is left out)."""
+    dist = genotype_distances(a, b).astype(np.float64)
+    if exclude_self:
+        if len(a) != len(b):
+            raise ValueError("exclude_self needs the same cohort twice")
+        np.fill_diagonal(dist, np.inf)
+    return dist.min(axis=1)
+
+
+def adversarial_accuracy(real: np.ndarray, synthetic: np.ndarray) -> dict[str, float]:
+    """Nearest-neighbour adversarial accuracy (Yelmen et al. 2021): ``AA_T``, the share of
+    real people whose closest synthetic person is farther than their closest other real
+    person; ``AA_S``, the share of synthetic people whose closest real person is farther
+    than their closest other synthetic person; ``AATS`` their mean. 0.5 is ideal: real and
+    synthetic people are as near to each other as to their own kind. Near 0, the synthetic
+    people sit on top of the real ones (copies); near 1, they are apart from them. A tie
+    counts as not farther."""
+    _check(real, synthetic)
+    if len(real) < 2 or len(synthetic) < 2:
+        raise ValueError("adversarial accuracy needs at least 2 real and 2 synthetic people")
+    to_synthetic, to_real = closest(real, synthetic), closest(real, real, exclude_self=True)
+    from_real, to_own = closest(synthetic, real), closest(synthetic, synthetic, exclude_self=True)
+    aa_t, aa_s = float(np.mean(to_synthetic > to_real)), float(np.mean(from_real > to_own))
+    return {"AA_T": aa_t, "AA_S": aa_s, "AATS": (aa_t + aa_s) / 2}
+
+
+def aats_privacy_loss(members: np.ndarray, holdout: np.ndarray, synthetic: np.ndarray) -> float:
+    """Yelmen et al.'s privacy loss: AATS against the holdout minus AATS against the
+    members. Positive when the synthetic people sit closer to the members than to people
+    the model never saw."""
+    return adversarial_accuracy(holdout, synthetic)["AATS"] - adversarial_accuracy(members, synthetic)["AATS"]
+
+
+# --------------------------------------------------------------------------------------
+# Kinship
+# --------------------------------------------------------------------------------------
+
+def king_kinship(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """KING-robust kinship coefficients (Manichaikul et al. 2010) between every person of
+    ``a`` and every person of ``b``: (shared heterozygotes - 2 x opposite homozygotes) /
+    (heterozygotes of the one + of the other). About 0.5 for the same person, 0.25 for a
+    parent and child or full siblings, 0.125 for second-degree relatives, 0 for unrelated
+    people of one population (negative across populations). NaN where neither has a
+    heterozygous site."""
+    _check(a, b)
+    a0, a1, a2 = _indicators(a)
+    b0, b1, b2 = _indicators(b)
+    shared = a1 @ b1.T
+    opposite = a0 @ b2.T + a2 @ b0.T
+    hets = a1.sum(axis=1)[:, None] + b1.sum(axis=1)[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(hets > 0, (shared - 2 * opposite) / hets, np.nan)
+
+
+def kinship_degree(phi: np.ndarray | float) -> np.ndarray:
+    """The relationship a KING kinship coefficient implies (:data:`KINSHIP_CUTOFFS`):
+    ``"duplicate"``, ``"first degree"``, ``"second degree"``, ``"third degree"`` or
+    ``"unrelated"``."""
+    phi = np.asarray(phi, dtype=np.float64)
+    out = np.full(phi.shape, "unrelated", dtype=object)
+    for label, cutoff in sorted(KINSHIP_CUTOFFS.items(), key=lambda item: item[1]):
+        out[phi > cutoff] = label
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Reference cohorts
+# --------------------------------------------------------------------------------------
+
+def independent_sites(d: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` people whose every site is drawn independently at ``d``'s allele frequency,
+    both alleles Bernoulli(p) (Hardy-Weinberg): the dissertation's "random model", which
+    keeps allele frequencies and destroys linkage and structure."""
+    rng = np.random.default_rng(seed)
+    p = allele_frequencies(d)
+    return (rng.random((n, len(p))) < p).astype(np.int8) + (rng.random((n, len(p))) < p).astype(np.int8)
+
+
+def resample_people(d: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` of ``d``'s people drawn at random, without replacement while there are enough
+    and with replacement beyond: a "copy of the members" cohort (perfect utility, no
+    privacy)."""
+    rng = np.random.default_rng(seed)
+    index = rng.choice(len(d), size=n, replace=n > len(d))
+    return d[index].copy()
+
+
+def shuffle_within_sites(d: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Each site's genotypes permuted across people independently: the same allele
+    frequencies (and genotype counts) exactly, linkage and structure destroyed."""
+    rng = np.random.default_rng(seed)
+    out = d.copy()
+    for j in range(d.shape[1]):
+        out[:, j] = rng.permutation(out[:, j])
+    return out
