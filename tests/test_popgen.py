@@ -159,6 +159,12 @@ def test_pca_is_fit_on_real_people_and_separates_populations():
     assert np.sign(new_a[:, 0].mean()) == np.sign(scores[:40, 0].mean())
     with pytest.raises(ValueError, match="polymorphic"):
         popgen.pca_fit(np.zeros((5, 3), dtype=np.int8))
+    # the same axes and variance ratios as a singular value decomposition of the scaled matrix
+    p = popgen.allele_frequencies(real)
+    x = (real - 2 * p) / np.sqrt(p * (1 - p))
+    _, sv, vt = np.linalg.svd(x, full_matrices=False)
+    np.testing.assert_allclose(np.abs(fit["components"]), np.abs(vt[:2].T), atol=1e-8)
+    np.testing.assert_allclose(fit["explained"], sv[:2] ** 2 / (sv ** 2).sum(), rtol=1e-8)
 
 
 def test_heterozygosity():
@@ -167,3 +173,75 @@ def test_heterozygosity():
     assert abs(table["f"].mean()) < 0.03 and (table["expected"] == table["expected"].iloc[0]).all()
     all_het = np.ones((10, 200), dtype=np.int8)
     assert (popgen.heterozygosity(all_het, popgen.allele_frequencies(hwe))["f"] < -0.5).all()
+
+
+def test_hwe_exact_is_the_exact_distribution():
+    """Against the distribution written out (Levene's formula) for every heterozygote count."""
+    from math import lgamma
+
+    def exact(n: int, minor: int) -> dict[int, float]:
+        out = {}
+        for het in range(minor % 2, minor + 1, 2):
+            hom_minor = (minor - het) // 2
+            hom_major = n - het - hom_minor
+            if hom_major < 0:
+                continue
+            out[het] = np.exp(lgamma(n + 1) - lgamma(hom_minor + 1) - lgamma(het + 1) - lgamma(hom_major + 1)
+                              + het * np.log(2) + lgamma(minor + 1) + lgamma(2 * n - minor + 1) - lgamma(2 * n + 1))
+        return out
+
+    for n, minor in ((20, 10), (15, 7), (30, 30)):
+        dist = exact(n, minor)
+        assert sum(dist.values()) == pytest.approx(1.0)
+        for het, p in dist.items():
+            hom_minor = (minor - het) // 2
+            expected = sum(q for q in dist.values() if q <= p * (1 + 1e-9))
+            assert popgen.hwe_exact(het, n - het - hom_minor, hom_minor) == pytest.approx(min(1.0, expected))
+    assert popgen.hwe_exact(0, 10, 0) == 1.0
+    hwe = people(300, 100, seed=16)
+    p = popgen.hwe_pvalues(hwe)
+    assert 0.85 < np.mean(p > 0.05) and p.shape == (100,)
+    assert (popgen.hwe_pvalues(np.ones((50, 3), dtype=np.int8)) < 1e-6).all()  # everyone heterozygous
+
+
+def test_fst_and_telling_real_from_synthetic():
+    rng = np.random.default_rng(17)
+    base = rng.uniform(0.2, 0.8, 300)
+    one = people(80, 300, seed=18, p=base)
+    labels = ["a"] * 40 + ["b"] * 40
+    assert abs(popgen.weir_cockerham_fst(one, labels)) < 0.02
+    fixed = np.vstack([np.zeros((20, 300), dtype=np.int8), np.full((20, 300), 2, dtype=np.int8)])
+    assert popgen.weir_cockerham_fst(fixed, ["a"] * 20 + ["b"] * 20) > 0.95
+    apart = np.vstack([people(40, 300, seed=19, p=np.clip(base + 0.2, 0, 1)),
+                       people(40, 300, seed=20, p=np.clip(base - 0.2, 0, 1))])
+    assert 0.05 < popgen.weir_cockerham_fst(apart, labels) < 0.5
+    with pytest.raises(ValueError, match="labels"):
+        popgen.weir_cockerham_fst(one, labels[:5])
+    auc, low, high = popgen.classifier_two_sample(one[:40], one[40:], n_boot=50)
+    assert 0.3 < auc < 0.7 and low <= auc <= high
+    auc, low, _ = popgen.classifier_two_sample(apart[:40], apart[40:], n_boot=50)
+    assert auc > 0.95 and low > 0.85
+    value, low, high = popgen.bootstrap(lambda a: a.mean(), [one], n_boot=100, seed=1)
+    assert low <= value <= high and (value, low, high) == popgen.bootstrap(lambda a: a.mean(), [one], 100, 1)
+
+
+def test_the_suite_frames_a_cohort_by_its_references():
+    p = np.random.default_rng(21).uniform(0.02, 0.98, 600)
+    real = people(150, 600, seed=22, p=p, linked=0.5)
+    members, holdout = real[:90], real[90:]
+    positions = np.arange(1, 601) * 500
+    cohorts = popgen.reference_cohorts(members, 60, seed=1)
+    cohorts["new people"] = people(60, 600, seed=23, p=p, linked=0.5)
+    table = popgen.utility_table(holdout, members, cohorts, positions, k=1, n_boot=30)
+    assert set(table["cohort"]) == set(cohorts) and not table["value"].isna().any()
+    value = table.set_index(["cohort", "metric"])["value"]
+    assert value["copy of members", "exact_copies"] == 1.0 and value["copy of members", "kin_duplicate"] == 1.0
+    assert value["copy of members", "dcr_members"] == 0.0 < value["copy of members", "dcr_holdout"]
+    assert value["copy of members", "aats_privacy_loss"] > 0.2 > abs(value["new people", "aats_privacy_loss"])
+    assert value["new people", "exact_copies"] == 0.0 and value["new people", "kin_duplicate"] == 0.0
+    # independent sites keep frequencies, lose linkage
+    assert value["independent sites", "af_r"] > 0.8 and value["new people", "af_r"] > 0.8
+    assert value["independent sites", "ld_r2_mad"] > 1.5 * value["new people", "ld_r2_mad"]  # 60 people: noisy r2
+    intervals = table.dropna(subset=["low"])
+    assert set(intervals["metric"]) == {"af_r", "af_mad", "heterozygosity", "c2st_auc"}
+    assert ((intervals["low"] <= intervals["value"] + 1e-12) & (intervals["value"] <= intervals["high"] + 1e-12)).all()
