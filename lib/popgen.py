@@ -16,7 +16,8 @@ functions.
 * linkage: :func:`neighbour_r2` (r² of each site with its next ``k`` sites),
   :func:`ld_difference`, :func:`ld_decay` (mean r² by distance);
 * structure: :func:`pca_fit` on real people only, :func:`pca_project` of anyone onto it;
-* people: :func:`heterozygosity` (observed and expected per person);
+* people: :func:`heterozygosity` (observed and expected per person), :func:`genotype_shares`
+  and :func:`uniqueness` (the dissertation's genotype mix and uniqueness);
 * distances: :func:`genotype_distances` (L1 between dosage vectors, exact, by matrix
   products), :func:`closest` (distance to the closest record of another cohort),
   :func:`adversarial_accuracy` (AATS of Yelmen et al. 2021);
@@ -190,6 +191,21 @@ def heterozygosity(d: np.ndarray, reference_af: np.ndarray | None = None) -> pd.
     observed = (d == 1).mean(axis=1)
     return pd.DataFrame({"observed": observed, "expected": expected,
                          "f": 1 - observed / expected if expected > 0 else np.nan})
+
+
+def genotype_shares(d: np.ndarray) -> dict[str, float]:
+    """The dissertation's genotype mix over every call of the cohort: shares of
+    ``hom_ref``, ``het`` and ``hom_alt`` (dosage 0, 1, 2), and ``mean_af``, the mean ALT
+    allele frequency over sites."""
+    total = max(d.size, 1)
+    return {"hom_ref": float((d == 0).sum() / total), "het": float((d == 1).sum() / total),
+            "hom_alt": float((d == 2).sum() / total), "mean_af": float(allele_frequencies(d).mean())}
+
+
+def uniqueness(d: np.ndarray) -> float:
+    """The share of distinct people in a cohort (1: no two people share every genotype;
+    the dissertation's "uniqueness" within a synthetic cohort)."""
+    return float(len(np.unique(d, axis=0)) / len(d)) if len(d) else float("nan")
 
 
 # --------------------------------------------------------------------------------------
@@ -442,6 +458,7 @@ def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, n
 
     Metrics: ``af_r``, ``af_mad`` (bootstrap over sites), ``af_wasserstein``, ``genotype_kl``,
     ``ld_r2_mad`` (neighbour pairs), ``heterozygosity`` (mean observed, bootstrap),
+    ``share_hom_alt`` and ``mean_af`` (:func:`genotype_shares`), ``unique_people``,
     ``c2st_auc`` (bootstrap), ``aats`` (against the holdout), ``aats_privacy_loss``,
     ``dcr_members`` and ``dcr_holdout`` (median distance to the closest member / holdout
     person), ``exact_copies`` (share at distance 0 from a member), and the shares of
@@ -465,6 +482,10 @@ def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, n
         add(name, "genotype_kl", agreement["kl"])
         add(name, "ld_r2_mad", ld_difference(holdout, synthetic, positions, k))
         add(name, "heterozygosity", *bootstrap(lambda a: (a == 1).mean(), [synthetic], n_boot, seed))
+        shares = genotype_shares(synthetic)
+        add(name, "share_hom_alt", shares["hom_alt"])
+        add(name, "mean_af", shares["mean_af"])
+        add(name, "unique_people", uniqueness(synthetic))
         add(name, "c2st_auc", *classifier_two_sample(holdout, synthetic, seed=seed, n_boot=n_boot))
         add(name, "aats", adversarial_accuracy(holdout, synthetic)["AATS"])
         add(name, "aats_privacy_loss", aats_privacy_loss(members, holdout, synthetic))

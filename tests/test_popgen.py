@@ -167,6 +167,13 @@ def test_pca_is_fit_on_real_people_and_separates_populations():
     np.testing.assert_allclose(fit["explained"], sv[:2] ** 2 / (sv ** 2).sum(), rtol=1e-8)
 
 
+def test_genotype_shares_and_uniqueness():
+    d = np.array([[0, 1, 2, 2], [0, 1, 2, 2], [1, 1, 0, 0]], dtype=np.int8)
+    assert popgen.genotype_shares(d) == {"hom_ref": 4 / 12, "het": 4 / 12, "hom_alt": 4 / 12,
+                                         "mean_af": pytest.approx(np.mean([1 / 6, 3 / 6, 4 / 6, 4 / 6]))}
+    assert popgen.uniqueness(d) == pytest.approx(2 / 3) and popgen.uniqueness(d[:1]) == 1.0
+
+
 def test_heterozygosity():
     hwe = people(500, 200, seed=15)
     table = popgen.heterozygosity(hwe)
@@ -239,6 +246,8 @@ def test_the_suite_frames_a_cohort_by_its_references():
     assert value["copy of members", "dcr_members"] == 0.0 < value["copy of members", "dcr_holdout"]
     assert value["copy of members", "aats_privacy_loss"] > 0.2 > abs(value["new people", "aats_privacy_loss"])
     assert value["new people", "exact_copies"] == 0.0 and value["new people", "kin_duplicate"] == 0.0
+    assert value["new people", "unique_people"] == 1.0 and value["copy of members", "unique_people"] == 1.0
+    assert value["copy of members", "mean_af"] == pytest.approx(popgen.genotype_shares(cohorts["copy of members"])["mean_af"])
     # independent sites keep frequencies, lose linkage
     assert value["independent sites", "af_r"] > 0.8 and value["new people", "af_r"] > 0.8
     assert value["independent sites", "ld_r2_mad"] > 1.5 * value["new people", "ld_r2_mad"]  # 60 people: noisy r2
