@@ -104,14 +104,15 @@ def example_pieces(built: Mapping[str, Any], text: str, n_tokens: int = 14) -> s
 def lengths(built: Mapping[str, Any], texts: Mapping[str, Mapping[str, str]],
             run: str | os.PathLike | None = None) -> pd.DataFrame:
     """:func:`lib.tokenization.length_table` over the dense and sparse texts. With ``run``,
-    the table is saved to ``metrics/02_lengths.csv`` and reused while the tokenizers and
+    the table is saved to ``diagnostics/02_lengths.csv`` and reused while the tokenizers and
     texts are unchanged (encoding every dense profile takes most of the chapter's time; the
-    reused table keeps the encoding speed measured when it was made)."""
+    reused table keeps the encoding speed measured when it was made). It is computed over
+    every person, members included: a diagnostic outside the guarantee, never released."""
     kinds = {"dense": texts["dense"], "sparse": texts["sparse"]}
     if run is None:
         return tk.length_table(built, kinds)
     run = Path(run)
-    path = run / "metrics" / "02_lengths.csv"
+    path = run / "diagnostics" / "02_lengths.csv"
     params = {"role": "tokens per sample", "texts_sha256": tk.texts_sha256(
                   [t for kind in kinds.values() for t in kind.values()]),
               "tokenizers": {name: rundir.sha256(tk.tokenizer_dir(run, name) / "tokenizer.json") for name in built}}

@@ -98,7 +98,7 @@ def test_chapter_after_the_data_chapter(tmp_path, gpt2_dir):
     for recipe in ch02.RECIPES:  # the comparison's table shows every recipe
         assert any(recipe in o.get("data", {}).get("text/html", "") for c in nb.cells for o in c.get("outputs", []))
     # the length table is saved and reused while the tokenizers and texts are unchanged
-    path = run / "metrics" / "02_lengths.csv"
+    path = run / "diagnostics" / "02_lengths.csv"  # computed on members too: a diagnostic
     stamp, saved = path.stat().st_mtime_ns, pd.read_csv(path)
     built = {name: tk.load(run, name) for name in saved["tokenizer"].unique()}
     again = ch02.lengths(built, texts, run)

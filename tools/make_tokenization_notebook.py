@@ -95,8 +95,11 @@ Tokens per person, for the dense profiles (every panel site) and the sparse ones
 non-reference records). The table also gives each tokenizer's encoding speed, in samples per
 second: it is the one number in this chapter that is *measured* (a wall-clock time) rather
 than computed from the data, so it depends on the machine and varies from run to run. The
-table is saved to the run's `metrics/02_lengths.csv` and reused while the tokenizers and
-texts are unchanged, speeds included."""),
+table is computed over every person, members included (their maximum lengths among them),
+so like everything in the run's `diagnostics/` it is outside the guarantee and never
+released: it is saved as `diagnostics/02_lengths.csv` and reused while the tokenizers and
+texts are unchanged, speeds included. The models' context does not come from it but from
+the public people alone (next chapter)."""),
 code("""lengths = chapter.lengths(built, texts, run)
 charts.tokens_per_sample_chart(lengths)""", metadata={"tags": ["hide-input"]}),
 code("""chapter.format_lengths(lengths)""", metadata={"tags": ["hide-input"]}),
