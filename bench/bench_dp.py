@@ -125,12 +125,7 @@ class Setting:
     def sizes(self, family: str) -> dict[str, Any]:
         """The profile's sizes; a context sized from public data (``"public"``) gets
         exactly the measured length."""
-        return sizes_for(self.settings, family, self.length)
-
-
-def sizes_for(settings: dict[str, Any], family: str, length: int) -> dict[str, Any]:
-    block = length if settings["model_block_size"] == "public" else None
-    return models.sizes_from_profile(settings, family, block_size=block)
+        return models.sizes_from_profile(self.settings, family, block_size=self.length)
 
 
 @contextlib.contextmanager
@@ -378,7 +373,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"profile={args.profile}: device {device}, {torch.get_num_threads()} torch threads, "
           f"torch {torch.__version__}, opacus {opacus.__version__}, transformers {transformers.__version__}")
     for family in args.families.split(","):
-        sizes = sizes_for(settings, family, max(int(x) for x in args.lengths.split(",")))
+        sizes = models.sizes_from_profile(settings, family, block_size=max(int(x) for x in args.lengths.split(",")))
         model = models.build_model(family, sizes, VOCAB, seed=0)
         print(f"  {family}: {sizes['n_layer']} layers x {sizes['n_embd']} wide, {sizes['n_head']} heads, "
               f"{models.num_parameters(model):,} parameters")

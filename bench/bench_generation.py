@@ -58,7 +58,7 @@ def main(profile: str = "quick", lengths: str = "55,107,175,700", batch: int = 3
     device = training.select_device()
     torch.set_grad_enabled(False)
     measured = [int(x) for x in lengths.split(",")]
-    block = max(measured) + 1 if settings["model_block_size"] == "public" else None
+    block = max(measured) + 1  # the context when the profile sizes it from public data
     built = {}
     for family in models.FAMILIES:
         sizes = models.sizes_from_profile(settings, family, block_size=block)

@@ -32,11 +32,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lib import artefacts, ch03_models, models, privacy, profiles, rundir, training  # noqa: E402
 from lib import tokenization as tk  # noqa: E402
-
-BEFORE = {"model_block_size": 2048, "model_tie_weights": False, "gpt2_tie_weights": False,
-          "model_positions": "learned"}
+from tune_dp import BEFORE  # noqa: E402  (the quick profile's settings before issue 10)
 
 
 def configurations(family: str) -> dict[str, tuple[str, dict]]:
@@ -46,7 +45,7 @@ def configurations(family: str) -> dict[str, tuple[str, dict]]:
 def one_epoch(run: Path, family: str, tokenizer_name: str, overrides: dict) -> dict:
     settings = profiles.resolve("quick", **overrides)
     tokenizer = tk.load(run, tokenizer_name)
-    sizes = ch03_models.model_sizes(run, settings, family, tokenizer)
+    sizes = artefacts.model_sizes(run, settings, family, tokenizer)
     train_ids, val_ids, _ = ch03_models.training_ids(run, tokenizer, tokenizer_name, sizes)
     config = training.config_from_profile(dict(settings), family, seed=0, epochs=1, progress=False)
     model = models.build_model(family, sizes, tokenizer, seed=0)

@@ -34,12 +34,6 @@ def step_time(model, optimizer, batch) -> float:
     return time.perf_counter() - started
 
 
-def sizes(settings: dict, family: str, seq_len: int) -> dict:
-    """The profile's sizes; a context sized from public data (``"public"``) gets ``seq_len``."""
-    block = seq_len if settings["model_block_size"] == "public" else None
-    return models.sizes_from_profile(settings, family, block_size=block)
-
-
 def main(profile: str = "quick", seq_len: int = 1_100, steps: int = 6) -> None:
     settings = get_profile(profile)
     batch_size = settings["train_batch_size"]
@@ -49,14 +43,16 @@ def main(profile: str = "quick", seq_len: int = 1_100, steps: int = 6) -> None:
     tokens = int(batch[1].sum())
     built = {}
     for family in models.FAMILIES:
-        model = models.build_model(family, sizes(settings, family, seq_len), VOCAB, seed=0).train()
+        # a context sized from public data ("public") gets exactly seq_len
+        model = models.build_model(family, models.sizes_from_profile(settings, family, block_size=seq_len), VOCAB,
+                                   seed=0).train()
         built[family] = (model, training.make_optimizer(model, 1e-3, 0.1))
         step_time(*built[family], batch)  # warm-up
     times = {family: [] for family in built}
     for _ in range(steps):
         for family, (model, optimizer) in built.items():
             times[family].append(step_time(model, optimizer, batch))
-    print(f"profile={profile} sizes={sizes(settings, 'mingpt', seq_len)} batch={batch_size}x{seq_len} "
+    print(f"profile={profile} sizes={models.sizes_from_profile(settings, 'mingpt', block_size=seq_len)} batch={batch_size}x{seq_len} "
           f"threads={torch.get_num_threads()} steps={steps}")
     rate = {}
     for family, (model, _) in built.items():

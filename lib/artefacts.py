@@ -25,7 +25,7 @@ import gzip
 import json
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -170,6 +170,17 @@ def public_block_size(run: str | os.PathLike, tokenizer: Any, margin: float = LE
     return int(-(-int(longest * margin) // multiple) * multiple)
 
 
+def model_sizes(run: str | os.PathLike, settings: Mapping[str, Any], family: str, tokenizer: Any) -> dict[str, Any]:
+    """The profile's sizes for ``family`` (:func:`lib.models.sizes_from_profile`), the
+    context length taken from the public people's sequences when the profile says
+    ``model_block_size="public"`` (:func:`public_block_size`), and ``block_from`` saying
+    which (a longer member's profile is cut only when the context is public)."""
+    public = settings["model_block_size"] == "public"
+    block = public_block_size(run, tokenizer) if public else None
+    return dict(models.sizes_from_profile(dict(settings), family, block_size=block),
+                block_from="public" if public else "profile")
+
+
 def input_digest(run: str | os.PathLike, tokenizer_name: str) -> dict[str, str]:
     """Checksums of what a model is trained from (the profiles, splits and tokenizer): the
     manifest compares them to decide whether a model can be reused. They are computed
@@ -211,6 +222,10 @@ def main_tokenizer(family: str) -> str:
     return MAIN_TOKENIZERS[family]
 
 
+def _is_main(family: str, tokenizer_name: str | None) -> bool:
+    return tokenizer_name is None or tokenizer_name == main_tokenizer(family)
+
+
 def model_name(family: str, tokenizer_name: str | None = None, eps: float | str = "inf", variant: str = "") -> str:
     """``<family>-eps<eps>`` for the family's main tokenizer (:data:`MAIN_TOKENIZERS`; the
     run-directory contract), ``<family>-<tokenizer>-eps<eps>`` for any other; ``variant``
@@ -218,8 +233,7 @@ def model_name(family: str, tokenizer_name: str | None = None, eps: float | str 
     ``<family>-<variant>-eps<eps>``."""
     if family not in models.FAMILIES:
         raise ValueError(f"family={family!r} is unknown; choose one of {models.FAMILIES}")
-    main = tokenizer_name is None or tokenizer_name == main_tokenizer(family)
-    middle = "" if main else f"-{tokenizer_name}"
+    middle = "" if _is_main(family, tokenizer_name) else f"-{tokenizer_name}"
     middle += f"-{variant}" if variant else ""
     return f"{family}{middle}-eps{eps_text(eps)}"
 
@@ -227,8 +241,7 @@ def model_name(family: str, tokenizer_name: str | None = None, eps: float | str 
 def base_name(family: str, tokenizer_name: str | None = None) -> str:
     """The public base's directory name: ``<family>-public-base`` on the family's main
     tokenizer, ``<family>-<tokenizer>-public-base`` on another."""
-    main = tokenizer_name is None or tokenizer_name == main_tokenizer(family)
-    return f"{family}-public-base" if main else f"{family}-{tokenizer_name}-public-base"
+    return f"{family}-public-base" if _is_main(family, tokenizer_name) else f"{family}-{tokenizer_name}-public-base"
 
 
 def model_dir(run: str | os.PathLike, name: str) -> Path:

@@ -68,7 +68,7 @@ def public_base(run: str | os.PathLike, settings: Mapping[str, Any], seed: int =
         raise ValueError(f"the public split of {run} has {len(public)} people; pre-training a {family} base "
                          "needs at least 2 (set public_fraction in the data chapter, or pass base_model)")
     texts = [tk.sample_to_text(list(r)) for r in public["variants"]]
-    sizes = model_sizes(run, settings, family, tokenizer)
+    sizes = artefacts.model_sizes(run, settings, family, tokenizer)
     config = training.config_from_profile(dict(settings), family, seed=seed, progress=progress)
     directory = artefacts.model_dir(run, artefacts.base_name(family, tokenizer_name))
     params = dict(role="public pre-trained base", family=family, split="public", sizes=sizes, seed=seed,
@@ -109,16 +109,6 @@ def base_record(base_model: str | os.PathLike | None) -> dict[str, Any] | None:
         return None
     weights = Path(base_model) / "model.safetensors"
     return {"base_model": str(base_model), "base_sha256": rundir.sha256(weights) if weights.exists() else None}
-
-
-def model_sizes(run: str | os.PathLike, settings: Mapping[str, Any], family: str, tokenizer: Any) -> dict[str, Any]:
-    """The profile's sizes for ``family`` (:func:`lib.models.sizes_from_profile`), the
-    context length taken from the public people's sequences when the profile says
-    ``model_block_size="public"`` (:func:`lib.artefacts.public_block_size`)."""
-    public = settings["model_block_size"] == "public"
-    block = artefacts.public_block_size(run, tokenizer) if public else None
-    return dict(models.sizes_from_profile(dict(settings), family, block_size=block), block_from="public" if public
-                else "profile")
 
 
 def training_ids(run: Path, tokenizer: Any, tokenizer_name: str,
@@ -181,7 +171,7 @@ def train_model(run: str | os.PathLike, family: str, tokenizer_name: str | None,
     directory = artefacts.model_dir(run, name)
     digest = artefacts.input_digest(run, tokenizer_name)
     tokenizer = tk.load(run, tokenizer_name)
-    sizes = model_sizes(run, settings, family, tokenizer)
+    sizes = artefacts.model_sizes(run, settings, family, tokenizer)
     config = training.config_from_profile(dict(settings), family, seed=seed, progress=progress, **train_overrides)
     base = base_record(base_model)
     params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps="inf",

@@ -121,7 +121,7 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     directory = artefacts.model_dir(run, name)
     digest = artefacts.input_digest(run, tokenizer_name)
     tokenizer = tk.load(run, tokenizer_name)
-    sizes = ch03_models.model_sizes(run, settings, family, tokenizer)
+    sizes = artefacts.model_sizes(run, settings, family, tokenizer)
     config = training.config_from_profile(dict(settings), family, seed=seed, progress=progress)
     dp = dp_settings(settings)
     if accountant is not None:
@@ -222,7 +222,7 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
     base_model = ch03_models.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
     tokenizer_name = artefacts.main_tokenizer("gpt2")
     tokenizer = tk.load(run, tokenizer_name)
-    sizes = ch03_models.model_sizes(run, settings, "gpt2", tokenizer)
+    sizes = artefacts.model_sizes(run, settings, "gpt2", tokenizer)
     config = training.config_from_profile(dict(settings), "gpt2", seed=seed, progress=False)
     dp = dp_settings(settings)
     base = ch03_models.base_record(base_model)

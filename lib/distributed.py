@@ -154,8 +154,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     run = Path(args.run_dir)
     # the family's main tokenizer; a clear error if the tokenization chapter has not run
     tokenizer = tokenization.load(run, artefacts.main_tokenizer(args.family))
-    public_block = artefacts.public_block_size(run, tokenizer) if settings["model_block_size"] == "public" else None
-    sizes = models.sizes_from_profile(settings, args.family, block_size=public_block)
+    sizes = artefacts.model_sizes(run, settings, args.family, tokenizer)
     overrides = {k: v for k, v in {"epochs": args.epochs, "batch_size": args.batch_size}.items() if v is not None}
     config = training.config_from_profile(settings, args.family, seed=args.seed, **overrides)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -480,15 +480,18 @@ class SiteSetGrammar:
         return sorted(records, key=lambda record: self.index[record.rsplit("_", 1)[0]])
 
 
-class RecordSetGrammar:
+class RecordSetGrammar(SiteSetGrammar):
     """:class:`SiteSetGrammar` for a tokenizer with one token per record
     (:func:`lib.tokenization.record_tokenizer`): a step may choose the record token of any
     site not yet written (with a genotype that site can have, the tokenizer's vocabulary
     holds no other) or the end token; the records are sorted into panel order afterwards
-    (:meth:`sort_records`). Raises ``ValueError`` when a panel site has no record token."""
+    (:meth:`sort_records`). Every state is "between records", so the parent's
+    :meth:`~SiteSetGrammar.start`, :meth:`~SiteSetGrammar.allowed` and
+    :meth:`~SiteSetGrammar.sort_records` serve as they are. Raises ``ValueError`` when a
+    panel site has no record token."""
 
     def __init__(self, tokenizer: Any, site_texts: Sequence[str], n_alts: Sequence[int], end: str,
-                 phased: bool = True) -> None:
+                 phased: bool = True) -> None:  # its own tables: the parent's do not apply
         self.vocab_size = len(tokenizer)
         self.index = {text: i for i, text in enumerate(site_texts)}
         allowed_genotypes = {k: set(profiletext.possible_genotypes(k, phased=phased, sparse=True))
@@ -512,21 +515,10 @@ class RecordSetGrammar:
         self.start_mask = site_of_token >= 0
         self.start_mask[eos] = True
 
-    def start(self) -> SiteSetState:
-        return SiteSetState(site=None, used=torch.zeros(self.vocab_size, dtype=torch.bool))
-
-    def allowed(self, state: SiteSetState) -> torch.Tensor:
-        """Boolean mask over the vocabulary: a record of a site not yet written, or the end."""
-        return self.start_mask & ~state.used
-
     def advance(self, state: SiteSetState, token_id: int) -> SiteSetState:
         if not bool(self.allowed(state)[token_id]) or token_id == self.eos_id:
             raise ValueError(f"token {token_id} is not allowed here")
         return SiteSetState(site=None, used=state.used | (self.site_of_token == self.site_of_token[token_id]))
-
-    def sort_records(self, records: Sequence[str]) -> list[str]:
-        """The records in panel order."""
-        return sorted(records, key=lambda record: self.index[record.rsplit("_", 1)[0]])
 
 
 # --------------------------------------------------------------------------------------

@@ -648,7 +648,7 @@ def sizes_from_profile(settings: dict[str, Any], family: str = "mingpt", block_s
     profile's ``gpt2_tie_weights``).
     ``model_block_size`` is a number of positions, or ``"public"``: then ``block_size``
     must be given (:func:`lib.artefacts.public_block_size`, a limit from the public people's
-    sequences)."""
+    sequences); a profile with a fixed context ignores ``block_size``."""
     sizes = {key: settings[f"model_{key}"] for key in ("block_size", "n_layer", "n_head", "n_embd", "dropout")}
     sizes["tie_weights"] = bool(settings.get("model_tie_weights", False))
     if family == "mingpt":
@@ -656,9 +656,10 @@ def sizes_from_profile(settings: dict[str, Any], family: str = "mingpt", block_s
     if family == "gpt2":
         sizes.update({key: settings[f"gpt2_{key}"] for key in ("n_layer", "n_head", "n_embd", "tie_weights")
                       if f"gpt2_{key}" in settings})
-    if block_size is not None:
-        sizes["block_size"] = int(block_size)
-    elif sizes["block_size"] == "public":
+    if sizes["block_size"] == "public":
+        if block_size is not None:
+            sizes["block_size"] = int(block_size)
+            return sizes
         raise ValueError("the profile sizes the model from the public people's sequences "
                          "(model_block_size='public'): pass block_size (lib.artefacts.public_block_size)")
     return sizes

@@ -63,6 +63,13 @@ def allele_frequencies(d: np.ndarray) -> np.ndarray:
     return d.mean(axis=0) / 2.0 if len(d) else np.zeros(d.shape[1])
 
 
+def frequency_agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Pearson r (NaN when either vector is constant) and mean absolute difference of two
+    per-site frequency vectors."""
+    r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
+    return r, float(np.abs(a - b).mean())
+
+
 def _genotype_shares(d: np.ndarray) -> np.ndarray:
     """Per site, the shares of dosage 0, 1 and 2: sites x 3."""
     return np.stack([(d == g).mean(axis=0) for g in (0, 1, 2)], axis=1)
@@ -79,10 +86,10 @@ def af_agreement(real: np.ndarray, synthetic: np.ndarray, pseudo_count: float = 
 
     _check(real, synthetic)
     a, b = allele_frequencies(real), allele_frequencies(synthetic)
-    r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
+    r, mad = frequency_agreement(a, b)
     p = (_genotype_shares(real) * len(real) + pseudo_count) / (len(real) + 3 * pseudo_count)
     q = (_genotype_shares(synthetic) * len(synthetic) + pseudo_count) / (len(synthetic) + 3 * pseudo_count)
-    return {"r": r, "mad": float(np.abs(a - b).mean()), "wasserstein": float(wasserstein_distance(a, b)),
+    return {"r": r, "mad": mad, "wasserstein": float(wasserstein_distance(a, b)),
             "kl": float((p * np.log(p / q)).sum(axis=1).mean())}
 
 
@@ -152,7 +159,8 @@ def ld_decay(d: np.ndarray, positions: Sequence[int], edges: Sequence[int] | Non
 
 def pca_fit(real: np.ndarray, n_components: int = 4) -> dict[str, np.ndarray]:
     """Principal components of ``real`` people only (Patterson et al. 2006 scaling: each
-    site centred by its mean and divided by sqrt(p(1-p)), monomorphic sites dropped), for
+    site centred by its mean dosage 2p and divided by sqrt(2p(1-p)), monomorphic sites
+    dropped), for
     projecting any cohort onto the same axes with :func:`pca_project`. Returns ``mean``,
     ``scale``, ``keep`` (sites used), ``components`` (sites x components) and
     ``explained`` (variance ratios)."""
@@ -160,7 +168,7 @@ def pca_fit(real: np.ndarray, n_components: int = 4) -> dict[str, np.ndarray]:
     keep = (p > 0) & (p < 1)
     if keep.sum() < n_components:
         raise ValueError(f"only {int(keep.sum())} polymorphic sites for {n_components} components")
-    mean, scale = 2 * p[keep], np.sqrt(p[keep] * (1 - p[keep]))
+    mean, scale = 2 * p[keep], np.sqrt(2 * p[keep] * (1 - p[keep]))
     x = (real[:, keep] - mean) / scale
     # through the people x people Gram matrix: the same axes as an SVD of x, several times
     # faster when there are fewer people than sites (2,504 x 10,000: seconds, not a minute)
@@ -474,9 +482,8 @@ def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, n
         # over sites: resampling people would add sampling noise to both frequencies and
         # bias r down and the difference up (the interval would miss the estimate)
         pair = np.stack([allele_frequencies(holdout), allele_frequencies(synthetic)], axis=1)
-        add(name, "af_r", *bootstrap(lambda f: np.corrcoef(f[:, 0], f[:, 1])[0, 1] if f[:, 0].std() > 0
-                                     and f[:, 1].std() > 0 else np.nan, [pair], n_boot, seed))
-        add(name, "af_mad", *bootstrap(lambda f: np.abs(f[:, 0] - f[:, 1]).mean(), [pair], n_boot, seed))
+        add(name, "af_r", *bootstrap(lambda f: frequency_agreement(f[:, 0], f[:, 1])[0], [pair], n_boot, seed))
+        add(name, "af_mad", *bootstrap(lambda f: frequency_agreement(f[:, 0], f[:, 1])[1], [pair], n_boot, seed))
         agreement = af_agreement(holdout, synthetic)
         add(name, "af_wasserstein", agreement["wasserstein"])
         add(name, "genotype_kl", agreement["kl"])
@@ -487,8 +494,9 @@ def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, n
         add(name, "mean_af", shares["mean_af"])
         add(name, "unique_people", uniqueness(synthetic))
         add(name, "c2st_auc", *classifier_two_sample(holdout, synthetic, seed=seed, n_boot=n_boot))
-        add(name, "aats", adversarial_accuracy(holdout, synthetic)["AATS"])
-        add(name, "aats_privacy_loss", aats_privacy_loss(members, holdout, synthetic))
+        aats_holdout = adversarial_accuracy(holdout, synthetic)["AATS"]
+        add(name, "aats", aats_holdout)
+        add(name, "aats_privacy_loss", aats_holdout - adversarial_accuracy(members, synthetic)["AATS"])
         to_members = closest(synthetic, members)
         add(name, "dcr_members", np.median(to_members))
         add(name, "dcr_holdout", np.median(closest(synthetic, holdout)))

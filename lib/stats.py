@@ -64,6 +64,7 @@ from typing import Any, Iterable, Mapping, Union
 import numpy as np
 import pandas as pd
 
+from . import popgen
 from .cohort import UNKNOWN, Cohort
 
 #: Super-populations in display order (the colour scale of :mod:`lib.charts` follows it).
@@ -731,13 +732,12 @@ def pca(cohort: Cohort, n_components: int = 2) -> tuple[pd.DataFrame, np.ndarray
         raise ValueError(f"PCA needs more than {n_components} polymorphic sites and samples; "
                          f"got {int(keep.sum())} sites and {cohort.n_samples} samples")
     x = dosage[keep]
-    p = p[keep]
-    x = np.where(np.isnan(x), 2 * p[:, None], x)
-    z = (x - 2 * p[:, None]) / np.sqrt(2 * p * (1 - p))[:, None]
-    u, sv, vt = np.linalg.svd(z.T, full_matrices=False)  # samples x sites
-    signs = np.sign(vt[np.arange(n_components), np.abs(vt[:n_components]).argmax(axis=1)])
-    scores = u[:, :n_components] * sv[:n_components] * signs
-    explained = (sv ** 2 / (sv ** 2).sum())[:n_components]
+    x = np.where(np.isnan(x), 2 * p[keep][:, None], x).T  # samples x sites, missing at the mean
+    fit = popgen.pca_fit(x, n_components)  # the same axes the utility chapter projects onto
+    loadings = fit["components"]  # sites x components
+    signs = np.sign(loadings[np.abs(loadings).argmax(axis=0), np.arange(n_components)])
+    scores = popgen.pca_project(fit, x) * signs
+    explained = fit["explained"]
     table = cohort.samples[["sample", "population", "superpopulation"]].copy()
     for k in range(n_components):
         table[f"PC{k + 1}"] = scores[:, k]

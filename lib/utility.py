@@ -17,7 +17,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from . import profiletext
+from . import popgen, profiletext
 from .cohort import Cohort
 
 
@@ -25,11 +25,6 @@ def variants_per_sample(cohort: Cohort) -> np.ndarray:
     """Per sample: the sites where it carries an ALT allele (or a missing call), i.e. the
     length of its sparse profile."""
     return (cohort.genotypes != 0).any(axis=2).sum(axis=0)
-
-
-def _af_agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
-    return r, float(np.abs(a - b).mean())
 
 
 def first_look(panel: Cohort, synthetic: Mapping[str, Cohort], train: Cohort, holdout: Cohort,
@@ -48,8 +43,8 @@ def first_look(panel: Cohort, synthetic: Mapping[str, Cohort], train: Cohort, ho
     for label, cohort in cohorts.items():
         per = variants_per_sample(cohort)
         af = cohort.alt_frequency()
-        r_train, d_train = _af_agreement(af, af_train)
-        r_holdout, d_holdout = _af_agreement(af, af_holdout)
+        r_train, d_train = popgen.frequency_agreement(af, af_train)
+        r_holdout, d_holdout = popgen.frequency_agreement(af, af_holdout)
         v = (validity or {}).get(label)
         rows.append({"cohort": label, "samples": cohort.n_samples,
                      "validity": v["valid_rate"] if v else (1.0 if label.endswith("(real)") else float("nan")),

@@ -16,21 +16,16 @@ import pysam
 import pytest
 import torch
 
-from lib import artefacts, ch01_data, ch03_models as ch03, generation, models, profiles, profiletext, rundir, utility
+from conftest import make_small_run
+from lib import artefacts, ch03_models as ch03, generation, models, profiles, profiletext, rundir, utility
 from lib import tokenization as tk
 
 
 def small_run(base: Path, seed: int, n_sites: int, samples_per_population: int, bpe: bool = False) -> Path:
-    """A small simulated run directory (smoke profile, 300 kb, a public tenth) with its
-    cohort, splits, profiles, public panel and the variant and record tokenizers -- what the models
-    chapters read -- and, with ``bpe``, a BPE tokenizer learned on the public people."""
-    run = rundir.run_path(base / "run", "smoke")
-    prepared = ch01_data.prepare(run, source="simulate", seed=seed, n_sites=n_sites,
-                                 sim_samples_per_population=samples_per_population, sim_length=300_000,
-                                 public_fraction=0.1, progress=False)
-    tk.save(tk.build_tokenizer("variant", panel_sites=prepared.panel["sites"]), run, "variant")
-    tk.save(tk.build_tokenizer("record", panel_sites=prepared.panel["sites"], phased=prepared.panel["phased"]),
-            run, "record")
+    """:func:`conftest.make_small_run` (a small simulated run directory with the variant and
+    record tokenizers of its public panel) and, with ``bpe``, a BPE tokenizer learned on the
+    public people."""
+    run = make_small_run(base, seed, n_sites, samples_per_population)
     if bpe:
         public = [tk.sample_to_text(list(r)) for r in artefacts.split_profiles(run, "public")["variants"]]
         tk.save(tk.build_tokenizer("bpe", train_texts=public, vocab_size=300, split="public"), run, "bpe")
@@ -347,7 +342,7 @@ def test_context_length_comes_from_the_public_people(run, settings):
     public = artefacts.encode_split(run, tok, "public")
     expected = -(-int(max(map(len, public)) * 1.5) // 64) * 64
     assert artefacts.public_block_size(run, tok) == expected
-    sizes = ch03.model_sizes(run, dict(settings, model_block_size="public"), "mingpt", tok)
+    sizes = artefacts.model_sizes(run, dict(settings, model_block_size="public"), "mingpt", tok)
     assert sizes["block_size"] == expected and sizes["block_from"] == "public"
     with pytest.raises(ValueError, match="public"):
         models.sizes_from_profile(dict(settings, model_block_size="public"), "mingpt")
