@@ -1,4 +1,5 @@
-"""The utility metrics of lib.popgen on a cohort the size of 1000 Genomes: time and memory.
+"""The utility metrics of lib.popgen on a cohort the size of 1000 Genomes: time and memory,
+and the time scikit-allel takes for the same metric where it computes one.
 
     python bench/bench_popgen.py [--people 2504] [--sites 10000] [--k 20] [--seed 0]
 
@@ -11,8 +12,31 @@ closest-record distances to the real cohort, AATS, KING kinship of every synthet
 to every real one, the Hardy-Weinberg exact test at every site, Weir-Cockerham Fst, the
 classifier two-sample test -- and prints seconds per metric, the total, and the peak resident memory
 of the process (``VmHWM``). The issue's target: the whole suite under 60 s on 2 cores.
-scikit-allel is not installed here, so no ratio to it is printed. Not a test; nothing is
-asserted.
+
+Where scikit-allel (pinned in requirements-nodeps.lock) computes the same thing, it runs
+right after lib.popgen in the same process on the same people, from ``GenotypeArray``
+objects of the same calls (built before the clock starts, as the dosage matrices are), and
+the table adds its seconds, the ratio allel seconds / popgen seconds (above 1: lib.popgen
+is faster) and the largest difference between the two results relative to the largest
+value (after the documented conventions below are accounted for):
+
+* neighbour r² (the LD difference row): ``allel.rogers_huff_r`` on the ALT counts over the
+  same pairs, window by window (scikit-allel computes every pair of a window; windows of
+  ``--k`` sites and the ``--k`` after them, about twice the pairs needed, were the fastest
+  tried), squared, then the same mean absolute difference;
+* PCA: ``allel.pca`` (``scaler='patterson'``, an exact SVD) on the real people's
+  segregating sites, ``model.transform`` of both cohorts; scikit-allel divides by
+  sqrt(p(1-p)) and lib.popgen by sqrt(2p(1-p)), so its coordinates are sqrt(2) times
+  lib.popgen's (compared after that and each component's sign);
+* heterozygosity: each synthetic person's observed share (``GenotypeArray.is_het``) and
+  ``allel.heterozygosity_expected`` at the real frequencies, averaged over sites;
+* Weir-Cockerham Fst: ``allel.weir_cockerham_fst``, a, b and c summed over sites and alleles;
+* allele frequencies alone (a row of its own under the agreement row, not in the total:
+  scikit-allel has none of the agreement statistics): ``count_alleles().to_frequencies()``.
+
+LD decay, distances, AATS, kinship, the HWE exact test (scikit-allel has none) and the
+classifier have no scikit-allel counterpart. Not a test; nothing is asserted (the
+agreement itself is tested in ``tests/test_popgen_allel.py``).
 """
 from __future__ import annotations
 
@@ -21,6 +45,7 @@ import sys
 import time
 from pathlib import Path
 
+import allel
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -33,6 +58,72 @@ def cohort(n: int, n_sites: int, p: np.ndarray, rng: np.random.Generator, linked
     for j in range(1, n_sites):  # each site copies its neighbour with probability `linked`
         h[copy[:, j], j] = h[copy[:, j], j - 1]
     return h[0::2] + h[1::2]
+
+
+def genotype_array(d: np.ndarray) -> allel.GenotypeArray:
+    """scikit-allel's sites x people x 2 calls for a dosage matrix (unphased: the ALT allele
+    of a heterozygote second)."""
+    return allel.GenotypeArray(np.stack([d.T >= 1, d.T == 2], axis=-1).astype(np.int8))
+
+
+def allel_neighbour_r2(g: allel.GenotypeArray, k: int) -> np.ndarray:
+    """r² of each site with each of its next ``k`` sites by ``allel.rogers_huff_r``, in the
+    order of :func:`lib.popgen.neighbour_r2`'s rows (by step, then site): window by window
+    of ``k`` sites and the ``k`` after them."""
+    n_alt = g.to_n_alt()
+    m = len(n_alt)
+    out = np.full((k, m), np.nan)
+    for start in range(0, m, k):
+        width = min(start + 2 * k, m) - start
+        r = allel.rogers_huff_r(n_alt[start:start + width])  # condensed, pairs i < j of the window
+        for step in range(1, min(k, width - 1) + 1):
+            i = np.arange(min(k, width - step))
+            out[step - 1, start + i] = r[width * i - i * (i + 1) // 2 + step - 1]
+    return np.concatenate([out[step - 1, :m - step] for step in range(1, min(k, m - 1) + 1)]) ** 2
+
+
+def allel_ld_difference(a: allel.GenotypeArray, b: allel.GenotypeArray, k: int) -> float:
+    """:func:`lib.popgen.ld_difference` with scikit-allel's r²."""
+    ra, rb = allel_neighbour_r2(a, k), allel_neighbour_r2(b, k)
+    ok = ~np.isnan(ra) & ~np.isnan(rb)
+    return float(np.abs(ra[ok] - rb[ok]).mean()) if ok.any() else float("nan")
+
+
+def allel_pca(real: allel.GenotypeArray, synthetic: allel.GenotypeArray, n: int = 4) -> list[np.ndarray]:
+    """PCA by ``allel.pca`` on the real people's segregating sites, both cohorts projected."""
+    keep = real.count_alleles(max_allele=1).is_segregating()
+    n_alt = [x.compress(keep, axis=0).to_n_alt().astype(np.float64) for x in (real, synthetic)]
+    coords, model = allel.pca(n_alt[0], n_components=n, scaler="patterson")
+    return [coords, model.transform(n_alt[1])]
+
+
+def allel_heterozygosity(synthetic: allel.GenotypeArray, real: allel.GenotypeArray) -> tuple[np.ndarray, float]:
+    """Each synthetic person's observed heterozygous share and the expected heterozygosity
+    at the real frequencies, averaged over sites."""
+    af = real.count_alleles(max_allele=1).to_frequencies()
+    return synthetic.is_het().mean(axis=0), float(allel.heterozygosity_expected(af, ploidy=2).mean())
+
+
+def allel_fst(g: allel.GenotypeArray, labels: np.ndarray) -> float:
+    a, b, c = allel.weir_cockerham_fst(g, [np.flatnonzero(labels == x) for x in np.unique(labels)], max_allele=1)
+    return float(np.nansum(a) / np.nansum(a + b + c))
+
+
+def relative_difference(ours, theirs) -> float:
+    """max |ours - theirs| / max |theirs| over arrays (or scalars) in the same shape."""
+    ours = np.atleast_1d(np.asarray(ours, dtype=np.float64))
+    theirs = np.atleast_1d(np.asarray(theirs, dtype=np.float64))
+    ok = ~np.isnan(theirs)
+    if not np.array_equal(ok, ~np.isnan(ours)) or not ok.any():
+        return float("nan")  # NaN in different places
+    return float(np.abs(ours[ok] - theirs[ok]).max() / max(np.abs(theirs[ok]).max(), 1e-300))
+
+
+def pca_difference(ours: list[np.ndarray], theirs: list[np.ndarray]) -> float:
+    """:func:`relative_difference` of the coordinates, lib.popgen's times sqrt(2) and each
+    component's sign matched to scikit-allel's."""
+    sign = np.sign((ours[0] * theirs[0]).sum(axis=0))
+    return max(relative_difference(o * np.sqrt(2) * sign, t) for o, t in zip(ours, theirs))
 
 
 def peak_mb() -> float:
@@ -71,15 +162,46 @@ def main(argv=None) -> None:
         "Weir-Cockerham Fst (5 groups)": lambda: popgen.weir_cockerham_fst(synthetic, labels),
         "classifier two-sample test (5-fold LR)": lambda: popgen.classifier_two_sample(real, synthetic),
     }
-    total = 0.0
-    print(f"{'metric':<46} {'seconds':>8}")
-    for name, step in steps.items():
+    real_g, synthetic_g = genotype_array(real), genotype_array(synthetic)
+    # metric -> (scikit-allel's computation of the same thing, max relative difference of the results)
+    same_in_allel = {
+        "LD: r² difference over neighbour pairs": (lambda: allel_ld_difference(real_g, synthetic_g, args.k),
+                                                   relative_difference),
+        "PCA fit on real, project both": (lambda: allel_pca(real_g, synthetic_g), pca_difference),
+        "heterozygosity": (lambda: allel_heterozygosity(synthetic_g, real_g),
+                           lambda t, a: max(relative_difference(t["observed"], a[0]),
+                                            relative_difference(t["expected"].iloc[0], a[1]))),
+        "Weir-Cockerham Fst (5 groups)": (lambda: allel_fst(synthetic_g, labels), relative_difference),
+    }
+    # not part of the suite (not in its total): the frequencies inside the agreement row
+    frequencies_alone = ("  of which allele frequencies, both cohorts",
+                         lambda: [popgen.allele_frequencies(x) for x in (real, synthetic)],
+                         lambda: [g.count_alleles(max_allele=1).to_frequencies()[:, 1] for g in (real_g, synthetic_g)],
+                         lambda t, a: max(relative_difference(x, y) for x, y in zip(t, a)))
+
+    def timed(step):
         started = time.perf_counter()
-        step()
-        seconds = time.perf_counter() - started
-        total += seconds
-        print(f"{name:<46} {seconds:>8.2f}", flush=True)
+        result = step()
+        return result, time.perf_counter() - started
+
+    def row(name: str, step, allel_step=None, compare=None) -> float:
+        result, seconds = timed(step)
+        line = f"{name:<46} {seconds:>8.2f}"
+        if allel_step is not None:
+            theirs, allel_seconds = timed(allel_step)
+            line += f" {allel_seconds:>8.2f} {allel_seconds / seconds:>9.2f}x {compare(result, theirs):>12.1e}"
+        print(line, flush=True)
+        return seconds
+
+    total = 0.0
+    print(f"{'metric':<46} {'seconds':>8} {'allel s':>8} {'allel/ours':>10} {'max rel diff':>12}")
+    for name, step in steps.items():
+        total += row(name, step, *same_in_allel.get(name, ()))
+        if name.startswith("allele frequencies"):
+            row(*frequencies_alone)
     print(f"{'whole suite':<46} {total:>8.2f}  (target < 60 s); peak memory {peak_mb():,.0f} MB")
+    print("allel/ours: scikit-allel's seconds over lib.popgen's for the same result (above 1: lib.popgen is "
+          "faster); max rel diff: the largest difference between the two results over the largest value")
 
 
 if __name__ == "__main__":
