@@ -14,7 +14,9 @@ The chapters (``book/<NN>_<name>.ipynb`` -> ``lib/ch<NN>_<name>.py``):
   lengths, and what a vocabulary discloses (each recipe built with and without members);
 - :mod:`lib.ch03_models`      minGPT and GPT-2 without privacy, their synthetic cohorts, a first look;
 - :mod:`lib.ch04_dp_training` the same models under DP-SGD along an ε grid, the accountants,
-  GPT-2 through dp-transformers beside the Opacus path, their synthetic cohorts.
+  GPT-2 through dp-transformers beside the Opacus path, their synthetic cohorts;
+- :mod:`lib.ch05_utility`     every synthetic cohort against the real holdout, framed by three
+  reference cohorts: one tidy table of every metric, the figures, the dissertation's findings.
 
 The concerns, roughly bottom to top:
 
@@ -45,9 +47,12 @@ The concerns, roughly bottom to top:
 - :mod:`lib.distributed`  private training on several processes (torchrun, Opacus DPDDP);
 - :mod:`lib.dp_transformers_compat`  dp-transformers 1.0.0 on today's libraries, per-person loss;
 - :mod:`lib.generation`   sampling with a key/value cache, constrained decoding, validity;
-- :mod:`lib.utility`      how close a synthetic cohort comes to real people (the first look so far);
+- :mod:`lib.utility`      how close a synthetic cohort comes to real people: the first look, the
+  dissertation's record-level metrics (validity, quality, memorisation, variant types) and plausibility;
 - :mod:`lib.popgen`       population-genetic comparisons on dosage matrices: allele frequencies,
-  linkage, PCA fit on real people, heterozygosity, distances, AATS, KING kinship, reference cohorts;
+  linkage, PCA fit on real people, Hardy-Weinberg, Fst, heterozygosity, distances, AATS, KING
+  kinship, populations inferred for unlabelled people, TSTR, the classifier two-sample test,
+  reference cohorts;
 - :mod:`lib.book`         the runner: papermill over the chapters of ``_toc.yml``, then jupyter-book.
 """
 

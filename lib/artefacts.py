@@ -238,6 +238,28 @@ def model_name(family: str, tokenizer_name: str | None = None, eps: float | str 
     return f"{family}{middle}-eps{eps_text(eps)}"
 
 
+def parse_model_name(name: str) -> dict[str, Any]:
+    """The inverse of :func:`model_name`: ``family``, ``tokenizer`` (the family's main one
+    when the name gives none), ``epsilon`` (a float, ``inf`` for a non-private model) and
+    ``variant`` (``""``, or e.g. ``"cliponly"``, ``"dptransformers"``). Any middle part
+    that names a tokenizer (:data:`lib.tokenization.TOKENIZERS`) is the tokenizer;
+    the rest is the variant."""
+    head, sep, eps = name.rpartition("-eps")
+    parts = head.split("-") if sep else []
+    if not parts or parts[0] not in models.FAMILIES:
+        raise ValueError(f"{name!r} is not a model name (<family>[-<tokenizer>][-<variant>]-eps<ε>)")
+    try:
+        epsilon = float(eps)
+    except ValueError:
+        raise ValueError(f"{name!r}: {eps!r} is not an epsilon") from None
+    family, middle = parts[0], parts[1:]
+    tokenizer = middle.pop(0) if middle and middle[0] in tokenization.TOKENIZERS else main_tokenizer(family)
+    out = {"family": family, "tokenizer": tokenizer, "epsilon": epsilon, "variant": "-".join(middle)}
+    if model_name(family, tokenizer, epsilon, out["variant"]) != name:
+        raise ValueError(f"{name!r} is not a model name (<family>[-<tokenizer>][-<variant>]-eps<ε>)")
+    return out
+
+
 def base_name(family: str, tokenizer_name: str | None = None) -> str:
     """The public base's directory name: ``<family>-public-base`` on the family's main
     tokenizer, ``<family>-<tokenizer>-public-base`` on another."""

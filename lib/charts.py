@@ -432,3 +432,164 @@ def loss_against_epsilon_chart(summary: pd.DataFrame, value: str = "best_val_los
         tooltip=[alt.Tooltip("family:N", title="Model"), alt.Tooltip("epsilon:N", title="ε"),
                  alt.Tooltip(f"{value}:Q", title=y_title, format=".3f")],
     ).properties(width=WIDTH)
+
+
+# --------------------------------------------------------------------------------------
+# The utility chapter
+# --------------------------------------------------------------------------------------
+
+#: Reference series of the utility chapter's line charts: fixed colours and dashes.
+REFERENCE_SERIES = {"real holdout": ("#000000", [1, 0]), "real (validation)": ("#555555", [6, 3]),
+                    "independent sites": ("#999999", [2, 2]), "copy of members": ("#CC79A7", [4, 2])}
+
+
+def _series_scales(values) -> tuple[alt.Scale, alt.Scale, list[str]]:
+    """Colour and dash scales over a series column mixing ε labels and reference names:
+    ε in viridis (most private first), references in :data:`REFERENCE_SERIES`."""
+    values = set(values)
+    refs = [r for r in REFERENCE_SERIES if r in values]
+    eps = _epsilon_order(values - set(refs))
+    viridis = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725", "#b5de2b"]
+    domain = eps + refs
+    colours = [viridis[i % len(viridis)] for i in range(len(eps))] + [REFERENCE_SERIES[r][0] for r in refs]
+    dashes = [[1, 0]] * len(eps) + [REFERENCE_SERIES[r][1] for r in refs]
+    return alt.Scale(domain=domain, range=colours), alt.Scale(domain=domain, range=dashes), domain
+
+
+def ld_decay_chart(frame: pd.DataFrame, title: str = "Linkage disequilibrium against distance") -> alt.FacetChart:
+    """Mean r² of neighbouring site pairs by distance (log axis), one line per ε and per
+    reference, one panel per model family. ``frame`` is
+    :func:`lib.ch05_utility.ld_decay_frame` (``family``, ``eps``, ``distance_kb``,
+    ``mean_r2``, ``pairs``)."""
+    _require(frame, ["family", "eps", "distance_kb", "mean_r2", "pairs"], "ld_decay_chart")
+    data = frame[["family", "eps", "distance_kb", "mean_r2", "pairs"]].round({"distance_kb": 3, "mean_r2": 4})
+    colour, dash, domain = _series_scales(data["eps"])
+    return alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("distance_kb:Q", title="Distance between the sites (kb)", scale=alt.Scale(type="log")),
+        y=alt.Y("mean_r2:Q", title="Mean r²"),
+        color=alt.Color("eps:N", title="ε / reference", scale=colour, sort=domain),
+        strokeDash=alt.StrokeDash("eps:N", title="ε / reference", scale=dash, sort=domain),
+        tooltip=[alt.Tooltip("eps:N", title="ε / reference"), alt.Tooltip("distance_kb:Q", title="kb", format=".1f"),
+                 alt.Tooltip("mean_r2:Q", title="Mean r²", format=".3f"), alt.Tooltip("pairs:Q", title="Pairs")],
+    ).properties(width=WIDTH // 2 + 20, height=240).facet(column=alt.Column("family:N", title=None), title=title)
+
+
+def positions_chart(frame: pd.DataFrame, title: str = "Variants per person along chromosome 22") -> alt.FacetChart:
+    """Variants a person carries per megabase bin, one line per ε and reference, one panel
+    per family (:func:`lib.ch05_utility.positions_frame`: ``family``, ``eps``, ``mb``,
+    ``per_person``)."""
+    _require(frame, ["family", "eps", "mb", "per_person"], "positions_chart")
+    data = frame[["family", "eps", "mb", "per_person"]].round({"per_person": 3})
+    colour, dash, domain = _series_scales(data["eps"])
+    return alt.Chart(data).mark_line().encode(
+        x=alt.X("mb:Q", title="Position (Mb)"),
+        y=alt.Y("per_person:Q", title="Variants per person in the bin"),
+        color=alt.Color("eps:N", title="ε / reference", scale=colour, sort=domain),
+        strokeDash=alt.StrokeDash("eps:N", title="ε / reference", scale=dash, sort=domain),
+        tooltip=[alt.Tooltip("eps:N", title="ε / reference"), alt.Tooltip("mb:Q", title="Mb"),
+                 alt.Tooltip("per_person:Q", title="Per person", format=".2f")],
+    ).properties(width=WIDTH // 2 + 20, height=220).facet(column=alt.Column("family:N", title=None), title=title)
+
+
+def burden_chart(frame: pd.DataFrame, title: str = "Variants per person") -> alt.LayerChart:
+    """One horizontal box per cohort: the 5-95% range (line), the quartiles (box) and the
+    median (tick) of the number of variants a person carries
+    (:func:`lib.ch05_utility.burden_frame`)."""
+    _require(frame, ["cohort", "kind", "q05", "q25", "median", "q75", "q95"], "burden_chart")
+    data = frame[["cohort", "kind", "q05", "q25", "median", "q75", "q95"]].round(2)
+    order = data["cohort"].tolist()
+    kinds = {"real": "#000000", "reference": REFERENCE_COLOR, "synthetic": COHORT_COLOR}
+    base = alt.Chart(data).encode(y=alt.Y("cohort:N", title=None, sort=order))
+    colour = alt.Color("kind:N", title="Cohort", scale=alt.Scale(domain=list(kinds), range=list(kinds.values())))
+    tooltip = [alt.Tooltip("cohort:N", title="Cohort")] + [alt.Tooltip(f"{c}:Q", title=c) for c in
+                                                          ("q05", "q25", "median", "q75", "q95")]
+    whisker = base.mark_rule().encode(x=alt.X("q05:Q", title="Variants (non-reference sites) per person"),
+                                      x2="q95:Q", color=colour)
+    box = base.mark_bar(size=10).encode(x="q25:Q", x2="q75:Q", color=colour, tooltip=tooltip)
+    median = base.mark_tick(color="white", thickness=2, size=10).encode(x="median:Q")
+    return alt.layer(whisker, box, median, title=title).properties(width=WIDTH, height=16 * len(order))
+
+
+def pca_overlay_chart(frame: pd.DataFrame, columns: int = 3,
+                      title: str = "Synthetic people on the real holdout's principal components") -> alt.FacetChart:
+    """One panel per cohort: the real holdout (circles, coloured by super-population) and
+    the cohort's people projected onto the PCA fit on the holdout alone (black crosses).
+    The axis titles give the share of the holdout's variance each component explains.
+    ``frame`` is :func:`lib.ch05_utility.pca_frame`."""
+    _require(frame, ["panel", "source", "superpopulation", "PC1", "PC2"], "pca_overlay_chart")
+    data = frame[["panel", "source", "superpopulation", "PC1", "PC2"]].copy()
+    explained = frame.attrs.get("explained")
+    axis = (lambda k: f"PC{k} ({explained[k - 1]:.1%})") if explained else (lambda k: f"PC{k}")
+    panels = data["panel"].drop_duplicates().tolist()
+    x, y = alt.X("PC1:Q", title=axis(1)), alt.Y("PC2:Q", title=axis(2))
+    tooltip = [alt.Tooltip("source:N", title="People"), alt.Tooltip("superpopulation:N", title="Super-population")]
+    real = alt.Chart().mark_circle(size=22, opacity=0.6).encode(
+        x=x, y=y, color=superpopulation_color("Real holdout"), tooltip=tooltip
+    ).transform_filter(alt.datum.source == "real holdout")
+    cohort = alt.Chart().mark_point(shape="cross", size=26, filled=True, opacity=0.75, color="#000000").encode(
+        x=x, y=y, tooltip=tooltip).transform_filter(alt.datum.source != "real holdout")
+    return alt.layer(real, cohort, data=data).properties(width=150, height=130).facet(
+        facet=alt.Facet("panel:N", title=None, sort=panels), columns=columns, title=title
+    ).configure_legend(orient="bottom")
+
+
+def dcr_chart(frame: pd.DataFrame, columns: int = 3,
+              title: str = "Distance from each synthetic person to the closest real one") -> alt.FacetChart:
+    """Per cohort, histograms of the distance (alleles that differ) to the closest member
+    and to the closest holdout person (:func:`lib.ch05_utility.dcr_frame`). A cohort that
+    copies its members has its member histogram left of the holdout one."""
+    _require(frame, ["panel", "to", "low", "high", "people"], "dcr_chart")
+    data = frame[["panel", "to", "low", "high", "people"]].round({"low": 2, "high": 2})
+    panels = data["panel"].drop_duplicates().tolist()
+    kinds = ["closest member", "closest holdout person"]
+    return alt.Chart(data).mark_bar(opacity=0.55, binSpacing=0).encode(
+        x=alt.X("low:Q", title="Distance (alleles)", bin="binned"), x2="high:Q",
+        y=alt.Y("people:Q", title="People", stack=None),
+        color=alt.Color("to:N", title="Distance to", sort=kinds,
+                        scale=alt.Scale(domain=kinds, range=["#D55E00", COHORT_COLOR])),
+        tooltip=[alt.Tooltip("to:N", title="To"), alt.Tooltip("low:Q", title="From"),
+                 alt.Tooltip("high:Q", title="To (exclusive)"), alt.Tooltip("people:Q", title="People")],
+    ).properties(width=150, height=110).facet(facet=alt.Facet("panel:N", title=None, sort=panels),
+                                              columns=columns, title=title).configure_legend(orient="bottom")
+
+
+def utility_epsilon_chart(frame: pd.DataFrame, titles: dict[str, str] | None = None, columns: int = 2,
+                          title: str = "Utility against ε") -> alt.VConcatChart:
+    """One panel per metric: each family's value (with its 95% interval where it has one)
+    against ε, most private first, the references as horizontal lines. ``frame`` is
+    :func:`lib.ch05_utility.epsilon_frame`."""
+    _require(frame, ["kind", "family", "eps", "metric", "value", "low", "high"], "utility_epsilon_chart")
+    titles = titles or {}
+    families = frame.loc[frame["kind"] == "synthetic", "family"].drop_duplicates().tolist()
+    references = [r for r in REFERENCE_SERIES if r in set(frame.loc[frame["kind"] == "reference", "family"])]
+    family_colour = alt.Color("family:N", title="Model", sort=families, scale=alt.Scale(
+        domain=families, range=["#0072B2", "#E69F00", "#009E73", "#CC79A7"][:len(families)]))
+    reference_dash = alt.StrokeDash("family:N", title="Reference", sort=references, scale=alt.Scale(
+        domain=references, range=[REFERENCE_SERIES[r][1] if REFERENCE_SERIES[r][1] != [1, 0] else [8, 0]
+                                  for r in references]))
+    order = _epsilon_order(frame.loc[frame["kind"] == "synthetic", "eps"])
+    panels = []
+    for metric in frame["metric"].drop_duplicates():
+        data = frame[frame["metric"] == metric]
+        synthetic = data[data["kind"] == "synthetic"][["family", "eps", "value", "low", "high"]].round(4)
+        refs = data[data["kind"] == "reference"][["family", "value"]].round(4)
+        name = titles.get(metric, metric)
+        x = alt.X("eps:O", title="ε", sort=order, scale=alt.Scale(domain=order))
+        lines = alt.Chart(synthetic).mark_line(point=True).encode(
+            x=x, y=alt.Y("value:Q", title=name, scale=alt.Scale(zero=False)), color=family_colour,
+            tooltip=[alt.Tooltip("family:N", title="Model"), alt.Tooltip("eps:N", title="ε"),
+                     alt.Tooltip("value:Q", title="Value", format=".3f"),
+                     alt.Tooltip("low:Q", title="95% low", format=".3f"),
+                     alt.Tooltip("high:Q", title="95% high", format=".3f")])
+        bars = alt.Chart(synthetic.dropna(subset=["low", "high"])).mark_rule().encode(
+            x=x, y="low:Q", y2="high:Q", color=family_colour)
+        rules = alt.Chart(refs).mark_rule(color=REFERENCE_COLOR).encode(
+            y="value:Q", strokeDash=reference_dash,
+            tooltip=[alt.Tooltip("family:N", title="Reference"), alt.Tooltip("value:Q", title="Value", format=".3f")])
+        panels.append(alt.layer(lines, bars, rules).properties(width=210, height=140, title=name))
+    rows = [alt.hconcat(*panels[i:i + columns]) for i in range(0, len(panels), columns)]
+    return alt.vconcat(*rows, title=title).configure_legend(orient="bottom")
+
+
+__all__ += ["REFERENCE_SERIES", "ld_decay_chart", "positions_chart", "burden_chart", "pca_overlay_chart",
+            "dcr_chart", "utility_epsilon_chart"]

@@ -158,10 +158,12 @@ def ld_decay(d: np.ndarray, positions: Sequence[int], edges: Sequence[int] | Non
 # --------------------------------------------------------------------------------------
 
 def pca_fit(real: np.ndarray, n_components: int = 4) -> dict[str, np.ndarray]:
-    """Principal components of ``real`` people only (Patterson et al. 2006 scaling: each
-    site centred by its mean dosage 2p and divided by sqrt(2p(1-p)), monomorphic sites
-    dropped), for
-    projecting any cohort onto the same axes with :func:`pca_project`. Returns ``mean``,
+    """Principal components of ``real`` people only, for projecting any cohort onto the
+    same axes with :func:`pca_project`: each site centred by its mean dosage 2p and divided
+    by sqrt(2p(1-p)), the dosage's standard deviation under Hardy-Weinberg (as a genetic
+    relationship matrix scales it), monomorphic sites dropped. Patterson et al. (2006) and
+    scikit-allel's ``scaler='patterson'`` divide by sqrt(p(1-p)): the same axes and variance
+    ratios, coordinates sqrt(2) times these (``tests/test_popgen_allel.py``). Returns ``mean``,
     ``scale``, ``keep`` (sites used), ``components`` (sites x components) and
     ``explained`` (variance ratios)."""
     p = allele_frequencies(real)
@@ -227,14 +229,16 @@ def _indicators(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def genotype_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``len(a)`` x ``len(b)`` matrix of L1 distances between dosage vectors: the number
     of alleles by which two people differ, summed over sites (0 for identical genotypes, 1
-    for 0 against 1, 2 for 0 against 2). Exact, by matrix products of genotype indicators:
-    sites - (same genotype) + (opposite homozygotes)."""
+    for 0 against 1, 2 for 0 against 2). Exact, by three matrix products: for dosages 0-2,
+    |x - y| = (x - y)² - 2 [x, y opposite homozygotes], and the squares sum to
+    Σx² + Σy² - 2 x·y."""
     _check(a, b)
-    a0, a1, a2 = _indicators(a)
-    b0, b1, b2 = _indicators(b)
-    same = a0 @ b0.T + a1 @ b1.T + a2 @ b2.T
+    af, bf = a.astype(np.float32), b.astype(np.float32)
+    squares = (af * af).sum(axis=1)[:, None] + (bf * bf).sum(axis=1)[None, :] - 2 * (af @ bf.T)
+    a0, b0 = (a == 0).astype(np.float32), (b == 0).astype(np.float32)
+    a2, b2 = (a == 2).astype(np.float32), (b == 2).astype(np.float32)
     opposite = a0 @ b2.T + a2 @ b0.T
-    return np.rint(a.shape[1] - same + opposite).astype(np.int64)
+    return np.rint(squares - 2 * opposite).astype(np.int64)
 
 
 def closest(a: np.ndarray, b: np.ndarray, exclude_self: bool = False) -> np.ndarray:
@@ -256,14 +260,44 @@ def adversarial_accuracy(real: np.ndarray, synthetic: np.ndarray) -> dict[str, f
     than their closest other synthetic person; ``AATS`` their mean. 0.5 is ideal: real and
     synthetic people are as near to each other as to their own kind. Near 0, the synthetic
     people sit on top of the real ones (copies); near 1, they are apart from them. A tie
-    counts as not farther."""
+    counts one half: distances between genotype vectors are whole numbers and tie often, and
+    counting a tie as "not farther" would pull two draws of one population below 0.5."""
+    t, s = _adversarial_indicators(real, synthetic)
+    aa_t, aa_s = float(t.mean()), float(s.mean())
+    return {"AA_T": aa_t, "AA_S": aa_s, "AATS": (aa_t + aa_s) / 2}
+
+
+def _adversarial_indicators(real: np.ndarray, synthetic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per real person and per synthetic person, 1 / ½ / 0 as their closest person of the
+    other cohort is farther than / as far as / nearer than their closest of their own."""
     _check(real, synthetic)
     if len(real) < 2 or len(synthetic) < 2:
         raise ValueError("adversarial accuracy needs at least 2 real and 2 synthetic people")
-    to_synthetic, to_real = closest(real, synthetic), closest(real, real, exclude_self=True)
-    from_real, to_own = closest(synthetic, real), closest(synthetic, synthetic, exclude_self=True)
-    aa_t, aa_s = float(np.mean(to_synthetic > to_real)), float(np.mean(from_real > to_own))
-    return {"AA_T": aa_t, "AA_S": aa_s, "AATS": (aa_t + aa_s) / 2}
+    return _indicators_from(genotype_distances(real, synthetic), closest(real, real, exclude_self=True),
+                            closest(synthetic, synthetic, exclude_self=True))
+
+
+def _indicators_from(cross: np.ndarray, real_own: np.ndarray, synthetic_own: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_adversarial_indicators` from the real x synthetic distance matrix and each
+    person's distance to the closest other person of their own cohort."""
+    to_synthetic, from_real = cross.min(axis=1), cross.min(axis=0)
+    return ((to_synthetic > real_own) + 0.5 * (to_synthetic == real_own),
+            (from_real > synthetic_own) + 0.5 * (from_real == synthetic_own))
+
+
+def _own_closest(d: np.ndarray) -> np.ndarray:
+    dist = genotype_distances(d, d).astype(np.float64)
+    np.fill_diagonal(dist, np.inf)
+    return dist.min(axis=1)
+
+
+def adversarial_accuracy_interval(real: np.ndarray, synthetic: np.ndarray, n_boot: int = 200,
+                                  seed: int = 0) -> tuple[float, float, float]:
+    """AATS (:func:`adversarial_accuracy`) with a bootstrap 95% interval over the people
+    of each side (each person's nearest neighbours held fixed): ``(value, low, high)``."""
+    t, s = _adversarial_indicators(real, synthetic)
+    return bootstrap(lambda a, b: (a.mean() + b.mean()) / 2, [t, s], n_boot, seed)
 
 
 def aats_privacy_loss(members: np.ndarray, holdout: np.ndarray, synthetic: np.ndarray) -> float:
@@ -419,6 +453,28 @@ def bootstrap(statistic, arrays: Sequence[np.ndarray], n_boot: int = 200, seed: 
     return value, float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail))
 
 
+def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC of ``score`` for the binary labels ``y`` (1 positive), by the Mann-Whitney
+    rank sum, ties counted one half (the same number as scikit-learn's ``roc_auc_score``,
+    without its per-call checks: the bootstraps call it hundreds of times). NaN without
+    both classes."""
+    from scipy.stats import rankdata
+
+    y = np.asarray(y).astype(bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if not n_pos or not n_neg:
+        return float("nan")
+    ranks = rankdata(score)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def balanced_accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """The mean over the true classes of the share predicted right (scikit-learn's
+    ``balanced_accuracy_score``, without its per-call checks)."""
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    return float(np.mean([np.mean(predicted[truth == c] == c) for c in np.unique(truth)]))
+
+
 def classifier_two_sample(real: np.ndarray, synthetic: np.ndarray, seed: int = 0, folds: int = 5,
                           n_boot: int = 200) -> tuple[float, float, float]:
     """Can a classifier tell real people from synthetic ones? A logistic regression on the
@@ -426,7 +482,6 @@ def classifier_two_sample(real: np.ndarray, synthetic: np.ndarray, seed: int = 0
     bootstrap 95% interval over people: ``(auc, low, high)``. 0.5 is best (the two cohorts
     cannot be told apart); 1, every synthetic person is recognisable."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     _check(real, synthetic)
@@ -435,13 +490,11 @@ def classifier_two_sample(real: np.ndarray, synthetic: np.ndarray, seed: int = 0
     model = LogisticRegression(C=0.1, max_iter=2000)
     score = cross_val_predict(model, x, y, cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
                               method="predict_proba")[:, 1]
-    auc = float(roc_auc_score(y, score))
+    auc = roc_auc(y, score)
     rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(n_boot):
-        index = rng.integers(0, len(y), len(y))
-        if len(set(y[index])) == 2:
-            draws.append(roc_auc_score(y[index], score[index]))
+    draws = np.array([roc_auc(y[index], score[index]) for index in
+                      (rng.integers(0, len(y), len(y)) for _ in range(n_boot))])
+    draws = draws[~np.isnan(draws)]
     return auc, float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975))
 
 
@@ -457,8 +510,18 @@ def reference_cohorts(members: np.ndarray, n: int, seed: int = 0) -> dict[str, n
             "copy of members": resample_people(members, n, seed)}
 
 
+def own_distances(d: np.ndarray) -> np.ndarray:
+    """Each person's distance to the closest other person of the same cohort (what AATS
+    compares with): pass a real cohort's to :func:`utility_table` as ``own`` to compute it
+    once for many synthetic cohorts."""
+    if len(d) < 2:
+        raise ValueError("a cohort needs at least 2 people for a closest other person")
+    return _own_closest(d)
+
+
 def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, np.ndarray],
-                  positions: Sequence[int], k: int = 20, n_boot: int = 200, seed: int = 0) -> pd.DataFrame:
+                  positions: Sequence[int], k: int = 20, n_boot: int = 200, seed: int = 0,
+                  own: dict[str, np.ndarray] | None = None, details: dict | None = None) -> pd.DataFrame:
     """Every metric of this module for every cohort of ``cohorts`` (name -> dosage matrix
     on the same sites) against the real ``holdout`` and, for the copying metrics, the
     ``members``: one long table with ``cohort``, ``metric``, ``value``, ``low`` and
@@ -467,18 +530,31 @@ def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, n
     Metrics: ``af_r``, ``af_mad`` (bootstrap over sites), ``af_wasserstein``, ``genotype_kl``,
     ``ld_r2_mad`` (neighbour pairs), ``heterozygosity`` (mean observed, bootstrap),
     ``share_hom_alt`` and ``mean_af`` (:func:`genotype_shares`), ``unique_people``,
-    ``c2st_auc`` (bootstrap), ``aats`` (against the holdout), ``aats_privacy_loss``,
+    ``c2st_auc`` (bootstrap), ``aats`` (against the holdout, bootstrap), ``aats_privacy_loss``,
     ``dcr_members`` and ``dcr_holdout`` (median distance to the closest member / holdout
-    person), ``exact_copies`` (share at distance 0 from a member), and the shares of
-    synthetic people with a member as ``kin_duplicate``, ``kin_first`` or ``kin_second``
-    degree relative (KING, closest relation)."""
+    person), ``exact_copies`` (share at distance 0 from a member), ``within_distance`` (median
+    distance between two people of the cohort), and the shares of synthetic people with a
+    member as ``kin_duplicate``, ``kin_first`` or ``kin_second`` degree relative (KING,
+    closest relation).
+
+    Three distance matrices per cohort (to the holdout, to the members, within) serve every
+    distance metric; ``own`` may hold the real cohorts' :func:`own_distances` (``"holdout"``,
+    ``"members"``), computed here otherwise. ``details``, a dict, receives per cohort the
+    per-person ``dcr_members`` and ``dcr_holdout`` arrays."""
     rows = []
+    own = dict(own or {})
+    if "holdout" not in own:
+        own["holdout"] = own_distances(holdout)
+    if "members" not in own:
+        own["members"] = own_distances(members)
 
     def add(name: str, metric: str, value: float, low: float = float("nan"), high: float = float("nan")) -> None:
         rows.append({"cohort": name, "metric": metric, "value": float(value), "low": float(low), "high": float(high)})
 
     for name, synthetic in cohorts.items():
         _check(holdout, members, synthetic)
+        if len(synthetic) < 2:
+            raise ValueError(f"cohort {name!r} has {len(synthetic)} people; the suite needs at least 2")
         # over sites: resampling people would add sampling noise to both frequencies and
         # bias r down and the difference up (the interval would miss the estimate)
         pair = np.stack([allele_frequencies(holdout), allele_frequencies(synthetic)], axis=1)
@@ -494,15 +570,179 @@ def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, n
         add(name, "mean_af", shares["mean_af"])
         add(name, "unique_people", uniqueness(synthetic))
         add(name, "c2st_auc", *classifier_two_sample(holdout, synthetic, seed=seed, n_boot=n_boot))
-        aats_holdout = adversarial_accuracy(holdout, synthetic)["AATS"]
-        add(name, "aats", aats_holdout)
-        add(name, "aats_privacy_loss", aats_holdout - adversarial_accuracy(members, synthetic)["AATS"])
-        to_members = closest(synthetic, members)
-        add(name, "dcr_members", np.median(to_members))
-        add(name, "dcr_holdout", np.median(closest(synthetic, holdout)))
-        add(name, "exact_copies", np.mean(to_members == 0))
+        within = genotype_distances(synthetic, synthetic).astype(np.float64)
+        add(name, "within_distance", np.median(within[np.triu_indices(len(synthetic), k=1)]))
+        np.fill_diagonal(within, np.inf)
+        synthetic_own = within.min(axis=1)
+        del within
+        to_holdout = genotype_distances(holdout, synthetic)
+        t, u = _indicators_from(to_holdout, own["holdout"], synthetic_own)
+        aats = bootstrap(lambda a, b: (a.mean() + b.mean()) / 2, [t, u], n_boot, seed)
+        add(name, "aats", *aats)
+        dcr_holdout = to_holdout.min(axis=0)
+        del to_holdout
+        to_members = genotype_distances(members, synthetic)
+        t, u = _indicators_from(to_members, own["members"], synthetic_own)
+        add(name, "aats_privacy_loss", aats[0] - (t.mean() + u.mean()) / 2)
+        dcr_members = to_members.min(axis=0)
+        del to_members
+        add(name, "dcr_members", np.median(dcr_members))
+        add(name, "dcr_holdout", np.median(dcr_holdout))
+        add(name, "exact_copies", np.mean(dcr_members == 0))
         degree = kinship_degree(np.nanmax(king_kinship(synthetic, members), axis=1))
         for label, metric in (("duplicate", "kin_duplicate"), ("first degree", "kin_first"),
                               ("second degree", "kin_second")):
             add(name, metric, np.mean(degree == label))
+        if details is not None:
+            details[name] = {"dcr_members": dcr_members, "dcr_holdout": dcr_holdout}
     return pd.DataFrame(rows, columns=["cohort", "metric", "value", "low", "high"])
+
+
+# --------------------------------------------------------------------------------------
+# Populations of people who carry no label
+# --------------------------------------------------------------------------------------
+
+class _PopulationClassifier:
+    """A logistic regression on principal components: ``axes`` (a :func:`pca_fit`, e.g. of
+    public people, so that every cohort is classified in one feature space), or the top
+    ``n_components`` of the people it is fit on (through the Gram matrix: seconds for
+    thousands of people); with one class, a constant answer."""
+
+    def __init__(self, n_components: int = 10, seed: int = 0, axes: dict | None = None):
+        self.n_components, self.seed, self.axes = n_components, seed, axes
+
+    def fit(self, d: np.ndarray, labels: Sequence[str]) -> "_PopulationClassifier":
+        from sklearn.linear_model import LogisticRegression
+
+        labels = np.asarray(labels)
+        self.classes_ = np.unique(labels)
+        self.pca_ = self.model_ = None
+        if len(self.classes_) > 1:
+            if self.axes is not None:
+                self.pca_ = self.axes
+            else:
+                p = allele_frequencies(d)
+                polymorphic = int(((p > 0) & (p < 1)).sum())
+                self.pca_ = pca_fit(d, max(1, min(self.n_components, len(d) - 1, polymorphic)))
+            self.model_ = LogisticRegression(max_iter=2000, random_state=self.seed).fit(
+                pca_project(self.pca_, d), labels)
+        return self
+
+    def predict(self, d: np.ndarray) -> np.ndarray:
+        if self.model_ is None:
+            return np.full(len(d), self.classes_[0])
+        return self.model_.predict(pca_project(self.pca_, d))
+
+
+def _population_classifier(d: np.ndarray, labels: Sequence[str], seed: int = 0, n_components: int = 10,
+                           axes: dict | None = None):
+    """:class:`_PopulationClassifier` fit on ``d`` and its ``labels``."""
+    return _PopulationClassifier(n_components, seed, axes).fit(d, labels)
+
+
+def population_classifier(reference: np.ndarray, reference_labels: Sequence[str], seed: int = 0,
+                          axes: dict | None = None):
+    """The classifier :func:`infer_populations` labels people with, fitted once on the
+    labelled ``reference`` people (pass it as ``classifier`` to label many cohorts): a
+    logistic regression on ``axes`` (a :func:`pca_fit`), by default the reference people's
+    own top 10 principal components."""
+    if len(reference) != len(reference_labels):
+        raise ValueError(f"{len(reference)} reference people but {len(reference_labels)} labels")
+    return _population_classifier(reference, reference_labels, seed, axes=axes)
+
+
+def infer_populations(reference: np.ndarray, reference_labels: Sequence[str], d: np.ndarray,
+                      seed: int = 0, classifier=None) -> np.ndarray:
+    """A population label for each person of ``d``, from a classifier trained on the
+    labelled ``reference`` people (a logistic regression on their top principal components;
+    ``classifier``: one :func:`population_classifier` already fitted). Synthetic people
+    carry no label; the public people of a run do, so a label inferred this way costs the
+    members nothing. A cohort without structure gets labels all the same (the classifier
+    always answers); read them with :func:`train_synthetic_test_real` and the PCA."""
+    _check(reference, d)
+    classifier = classifier or population_classifier(reference, reference_labels, seed)
+    return classifier.predict(d)
+
+
+def train_synthetic_test_real(train: np.ndarray, train_labels: Sequence[str], test: np.ndarray,
+                              test_labels: Sequence[str], n_boot: int = 200, seed: int = 0,
+                              axes: dict | None = None) -> tuple[float, float, float]:
+    """TSTR: a population classifier trained on ``train`` (a synthetic cohort with its
+    inferred labels, or real people for train-on-real) and tested on the real ``test``
+    people: balanced accuracy (chance is 1 / the number of populations) with a bootstrap
+    95% interval over the test people, ``(value, low, high)``. The classifier is a
+    logistic regression on ``axes`` (a :func:`pca_fit`: one feature space for every
+    cohort compared), by default on the training people's own top principal components."""
+    _check(train, test)
+    predicted = _population_classifier(train, train_labels, seed, axes=axes).predict(test)
+    truth = np.asarray(test_labels)
+    value = balanced_accuracy(truth, predicted)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_boot):
+        index = rng.integers(0, len(truth), len(truth))
+        draws.append(balanced_accuracy(truth[index], predicted[index]))
+    return value, float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975))
+
+
+def population_af_agreement(real: np.ndarray, real_labels: Sequence[str], synthetic: np.ndarray,
+                            synthetic_labels: Sequence[str], min_people: int = 5) -> dict[str, float]:
+    """Per population, the Pearson r of allele frequencies between the real people of that
+    population and the synthetic people labelled with it (NaN where either side has fewer
+    than ``min_people`` or a constant frequency vector)."""
+    _check(real, synthetic)
+    real_labels, synthetic_labels = np.asarray(real_labels), np.asarray(synthetic_labels)
+    out = {}
+    for population in sorted(set(real_labels)):
+        a, b = real[real_labels == population], synthetic[synthetic_labels == population]
+        if len(a) < min_people or len(b) < min_people:
+            out[population] = float("nan")
+        else:
+            out[population] = frequency_agreement(allele_frequencies(a), allele_frequencies(b))[0]
+    return out
+
+
+def ld_decay_distance(real: np.ndarray, synthetic: np.ndarray, positions: Sequence[int], k: int = 20,
+                      edges: Sequence[int] | None = None) -> float:
+    """How far apart two LD-decay curves (:func:`ld_decay`) are: :func:`curve_distance`."""
+    return curve_distance(ld_decay(real, positions, edges, k), ld_decay(synthetic, positions, edges, k))
+
+
+def curve_distance(real_curve: pd.DataFrame, synthetic_curve: pd.DataFrame) -> float:
+    """The mean absolute difference of two LD-decay curves' mean r² per distance bin (the
+    same bins), over the bins where both have pairs, weighted by the real curve's pairs."""
+    a, b = real_curve, synthetic_curve
+    both = a["mean_r2"].notna() & b["mean_r2"].notna() & (a["pairs"] > 0)
+    if not both.any():
+        return float("nan")
+    return float(np.average((a["mean_r2"] - b["mean_r2"]).abs()[both], weights=a["pairs"][both]))
+
+
+def hwe_deviation(d: np.ndarray, alpha: float = 0.05) -> float:
+    """The share of polymorphic sites whose Hardy-Weinberg exact test (:func:`hwe_pvalues`)
+    rejects at ``alpha``: about ``alpha`` or less for people drawn from one randomly mating
+    population (population structure raises it: the Wahlund effect)."""
+    p = hwe_pvalues(d)
+    polymorphic = (d > 0).any(axis=0) & (d < 2).any(axis=0)
+    return float(np.mean(p[polymorphic] < alpha)) if polymorphic.any() else float("nan")
+
+
+#: Allele-frequency bins of :func:`frequency_spectrum`: rare to common.
+SPECTRUM_EDGES = (0.0, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
+def frequency_spectrum(d: np.ndarray, edges: Sequence[float] = SPECTRUM_EDGES) -> np.ndarray:
+    """The allele-frequency spectrum: the share of sites whose ALT frequency falls in each
+    bin ``[edges[i], edges[i+1])`` (the last bin closed), sites with no ALT allele left out."""
+    af = allele_frequencies(d)
+    af = af[af > 0]
+    counts, _ = np.histogram(af, bins=np.asarray(edges))
+    return counts / counts.sum() if counts.sum() else counts.astype(float)
+
+
+def spectrum_distance(real: np.ndarray, synthetic: np.ndarray, edges: Sequence[float] = SPECTRUM_EDGES) -> float:
+    """Total-variation distance between two allele-frequency spectra
+    (:func:`frequency_spectrum`): half the summed absolute difference of the bin shares, 0
+    for the same spectrum, 1 for spectra with no bin in common."""
+    _check(real, synthetic)
+    return float(np.abs(frequency_spectrum(real, edges) - frequency_spectrum(synthetic, edges)).sum() / 2)

@@ -12,12 +12,12 @@ its members agrees perfectly); the privacy chapter asks whether it copies them.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from . import popgen, profiletext
+from . import generation, popgen, profiletext, stats
 from .cohort import Cohort
 
 
@@ -76,3 +76,92 @@ def af_frame(synthetic: Mapping[str, Cohort], reference: Cohort, reference_label
                             "reference": reference_label}) for label, c in synthetic.items()]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["model", "site", "real_af", "synthetic_af", "reference"])
+
+
+# --------------------------------------------------------------------------------------
+# The dissertation's record-level metrics
+# --------------------------------------------------------------------------------------
+
+#: What :func:`record_metrics` returns, in order, with what each share is a share of.
+RECORD_METRICS = {
+    "validity": "records matching the record pattern (of all records)",
+    "quality": "well-formed records at a position inside the chromosome (0 < POS <= its length)",
+    "memorised": "well-formed records (site and genotype) found among the members' records",
+    "novel": "well-formed records found in no member's records",
+    "record_uniqueness": "per person, records no other person of the cohort carries (mean over people)",
+    "deletion": "well-formed records whose ALT allele carried is a deletion",
+    "insertion": "... an insertion",
+    "substitution": "... an SNV or MNP",
+    "multi_allelic": "well-formed records at a multi-allelic site",
+    "record_het": "well-formed records heterozygous",
+    "record_hom_alt": "well-formed records homozygous ALT",
+}
+
+
+def _carried_type(ref: str, alts: tuple[str, ...], gt: str) -> str:
+    """The class of the ALT allele a record carries (the highest-numbered one of its
+    genotype): ``deletion``, ``insertion``, ``substitution`` (SNV or MNP) or ``other``."""
+    alleles = [int(a) for a in gt.replace("|", "/").split("/") if a.isdigit() and int(a) > 0]
+    if not alleles or max(alleles) > len(alts):
+        return "other"
+    kind = stats.classify_allele(ref, alts[max(alleles) - 1])[0]
+    return {"snv": "substitution", "mnp": "substitution"}.get(kind, kind if kind in ("deletion", "insertion")
+                                                                 else "other")
+
+
+def record_uniqueness(profiles: Sequence[Sequence[str]]) -> float:
+    """The dissertation's uniqueness: for each person, the share of their records that no
+    other person of the cohort carries, averaged over the people who carry a record."""
+    from collections import Counter
+
+    carriers = Counter(record for profile in profiles for record in set(profile))
+    shares = [np.mean([carriers[r] == 1 for r in set(p)]) for p in profiles if len(p)]
+    return float(np.mean(shares)) if shares else float("nan")
+
+
+def record_metrics(profiles: Sequence[Sequence[str]], member_records: set[str] | frozenset[str],
+                   contig_length: int) -> dict[str, float]:
+    """The dissertation's utility metrics of a cohort's profiles (:data:`RECORD_METRICS`),
+    computed as it defined them but on every record: validity (the record pattern),
+    "quality" (position within ``contig_length``, the chromosome of the cohort's assembly:
+    the dissertation used a wrong length), memorisation and novelty against the
+    ``member_records`` (every ``22:POS:REF>ALT_GT`` record of a member), uniqueness within
+    the cohort, the variant-type mix and the genotype mix of the records. Shares in [0, 1];
+    NaN where there is no well-formed record."""
+    records = [record for profile in profiles for record in profile]
+    parsed = [m for m in (profiletext.RECORD.match(r) for r in records) if m is not None]
+    out = dict.fromkeys(RECORD_METRICS, float("nan"))
+    out["validity"] = len(parsed) / len(records) if records else float("nan")
+    out["record_uniqueness"] = record_uniqueness(profiles)
+    if not parsed:
+        return out
+    n = len(parsed)
+    positions = np.array([int(m["pos"]) for m in parsed])
+    out["quality"] = float(np.mean((positions > 0) & (positions <= contig_length)))
+    memorised = sum(m.group(0) in member_records for m in parsed)
+    out["memorised"], out["novel"] = memorised / n, 1 - memorised / n
+    kinds = [_carried_type(m["ref"], tuple(m["alts"].split(",")), f"{m['a']}/{m['b']}") for m in parsed]
+    for kind in ("deletion", "insertion", "substitution"):
+        out[kind] = kinds.count(kind) / n
+    out["multi_allelic"] = float(np.mean(["," in m["alts"] for m in parsed]))
+    genotypes = [(m["a"], m["b"]) for m in parsed]
+    out["record_het"] = float(np.mean([a != b for a, b in genotypes]))
+    out["record_hom_alt"] = float(np.mean([a == b and a not in ("0", ".") for a, b in genotypes]))
+    return out
+
+
+#: The plausibility checks the dissertation lacked, from :func:`lib.generation.validate_profile`'s
+#: faults: each a share of all records (0 is best).
+PLAUSIBILITY = {"off_panel": "no panel site at that position", "wrong_ref": "REF/ALT differ from the panel's",
+                "bad_genotype": "an allele the site lacks", "repeated_site": "a site twice in one person",
+                "unsorted": "records out of position order"}
+
+
+def plausibility(profiles: Sequence[Sequence[str]], panel: Cohort) -> dict[str, float]:
+    """Shares of records failing each check of :data:`PLAUSIBILITY` (against the public
+    panel), computed by :func:`lib.generation.validity_summary`."""
+    v = generation.validity_summary(profiles, panel)
+    n = max(v["records"], 1)
+    return {"off_panel": v["off_panel"] / n, "wrong_ref": v["wrong_alleles"] / n,
+            "bad_genotype": v["bad_genotype"] / n, "repeated_site": v["duplicate"] / n,
+            "unsorted": v["out_of_order"] / n}

@@ -252,5 +252,5 @@ def test_the_suite_frames_a_cohort_by_its_references():
     assert value["independent sites", "af_r"] > 0.8 and value["new people", "af_r"] > 0.8
     assert value["independent sites", "ld_r2_mad"] > 1.5 * value["new people", "ld_r2_mad"]  # 60 people: noisy r2
     intervals = table.dropna(subset=["low"])
-    assert set(intervals["metric"]) == {"af_r", "af_mad", "heterozygosity", "c2st_auc"}
+    assert set(intervals["metric"]) == {"af_r", "af_mad", "heterozygosity", "c2st_auc", "aats"}
     assert ((intervals["low"] <= intervals["value"] + 1e-12) & (intervals["value"] <= intervals["high"] + 1e-12)).all()

@@ -1,0 +1,290 @@
+"""The utility chapter's module on a small real run: synthetic cohorts written as VCFs
+through the models chapter's writer (pysam), read back and evaluated; the record-level
+metrics and plausibility checks on hand-made profiles with known answers; population
+labels, TSTR and the rank-based AUC against scikit-learn."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_declared_run, make_small_run
+from lib import artefacts, ch03_models, charts, popgen, profiles, rundir, utility
+from lib import ch05_utility as chapter
+
+
+# ----------------------------------------------------------------------------- names
+
+@pytest.mark.parametrize("name, expected", [
+    ("mingpt-eps8", ("mingpt", "record", 8.0, "")),
+    ("gpt2-epsinf", ("gpt2", "variant", float("inf"), "")),
+    ("gpt2-dptransformers-eps8", ("gpt2", "variant", 8.0, "dptransformers")),
+    ("mingpt-cliponly-epsinf", ("mingpt", "record", float("inf"), "cliponly")),
+    ("mingpt-bpe-epsinf", ("mingpt", "bpe", float("inf"), "")),
+    ("mingpt-variant-eps0.5", ("mingpt", "variant", 0.5, "")),
+])
+def test_model_names_parse_back(name, expected):
+    parsed = artefacts.parse_model_name(name)
+    assert (parsed["family"], parsed["tokenizer"], parsed["epsilon"], parsed["variant"]) == expected
+    assert artefacts.model_name(parsed["family"], parsed["tokenizer"], parsed["epsilon"], parsed["variant"]) == name
+
+
+@pytest.mark.parametrize("name", ["transformer-eps1", "mingpt", "mingpt-epsx", "mingpt-record-eps1", "gpt2-eps-1"])
+def test_a_name_that_is_not_a_model_is_refused(name):
+    with pytest.raises(ValueError, match="not a model name|not an epsilon|above 0"):
+        artefacts.parse_model_name(name)
+
+
+# ----------------------------------------------------------------------------- record metrics
+
+MEMBERS = [["22:100:A>G_0|1", "22:200:AT>A_1|1"], ["22:100:A>G_1|1", "22:300:C>CTT_0|1"]]
+
+
+def test_record_metrics_have_known_answers():
+    cohort = [["22:100:A>G_0|1", "22:200:AT>A_1|1", "22:999999999:G>T_0|1"],  # one memorised twice, one far off
+              ["22:300:C>CTT_1|0", "22:400:G>A,C_0|2", "nonsense"]]
+    out = utility.record_metrics(cohort, frozenset(r for p in MEMBERS for r in p), contig_length=51_304_566)
+    assert out["validity"] == pytest.approx(5 / 6)
+    assert out["quality"] == pytest.approx(4 / 5)  # 999,999,999 lies beyond chr22
+    assert out["memorised"] == pytest.approx(2 / 5) and out["novel"] == pytest.approx(3 / 5)  # 1|0 is not 0|1
+    assert out["deletion"] == pytest.approx(1 / 5) and out["insertion"] == pytest.approx(1 / 5)
+    assert out["substitution"] == pytest.approx(3 / 5) and out["multi_allelic"] == pytest.approx(1 / 5)
+    assert out["record_het"] == pytest.approx(4 / 5) and out["record_hom_alt"] == pytest.approx(1 / 5)
+    assert out["record_uniqueness"] == 1.0  # no record is shared between the two people
+    shared = [["22:100:A>G_0|1", "22:200:AT>A_1|1"], ["22:100:A>G_0|1"]]
+    assert utility.record_uniqueness(shared) == pytest.approx((1 / 2 + 0) / 2)
+    empty = utility.record_metrics([["nonsense"]], frozenset(), 100)
+    assert empty["validity"] == 0 and np.isnan(empty["memorised"])
+
+
+def test_plausibility_counts_each_fault(real_data):
+    from lib import profiletext, vcf
+    panel = vcf.read_vcf(real_data["vcf"], assembly="GRCh37").subset(site_index=np.arange(20))
+    keys = profiletext.site_keys(panel)
+    chrom, pos6 = keys[6].split(":")[:2]
+    good = [f"{keys[1]}_0|1", f"{keys[3]}_1|1"]
+    bad = [f"{keys[5]}_0|1", f"{keys[4]}_0|1",  # the second is out of order
+           f"{keys[5]}_1|1",  # the same site again
+           f"{chrom}:{pos6}:N>N_0|1",  # a panel position, other alleles
+           f"{chrom}:{int(panel.sites['pos'].iloc[-1]) + 1}:A>G_0|1"]  # no panel site there
+    out = utility.plausibility([good, bad], panel)
+    assert out == {"off_panel": pytest.approx(1 / 7), "wrong_ref": pytest.approx(1 / 7), "bad_genotype": 0.0,
+                   "repeated_site": pytest.approx(1 / 7), "unsorted": pytest.approx(1 / 7)}
+    assert utility.plausibility([good], panel) == dict.fromkeys(utility.PLAUSIBILITY, 0.0)
+
+
+# ----------------------------------------------------------------------------- populations, AUC
+
+def structured(n_per: int, n_sites: int, seed: int, people: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three populations whose allele frequencies (drawn from ``seed``, Balding-Nichols-like)
+    differ; ``people`` seeds the draw of the people, so that one ``seed`` with two
+    ``people`` gives two samples of the same populations."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(0.05, 0.5, n_sites)
+    frequencies = [np.clip(rng.beta(base * 8, (1 - base) * 8), 0.01, 0.99) for _ in range(3)]
+    draw = np.random.default_rng([seed, people])
+    blocks = [draw.binomial(2, p, size=(n_per, n_sites)).astype(np.int8) for p in frequencies]
+    return np.vstack(blocks), np.repeat(["AFR", "EAS", "EUR"], n_per)
+
+
+def test_population_labels_and_tstr_see_structure():
+    reference, ref_labels = structured(30, 300, seed=1)
+    test, test_labels = structured(40, 300, seed=1, people=1)  # the same populations, new people
+    inferred = popgen.infer_populations(reference, ref_labels, test)
+    assert np.mean(inferred == test_labels) > 0.95
+    with_structure = popgen.train_synthetic_test_real(test, inferred, reference, ref_labels, n_boot=50)
+    shuffled = popgen.shuffle_within_sites(test, seed=2)  # keeps frequencies, destroys structure
+    without = popgen.train_synthetic_test_real(
+        shuffled, popgen.infer_populations(reference, ref_labels, shuffled), reference, ref_labels, n_boot=50)
+    assert with_structure[0] > 0.9 and without[0] < 0.6 and with_structure[1] > without[2]
+    assert popgen.weir_cockerham_fst(test, inferred) > 5 * abs(popgen.weir_cockerham_fst(
+        shuffled, popgen.infer_populations(reference, ref_labels, shuffled)))
+    per = popgen.population_af_agreement(reference, ref_labels, test, inferred)
+    assert set(per) == {"AFR", "EAS", "EUR"} and min(per.values()) > 0.8
+    one_class = popgen.train_synthetic_test_real(test, np.array(["EUR"] * len(test)), reference, ref_labels, n_boot=20)
+    assert one_class[0] == pytest.approx(1 / 3)  # a constant answer: chance
+
+
+def test_rank_auc_and_balanced_accuracy_equal_scikit_learn():
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    score = np.round(rng.normal(y * 0.7, 1.0), 1)  # rounded: ties
+    assert popgen.roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+    truth, predicted = rng.choice(list("abc"), 200), rng.choice(list("abc"), 200)
+    assert popgen.balanced_accuracy(truth, predicted) == pytest.approx(balanced_accuracy_score(truth, predicted))
+    assert np.isnan(popgen.roc_auc(np.ones(5), np.arange(5)))
+
+
+def test_aats_counts_ties_half_and_two_draws_sit_near_one_half():
+    d, _ = structured(60, 200, seed=4)
+    assert popgen.adversarial_accuracy(d, d.copy())["AATS"] == 0.0  # a copy: every synthetic person on a real one
+    same = np.repeat(d[:1], 4, axis=0)  # everyone identical: every comparison a tie
+    assert popgen.adversarial_accuracy(same, same.copy())["AATS"] == 0.5
+    a, b = d[::2], d[1::2]
+    value, low, high = popgen.adversarial_accuracy_interval(a, b, n_boot=100)
+    assert low <= 0.5 <= high + 0.05 and 0.35 < value < 0.65
+
+
+def test_linkage_and_hardy_weinberg_summaries():
+    p = np.random.default_rng(5).uniform(0.1, 0.9, 200)
+    rng = np.random.default_rng(6)
+    h = (rng.random((400, 200)) < p).astype(np.int8)
+    for j in range(1, 200):  # neighbours copy each other: linkage
+        copy = rng.random(400) < 0.8
+        h[copy, j] = h[copy, j - 1]
+    real = h[0::2] + h[1::2]
+    positions = np.arange(1, 201) * 1_000
+    assert popgen.ld_decay_distance(real, real, positions, k=5) == 0
+    assert popgen.ld_decay_distance(real, popgen.shuffle_within_sites(real, 1), positions, k=5) > 0.1
+    assert popgen.hwe_deviation(popgen.independent_sites(real, 500, seed=1)) < 0.1
+    two, _ = structured(100, 200, seed=7)  # three populations pooled: the Wahlund effect
+    assert popgen.hwe_deviation(two) > 0.2
+
+
+def test_the_frequency_spectrum_and_its_distance():
+    common = np.ones((10, 50), dtype=np.int8)  # every site at frequency 0.5
+    rare = np.zeros((10, 50), dtype=np.int8)
+    rare[0] = 1  # every site at 0.05: one ALT allele of 20
+    assert popgen.frequency_spectrum(common).tolist() == [0, 0, 0, 0, 0, 1]
+    assert popgen.frequency_spectrum(rare).tolist() == [0, 0, 1, 0, 0, 0]
+    assert popgen.spectrum_distance(common, rare) == 1.0 and popgen.spectrum_distance(rare, rare) == 0.0
+    half = np.hstack([common[:, :25], rare[:, :25]])
+    assert popgen.spectrum_distance(common, half) == pytest.approx(0.5)
+
+
+# ----------------------------------------------------------------------------- the chapter on a run
+
+@pytest.fixture(scope="module")
+def utility_run(tmp_path_factory):
+    """A small simulated run with four synthetic cohorts written by the models chapter's
+    writer: a copy of members (``mingpt-epsinf``), people drawn at independent sites
+    (``mingpt-eps1``), real validation people (``gpt2-epsinf``) and a broken unconstrained
+    cohort (``gpt2-epsinf-unconstrained``)."""
+    run = make_small_run(tmp_path_factory.mktemp("ch05"), seed=8, n_sites=60, samples_per_population=16)
+    panel, _ = artefacts.load_panel(run)
+    n = len(artefacts.load_splits(run)["holdout"])
+    members = [list(v) for v in artefacts.split_profiles(run, "train")["variants"]]
+    validation = [list(v) for v in artefacts.split_profiles(run, "validation")["variants"]]
+    real = artefacts.load_cohort(run)
+    train = popgen.dosages(artefacts.split_cohort(real, artefacts.load_splits(run)["train"]))
+    independent = popgen.independent_sites(train, n, seed=1)
+    from lib import profiletext
+    as_cohort = artefacts.split_cohort(real, artefacts.load_splits(run)["train"][:n])
+    as_cohort.genotypes[:] = 0
+    as_cohort.genotypes[:, :, 0] = (independent.T >= 1)
+    as_cohort.genotypes[:, :, 1] = (independent.T == 2)
+    drawn = profiletext.profiles(as_cohort)
+    broken = [p[::-1] + ["garbage"] for p in validation[:n]]
+    for name, cohort in (("mingpt-epsinf", members[:n]), ("mingpt-eps1", drawn), ("gpt2-epsinf", validation[:n]),
+                         ("gpt2-epsinf-unconstrained", broken)):
+        ch03_models.write_synthetic(run, name, cohort, panel, {"summary": {}})
+    return run
+
+
+@pytest.fixture(scope="module")
+def evaluated(utility_run):
+    return chapter.evaluate(utility_run, seed=0, k=5, n_boot=30)
+
+
+def test_the_catalogue_reads_every_cohort_from_its_name(utility_run):
+    found = chapter.catalogue(utility_run).set_index("cohort")
+    assert list(found.index) == ["gpt2-epsinf", "gpt2-epsinf-unconstrained", "mingpt-eps1", "mingpt-epsinf"]
+    assert found.loc["mingpt-eps1", ["family", "tokenizer", "eps", "decoding"]].tolist() == ["mingpt", "record", "1",
+                                                                                           "constrained"]
+    assert found.loc["gpt2-epsinf-unconstrained", "decoding"] == "unconstrained"
+
+
+def test_the_table_frames_every_cohort_by_its_references(utility_run, evaluated):
+    table = evaluated["table"]
+    assert set(table["cohort"]) == {"gpt2-epsinf", "gpt2-epsinf-unconstrained", "mingpt-eps1", "mingpt-epsinf",
+                                    *chapter.REFERENCES}
+    assert set(table["metric"]) <= set(chapter.METRICS) and {"af_r", "tstr", "memorised", "wrong_ref"} <= set(table["metric"])
+    v = table.set_index(["cohort", "metric"])["value"]
+    # the copied members are caught by every copying metric, the real strangers are not
+    assert v["mingpt-epsinf", "exact_copies"] == 1.0 and v["mingpt-epsinf", "dcr_members"] == 0
+    assert v["mingpt-epsinf", "kin_duplicate"] == 1.0 and v["mingpt-epsinf", "memorised"] == 1.0
+    assert v["mingpt-epsinf", "near_copies"] == 1.0 and v["gpt2-epsinf", "near_copies"] < 0.5
+    assert v["gpt2-epsinf", "exact_copies"] == 0.0 and v["gpt2-epsinf", "dcr_members"] > 0
+    # the real validation people written as a VCF and read back are the reference row, exactly
+    for metric in ("af_r", "c2st_auc", "fst", "hwe_deviation", "burden"):
+        assert v["gpt2-epsinf", metric] == pytest.approx(v[chapter.REAL, metric], nan_ok=True), metric
+    # the broken cohort: every record out of order and one malformed per person
+    assert v["gpt2-epsinf-unconstrained", "validity"] < 1 and v["gpt2-epsinf-unconstrained", "unsorted"] > 0.3
+    assert v[chapter.INDEPENDENT, "ld_decay_distance"] >= 0 and not ("independent sites", "memorised") in v.index
+    intervals = table.dropna(subset=["low"])
+    assert ((intervals["low"] <= intervals["value"] + 1e-9) & (intervals["value"] <= intervals["high"] + 1e-9)).all()
+    written = pd.read_csv(utility_run / "metrics" / "05_utility.csv")
+    assert len(written) == len(table) and list(written.columns) == list(table.columns)
+    entry = rundir.read_manifest(utility_run)["artefacts"]["metrics/05_utility.csv"]
+    assert entry["chapter"] == chapter.CHAPTER and entry["sha256"] == rundir.sha256(utility_run / "metrics" / "05_utility.csv")
+    assert entry["params"]["utility_version"] == chapter.UTILITY_VERSION
+
+
+def test_same_seed_same_table(utility_run, evaluated):
+    again = chapter.evaluate(utility_run, seed=0, k=5, n_boot=30)["table"]
+    pd.testing.assert_frame_equal(again, evaluated["table"])
+
+
+def test_figures_tables_and_sentences_build(utility_run, evaluated):
+    table = evaluated["table"]
+    wide = chapter.wide_table(table)
+    assert "copy of members" in wide.index and "gpt2-epsinf-unconstrained" not in " ".join(wide.index)
+    assert chapter.wide_table(table, ["validity"], decoding=None).shape[0] == 6  # independent sites: no records
+    frames = {"ld": chapter.ld_decay_frame(evaluated), "positions": chapter.positions_frame(evaluated),
+              "burden": chapter.burden_frame(evaluated), "pca": chapter.pca_frame(evaluated),
+              "dcr": chapter.dcr_frame(evaluated), "af": chapter.af_frame(evaluated),
+              "eps": chapter.epsilon_frame(table)}
+    assert all(len(f) for f in frames.values())
+    for chart in (charts.ld_decay_chart(frames["ld"]), charts.positions_chart(frames["positions"]),
+                  charts.burden_chart(frames["burden"]), charts.pca_overlay_chart(frames["pca"]),
+                  charts.dcr_chart(frames["dcr"]), charts.af_scatter_chart(frames["af"]),
+                  charts.utility_epsilon_chart(frames["eps"], chapter.SHORT_TITLES)):
+        assert chart.to_dict()
+    copy = frames["dcr"][frames["dcr"]["panel"] == "minGPT ε=∞"]
+    member_hist = copy[copy["to"] == "closest member"]
+    assert member_hist["people"].iloc[0] == member_hist["people"].sum()  # every copy at distance 0
+    settings = profiles.resolve("smoke")
+    structure = chapter.structure_references(evaluated, n_boot=20)
+    numbers = chapter.numbers(evaluated, settings, 1.0, structure)
+    assert numbers["gpt2_low_eps"] == "–" and numbers["mingpt_low_eps"] == "1"
+    assert numbers["copy_exact_copies"] == "100.0%" and numbers["n_synthetic"] == "4"
+    said = chapter.claims(evaluated, settings)
+    assert set(said) == {"dp_claim", "identical_claim", "size_claim", "memorisation_claim"}
+    assert "cannot be tested" in said["size_claim"] and "comparisons" in said["dp_claim"]
+    assert chapter.metric_glossary().index.tolist() == list(chapter.METRICS)
+
+
+def test_bcftools_stats_beside_the_real_holdout(utility_run):
+    table = chapter.bcftools_table(utility_run, ["mingpt-epsinf"])
+    assert table.index.tolist() == ["real holdout", "mingpt-epsinf"]
+    assert (table["people"] == len(artefacts.load_splits(utility_run)["holdout"])).all()
+    assert (table["het sites per person"] > 0).all()
+
+
+def test_bad_requests_are_refused_before_work(utility_run, tmp_path):
+    with pytest.raises(ValueError, match="not-a-cohort"):
+        chapter.evaluate(utility_run, cohorts=["not-a-cohort"])
+    with pytest.raises(FileNotFoundError, match="no synthetic cohort"):
+        chapter.catalogue(tmp_path)
+
+
+def test_without_public_people_the_population_metrics_are_empty(tmp_path):
+    """A run with no public split (a practitioner's cohort): nothing to infer a synthetic
+    person's population from, so TSTR, Fst and the per-population frequencies are NaN and
+    everything else is computed."""
+    run = rundir.run_path(tmp_path / "run", "smoke")
+    make_declared_run(run, seed=9, n_sites=40, samples_per_population=12, sim_length=300_000, public_fraction=0.0)
+    assert artefacts.load_splits(run).get("public", []) == []
+    panel, _ = artefacts.load_panel(run)
+    n = len(artefacts.load_splits(run)["holdout"])
+    members = [list(v) for v in artefacts.split_profiles(run, "train")["variants"]]
+    ch03_models.write_synthetic(run, "mingpt-eps8", members[:n], panel, {"summary": {}})
+    result = chapter.evaluate(run, n_boot=10, k=3)
+    v = result["table"].set_index(["cohort", "metric"])["value"]
+    assert np.isnan(v["mingpt-eps8", "tstr"]) and np.isnan(v["mingpt-eps8", "fst"])
+    assert v["mingpt-eps8", "exact_copies"] == 1.0 and v["mingpt-eps8", "af_r"] > 0.5
+    assert np.isnan(chapter.structure_references(result)["trtr"][0])
+    assert len(chapter.pca_frame(result)) and chapter.numbers(result, profiles.resolve("smoke"), 1.0,
+                                                              chapter.structure_references(result))["trtr"] == "–"

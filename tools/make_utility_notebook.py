@@ -1,0 +1,277 @@
+"""Write book/05_utility.ipynb (without outputs) from the cells below.
+
+The chapter is kept as this script so that its cells can be reviewed as code; run
+``python tools/make_utility_notebook.py`` after editing and commit both files.
+"""
+from notebooks import IMPORT_LIB, code, md, write
+
+HIDE = {"tags": ["hide-input"]}
+
+cells = [
+md("""# Utility: how real are the synthetic cohorts?
+
+The previous chapters trained minGPT and GPT-2 with and without differential privacy and
+had every model write a synthetic cohort. This chapter asks how much of real genetics
+those cohorts keep. A geneticist would check a cohort for:
+
+- **allele frequencies**: how common each variant is;
+- **genotypes**: whether heterozygous and homozygous calls come in the proportions
+  Hardy–Weinberg predicts;
+- **linkage**: whether neighbouring variants are inherited together as they are in real
+  chromosomes;
+- **population structure**: whether the people still cluster by ancestry;
+- **distances between people**: whether a synthetic person is a new person or a copy of a
+  member.
+
+Every cohort is compared with the real **holdout** people, whom no model saw. Three
+**reference cohorts** of the same size frame each table:
+
+- **real (validation)**: real people never trained on. This is what a perfect generator
+  reaches, sampling noise included.
+- **independent sites**: every site is drawn on its own at the members' allele frequency.
+  This is the dissertation's "random model": it keeps the allele frequencies and destroys
+  linkage and structure.
+- **copy of members**: members resampled. Its utility is perfect and it gives no privacy.
+  The privacy chapter puts it at the other end of the frontier.
+
+**Outside the guarantee.** Every number here is an *evaluation* computed on real people,
+the members included, since a copying metric has to look at the members. None of it is
+released with a model, and ε covers none of it. Synthetic people carry no population
+label. Where a metric needs one, a classifier trained on the *public* people (who are
+public by definition) infers it."""),
+md("""## Parameters
+
+`n_boot` is the number of bootstrap resamples behind each 95% interval. `ld_neighbours`
+is how many following sites each site is paired with for linkage. `cohorts` is a list of
+synthetic cohort names to evaluate (`None` evaluates every cohort in `synthetic/`)."""),
+code("""profile = "quick"          # smoke | quick | full
+run_dir = None             # default: data/runs/<profile>
+seed = 42
+n_boot = 200               # bootstrap resamples per interval
+ld_neighbours = 20         # each site's next sites paired for r²
+cohorts = None             # None: every synthetic cohort of the run""", metadata={"tags": ["parameters"]}),
+code(IMPORT_LIB + """
+import logging
+import time
+
+import pandas as pd
+
+from lib import charts, figures, profiles, rundir
+from lib import ch05_utility as chapter
+
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+figures.setup()
+pd.set_option("display.max_colwidth", 200)  # the glossary's descriptions in full
+run = rundir.run_path(run_dir, profile)
+settings = profiles.resolve(profile)
+print(f"profile={profile} run directory: {run}")""", metadata=HIDE),
+md("""## The cohorts
+
+The run holds {glue:text}`n_synthetic` synthetic cohorts: both families at every ε, the
+clip-only runs (DP-SGD's clipping without its noise), GPT-2 through dp-transformers, the
+minGPTs on the variant and text (BPE) tokenizers, and each of them twice, once under
+constrained decoding (every record valid for the public panel) and once unconstrained.
+Each holds {glue:text}`n_holdout` people, as many as the holdout, on the panel's
+{glue:text}`n_sites` sites. The table names each cohort's family, tokenizer, ε and decoding,
+all read from its file name."""),
+code("""chapter.catalogue(run).set_index("cohort")""", metadata=HIDE),
+md("""## Every metric, every cohort
+
+Every metric of `lib.popgen` and `lib.utility` runs on every cohort. The results go into one
+tidy table, `metrics/05_utility.csv`: one row per cohort and metric, with the family,
+tokenizer, ε, decoding, value and a bootstrap 95% interval where one is computed. The
+evaluation took {glue:text}`utility_seconds` s. Below, the headline metrics of the
+constrained cohorts are shown with their intervals (the glossary at the end of the chapter
+defines every metric):
+
+- **allele-frequency r**: the correlation of per-site ALT frequencies with the holdout's;
+- **LD-decay distance**: how far the cohort's linkage-against-distance curve lies from the
+  holdout's;
+- **two-sample AUC**: how well a classifier tells the cohort's people from real ones
+  (0.5: it cannot);
+- **AATS**: nearest-neighbour adversarial accuracy (0.5: synthetic and real people are as
+  close to each other as to their own kind);
+- **TSTR**: a population classifier trained on the cohort and tested on the real holdout;
+- **variants per person**."""),
+code("""started = time.perf_counter()
+result = chapter.evaluate(run, seed=seed, k=ld_neighbours, n_boot=n_boot, cohorts=cohorts)
+seconds = time.perf_counter() - started
+chapter.wide_table(result["table"])""", metadata=HIDE),
+md("""The reference rows show what each number can be. Real people never trained on reach an
+allele-frequency r of {glue:text}`real_af_r`, a two-sample AUC of {glue:text}`real_c2st_auc`
+and an AATS of {glue:text}`real_aats`. These are the best a generator can hope for at this
+size, and they are not exactly 1 or 0.5 because two samples of {glue:text}`n_holdout` people differ.
+The AATS interval holds each person's nearest neighbours fixed, so it understates how much
+AATS varies from one sample of real people to another.
+Independent sites match the frequencies just as well (r = {glue:text}`independent_af_r`),
+which is why allele frequencies alone say little. Their linkage is gone (LD-decay distance
+{glue:text}`independent_ld_decay_distance`, against {glue:text}`real_ld_decay_distance` for
+real people), and so is their structure (TSTR {glue:text}`independent_tstr`).
+
+## Utility against ε
+
+Each family's constrained cohort along the ε grid, from the most private to ∞, with the
+clip-only run beside ∞. Vertical bars are 95% intervals; horizontal lines are the
+reference cohorts."""),
+code("""structure = chapter.structure_references(result, n_boot=n_boot, seed=seed)
+figures.glue_numbers(chapter.numbers(result, settings, seconds, structure))
+figures.glue_numbers(chapter.claims(result, settings))
+charts.utility_epsilon_chart(chapter.epsilon_frame(result["table"]), chapter.SHORT_TITLES)""", metadata=HIDE),
+md("""Without privacy, GPT-2's allele-frequency r is {glue:text}`gpt2_inf_af_r` and its
+two-sample AUC {glue:text}`gpt2_inf_c2st_auc`; the minGPT's are {glue:text}`mingpt_inf_af_r`
+and {glue:text}`mingpt_inf_c2st_auc`. At the most private budget (ε =
+{glue:text}`gpt2_low_eps`), the allele-frequency r is {glue:text}`gpt2_low_af_r` for GPT-2
+and {glue:text}`mingpt_low_af_r` for the minGPT. The two-sample AUC there is
+{glue:text}`gpt2_low_c2st_auc` and {glue:text}`mingpt_low_c2st_auc` (0.5: a classifier
+cannot tell the cohort from real people; 1: it tells every person apart), and TSTR is
+{glue:text}`gpt2_low_tstr` and {glue:text}`mingpt_low_tstr` (real people never trained
+on: {glue:text}`real_tstr`).
+
+## Allele frequencies
+
+Each site's ALT allele frequency in a cohort against the holdout's, for each family's
+non-private cohort and its most private one, and for the two reference cohorts that matter
+here. The column `afs_distance` in the table below compares the allele-frequency spectra:
+the share of sites in each frequency bin (0–1%, 1–5%, 5–10%, 10–20%, 20–50%, 50–100%),
+by total-variation distance. The bcftools table at the end of the chapter gives the same
+spectrum as bcftools counts it."""),
+code("""charts.af_scatter_chart(chapter.af_frame(result), reference="holdout")""", metadata=HIDE),
+md("""The frequencies within each super-population test more than the pooled ones. A
+synthetic cohort can match the pooled frequency by mixing ancestries in the wrong way, and
+then fail within each population. The column `af_r_population` is the mean over
+super-populations of the correlation between the real holdout people of that population
+and the synthetic people labelled with it. Those labels come from the public classifier,
+which labels real holdout people correctly with balanced accuracy {glue:text}`labeller`."""),
+code("""chapter.wide_table(result["table"], ["af_r", "af_r_population", "af_mad", "af_wasserstein", "afs_distance",
+                                      "genotype_kl"])""",
+     metadata=HIDE),
+md("""## Genotypes
+
+Real cohorts of several populations fail the Hardy–Weinberg exact test more often than 5%
+of sites, because mixing populations creates an excess of homozygotes (the Wahlund
+effect): {glue:text}`real_hwe_deviation` of the real validation people's sites fail it. A
+cohort whose sites are drawn independently fails it at about the test's level or below
+({glue:text}`independent_hwe_deviation`). The non-private cohorts fail it at
+{glue:text}`gpt2_inf_hwe_deviation` (GPT-2) and {glue:text}`mingpt_inf_hwe_deviation`
+(minGPT), and the most private ones at {glue:text}`gpt2_low_hwe_deviation` and
+{glue:text}`mingpt_low_hwe_deviation`. A share far above the real one means genotypes in
+proportions that no mixture of the real populations gives. The inbreeding coefficient F compares each person's
+heterozygosity with what the holdout's frequencies predict."""),
+code("""chapter.wide_table(result["table"], ["hwe_deviation", "heterozygosity", "het_f", "share_hom_alt", "mean_af"])""",
+     metadata=HIDE),
+md("""## Linkage
+
+Neighbouring variants are inherited together, so their genotypes correlate (r²), and the
+correlation fades with distance. The curves give the mean r² of site pairs by distance,
+with bins chosen from the panel's positions alone so that each holds about as many pairs.
+The LD-decay distance in the tables is the mean gap between a cohort's curve and the real
+holdout's. When the panel's sites are tens of kilobases apart and mostly rare, as in the
+quick profile's 998-site panel, r² is small at every distance and the curves are noisy;
+the full profile's 10,000-site panel resolves linkage better."""),
+code("""charts.ld_decay_chart(chapter.ld_decay_frame(result))""", metadata=HIDE),
+code("""chapter.wide_table(result["table"], ["ld_decay_distance", "ld_r2_mad"])""", metadata=HIDE),
+md("""## Population structure
+
+The principal components are fit on the real holdout only, and every cohort is projected
+onto them (the dissertation fit a separate PCA per cohort, whose axes cannot be compared).
+Real people are coloured by super-population; the crosses are the cohort's people; each
+axis gives the share of the holdout's variance its component explains. The
+real holdout's Fst between super-populations is {glue:text}`holdout_fst`. With labels
+inferred by the public classifier, the real validation people reach {glue:text}`real_fst`,
+the non-private GPT-2 {glue:text}`gpt2_inf_fst` and the minGPT {glue:text}`mingpt_inf_fst`.
+
+TSTR trains a population classifier on the synthetic people (with their inferred labels)
+and tests it on the real holdout. Trained on the real members instead, with their true
+labels, it reaches {glue:text}`trtr`. Real people never trained on, labelled by the same
+public classifier, reach {glue:text}`real_tstr`. That is the ceiling the inferred labels
+leave."""),
+code("""charts.pca_overlay_chart(chapter.pca_frame(result))""", metadata=HIDE),
+code("""chapter.wide_table(result["table"], ["fst", "tstr", "c2st_auc"])""", metadata=HIDE),
+md("""## Positions along the chromosome
+
+How many variants a person carries in each megabase of chromosome 22: a model that has
+learnt where variants are dense puts them there."""),
+code("""charts.positions_chart(chapter.positions_frame(result))""", metadata=HIDE),
+md("""`position_mad` is the mean gap, over the megabase bins, between a cohort's curve and the
+real holdout's."""),
+code("""chapter.wide_table(result["table"], ["position_mad", "burden"])""", metadata=HIDE),
+md("""## Variants per person
+
+The spread of the number of non-reference sites a person carries (the real holdout:
+{glue:text}`holdout_burden` on average). A cohort can have the right mean and the wrong
+spread."""),
+code("""charts.burden_chart(chapter.burden_frame(result))""", metadata=HIDE),
+md("""## Distances, copies and relatives
+
+A synthetic person who sits closer to the members than to people the model never saw has
+been copied, not generated. For each synthetic person the figure gives the distance
+(alleles that differ) to the closest member and to the closest holdout person. The members
+are {glue:text}`members_ratio` times as many as the holdout, so even real strangers sit a little closer to the
+closest member: real validation people are {glue:text}`real_dcr_members` alleles from the
+closest member and {glue:text}`real_dcr_holdout` from the closest holdout person (medians).
+The non-private GPT-2's people are {glue:text}`gpt2_inf_dcr_members` and
+{glue:text}`gpt2_inf_dcr_holdout`, and the minGPT's {glue:text}`mingpt_inf_dcr_members` and
+{glue:text}`mingpt_inf_dcr_holdout`. Exact copies of a member: {glue:text}`gpt2_inf_exact_copies`
+(GPT-2) and {glue:text}`mingpt_inf_exact_copies` (minGPT), against
+{glue:text}`copy_exact_copies` for the copy of members. A *near copy* sits closer to a
+member than 95% of the real holdout people do, so about 5% of real strangers are near
+copies by this definition. The AATS privacy loss, AATS against
+the holdout minus AATS against the members, is {glue:text}`gpt2_inf_aats_privacy_loss` and
+{glue:text}`mingpt_inf_aats_privacy_loss`."""),
+code("""charts.dcr_chart(chapter.dcr_frame(result))""", metadata=HIDE),
+md("""**Kinship at this panel size.** The KING-robust kinship coefficient of each synthetic
+person with every member classifies the closest relation, using the standard cut-offs.
+It needs many heterozygous sites per person, and the {glue:text}`n_sites` sites of this
+panel give a real person {glue:text}`holdout_het` on average. So
+{glue:text}`real_kin_first` of the real validation people, who are strangers to the
+members, have a "first-degree relative" among them, and so do {glue:text}`independent_kin_first`
+of the independent-sites people. Read the kinship columns against those rows; the copy of
+members shows what copying looks like ({glue:text}`copy_kin_duplicate` duplicates). The
+privacy chapter asks the same question with attacks."""),
+code("""chapter.wide_table(result["table"], ["aats", "aats_privacy_loss", "dcr_members", "dcr_holdout", "within_distance",
+                                      "exact_copies", "near_copies", "unique_people", "kin_duplicate", "kin_first",
+                                      "kin_second"])""",
+     metadata=HIDE),
+md("""## The dissertation's metrics
+
+These are the dissertation's record-level metrics, computed as it defined them, for every
+cohort including the unconstrained ones: validity, "quality" (a position inside chromosome
+22 of the cohort's assembly), memorisation and novelty against the members' records,
+uniqueness within the cohort, and the variant-type and genotype mix of the records. Beside
+them are the plausibility checks it lacked, each the share of records that fail: off the
+panel, a REF that differs from the panel's, an allele the site lacks, a site twice in one
+person, records out of order. Constrained decoding passes every check by construction.
+The BPE model's unconstrained cohort shows what a text tokenizer writes without it.
+
+On memorisation, {glue:text}`memorisation_claim`."""),
+code("""chapter.wide_table(result["table"], ["validity", "quality", "memorised", "novel", "record_uniqueness", "deletion",
+                                      "insertion", "substitution", "multi_allelic", "record_het", "off_panel",
+                                      "wrong_ref", "bad_genotype", "repeated_site", "unsorted"], decoding=None)""",
+     metadata=HIDE),
+md("""## bcftools stats
+
+`bcftools stats` (pysam's bundled bcftools) on each constrained synthetic VCF and on the
+real holdout, written to a VCF the same way. Every synthetic VCF holds the whole panel, so
+the site counts and types are the panel's. The table shows what depends on the genotypes:
+the frequency spectrum, singletons, and heterozygous and homozygous-ALT sites per person
+(from bcftools' per-sample section)."""),
+code("""chapter.bcftools_table(run, chapter.main_cohorts(result["table"])["cohort"])""", metadata=HIDE),
+md("""## What holds of the dissertation's findings
+
+- *Differential privacy improves utility*: {glue:text}`dp_claim`. What the dissertation saw
+  may have come from changing the model size along with ε.
+- *Large models write near-identical samples*: {glue:text}`identical_claim`.
+- *Small models are more diverse but put variants at worse positions*: {glue:text}`size_claim`.
+- *Record-level memorisation*: see the dissertation's metrics above. Whether a model
+  memorises its members is a question about people, which the distance, copy and kinship
+  columns and the privacy chapter answer.
+
+## The table and its metrics
+
+`metrics/05_utility.csv` holds every number of this chapter in long form, one row per
+cohort and metric. This glossary says what each metric measures and what value is best;
+"as the real people" means the value of the real (validation) row."""),
+code("""chapter.metric_glossary()""", metadata=HIDE),
+]
+
+write(cells, "05_utility")
