@@ -44,6 +44,8 @@ The concerns, roughly bottom to top:
 - :mod:`lib.grad_samplers` per-person gradients under Opacus for both families;
 - :mod:`lib.privacy`      DP-SGD set up in one place (Poisson sampling, accounting, seeded or
   secure randomness, ``privacy.json``);
+- :mod:`lib.audit`        privacy audits: epsilon lower bounds from membership inference
+  (Clopper-Pearson), the one-run audit of Steinke et al. 2023, exposure;
 - :mod:`lib.distributed`  private training on several processes (torchrun, Opacus DPDDP);
 - :mod:`lib.dp_transformers_compat`  dp-transformers 1.0.0 on today's libraries, per-person loss;
 - :mod:`lib.generation`   sampling with a key/value cache, constrained decoding, validity;
