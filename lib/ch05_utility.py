@@ -254,8 +254,12 @@ def cohort_metrics(name: str, d: np.ndarray, profiles: Sequence[Sequence[str]] |
     if inputs["population_classifier"] is not None:
         labels = popgen.infer_populations(inputs["public"], inputs["labels"]["public"], d,
                                           classifier=inputs["population_classifier"])
+        # the classifier finds its features in the cohort itself (its top principal
+        # components): a cohort without structure gives it nothing that transfers (in the
+        # public people's axes, any cloud of people covering them would teach the labeller's
+        # own boundaries back)
         add("tstr", *popgen.train_synthetic_test_real(d, labels, holdout, inputs["labels"]["holdout"], n_boot,
-                                                      seed, axes=inputs["public_axes"]))
+                                                      seed))
         groups = pd.Series(labels).value_counts()
         add("fst", popgen.weir_cockerham_fst(d, labels) if (groups >= 2).sum() >= 2 else float("nan"))
         per_population = popgen.population_af_agreement(holdout, inputs["labels"]["holdout"], d, labels)
@@ -395,7 +399,7 @@ def wide_table(table: pd.DataFrame, metrics: Sequence[str] = HEADLINE, decoding:
                digits: int = 3) -> pd.DataFrame:
     """Formatted: one row per cohort (references last), one column per metric, value and
     interval as text. ``decoding`` keeps the synthetic cohorts of one decoding (None: all)."""
-    data = table[table["metric"].isin(metrics)]
+    data = table[table["metric"].isin(metrics)].fillna({"variant": "", "tokenizer": "", "decoding": ""})
     if decoding is not None:
         data = data[(data["kind"] == "reference") | (data["decoding"] == decoding)]
     data = data.assign(label=data.apply(cohort_label, axis=1),
@@ -627,16 +631,17 @@ def af_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None = None) ->
 
 def structure_references(result: Mapping[str, Any], n_boot: int = 200, seed: int = 0) -> dict[str, tuple]:
     """Two numbers that frame the TSTR column: the population classifier trained on the
-    real members with their true labels (train on real, TRTR) and the public classifier
-    that labels synthetic people, each tested on the holdout: balanced accuracy with a
-    bootstrap interval."""
+    real members with their true labels (train on real, TRTR; on the members' own top
+    principal components, as TSTR on a cohort's) and the public classifier that labels
+    synthetic people (on the public people's), each tested on the holdout: balanced
+    accuracy with a bootstrap interval."""
     inputs = result["inputs"]
     holdout, truth = inputs["holdout"], inputs["labels"]["holdout"]
     if inputs["population_classifier"] is None:
         return {"trtr": (float("nan"),) * 3, "labeller": (float("nan"),) * 3}
     axes = inputs["public_axes"]
     trtr = popgen.train_synthetic_test_real(inputs["members"], inputs["labels"]["members"], holdout, truth,
-                                            n_boot, seed, axes=axes)
+                                            n_boot, seed)
     labeller = popgen.train_synthetic_test_real(inputs["public"], inputs["labels"]["public"], holdout, truth,
                                                 n_boot, seed, axes=axes)
     return {"trtr": trtr, "labeller": labeller}
