@@ -46,6 +46,9 @@ The concerns, roughly bottom to top:
   secure randomness, ``privacy.json``);
 - :mod:`lib.audit`        privacy audits: epsilon lower bounds from membership inference
   (Clopper-Pearson), the one-run audit of Steinke et al. 2023, exposure;
+- :mod:`lib.mia`          membership inference: model and synthetic-cohort signals, attacks fit on
+  the attacker's own reference models (threshold, classifiers, LiRA, RMIA, density ratio), and
+  one evaluation (AUC with interval, TPR at low FPR, the empirical epsilon bound);
 - :mod:`lib.distributed`  private training on several processes (torchrun, Opacus DPDDP);
 - :mod:`lib.dp_transformers_compat`  dp-transformers 1.0.0 on today's libraries, per-person loss;
 - :mod:`lib.generation`   sampling with a key/value cache, constrained decoding, validity;

@@ -1,0 +1,336 @@
+"""Membership inference: what an attacker can tell about who a model was trained on.
+
+The privacy chapter asks of every model and every synthetic cohort: given a person's
+profile, can an attacker tell whether that person was a *member* (trained on) or not? The
+module is arranged as signals, attacks and one evaluation, the way ML Privacy Meter
+separates them:
+
+* **signals** -- what the attacker measures. :func:`sequence_signals` runs a model over
+  candidate profiles (black box: the model's output probabilities only) and returns, per
+  candidate, the mean next-token loss, the perplexity, the mean top-token confidence, the
+  variance of the per-token loss, the mean logit norm and the mean log-likelihood per
+  token. :func:`synthetic_signals` needs no model at all: only the released synthetic
+  cohort (distance to the closest synthetic person, kinship with the closest, a density
+  ratio).
+* **attacks** -- scikit-learn shaped: built with their settings, ``fit`` on what the
+  attacker has (reference models it trained itself on public people, never the target's
+  member labels), ``score`` on candidates, one score per candidate, higher meaning "more
+  likely a member". :class:`ThresholdAttack` (one signal, its direction learnt on
+  reference models), :class:`ClassifierAttack` (logistic regression, random forest or
+  k-NN over several signals), :class:`LiRA` (Carlini et al. 2022, offline, fixed
+  variance), :class:`RMIA` (Zarifzadeh et al. 2024), :class:`DensityRatioAttack`
+  (in the spirit of DOMIAS, van Breugel et al. 2023).
+* **evaluation** -- :func:`evaluate` turns any attack's scores and the true labels into
+  ROC AUC with a bootstrap interval, TPR at low FPRs (only where the number of
+  non-members resolves them), the membership advantage, the ROC curve and the empirical
+  epsilon lower bound of :mod:`lib.audit`.
+
+Labels are 1 for a member and 0 for a non-member throughout.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from . import audit, models, popgen, training
+
+#: The per-candidate model signals of :func:`sequence_signals`.
+SIGNALS = ("loss", "perplexity", "confidence", "loss_variance", "logit_norm", "log_likelihood")
+
+
+# --------------------------------------------------------------------------------------
+# Signals
+# --------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def sequence_signals(model: torch.nn.Module, sequences: Sequence[Sequence[int]], batch_size: int = 32,
+                     device: torch.device | str | None = None) -> pd.DataFrame:
+    """Per candidate sequence (token ids as training saw them: start token, records, end
+    token; truncated to the model's block size as training truncated them), from the
+    model's next-token distributions over its real tokens (padding never counts):
+
+    * ``loss``: mean negative log-likelihood per predicted token;
+    * ``perplexity``: ``exp(loss)``;
+    * ``confidence``: mean probability of the most likely next token;
+    * ``loss_variance``: variance of the per-token losses over the sequence (the
+      dissertation's, computed over windows of 1,024 tokens, was 0 for any sequence shorter
+      than one window);
+    * ``logit_norm``: mean L2 norm of the logit vectors;
+    * ``log_likelihood``: mean log-probability per token (``-loss``), the statistic the
+      reference-model attacks compare;
+    * ``n_tokens``: the tokens predicted.
+
+    Batched; the model is put in evaluation mode and left as it was found."""
+    model = models.unwrap(model)
+    config = model.config
+    block = int(getattr(config, "block_size", None) or getattr(config, "n_positions"))
+    pad = models.pad_token_id_of(model)
+    if pad is None:
+        raise ValueError("the model has no pad_token_id; it cannot score sequences of different lengths")
+    sequences = [list(map(int, s))[:block] for s in sequences]
+    if any(len(s) < 2 for s in sequences):
+        raise ValueError("every candidate sequence needs at least 2 tokens (one prediction)")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    rows = []
+    try:
+        for start in range(0, len(sequences), batch_size):
+            batch = training.pad_batch(sequences[start:start + batch_size], pad)
+            input_ids, mask, positions = (batch[k].to(device) for k in ("input_ids", "attention_mask", "position_ids"))
+            logits = model(input_ids, attention_mask=mask, position_ids=positions).logits[:, :-1, :].float()
+            targets = models.make_labels(input_ids, mask, pad)[:, 1:]
+            valid = targets != models.IGNORE_INDEX
+            losses = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1),
+                                     ignore_index=models.IGNORE_INDEX, reduction="none").view(targets.shape)
+            confidence = logits.softmax(dim=-1).max(dim=-1).values
+            norm = logits.norm(dim=-1)
+            counts = valid.sum(dim=1).clamp(min=1)
+            mean_loss = (losses * valid).sum(dim=1) / counts
+            variance = (((losses - mean_loss[:, None]) ** 2) * valid).sum(dim=1) / counts
+            for i in range(len(counts)):
+                rows.append({"loss": float(mean_loss[i]), "confidence": float((confidence[i] * valid[i]).sum() / counts[i]),
+                             "loss_variance": float(variance[i]),
+                             "logit_norm": float((norm[i] * valid[i]).sum() / counts[i]), "n_tokens": int(counts[i])})
+    finally:
+        model.train(was_training)
+    frame = pd.DataFrame(rows, columns=["loss", "confidence", "loss_variance", "logit_norm", "n_tokens"])
+    frame.insert(1, "perplexity", np.exp(frame["loss"]))
+    frame["log_likelihood"] = -frame["loss"]
+    return frame
+
+
+def synthetic_signals(candidates: np.ndarray, synthetic: np.ndarray) -> pd.DataFrame:
+    """What the released synthetic cohort alone says about each candidate (dosage
+    matrices on the same sites): ``dcr`` (the distance, in alleles, to the closest
+    synthetic person; smaller looks more like a member), ``kinship`` (the KING kinship with
+    the closest synthetic relative) and ``identical`` (a synthetic person carries exactly
+    the candidate's genotypes)."""
+    distances = popgen.genotype_distances(candidates, synthetic)
+    kinship = popgen.king_kinship(candidates, synthetic)
+    with np.errstate(invalid="ignore"):
+        closest_kin = np.where(np.isnan(kinship).all(axis=1), np.nan, np.nanmax(np.nan_to_num(kinship, nan=-np.inf),
+                                                                                   axis=1))
+    return pd.DataFrame({"dcr": distances.min(axis=1).astype(float), "kinship": closest_kin,
+                         "identical": (distances.min(axis=1) == 0).astype(float)})
+
+
+# --------------------------------------------------------------------------------------
+# Attacks
+# --------------------------------------------------------------------------------------
+
+def _labels(labels: Any, n: int) -> np.ndarray:
+    labels = np.asarray(labels)
+    if len(labels) != n:
+        raise ValueError(f"labels: {len(labels)} labels for {n} candidates")
+    if not set(np.unique(labels)) <= {0, 1} or len(np.unique(labels)) != 2:
+        raise ValueError("labels must hold both 1 (member) and 0 (non-member), nothing else")
+    return labels.astype(int)
+
+
+class ThresholdAttack:
+    """One signal as the score. The direction (does a member have the higher or the lower
+    value?) is learnt on reference models' members and non-members, never the target's:
+    :meth:`fit` keeps the sign under which the references' AUC is at least 0.5. The
+    dissertation's threshold attack assumed "lower confidence means member" and fit its
+    threshold on all the target's data."""
+
+    def __init__(self, signal: str = "loss"):
+        self.signal = signal
+
+    def fit(self, features: pd.DataFrame, labels: Any) -> "ThresholdAttack":
+        labels = _labels(labels, len(features))
+        self.sign_ = 1.0 if popgen.roc_auc(labels, features[self.signal].to_numpy()) >= 0.5 else -1.0
+        return self
+
+    def score(self, features: pd.DataFrame) -> np.ndarray:
+        return self.sign_ * features[self.signal].to_numpy(dtype=float)
+
+
+class ClassifierAttack:
+    """A classifier over several signals, trained on reference models' members (1) and
+    non-members (0) and applied to the target's candidates: ``kind`` is ``"logistic"``
+    (standardised logistic regression), ``"forest"`` (100 trees) or ``"knn"`` (k =
+    √n / 2, as the dissertation), seeded."""
+
+    def __init__(self, kind: str = "logistic", signals: Sequence[str] = ("loss", "confidence", "loss_variance",
+                                                                          "logit_norm"), seed: int = 0):
+        if kind not in ("logistic", "forest", "knn"):
+            raise ValueError(f"kind={kind!r}; choose 'logistic', 'forest' or 'knn'")
+        self.kind, self.signals, self.seed = kind, list(signals), seed
+
+    def fit(self, features: pd.DataFrame, labels: Any) -> "ClassifierAttack":
+        from sklearn.ensemble import RandomForestClassifier
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.neighbors import KNeighborsClassifier
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        labels = _labels(labels, len(features))
+        x = features[self.signals].to_numpy(dtype=float)
+        if self.kind == "logistic":
+            model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+        elif self.kind == "forest":
+            model = RandomForestClassifier(n_estimators=100, random_state=self.seed)
+        else:
+            k = max(1, int(np.sqrt(len(x)) / 2))
+            model = make_pipeline(StandardScaler(), KNeighborsClassifier(n_neighbors=k))
+        self.model_ = model.fit(x, labels)
+        return self
+
+    def score(self, features: pd.DataFrame) -> np.ndarray:
+        return self.model_.predict_proba(features[self.signals].to_numpy(dtype=float))[:, 1]
+
+
+class LiRA:
+    """The likelihood-ratio attack of Carlini et al. (2022), *offline*: the reference
+    models never trained on the candidates, so each candidate's statistic (its mean
+    log-likelihood per token) under a model that did not see it is modelled as a Gaussian
+    with the candidate's own mean over the references and one variance shared by all
+    candidates (the "fixed variance" variant, for when reference models are few). The
+    score is how far above that distribution the target model puts the candidate: the
+    one-sided z-score (a monotone transform of the offline test's likelihood ratio)."""
+
+    def fit(self, reference_statistics: np.ndarray) -> "LiRA":
+        """``reference_statistics``: reference models x candidates, each candidate's
+        statistic under each reference model (none trained on any candidate)."""
+        stats = np.atleast_2d(np.asarray(reference_statistics, dtype=float))
+        self.mean_ = stats.mean(axis=0)
+        spread = stats - self.mean_ if len(stats) > 1 else stats - stats.mean()
+        self.std_ = float(max(np.sqrt((spread ** 2).mean()), 1e-6))
+        return self
+
+    def score(self, target_statistics: np.ndarray) -> np.ndarray:
+        return (np.asarray(target_statistics, dtype=float) - self.mean_) / self.std_
+
+
+class RMIA:
+    """The robust membership inference attack of Zarifzadeh et al. (2024). For a
+    candidate x, the likelihood ratio ``p(x | target) / p(x)`` is compared with that of
+    each person z of a *population* sample the attacker holds (public people who are not
+    candidates): the score is the share of z for which
+
+        [p(x | target) / p(x)] / [p(z | target) / p(z)] > gamma.
+
+    ``p(x)`` is the average of ``p(x | reference)`` over the reference models (offline:
+    none trained on x); with ``a`` < 1 it is the paper's offline correction
+    ``((1 + a) p_ref(x) + (1 - a)) / 2``. Probabilities are per-token: ``exp`` of the mean
+    log-likelihood per token, so that long and short profiles compare."""
+
+    def __init__(self, gamma: float = 1.0, a: float = 1.0):
+        if gamma <= 0:
+            raise ValueError(f"gamma={gamma} must be above 0")
+        if not 0 <= a <= 1:
+            raise ValueError(f"a={a} must lie in [0, 1]")
+        self.gamma, self.a = gamma, a
+
+    def _marginal(self, reference_log_likelihood: np.ndarray) -> np.ndarray:
+        ref = np.exp(np.atleast_2d(np.asarray(reference_log_likelihood, dtype=float))).mean(axis=0)
+        return np.log(((1 + self.a) * ref + (1 - self.a)) / 2)
+
+    def fit(self, population_target: np.ndarray, population_reference: np.ndarray) -> "RMIA":
+        """The population people's mean log-likelihood per token under the target model
+        (``population_target``, one per person) and under each reference model
+        (``population_reference``, reference models x people)."""
+        self.population_ratio_ = np.sort(np.asarray(population_target, dtype=float)
+                                         - self._marginal(population_reference))
+        if not len(self.population_ratio_):
+            raise ValueError("RMIA needs at least one population person")
+        return self
+
+    def score(self, target: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        """Candidates' mean log-likelihood per token under the target (one each) and under
+        each reference model (reference models x candidates)."""
+        ratio = np.asarray(target, dtype=float) - self._marginal(reference)
+        threshold = ratio - np.log(self.gamma)  # ratio_x - ratio_z > log gamma  <=>  ratio_z < ratio_x - log gamma
+        return np.searchsorted(self.population_ratio_, threshold, side="left") / len(self.population_ratio_)
+
+
+class DensityRatioAttack:
+    """Is a candidate where the synthetic cohort is denser than the population? In the
+    spirit of DOMIAS (van Breugel et al. 2023): people are projected onto the top
+    ``n_components`` principal components of a *reference* sample of the population (the
+    public people), one Gaussian kernel density is fit to the synthetic people and one to
+    the reference people in that space, and the score is the log of their ratio at the
+    candidate. A generator that overfits puts density on its members."""
+
+    def __init__(self, n_components: int = 5, bandwidth: str | float = "scott"):
+        self.n_components, self.bandwidth = n_components, bandwidth
+
+    def fit(self, synthetic: np.ndarray, reference: np.ndarray) -> "DensityRatioAttack":
+        from sklearn.neighbors import KernelDensity
+
+        k = max(1, min(self.n_components, len(reference) - 1))
+        self.pca_ = popgen.pca_fit(reference, k)
+        self.synthetic_ = KernelDensity(bandwidth=self.bandwidth).fit(popgen.pca_project(self.pca_, synthetic))
+        self.reference_ = KernelDensity(bandwidth=self.bandwidth).fit(popgen.pca_project(self.pca_, reference))
+        return self
+
+    def score(self, candidates: np.ndarray) -> np.ndarray:
+        x = popgen.pca_project(self.pca_, candidates)
+        return self.synthetic_.score_samples(x) - self.reference_.score_samples(x)
+
+
+# --------------------------------------------------------------------------------------
+# Evaluation
+# --------------------------------------------------------------------------------------
+
+def roc_curve(scores: Any, labels: Any) -> pd.DataFrame:
+    """Every operating point of a score: ``threshold``, ``fpr``, ``tpr`` (predict member
+    when score >= threshold), from (0, 0) to (1, 1)."""
+    scores = np.asarray(scores, dtype=float)
+    labels = _labels(labels, len(scores))
+    order = np.argsort(-scores, kind="mergesort")
+    s, y = scores[order], labels[order]
+    distinct = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # last index of each run of equal scores
+    tp, fp = np.cumsum(y)[distinct], np.cumsum(1 - y)[distinct]
+    return pd.DataFrame({"threshold": np.r_[np.inf, s[distinct]], "fpr": np.r_[0, fp / (1 - y).sum()],
+                         "tpr": np.r_[0, tp / y.sum()]})
+
+
+def tpr_at_fpr(scores: Any, labels: Any, fpr: float) -> float:
+    """The best TPR at a false-positive rate of at most ``fpr`` (NaN where the
+    non-members cannot resolve it: fewer than 1 / ``fpr`` of them)."""
+    curve = roc_curve(scores, labels)
+    n_out = int((np.asarray(labels) == 0).sum())
+    if n_out * fpr < 1:
+        return float("nan")
+    return float(curve.loc[curve["fpr"] <= fpr + 1e-12, "tpr"].max())
+
+
+def evaluate(scores: Any, labels: Any, fprs: Sequence[float] = (0.1, 0.01, 0.001), n_boot: int = 200,
+             seed: int = 0, delta: float = 0.0, level: float = 0.975) -> dict[str, Any]:
+    """Everything the chapter reports of one attack on one target: ``auc`` with a
+    bootstrap 95% interval (``auc_low``, ``auc_high``; members and non-members resampled
+    separately), ``tpr@<fpr>`` for each of ``fprs`` (NaN where fewer than 1/fpr
+    non-members), ``advantage`` (max TPR - FPR), ``epsilon_lb`` (the largest lower bound
+    of :func:`lib.audit.epsilon_from_scores` over thresholds, one-sided Clopper-Pearson at
+    ``level`` per rate, so jointly 95% at the default; optimistic: the threshold is chosen
+    on the same people), ``epsilon_lb_split`` (threshold chosen on one half, bound on the
+    other: :func:`lib.audit.split_epsilon`), ``n_members``, ``n_non_members`` and
+    ``fpr_resolution`` (1 / non-members)."""
+    scores = np.asarray(scores, dtype=float)
+    labels = _labels(labels, len(scores))
+    if np.isnan(scores).any():
+        raise ValueError(f"scores: {int(np.isnan(scores).sum())} NaN scores; an attack that fails is an error")
+    members, non_members = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n_boot):
+        index = np.r_[rng.choice(members, len(members)), rng.choice(non_members, len(non_members))]
+        draws.append(popgen.roc_auc(labels[index], scores[index]))
+    curve = roc_curve(scores, labels)
+    out = {"auc": popgen.roc_auc(labels, scores), "auc_low": float(np.quantile(draws, 0.025)),
+           "auc_high": float(np.quantile(draws, 0.975)),
+           "advantage": float((curve["tpr"] - curve["fpr"]).max()),
+           "n_members": len(members), "n_non_members": len(non_members), "fpr_resolution": 1 / len(non_members)}
+    for fpr in fprs:
+        out[f"tpr@{fpr:g}"] = tpr_at_fpr(scores, labels, fpr)
+    out["epsilon_lb"] = float(audit.epsilon_from_scores(scores, labels, delta=delta, level=level)["epsilon_lower"])
+    out["epsilon_lb_split"] = float(audit.split_epsilon(scores, labels, seed=seed, delta=delta,
+                                                        level=level)["epsilon_lower"])
+    return out

@@ -1,0 +1,194 @@
+"""Membership inference (lib.mia): signals from real models, attacks with known answers,
+and the one evaluation every attack goes through.
+
+The central checks are the issue's: on a model deliberately overfit to a few people the
+attacks reach a high AUC; on a model that never saw the members they stay near 0.5,
+within the bootstrap interval."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lib import mia, models, popgen, training
+
+VOCAB = {"vocab_size": 24, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
+SIZES = {"block_size": 32, "n_layer": 2, "n_head": 2, "n_embd": 32, "dropout": 0.0}
+
+
+def random_people(n: int, seed: int) -> list[list[int]]:
+    """Profiles of random tokens (3..23) of random lengths: nothing to learn but the people."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(n):
+        length = int(torch.randint(8, 20, (1,), generator=g))
+        out.append([1] + torch.randint(3, 24, (length,), generator=g).tolist() + [2])
+    return out
+
+
+def trained(sequences: list[list[int]], seed: int = 0, epochs: int = 60) -> torch.nn.Module:
+    model = models.build_model("mingpt", SIZES, VOCAB, seed=seed)
+    training.train(model, sequences, None, training.TrainConfig(epochs=epochs, batch_size=8, lr=1e-2,
+                                                                 weight_decay=0.0, seed=seed, progress=False))
+    return model
+
+
+@pytest.fixture(scope="module")
+def people():
+    return {"members": random_people(16, 1), "non_members": random_people(16, 2), "other": random_people(16, 3)}
+
+
+@pytest.fixture(scope="module")
+def overfit(people):
+    return trained(people["members"], seed=0)
+
+
+@pytest.fixture(scope="module")
+def never_saw(people):
+    return trained(people["other"], seed=0)
+
+
+# ----------------------------------------------------------------------------- signals
+
+def test_signals_ignore_padding_and_batching(overfit, people):
+    sequences = people["members"][:5] + people["non_members"][:5]
+    batched = mia.sequence_signals(overfit, sequences, batch_size=4)
+    alone = pd.concat([mia.sequence_signals(overfit, [s]) for s in sequences], ignore_index=True)
+    pd.testing.assert_frame_equal(batched, alone, atol=1e-5, rtol=1e-5)
+    assert list(batched.columns) == ["loss", "perplexity", "confidence", "loss_variance", "logit_norm", "n_tokens",
+                                     "log_likelihood"]
+    assert (batched["n_tokens"] == [len(s) - 1 for s in sequences]).all()
+    # the loss is the training loop's: one sequence's mean next-token loss
+    loader = training.make_loader(training.TokenDataset([sequences[0]], VOCAB["pad_token_id"]), batch_size=1)
+    assert batched["loss"].iloc[0] == pytest.approx(training.evaluate(overfit, loader), rel=1e-5)
+    assert np.allclose(batched["perplexity"], np.exp(batched["loss"]))
+    assert (batched["loss_variance"] > 0).all()  # per token, not per 1,024-token window
+    assert overfit.training  # left in the mode it was found in
+
+
+def test_a_sequence_too_short_is_refused(overfit):
+    with pytest.raises(ValueError, match="at least 2 tokens"):
+        mia.sequence_signals(overfit, [[1]])
+
+
+# ----------------------------------------------------------------------------- attacks on real models
+
+def test_an_overfit_model_gives_its_members_away_and_an_unseen_one_does_not(people, overfit, never_saw):
+    candidates = people["members"] + people["non_members"]
+    labels = np.r_[np.ones(16), np.zeros(16)].astype(int)
+    # the attacker's references: its own model on people it chose (a public sample)
+    reference = trained(people["other"][:8], seed=1)
+    ref_features = mia.sequence_signals(reference, people["other"])
+    ref_labels = np.r_[np.ones(8), np.zeros(8)].astype(int)
+    attack = mia.ThresholdAttack("loss").fit(ref_features, ref_labels)
+    assert attack.sign_ == -1.0  # learnt: members have the lower loss
+    leaked = mia.evaluate(attack.score(mia.sequence_signals(overfit, candidates)), labels, n_boot=100)
+    safe = mia.evaluate(attack.score(mia.sequence_signals(never_saw, candidates)), labels, n_boot=100)
+    assert leaked["auc"] > 0.95 and leaked["auc_low"] > 0.8 and leaked["advantage"] > 0.7
+    assert safe["auc_low"] <= 0.5 <= safe["auc_high"]
+    assert leaked["epsilon_lb"] > safe["epsilon_lb"]
+    target_features = mia.sequence_signals(overfit, candidates)
+    for kind in ("logistic", "forest"):
+        learnt = mia.ClassifierAttack(kind, seed=0).fit(ref_features, ref_labels)
+        assert mia.evaluate(learnt.score(target_features), labels, n_boot=50)["auc"] > 0.8
+    # k-NN transfers badly from a reference model to the target: the target's logit norms
+    # lie outside the reference cloud, every nearest neighbour is a reference non-member
+    knn = mia.ClassifierAttack("knn").fit(ref_features, ref_labels).score(target_features)
+    assert ((knn >= 0) & (knn <= 1)).all()
+
+
+def test_reference_model_attacks_on_real_models(people, overfit, never_saw):
+    """LiRA and RMIA with two reference models trained on public people (none a candidate)."""
+    candidates = people["members"] + people["non_members"]
+    labels = np.r_[np.ones(16), np.zeros(16)].astype(int)
+    references = [trained(people["other"][i::2], seed=10 + i) for i in range(2)]
+    population = random_people(12, 4)
+    ref_cand = np.stack([mia.sequence_signals(r, candidates)["log_likelihood"] for r in references])
+    ref_pop = np.stack([mia.sequence_signals(r, population)["log_likelihood"] for r in references])
+    for target, high in ((overfit, True), (never_saw, False)):
+        stat = mia.sequence_signals(target, candidates)["log_likelihood"].to_numpy()
+        lira = mia.LiRA().fit(ref_cand).score(stat)
+        rmia = mia.RMIA().fit(mia.sequence_signals(target, population)["log_likelihood"], ref_pop).score(
+            stat, ref_cand)
+        for scores in (lira, rmia):
+            result = mia.evaluate(scores, labels, n_boot=100)
+            if high:
+                assert result["auc"] > 0.9
+            else:
+                assert result["auc_low"] <= 0.5 <= result["auc_high"]
+
+
+# ----------------------------------------------------------------------------- attacks with known answers
+
+def test_lira_and_rmia_find_a_shift_the_members_get():
+    rng = np.random.default_rng(0)
+    n, refs = 400, 4
+    base = rng.normal(-2.0, 0.5, n)  # each candidate's own typical log-likelihood
+    reference = base + rng.normal(0, 0.1, (refs, n))
+    labels = np.r_[np.ones(n // 2), np.zeros(n // 2)].astype(int)
+    target = base + rng.normal(0, 0.1, n) + 0.3 * labels  # members: higher likelihood under the target
+    population_base = rng.normal(-2.0, 0.5, 200)
+    pop_reference = population_base + rng.normal(0, 0.1, (refs, 200))
+    pop_target = population_base + rng.normal(0, 0.1, 200)
+    lira = mia.evaluate(mia.LiRA().fit(reference).score(target), labels, n_boot=50)
+    rmia = mia.evaluate(mia.RMIA().fit(pop_target, pop_reference).score(target, reference), labels, n_boot=50)
+    raw = mia.evaluate(target, labels, n_boot=50)  # the likelihood alone: each person's own level hides the shift
+    assert lira["auc"] > 0.95 and rmia["auc"] > 0.95 and raw["auc"] < 0.75
+    none = base + rng.normal(0, 0.1, n)
+    assert abs(mia.evaluate(mia.LiRA().fit(reference).score(none), labels, n_boot=50)["auc"] - 0.5) < 0.08
+    with pytest.raises(ValueError, match="gamma"):
+        mia.RMIA(gamma=0)
+
+
+def structured(n: int, sites: int, seed: int) -> np.ndarray:
+    p = np.random.default_rng(99).uniform(0.05, 0.5, sites)
+    return np.random.default_rng(seed).binomial(2, p, size=(n, sites)).astype(np.int8)
+
+
+def test_the_released_cohort_alone_gives_copied_members_away():
+    members, non_members, public = structured(60, 300, 1), structured(60, 300, 2), structured(80, 300, 3)
+    candidates = np.vstack([members, non_members])
+    labels = np.r_[np.ones(60), np.zeros(60)].astype(int)
+    copied = members[:40].copy()  # a generator that copies two thirds of its members
+    fresh = structured(40, 300, 4)  # one that writes new people of the same population
+    signals = mia.synthetic_signals(candidates, copied)
+    assert (signals["dcr"][:40] == 0).all() and signals["identical"][:40].all() and not signals["identical"][60:].any()
+    assert (signals["kinship"][:40] > 0.45).all()
+    leaked = mia.evaluate(-signals["dcr"], labels, n_boot=100)
+    safe = mia.evaluate(-mia.synthetic_signals(candidates, fresh)["dcr"], labels, n_boot=100)
+    assert leaked["auc"] > 0.8 and safe["auc_low"] <= 0.5 <= safe["auc_high"]
+    density = mia.DensityRatioAttack(n_components=3).fit(copied, public)
+    assert mia.evaluate(density.score(candidates), labels, n_boot=50)["auc"] > 0.6
+    unrelated = mia.DensityRatioAttack(n_components=3).fit(fresh, public)
+    result = mia.evaluate(unrelated.score(candidates), labels, n_boot=100)
+    assert result["auc_low"] <= 0.5 <= result["auc_high"]
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+def test_evaluation_of_a_perfect_and_a_useless_attack():
+    labels = np.r_[np.ones(500), np.zeros(500)].astype(int)
+    perfect = mia.evaluate(labels + 0.0, labels, n_boot=50)
+    assert perfect["auc"] == 1.0 and perfect["tpr@0.01"] == 1.0 and perfect["advantage"] == 1.0
+    assert np.isnan(perfect["tpr@0.001"])  # 500 non-members cannot resolve 0.1%
+    assert perfect["fpr_resolution"] == 1 / 500
+    assert 0 < perfect["epsilon_lb"] < np.log(500)  # capped by the non-members, never infinite
+    useless = mia.evaluate(np.random.default_rng(1).random(1000), labels, n_boot=200)
+    assert useless["auc_low"] <= 0.5 <= useless["auc_high"] and useless["epsilon_lb_split"] < 0.5
+    curve = mia.roc_curve([0.9, 0.8, 0.8, 0.1], [1, 0, 1, 0])
+    assert curve[["fpr", "tpr"]].values.tolist() == [[0, 0], [0, 0.5], [0.5, 1.0], [1.0, 1.0]]
+    assert mia.tpr_at_fpr([0.9, 0.8, 0.8, 0.1], [1, 0, 1, 0], 0.5) == 1.0
+    with pytest.raises(ValueError, match="NaN"):
+        mia.evaluate([0.1, np.nan, 0.3, 0.4], [1, 1, 0, 0])
+    with pytest.raises(ValueError, match="both 1"):
+        mia.evaluate([0.1, 0.2], [1, 1])
+
+
+def test_auc_agrees_with_scikit_learn():
+    from sklearn.metrics import roc_auc_score
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 2, 300)
+    scores = np.round(rng.normal(labels * 0.5, 1), 1)
+    assert mia.evaluate(scores, labels, n_boot=10)["auc"] == pytest.approx(roc_auc_score(labels, scores))
+    assert popgen.roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
