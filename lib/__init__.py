@@ -16,7 +16,10 @@ The chapters (``book/<NN>_<name>.ipynb`` -> ``lib/ch<NN>_<name>.py``):
 - :mod:`lib.ch04_dp_training` the same models under DP-SGD along an ε grid, the accountants,
   GPT-2 through dp-transformers beside the Opacus path, their synthetic cohorts;
 - :mod:`lib.ch05_utility`     every synthetic cohort against the real holdout, framed by three
-  reference cohorts: one tidy table of every metric, the figures, the dissertation's findings.
+  reference cohorts: one tidy table of every metric, the figures, the dissertation's findings;
+- :mod:`lib.ch06_privacy`     every model and released cohort attacked (members against the holdout,
+  reference models on public people, the dissertation's protocol replayed), empirical against
+  accountant ε, the privacy-utility frontier.
 
 The concerns, roughly bottom to top:
 

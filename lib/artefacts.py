@@ -266,6 +266,19 @@ def base_name(family: str, tokenizer_name: str | None = None) -> str:
     return f"{family}-public-base" if _is_main(family, tokenizer_name) else f"{family}-{tokenizer_name}-public-base"
 
 
+def select_named(frame: pd.DataFrame, column: str, names: Sequence[str] | None, parameter: str,
+                 where: str | os.PathLike) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``column`` is one of ``names`` (all rows for None); a
+    name that is not there is refused, naming the ``parameter``, ``where`` it was looked
+    for and what was found."""
+    if names is None:
+        return frame
+    unknown = sorted(set(names) - set(frame[column]))
+    if unknown:
+        raise ValueError(f"{parameter}={unknown}: not in {where} (found {frame[column].tolist()})")
+    return frame[frame[column].isin(names)].reset_index(drop=True)
+
+
 def model_dir(run: str | os.PathLike, name: str) -> Path:
     return Path(run) / "models" / name
 

@@ -303,12 +303,7 @@ def evaluate(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot: int = 2
     ``catalogue``, ``inputs``, ``dosages`` (cohort -> matrix) and ``extras`` (cohort ->
     figure numbers)."""
     run = Path(run)
-    found = catalogue(run)
-    if cohorts is not None:
-        unknown = sorted(set(cohorts) - set(found["cohort"]))
-        if unknown:
-            raise ValueError(f"cohorts={unknown}: not in {run / 'synthetic'} (found {found['cohort'].tolist()})")
-        found = found[found["cohort"].isin(cohorts)].reset_index(drop=True)
+    found = artefacts.select_named(catalogue(run), "cohort", cohorts, "cohorts", run / "synthetic")
     inputs = load_inputs(run)
     panel = inputs["panel"]
     todo: dict[str, dict[str, Any]] = {}

@@ -593,3 +593,87 @@ def utility_epsilon_chart(frame: pd.DataFrame, titles: dict[str, str] | None = N
 
 __all__ += ["REFERENCE_SERIES", "ld_decay_chart", "positions_chart", "burden_chart", "pca_overlay_chart",
             "dcr_chart", "utility_epsilon_chart"]
+
+
+# --------------------------------------------------------------------------------------
+# The privacy chapter
+# --------------------------------------------------------------------------------------
+
+def attack_auc_chart(table: pd.DataFrame, title: str = "Membership-inference AUC per model and attack") -> alt.FacetChart:
+    """Dots with their 95% interval: one row per target, one colour per attack, one panel
+    per model family, a dashed line at chance (0.5). ``table`` has ``target``, ``family``,
+    ``attack``, ``auc``, ``auc_low``, ``auc_high``."""
+    _require(table, ["target", "family", "attack", "auc", "auc_low", "auc_high"], "attack_auc_chart")
+    data = table[["target", "family", "attack", "auc", "auc_low", "auc_high"]].round(4)
+    x = alt.X("auc:Q", title="AUC (0.5 = chance)", scale=alt.Scale(domain=[0, 1]))
+    y = alt.Y("target:N", title=None)
+    tooltip = [alt.Tooltip("target:N", title="Target"), alt.Tooltip("attack:N", title="Attack"),
+               alt.Tooltip("auc:Q", title="AUC", format=".3f"), alt.Tooltip("auc_low:Q", title="95% low", format=".3f"),
+               alt.Tooltip("auc_high:Q", title="95% high", format=".3f")]
+    colour = alt.Color("attack:N", title="Attack")
+    dots = alt.Chart().mark_point(filled=True, size=50, opacity=0.85).encode(x=x, y=y, color=colour, tooltip=tooltip)
+    rules = alt.Chart().mark_rule(opacity=0.5).encode(x="auc_low:Q", x2="auc_high:Q", y=y, color=colour)
+    chance = alt.Chart().mark_rule(strokeDash=[4, 4], color=REFERENCE_COLOR).encode(x=alt.datum(0.5))
+    return alt.layer(chance, rules, dots, data=data).properties(width=WIDTH // 2, height=alt.Step(14)).facet(
+        row=alt.Row("family:N", title=None), title=title).resolve_scale(y="independent").configure_legend(
+        orient="bottom", columns=3)
+
+
+def roc_chart(frame: pd.DataFrame, title: str = "ROC curves (log-log)") -> alt.LayerChart:
+    """ROC curves on log-log axes, one line per attack, the diagonal (chance) dashed:
+    the low-FPR corner, where an attack is a real threat, is visible. ``frame``:
+    :func:`lib.ch06_privacy.roc_frame` (``attack``, ``fpr``, ``tpr``)."""
+    _require(frame, ["attack", "fpr", "tpr"], "roc_chart")
+    data = frame[["attack", "fpr", "tpr"]].round(5)
+    low = float(max(min(data["fpr"].min(), data["tpr"].min()), 1e-4))
+    scale = alt.Scale(type="log", domain=[low, 1])
+    lines = alt.Chart(data).mark_line(interpolate="step-after").encode(
+        x=alt.X("fpr:Q", title="False-positive rate", scale=scale), y=alt.Y("tpr:Q", title="True-positive rate",
+                                                                             scale=scale),
+        color=alt.Color("attack:N", title="Attack"),
+        tooltip=[alt.Tooltip("attack:N", title="Attack"), alt.Tooltip("fpr:Q", title="FPR", format=".4f"),
+                 alt.Tooltip("tpr:Q", title="TPR", format=".4f")])
+    diagonal = alt.Chart(pd.DataFrame({"fpr": [low, 1.0], "tpr": [low, 1.0]})).mark_line(
+        strokeDash=[4, 4], color=REFERENCE_COLOR).encode(x="fpr:Q", y="tpr:Q")
+    return alt.layer(diagonal, lines, title=title).properties(width=WIDTH * 0.7, height=WIDTH * 0.6)
+
+
+def epsilon_bound_chart(frame: pd.DataFrame, title: str = "Empirical lower bound against the accountant's ε"
+                        ) -> alt.LayerChart:
+    """Per private model: the accountant's ε (x) against the best held-out empirical lower
+    bound (y), with the diagonal y = x: a point above it would mean the guarantee is
+    broken. ``frame``: :func:`lib.ch06_privacy.epsilon_table`."""
+    _require(frame, ["target", "family", "accountant ε", "empirical ε (held-out threshold)"], "epsilon_bound_chart")
+    data = frame[["target", "family", "accountant ε", "empirical ε (held-out threshold)"]].rename(
+        columns={"accountant ε": "accountant", "empirical ε (held-out threshold)": "empirical"}).round(4)
+    top = float(max(data["accountant"].max(), data["empirical"].max(), 1.0)) * 1.1
+    points = alt.Chart(data).mark_point(filled=True, size=80).encode(
+        x=alt.X("accountant:Q", title="ε the accountant computed", scale=alt.Scale(domain=[0, top])),
+        y=alt.Y("empirical:Q", title="Empirical ε lower bound (95%)", scale=alt.Scale(domain=[0, top])),
+        color=alt.Color("family:N", title="Model"),
+        tooltip=[alt.Tooltip("target:N", title="Model"), alt.Tooltip("accountant:Q", title="Accountant ε", format=".2f"),
+                 alt.Tooltip("empirical:Q", title="Empirical bound", format=".3f")])
+    diagonal = alt.Chart(pd.DataFrame({"accountant": [0, top], "empirical": [0, top]})).mark_line(
+        strokeDash=[4, 4], color=REFERENCE_COLOR).encode(x="accountant:Q", y="empirical:Q")
+    return alt.layer(diagonal, points, title=title).properties(width=WIDTH * 0.7, height=WIDTH * 0.6)
+
+
+def frontier_chart(frame: pd.DataFrame, utility_title: str = "Two-sample AUC (0.5 best)",
+                   title: str = "The privacy-utility frontier") -> alt.LayerChart:
+    """One point per cohort: its utility (x) against the best attack's AUC (y), coloured
+    by family (references grey), labelled by ε. ``frame``:
+    :func:`lib.ch06_privacy.frontier`."""
+    _require(frame, ["cohort", "family", "eps", "utility", "attack_auc"], "frontier_chart")
+    data = frame[["cohort", "family", "eps", "utility", "attack_auc", "attack"]].round(4)
+    base = alt.Chart(data).encode(
+        x=alt.X("utility:Q", title=utility_title, scale=alt.Scale(zero=False)),
+        y=alt.Y("attack_auc:Q", title="Best attack's AUC (0.5 = chance)", scale=alt.Scale(zero=False)))
+    points = base.mark_point(filled=True, size=90).encode(
+        color=alt.Color("family:N", title="Model"),
+        tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("utility:Q", title="Utility", format=".3f"),
+                 alt.Tooltip("attack_auc:Q", title="Attack AUC", format=".3f"), alt.Tooltip("attack:N", title="Attack")])
+    labels = base.mark_text(dx=8, dy=-6, fontSize=10, align="left").encode(text="eps:N")
+    return alt.layer(points, labels, title=title).properties(width=WIDTH * 0.8, height=WIDTH * 0.6)
+
+
+__all__ += ["attack_auc_chart", "roc_chart", "epsilon_bound_chart", "frontier_chart"]

@@ -228,18 +228,28 @@ class RMIA:
             raise ValueError(f"a={a} must lie in [0, 1]")
         self.gamma, self.a = gamma, a
 
-    def _marginal(self, reference_log_likelihood: np.ndarray) -> np.ndarray:
-        ref = np.exp(np.atleast_2d(np.asarray(reference_log_likelihood, dtype=float))).mean(axis=0)
+    def _marginal(self, reference_log_likelihood: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        probability = np.exp(np.atleast_2d(np.asarray(reference_log_likelihood, dtype=float)))
+        if out is None:
+            ref = probability.mean(axis=0)
+        else:
+            out = np.atleast_2d(np.asarray(out, dtype=bool))
+            with np.errstate(invalid="ignore"):
+                ref = (probability * out).sum(axis=0) / out.sum(axis=0)
         return np.log(((1 + self.a) * ref + (1 - self.a)) / 2)
 
-    def fit(self, population_target: np.ndarray, population_reference: np.ndarray) -> "RMIA":
+    def fit(self, population_target: np.ndarray, population_reference: np.ndarray,
+            population_out: np.ndarray | None = None) -> "RMIA":
         """The population people's mean log-likelihood per token under the target model
         (``population_target``, one per person) and under each reference model
-        (``population_reference``, reference models x people)."""
-        self.population_ratio_ = np.sort(np.asarray(population_target, dtype=float)
-                                         - self._marginal(population_reference))
+        (``population_reference``, reference models x people). When the population are the
+        people the reference models were trained on, ``population_out`` (reference models
+        x people, True where that model did *not* train on that person) keeps each
+        person's ``p(z)`` offline; a person no reference model left out is dropped."""
+        ratio = np.asarray(population_target, dtype=float) - self._marginal(population_reference, population_out)
+        self.population_ratio_ = np.sort(ratio[~np.isnan(ratio)])
         if not len(self.population_ratio_):
-            raise ValueError("RMIA needs at least one population person")
+            raise ValueError("RMIA needs at least one population person some reference model did not train on")
         return self
 
     def score(self, target: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -55,6 +55,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_max_physical_batch_size": 8,
         "dp_secure_mode": False,
         "dp_clip_only": True,  # beside epsilon=inf: the same Poisson batches and clipping, no noise
+        "mia_reference_models": 2,  # privacy chapter: the attacker's reference models per (family, tokenizer), on public people
     },
     "quick": {
         # the real 1000 Genomes chr22 panel (data/1000g/README.md), declared its own site list
@@ -98,6 +99,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_max_physical_batch_size": 16,
         "dp_secure_mode": False,
         "dp_clip_only": True,
+        "mia_reference_models": 2,
     },
     "full": {
         # the whole 1000 Genomes phase 3 chr22 release, downloaded once; panel from the public people
@@ -135,6 +137,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_max_physical_batch_size": 16,
         "dp_secure_mode": False,
         "dp_clip_only": True,
+        "mia_reference_models": 16,
     },
 }
 

@@ -245,9 +245,37 @@ def test_book_trains_the_private_grid(data_book):
         assert record["clip_only"] is True and record["epsilon"] is None and record["noise_multiplier"] == 0
 
 
+@book_timeout
+def test_book_evaluates_utility_and_attacks_every_model(data_book):
+    """Chapters 05 and 06 in the built book: every synthetic cohort in the utility table
+    with the reference rows; every trained model attacked by every attack, members (a
+    sample of the train split) against the holdout; and no private model whose held-out
+    empirical epsilon bound (95%) exceeds the epsilon its accountant computed -- that
+    would be a bug in the training, the accounting or the audit."""
+    from lib import ch05_utility, ch06_privacy
+
+    run = data_book["run"]
+    utility = pd.read_csv(run / "metrics" / "05_utility.csv")
+    written = {p.name[: -len(".vcf.gz")] for p in (run / "synthetic").glob("*.vcf.gz")}
+    assert set(utility["cohort"]) == written | set(ch05_utility.REFERENCES)
+    privacy_table = pd.read_csv(run / "metrics" / "06_privacy.csv").fillna({"variant": "", "tokenizer": ""})
+    targets = set(ch06_privacy.targets(run)["model"])
+    models_attacked = privacy_table[privacy_table["target_kind"] == "model"]
+    assert set(models_attacked["target"]) == targets
+    for target, group in models_attacked.groupby("target"):
+        assert set(group["attack"]) == set(ch06_privacy.MODEL_ATTACKS) | {ch06_privacy.REPLICA}, target
+    n_holdout = len(json.loads((run / "cohort" / "splits.json").read_text())["holdout"])
+    assert (models_attacked["n_non_members"][models_attacked["kind"] != "replica"] == n_holdout).all()
+    bounds = ch06_privacy.epsilon_table(privacy_table)
+    assert len(bounds) >= 6
+    assert bounds["within the guarantee"].all(), bounds
+    text = (data_book["html"] / "book" / "06_privacy.html").read_text()
+    assert "replica" in text and "empirical" in text
+
+
 #: Charts a chapter must draw at least (a floor, so a chapter that loses its charts fails);
 #: a page not listed is held to the charts its executed notebook holds.
-MIN_CHARTS = {"01_data": 8, "02_tokenization": 2, "03_models": 2, "04_dp_training": 5, "05_utility": 7}
+MIN_CHARTS = {"01_data": 8, "02_tokenization": 2, "03_models": 2, "04_dp_training": 5, "05_utility": 7, "06_privacy": 4}
 
 
 def charts_in_notebook(path: Path) -> int:

@@ -1,0 +1,85 @@
+"""The privacy chapter's module: who is attacked, the reference models' data, and the
+chapter's tables on a small real run with trained models (the smoke book's run checks
+every model of the book; tests/test_chapter_data.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_small_run
+from lib import artefacts, ch03_models, ch05_utility, profiles, rundir
+from lib import ch06_privacy as chapter
+
+
+@pytest.fixture(scope="module")
+def attacked_run(tmp_path_factory):
+    """A small simulated run with a non-private minGPT trained by the models chapter, its
+    synthetic cohort, and the chapter's attacks on both."""
+    run = make_small_run(tmp_path_factory.mktemp("ch06"), seed=6, n_sites=40, samples_per_population=16)
+    settings = profiles.resolve("smoke")
+    ch03_models.train_model(run, "mingpt", None, settings, seed=0)
+    panel, _ = artefacts.load_panel(run)
+    people = chapter.candidates(run, seed=0)
+    copied = [list(v) for v in people[people["label"] == 1]["variants"]]  # a "generator" that copies the members attacked
+    ch03_models.write_synthetic(run, "mingpt-epsinf", copied, panel, {"summary": {}})
+    results = chapter.attack_models(run, settings, seed=0, n_boot=30)
+    cohorts = chapter.attack_cohorts(run, results["candidates"], seed=0, n_boot=30)
+    table = chapter.results_table(run, results, cohorts, params={"seed": 0})
+    return {"run": run, "settings": settings, "results": results, "cohorts": cohorts, "table": table}
+
+
+def test_candidates_are_members_against_the_holdout(attacked_run):
+    run = attacked_run["run"]
+    people = chapter.candidates(run, seed=3)
+    splits = artefacts.load_splits(run)
+    members, non_members = people[people["label"] == 1], people[people["label"] == 0]
+    assert set(members["sample"]) <= set(splits["train"]) and list(non_members["sample"]) == splits["holdout"]
+    assert len(members) == len(non_members)  # balanced
+    assert people.equals(chapter.candidates(run, seed=3)) and not people.equals(chapter.candidates(run, seed=4))
+    with pytest.raises(ValueError, match="n_members"):
+        chapter.candidates(run, n_members=10_000)
+
+
+def test_reference_models_never_see_a_candidate(attacked_run):
+    masks = chapter.reference_halves(11, 4, seed=0)
+    assert masks.shape == (4, 11) and (masks[0] == ~masks[1]).all() and (masks[2] == ~masks[3]).all()
+    run = attacked_run["run"]
+    public = set(artefacts.load_splits(run)["public"])
+    people = set(attacked_run["results"]["candidates"]["sample"])
+    for i in range(int(attacked_run["settings"]["mia_reference_models"])):
+        name = chapter.reference_name("mingpt", "record", i)
+        entry = rundir.read_manifest(run)["artefacts"][f"models/{name}/model.safetensors"]
+        trained_on = set(entry["params"]["people"])
+        assert trained_on and trained_on <= public and not trained_on & people
+    assert [t for t in chapter.targets(run)["model"]] == ["mingpt-epsinf"]  # references are not targets
+
+
+def test_every_attack_is_evaluated_and_a_copy_is_caught(attacked_run):
+    table = attacked_run["table"]
+    model_rows = table[table["target_kind"] == "model"]
+    assert set(model_rows["attack"]) == set(chapter.MODEL_ATTACKS) | {chapter.REPLICA}
+    assert ((table["auc"] >= 0) & (table["auc"] <= 1)).all() and (table["auc_low"] <= table["auc_high"]).all()
+    cohort = table[(table["target"] == "mingpt-epsinf") & (table["kind"] == "synthetic")].set_index("attack")
+    assert cohort.loc["distance to closest", "auc"] == 1.0  # every member attacked is in the cohort
+    copy = table[table["target"] == ch05_utility.COPY].set_index("attack")
+    assert copy.loc["distance to closest", "auc"] == 1.0
+    written = pd.read_csv(attacked_run["run"] / "metrics" / "06_privacy.csv")
+    assert len(written) == len(table)
+    assert chapter.leakiest(table) == "mingpt-epsinf"
+    said = chapter.claims(table, attacked_run["settings"])
+    assert "no private model" in said["dp_claim"] and "no private model" in said["bound_claim"]
+    numbers = chapter.numbers(table, attacked_run["results"], attacked_run["settings"], 1.0)
+    assert numbers["gpt2_inf_best"] == "–" and numbers["copy_auc"] == "1.000"
+    assert len(chapter.roc_frame(attacked_run["results"], "mingpt-epsinf")) > 0
+    assert not chapter.replica_table(table).empty
+
+
+def test_unknown_models_are_refused(attacked_run):
+    with pytest.raises(ValueError, match="not-a-model"):
+        chapter.attack_models(attacked_run["run"], attacked_run["settings"], models_to_attack=["not-a-model"])
+
+
+def test_a_run_without_models_is_refused(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no trained model"):
+        chapter.targets(tmp_path)

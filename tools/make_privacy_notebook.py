@@ -1,0 +1,168 @@
+"""Write book/06_privacy.ipynb (without outputs) from the cells below.
+
+The chapter is kept as this script so that its cells can be reviewed as code; run
+``python tools/make_privacy_notebook.py`` after editing and commit both files.
+"""
+from notebooks import IMPORT_LIB, code, md, write
+
+HIDE = {"tags": ["hide-input"]}
+
+cells = [
+md("""# Privacy: who can tell the members?
+
+A model trained on people can give them away. This chapter attacks every model of the book
+and every synthetic cohort it released, and asks one question of each: given a person's
+profile, can an attacker tell whether that person was a **member** (trained on) or not?
+It then sets what the attacks achieve beside what differential privacy promises.
+
+**The protocol, corrected.** The dissertation attacked 20 "members" against 20
+non-members. Its members were the first people of a file of which 30% had never been
+trained on, so some of them were not members at all. Its attack classifiers were trained on
+half of the target model's own membership labels and tested on the other half: an attacker
+who already knew the labels. Here:
+
+- the **members** are people actually trained on: a seeded sample of the train split, as
+  large as the holdout;
+- the **non-members** are the holdout people, never trained on;
+- every attack that learns does so on **reference models** the attacker trains itself.
+  These have the target's architecture and training settings and are trained on halves of
+  the *public* people, so no candidate is ever in their data;
+- the dissertation's protocol is replayed on the same models for comparison (the *replica*
+  column), so the width of a 20 against 20 result can be seen.
+
+**What is reported.** Every attack has the same evaluation:
+
+- ROC AUC with a bootstrap 95% interval;
+- TPR at low false-positive rates, given only where the number of non-members resolves
+  them;
+- ROC curves on log–log axes, where the low-FPR corner that matters for a real attacker is
+  visible;
+- the **empirical ε**: the lower bound on ε that the attack's best operating point proves
+  with 95% confidence. The threshold is chosen on one half of the candidates and the bound
+  is computed on the other, so the confidence holds. It is set beside the ε the accountant
+  computed. A private model whose empirical bound exceeded its accountant ε would mean a
+  bug.
+
+**Outside the guarantee.** These are evaluations on members and non-members. None of them
+is released with a model, and ε covers none of them."""),
+md("""## Parameters
+
+`n_boot` is the number of bootstrap resamples behind each interval. `models` is a list of
+model names to attack (`None` attacks every trained model). The number of reference models
+comes from the profile (`mia_reference_models`)."""),
+code("""profile = "quick"          # smoke | quick | full
+run_dir = None             # default: data/runs/<profile>
+seed = 42
+n_boot = 200               # bootstrap resamples per interval
+models = None              # None: every trained model of the run""", metadata={"tags": ["parameters"]}),
+code(IMPORT_LIB + """
+import logging
+import time
+import warnings
+
+import pandas as pd
+import transformers
+
+from lib import charts, figures, profiles, rundir
+from lib import ch06_privacy as chapter
+
+logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+transformers.utils.logging.set_verbosity_error()
+transformers.utils.logging.disable_progress_bar()
+warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
+figures.setup()
+pd.set_option("display.max_colwidth", 200)
+run = rundir.run_path(run_dir, profile)
+settings = profiles.resolve(profile)
+print(f"profile={profile} run directory: {run}")""", metadata=HIDE),
+md("""## Attacking the models
+
+Each model is scored on every candidate in one pass. The signals are the mean next-token
+loss, the perplexity, the mean top-token confidence, the variance of the per-token loss
+and the mean logit norm; the attacks are built from them:
+
+- the **threshold attacks** use one signal. The direction (does a member have the lower
+  loss?) is learnt on the reference models.
+- the **classifiers** (logistic regression, random forest, k-NN) are trained on the
+  reference models' own members and non-members among the public people.
+- **LiRA**, offline with a fixed variance, asks how far above its own reference-model
+  distribution the target puts each candidate.
+- **RMIA** compares each candidate's likelihood ratio with those of public people.
+
+There are {glue:text}`n_members` members against {glue:text}`n_non_members` non-members,
+{glue:text}`n_references` reference models per family and tokenizer, and
+{glue:text}`n_targets` target models. The whole chapter took {glue:text}`privacy_seconds` s."""),
+code("""started = time.perf_counter()
+results = chapter.attack_models(run, settings, seed=seed, n_boot=n_boot, models_to_attack=models)
+cohort_results = chapter.attack_cohorts(run, results["candidates"], seed=seed, n_boot=n_boot)
+table = chapter.results_table(run, results, cohort_results, params={"seed": seed, "n_boot": n_boot})
+seconds = time.perf_counter() - started
+chapter.protocol_table(results, settings)""", metadata=HIDE),
+md("""Every model's AUC under every attack, with its 95% interval (the dashed line is chance).
+Without privacy, the best attack on the minGPT is the {glue:text}`mingpt_inf_best`, and
+on GPT-2 the {glue:text}`gpt2_inf_best`. At the most private budget (ε =
+{glue:text}`mingpt_low_eps`) the best attack on the minGPT is the
+{glue:text}`mingpt_low_best`, and on GPT-2 the {glue:text}`gpt2_low_best`."""),
+code("""figures.glue_numbers(chapter.numbers(table, results, settings, seconds))
+figures.glue_numbers(chapter.claims(table, settings))
+charts.attack_auc_chart(table[(table["target_kind"] == "model") & (table["kind"] != "replica")])""", metadata=HIDE),
+code("""chapter.format_attacks(table)""", metadata=HIDE),
+md("""## The low false-positive corner
+
+An attack that flags a member correctly only by also flagging many non-members is of little
+use to an attacker. What matters is the true-positive rate at a low false-positive rate.
+The ROC curves of the most vulnerable model, on log–log axes:"""),
+code("""charts.roc_chart(chapter.roc_frame(results, chapter.leakiest(table)))""", metadata=HIDE),
+md("""At a false-positive rate of 10%, the best attack on the non-private minGPT finds
+{glue:text}`mingpt_inf_tpr` of the members, and the best attack on GPT-2 finds
+{glue:text}`gpt2_inf_tpr`. Lower rates need more non-members than this profile attacks;
+where a rate cannot be resolved the table leaves it empty.
+
+## The dissertation's protocol, replayed
+
+The same models, attacked as the dissertation did it: the first 20 members against the
+first 20 non-members, and a logistic regression trained on half of them *with the target's
+own membership labels*. The 95% intervals of the replica have a median width of
+{glue:text}`replica_width`, against {glue:text}`corrected_width` for the logistic
+regression of the corrected protocol. At 20 against 20, an AUC of 0.66 and one of 0.5
+cannot be told apart."""),
+code("""chapter.replica_table(table)""", metadata=HIDE),
+md("""## Attacking the released cohorts
+
+An attacker who sees only a synthetic cohort can still look for the candidate in it. The
+attacks measure the distance to the closest synthetic person, the kinship with the closest
+synthetic relative, and the ratio between the synthetic cohort's density and the public
+people's, on the public people's principal components (in the spirit of DOMIAS). A cohort
+that copies its members is caught at once: the utility chapter's copy of members gives an
+AUC of {glue:text}`copy_auc`. The strongest attack on a cohort the models wrote reaches
+{glue:text}`synthetic_max_auc`."""),
+code("""chapter.format_attacks(table, kinds=("synthetic",))""", metadata=HIDE),
+md("""## What the attacks prove against what the accountant promises
+
+For every private model, the largest empirical lower bound on ε that any attack proves
+with 95% confidence is set beside the ε its accountant computed. The table's held-out
+column chooses the threshold on one half of the candidates and evaluates it on the other.
+The optimistic column takes the best threshold on all of them, so its confidence does not
+hold. On the result, {glue:text}`bound_claim`. A bound far below ε says that these attacks
+are weak, not that the model leaks less than ε allows."""),
+code("""charts.epsilon_bound_chart(chapter.epsilon_table(table))""", metadata=HIDE),
+code("""chapter.epsilon_table(table).set_index("target")""", metadata=HIDE),
+md("""## The privacy–utility frontier
+
+Each constrained cohort is one point. Its utility is the utility chapter's two-sample AUC
+(how well a classifier tells its people from real ones; 0.5 is best). Its privacy is the
+best AUC of any attack on its model or on the cohort itself. The copy of members and the
+independent sites mark the two ends of the frontier."""),
+code("""charts.frontier_chart(chapter.frontier(table, pd.read_csv(run / "metrics" / "05_utility.csv")))""",
+     metadata=HIDE),
+md("""## What holds of the dissertation's findings
+
+- *Differential privacy lowers attack success*: {glue:text}`dp_claim`.
+- *Smaller models leak less*: {glue:text}`size_claim`.
+- *The hybrid attack beats model-only attacks on non-private models*: {glue:text}`hybrid_claim`.
+
+Every number of this chapter is in `metrics/06_privacy.csv`, one row per target and
+attack."""),
+]
+
+write(cells, "06_privacy")
