@@ -30,6 +30,8 @@ choosing the best epoch with it is post-processing for the training members.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import tempfile
@@ -105,19 +107,27 @@ def shared_table(shared: Mapping[str, Any]) -> pd.DataFrame:
 
 def train_private(run: str | os.PathLike, family: str, epsilon: float, settings: Mapping[str, Any],
                   seed: int = 0, base_model: str | os.PathLike | None = None, accountant: str | None = None,
-                  progress: bool = False, tokenizer_name: str | None = None) -> tuple[torch.nn.Module, dict, Path, dict]:
+                  progress: bool = False, tokenizer_name: str | None = None,
+                  extra_train: Sequence[Sequence[int]] | None = None, name: str | None = None,
+                  extra_files: Mapping[str, Any] | None = None,
+                  chapter: str = CHAPTER) -> tuple[torch.nn.Module, dict, Path, dict]:
     """Train (or reuse) the private ``family`` model at ``target_epsilon=epsilon`` on the
     run's train split with ``tokenizer_name`` (the family's main tokenizer by default,
     :data:`lib.artefacts.MAIN_TOKENIZERS`); ``epsilon=inf`` is the *clip-only* run
     (:data:`CLIP_ONLY`: the same Poisson batches and per-sample clipping, noise multiplier
     0, no guarantee). Returns the (unwrapped) model, its history, its directory and its
-    ``privacy.json`` record."""
+    ``privacy.json`` record.
+
+    An audit run (the privacy chapter's canaries) passes ``extra_train`` (token-id lists
+    trained on beside the members, truncated to the block size like them), its own
+    ``name`` and ``extra_files`` (file name -> JSON content saved in the model's
+    directory), and the ``chapter`` that records it."""
     run = Path(run)
     clip_only = float(epsilon) == float("inf")
     tokenizer_name = tokenizer_name or artefacts.main_tokenizer(family)
     if not clip_only:
         epsilon_grid(settings, epsilon)  # a finite epsilon above 0
-    name = artefacts.model_name(family, tokenizer_name, epsilon, variant=CLIP_ONLY if clip_only else "")
+    name = name or artefacts.model_name(family, tokenizer_name, epsilon, variant=CLIP_ONLY if clip_only else "")
     directory = artefacts.model_dir(run, name)
     digest = artefacts.input_digest(run, tokenizer_name)
     tokenizer = tk.load(run, tokenizer_name)
@@ -130,11 +140,19 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
                   train=ch03_models.train_settings(config), profiles="sparse", with_population=False, base=base,
                   private_training_version=PRIVATE_TRAINING_VERSION, **digest)
+    if extra_train is not None:
+        params["extra_train_sha256"] = hashlib.sha256(json.dumps([list(map(int, s)) for s in extra_train]).encode()
+                                                      ).hexdigest()
+        params["extra_files_sha256"] = hashlib.sha256(json.dumps(extra_files or {}, sort_keys=True,
+                                                                 default=str).encode()).hexdigest()
     paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, artefacts.history_path(run, name)]
+    paths += [directory / f for f in (extra_files or {})]
     if rundir.is_current(run, params, paths):
         return (models.load_model(directory), artefacts.read_history(run, name), directory,
                 rundir.read_json(paths[1]))
     train_ids, val_ids, cut = ch03_models.training_ids(run, tokenizer, tokenizer_name, sizes)
+    if extra_train is not None:
+        train_ids = train_ids + [list(map(int, s))[:int(sizes["block_size"])] for s in extra_train]
     model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
     optimizer = training.make_optimizer(model, config.lr, config.weight_decay, config.betas)
     noise = {"noise_multiplier": 0.0} if clip_only else {"target_epsilon": float(epsilon)}
@@ -146,9 +164,10 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     history = dict(training.train(private.model, None, val_ids, config, private=private), truncated_sequences=cut)
     record = private.record()
     model = models.linear_to_conv1d(models.unwrap(private.model))  # GPT-2's standard layout again
-    ch03_models.save_trained(run, model, name, tokenizer, history, params, chapter=CHAPTER,
-                             extra={privacy.PRIVACY_JSON: record}, metadata=ch03_models.release_metadata(
-                                 name, epsilon, seed, tokenizer_name, base, privacy=record))
+    ch03_models.save_trained(run, model, name, tokenizer, history, params, chapter=chapter,
+                             extra={privacy.PRIVACY_JSON: record, **(extra_files or {})},
+                             metadata=ch03_models.release_metadata(name, epsilon, seed, tokenizer_name, base,
+                                                                   privacy=record))
     return model.eval(), history, directory, record
 
 

@@ -160,6 +160,8 @@ def generate(model: torch.nn.Module, prompt_ids: Sequence[int], n_samples: int, 
     """Sample ``n_samples`` continuations of ``prompt_ids`` (the sample-start token and
     optional population tag: never a real member's variants), each until ``eos_token_id``
     or ``max_new_tokens``. Returns the new token ids of each sample, ``eos`` excluded.
+    ``prompt_ids`` may also be one prompt per sample, all of the same length (``n_samples``
+    prompts: :func:`continue_prompts` groups prompts of any lengths).
 
     ``use_cache=False`` recomputes the whole prefix at every step (the benchmark's baseline).
     """
@@ -173,10 +175,12 @@ def generate(model: torch.nn.Module, prompt_ids: Sequence[int], n_samples: int, 
         from tqdm import tqdm
         batches = tqdm(batches, desc="generating", unit=" batch", mininterval=1.0)
     prompt = torch.tensor(prompt_ids, dtype=torch.long)
+    if prompt.dim() == 2 and len(prompt) != n_samples:
+        raise ValueError(f"{len(prompt)} prompts for n_samples={n_samples}: give one prompt per sample")
     cache_name = _cache_name(model)
     for start in batches:
         size = min(config.batch_size, n_samples - start)
-        ids = prompt.repeat(size, 1).to(device)
+        ids = (prompt[start:start + size] if prompt.dim() == 2 else prompt.repeat(size, 1)).to(device)
         states = [constraint.start() for _ in range(size)] if constraint else None
         finished = [False] * size
         new: list[list[int]] = [[] for _ in range(size)]
@@ -216,6 +220,26 @@ def generate(model: torch.nn.Module, prompt_ids: Sequence[int], n_samples: int, 
                 positions = torch.cat([positions, step_pos], dim=1)
         results.extend(new)
     return results
+
+
+def continue_prompts(model: torch.nn.Module, prompts: Sequence[Sequence[int]], eos_token_id: int,
+                     config: SamplingConfig | None = None, seed: int = 0) -> list[list[int]]:
+    """One unconstrained continuation per prompt (prompts of any lengths, batched by
+    length; the order of ``prompts`` kept): what a black-box attacker asks a model to
+    write from the start of a candidate's profile (the hybrid attack). Seeded per group
+    of prompts of one length."""
+    out: list[list[int] | None] = [None] * len(prompts)
+    by_length: dict[int, list[int]] = {}
+    for i, p in enumerate(prompts):
+        if len(p) < 1:
+            raise ValueError(f"prompt {i} is empty: it needs at least the start token")
+        by_length.setdefault(len(p), []).append(i)
+    for length, where in sorted(by_length.items()):
+        new = generate(model, [list(prompts[i]) for i in where], len(where), eos_token_id, config,
+                       seed=seed + length)
+        for i, ids in zip(where, new):
+            out[i] = ids
+    return [ids for ids in out]  # type: ignore[misc]
 
 
 # --------------------------------------------------------------------------------------

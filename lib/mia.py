@@ -36,7 +36,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from . import audit, models, popgen, training
+from . import audit, models, popgen, training, utility
+from .profiletext import RECORD
 
 #: The per-candidate model signals of :func:`sequence_signals`.
 SIGNALS = ("loss", "perplexity", "confidence", "loss_variance", "logit_norm", "log_likelihood")
@@ -117,6 +118,41 @@ def synthetic_signals(candidates: np.ndarray, synthetic: np.ndarray) -> pd.DataF
                                                                                    axis=1))
     return pd.DataFrame({"dcr": distances.min(axis=1).astype(float), "kinship": closest_kin,
                          "identical": (distances.min(axis=1) == 0).astype(float)})
+
+
+#: The dissertation's ten genomic features of a continuation (the hybrid attack), and the
+#: number of records they are computed over.
+GENOMIC_FEATURES = ("mutation_rate", "allele_mutation_rate", "deletions", "insertions", "substitutions",
+                    "biallelic", "multiallelic", "hom_ref", "hom_alt", "het")
+
+
+def continuation_features(records: Sequence[str]) -> dict[str, float]:
+    """The dissertation's ten genomic features of the records a model wrote
+    (:data:`GENOMIC_FEATURES`), over the well-formed ones (``n_records``, also returned):
+    ``mutation_rate`` (records with an ALT allele / records), ``allele_mutation_rate`` (ALT
+    alleles / alleles, over the records with an ALT allele), counts of records whose ALT
+    allele carried is a deletion, insertion or substitution, of bi- and multi-allelic
+    records, and of homozygous-reference, homozygous-ALT and heterozygous records.
+    A continuation without a well-formed record has rates of 0 by definition (nothing was
+    written), not by a fallback: ``n_records`` says so; a record that does not parse is not
+    counted."""
+    parsed = [m for m in (RECORD.match(r) for r in records) if m is not None]
+    alleles = [(m["a"], m["b"]) for m in parsed]
+    carrying = [(a, b) for a, b in alleles if any(x not in ("0", ".") for x in (a, b))]
+    alt_alleles = sum(x not in ("0", ".") for pair in carrying for x in pair)
+    kinds = [utility.carried_type(m["ref"], tuple(m["alts"].split(",")), f"{m['a']}/{m['b']}") for m in parsed
+             if any(x not in ("0", ".") for x in (m["a"], m["b"]))]
+    n = len(parsed)
+    return {"n_records": float(n),
+            "mutation_rate": len(carrying) / n if n else 0.0,
+            "allele_mutation_rate": alt_alleles / (2 * len(carrying)) if carrying else 0.0,
+            "deletions": float(kinds.count("deletion")), "insertions": float(kinds.count("insertion")),
+            "substitutions": float(kinds.count("substitution")),
+            "biallelic": float(sum("," not in m["alts"] for m in parsed)),
+            "multiallelic": float(sum("," in m["alts"] for m in parsed)),
+            "hom_ref": float(sum(a == b == "0" for a, b in alleles)),
+            "hom_alt": float(sum(a == b and a not in ("0", ".") for a, b in alleles)),
+            "het": float(sum(a != b for a, b in alleles))}
 
 
 # --------------------------------------------------------------------------------------

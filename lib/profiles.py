@@ -56,6 +56,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_secure_mode": False,
         "dp_clip_only": True,  # beside epsilon=inf: the same Poisson batches and clipping, no noise
         "mia_reference_models": 2,  # privacy chapter: the attacker's reference models per (family, tokenizer), on public people
+        "mia_hybrid_tokens": 20,  # the hybrid attack's continuation of a candidate's first two variants
+        "audit_canaries": 40,  # the one-run audit: canaries per audit run (each trained on with probability 1/2)
     },
     "quick": {
         # the real 1000 Genomes chr22 panel (data/1000g/README.md), declared its own site list
@@ -100,6 +102,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_secure_mode": False,
         "dp_clip_only": True,
         "mia_reference_models": 2,
+        "mia_hybrid_tokens": 100,
+        "audit_canaries": 200,
     },
     "full": {
         # the whole 1000 Genomes phase 3 chr22 release, downloaded once; panel from the public people
@@ -138,6 +142,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_secure_mode": False,
         "dp_clip_only": True,
         "mia_reference_models": 16,
+        "mia_hybrid_tokens": 100,
+        "audit_canaries": 1000,
     },
 }
 

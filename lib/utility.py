@@ -98,7 +98,7 @@ RECORD_METRICS = {
 }
 
 
-def _carried_type(ref: str, alts: tuple[str, ...], gt: str) -> str:
+def carried_type(ref: str, alts: tuple[str, ...], gt: str) -> str:
     """The class of the ALT allele a record carries (the highest-numbered one of its
     genotype): ``deletion``, ``insertion``, ``substitution`` (SNV or MNP) or ``other``."""
     alleles = [int(a) for a in gt.replace("|", "/").split("/") if a.isdigit() and int(a) > 0]
@@ -140,7 +140,7 @@ def record_metrics(profiles: Sequence[Sequence[str]], member_records: set[str] |
     out["quality"] = float(np.mean((positions > 0) & (positions <= contig_length)))
     memorised = sum(m.group(0) in member_records for m in parsed)
     out["memorised"], out["novel"] = memorised / n, 1 - memorised / n
-    kinds = [_carried_type(m["ref"], tuple(m["alts"].split(",")), f"{m['a']}/{m['b']}") for m in parsed]
+    kinds = [carried_type(m["ref"], tuple(m["alts"].split(",")), f"{m['a']}/{m['b']}") for m in parsed]
     for kind in ("deletion", "insertion", "substitution"):
         out[kind] = kinds.count(kind) / n
     out["multi_allelic"] = float(np.mean(["," in m["alts"] for m in parsed]))

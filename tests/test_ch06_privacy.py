@@ -83,3 +83,34 @@ def test_unknown_models_are_refused(attacked_run):
 def test_a_run_without_models_is_refused(tmp_path):
     with pytest.raises(FileNotFoundError, match="no trained model"):
         chapter.targets(tmp_path)
+
+
+def test_canaries_are_inserted_exactly_and_recorded(attacked_run):
+    """An audit run on the small run (clipping without noise, so that the planted canaries
+    are learnt): every canary is a valid profile on the public panel, the coins are saved
+    beside the model, the model trained on exactly the members plus the canaries whose
+    coin came up, and the one-run bound and exposure are computed from the canaries'
+    likelihoods. The audit model is never a target of the attacks."""
+    import json
+
+    from lib import generation
+    run, settings = attacked_run["run"], attacked_run["settings"]
+    panel, _ = artefacts.load_panel(run)
+    canaries = chapter.make_canaries(run, 30, seed=1)
+    assert canaries == chapter.make_canaries(run, 30, seed=1) != chapter.make_canaries(run, 30, seed=2)
+    assert generation.validity_summary(canaries, panel)["valid_rate"] == 1.0
+    result = chapter.audit_run(run, "mingpt", float("inf"), settings, seed=1, m=30)
+    directory = artefacts.model_dir(run, result["model"])
+    saved = json.loads((directory / "canaries.json").read_text())
+    assert saved["canaries"] == canaries and saved["included"] == result["included"].astype(int).tolist()
+    record = json.loads((directory / "privacy.json").read_text())
+    n_members = len(artefacts.load_splits(run)["train"])
+    assert record["n_train"] == n_members + int(result["included"].sum())
+    assert 0 < result["included"].sum() < 30
+    assert result["bound"]["m"] == 30 and result["bound"]["epsilon"] >= 0
+    table = chapter.audit_table([result])
+    assert table["within the guarantee"].all() and np.isnan(table["accountant ε"].iloc[0])
+    assert "audit-mingpt-epsinf" not in set(chapter.targets(run)["model"])
+    again = chapter.audit_run(run, "mingpt", float("inf"), settings, seed=1, m=30)  # reused, same numbers
+    assert np.array_equal(again["scores"], result["scores"])
+    assert "audit_claim" in chapter.audit_numbers([result])

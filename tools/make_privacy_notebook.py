@@ -88,6 +88,11 @@ and the mean logit norm; the attacks are built from them:
 - **LiRA**, offline with a fixed variance, asks how far above its own reference-model
   distribution the target puts each candidate.
 - **RMIA** compares each candidate's likelihood ratio with those of public people.
+- the **hybrid attack** adds the dissertation's ten genomic features of what the model
+  writes when it is prompted with the candidate's first two variants: 100 new tokens,
+  temperature 0.8, top-p 0.9. The dissertation prompted GPT-2 with the end of the
+  candidate's sequence instead. A logistic regression and a random forest are trained on
+  the reference models, as for the model-only classifiers.
 
 There are {glue:text}`n_members` members against {glue:text}`n_non_members` non-members,
 {glue:text}`n_references` reference models per family and tokenizer, and
@@ -147,6 +152,23 @@ hold. On the result, {glue:text}`bound_claim`. A bound far below ε says that th
 are weak, not that the model leaks less than ε allows."""),
 code("""charts.epsilon_bound_chart(chapter.epsilon_table(table))""", metadata=HIDE),
 code("""chapter.epsilon_table(table).set_index("target")""", metadata=HIDE),
+md("""## Auditing with canaries
+
+An attack on the book's own models can only prove as much as these models happen to leak
+about real people. An **audit** plants the evidence. For each family and ε, the model of
+chapter 04 is trained again, exactly as before, with extra profiles: canaries. Each canary
+is a made-up profile of random rare variants, and each is added to the training data with
+probability ½ by a seeded fair coin drawn before training. The coins, the canaries and the
+seed are saved beside the audit model (`canaries.json`). The one-run audit of Steinke, Nasr
+and Jagielski (2023) then guesses, from each canary's likelihood under the trained model,
+which canaries were trained on. How many guesses are right bounds ε from below, with 95%
+confidence and a Bonferroni correction over the numbers of guesses tried. Beside the bound
+is the canaries' *exposure* (Carlini et al. 2019): how high a canary that was trained on
+ranks among the canaries left out, in bits. A canary left out has about 1 bit on average.
+On the result, {glue:text}`audit_claim`."""),
+code("""audits = chapter.run_audits(run, settings, seed=seed)
+figures.glue_numbers(chapter.audit_numbers(audits))
+chapter.audit_table(audits).set_index("audit run")""", metadata=HIDE),
 md("""## The privacy–utility frontier
 
 Each constrained cohort is one point. Its utility is the utility chapter's two-sample AUC
