@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import artefacts, audit, charts, generation, mia, models, popgen, privacy, rundir, training
+from . import artefacts, audit, charts, generation, mia, models, popgen, privacy, profiletext, rundir, training
 from . import ch03_models, ch04_dp_training, ch05_utility
 from . import tokenization as tk
 
@@ -358,8 +358,6 @@ def make_canaries(run: str | os.PathLike, m: int, seed: int = 0) -> list[list[st
     non-reference genotype the site admits (phased as the panel is), in panel order. They
     are nobody: unlike any real person (random rare variants together), which is what
     makes a canary easy to recognise when it was trained on."""
-    from . import profiletext
-
     panel, phased = artefacts.load_panel(run)
     public = artefacts.split_profiles(run, "public")
     length = max(1, int(np.median([len(v) for v in public["variants"]]))) if len(public) else 10
@@ -424,10 +422,16 @@ def run_audits(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 
                epsilons: Sequence[float] | None = None, families: Sequence[str] = ("mingpt", "gpt2")
                ) -> list[dict[str, Any]]:
     """:func:`audit_run` for every family and every ε of the profile's
-    ``audit_epsilons`` (default: the private grid, then ``inf`` for clipping alone)."""
+    ``audit_epsilons`` (default: the private grid, then ``inf`` for clipping alone); the
+    :func:`audit_table` is written to ``metrics/06_audit.csv``."""
     grid = list(epsilons if epsilons is not None else
                 settings.get("audit_epsilons", [*settings["dp_epsilons"], float("inf")]))
-    return [audit_run(run, family, float(e), settings, seed=seed) for family in families for e in grid]
+    audits = [audit_run(run, family, float(e), settings, seed=seed) for family in families for e in grid]
+    path = Path(run) / "metrics" / "06_audit.csv"
+    rundir.write_text(path, audit_table(audits).to_csv(index=False))
+    rundir.record_artefacts(Path(run), CHAPTER, {"seed": seed, "grid": grid, "version": PRIVACY_CHAPTER_VERSION},
+                            [path])
+    return audits
 
 
 def audit_table(audits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
@@ -448,6 +452,19 @@ def audit_table(audits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                                                    else float("nan")),
                      "within the guarantee": bool(spent is None or a["bound"]["epsilon"] <= float(spent) + 1e-9)})
     return pd.DataFrame(rows)
+
+
+def bound_frame(table: pd.DataFrame, audits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Both kinds of empirical lower bound per private model, for one chart: the attacks'
+    (:func:`epsilon_table`, held-out threshold) and the canaries' one-run audit
+    (:func:`audit_table`), each with the accountant's ε of its own run."""
+    attacks = epsilon_table(table).assign(source="membership inference (held-out threshold)")
+    canaries = audit_table(audits)
+    canaries = canaries[canaries["accountant ε"].notna()].rename(
+        columns={"audit run": "target", "one-run lower bound": "empirical ε (held-out threshold)"}).assign(
+        source="canaries (one-run audit)")
+    columns = ["target", "family", "accountant ε", "empirical ε (held-out threshold)", "source"]
+    return pd.concat([attacks[columns], canaries[columns]], ignore_index=True)
 
 
 def audit_numbers(audits: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -534,7 +551,8 @@ def epsilon_table(table: pd.DataFrame) -> pd.DataFrame:
                      "attack": best["attack"],
                      "empirical ε (best threshold, optimistic)": float(group["epsilon_lb"].max()),
                      "within the guarantee": bool(best["epsilon_lb_split"] <= group["accountant_epsilon"].iloc[0])})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["target", "family", "eps", "accountant ε", "empirical ε (held-out threshold)",
+                                       "attack", "empirical ε (best threshold, optimistic)", "within the guarantee"])
 
 
 def roc_frame(results: Mapping[str, Any], model: str, attacks: Sequence[str] | None = None,

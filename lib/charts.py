@@ -642,16 +642,21 @@ def epsilon_bound_chart(frame: pd.DataFrame, title: str = "Empirical lower bound
                         ) -> alt.LayerChart:
     """Per private model: the accountant's ε (x) against the best held-out empirical lower
     bound (y), with the diagonal y = x: a point above it would mean the guarantee is
-    broken. ``frame``: :func:`lib.ch06_privacy.epsilon_table`."""
+    broken. ``frame``: :func:`lib.ch06_privacy.epsilon_table`, or
+    :func:`lib.ch06_privacy.bound_frame` (with a ``source`` column: attacks or canaries)."""
     _require(frame, ["target", "family", "accountant ε", "empirical ε (held-out threshold)"], "epsilon_bound_chart")
-    data = frame[["target", "family", "accountant ε", "empirical ε (held-out threshold)"]].rename(
+    columns = ["target", "family", "accountant ε", "empirical ε (held-out threshold)"]
+    data = frame[columns + (["source"] if "source" in frame.columns else [])].rename(
         columns={"accountant ε": "accountant", "empirical ε (held-out threshold)": "empirical"}).round(4)
+    if "source" not in data.columns:
+        data["source"] = "membership inference"
     top = float(max(data["accountant"].max(), data["empirical"].max(), 1.0)) * 1.1
     points = alt.Chart(data).mark_point(filled=True, size=80).encode(
         x=alt.X("accountant:Q", title="ε the accountant computed", scale=alt.Scale(domain=[0, top])),
         y=alt.Y("empirical:Q", title="Empirical ε lower bound (95%)", scale=alt.Scale(domain=[0, top])),
-        color=alt.Color("family:N", title="Model"),
-        tooltip=[alt.Tooltip("target:N", title="Model"), alt.Tooltip("accountant:Q", title="Accountant ε", format=".2f"),
+        color=alt.Color("family:N", title="Model"), shape=alt.Shape("source:N", title="Lower bound from"),
+        tooltip=[alt.Tooltip("target:N", title="Model"), alt.Tooltip("source:N", title="From"),
+                 alt.Tooltip("accountant:Q", title="Accountant ε", format=".2f"),
                  alt.Tooltip("empirical:Q", title="Empirical bound", format=".3f")])
     diagonal = alt.Chart(pd.DataFrame({"accountant": [0, top], "empirical": [0, top]})).mark_line(
         strokeDash=[4, 4], color=REFERENCE_COLOR).encode(x="accountant:Q", y="empirical:Q")
@@ -659,19 +664,20 @@ def epsilon_bound_chart(frame: pd.DataFrame, title: str = "Empirical lower bound
 
 
 def frontier_chart(frame: pd.DataFrame, utility_title: str = "Two-sample AUC (0.5 best)",
-                   title: str = "The privacy-utility frontier") -> alt.LayerChart:
-    """One point per cohort: its utility (x) against the best attack's AUC (y), coloured
-    by family (references grey), labelled by ε. ``frame``:
-    :func:`lib.ch06_privacy.frontier`."""
-    _require(frame, ["cohort", "family", "eps", "utility", "attack_auc"], "frontier_chart")
-    data = frame[["cohort", "family", "eps", "utility", "attack_auc", "attack"]].round(4)
+                   title: str = "The privacy-utility frontier", value: str = "attack_auc",
+                   value_title: str = "Best attack's AUC (0.5 = chance)") -> alt.LayerChart:
+    """One point per cohort: its utility (x) against the best attack's AUC (y; or another
+    column, ``value``, e.g. its TPR at 10% FPR), coloured by family, labelled by ε.
+    ``frame``: :func:`lib.ch06_privacy.frontier`."""
+    _require(frame, ["cohort", "family", "eps", "utility", value], "frontier_chart")
+    data = frame[["cohort", "family", "eps", "utility", value, "attack"]].rename(columns={value: "privacy"}).round(4)
     base = alt.Chart(data).encode(
         x=alt.X("utility:Q", title=utility_title, scale=alt.Scale(zero=False)),
-        y=alt.Y("attack_auc:Q", title="Best attack's AUC (0.5 = chance)", scale=alt.Scale(zero=False)))
+        y=alt.Y("privacy:Q", title=value_title, scale=alt.Scale(zero=False)))
     points = base.mark_point(filled=True, size=90).encode(
         color=alt.Color("family:N", title="Model"),
         tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("utility:Q", title="Utility", format=".3f"),
-                 alt.Tooltip("attack_auc:Q", title="Attack AUC", format=".3f"), alt.Tooltip("attack:N", title="Attack")])
+                 alt.Tooltip("privacy:Q", title=value_title, format=".3f"), alt.Tooltip("attack:N", title="Attack")])
     labels = base.mark_text(dx=8, dy=-6, fontSize=10, align="left").encode(text="eps:N")
     return alt.layer(points, labels, title=title).properties(width=WIDTH * 0.8, height=WIDTH * 0.6)
 

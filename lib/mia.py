@@ -108,15 +108,18 @@ def sequence_signals(model: torch.nn.Module, sequences: Sequence[Sequence[int]],
 def synthetic_signals(candidates: np.ndarray, synthetic: np.ndarray) -> pd.DataFrame:
     """What the released synthetic cohort alone says about each candidate (dosage
     matrices on the same sites): ``dcr`` (the distance, in alleles, to the closest
-    synthetic person; smaller looks more like a member), ``kinship`` (the KING kinship with
-    the closest synthetic relative) and ``identical`` (a synthetic person carries exactly
-    the candidate's genotypes)."""
+    synthetic person; smaller looks more like a member), ``ibs`` (identity by state with
+    the closest synthetic person: the share of alleles shared over sites, ``1 - dcr / (2 x
+    sites)``, so an attack on it ranks candidates as the distance does), ``kinship`` (the
+    KING kinship with the closest synthetic relative) and ``identical`` (a synthetic person
+    carries exactly the candidate's genotypes)."""
     distances = popgen.genotype_distances(candidates, synthetic)
     kinship = popgen.king_kinship(candidates, synthetic)
     with np.errstate(invalid="ignore"):
         closest_kin = np.where(np.isnan(kinship).all(axis=1), np.nan, np.nanmax(np.nan_to_num(kinship, nan=-np.inf),
                                                                                    axis=1))
-    return pd.DataFrame({"dcr": distances.min(axis=1).astype(float), "kinship": closest_kin,
+    dcr = distances.min(axis=1).astype(float)
+    return pd.DataFrame({"dcr": dcr, "ibs": 1 - dcr / (2 * candidates.shape[1]), "kinship": closest_kin,
                          "identical": (distances.min(axis=1) == 0).astype(float)})
 
 

@@ -114,3 +114,9 @@ def test_canaries_are_inserted_exactly_and_recorded(attacked_run):
     again = chapter.audit_run(run, "mingpt", float("inf"), settings, seed=1, m=30)  # reused, same numbers
     assert np.array_equal(again["scores"], result["scores"])
     assert "audit_claim" in chapter.audit_numbers([result])
+    from lib import charts
+    frame = chapter.bound_frame(attacked_run["table"], [result])
+    assert frame.empty  # no private model and clipping alone: no accountant epsilon to set a bound beside
+    with_one = pd.DataFrame({"target": ["a"], "family": ["mingpt"], "accountant ε": [1.0],
+                             "empirical ε (held-out threshold)": [0.1], "source": ["canaries (one-run audit)"]})
+    assert charts.epsilon_bound_chart(with_one).to_dict()

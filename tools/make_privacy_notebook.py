@@ -96,7 +96,8 @@ and the mean logit norm; the attacks are built from them:
 
 There are {glue:text}`n_members` members against {glue:text}`n_non_members` non-members,
 {glue:text}`n_references` reference models per family and tokenizer, and
-{glue:text}`n_targets` target models. The whole chapter took {glue:text}`privacy_seconds` s."""),
+{glue:text}`n_targets` target models. The attacks took {glue:text}`privacy_seconds` s,
+reference models included (reused when already trained)."""),
 code("""started = time.perf_counter()
 results = chapter.attack_models(run, settings, seed=seed, n_boot=n_boot, models_to_attack=models)
 cohort_results = chapter.attack_cohorts(run, results["candidates"], seed=seed, n_boot=n_boot)
@@ -135,8 +136,10 @@ code("""chapter.replica_table(table)""", metadata=HIDE),
 md("""## Attacking the released cohorts
 
 An attacker who sees only a synthetic cohort can still look for the candidate in it. The
-attacks measure the distance to the closest synthetic person, the kinship with the closest
-synthetic relative, and the ratio between the synthetic cohort's density and the public
+attacks measure the distance to the closest synthetic person (identity by state with that
+person, the share of alleles the two share, is one minus the distance over twice the number
+of sites, so it ranks candidates the same way), the kinship with the closest synthetic
+relative, and the ratio between the synthetic cohort's density and the public
 people's, on the public people's principal components (in the spirit of DOMIAS). A cohort
 that copies its members is caught at once: the utility chapter's copy of members gives an
 AUC of {glue:text}`copy_auc`. The strongest attack on a cohort the models wrote reaches
@@ -169,14 +172,22 @@ On the result, {glue:text}`audit_claim`."""),
 code("""audits = chapter.run_audits(run, settings, seed=seed)
 figures.glue_numbers(chapter.audit_numbers(audits))
 chapter.audit_table(audits).set_index("audit run")""", metadata=HIDE),
+md("""Both kinds of lower bound, the attacks' on the book's models and the canaries' on the
+audit runs, against the ε each run's accountant computed:"""),
+code("""charts.epsilon_bound_chart(chapter.bound_frame(table, audits), title="Every empirical lower bound against the accountant's ε")""",
+     metadata=HIDE),
 md("""## The privacy–utility frontier
 
 Each constrained cohort is one point. Its utility is the utility chapter's two-sample AUC
 (how well a classifier tells its people from real ones; 0.5 is best). Its privacy is the
 best AUC of any attack on its model or on the cohort itself. The copy of members and the
 independent sites mark the two ends of the frontier."""),
-code("""charts.frontier_chart(chapter.frontier(table, pd.read_csv(run / "metrics" / "05_utility.csv")))""",
-     metadata=HIDE),
+code("""points = chapter.frontier(table, pd.read_csv(run / "metrics" / "05_utility.csv"))
+charts.frontier_chart(points)""", metadata=HIDE),
+md("""The same frontier with the best attack's true-positive rate at a 10% false-positive rate, which says
+more about the risk to a few people than the AUC does:"""),
+code("""charts.frontier_chart(points, value="tpr@0.1", value_title="Best attack's TPR at 10% FPR",
+                      title="The privacy-utility frontier at low false-positive rate")""", metadata=HIDE),
 md("""## What holds of the dissertation's findings
 
 - *Differential privacy lowers attack success*: {glue:text}`dp_claim`.
