@@ -139,7 +139,7 @@ def load_inputs(run: str | os.PathLike) -> dict[str, Any]:
     feature space of every population classifier) and ``population_classifier`` (fit on
     the public people, in that space)."""
     run = Path(run)
-    with _quiet_reader():
+    with quiet_reader():
         real = artefacts.load_cohort(run)
     panel, _ = artefacts.load_panel(run)
     members = artefacts.load_splits(run)
@@ -203,7 +203,7 @@ def ld_edges(positions: Sequence[int], k: int = 20, bins: int = 8) -> np.ndarray
 
 
 @contextlib.contextmanager
-def _quiet_reader():
+def quiet_reader():
     """The VCF reader's repairs of the *panel* (e.g. two records at one position), which
     the data chapter reports, are not repeated for every synthetic cohort on it."""
     logger = logging.getLogger(vcf.__name__)
@@ -308,7 +308,7 @@ def evaluate(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot: int = 2
     panel = inputs["panel"]
     todo: dict[str, dict[str, Any]] = {}
     for name in found["cohort"]:
-        with _quiet_reader():
+        with quiet_reader():
             cohort = artefacts.read_synthetic(run, name, panel)
         if cohort.n_sites != panel.n_sites or (cohort.sites["pos"].to_numpy() != inputs["positions"]).any():
             raise ValueError(f"{artefacts.synthetic_paths(run, name)['vcf']}: not on the run's panel of "
@@ -445,7 +445,7 @@ def bcftools_table(run: str | os.PathLike, cohorts: Sequence[str]) -> pd.DataFra
     statistics that depend on the genotypes (AF spectrum, singletons, mean ALT frequency)
     and, from the per-sample section, heterozygous and homozygous-ALT sites per person."""
     run = Path(run)
-    with _quiet_reader():
+    with quiet_reader():
         real = artefacts.load_cohort(run)
     holdout = artefacts.split_cohort(real, artefacts.load_splits(run)["holdout"])
     keys = ["singleton fraction", "mean ALT allele frequency", "AF < 1%", "AF 1-5%", "AF >= 5%"]

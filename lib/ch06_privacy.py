@@ -327,7 +327,7 @@ def attack_cohorts(run: str | os.PathLike, people: pd.DataFrame, seed: int = 0, 
     released = {}
     panel = inputs["panel"]
     for name in cohorts:
-        with ch05_utility._quiet_reader():
+        with ch05_utility.quiet_reader():
             released[name] = popgen.dosages(artefacts.read_synthetic(run, name, panel))
     for name, item in ch05_utility.reference_cohorts(inputs, seed).items():
         if name != ch05_utility.REAL:
