@@ -272,8 +272,7 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
     :func:`lib.generation.validity_summary`."""
     run = Path(run)
     panel, phased = artefacts.load_panel(run)  # the public panel only: no person's genotypes
-    config = models.unwrap(model).config
-    block = int(getattr(config, "block_size", None) or getattr(config, "n_positions"))
+    block = models.block_size(model)
     prompt = [tokenizer.bos_token_id]
     sampling = sampling or generation.SamplingConfig(max_new_tokens=block - len(prompt), batch_size=32)
     if sampling.max_new_tokens > block - len(prompt):
@@ -311,8 +310,7 @@ def synthesize_both(run: str | os.PathLike, name: str, model: torch.nn.Module, t
     """A model's two cohorts, as the chapters write them: constrained (``<name>``) and
     unconstrained (``<name>-unconstrained``), each :func:`synthesize`-d up to the model's
     block size and read back. Returns label -> ``{"validity", "cohort", "seconds"}``."""
-    config = models.unwrap(model).config
-    block = int(getattr(config, "block_size", None) or getattr(config, "n_positions"))
+    block = models.block_size(model)
     sampling = generation.SamplingConfig(max_new_tokens=block - 1, temperature=temperature, top_k=top_k,
                                          top_p=top_p, batch_size=32)
     panel, _ = artefacts.load_panel(run)

@@ -675,6 +675,13 @@ def dp_effect(table: pd.DataFrame, metric: str = "af_r") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def family_sizes(settings: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """Each family's (layers, width) in the profile (a ``<family>_n_*`` key over ``model_n_*``):
+    what the dissertation's size claims are tested on."""
+    return {family: (int(settings.get(f"{family}_n_layer", settings.get("model_n_layer"))),
+                     int(settings.get(f"{family}_n_embd", settings.get("model_n_embd")))) for family in FAMILY_LABELS}
+
+
 def claims(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, str]:
     """The dissertation's utility findings, each set against this run's numbers:
     ``dp_claim`` (DP improving utility), ``identical_claim`` (large models writing
@@ -701,8 +708,7 @@ def claims(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, 
         ("it does not hold here: " if not near_identical else f"it holds for {', '.join(near_identical)}: ")
         + "; ".join(f"{f}'s people are {ratios[f]:.0%} as far apart as real people ({unique[f]:.0%} distinct)"
                     for f in ratios))
-    sizes = {family: (int(settings.get(f"{family}_n_layer", settings.get("model_n_layer"))),
-                      int(settings.get(f"{family}_n_embd", settings.get("model_n_embd")))) for family in FAMILY_LABELS}
+    sizes = family_sizes(settings)
     by_family = {c.split("-")[0]: c for c in non_private}
     if len(set(sizes.values())) == 1:
         out["size_claim"] = ("it cannot be tested here: both families are built the same size "

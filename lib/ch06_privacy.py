@@ -204,8 +204,7 @@ def continuation_features(model: torch.nn.Module, tokenizer: Any, profiles: Sequ
     tokens, temperature 0.8, top-p 0.9, as the dissertation; unconstrained), and the ten
     genomic features of the records it wrote (:func:`lib.mia.continuation_features`).
     The dissertation prompted GPT-2 with the *end* of the candidate's sequence."""
-    config = models.unwrap(model).config
-    block = int(getattr(config, "block_size", None) or getattr(config, "n_positions"))
+    block = models.block_size(model)
     prompts = [tk.encode_sample(tokenizer, list(p[:2]), None)[:-1] for p in profiles]  # the end token dropped
     longest = max(len(p) for p in prompts)
     sampling = generation.SamplingConfig(max_new_tokens=max(1, min(n_tokens, block - longest)), temperature=0.8,
@@ -270,8 +269,7 @@ def attack_models(run: str | os.PathLike, settings: Mapping[str, Any], seed: int
         if key not in cache:
             tokenizer = tk.load(run, target.tokenizer)
             refs, masks = train_references(run, target.family, target.tokenizer, settings, n_refs, seed=seed)
-            block = int(models.unwrap(refs[0]).config.block_size if target.family == "mingpt"
-                        else models.unwrap(refs[0]).config.n_positions)
+            block = models.block_size(refs[0])
             ids = _encode(tokenizer, people["variants"], block)
             public_ids = _encode(tokenizer, public["variants"], block)
             ref_public = [_signals(r, public_ids) for r in refs]
@@ -665,8 +663,7 @@ def claims(table: pd.DataFrame, settings: Mapping[str, Any]) -> dict[str, str]:
                            f"{lowered} of {len(verdicts)} private models than for their family's non-private one ("
                            + "; ".join(f"{ch05_utility.FAMILY_LABELS[f]} ε = {e}: {a:.3f} against {b:.3f}"
                                        for f, e, _, a, b in verdicts) + ")")
-    sizes = {f: (settings.get(f"{f}_n_layer", settings.get("model_n_layer")),
-                 settings.get(f"{f}_n_embd", settings.get("model_n_embd"))) for f in ("mingpt", "gpt2")}
+    sizes = ch05_utility.family_sizes(settings)
     out["size_claim"] = ("it cannot be tested here: both families are built the same size "
                          f"({sizes['mingpt'][0]} layers, {sizes['mingpt'][1]} wide)" if len(set(sizes.values())) == 1
                          else "the families differ in size: compare their rows")

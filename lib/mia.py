@@ -36,7 +36,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from . import audit, models, popgen, training, utility
+from . import audit, models, popgen, training, utility, vocab_privacy
 from .profiletext import RECORD
 
 #: The per-candidate model signals of :func:`sequence_signals`.
@@ -67,8 +67,7 @@ def sequence_signals(model: torch.nn.Module, sequences: Sequence[Sequence[int]],
 
     Batched; the model is put in evaluation mode and left as it was found."""
     model = models.unwrap(model)
-    config = model.config
-    block = int(getattr(config, "block_size", None) or getattr(config, "n_positions"))
+    block = models.block_size(model)
     pad = models.pad_token_id_of(model)
     if pad is None:
         raise ValueError("the model has no pad_token_id; it cannot score sequences of different lengths")
@@ -367,14 +366,9 @@ def evaluate(scores: Any, labels: Any, fprs: Sequence[float] = (0.1, 0.01, 0.001
     if np.isnan(scores).any():
         raise ValueError(f"scores: {int(np.isnan(scores).sum())} NaN scores; an attack that fails is an error")
     members, non_members = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(n_boot):
-        index = np.r_[rng.choice(members, len(members)), rng.choice(non_members, len(non_members))]
-        draws.append(popgen.roc_auc(labels[index], scores[index]))
+    auc, low, high = vocab_privacy.bootstrap_auc(scores[members], scores[non_members], n_boot=n_boot, seed=seed)
     curve = roc_curve(scores, labels)
-    out = {"auc": popgen.roc_auc(labels, scores), "auc_low": float(np.quantile(draws, 0.025)),
-           "auc_high": float(np.quantile(draws, 0.975)),
+    out = {"auc": auc, "auc_low": low, "auc_high": high,
            "advantage": float((curve["tpr"] - curve["fpr"]).max()),
            "n_members": len(members), "n_non_members": len(non_members), "fpr_resolution": 1 / len(non_members)}
     for fpr in fprs:

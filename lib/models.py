@@ -558,6 +558,12 @@ def gpt2_decode(model: nn.Module, input_ids: torch.Tensor, position_ids: torch.T
     return model.lm_head(body.ln_f(x[:, -1, :])), cache
 
 
+def block_size(model: nn.Module) -> int:
+    """The longest sequence ``model`` takes: the minGPT's ``block_size``, GPT-2's ``n_positions``."""
+    config = unwrap(model).config
+    return int(getattr(config, "block_size", None) or getattr(config, "n_positions"))
+
+
 def num_parameters(model: nn.Module) -> int:
     """Distinct trainable and frozen parameters (a tied matrix counts once)."""
     model = unwrap(model)

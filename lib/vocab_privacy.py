@@ -38,6 +38,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from . import popgen
 from . import tokenization as tk
 
 _DIGITS = re.compile(r"\d+")
@@ -119,9 +120,7 @@ def auc(members: Sequence[float], non_members: Sequence[float]) -> float:
     m, n = np.asarray(members, float), np.asarray(non_members, float)
     if len(m) == 0 or len(n) == 0:
         raise ValueError("auc needs at least one member and one non-member score")
-    greater = (m[:, None] > n[None, :]).mean()
-    equal = (m[:, None] == n[None, :]).mean()
-    return float(greater + 0.5 * equal)
+    return popgen.roc_auc(np.r_[np.ones(len(m)), np.zeros(len(n))], np.r_[m, n])
 
 
 def bootstrap_auc(members: Sequence[float], non_members: Sequence[float], n_boot: int = 1000,
