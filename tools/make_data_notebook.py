@@ -104,10 +104,10 @@ code("""stats.format_composition(composition)""", metadata={"tags": ["hide-input
 md("""## Population structure
 
 A principal-component analysis of the genotypes (each site centred and scaled by its
-binomial standard deviation) is the standard picture of ancestry: in human data the first
-component separates African from non-African genomes — the out-of-Africa split — and the
-next ones separate the continental groups that left Africa. A synthetic cohort must
-reproduce this picture, not only per-site frequencies."""),
+binomial standard deviation) is the standard picture of ancestry {cite:p}`patterson2006`: in
+human data the first component separates African from non-African genomes — the
+out-of-Africa split — and the next ones separate the continental groups that left Africa. A
+synthetic cohort must reproduce this picture, not only per-site frequencies."""),
 code("""pcs, explained = stats.pca(cohort, n_components=2)
 charts.pca_chart(pcs, explained)""", metadata={"tags": ["hide-input"]}),
 md("""## Members, non-members and public people
@@ -193,11 +193,12 @@ code("""charts.density_chart(stats.density(cohort), contig=stats.contig_label(co
      metadata={"tags": ["hide-input"]}),
 md("""## Beside the real chromosome 22
 
-The same tool computes both columns below: `bcftools stats` (through pysam) on this
-cohort's VCF, and the `bcftools stats` of the whole 1000 Genomes phase 3 chromosome 22
-(2,504 people, 1.1 million records, shipped in `data/1000g/`). The panel is a selection — its
-mix of common and rare sites depends on how it was chosen — so its frequency rows differ
-from the whole chromosome's by design; its variant types and Ts/Tv should not."""),
+The same tool computes both columns below: `bcftools stats` {cite:p}`danecek2021` (through
+pysam, which wraps HTSlib {cite:p}`bonfield2021`) on this cohort's VCF, and the
+`bcftools stats` of the whole 1000 Genomes phase 3 chromosome 22 (2,504 people, 1.1 million
+records, shipped in `data/1000g/`). The panel is a selection — its mix of common and rare
+sites depends on how it was chosen — so its frequency rows differ from the whole
+chromosome's by design; its variant types and Ts/Tv should not."""),
 code("""comparison = stats.compare_with_reference_file(prepared.paths["vcf"], reference_stats_path)
 charts.comparison_chart(comparison)""", metadata={"tags": ["hide-input"]}),
 code("""stats.format_comparison(comparison)""", metadata={"tags": ["hide-input"]}),

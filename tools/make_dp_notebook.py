@@ -10,13 +10,14 @@ md("""# Private training: the same models under differential privacy
 
 The models of the previous chapter learned from their members with nothing to stop them
 from memorising a person. This chapter trains the same two families, minGPT and GPT-2,
-with **DP-SGD** (differentially-private stochastic gradient descent) at a grid of privacy
-budgets ε, then writes a synthetic cohort from every model for the utility and privacy
-chapters.
+with **DP-SGD** {cite:p}`abadi2016` (differentially-private stochastic gradient descent) at
+a grid of privacy budgets ε, then writes a synthetic cohort from every model for the utility
+and privacy chapters.
 
-**What the guarantee says.** Training is (ε, δ)-differentially private when adding or
-removing any one person's profile (one training sequence) changes the probability of any
-outcome, any set of weights, by at most a factor e^ε, except with probability δ.
+**What the guarantee says.** Training is (ε, δ)-differentially private
+{cite:p}`dwork2006,dwork2014` when adding or removing any one person's profile (one training
+sequence) changes the probability of any outcome, any set of weights, by at most a factor
+e^ε, except with probability δ.
 
 **What ε covers, and what it does not.** ε bounds what can be learnt about a member from
 the model's weights and from everything computed from the weights alone: the synthetic
@@ -58,18 +59,20 @@ they hold for every ε, ∞ included.
 **Seeded noise.** The Poisson draws and the noise come from generators seeded by `seed`, so
 that the book's numbers are reproducible. Whoever knows the seed can subtract the noise, so a
 model meant for release is trained with `secure_mode=True`: both are then drawn from the
-operating system's cryptographically secure generator, with Opacus' defence against
-floating-point attacks on the noise, and `privacy.json` records it."""),
+operating system's cryptographically secure generator, with Opacus' defence
+{cite:p}`yousefpour2021` against floating-point attacks on the noise, and `privacy.json`
+records it."""),
 md("""## Parameters
 
 `epsilon` trains a single private budget (besides ∞), e.g. `papermill ... -p epsilon 1`;
 `None` trains the profile's grid. `delta` and `max_grad_norm` (the clipping bound C) default
-to the profile's; `accountant` is `prv` (the privacy-loss-distribution accountant, tight) or
-`rdp` (Rényi DP, looser). `secure_mode` draws the batches and the noise from the operating
-system's CSPRNG instead of seeded generators (not reproducible). `base_model` is the GPT-2
-that private fine-tuning starts from, as in the models chapter (`None`: the base pre-trained
-on the public people). `dp_transformers_epsilon` is the budget at which GPT-2 is also
-fine-tuned through the dp-transformers trainer (`None`: not)."""),
+to the profile's; `accountant` is `prv` (the privacy-loss-distribution accountant
+{cite:p}`gopi2021`, tight) or `rdp` (Rényi DP {cite:p}`mironov2017`, looser). `secure_mode`
+draws the batches and the noise from the operating system's CSPRNG instead of seeded
+generators (not reproducible). `base_model` is the GPT-2 that private fine-tuning starts
+from, as in the models chapter (`None`: the base pre-trained on the public people).
+`dp_transformers_epsilon` is the budget at which GPT-2 is also fine-tuned through the
+dp-transformers trainer (`None`: not)."""),
 code("""profile = "quick"          # smoke | quick | full
 run_dir = None             # default: data/runs/<profile>
 seed = 42
@@ -170,13 +173,13 @@ code("""charts.dp_epoch_chart(epochs[epochs["epsilon_spent"].notna() & (epochs["
      metadata={"tags": ["hide-input"]}),
 md("""The ε of every run can be recomputed from its `privacy.json` alone: the table feeds the
 recorded (q, σ, steps, δ) to the accountants directly, without training, and to
-dp-transformers' own PRV computation (the library the dissertation used, through this
-project's compatibility layer, `lib.dp_transformers_compat`). Recomputed by the same
-accountant, ε differs from the recorded one by at most {glue:text}`recomputed_gap`;
-dp-transformers' PRV computation, which reports an upper bound with an error tolerance of
-{glue:text}`dp_transformers_error` in ε, by at most {glue:text}`dp_transformers_gap`
-({glue:text}`dp_transformers_within` that tolerance); RDP's bound is
-{glue:text}`rdp_looser` times PRV's.
+dp-transformers' own PRV computation {cite:p}`wutschitz2022` (the library the dissertation
+used, through this project's compatibility layer, `lib.dp_transformers_compat`). Recomputed
+by the same accountant, ε differs from the recorded one by at most
+{glue:text}`recomputed_gap`; dp-transformers' PRV computation, which reports an upper bound
+with an error tolerance of {glue:text}`dp_transformers_error` in ε, by at most
+{glue:text}`dp_transformers_gap` ({glue:text}`dp_transformers_within` that tolerance); RDP's
+bound is {glue:text}`rdp_looser` times PRV's.
 
 **A difference in sampling.** dp-transformers 1.0.0, as the dissertation ran it, trained on
 fixed-size batches of a shuffled epoch (every person exactly once per epoch) while its
@@ -207,18 +210,18 @@ code("""charts.dp_epoch_chart(epochs[epochs["clipped_fraction"].notna() & (epoch
      metadata={"tags": ["hide-input"]}),
 md("""## The same GPT-2 through dp-transformers
 
-The dissertation fine-tuned GPT-2 privately with Microsoft's dp-transformers. Its 1.0.0
-release no longer runs on today's transformers and Opacus, and as released it kept the
-batch's token-mean loss, which scales a person's gradient by who else was sampled (so the
-per-person clipping bound did not hold per person), and defaulted δ to 1/n. The
-compatibility layer (`lib.dp_transformers_compat`) runs its trainer with a per-person loss,
-Poisson batches and a δ below 1/n. Here GPT-2 is fine-tuned through it at ε =
-{glue:text}`compared_epsilon` from the same base, on the same members, with the same δ,
-clipping bound, optimiser, schedule, batch size and epochs as the Opacus path, and writes
-its cohorts the same way. The two differ in the sampling rate each derives from the batch
-size (q = {glue:text}`opacus_q` against {glue:text}`dpt_q`) and in how they compute
-per-person gradients (expanded weights against Opacus' hooks); their best validation losses
-are {glue:text}`opacus_val_loss` and {glue:text}`dpt_val_loss`."""),
+The dissertation fine-tuned GPT-2 privately with Microsoft's dp-transformers
+{cite:p}`wutschitz2022`. Its 1.0.0 release no longer runs on today's transformers and
+Opacus, and as released it kept the batch's token-mean loss, which scales a person's
+gradient by who else was sampled (so the per-person clipping bound did not hold per person),
+and defaulted δ to 1/n. The compatibility layer (`lib.dp_transformers_compat`) runs its
+trainer with a per-person loss, Poisson batches and a δ below 1/n. Here GPT-2 is fine-tuned
+through it at ε = {glue:text}`compared_epsilon` from the same base, on the same members,
+with the same δ, clipping bound, optimiser, schedule, batch size and epochs as the Opacus
+path, and writes its cohorts the same way. The two differ in the sampling rate each derives
+from the batch size (q = {glue:text}`opacus_q` against {glue:text}`dpt_q`) and in how they
+compute per-person gradients (expanded weights against Opacus' hooks); their best validation
+losses are {glue:text}`opacus_val_loss` and {glue:text}`dpt_val_loss`."""),
 code("""compared = chapter.compare_trainers(run, trained, dp_transformers_epsilon, settings, seed=seed, base_model=base_model)
 cohorts = chapter.synthesize_private(run, {**trained, **compared}, ch03_models.holdout_size(run), seed=seed, **sampling)
 look = ch03_models.first_look(run, cohorts, chapter=chapter.CHAPTER, metrics_name="04_dp_synthetic",

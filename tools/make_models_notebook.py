@@ -9,14 +9,15 @@ cells = [
 md("""# Models: two families, no privacy yet
 
 This chapter trains the two model families of the book on the members' sparse profiles,
-without differential privacy (ε is infinite): the small GPT written for this project
-(**minGPT**, built from layers Opacus can follow) on the **record** tokenizer (one token per
-record), and **GPT-2** (Hugging Face's implementation, the same sizes) on the **variant**
-tokenizer (a site token, then a genotype token). Both learn from the members (the *training* split) only and
-are validated on the *validation* split after every epoch. Each then writes a synthetic
-cohort as large as the holdout split, and we take a first look at it beside the real people.
-The private models of the next chapter are trained the same way, so the differences there
-come from privacy.
+without differential privacy (ε is infinite): the small GPT written for this project in
+PyTorch {cite:p}`paszke2019` (**minGPT**, after {cite:t}`karpathy2020`, built from layers
+Opacus {cite:p}`yousefpour2021` can follow) on the **record** tokenizer (one token per
+record), and **GPT-2** {cite:p}`radford2019` (Hugging Face's implementation
+{cite:p}`wolf2020`, the same sizes) on the **variant** tokenizer (a site token, then a
+genotype token). Both learn from the members (the *training* split) only and are validated
+on the *validation* split after every epoch. Each then writes a synthetic cohort as large as
+the holdout split, and we take a first look at it beside the real people. The private models
+of the next chapter are trained the same way, so the differences there come from privacy.
 
 Two more minGPTs are comparisons: one on the variant tokenizer, so that one-token and
 two-token records can be set side by side in the same family, and one on a text tokenizer
@@ -68,11 +69,12 @@ record tokenizer, {glue:text}`variant_tokens` with the variant tokenizer and
 
 ## Training
 
-Both families have the profile's sizes (layers, heads, width) and training settings: AdamW, a warm-up then a cosine learning rate, gradient clipping, the
-validation loss after each epoch, early stopping, and the weights of the best epoch kept.
-Padding is never a target. The context is {glue:text}`context_from`
-({glue:text}`mingpt_block` positions for the minGPT), not a length taken from the members:
-a longer member's profile is cut to it, a per-person step that the privacy analysis of the
+Both families, decoder-only transformers {cite:p}`vaswani2017`, have the profile's sizes
+(layers, heads, width) and training settings: AdamW, a warm-up then a cosine learning rate,
+gradient clipping, the validation loss after each epoch, early stopping, and the weights of
+the best epoch kept. Padding is never a target. The context is {glue:text}`context_from`
+({glue:text}`mingpt_block` positions for the minGPT), not a length taken from the members: a
+longer member's profile is cut to it, a per-person step that the privacy analysis of the
 next chapter allows. The minGPT's positions are {glue:text}`mingpt_positions` and its input
 and output embeddings are {glue:text}`mingpt_tied` (GPT-2's: {glue:text}`gpt2_tied`); fewer
 trained weights leave less for the next chapter's noise to land on. The learning rates,

@@ -12,9 +12,10 @@ A language model reads a sequence of ids from a fixed vocabulary. This chapter c
 ways of cutting the profiles of the data chapter into tokens, on the same cohort:
 
 - **character**: every character one token, as the dissertation's manual tokenizer;
-- **BPE**: byte-level byte-pair encoding learned from the **public** people's profiles;
+- **BPE**: byte-level byte-pair encoding {cite:p}`radford2019` learned from the **public**
+  people's profiles;
 - **variant**: one token per site of the public panel plus one per genotype;
-- **GPT-2**: GPT-2's own BPE, when its files are available locally.
+- **GPT-2**: GPT-2's own BPE {cite:p}`radford2019`, when its files are available locally.
 
 All four share the same special tokens and the same model text, and each decodes back to
 exactly the text it encoded. They differ in sequence length (what a transformer pays for
@@ -118,18 +119,19 @@ The dissertation learned its BPE tokenizers on the members' data. A BPE vocabula
 for every character sequence that is frequent in its training text; in sparse profiles a
 site appears only when somebody carries it, so with thousands of ids to fill the trainer ends
 up merging the position digits of variants that one or two members carry. The test follows
-the definition of differential privacy: each *recipe* — a way of building a tokenizer from a
-cohort — is run twice, on the cohort **with** a set of candidate members (a seeded half of
-the members, {glue:text}`n_candidates` people) and on the same cohort **without** them. The
-tokens the first build has and the second lacks are *specific* to the candidates. We count
-the rare sites (carried by at most 5% of the cohort) that only candidates carry and whose
-position is inside a specific token, beside the same count for rare sites only the
-{glue:text}`n_holdout` holdout people carry (in neither build), and run a membership test that
-sees nothing but the two vocabularies: a person's score is the number of their rare records
-whose position is inside a specific token; an AUC above 0.5 is what the vocabulary gives away.
-The recipes: BPE on the members' sparse profiles (the dissertation's), the same with merges
-across whole records, and this book's two — BPE on the public people and the variant
-tokenizer of the public panel (the panel chosen again, from the people given)."""),
+the definition of differential privacy {cite:p}`dwork2006`: each *recipe* — a way of
+building a tokenizer from a cohort — is run twice, on the cohort **with** a set of candidate
+members (a seeded half of the members, {glue:text}`n_candidates` people) and on the same
+cohort **without** them. The tokens the first build has and the second lacks are *specific*
+to the candidates. We count the rare sites (carried by at most 5% of the cohort) that only
+candidates carry and whose position is inside a specific token, beside the same count for
+rare sites only the {glue:text}`n_holdout` holdout people carry (in neither build), and run
+a membership test that sees nothing but the two vocabularies: a person's score is the number
+of their rare records whose position is inside a specific token; an AUC above 0.5 is what
+the vocabulary gives away. The recipes: BPE on the members' sparse profiles (the
+dissertation's), the same with merges across whole records, and this book's two — BPE on the
+public people and the variant tokenizer of the public panel (the panel chosen again, from
+the people given)."""),
 code("""results, tables = chapter.vocabulary_comparison(run, texts, vocab_size, seed=seed)
 figures.glue_numbers(chapter.numbers(run, built, lengths, results, tables))
 charts.auc_chart(results)""", metadata={"tags": ["hide-input"]}),

@@ -77,8 +77,9 @@ all read from its file name."""),
 code("""chapter.catalogue(run).set_index("cohort")""", metadata=HIDE),
 md("""## Every metric, every cohort
 
-Every metric of `lib.popgen` and `lib.utility` runs on every cohort. The results go into one
-tidy table, `metrics/05_utility.csv`: one row per cohort and metric, with the family,
+Every metric of `lib.popgen` and `lib.utility` runs on every cohort (the test suite checks
+those that scikit-allel {cite:p}`miles2024` also computes against it). The results go into
+one tidy table, `metrics/05_utility.csv`: one row per cohort and metric, with the family,
 tokenizer, ε, decoding, value and a bootstrap 95% interval where one is computed. The
 evaluation took {glue:text}`utility_seconds` s. Below, the headline metrics of the
 constrained cohorts are shown with their intervals (the glossary at the end of the chapter
@@ -87,11 +88,12 @@ defines every metric):
 - **allele-frequency r**: the correlation of per-site ALT frequencies with the holdout's;
 - **LD-decay distance**: how far the cohort's linkage-against-distance curve lies from the
   holdout's;
-- **two-sample AUC**: how well a classifier tells the cohort's people from real ones
-  (0.5: it cannot);
-- **AATS**: nearest-neighbour adversarial accuracy (0.5: synthetic and real people are as
-  close to each other as to their own kind);
-- **TSTR**: a population classifier trained on the cohort and tested on the real holdout;
+- **two-sample AUC** {cite:p}`lopezpaz2017`: how well a classifier tells the cohort's
+  people from real ones (0.5: it cannot);
+- **AATS** {cite:p}`yale2020`: nearest-neighbour adversarial accuracy (0.5: synthetic and
+  real people are as close to each other as to their own kind);
+- **TSTR** {cite:p}`esteban2017`: a population classifier trained on the cohort and tested
+  on the real holdout;
 - **variants per person**."""),
 code("""started = time.perf_counter()
 result = chapter.evaluate(run, seed=seed, k=ld_neighbours, n_boot=n_boot, cohorts=cohorts)
@@ -147,16 +149,17 @@ code("""chapter.wide_table(result["table"], ["af_r", "af_r_population", "af_mad"
      metadata=HIDE),
 md("""## Genotypes
 
-Real cohorts of several populations fail the Hardy–Weinberg exact test more often than 5%
-of sites, because mixing populations creates an excess of homozygotes (the Wahlund
-effect): {glue:text}`real_hwe_deviation` of the real validation people's sites fail it. A
-cohort whose sites are drawn independently fails it at about the test's level or below
-({glue:text}`independent_hwe_deviation`). The non-private cohorts fail it at
-{glue:text}`gpt2_inf_hwe_deviation` (GPT-2) and {glue:text}`mingpt_inf_hwe_deviation`
-(minGPT), and the most private ones at {glue:text}`gpt2_low_hwe_deviation` and
-{glue:text}`mingpt_low_hwe_deviation`. A share far above the real one means genotypes in
-proportions that no mixture of the real populations gives. The inbreeding coefficient F compares each person's
-heterozygosity with what the holdout's frequencies predict."""),
+Real cohorts of several populations fail the Hardy–Weinberg exact test
+{cite:p}`wigginton2005` more often than 5% of sites, because mixing populations creates an
+excess of homozygotes (the Wahlund effect): {glue:text}`real_hwe_deviation` of the real
+validation people's sites fail it. A cohort whose sites are drawn independently fails it at
+about the test's level or below ({glue:text}`independent_hwe_deviation`). The non-private
+cohorts fail it at {glue:text}`gpt2_inf_hwe_deviation` (GPT-2) and
+{glue:text}`mingpt_inf_hwe_deviation` (minGPT), and the most private ones at
+{glue:text}`gpt2_low_hwe_deviation` and {glue:text}`mingpt_low_hwe_deviation`. A share far
+above the real one means genotypes in proportions that no mixture of the real populations
+gives. The inbreeding coefficient F compares each person's heterozygosity with what the
+holdout's frequencies predict."""),
 code("""chapter.wide_table(result["table"], ["hwe_deviation", "heterozygosity", "het_f", "share_hom_alt", "mean_af"])""",
      metadata=HIDE),
 md("""## Linkage
@@ -172,13 +175,14 @@ code("""charts.ld_decay_chart(chapter.ld_decay_frame(result))""", metadata=HIDE)
 code("""chapter.wide_table(result["table"], ["ld_decay_distance", "ld_r2_mad"])""", metadata=HIDE),
 md("""## Population structure
 
-The principal components are fit on the real holdout only, and every cohort is projected
-onto them (the dissertation fit a separate PCA per cohort, whose axes cannot be compared).
-Real people are coloured by super-population; the crosses are the cohort's people; each
-axis gives the share of the holdout's variance its component explains. The
-real holdout's Fst between super-populations is {glue:text}`holdout_fst`. With labels
-inferred by the public classifier, the real validation people reach {glue:text}`real_fst`,
-the non-private GPT-2 {glue:text}`gpt2_inf_fst` and the minGPT {glue:text}`mingpt_inf_fst`.
+The principal components {cite:p}`patterson2006` are fit on the real holdout only, and every
+cohort is projected onto them (the dissertation fit a separate PCA per cohort, whose axes
+cannot be compared). Real people are coloured by super-population; the crosses are the
+cohort's people; each axis gives the share of the holdout's variance its component explains.
+The real holdout's Fst {cite:p}`weir1984` between super-populations is
+{glue:text}`holdout_fst`. With labels inferred by the public classifier, the real validation
+people reach {glue:text}`real_fst`, the non-private GPT-2 {glue:text}`gpt2_inf_fst` and the
+minGPT {glue:text}`mingpt_inf_fst`.
 
 TSTR trains a population classifier on the synthetic people (with their inferred labels)
 and tests it on the real holdout. The classifier finds its features in the cohort it is
@@ -222,15 +226,16 @@ copies by this definition. The AATS privacy loss, AATS against
 the holdout minus AATS against the members, is {glue:text}`gpt2_inf_aats_privacy_loss` and
 {glue:text}`mingpt_inf_aats_privacy_loss`."""),
 code("""charts.dcr_chart(chapter.dcr_frame(result))""", metadata=HIDE),
-md("""**Kinship at this panel size.** The KING-robust kinship coefficient of each synthetic
-person with every member classifies the closest relation, using the standard cut-offs.
-It needs many heterozygous sites per person, and the {glue:text}`n_sites` sites of this
-panel give a real person {glue:text}`holdout_het` on average. So
-{glue:text}`real_kin_first` of the real validation people, who are strangers to the
-members, have a "first-degree relative" among them, and so do {glue:text}`independent_kin_first`
-of the independent-sites people. Read the kinship columns against those rows; the copy of
-members shows what copying looks like ({glue:text}`copy_kin_duplicate` duplicates). The
-privacy chapter asks the same question with attacks."""),
+md("""**Kinship at this panel size.** The KING-robust kinship coefficient
+{cite:p}`manichaikul2010` of each synthetic person with every member classifies the closest
+relation, using the standard cut-offs. It needs many heterozygous sites per person, and the
+{glue:text}`n_sites` sites of this panel give a real person {glue:text}`holdout_het` on
+average. So {glue:text}`real_kin_first` of the real validation people, who are strangers to
+the members, have a "first-degree relative" among them, and so do
+{glue:text}`independent_kin_first` of the independent-sites people. Read the kinship columns
+against those rows; the copy of members shows what copying looks like
+({glue:text}`copy_kin_duplicate` duplicates). The privacy chapter asks the same question
+with attacks."""),
 code("""chapter.wide_table(result["table"], ["aats", "aats_privacy_loss", "dcr_members", "dcr_holdout", "within_distance",
                                       "exact_copies", "near_copies", "unique_people", "kin_duplicate", "kin_first",
                                       "kin_second"])""",
@@ -253,11 +258,11 @@ code("""chapter.wide_table(result["table"], ["validity", "quality", "memorised",
      metadata=HIDE),
 md("""## bcftools stats
 
-`bcftools stats` (pysam's bundled bcftools) on each constrained synthetic VCF and on the
-real holdout, written to a VCF the same way. Every synthetic VCF holds the whole panel, so
-the site counts and types are the panel's. The table shows what depends on the genotypes:
-the frequency spectrum, singletons, and heterozygous and homozygous-ALT sites per person
-(from bcftools' per-sample section)."""),
+`bcftools stats` {cite:p}`danecek2021` (pysam's bundled bcftools) on each constrained
+synthetic VCF and on the real holdout, written to a VCF the same way. Every synthetic VCF
+holds the whole panel, so the site counts and types are the panel's. The table shows what
+depends on the genotypes: the frequency spectrum, singletons, and heterozygous and
+homozygous-ALT sites per person (from bcftools' per-sample section)."""),
 code("""chapter.bcftools_table(run, chapter.main_cohorts(result["table"])["cohort"])""", metadata=HIDE),
 md("""## What holds of the dissertation's findings
 
