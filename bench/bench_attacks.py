@@ -7,7 +7,9 @@ recorded epoch times, a diagnostic), then, timed side by side in this process, t
 one reference model from scratch on half of the public people (as
 :func:`lib.ch06_privacy.train_references` does, not saved), scoring every candidate and
 every public person with the target and the reference (:func:`lib.mia.sequence_signals`),
-and fitting and evaluating every attack of the chapter on those scores. Prints seconds per
+training one *online* reference model on half of the public people and candidates (as
+:func:`lib.ch06_privacy.train_online_references` does, from where the target starts) and
+scoring with it, and fitting and evaluating every attack of the chapter on those scores. Prints seconds per
 step and the ratio of the whole evaluation (with the profile's number of reference models)
 to the target's training. Not a test; nothing is asserted.
 """
@@ -60,6 +62,14 @@ def main(argv=None) -> None:
     reference = models.build_model(parsed["family"], sizes, tokenizer, seed=args.seed)
     _, reference_seconds = timed(lambda: training.train(reference, [public_ids[i] for i in np.flatnonzero(mask)],
                                                         None, config))
+    pool_ids = public_ids + ids
+    online_mask = chapter.reference_halves(len(pool_ids), 2, seed=(args.seed, 0x0411))[0]
+    start = chapter.target_start(run, parsed["family"], parsed["tokenizer"], settings, seed=args.seed)
+    online = models.build_model(parsed["family"], sizes, tokenizer, base_model=start, seed=args.seed)
+    _, online_seconds = timed(lambda: training.train(online, [pool_ids[i] for i in np.flatnonzero(online_mask)],
+                                                     None, config))
+    (online_candidates, online_public), online_scoring = timed(lambda: (mia.sequence_signals(online, ids),
+                                                                        mia.sequence_signals(online, public_ids)))
     target = models.load_model(run / "models" / args.model).eval()
     (features, population), target_scoring = timed(lambda: (mia.sequence_signals(target, ids),
                                                              mia.sequence_signals(target, public_ids)))
@@ -75,17 +85,28 @@ def main(argv=None) -> None:
         scores.append(mia.RMIA().fit(population["log_likelihood"], ref_public["log_likelihood"].to_numpy()[None],
                                      ~mask[None]).score(features["log_likelihood"].to_numpy(),
                                                         ref_features["log_likelihood"].to_numpy()[None]))
+        in_mask = online_mask[None, len(public_ids):]
+        both = np.vstack([online_candidates["log_likelihood"], online_candidates["log_likelihood"]])
+        scores.append(mia.LiRA().fit(both, np.vstack([in_mask, ~in_mask])).score(  # the pair's shape, one model's cost
+            features["log_likelihood"].to_numpy()))
+        scores.append(mia.RMIA().fit(population["log_likelihood"], online_public["log_likelihood"].to_numpy()[None])
+                      .score(features["log_likelihood"].to_numpy(), online_candidates["log_likelihood"].to_numpy()[None]))
         return [mia.evaluate(s, labels, n_boot=200) for s in scores]
 
     _, attack_seconds = timed(attacks)
     n_refs = int(settings.get("mia_reference_models", 2))
-    whole = n_refs * (reference_seconds + reference_scoring) + target_scoring + attack_seconds
+    allowed = chapter.online_tokenizers(settings)
+    n_online = chapter.online_count(settings) if allowed is None or parsed["tokenizer"] in allowed else 0
+    whole = (n_refs * (reference_seconds + reference_scoring) + n_online * (online_seconds + online_scoring)
+             + target_scoring + attack_seconds)
     rows = [("target's training (recorded epochs)", target_seconds),
             ("one reference model's training (half the public people)", reference_seconds),
             ("scoring candidates and public people: target", target_scoring),
             ("scoring candidates and public people: one reference", reference_scoring),
-            ("fitting and evaluating the 7 attacks (200 bootstraps each)", attack_seconds),
-            (f"one full evaluation with {n_refs} reference models", whole)]
+            ("one online reference model's training (half the public people and candidates)", online_seconds),
+            ("scoring candidates and public people: one online reference", online_scoring),
+            ("fitting and evaluating the 9 attacks (200 bootstraps each)", attack_seconds),
+            (f"one full evaluation with {n_refs} offline and {n_online} online reference models", whole)]
     print(f"{args.model} on {run}: {int((labels == 1).sum())} members against {int((labels == 0).sum())} "
           f"non-members, {len(public)} public people")
     print(pd.DataFrame(rows, columns=["step", "seconds"]).to_string(index=False, float_format="{:.1f}".format))

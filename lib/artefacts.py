@@ -329,3 +329,22 @@ def read_synthetic(run: str | os.PathLike, name: str, panel: Cohort) -> Cohort:
     if not path.exists():
         raise _missing(path, "models (03_models)")
     return vcf.read_vcf(path, chromosome=panel.contig.name)
+
+
+def read_metrics(run: str | os.PathLike, name: str, chapter: str, text_columns: Sequence[str]) -> pd.DataFrame:
+    """A chapter's table ``metrics/<name>.csv`` as the chapter made it: ``text_columns``
+    as text ("" where empty: a reference row has no ε label), a column of True/False as
+    booleans, every other column numeric (NaN where empty). A missing table names the chapter that writes it."""
+    path = Path(run) / "metrics" / f"{name}.csv"
+    if not path.is_file():
+        raise _missing(path, chapter)
+    table = pd.read_csv(path, dtype={c: str for c in text_columns}, keep_default_na=False, na_values={})
+    for column in table.columns:
+        if column in text_columns:
+            table[column] = table[column].astype(str)
+        elif len(table) and table[column].isin(["True", "False"]).all():
+            table[column] = table[column] == "True"
+        else:
+            table[column] = pd.to_numeric(table[column].replace("", np.nan))
+    return table
+

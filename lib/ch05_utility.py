@@ -390,6 +390,15 @@ def cohort_label(row: Mapping[str, Any]) -> str:
     return f"{family}{tokenizer} ε={eps}{variant}{suffix}"
 
 
+#: The utility table's text columns (the rest are numbers).
+TEXT_COLUMNS = ("cohort", "kind", "model", "family", "tokenizer", "variant", "eps", "decoding", "group", "metric")
+
+
+def read_table(run: str | os.PathLike) -> pd.DataFrame:
+    """``metrics/05_utility.csv`` as :func:`evaluate` returned it (for later chapters)."""
+    return artefacts.read_metrics(run, METRICS_NAME, "utility (05)", TEXT_COLUMNS)
+
+
 def wide_table(table: pd.DataFrame, metrics: Sequence[str] = HEADLINE, decoding: str | None = "constrained",
                digits: int = 3) -> pd.DataFrame:
     """Formatted: one row per cohort (references last), one column per metric, value and
@@ -682,9 +691,23 @@ def family_sizes(settings: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
                      int(settings.get(f"{family}_n_embd", settings.get("model_n_embd")))) for family in FAMILY_LABELS}
 
 
-def claims(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, str]:
-    """The dissertation's utility findings, each set against this run's numbers:
-    ``dp_claim`` (DP improving utility), ``identical_claim`` (large models writing
+#: Verdicts a claim can get, from its numbers (never typed into the prose).
+VERDICTS = ("holds", "holds in part", "does not hold", "cannot be told at this scale", "cannot be tested here",
+            "cannot be told")
+
+
+def claim_sentence(verdict: str, evidence: str) -> str:
+    """A claim's verdict and evidence as the chapters' sentence: "it holds here: ..."."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict {verdict!r}: choose one of {VERDICTS}")
+    return f"it {verdict}: {evidence}" if verdict.startswith("cannot") else f"it {verdict} here: {evidence}"
+
+
+def claim_records(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """The dissertation's utility findings, each set against this run's numbers: key ->
+    ``claim`` (the dissertation's), ``verdict`` (one of :data:`VERDICTS`, computed) and
+    ``evidence`` (the numbers behind it). ``dp_claim`` (DP improving utility: the
+    dissertation's "DP regularises"), ``identical_claim`` (large models writing
     near-identical samples), ``size_claim`` (small models more diverse but worse
     positions), ``memorisation_claim`` (record-level memorisation)."""
     table = result["table"]
@@ -692,51 +715,76 @@ def claims(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, 
     effects = pd.concat([dp_effect(table, m) for m in ("af_r", "c2st_auc", "tstr")], ignore_index=True)
     counts = effects["verdict"].value_counts() if len(effects) else pd.Series(dtype=int)
     better, worse, same = (int(counts.get(k, 0)) for k in ("better", "worse", "indistinguishable"))
-    verdict = ("holds" if better > worse and worse == 0 else "does not hold" if worse > better
-               else "cannot be told at this scale")
-    out["dp_claim"] = "it cannot be told: the run has no private cohort beside a non-private one" if not len(effects) \
-        else (f"it {verdict} here: of {len(effects)} comparisons of a private cohort with its family's "
-                       f"non-private one (allele-frequency r, two-sample AUC and TSTR at every private ε, 95% "
-                       f"intervals), {better} are better, {worse} worse and {same} indistinguishable")
+    claim = "Differential privacy improves utility (it regularises)"
+    if not len(effects):
+        out["dp_claim"] = dict(claim=claim, verdict="cannot be told",
+                               evidence="the run has no private cohort beside a non-private one")
+    else:
+        out["dp_claim"] = dict(
+            claim=claim, verdict=("holds" if better > worse and worse == 0 else "does not hold" if worse > better
+                                  else "cannot be told at this scale"),
+            evidence=(f"of {len(effects)} comparisons of a private cohort with its family's non-private one "
+                      f"(allele-frequency r, two-sample AUC and TSTR at every private ε, 95% intervals), {better} are "
+                      f"better, {worse} worse and {same} indistinguishable"))
     main = main_cohorts(table)
     non_private = main[main["eps"] == "∞"]["cohort"].tolist()
     real_within = value(table, REAL, "within_distance")[0]
     ratios = {FAMILY_LABELS[c.split("-")[0]]: value(table, c, "within_distance")[0] / real_within for c in non_private}
     unique = {FAMILY_LABELS[c.split("-")[0]]: value(table, c, "unique_people")[0] for c in non_private}
     near_identical = [f for f, r in ratios.items() if r < 0.5 or unique[f] < 0.9]
-    out["identical_claim"] = "it cannot be told: the run has no non-private cohort" if not ratios else (
-        ("it does not hold here: " if not near_identical else f"it holds for {', '.join(near_identical)}: ")
-        + "; ".join(f"{f}'s people are {ratios[f]:.0%} as far apart as real people ({unique[f]:.0%} distinct)"
-                    for f in ratios))
+    claim = "Large models write near-identical samples"
+    if not ratios:
+        out["identical_claim"] = dict(claim=claim, verdict="cannot be told", evidence="the run has no non-private cohort")
+    else:
+        out["identical_claim"] = dict(
+            claim=claim, verdict=("does not hold" if not near_identical else "holds" if len(near_identical) == len(ratios)
+                                  else "holds in part"),
+            evidence="; ".join(f"{f}'s people are {ratios[f]:.0%} as far apart as real people ({unique[f]:.0%} distinct)"
+                               for f in ratios))
     sizes = family_sizes(settings)
     by_family = {c.split("-")[0]: c for c in non_private}
+    claim = "Small models write more diverse people but put variants at worse positions"
     if len(set(sizes.values())) == 1:
-        out["size_claim"] = ("it cannot be tested here: both families are built the same size "
-                             f"({sizes['mingpt'][0]} layers, {sizes['mingpt'][1]} wide), so that neither the "
-                             "comparison of families nor that of ε is confounded by size (the dissertation changed "
-                             "the size along with ε)")
+        out["size_claim"] = dict(claim=claim, verdict="cannot be tested here", evidence=(
+            f"both families are built the same size ({sizes['mingpt'][0]} layers, {sizes['mingpt'][1]} wide), so that "
+            "neither the comparison of families nor that of ε is confounded by size (the dissertation changed the "
+            "size along with ε)"))
     elif len(by_family) < 2:
-        out["size_claim"] = "it cannot be told: the run lacks a non-private cohort of each family"
+        out["size_claim"] = dict(claim=claim, verdict="cannot be told",
+                                 evidence="the run lacks a non-private cohort of each family")
     else:
         small, large = sorted(by_family, key=lambda f: sizes[f][0] * sizes[f][1])
         diverse = value(table, by_family[small], "within_distance")[0] > value(table, by_family[large], "within_distance")[0]
-        worse = value(table, by_family[small], "position_mad")[0] > value(table, by_family[large], "position_mad")[0]
-        verdict = "holds" if diverse and worse else "does not hold" if not diverse and not worse else "holds in part"
-        out["size_claim"] = (f"it {verdict} here: the smaller {FAMILY_LABELS[small]} ({sizes[small][0]} layers, "
-                             f"{sizes[small][1]} wide) writes people {'more' if diverse else 'less'} spread out than "
-                             f"the larger {FAMILY_LABELS[large]} ({sizes[large][0]} x {sizes[large][1]}), and places "
-                             f"their variants {'worse' if worse else 'no worse'} along the chromosome "
-                             "(within-cohort distance and position_mad, non-private cohorts)")
+        worse_positions = value(table, by_family[small], "position_mad")[0] > value(table, by_family[large],
+                                                                                     "position_mad")[0]
+        out["size_claim"] = dict(
+            claim=claim, verdict=("holds" if diverse and worse_positions else
+                                  "does not hold" if not diverse and not worse_positions else "holds in part"),
+            evidence=(f"the smaller {FAMILY_LABELS[small]} ({sizes[small][0]} layers, {sizes[small][1]} wide) writes "
+                      f"people {'more' if diverse else 'less'} spread out than the larger {FAMILY_LABELS[large]} "
+                      f"({sizes[large][0]} x {sizes[large][1]}), and places their variants "
+                      f"{'worse' if worse_positions else 'no worse'} along the chromosome (within-cohort distance and "
+                      "position_mad, non-private cohorts)"))
     real_memorised = value(table, REAL, "memorised")[0]
     model_memorised = {FAMILY_LABELS[c.split("-")[0]]: value(table, c, "memorised")[0] for c in non_private}
-    out["memorisation_claim"] = "it cannot be told: the run has no non-private cohort" if not model_memorised else (
-        "records of real people the models never saw are 'memorised' at "
-        f"{real_memorised:.1%} by the dissertation's definition, against "
-        + " and ".join(f"{v:.1%} for {f}" for f, v in model_memorised.items())
-        + ": on a fixed panel nearly every record (a site and a genotype) a person can carry is carried by some member, "
-          "so record-level memorisation cannot tell copying from resemblance; the distance and kinship "
-          "metrics below compare whole people")
+    claim = "The models memorise records of their members"
+    if not model_memorised:
+        out["memorisation_claim"] = dict(claim=claim, verdict="cannot be told",
+                                         evidence="the run has no non-private cohort")
+    else:
+        out["memorisation_claim"] = dict(claim=claim, verdict="cannot be told", evidence=(
+            "records of real people the models never saw are 'memorised' at "
+            f"{real_memorised:.1%} by the dissertation's definition, against "
+            + " and ".join(f"{v:.1%} for {f}" for f, v in model_memorised.items())
+            + ": on a fixed panel nearly every record (a site and a genotype) a person can carry is carried by some "
+              "member, so record-level memorisation cannot tell copying from resemblance; the distance and kinship "
+              "metrics compare whole people"))
     return out
+
+
+def claims(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, str]:
+    """:func:`claim_records` as the chapter's sentences (key -> "it holds here: ...")."""
+    return {key: claim_sentence(r["verdict"], r["evidence"]) for key, r in claim_records(result, settings).items()}
 
 
 def _lookup(table: pd.DataFrame, cohort: str | None, metric: str) -> str:

@@ -56,6 +56,10 @@ MODEL_ATTACKS = {
     "k-NN": ("model", "the same signals, k = sqrt(n) / 2"),
     "LiRA (offline)": ("reference", "likelihood ratio against the candidate's own reference-model distribution"),
     "RMIA": ("reference", "likelihood ratio compared with public people's"),
+    "LiRA (online)": ("reference", "likelihood ratio between the candidate's IN and OUT reference-model distributions "
+                                   "(references trained on halves of public people and candidates; the target's "
+                                   "level calibrated on public people)"),
+    "RMIA (online)": ("reference", "RMIA with p(x) averaged over the online references, half of which trained on x"),
     "hybrid (logistic)": ("hybrid", "the signals and the ten genomic features of what the model writes from the "
                                     "candidate's first two variants, trained on reference models"),
     "hybrid (random forest)": ("hybrid", "the same features, 100 trees"),
@@ -69,6 +73,8 @@ COHORT_ATTACKS = {
     "density ratio": ("synthetic", "synthetic over public density on the public people's principal components"),
 }
 REPLICA = "replica (20 vs 20, target's labels)"
+#: The attacks that need the online reference models (absent where a profile trains none).
+ONLINE_ATTACKS = ("LiRA (online)", "RMIA (online)")
 
 
 # --------------------------------------------------------------------------------------
@@ -131,7 +137,7 @@ def reference_name(family: str, tokenizer_name: str, index: int) -> str:
     return f"{REFERENCE_PREFIX}-{family}{middle}-{index}"
 
 
-def reference_halves(n_public: int, n_references: int, seed: int = 0) -> np.ndarray:
+def reference_halves(n_public: int, n_references: int, seed: int | Sequence[int] = 0) -> np.ndarray:
     """Reference models x public people: True where the model trains on the person. Each
     model takes a seeded half; with an even number of models they come in complementary
     pairs, so every public person is left out by half of them."""
@@ -175,17 +181,104 @@ def train_references(run: str | os.PathLike, family: str, tokenizer_name: str, s
                       people=[s for s, m in zip(public["sample"], mask) if m],
                       tokenizer_sha256=rundir.sha256(tk.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"),
                       version=PRIVACY_CHAPTER_VERSION)
-        paths = [directory / "model.safetensors"]
-        if rundir.is_current(run, params, paths):
-            out.append(models.load_model(directory).eval())
-            continue
-        model = models.build_model(family, sizes, tokenizer, seed=seed + i)
-        history = training.train(model, [ids[j] for j in np.flatnonzero(mask)], None, config)
-        models.save_model(model, directory, tokenizer=tokenizer, metadata=dict(
-            role="reference model (the attacker's, public people only)", family=family, split="public",
-            samples=params["people"], seed=seed + i, history=history))
-        rundir.record_artefacts(run, CHAPTER, params, paths)
-        out.append(model.eval())
+        out.append(_reference_model(run, directory, params, family, sizes, tokenizer,
+                                    [ids[j] for j in np.flatnonzero(mask)], config, None,
+                                    dict(role="reference model (the attacker's, public people only)", family=family,
+                                         split="public")))
+    return out, masks
+
+
+def _reference_model(run: Path, directory: Path, params: dict[str, Any], family: str, sizes: Mapping[str, Any],
+                     tokenizer: Any, sequences: list[list[int]], config: Any, start: Path | None,
+                     metadata: dict[str, Any]) -> torch.nn.Module:
+    """One reference model: reused when the manifest says its ``params`` are unchanged,
+    else built (from ``start`` or scratch), trained on ``sequences``, saved and recorded."""
+    paths = [directory / "model.safetensors"]
+    if rundir.is_current(run, params, paths):
+        return models.load_model(directory).eval()
+    model = models.build_model(family, sizes, tokenizer, base_model=start, seed=params["seed"])
+    history = training.train(model, sequences, None, config)
+    models.save_model(model, directory, tokenizer=tokenizer, metadata=dict(
+        metadata, samples=params["people"], seed=params["seed"], history=history))
+    rundir.record_artefacts(run, CHAPTER, params, paths)
+    return model.eval()
+
+
+def online_reference_name(family: str, tokenizer_name: str, index: int) -> str:
+    middle = "" if tokenizer_name == artefacts.main_tokenizer(family) else f"-{tokenizer_name}"
+    return f"{REFERENCE_PREFIX}-online-{family}{middle}-{index}"
+
+
+def target_start(run: str | os.PathLike, family: str, tokenizer_name: str, settings: Mapping[str, Any],
+                 seed: int = 0) -> Path | None:
+    """Where chapter 03 starts the target of ``family`` on ``tokenizer_name``
+    (:func:`lib.ch03_models.train_all`): GPT-2 from its public base, a minGPT on a record
+    tokenizer from its own public base when the profile says ``mingpt_base``, anything else
+    from scratch (None). The base is public, so the attacker can start there too."""
+    if family == "gpt2" or (settings.get(f"{family}_base") and tokenizer_name in tk.RECORD_TOKENIZERS):
+        return ch03_models.public_base(run, settings, seed=seed, family=family, tokenizer_name=tokenizer_name)
+    return None
+
+
+def online_count(settings: Mapping[str, Any]) -> int:
+    """The profile's ``mia_online_references``: 0 (none), or an even number of at least 2
+    (the halves come in complementary pairs); anything else is refused before any work."""
+    n = settings.get("mia_online_references", 0)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0 or n % 2:
+        raise ValueError(f"mia_online_references={n!r}: online references come in complementary pairs; choose an "
+                         "even number of at least 2, or 0 for none")
+    return int(n)
+
+
+def online_tokenizers(settings: Mapping[str, Any]) -> set[str] | None:
+    """The tokenizers whose models get online reference models (profile
+    ``mia_online_tokenizers``: a list, or ``"all"``; None means all)."""
+    chosen = settings.get("mia_online_tokenizers", "all")
+    return None if chosen == "all" else set(chosen)
+
+
+def train_online_references(run: str | os.PathLike, family: str, tokenizer_name: str, settings: Mapping[str, Any],
+                            people: pd.DataFrame, n_references: int, seed: int = 0
+                            ) -> tuple[list[torch.nn.Module], np.ndarray]:
+    """The attacker's ``n_references`` *online* reference models of ``family`` on
+    ``tokenizer_name``, for online LiRA and RMIA: each trained on a seeded half of a pool
+    made of the public people and the candidates' profiles (the attacker holds the
+    profiles it asks about, never whether they are members), complementary halves in
+    pairs, so every candidate is IN for exactly half of them. Each starts where the
+    target starts (:func:`target_start`: GPT-2 fine-tuned from the same public base, which
+    the offline references cannot use) and trains with the target's settings for its
+    planned epochs, without validation. Saved as ``models/ref-online-...`` and reused.
+    Returns the models and the masks (reference x pool person, True = trained on; the
+    pool is the public people, then ``people`` in order).
+
+    These models are trained on members' profiles: diagnostics of the attack, outside
+    the guarantee, never released."""
+    if n_references == 0 or online_count({"mia_online_references": n_references}) != n_references:
+        raise ValueError(f"n_references={n_references}: choose an even number of at least 2")
+    run = Path(run)
+    public = artefacts.split_profiles(run, "public")
+    pool = pd.concat([public[["sample", "variants"]], people[["sample", "variants"]]], ignore_index=True)
+    tokenizer = tk.load(run, tokenizer_name)
+    sizes = artefacts.model_sizes(run, settings, family, tokenizer)
+    ids = _encode(tokenizer, pool["variants"], int(sizes["block_size"]))
+    masks = reference_halves(len(pool), n_references, seed=(seed, 0x0411))
+    start = target_start(run, family, tokenizer_name, settings, seed=seed)
+    out = []
+    for i, mask in enumerate(masks):
+        name = online_reference_name(family, tokenizer_name, i)
+        directory = artefacts.model_dir(run, name)
+        config = training.config_from_profile(dict(settings), family, seed=seed + i, progress=False)
+        params = dict(role="online reference model", family=family, tokenizer=tokenizer_name, sizes=sizes,
+                      seed=seed + i, train=ch03_models.train_settings(config),
+                      people=[s for s, m in zip(pool["sample"], mask) if m],
+                      base_sha256=rundir.sha256(Path(start) / "model.safetensors") if start is not None else None,
+                      tokenizer_sha256=rundir.sha256(tk.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"),
+                      version=PRIVACY_CHAPTER_VERSION)
+        out.append(_reference_model(run, directory, params, family, sizes, tokenizer,
+                                    [ids[j] for j in np.flatnonzero(mask)], config, start, dict(
+                                        role="online reference model (the attacker's: public people and candidates' "
+                                             "profiles, never their labels; a diagnostic outside the guarantee)",
+                                        family=family, base_model=ch03_models.base_record(start))))
     return out, masks
 
 
@@ -246,7 +339,9 @@ def attack_models(run: str | os.PathLike, settings: Mapping[str, Any], seed: int
                   models_to_attack: Sequence[str] | None = None, progress: bool = False) -> dict[str, Any]:
     """Every target model (:func:`targets`, or the named ones) under every attack of
     :data:`MODEL_ATTACKS`, and :func:`replica`. Reference models per (family, tokenizer):
-    the profile's ``mia_reference_models``. Returns ``rows`` (one dict per model and
+    the profile's ``mia_reference_models``; online LiRA and RMIA (:data:`ONLINE_ATTACKS`)
+    where the profile trains ``mia_online_references`` (on the tokenizers of
+    ``mia_online_tokenizers``). Returns ``rows`` (one dict per model and
     attack: :func:`lib.mia.evaluate`'s numbers with ``model``, ``attack``, ``kind``),
     ``scores`` (model -> attack -> scores), ``labels`` and ``candidates``."""
     run = Path(run)
@@ -259,6 +354,7 @@ def attack_models(run: str | os.PathLike, settings: Mapping[str, Any], seed: int
     public = artefacts.split_profiles(run, "public")
     n_refs = int(settings.get("mia_reference_models", 2))
     n_tokens = int(settings.get("mia_hybrid_tokens", 100))
+    n_online, allowed = online_count(settings), online_tokenizers(settings)
     rows, scores, cache = [], {}, {}
     iterator = found.itertuples()
     if progress:
@@ -289,6 +385,13 @@ def attack_models(run: str | os.PathLike, settings: Mapping[str, Any], seed: int
             cache[key] = dict(ids=ids, public_ids=public_ids, fitted=fitted, masks=masks, tokenizer=tokenizer,
                               ref_candidates=np.stack([f["log_likelihood"] for f in ref_candidates]),
                               ref_public=np.stack([f["log_likelihood"] for f in ref_public]))
+            if n_online and (allowed is None or target.tokenizer in allowed):
+                online, online_masks = train_online_references(run, target.family, target.tokenizer, settings,
+                                                               people, n_online, seed=seed)
+                cache[key].update(
+                    online_candidates=np.stack([_signals(r, ids)["log_likelihood"] for r in online]),
+                    online_public=np.stack([_signals(r, public_ids)["log_likelihood"] for r in online]),
+                    online_in=online_masks[:, len(public):], online_public_in=online_masks[:, :len(public)])
         c = cache[key]
         model = models.load_model(artefacts.model_dir(run, target.model)).eval()
         features = pd.concat([_signals(model, c["ids"]),
@@ -298,6 +401,12 @@ def attack_models(run: str | os.PathLike, settings: Mapping[str, Any], seed: int
         got["LiRA (offline)"] = mia.LiRA().fit(c["ref_candidates"]).score(features["log_likelihood"].to_numpy())
         got["RMIA"] = mia.RMIA().fit(population, c["ref_public"], ~c["masks"]).score(
             features["log_likelihood"].to_numpy(), c["ref_candidates"])
+        if "online_in" in c:
+            statistic = features["log_likelihood"].to_numpy()
+            offset = mia.calibration_offset(population, c["online_public"], ~c["online_public_in"])
+            got["LiRA (online)"] = mia.LiRA().fit(c["online_candidates"], c["online_in"]).score(statistic, offset)
+            got["RMIA (online)"] = mia.RMIA().fit(population, c["online_public"]).score(statistic,
+                                                                                          c["online_candidates"])
         scores[target.model] = got
         for attack, s in got.items():
             rows.append({"model": target.model, "attack": attack, "kind": MODEL_ATTACKS[attack][0],
@@ -452,12 +561,13 @@ def audit_table(audits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def bound_frame(table: pd.DataFrame, audits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+def bound_frame(table: pd.DataFrame, audits: Sequence[Mapping[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     """Both kinds of empirical lower bound per private model, for one chart: the attacks'
     (:func:`epsilon_table`, held-out threshold) and the canaries' one-run audit
-    (:func:`audit_table`), each with the accountant's ε of its own run."""
+    (:func:`audit_table`, or the audit runs themselves), each with the accountant's ε of
+    its own run."""
     attacks = epsilon_table(table).assign(source="membership inference (held-out threshold)")
-    canaries = audit_table(audits)
+    canaries = audits if isinstance(audits, pd.DataFrame) else audit_table(audits)
     canaries = canaries[canaries["accountant ε"].notna()].rename(
         columns={"audit run": "target", "one-run lower bound": "empirical ε (held-out threshold)"}).assign(
         source="canaries (one-run audit)")
@@ -519,6 +629,21 @@ def results_table(run: str | os.PathLike, model_results: Mapping[str, Any], coho
     return table
 
 
+#: The privacy table's text columns (the rest are numbers).
+TEXT_COLUMNS = ("target", "target_kind", "family", "tokenizer", "variant", "eps", "attack", "kind")
+
+
+def read_table(run: str | os.PathLike) -> pd.DataFrame:
+    """``metrics/06_privacy.csv`` as :func:`results_table` returned it (for later chapters)."""
+    return artefacts.read_metrics(run, METRICS_NAME, "privacy (06)", TEXT_COLUMNS)
+
+
+def read_audit_table(run: str | os.PathLike) -> pd.DataFrame:
+    """``metrics/06_audit.csv`` as :func:`audit_table` made it."""
+    return artefacts.read_metrics(run, "06_audit", "privacy (06)", ("audit run", "family", "eps",
+                                                                     "guesses (right / made)"))
+
+
 def best_attacks(table: pd.DataFrame) -> pd.DataFrame:
     """Per target, the attack with the highest AUC (the replica left out: it uses the
     target's labels)."""
@@ -570,26 +695,37 @@ def roc_frame(results: Mapping[str, Any], model: str, attacks: Sequence[str] | N
     return pd.concat(frames, ignore_index=True)
 
 
-def frontier(table: pd.DataFrame, utility: pd.DataFrame, utility_metric: str = "c2st_auc") -> pd.DataFrame:
-    """One point per constrained synthetic cohort of the ε grid and per reference cohort:
-    its utility (``utility_metric`` of the utility chapter's table) against the best
-    attack's AUC on the same model or cohort (for a model's cohort: the stronger of the
-    attacks on the model and on its released people)."""
+def frontier(table: pd.DataFrame, utility: pd.DataFrame,
+             utility_metrics: Sequence[str] = ch05_utility.HEADLINE) -> pd.DataFrame:
+    """One point per constrained synthetic cohort and per reference cohort, for each of
+    ``utility_metrics`` of the utility chapter's table (its headline metrics by default):
+    ``metric``, ``metric_title``, ``utility`` (the cohort's value) against the best
+    attack on the same model or cohort (for a model's cohort: the stronger of the attacks
+    on the model and on its released people): ``attack_auc``, ``attack`` and ``tpr@0.1``.
+    A metric the utility table lacks is an error naming it."""
+    missing = sorted(set(utility_metrics) - set(utility["metric"]))
+    if missing:
+        raise ValueError(f"utility metrics {missing} are not in the utility chapter's table (it has "
+                         f"{sorted(utility['metric'].unique())})")
     best = best_attacks(table).set_index("target")
-    u = utility[utility["metric"] == utility_metric].set_index("cohort")
     rows = []
-    for cohort in u.index:
-        if cohort.endswith("-unconstrained"):
-            continue
-        candidates_ = [t for t in (cohort, u.loc[cohort, "model"] if "model" in u.columns else cohort) if t in best.index]
-        if not candidates_:
-            continue
-        strongest = max(candidates_, key=lambda t: best.loc[t, "auc"])
-        family = u.loc[cohort, "family"]
-        rows.append({"cohort": cohort, "family": family, "eps": cohort if family == "reference" else u.loc[cohort, "eps"],
-                     "utility": float(u.loc[cohort, "value"]), "attack_auc": float(best.loc[strongest, "auc"]),
-                     "attack": best.loc[strongest, "attack"], "tpr@0.1": float(best.loc[strongest, "tpr@0.1"])})
-    return pd.DataFrame(rows)
+    for metric in utility_metrics:
+        u = utility[utility["metric"] == metric].set_index("cohort")
+        for cohort in u.index:
+            if cohort.endswith("-unconstrained"):
+                continue
+            found = [t for t in (cohort, u.loc[cohort, "model"]) if isinstance(t, str) and t in best.index]
+            if not found:
+                continue
+            strongest = max(found, key=lambda t: best.loc[t, "auc"])
+            family = u.loc[cohort, "family"]
+            rows.append({"metric": metric, "metric_title": ch05_utility.SHORT_TITLES.get(metric, metric),
+                         "cohort": cohort, "family": family,
+                         "eps": cohort if family == "reference" else u.loc[cohort, "eps"],
+                         "utility": float(u.loc[cohort, "value"]), "attack_auc": float(best.loc[strongest, "auc"]),
+                         "attack": best.loc[strongest, "attack"], "tpr@0.1": float(best.loc[strongest, "tpr@0.1"])})
+    return pd.DataFrame(rows, columns=["metric", "metric_title", "cohort", "family", "eps", "utility", "attack_auc",
+                                       "attack", "tpr@0.1"])
 
 
 def protocol_table(results: Mapping[str, Any], settings: Mapping[str, Any]) -> pd.DataFrame:
@@ -598,6 +734,10 @@ def protocol_table(results: Mapping[str, Any], settings: Mapping[str, Any]) -> p
     rows = {"members attacked (a seeded sample of the train split)": f"{int((people['label'] == 1).sum()):,}",
             "non-members attacked (the holdout, never trained on)": f"{int((people['label'] == 0).sum()):,}",
             "reference models per family and tokenizer (public people only)": f"{int(settings.get('mia_reference_models', 2))}",
+            "online reference models per family and tokenizer (halves of public people and candidates)":
+                f"{int(settings.get('mia_online_references', 0))}"
+                + ("" if online_tokenizers(settings) is None else
+                   f" (tokenizers: {', '.join(sorted(online_tokenizers(settings)))})"),
             "target models": f"{len(results['targets']):,}",
             "lowest FPR resolved (1 / non-members)": f"{1 / max(int((people['label'] == 0).sum()), 1):.4f}"}
     return pd.DataFrame({"": list(rows), "value": list(rows.values())}).set_index("")
@@ -635,10 +775,13 @@ def _best_for(table: pd.DataFrame, family: str, eps: str) -> pd.Series | None:
     return None if data.empty else data.loc[data["auc"].idxmax()]
 
 
-def claims(table: pd.DataFrame, settings: Mapping[str, Any]) -> dict[str, str]:
-    """The dissertation's privacy findings against this run: ``dp_claim`` (DP lowers attack
-    success), ``size_claim`` (smaller models leak less), ``hybrid_claim``, ``bound_claim``
-    (every private model's empirical bound within its accountant ε)."""
+def claim_records(table: pd.DataFrame, settings: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """The dissertation's privacy findings against this run, as
+    :func:`lib.ch05_utility.claim_records`: key -> ``claim``, ``verdict`` (computed) and
+    ``evidence``. ``dp_claim`` (DP lowers attack success), ``size_claim`` (smaller models
+    leak less), ``hybrid_claim`` (the hybrid attack beats model-only attacks on
+    non-private models), ``bound_claim`` (every private model's empirical bound within its
+    accountant ε: this book's check, not the dissertation's)."""
     out = {}
     verdicts = []
     for family in ("mingpt", "gpt2"):
@@ -652,41 +795,70 @@ def claims(table: pd.DataFrame, settings: Mapping[str, Any]) -> dict[str, str]:
             if b is None:
                 continue
             lower = b["auc_high"] < base["auc_low"]
-            verdicts.append((family, eps, lower, b["auc"], base["auc"]))
+            verdicts.append((family, eps, lower, b, base))
+    claim = "Differential privacy lowers attack success"
     if not verdicts:
-        out["dp_claim"] = "it cannot be told: the run has no private model beside a non-private one"
+        out["dp_claim"] = dict(claim=claim, verdict="cannot be told",
+                               evidence="the run has no private model beside a non-private one")
     else:
         lowered = sum(v[2] for v in verdicts)
-        verdict = ("holds" if lowered == len(verdicts) else "holds in part" if lowered else
-                   "cannot be told at this scale")
-        out["dp_claim"] = (f"it {verdict} here: the best attack's AUC is lower, with 95% intervals apart, for "
-                           f"{lowered} of {len(verdicts)} private models than for their family's non-private one ("
-                           + "; ".join(f"{ch05_utility.FAMILY_LABELS[f]} ε = {e}: {a:.3f} against {b:.3f}"
-                                       for f, e, _, a, b in verdicts) + ")")
+        out["dp_claim"] = dict(
+            claim=claim, verdict=("holds" if lowered == len(verdicts) else "holds in part" if lowered else
+                                  "cannot be told at this scale"),
+            evidence=(f"the best attack's AUC is lower, with 95% intervals apart, for {lowered} of {len(verdicts)} "
+                      "private models than for their family's non-private one ("
+                      + "; ".join(f"{ch05_utility.FAMILY_LABELS[f]} ε = {e}: {b['auc']:.3f} [{b['auc_low']:.3f}, "
+                                  f"{b['auc_high']:.3f}] against {a['auc']:.3f} [{a['auc_low']:.3f}, {a['auc_high']:.3f}]"
+                                  for f, e, _, b, a in verdicts) + ")"))
     sizes = ch05_utility.family_sizes(settings)
-    out["size_claim"] = ("it cannot be tested here: both families are built the same size "
-                         f"({sizes['mingpt'][0]} layers, {sizes['mingpt'][1]} wide)" if len(set(sizes.values())) == 1
-                         else "the families differ in size: compare their rows")
+    claim = "Smaller models leak less"
+    if len(set(sizes.values())) == 1:
+        out["size_claim"] = dict(claim=claim, verdict="cannot be tested here", evidence=(
+            f"both families are built the same size ({sizes['mingpt'][0]} layers, {sizes['mingpt'][1]} wide)"))
+    else:
+        small, large = sorted(sizes, key=lambda f: sizes[f][0] * sizes[f][1])
+        a, b = _best_for(table, small, "∞"), _best_for(table, large, "∞")
+        if a is None or b is None:
+            out["size_claim"] = dict(claim=claim, verdict="cannot be told",
+                                     evidence="the run lacks a non-private model of each family")
+        else:
+            out["size_claim"] = dict(
+                claim=claim, verdict=("holds" if a["auc_high"] < b["auc_low"] else "does not hold"
+                                      if a["auc_low"] > b["auc_high"] else "cannot be told at this scale"),
+                evidence=(f"the best attack on the smaller {ch05_utility.FAMILY_LABELS[small]} "
+                          f"({sizes[small][0]} x {sizes[small][1]}) reaches AUC {a['auc']:.3f} [{a['auc_low']:.3f}, "
+                          f"{a['auc_high']:.3f}], on the larger {ch05_utility.FAMILY_LABELS[large]} "
+                          f"({sizes[large][0]} x {sizes[large][1]}) {b['auc']:.3f} [{b['auc_low']:.3f}, "
+                          f"{b['auc_high']:.3f}] (non-private models; the families also differ in architecture)"))
     out["hybrid_claim"] = _hybrid_claim(table)
     bounds = epsilon_table(table)
+    claim = "No attack proves more than the accountant's ε (this book's check)"
     if bounds.empty:
-        out["bound_claim"] = "the run has no private model to audit"
+        out["bound_claim"] = dict(claim=claim, verdict="cannot be told", evidence="the run has no private model to audit")
     else:
         broken = bounds[~bounds["within the guarantee"]]
-        out["bound_claim"] = ("every private model's held-out empirical lower bound stays at or below the ε its "
-                              f"accountant computed (largest: {bounds['empirical ε (held-out threshold)'].max():.2f})"
-                              if broken.empty else
-                              f"{len(broken)} private models have an empirical bound above their accountant ε "
-                              f"({', '.join(broken['target'])}): a bug to find")
+        out["bound_claim"] = dict(
+            claim=claim, verdict="holds" if broken.empty else "does not hold",
+            evidence=("every private model's held-out empirical lower bound stays at or below the ε its accountant "
+                      f"computed (largest: {bounds['empirical ε (held-out threshold)'].max():.2f})" if broken.empty else
+                      f"{len(broken)} private models have an empirical bound above their accountant ε "
+                      f"({', '.join(broken['target'])}): a bug to find"))
     return out
 
 
-def _hybrid_claim(table: pd.DataFrame) -> str:
+def claims(table: pd.DataFrame, settings: Mapping[str, Any]) -> dict[str, str]:
+    """:func:`claim_records` as the chapter's sentences (key -> "it holds here: ...")."""
+    return {key: ch05_utility.claim_sentence(r["verdict"], r["evidence"])
+            for key, r in claim_records(table, settings).items()}
+
+
+def _hybrid_claim(table: pd.DataFrame) -> dict[str, str]:
     """The hybrid attack (logistic) against the model-only logistic regression on the
     same signals, on the main non-private and private models, by 95% intervals."""
+    claim = "The hybrid attack beats model-only attacks on non-private models"
     data = table[(table["target_kind"] == "model") & (table["variant"] == "")
                  & (table["tokenizer"] == table["family"].map(artefacts.MAIN_TOKENIZERS))]
-    parts, verdicts = [], {}
+    parts, verdicts, beaten = [], {}, []
     for (target, eps), group in data.groupby(["target", "eps"]):
         hybrid = group[group["attack"] == "hybrid (logistic)"]
         plain = group[group["attack"] == "logistic regression"]
@@ -695,16 +867,19 @@ def _hybrid_claim(table: pd.DataFrame) -> str:
         h, p = hybrid.iloc[0], plain.iloc[0]
         better = h["auc_low"] > p["auc_high"]
         verdicts.setdefault(eps == "∞", []).append(better)
-        parts.append(f"{target}: {h['auc']:.3f} against {p['auc']:.3f}")
+        if eps == "∞" and p["auc_low"] > h["auc_high"]:
+            beaten.append(target)
+        parts.append(f"{target}: {h['auc']:.3f} [{h['auc_low']:.3f}, {h['auc_high']:.3f}] against {p['auc']:.3f} "
+                     f"[{p['auc_low']:.3f}, {p['auc_high']:.3f}]")
     if not parts:
-        return "it cannot be told: no model was attacked by both"
+        return dict(claim=claim, verdict="cannot be told", evidence="no model was attacked by both")
     on_open = verdicts.get(True, [])
-    verdict = ("holds" if on_open and all(on_open) else "holds in part" if any(on_open) else
-               "does not hold at this scale")
-    return (f"it {verdict} here: the hybrid attack's AUC is above the model-only logistic regression's with "
-            f"intervals apart for {sum(on_open)} of {len(on_open)} non-private models and "
-            f"{sum(verdicts.get(False, []))} of {len(verdicts.get(False, []))} private ones ("
-            + "; ".join(parts) + ")")
+    return dict(claim=claim, verdict=("holds" if on_open and all(on_open) else "holds in part" if any(on_open) else
+                                      "does not hold" if beaten else "cannot be told at this scale"),
+                evidence=(f"the hybrid attack's AUC is above the model-only logistic regression's with intervals apart "
+                          f"for {sum(on_open)} of {len(on_open)} non-private models and "
+                          f"{sum(verdicts.get(False, []))} of {len(verdicts.get(False, []))} private ones ("
+                          + "; ".join(parts) + ")"))
 
 
 def numbers(table: pd.DataFrame, results: Mapping[str, Any], settings: Mapping[str, Any],
@@ -712,7 +887,8 @@ def numbers(table: pd.DataFrame, results: Mapping[str, Any], settings: Mapping[s
     """Every number the chapter's prose cites, formatted; every key always present."""
     people = results["candidates"]
     out = {"n_members": f"{int((people['label'] == 1).sum()):,}", "n_non_members": f"{int((people['label'] == 0).sum()):,}",
-           "n_references": f"{int(settings.get('mia_reference_models', 2))}", "n_targets": f"{len(results['targets']):,}",
+           "n_references": f"{int(settings.get('mia_reference_models', 2))}",
+           "n_online_references": f"{int(settings.get('mia_online_references', 0))}", "n_targets": f"{len(results['targets']):,}",
            "privacy_seconds": f"{seconds:.0f}"}
     for family in ("mingpt", "gpt2"):
         for label, eps in (("inf", "∞"), ("low", None)):

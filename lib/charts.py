@@ -663,23 +663,28 @@ def epsilon_bound_chart(frame: pd.DataFrame, title: str = "Empirical lower bound
     return alt.layer(diagonal, points, title=title).properties(width=WIDTH * 0.7, height=WIDTH * 0.6)
 
 
-def frontier_chart(frame: pd.DataFrame, utility_title: str = "Two-sample AUC (0.5 best)",
-                   title: str = "The privacy-utility frontier", value: str = "attack_auc",
-                   value_title: str = "Best attack's AUC (0.5 = chance)") -> alt.LayerChart:
-    """One point per cohort: its utility (x) against the best attack's AUC (y; or another
-    column, ``value``, e.g. its TPR at 10% FPR), coloured by family, labelled by ε.
-    ``frame``: :func:`lib.ch06_privacy.frontier`."""
-    _require(frame, ["cohort", "family", "eps", "utility", value], "frontier_chart")
-    data = frame[["cohort", "family", "eps", "utility", value, "attack"]].rename(columns={value: "privacy"}).round(4)
-    base = alt.Chart(data).encode(
-        x=alt.X("utility:Q", title=utility_title, scale=alt.Scale(zero=False)),
+def frontier_chart(frame: pd.DataFrame, title: str = "The privacy-utility frontier", value: str = "attack_auc",
+                   value_title: str = "Best attack's AUC (0.5 = chance)", columns: int = 2) -> alt.FacetChart:
+    """One panel per utility metric (``metric_title``), one point per cohort in each: its
+    utility (x, each panel on its own scale) against the best attack's AUC (y, shared; or
+    another column, ``value``, e.g. its TPR at 10% FPR), coloured by family, labelled by
+    ε. ``frame``: :func:`lib.ch06_privacy.frontier`."""
+    _require(frame, ["metric_title", "cohort", "family", "eps", "utility", value], "frontier_chart")
+    data = frame[["metric_title", "cohort", "family", "eps", "utility", value, "attack"]].rename(
+        columns={value: "privacy"}).round(4)
+    base = alt.Chart().encode(
+        x=alt.X("utility:Q", title="Utility (the panel's metric)", scale=alt.Scale(zero=False)),
         y=alt.Y("privacy:Q", title=value_title, scale=alt.Scale(zero=False)))
-    points = base.mark_point(filled=True, size=90).encode(
+    points = base.mark_point(filled=True, size=70).encode(
         color=alt.Color("family:N", title="Model"),
-        tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("utility:Q", title="Utility", format=".3f"),
+        tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("metric_title:N", title="Metric"),
+                 alt.Tooltip("utility:Q", title="Utility", format=".3f"),
                  alt.Tooltip("privacy:Q", title=value_title, format=".3f"), alt.Tooltip("attack:N", title="Attack")])
-    labels = base.mark_text(dx=8, dy=-6, fontSize=10, align="left").encode(text="eps:N")
-    return alt.layer(points, labels, title=title).properties(width=WIDTH * 0.8, height=WIDTH * 0.6)
+    labels = base.mark_text(dx=7, dy=-5, fontSize=9, align="left").encode(text="eps:N")
+    order = list(dict.fromkeys(data["metric_title"]))
+    return alt.layer(points, labels, data=data).properties(width=WIDTH / columns - 20, height=170).facet(
+        facet=alt.Facet("metric_title:N", title=None, sort=order), columns=columns, title=title,
+    ).resolve_scale(x="independent")
 
 
 __all__ += ["attack_auc_chart", "roc_chart", "epsilon_bound_chart", "frontier_chart"]

@@ -17,8 +17,8 @@ separates them:
   member labels), ``score`` on candidates, one score per candidate, higher meaning "more
   likely a member". :class:`ThresholdAttack` (one signal, its direction learnt on
   reference models), :class:`ClassifierAttack` (logistic regression, random forest or
-  k-NN over several signals), :class:`LiRA` (Carlini et al. 2022, offline, fixed
-  variance), :class:`RMIA` (Zarifzadeh et al. 2024), :class:`DensityRatioAttack`
+  k-NN over several signals), :class:`LiRA` (Carlini et al. 2022, offline or online;
+  fixed variance when reference models are few), :class:`RMIA` (Zarifzadeh et al. 2024), :class:`DensityRatioAttack`
   (in the spirit of DOMIAS, van Breugel et al. 2023).
 * **evaluation** -- :func:`evaluate` turns any attack's scores and the true labels into
   ROC AUC with a bootstrap interval, TPR at low FPRs (only where the number of
@@ -225,25 +225,106 @@ class ClassifierAttack:
 
 
 class LiRA:
-    """The likelihood-ratio attack of Carlini et al. (2022), *offline*: the reference
-    models never trained on the candidates, so each candidate's statistic (its mean
-    log-likelihood per token) under a model that did not see it is modelled as a Gaussian
-    with the candidate's own mean over the references and one variance shared by all
-    candidates (the "fixed variance" variant, for when reference models are few). The
-    score is how far above that distribution the target model puts the candidate: the
-    one-sided z-score (a monotone transform of the offline test's likelihood ratio)."""
+    """The likelihood-ratio attack of Carlini et al. (2022) on a candidate's statistic
+    (its mean log-likelihood per token).
 
-    def fit(self, reference_statistics: np.ndarray) -> "LiRA":
+    * **Offline** (:meth:`fit` without ``in_mask``): no reference model trained on any
+      candidate. The statistic under a model that did not see the candidate is modelled as
+      a Gaussian with the candidate's own mean over the references and one variance shared
+      by all candidates; the score is how far above that distribution the target puts the
+      candidate (the one-sided z-score, a monotone transform of the offline test's
+      likelihood ratio).
+    * **Online** (``in_mask``: reference models x candidates, True where that reference
+      trained on that candidate; the attacker trains them on random halves of a pool that
+      holds the candidates' profiles, never their labels): one Gaussian from the models
+      that trained on the candidate (IN), one from those that did not (OUT); the score is
+      the log-likelihood ratio ``log N(t; mu_in, s_in) - log N(t; mu_out, s_out)``.
+
+    ``fix_variance``: share one variance per side among all candidates (the paper's choice
+    with few reference models) rather than each candidate's own; None (default) fixes it
+    below 64 reference models, as the paper advises."""
+
+    def __init__(self, fix_variance: bool | None = None):
+        self.fix_variance = fix_variance
+
+    @staticmethod
+    def _side(stats: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate: the mean of its statistics on one side and its own standard
+        deviation (NaN with fewer than 2 models on that side)."""
+        counts = mask.sum(axis=0)
+        mean = (stats * mask).sum(axis=0) / counts
+        with np.errstate(invalid="ignore", divide="ignore"):
+            std = np.sqrt((((stats - mean) ** 2) * mask).sum(axis=0) / (counts - 1))
+        return mean, np.where(counts > 1, std, np.nan)
+
+    def fit(self, reference_statistics: np.ndarray, in_mask: np.ndarray | None = None) -> "LiRA":
         """``reference_statistics``: reference models x candidates, each candidate's
-        statistic under each reference model (none trained on any candidate)."""
+        statistic under each reference model. ``in_mask`` (same shape): True where the
+        reference trained on the candidate (online); None: offline, no reference trained
+        on any candidate. Online, every candidate needs at least one IN and one OUT
+        model (complementary halves give each exactly half)."""
         stats = np.atleast_2d(np.asarray(reference_statistics, dtype=float))
-        self.mean_ = stats.mean(axis=0)
-        spread = stats - self.mean_ if len(stats) > 1 else stats - stats.mean()
-        self.std_ = float(max(np.sqrt((spread ** 2).mean()), 1e-6))
+        fixed = self.fix_variance if self.fix_variance is not None else len(stats) < 64
+        self.online_ = in_mask is not None
+        if not self.online_:
+            self.mean_ = stats.mean(axis=0)
+            spread = stats - self.mean_ if len(stats) > 1 else stats - stats.mean()
+            self.std_ = float(max(np.sqrt((spread ** 2).mean()), 1e-6))
+            return self
+        in_mask = np.atleast_2d(np.asarray(in_mask, dtype=bool))
+        if in_mask.shape != stats.shape:
+            raise ValueError(f"in_mask has shape {in_mask.shape}; the statistics have {stats.shape}")
+        missing = np.flatnonzero(~in_mask.any(axis=0) | in_mask.all(axis=0))
+        if len(missing):
+            raise ValueError(f"online LiRA: {len(missing)} candidates (first: {missing[0]}) lack a reference model "
+                             "that trained on them or one that did not")
+        self.in_mean_, in_std = self._side(stats, in_mask)
+        self.out_mean_, out_std = self._side(stats, ~in_mask)
+        if fixed:
+            # one variance for every candidate and both sides: the spread of each statistic
+            # around its own side's mean, pooled (the spread of all of them when no
+            # candidate has two models on a side); it only scales the score
+            residual = stats - np.where(in_mask, self.in_mean_, self.out_mean_)
+            groups = 2 * stats.shape[1]
+            dof = stats.size - groups
+            spread = np.sqrt((residual ** 2).sum() / dof) if dof > 0 else stats.std()
+            self.in_std_ = self.out_std_ = np.full(stats.shape[1], float(max(spread, 1e-6)))
+        else:
+            if np.isnan(in_std).any() or np.isnan(out_std).any():
+                raise ValueError("a per-candidate variance needs at least 2 reference models on each side of every "
+                                 "candidate; use fix_variance=True")
+            self.in_std_, self.out_std_ = np.maximum(in_std, 1e-6), np.maximum(out_std, 1e-6)
         return self
 
-    def score(self, target_statistics: np.ndarray) -> np.ndarray:
-        return (np.asarray(target_statistics, dtype=float) - self.mean_) / self.std_
+    def score(self, target_statistics: np.ndarray, offset: float = 0.0) -> np.ndarray:
+        """The candidates' scores from their statistics under the target, less ``offset``
+        (:func:`calibration_offset`: how much higher the target puts everyone than the
+        references do; it changes the online score's ranking, not the offline one's)."""
+        t = np.asarray(target_statistics, dtype=float) - float(offset)
+        if not self.online_:
+            return (t - self.mean_) / self.std_
+
+        def log_density(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+            return -0.5 * ((t - mean) / std) ** 2 - np.log(std)
+
+        return log_density(self.in_mean_, self.in_std_) - log_density(self.out_mean_, self.out_std_)
+
+
+def calibration_offset(population_target: np.ndarray, population_reference: np.ndarray,
+                       population_out: np.ndarray | None = None) -> float:
+    """How much higher the target puts people it never trained on than the reference
+    models do: the mean statistic of the population people (public, none a member) under
+    the target, less their mean under the reference models that left them out
+    (``population_out``: reference models x people, True where left out; None: all).
+    Reference models trained on fewer people than the target fit everyone worse; online
+    LiRA compares the target's statistic with the references' IN and OUT levels, so a
+    level shift between them would swamp the IN/OUT difference. Uses public people only."""
+    reference = np.atleast_2d(np.asarray(population_reference, dtype=float))
+    out = np.ones_like(reference, dtype=bool) if population_out is None else np.atleast_2d(
+        np.asarray(population_out, dtype=bool))
+    if not out.any():
+        raise ValueError("calibration needs at least one population person a reference model left out")
+    return float(np.mean(population_target) - reference[out].mean())
 
 
 class RMIA:

@@ -56,6 +56,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_secure_mode": False,
         "dp_clip_only": True,  # beside epsilon=inf: the same Poisson batches and clipping, no noise
         "mia_reference_models": 2,  # privacy chapter: the attacker's reference models per (family, tokenizer), on public people
+        "mia_online_references": 2,  # online LiRA/RMIA: references on halves of public people + candidates (even; 0: none)
+        "mia_online_tokenizers": "all",  # or a list: the tokenizers whose models get online references
         "mia_hybrid_tokens": 20,  # the hybrid attack's continuation of a candidate's first two variants
         "audit_canaries": 40,  # the one-run audit: canaries per audit run (each trained on with probability 1/2)
     },
@@ -102,6 +104,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_secure_mode": False,
         "dp_clip_only": True,
         "mia_reference_models": 2,
+        "mia_online_references": 2,
+        # the text-tokenizer (BPE) model's online references would take ~3 of the chapter's 12 minutes
+        "mia_online_tokenizers": ["record", "variant"],
         "mia_hybrid_tokens": 100,
         "audit_canaries": 200,
     },
@@ -142,6 +147,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_secure_mode": False,
         "dp_clip_only": True,
         "mia_reference_models": 16,
+        "mia_online_references": 16,
+        "mia_online_tokenizers": "all",
         "mia_hybrid_tokens": 100,
         "audit_canaries": 1000,
     },

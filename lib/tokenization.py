@@ -104,6 +104,8 @@ ALL_SPECIAL_TOKENS = [SPECIAL_TOKENS[k] for k in ("bos_token", "eos_token", "pad
                                                    "sep_token")] + list(POPULATION_TOKENS.values())
 BOS, EOS, PAD, UNK, SEP = ALL_SPECIAL_TOKENS[:5]
 TOKENIZERS = ("character", "bpe", "variant", "record", "gpt2")
+#: The tokenizers whose tokens are whole records or sites (the rest split text).
+RECORD_TOKENIZERS = ("variant", "record")
 
 #: The characters a record can contain (the character tokenizer's vocabulary).
 ALPHABET = "0123456789ACGTN:>_|/,."

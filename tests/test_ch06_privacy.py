@@ -55,6 +55,36 @@ def test_reference_models_never_see_a_candidate(attacked_run):
     assert [t for t in chapter.targets(run)["model"]] == ["mingpt-epsinf"]  # references are not targets
 
 
+def test_online_references_train_on_halves_of_public_people_and_candidates(attacked_run):
+    """Online references: complementary halves of a pool of public people and candidates'
+    profiles; every candidate is IN for exactly half of them, and the mask the attack uses
+    is what the manifest says each model trained on."""
+    run, settings = attacked_run["run"], attacked_run["settings"]
+    public = artefacts.load_splits(run)["public"]
+    people = attacked_run["results"]["candidates"]
+    n = int(settings["mia_online_references"])
+    assert n >= 2
+    trained_on = []
+    for i in range(n):
+        entry = rundir.read_manifest(run)["artefacts"][f"models/{chapter.online_reference_name('mingpt', 'record', i)}"
+                                                       "/model.safetensors"]
+        assert entry["params"]["base_sha256"] is None  # the minGPT target starts from scratch too
+        trained_on.append(set(entry["params"]["people"]))
+        assert trained_on[-1] <= set(public) | set(people["sample"])
+    for sample in people["sample"]:
+        assert sum(sample in t for t in trained_on) == n // 2, sample
+    assert trained_on[0].isdisjoint(trained_on[1])
+    with pytest.raises(ValueError, match="even number"):
+        chapter.train_online_references(run, "mingpt", "record", settings, people, 3)
+    for bad in (3, -2, 1.5, "4"):
+        with pytest.raises(ValueError, match="mia_online_references"):  # before any work
+            chapter.attack_models(run, dict(settings, mia_online_references=bad))
+    # a profile without online references attacks without them, and says so
+    offline = dict(settings, mia_online_references=0)
+    assert "0" in chapter.protocol_table(attacked_run["results"], offline).loc[
+        "online reference models per family and tokenizer (halves of public people and candidates)", "value"]
+
+
 def test_every_attack_is_evaluated_and_a_copy_is_caught(attacked_run):
     table = attacked_run["table"]
     model_rows = table[table["target_kind"] == "model"]
@@ -120,3 +150,17 @@ def test_canaries_are_inserted_exactly_and_recorded(attacked_run):
     with_one = pd.DataFrame({"target": ["a"], "family": ["mingpt"], "accountant ε": [1.0],
                              "empirical ε (held-out threshold)": [0.1], "source": ["canaries (one-run audit)"]})
     assert charts.epsilon_bound_chart(with_one).to_dict()
+
+
+def test_the_table_reads_back_as_it_was_written(attacked_run):
+    """Later chapters (the results page) read metrics/06_privacy.csv back: the same table,
+    the same claims."""
+    table, settings = attacked_run["table"], attacked_run["settings"]
+    read = chapter.read_table(attacked_run["run"])
+    pd.testing.assert_frame_equal(read.reset_index(drop=True), table.reset_index(drop=True), check_dtype=False)
+    assert chapter.claims(read, settings) == chapter.claims(table, settings)
+    records = chapter.claim_records(table, settings)
+    assert {r["verdict"] for r in records.values()} <= set(ch05_utility.VERDICTS)
+    with pytest.raises(FileNotFoundError, match="privacy \\(06\\)"):
+        chapter.read_table(attacked_run["run"] / "nowhere")
+

@@ -119,6 +119,71 @@ def test_reference_model_attacks_on_real_models(people, overfit, never_saw):
                 assert result["auc_low"] <= 0.5 <= result["auc_high"]
 
 
+def test_online_lira_with_references_that_trained_on_half_the_candidates(people, overfit, never_saw):
+    """Online LiRA: four references, each on a complementary half of the candidates'
+    profiles (the attacker holds the profiles, not the labels), so each candidate is IN
+    for two and OUT for two."""
+    candidates = people["members"] + people["non_members"]
+    labels = np.r_[np.ones(16), np.zeros(16)].astype(int)
+    rng = np.random.default_rng(5)
+    first = np.zeros(32, dtype=bool)
+    first[rng.permutation(32)[:16]] = True
+    in_mask = np.array([first, ~first, first, ~first])
+    references = [trained([c for c, m in zip(candidates, mask) if m], seed=20 + i) for i, mask in enumerate(in_mask)]
+    stats = np.stack([mia.sequence_signals(r, candidates)["log_likelihood"] for r in references])
+    assert (stats[in_mask] > -1.0).mean() > (stats[~in_mask] > -1.0).mean()  # the references did learn their halves
+    for target, high in ((overfit, True), (never_saw, False)):
+        statistic = mia.sequence_signals(target, candidates)["log_likelihood"].to_numpy()
+        for fixed in (True, False):
+            result = mia.evaluate(mia.LiRA(fix_variance=fixed).fit(stats, in_mask).score(statistic), labels,
+                                  n_boot=100)
+            if high:
+                assert result["auc"] > 0.9, fixed
+            else:
+                assert result["auc_low"] <= 0.5 <= result["auc_high"], fixed
+
+
+def test_online_lira_known_answer_and_refusals():
+    rng = np.random.default_rng(1)
+    n, refs = 400, 8
+    base = rng.normal(-2.0, 0.5, n)
+    in_mask = np.zeros((refs, n), dtype=bool)
+    in_mask[::2] = rng.random(n) < 0.5
+    in_mask[1::2] = ~in_mask[::2]
+    reference = base + 0.4 * in_mask + rng.normal(0, 0.1, (refs, n))  # IN models like the candidate more
+    labels = np.r_[np.ones(n // 2), np.zeros(n // 2)].astype(int)
+    target = base + 0.4 * labels + rng.normal(0, 0.1, n)
+    online = mia.evaluate(mia.LiRA().fit(reference, in_mask).score(target), labels, n_boot=50)
+    assert online["auc"] > 0.97
+    # the score is the Gaussian log-likelihood ratio: at the IN mean it is positive, at the OUT mean negative
+    lira = mia.LiRA(fix_variance=True).fit(reference, in_mask)
+    assert (lira.score(lira.in_mean_) > 0).all() and (lira.score(lira.out_mean_) < 0).all()
+    assert lira.in_std_[0] == pytest.approx(0.1, rel=0.15)  # the spread within a side, pooled
+    # a target trained on more people puts everyone higher than the references do: the
+    # level shift swamps the IN/OUT difference until it is calibrated on population people
+    population = rng.normal(-2.0, 0.5, 300)
+    pop_out = np.zeros((refs, 300), dtype=bool)
+    pop_out[::2] = rng.random(300) < 0.5
+    pop_out[1::2] = ~pop_out[::2]
+    pop_reference = population + 0.4 * ~pop_out + rng.normal(0, 0.1, (refs, 300))
+    shifted, pop_target = target + 1.5, population + 1.5
+    shift = mia.calibration_offset(pop_target, pop_reference, pop_out)
+    assert shift == pytest.approx(1.5, abs=0.05)
+    uncalibrated = mia.evaluate(mia.LiRA().fit(reference, in_mask).score(shifted), labels, n_boot=50)["auc"]
+    calibrated = mia.evaluate(mia.LiRA().fit(reference, in_mask).score(shifted, shift), labels, n_boot=50)["auc"]
+    assert calibrated > 0.97 and uncalibrated < calibrated - 0.1
+    with pytest.raises(ValueError, match="left out"):
+        mia.calibration_offset(pop_target, pop_reference, np.zeros_like(pop_out))
+    with pytest.raises(ValueError, match="lack a reference model"):
+        mia.LiRA().fit(reference, np.ones_like(in_mask))
+    with pytest.raises(ValueError, match="shape"):
+        mia.LiRA().fit(reference, in_mask[:, :10])
+    one_each = np.array([in_mask[0], ~in_mask[0]])
+    with pytest.raises(ValueError, match="fix_variance=True"):
+        mia.LiRA(fix_variance=False).fit(reference[:2], one_each)
+    assert np.isfinite(mia.LiRA().fit(reference[:2], one_each).score(target)).all()
+
+
 # ----------------------------------------------------------------------------- attacks with known answers
 
 def test_lira_and_rmia_find_a_shift_the_members_get():

@@ -12,7 +12,8 @@ md("""# Privacy: who can tell the members?
 
 A model trained on people can give them away. This chapter attacks every model of the book
 and every synthetic cohort it released, and asks one question of each: given a person's
-profile, can an attacker tell whether that person was a **member** (trained on) or not?
+profile, can an attacker tell whether that person was a **member** (trained on) or not
+{cite:p}`shokri2017`?
 It then sets what the attacks achieve beside what differential privacy promises.
 
 **The protocol, corrected.** The dissertation attacked 20 "members" against 20
@@ -24,9 +25,11 @@ who already knew the labels. Here:
 - the **members** are people actually trained on: a seeded sample of the train split, as
   large as the holdout;
 - the **non-members** are the holdout people, never trained on;
-- every attack that learns does so on **reference models** the attacker trains itself.
-  These have the target's architecture and training settings and are trained on halves of
-  the *public* people, so no candidate is ever in their data;
+- every attack that learns does so on **reference models** the attacker trains itself,
+  never on the target's membership labels. These have the target's architecture and
+  training settings. The offline ones are trained on halves of the *public* people, so no
+  candidate is ever in their data; the online ones on halves of the public people and the
+  candidates' profiles;
 - the dissertation's protocol is replayed on the same models for comparison (the *replica*
   column), so the width of a 20 against 20 result can be seen.
 
@@ -49,7 +52,7 @@ md("""## Parameters
 
 `n_boot` is the number of bootstrap resamples behind each interval. `models` is a list of
 model names to attack (`None` attacks every trained model). The number of reference models
-comes from the profile (`mia_reference_models`)."""),
+comes from the profile (`mia_reference_models` offline, `mia_online_references` online)."""),
 code("""profile = "quick"          # smoke | quick | full
 run_dir = None             # default: data/runs/<profile>
 seed = 42
@@ -85,9 +88,22 @@ and the mean logit norm; the attacks are built from them:
   loss?) is learnt on the reference models.
 - the **classifiers** (logistic regression, random forest, k-NN) are trained on the
   reference models' own members and non-members among the public people.
-- **LiRA**, offline with a fixed variance, asks how far above its own reference-model
+- **LiRA** {cite:p}`carlini2022`, offline with a fixed variance, asks how far above its own reference-model
   distribution the target puts each candidate.
-- **RMIA** compares each candidate's likelihood ratio with those of public people.
+- **RMIA** {cite:p}`zarifzadeh2024` compares each candidate's likelihood ratio with those of public people.
+- **Online LiRA and RMIA** use a second set of reference models, trained on halves of a
+  pool of public people *and the candidates' profiles*: the attacker holds the profiles it
+  asks about, though never whether they are members. Complementary halves make every
+  candidate a member of exactly half of them, so online LiRA compares the target's
+  likelihood with two distributions per candidate: under models that trained on the
+  candidate, and under models that did not. These references start where the target
+  starts (GPT-2 from the same public base), which the offline ones cannot: that base has
+  seen every public person. They train on fewer people than the target, so they fit
+  everyone less well; LiRA first shifts the target's likelihoods by the difference
+  measured on the public people (none of them a member), or the shift would swamp the
+  difference between IN and OUT. There are {glue:text}`n_online_references` of them per
+  family and tokenizer in this profile; a profile can leave them out (the protocol table
+  says where).
 - the **hybrid attack** adds the dissertation's ten genomic features of what the model
   writes when it is prompted with the candidate's first two variants: 100 new tokens,
   temperature 0.8, top-p 0.9. The dissertation prompted GPT-2 with the end of the
@@ -138,9 +154,9 @@ md("""## Attacking the released cohorts
 An attacker who sees only a synthetic cohort can still look for the candidate in it. The
 attacks measure the distance to the closest synthetic person (identity by state with that
 person, the share of alleles the two share, is one minus the distance over twice the number
-of sites, so it ranks candidates the same way), the kinship with the closest synthetic
+of sites, so it ranks candidates the same way), the KING kinship {cite:p}`manichaikul2010` with the closest synthetic
 relative, and the ratio between the synthetic cohort's density and the public
-people's, on the public people's principal components (in the spirit of DOMIAS). A cohort
+people's, on the public people's principal components (in the spirit of DOMIAS, {cite:t}`vanbreugel2023`). A cohort
 that copies its members is caught at once: the utility chapter's copy of members gives an
 AUC of {glue:text}`copy_auc`. The strongest attack on a cohort the models wrote reaches
 {glue:text}`synthetic_max_auc`."""),
@@ -162,11 +178,11 @@ about real people. An **audit** plants the evidence. For each family and ε, the
 chapter 04 is trained again, exactly as before, with extra profiles: canaries. Each canary
 is a made-up profile of random rare variants, and each is added to the training data with
 probability ½ by a seeded fair coin drawn before training. The coins, the canaries and the
-seed are saved beside the audit model (`canaries.json`). The one-run audit of Steinke, Nasr
-and Jagielski (2023) then guesses, from each canary's likelihood under the trained model,
+seed are saved beside the audit model (`canaries.json`). The one-run audit of
+{cite:t}`steinke2023` then guesses, from each canary's likelihood under the trained model,
 which canaries were trained on. How many guesses are right bounds ε from below, with 95%
 confidence and a Bonferroni correction over the numbers of guesses tried. Beside the bound
-is the canaries' *exposure* (Carlini et al. 2019): how high a canary that was trained on
+is the canaries' *exposure* {cite:p}`carlini2019`: how high a canary that was trained on
 ranks among the canaries left out, in bits; a canary left out, ranked among the others
 left out, gives the baseline (its column in the table). On the result,
 {glue:text}`audit_claim`."""),
@@ -179,10 +195,12 @@ code("""charts.epsilon_bound_chart(chapter.bound_frame(table, audits), title="Ev
      metadata=HIDE),
 md("""## The privacy–utility frontier
 
-Each constrained cohort is one point. Its utility is the utility chapter's two-sample AUC
-(how well a classifier tells its people from real ones; 0.5 is best). Its privacy is the
-best AUC of any attack on its model or on the cohort itself. The copy of members and the
-independent sites mark the two ends of the frontier."""),
+Each constrained cohort is one point in each panel. Its utility is one of the utility
+chapter's headline metrics, one per panel: allele-frequency correlation, LD-decay distance,
+the two-sample AUC (how well a classifier tells its people from real ones; 0.5 is best),
+AATS (0.5 is best), TSTR and variants per person. Its privacy is the best AUC of any attack
+on its model or on the cohort itself. The copy of members and the independent sites mark
+the two ends of the frontier."""),
 code("""points = chapter.frontier(table, pd.read_csv(run / "metrics" / "05_utility.csv"))
 charts.frontier_chart(points)""", metadata=HIDE),
 md("""The same frontier with the best attack's true-positive rate at a 10% false-positive rate, which says
