@@ -19,7 +19,11 @@ The chapters (``book/<NN>_<name>.ipynb`` -> ``lib/ch<NN>_<name>.py``):
   reference cohorts: one tidy table of every metric, the figures, the dissertation's findings;
 - :mod:`lib.ch06_privacy`     every model and released cohort attacked (members against the holdout,
   reference models on public people, the dissertation's protocol replayed), empirical against
-  accountant ε, the privacy-utility frontier.
+  accountant ε, the privacy-utility frontier;
+- :mod:`lib.ch07_results`     the results page: the chapters' tables read back, the headline
+  tables and figures, the dissertation's claims beside what was measured;
+- :mod:`lib.ch08_record`      the appendix: the run's manifest (chapters, inputs, packages,
+  every artefact's checksum, checked on disk).
 
 The concerns, roughly bottom to top:
 

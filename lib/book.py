@@ -24,8 +24,11 @@ smoke`` runs it alone.
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -34,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import nbformat
 import yaml
 
 from . import figures, profiles, rundir
@@ -223,8 +227,9 @@ def execute(notebooks: Sequence[Chapter], plan: dict[str, dict[str, Any]], run: 
                 f"chapter {chapter.name} failed: {_describe(err)}\n"
                 f"  executed notebook (with the traceback): {display_path(output)}\n"
                 f"  log: {display_path(log_path)}") from err
-        print(f"[{i}/{len(notebooks)}] {chapter.name}: done in {time.monotonic() - start:.1f} s",
-              file=sys.stderr, flush=True)
+        seconds = time.monotonic() - start
+        rundir.record_chapter(run, chapter.name, plan[chapter.name], seconds)
+        print(f"[{i}/{len(notebooks)}] {chapter.name}: done in {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
 def _describe(err: Exception) -> str:
@@ -240,9 +245,69 @@ def _describe(err: Exception) -> str:
 # --------------------------------------------------------------------------------------
 
 
-def stage(root: Path, chapters: Sequence[Chapter], executed_dir: Path, stage_dir: Path) -> Path:
+#: Where the PDF build puts the charts' PNGs (inside each page's folder).
+PDF_FIGURES = "figures"
+
+
+def chart_caption(html_text: str) -> str | None:
+    """The title of the Altair chart whose :mod:`lib.figures` HTML is ``html_text`` (its
+    Vega-Lite spec's ``title``), or None when the output is not a chart or has no title."""
+    match = re.search(r"var spec = (\{.*?\});\n", html_text, re.DOTALL)
+    if 'class="book-chart"' not in html_text or match is None:
+        return None
+    spec = json.loads(match.group(1).replace("<\\/", "</"))
+    title = spec.get("title")
+    if isinstance(title, dict):
+        title = title.get("text")
+    if isinstance(title, list):
+        title = " ".join(map(str, title))
+    return str(title) if title else None
+
+
+def paper_notebook(nb: Any, figures_dir: Path, prefix: str) -> Any:
+    """An executed chapter as the PDF prints it (a paper, not a notebook): every code
+    cell's source left out (tag ``remove-input``; a cell without output goes entirely),
+    every chart taken out of its cell's output into a numbered figure with its title as
+    caption (a MyST ``figure`` of the chart's PNG, written to ``figures_dir``), and every
+    table into the page as its LaTeX (:func:`lib.figures.latex_table`, which fits the
+    text width), since MyST-NB would typeset a ``text/latex`` output as math."""
+    cells = []
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            cells.append(cell)
+            continue
+        tags = list(cell.metadata.get("tags", []))
+        kept, after = [], []
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "image/png" in data and 'class="book-chart"' in data.get("text/html", ""):
+                count += 1
+                name = f"{prefix}-{count}.png"
+                figures_dir.mkdir(parents=True, exist_ok=True)
+                (figures_dir / name).write_bytes(base64.b64decode(data["image/png"]))
+                caption = chart_caption(data["text/html"]) or f"Chart {count} of this chapter"
+                after.append(f"```{{figure}} {figures_dir.name}/{name}\n:width: 100%\n\n{caption}\n```")
+            elif "\\begin{longtable}" in data.get("text/latex", ""):
+                # a table (lib.figures.latex_table): MyST-NB would set text/latex as math
+                after.append("```{raw} latex\n" + data["text/latex"] + "\n```")
+            else:
+                kept.append(output)
+        cell.outputs = kept
+        visible = [o for o in kept if o.get("output_type") != "stream" or o.get("name") != "stderr"]
+        cell.metadata["tags"] = tags + (["remove-cell"] if not visible else ["remove-input"])
+        cells.append(cell)
+        cells.extend(nbformat.v4.new_markdown_cell(text) for text in after)
+    nb.cells = cells
+    return nb
+
+
+def stage(root: Path, chapters: Sequence[Chapter], executed_dir: Path, stage_dir: Path,
+          builder: str = "html") -> Path:
     """Assemble the build source in ``stage_dir``: the configuration, the pages, every file of
-    ``book/`` but the notebook sources, the executed notebooks, and the offline assets."""
+    ``book/`` but the notebook sources, the executed notebooks, and the offline assets. For
+    the PDF (``builder="pdflatex"``), the notebooks become :func:`paper_notebook` and the
+    title page carries the commit the book was built from (``release``)."""
     root = Path(root)
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
@@ -263,7 +328,20 @@ def stage(root: Path, chapters: Sequence[Chapter], executed_dir: Path, stage_dir
         if not executed.is_file():
             raise BookError(f"chapter {chapter.name} has not been executed for this run "
                             f"(no {display_path(executed)}): run it, or pass --no-build")
-        shutil.copy2(executed, stage_dir / f"{chapter.docname}.ipynb")
+        target = stage_dir / f"{chapter.docname}.ipynb"
+        if builder == "pdflatex":
+            nb = paper_notebook(nbformat.read(executed, as_version=4), target.parent / PDF_FIGURES, chapter.name)
+            nbformat.write(nb, target)
+        else:
+            shutil.copy2(executed, target)
+    if builder == "pdflatex":
+        config = yaml.safe_load((stage_dir / "_config.yml").read_text())
+        code = rundir.code_version(root)
+        commit = (code["commit"] or "unknown")[:12] + (" (with uncommitted changes)" if code["dirty"] else "")
+        sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+        sphinx_config["release"] = commit
+        sphinx_config.setdefault("latex_elements", {})["releasename"] = "Commit"
+        (stage_dir / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
     figures.write_static_assets(stage_dir / ASSETS_DIR)
     return stage_dir
 
@@ -376,7 +454,7 @@ def run(args: argparse.Namespace) -> Path | None:
     execute(notebooks, plan, run_dir)
     if args.no_build:
         return None
-    stage_dir = stage(root, chapters, run_dir / "notebooks", output_root / "_build" / STAGE_DIR)
+    stage_dir = stage(root, chapters, run_dir / "notebooks", output_root / "_build" / STAGE_DIR, args.builder)
     return build(stage_dir, output_root, args.builder)
 
 

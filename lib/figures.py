@@ -39,6 +39,7 @@ import hashlib
 import html
 import importlib.resources
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,87 @@ def setup() -> None:
     if RENDERER_NAME not in alt.renderers.names():
         alt.renderers.register(RENDERER_NAME, render)
     alt.renderers.enable(RENDERER_NAME)
+    _register_latex_tables()
+
+
+def _register_latex_tables() -> None:
+    """In a notebook kernel, give every displayed DataFrame a ``text/latex`` form
+    (:func:`latex_table`) beside its HTML: the PDF build uses it, the HTML never does."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the notebook stack
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    import pandas as pd
+
+    shell.display_formatter.formatters["text/latex"].for_type(pd.DataFrame, latex_table)
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text: str, chunk: int = 12) -> str:
+    """``text`` for LaTeX: special characters escaped, a break allowed after ``_``, ``/``,
+    ``-`` and ``,`` (metric names, paths), and a long unbroken run (a checksum) given break
+    points every ``chunk`` characters, so that a narrow column can wrap it."""
+    def escape(piece: str) -> str:
+        out = []
+        for c in piece:
+            out.append(_LATEX_SPECIAL.get(c, c))
+            if c in "_/-,":
+                out.append(r"\allowbreak{}")
+        return "".join(out)
+
+    words = []
+    for word in str(text).split(" "):
+        if len(word) > 2 * chunk and not any(c in word for c in "_/-,"):
+            words.append(r"\allowbreak{}".join(escape(word[i:i + chunk]) for i in range(0, len(word), chunk)))
+        else:
+            words.append(escape(word))
+    return " ".join(words)
+
+
+def latex_table(frame: Any, max_rows: int = 400) -> str:
+    """A DataFrame as a LaTeX ``longtable`` that fits the text width: one paragraph column
+    per column (the index first when it is named or not a plain range), widths in
+    proportion to each column's longest entry (within limits), small type, header repeated
+    on every page. Rows past ``max_rows`` are left out and the table says so."""
+    import pandas as pd
+
+    data = frame
+    if isinstance(data.columns, pd.MultiIndex):
+        data = data.copy()
+        data.columns = [" / ".join(str(x) for x in c if str(x)) for c in data.columns]
+    show_index = data.index.name is not None or not isinstance(data.index, pd.RangeIndex)
+    if show_index:
+        data = data.reset_index()
+    cut = len(data) > max_rows
+    data = data.head(max_rows)
+    header = [str(c) for c in data.columns]
+    rows = [["" if (isinstance(v, float) and v != v) else (f"{v:.4g}" if isinstance(v, float) else str(v))
+             for v in row] for row in data.itertuples(index=False)]
+    def longest_word(text: str) -> int:
+        return max((len(w) for w in re.split(r"[\s_/,-]+", text)), default=0)
+
+    longest = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    need = [max([longest_word(h)] + [longest_word(r[i]) for r in rows]) for i, h in enumerate(header)]
+    weights = [max(n + 1, 2.5 * min(m, 60) ** 0.6) for n, m in zip(need, longest)]
+    total = sum(weights) or 1.0
+    widths = [w / total for w in weights]
+    size = "small" if total <= 100 else "footnotesize" if total <= 125 else "scriptsize"
+    spec = "".join(fr">{{\raggedright\arraybackslash}}p{{\dimexpr {w:.3f}\linewidth-2\tabcolsep\relax}}"
+                   for w in widths)
+    line = lambda cells: " & ".join(cells) + r" \\"  # noqa: E731
+    head = line([fr"\textbf{{{latex_escape(h)}}}" for h in header])
+    body = "\n".join(line([latex_escape(c) for c in r]) for r in rows)
+    note = (f"\n\\multicolumn{{{len(header)}}}{{l}}{{\\emph{{{len(frame) - max_rows} more rows are in the HTML book "
+            "and the run directory}}}} \\\\" if cut else "")
+    return ("{\\" + size + ("\\setlength{\\tabcolsep}{3pt}" if len(header) > 6 else "")
+            + "\n\\begin{longtable}{" + spec + "}\n\\hline\n" + head + "\n\\hline\n\\endhead\n"
+            + body + note + "\n\\hline\n\\end{longtable}\n}\n")
 
 
 def chart_id(spec: dict[str, Any], counter: int) -> str:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import platform
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -96,12 +97,27 @@ def read_manifest(run: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+def code_version(root: str | os.PathLike = REPO_ROOT) -> dict[str, Any]:
+    """The code a run was made with: ``commit`` (git HEAD of the repository, None outside
+    a git checkout) and ``dirty`` (tracked files changed since that commit)."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                    capture_output=True, text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
 def record_artefacts(run: Path, chapter: str, params: dict[str, Any], paths: list[Path]) -> dict:
-    """Add ``paths`` (made by ``chapter`` from ``params``) to the run's manifest."""
+    """Add ``paths`` (made by ``chapter`` from ``params``) to the run's manifest, with the
+    code they were made with (:func:`code_version`; it does not decide reuse)."""
     run = Path(run)
     manifest = read_manifest(run)
     manifest.setdefault("artefacts", {})
     manifest["versions"] = package_versions()
+    code = code_version()
     for path in paths:
         rel = str(Path(path).resolve().relative_to(run.resolve()))
         manifest["artefacts"][rel] = {
@@ -109,8 +125,21 @@ def record_artefacts(run: Path, chapter: str, params: dict[str, Any], paths: lis
             "sha256": sha256(path),
             "params": params,
             "params_key": params_key(params),
+            "code": code,
         }
     write_json(run / "manifest.json", manifest)
+    return manifest
+
+
+def record_chapter(run: Path, chapter: str, parameters: dict[str, Any], seconds: float) -> dict:
+    """Record that ``chapter`` was executed on this run directory with ``parameters``
+    (``manifest["chapters"][chapter]``: the parameters, the seconds it took, the code and
+    the package versions), beside the artefacts it wrote."""
+    manifest = read_manifest(Path(run))
+    manifest.setdefault("artefacts", {})
+    manifest.setdefault("chapters", {})[chapter] = {"parameters": parameters, "seconds": round(float(seconds), 1),
+                                                    "code": code_version(), "versions": package_versions()}
+    write_json(Path(run) / "manifest.json", manifest)
     return manifest
 
 

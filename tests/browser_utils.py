@@ -18,6 +18,7 @@ import functools
 import http.server
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import urllib.request
@@ -31,7 +32,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 LOCAL_HOSTS = {"127.0.0.1"}
-LOCAL_SCHEMES = {"data", "blob", "about"}
+LOCAL_SCHEMES = {"data", "blob", "about", "file"}
 
 
 def chromium_available() -> bool:
@@ -48,11 +49,19 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """A browser that closes a page drops connections mid-response; that is not an error."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 @contextlib.contextmanager
 def serve_directory(directory: Path) -> Iterator[str]:
     """Serve ``directory`` on 127.0.0.1 (a free port) in a thread; yield the base URL."""
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _QuietServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -74,12 +83,38 @@ def follow_meta_refresh(url: str) -> str:
     return urljoin(url, match.group(1).strip()) if match else url
 
 
+def broken_targets(page_url: str, links: list[str]) -> list[str]:
+    """The links of a page (absolute URLs) into the same site that lead nowhere: a file
+    that does not exist (``file://``) or a response that is not 200 (``http://``). Links
+    elsewhere are not followed (the site must not need them; requests are checked)."""
+    base = urlsplit(page_url)
+    broken = []
+    for link in sorted(set(links)):
+        parts = urlsplit(link)
+        if parts.scheme != base.scheme or parts.netloc != base.netloc:
+            continue
+        if parts.scheme == "file":
+            if not Path(urllib.request.url2pathname(parts.path)).exists():
+                broken.append(link)
+            continue
+        try:
+            with urllib.request.urlopen(urllib.request.Request(link.split("#")[0], method="HEAD"),
+                                        timeout=30) as response:
+                if response.status != 200:
+                    broken.append(link)
+        except OSError:
+            broken.append(link)
+    return broken
+
+
 def check_page(url: str, timeout_ms: int = 30_000) -> dict:
     """Load ``url`` in headless Chromium, wait for charts and math, and report.
 
     Returns ``url`` (the page checked, after following a meta-refresh), ``chart_count`` (``div.book-chart`` elements, see :mod:`lib.figures`),
     ``svg_count`` (of those, how many hold an ``<svg>``), ``math_count`` (MathJax
-    ``mjx-container`` elements), ``console_errors`` (console errors and uncaught page
+    ``mjx-container`` elements) and ``math_expected`` (the page's math elements),
+    ``broken_links`` (links into the site that lead nowhere, and ``#anchors`` missing on
+    the page), ``broken_images`` (images that did not load), ``console_errors`` (console errors and uncaught page
     errors), ``failed_requests`` and ``external_requests`` (every URL requested from a host
     other than 127.0.0.1).
     """
@@ -119,7 +154,14 @@ def check_page(url: str, timeout_ms: int = 30_000) -> dict:
                 page.wait_for_load_state("networkidle", timeout=timeout_ms)
                 svg_count = page.locator("div.book-chart:has(svg)").count()
                 math_count = page.locator("mjx-container").count()
+                math_expected = page.locator("div.math, span.math").count()
                 final_url = page.url
+                links = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+                missing_anchors = page.evaluate(
+                    "() => [...document.querySelectorAll('a[href^=\"#\"]')].map(a => a.getAttribute('href'))"
+                    ".filter(h => h.length > 1 && !document.getElementById(decodeURIComponent(h.slice(1))))")
+                broken_images = page.evaluate(
+                    "() => [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")
             finally:
                 context.close()
     finally:
@@ -129,6 +171,9 @@ def check_page(url: str, timeout_ms: int = 30_000) -> dict:
         "chart_count": chart_count,
         "svg_count": svg_count,
         "math_count": math_count,
+        "math_expected": math_expected,
+        "broken_links": sorted(set(broken_targets(final_url, links))) + [f"{final_url}{h}" for h in missing_anchors],
+        "broken_images": broken_images,
         "console_errors": console_errors,
         "failed_requests": failed,
         "external_requests": external,

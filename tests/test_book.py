@@ -68,9 +68,14 @@ def test_chapters_come_from_the_toc(tmp_path):
         book.select_notebooks(chapters, ["99_missing"])
 
 
-def test_repository_toc_starts_with_intro_then_data():
+def test_repository_toc_starts_with_intro_and_runs_the_chapters_in_order():
+    """The notebooks execute in toc order: each chapter after those it reads, the results
+    and the record after every chapter."""
     names = book.toc_docnames(REPO_ROOT)
-    assert names[:2] == ["book/intro", "book/01_data"]
+    assert names[0] == "book/intro"
+    notebooks = [c.name for c in book.select_notebooks(book.toc_chapters(REPO_ROOT), None)]
+    assert notebooks == sorted(notebooks) and notebooks[0] == "01_data"
+    assert notebooks[-2:] == ["07_results", "08_record"]
 
 
 def test_toc_entry_without_a_file_is_an_error(tmp_path):
@@ -238,3 +243,59 @@ def test_missing_data_fails_in_ci_and_skips_elsewhere(monkeypatch):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="data missing"):
         require_or_skip(False, "data missing")
+
+
+def test_publishing_workflow_and_citation_file():
+    """The Pages workflow builds the quick book with the README's command and publishes
+    the site and the run's record; CITATION.cff has what the format requires."""
+    workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "book.yml").read_text())
+    steps = workflow["jobs"]["build"]["steps"]
+    assert any("make book" in step.get("run", "") and "PROFILE=quick" in step.get("run", "") for step in steps)
+    uploads = [step["with"]["path"] for step in steps if "upload" in step.get("uses", "")]
+    assert "_build/html" in uploads and any("manifest.json" in path for path in uploads)
+    assert workflow["jobs"]["deploy"]["needs"] == "build"
+    citation = yaml.safe_load((REPO_ROOT / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0"
+    assert citation["title"] and citation["message"] and citation["authors"]
+    assert any("Belfiore" in str(ref["authors"]) for ref in citation["references"])
+
+
+def test_tables_for_the_pdf_fit_the_page_and_escape_latex():
+    from lib import figures
+
+    frame = pd.DataFrame({"metric_name": ["a & b", "50%"], "sha256": ["f" * 64, "x_y"]},
+                         index=pd.Index(["r1", "r2"], name="row"))
+    latex = figures.latex_table(frame)
+    assert "\\begin{longtable}" in latex and "\\endhead" in latex
+    widths = [float(w) for w in re.findall(r"p\{\\dimexpr ([0-9.]+)\\linewidth", latex)]
+    assert len(widths) == 3 and abs(sum(widths) - 1) < 0.01  # index + 2 columns share the text width
+    assert "a \\& b" in latex and "50\\%" in latex and "metric\\_\\allowbreak{}name" in latex
+    assert latex.count("\\allowbreak{}") >= 5  # the checksum can wrap in its column
+    cut = figures.latex_table(pd.DataFrame({"x": range(10)}), max_rows=4)
+    assert "6 more rows" in cut and cut.count("\\\\") == 4 + 1 + 1  # header, 4 rows, the note
+
+
+def test_paper_notebook_prints_figures_and_tables_not_code(tmp_path):
+    """What the PDF gets of an executed chapter: code sources removed, each chart a
+    numbered figure with its title as caption, each table as LaTeX (not as math)."""
+    import nbformat
+
+    from lib import figures
+
+    chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x").properties(title="Two points")
+    frame = pd.DataFrame({"a": [1, 2]})
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# A chapter"),
+                nbformat.v4.new_code_cell("chart", outputs=[nbformat.v4.new_output(
+                    "display_data", data=figures.render(chart.to_dict()))]),
+                nbformat.v4.new_code_cell("frame", outputs=[nbformat.v4.new_output(
+                    "execute_result", data={"text/html": frame.to_html(), "text/plain": str(frame),
+                                            "text/latex": figures.latex_table(frame)}, execution_count=1)]),
+                nbformat.v4.new_code_cell("x = 1")]
+    paper = book.paper_notebook(nb, tmp_path / "figures", "ch")
+    kinds = [(c.cell_type, c.metadata.get("tags", [])[-1:] if c.cell_type == "code" else c.source[:12]) for c in paper.cells]
+    assert kinds == [("markdown", "# A chapter"), ("code", ["remove-cell"]), ("markdown", "```{figure} "),
+                     ("code", ["remove-cell"]), ("markdown", "```{raw} lat"), ("code", ["remove-cell"])]
+    assert "Two points" in paper.cells[2].source and (tmp_path / "figures" / "ch-1.png").read_bytes()[:4] == b"\x89PNG"
+    assert book.chart_caption(figures.render(chart.to_dict())["text/html"]) == "Two points"
+

@@ -52,3 +52,16 @@ def test_every_page_is_clean_and_offline(served_book, page):
         assert report["url"].endswith("/book/intro.html"), "index.html should lead to the intro"
     if page in ("index.html", "book/intro.html"):
         assert report["math_count"] >= 1, "the introduction's formulas were not typeset"
+
+
+def test_a_link_that_leads_nowhere_is_found(tmp_path):
+    """The link check itself: a missing page is reported from file:// and from a server;
+    a page that exists and a link to another site are not."""
+    from browser_utils import broken_targets
+
+    (tmp_path / "a.html").write_text("<p>here</p>")
+    page = (tmp_path / "index.html").as_uri()
+    links = [(tmp_path / "a.html").as_uri(), (tmp_path / "b.html").as_uri() + "#x", "https://example.org/"]
+    assert broken_targets(page, links) == [(tmp_path / "b.html").as_uri() + "#x"]
+    with serve_directory(tmp_path) as base:
+        assert broken_targets(f"{base}/index.html", [f"{base}/a.html", f"{base}/b.html"]) == [f"{base}/b.html"]

@@ -10,6 +10,7 @@ is checked for its charts, its private models and what they may release.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -18,7 +19,7 @@ import papermill as pm
 import pytest
 
 from conftest import REAL_POPULATIONS, REAL_VCF, glued, outputs_of_type
-from lib import book
+from lib import book, rundir
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = ROOT / "book" / "01_data.ipynb"
@@ -273,13 +274,69 @@ def test_book_evaluates_utility_and_attacks_every_model(data_book):
     audits = pd.read_csv(run / "metrics" / "06_audit.csv")  # the canaries' one-run audits, every family and epsilon
     assert len(audits) == 2 * (len(get_profile("smoke")["dp_epsilons"]) + 1)
     assert audits["within the guarantee"].all(), audits
+    # online references (smoke trains them for every model): GPT-2's start from the very
+    # base its targets were fine-tuned from, whose checksum the target's metadata records
+    manifest = rundir.read_manifest(run)["artefacts"]
+    online = manifest[f"models/{ch06_privacy.online_reference_name('gpt2', 'variant', 0)}/model.safetensors"]
+    target_base = json.loads((run / "models" / "gpt2-epsinf" / "metadata.json").read_text())["base_model"]
+    assert online["params"]["base_sha256"] == target_base["base_sha256"]
     text = (data_book["html"] / "book" / "06_privacy.html").read_text()
-    assert "replica" in text and "empirical" in text
+    assert "replica" in text and "empirical" in text and "LiRA (online)" in text
+
+
+@book_timeout
+def test_book_gathers_results_and_its_record(data_book):
+    """The results page reads the chapters' tables back: one row per claim with a computed
+    verdict, the headline tables, the frontier; the appendix shows the run's manifest, in
+    which every chapter was recorded with its parameters and code, and every artefact's
+    checksum still matches (a recorded checksum that does not is reported as such)."""
+    from lib import ch05_utility, ch07_results, ch08_record
+    from lib.profiles import resolve
+
+    run = data_book["run"]
+    loaded = ch07_results.load(run)
+    claims = ch07_results.claims_table(loaded, resolve("smoke"))
+    assert len(claims) == len(ch07_results.CLAIMS) and set(claims["verdict"]) <= set(ch05_utility.VERDICTS)
+    assert not ch07_results.privacy_table(loaded).empty and not ch07_results.utility_table(loaded).empty
+    page = (data_book["html"] / "book" / "07_results.html").read_text()
+    for claim in claims.index:
+        assert claim in page.replace("&#8217;", "'").replace("’", "'"), claim
+    manifest = ch08_record.load(run)
+    executed = [c.name for c in book.toc_chapters() if c.is_notebook]
+    assert set(manifest["chapters"]) == set(executed)
+    assert all(entry["code"]["commit"] for entry in manifest["chapters"].values())
+    table = ch08_record.artefacts_table(run, manifest)
+    assert table["matches"].all(), table[~table["matches"]]
+    first = next(iter(manifest["artefacts"]))
+    manifest["artefacts"][first]["sha256"] = "0" * 64
+    assert not ch08_record.artefacts_table(run, manifest).loc[first, "matches"]
+    assert "reproducible record" in (data_book["html"] / "book" / "08_record.html").read_text()
+
+
+@book_timeout
+@pytest.mark.slow
+def test_two_runs_with_one_seed_give_identical_cohorts_and_tables(data_book, tmp_path):
+    """Determinism: the whole book executed again into a fresh run directory, same profile,
+    data and seed, gives byte-identical synthetic VCFs and identical metric tables (every
+    model retrained, every cohort generated, every attack and audit run again)."""
+    second = tmp_path / "run"
+    code = book.main(["--profile", "smoke", "--run-dir", str(second), "--no-build", *REAL_PANEL_ARGS])
+    assert code == 0
+    first = data_book["run"]
+    vcfs = sorted(p.name for p in (first / "synthetic").glob("*.vcf.gz"))
+    assert len(vcfs) >= 10 and vcfs == sorted(p.name for p in (second / "synthetic").glob("*.vcf.gz"))
+    for name in vcfs:
+        assert (first / "synthetic" / name).read_bytes() == (second / "synthetic" / name).read_bytes(), name
+    tables = sorted(p.name for p in (first / "metrics").glob("*.csv"))
+    assert {"05_utility.csv", "06_privacy.csv", "06_audit.csv"} <= set(tables)
+    for name in tables:
+        assert (first / "metrics" / name).read_text() == (second / "metrics" / name).read_text(), name
 
 
 #: Charts a chapter must draw at least (a floor, so a chapter that loses its charts fails);
 #: a page not listed is held to the charts its executed notebook holds.
-MIN_CHARTS = {"01_data": 8, "02_tokenization": 2, "03_models": 2, "04_dp_training": 5, "05_utility": 7, "06_privacy": 6}
+MIN_CHARTS = {"01_data": 8, "02_tokenization": 2, "03_models": 2, "04_dp_training": 5, "05_utility": 7, "06_privacy": 6,
+              "07_results": 4, "08_record": 0}
 
 
 def charts_in_notebook(path: Path) -> int:
@@ -291,10 +348,12 @@ def charts_in_notebook(path: Path) -> int:
 
 @book_timeout
 @pytest.mark.browser
+@pytest.mark.parametrize("where", ["server", "file"])
 @pytest.mark.parametrize("chapter", book.toc_chapters(), ids=lambda c: c.name)
-def test_chapter_pages_draw_their_charts_offline(data_book, chapter):
-    """The built book (every page of _toc.yml, on the real panel): each page draws every
-    chart as SVG, with no console error and no request leaving the machine."""
+def test_every_page_works_offline_from_a_server_and_from_files(data_book, chapter, where):
+    """Every page of _toc.yml in the built book (on the real panel), served on 127.0.0.1
+    and opened from file://: each chart drawn as SVG, math rendered, no console error, no
+    request leaving the machine or failing, no broken internal link or missing image."""
     from browser_utils import check_page, chromium_available, serve_directory
     from conftest import require_or_skip
 
@@ -303,22 +362,36 @@ def test_chapter_pages_draw_their_charts_offline(data_book, chapter):
     if chapter.is_notebook:
         expected = charts_in_notebook(data_book["run"] / "notebooks" / f"{chapter.name}.ipynb")
         assert expected >= MIN_CHARTS.get(chapter.name, 1), chapter.name
-    with serve_directory(data_book["html"]) as base_url:
-        report = check_page(f"{base_url}/{chapter.docname}.html")
+    if where == "server":
+        with serve_directory(data_book["html"]) as base_url:
+            report = check_page(f"{base_url}/{chapter.docname}.html")
+    else:
+        report = check_page((data_book["html"] / f"{chapter.docname}.html").as_uri())
     assert report["chart_count"] >= expected
     assert report["svg_count"] == report["chart_count"], report
+    assert report["math_count"] >= report["math_expected"], report
     assert report["console_errors"] == [], report
     assert report["failed_requests"] == [], report
     assert report["external_requests"] == [], report
+    assert report["broken_links"] == [] and report["broken_images"] == [], report
+    if chapter.name == "intro":
+        assert report["math_count"] > 0  # the definition of differential privacy is typeset
 
 
 @book_timeout
 @pytest.mark.slow
 def test_book_builds_as_a_pdf(data_book, tmp_path):
-    """``--builder pdflatex``: xelatex through latexmk; every chart goes in as its PNG."""
+    """``--builder pdflatex``: xelatex through latexmk, a PDF that reads like a paper. Its
+    text (pypdf) holds every page's title, every chart as a numbered figure with its title
+    as caption, the claims table, the commit on the title page, and no code cell's source;
+    tables come as LaTeX tables that fit the page, not as text dumps."""
     import shutil
 
+    from pypdf import PdfReader
+
     from conftest import require_or_skip
+    from lib import ch07_results
+    from lib.profiles import resolve
 
     require_or_skip(shutil.which("xelatex") is not None and shutil.which("latexmk") is not None,
                     "needs xelatex and latexmk (apt-get install texlive-xetex texlive-latex-extra "
@@ -330,5 +403,40 @@ def test_book_builds_as_a_pdf(data_book, tmp_path):
     pdf = latex / "book.pdf"
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 100_000
     tex = (latex / "book.tex").read_text()
-    assert tex.count("\\sphinxincludegraphics") >= 8
     assert "Styler object" not in tex and "<pandas" not in tex
+    assert tex.count("\\begin{longtable}") >= 10  # DataFrames as tables (lib.figures.latex_table)
+    # pypdf loses some spaces between words of this font: compare without any whitespace
+    flat = "".join("".join((page.extract_text() or "").split()) for page in PdfReader(pdf).pages)
+    flat = flat.replace("’", "'").replace("‘", "'")
+
+    def squeeze(text: str) -> str:
+        return "".join(text.split()).replace("’", "'")
+
+    assert "Commit" + rundir.code_version()["commit"][:12] in flat  # the title page says which code built it
+    charts, captions = 0, []
+    for chapter in book.toc_chapters():
+        source = chapter.path.read_text() if not chapter.is_notebook else None
+        if chapter.is_notebook:
+            executed = nbformat.read(data_book["run"] / "notebooks" / f"{chapter.name}.ipynb", as_version=4)
+            title = next(c.source for c in executed.cells if c.cell_type == "markdown").splitlines()[0]
+            for cell in executed.cells:
+                for output in cell.get("outputs", []):
+                    caption = book.chart_caption(output.get("data", {}).get("text/html", ""))
+                    if caption:
+                        charts += 1
+                        captions.append(caption)
+                if cell.cell_type == "code":  # no code cell's source reaches the PDF
+                    for line in cell.source.splitlines():
+                        line = squeeze(line)
+                        if len(line) > 25 and "(" in line and not line.startswith("#"):
+                            assert line not in flat, (chapter.name, line)
+        else:
+            title = source.splitlines()[0]
+        assert squeeze(title.lstrip("# ")) in flat, title
+    assert charts >= 20
+    for caption in captions:
+        assert f":{squeeze(caption)}" in flat, caption
+    assert len(re.findall(r"Fig\.\d+\.\d+:", flat)) >= charts  # each chart a numbered figure, "Fig. 9.5: ..."
+    claims = ch07_results.claims_table(ch07_results.load(data_book["run"]), resolve("smoke"))
+    for claim in claims.index:
+        assert squeeze(" ".join(claim.split()[:4])) in flat, claim

@@ -1,0 +1,85 @@
+"""Write book/07_results.ipynb (without outputs) from the cells below.
+
+The chapter is kept as this script so that its cells can be reviewed as code; run
+``python tools/make_results_notebook.py`` after editing and commit both files.
+"""
+from notebooks import IMPORT_LIB, code, md, write
+
+HIDE = {"tags": ["hide-input"]}
+
+cells = [
+md("""# Results
+
+This page gathers the book's headline results from the run it was built on (profile
+{glue:text}`profile`): {glue:text}`n_models` trained models, {glue:text}`n_cohorts`
+synthetic cohorts, {glue:text}`n_members` members attacked against
+{glue:text}`n_non_members` people never trained on. Nothing is computed here that a
+chapter did not compute: each table and figure is read back from the chapters' tables in
+the run directory (`metrics/05_utility.csv`, `metrics/06_privacy.csv`,
+`metrics/06_audit.csv`), and each links back to the chapter that explains it. Like those
+chapters' numbers, they are evaluations on members and non-members, outside the
+guarantee."""),
+md("""## Parameters
+
+The run to gather: `profile` and `run_dir` as for every chapter."""),
+code("""profile = "quick"          # smoke | quick | full
+run_dir = None             # default: data/runs/<profile>""", metadata={"tags": ["parameters"]}),
+code(IMPORT_LIB + """
+import pandas as pd
+
+from lib import ch05_utility, charts, figures, profiles, rundir
+from lib import ch07_results as chapter
+
+figures.setup()
+pd.set_option("display.max_colwidth", 400)
+run = rundir.run_path(run_dir, profile)
+settings = profiles.resolve(profile)
+loaded = chapter.load(run)
+claims = chapter.claims_table(loaded, settings)
+figures.glue_numbers(chapter.numbers(loaded, settings, claims))
+print(f"profile={profile} run directory: {run}")""", metadata=HIDE),
+md("""## The privacy–utility frontier
+
+Each synthetic cohort is a point: its utility on one of the utility chapter's headline
+metrics (one panel each) against the best membership-inference attack on its model or on
+the cohort itself. The copy of members and the independent sites are the two ends a
+generator sits between. Without privacy, the best attack on the minGPT reaches an AUC of
+{glue:text}`mingpt_open_auc`, on GPT-2 {glue:text}`gpt2_open_auc`; under differential
+privacy no attack on either family passes {glue:text}`mingpt_private_auc` (minGPT) and
+{glue:text}`gpt2_private_auc` (GPT-2), and the utility the private cohorts keep is what
+the panels show. The chapters explain each axis: [utility](05_utility.ipynb),
+[privacy](06_privacy.ipynb)."""),
+code("""points = chapter.frontier(loaded)
+charts.frontier_chart(points)""", metadata=HIDE),
+code("""charts.frontier_chart(points, value="tpr@0.1", value_title="Best attack's TPR at 10% FPR",
+                      title="The privacy-utility frontier at low false-positive rate")""", metadata=HIDE),
+md("""## The dissertation's claims
+
+Each claim of the dissertation this book reproduces, what it reported (on 20 members
+against 20 non-members, without intervals), what this run measured, and the verdict the
+owning chapter computed from the numbers and their 95% intervals. Of
+{glue:text}`n_claims` claims, {glue:text}`claims_holds` hold, {glue:text}`claims_holds_in_part`
+hold in part, {glue:text}`claims_does_not_hold` do not hold, and
+{glue:text}`claims_untold` cannot be told or tested at this scale (the table says
+why)."""),
+code("""claims""", metadata=HIDE),
+md("""## Privacy
+
+Every trained model's best attack (the chapter's [corrected protocol](06_privacy.ipynb)),
+its true-positive rate at a 10% false-positive rate, and the lower bounds on ε that the
+attacks and the [canary audits](06_privacy.ipynb) prove with 95% confidence, beside the ε
+the accountant computed."""),
+code("""chapter.privacy_table(loaded)""", metadata=HIDE),
+code("""charts.epsilon_bound_chart(chapter.bound_frame(loaded), title="Every empirical lower bound against the accountant's ε")""",
+     metadata=HIDE),
+md("""## Utility
+
+The main cohorts of each family (every ε, and clipping without noise) and the three
+reference cohorts on the [utility chapter's](05_utility.ipynb) headline metrics, with
+95% intervals."""),
+code("""chapter.utility_table(loaded)""", metadata=HIDE),
+code("""charts.utility_epsilon_chart(ch05_utility.epsilon_frame(loaded["utility"], chapter.UTILITY_METRICS),
+                              ch05_utility.SHORT_TITLES)""", metadata=HIDE),
+]
+
+write(cells, "07_results")
