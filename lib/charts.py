@@ -676,7 +676,7 @@ def frontier_chart(frame: pd.DataFrame, title: str = "The privacy-utility fronti
         x=alt.X("utility:Q", title="Utility (the panel's metric)", scale=alt.Scale(zero=False)),
         y=alt.Y("privacy:Q", title=value_title, scale=alt.Scale(zero=False)))
     points = base.mark_point(filled=True, size=70).encode(
-        color=alt.Color("family:N", title="Model"),
+        color=alt.Color("family:N", title="Model", legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("metric_title:N", title="Metric"),
                  alt.Tooltip("utility:Q", title="Utility", format=".3f"),
                  alt.Tooltip("privacy:Q", title=value_title, format=".3f"), alt.Tooltip("attack:N", title="Attack")])

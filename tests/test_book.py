@@ -299,3 +299,16 @@ def test_paper_notebook_prints_figures_and_tables_not_code(tmp_path):
     assert "Two points" in paper.cells[2].source and (tmp_path / "figures" / "ch-1.png").read_bytes()[:4] == b"\x89PNG"
     assert book.chart_caption(figures.render(chart.to_dict())["text/html"]) == "Two points"
 
+
+
+def test_a_citation_without_a_bibliography_entry_fails_the_build(tmp_path, capfd):
+    """sphinxcontrib-bibtex warns about a key missing from book/references.bib, and the
+    book is built with -W: the build fails and names the key."""
+    root = make_fixture_root(tmp_path / "root")
+    intro = root / "book" / "intro.md"
+    intro.write_text(intro.read_text() + "\nA claim {cite:p}`nosuchwork2099`.\n")
+    code = book.main(["--profile", "smoke", "--root", str(root), "--run-dir", str(tmp_path / "run"),
+                      "--output", str(tmp_path / "out"), "-p", "n_points", "25"])
+    assert code == 1
+    captured = capfd.readouterr()
+    assert "nosuchwork2099" in captured.out + captured.err
