@@ -266,7 +266,8 @@ def chart_caption(html_text: str) -> str | None:
 
 def paper_notebook(nb: Any, figures_dir: Path, prefix: str) -> Any:
     """An executed chapter as the PDF prints it (a paper, not a notebook): every code
-    cell's source left out (tag ``remove-input``; a cell without output goes entirely),
+    cell's source and printed lines left out (tag ``remove-input``; a cell without other
+    output goes entirely),
     every chart taken out of its cell's output into a numbered figure with its title as
     caption (a MyST ``figure`` of the chart's PNG, written to ``figures_dir``), and every
     table into the page as its LaTeX (:func:`lib.figures.latex_table`, which fits the
@@ -291,10 +292,10 @@ def paper_notebook(nb: Any, figures_dir: Path, prefix: str) -> Any:
             elif "\\begin{longtable}" in data.get("text/latex", ""):
                 # a table (lib.figures.latex_table): MyST-NB would set text/latex as math
                 after.append("```{raw} latex\n" + data["text/latex"] + "\n```")
-            else:
+            elif output.get("output_type") != "stream":  # printed lines (the run directory...) are not the paper's
                 kept.append(output)
         cell.outputs = kept
-        visible = [o for o in kept if o.get("output_type") != "stream" or o.get("name") != "stderr"]
+        visible = kept
         cell.metadata["tags"] = tags + (["remove-cell"] if not visible else ["remove-input"])
         cells.append(cell)
         cells.extend(nbformat.v4.new_markdown_cell(text) for text in after)

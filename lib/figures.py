@@ -147,15 +147,18 @@ def latex_table(frame: Any, max_rows: int = 400) -> str:
     header = [str(c) for c in data.columns]
     rows = [["" if (isinstance(v, float) and v != v) else (f"{v:.4g}" if isinstance(v, float) else str(v))
              for v in row] for row in data.itertuples(index=False)]
-    def longest_word(text: str) -> int:
-        return max((len(w) for w in re.split(r"[\s_/,-]+", text)), default=0)
+    def longest_word(text: str) -> int:  # a run longer than 24 characters is cut every 12 (latex_escape)
+        return max((len(w) if len(w) <= 24 else 12 for w in re.split(r"[\s_/,-]+", text)), default=0)
 
     longest = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
     need = [max([longest_word(h)] + [longest_word(r[i]) for r in rows]) for i, h in enumerate(header)]
-    weights = [max(n + 1, 2.5 * min(m, 60) ** 0.6) for n, m in zip(need, longest)]
+    weights = [max(n + 1, 2.5 * min(m, 200) ** 0.6) for n, m in zip(need, longest)]
     total = sum(weights) or 1.0
     widths = [w / total for w in weights]
-    size = "small" if total <= 100 else "footnotesize" if total <= 125 else "scriptsize"
+    # characters a line holds at 11pt: ~90 in \small, ~100 in \footnotesize, ~115 in
+    # \scriptsize, less the space between columns
+    room = total + 1.5 * len(header)
+    size = "small" if room <= 78 else "footnotesize" if room <= 92 else "scriptsize"
     spec = "".join(fr">{{\raggedright\arraybackslash}}p{{\dimexpr {w:.3f}\linewidth-2\tabcolsep\relax}}"
                    for w in widths)
     line = lambda cells: " & ".join(cells) + r" \\"  # noqa: E731
