@@ -11,12 +11,14 @@ run too. So ``python -m lib.book`` (what ``make book`` calls)
    repository root), passing ``profile``, ``run_dir`` and the ``-p``/``-y`` overrides -- each
    notebook only gets the parameters its ``parameters`` cell declares, and an override that
    no chapter declares is an error rather than silently ignored. Executed notebooks go to
-   ``<run_dir>/notebooks/``, with a log per chapter beside them;
+   ``<run_dir>/notebooks/``, with a log per chapter beside them, and each chapter's
+   parameters, seconds and commit go into the run's manifest;
 3. stages a build source in ``_build/src/``: the configuration, the markdown pages, the
    bibliography, the EXECUTED notebooks in place of the (output-free) sources, and the
-   offline assets (Vega bundle, MathJax: see :mod:`lib.figures`);
+   offline assets (Vega bundle, MathJax: see :mod:`lib.figures`); for the PDF, each
+   notebook as a paper prints it (:func:`paper_notebook`) and the commit on the title page;
 4. runs ``jupyter-book build -W`` on it (warnings are errors; notebooks are not executed
-   again), which writes the site to ``_build/html/``.
+   again), which writes the site to ``_build/html/`` (or the PDF to ``_build/latex/``).
 
 A chapter never depends on the runner: ``papermill book/01_data.ipynb out.ipynb -p profile
 smoke`` runs it alone.
@@ -266,12 +268,12 @@ def chart_caption(html_text: str) -> str | None:
 
 def paper_notebook(nb: Any, figures_dir: Path, prefix: str) -> Any:
     """An executed chapter as the PDF prints it (a paper, not a notebook): every code
-    cell's source and printed lines left out (tag ``remove-input``; a cell without other
-    output goes entirely),
-    every chart taken out of its cell's output into a numbered figure with its title as
-    caption (a MyST ``figure`` of the chart's PNG, written to ``figures_dir``), and every
-    table into the page as its LaTeX (:func:`lib.figures.latex_table`, which fits the
-    text width), since MyST-NB would typeset a ``text/latex`` output as math."""
+    cell's source and printed lines left out (tag ``remove-input``; a cell with no other
+    output goes entirely), every chart taken out of its cell's output into a numbered
+    figure with its title as caption (a MyST ``figure`` of the chart's PNG, written to
+    ``figures_dir``), and every table into the page as its LaTeX
+    (:func:`lib.figures.latex_table`, which fits the text width; MyST-NB would typeset a
+    ``text/latex`` output as math)."""
     cells = []
     count = 0
     for cell in nb.cells:
@@ -295,8 +297,7 @@ def paper_notebook(nb: Any, figures_dir: Path, prefix: str) -> Any:
             elif output.get("output_type") != "stream":  # printed lines (the run directory...) are not the paper's
                 kept.append(output)
         cell.outputs = kept
-        visible = kept
-        cell.metadata["tags"] = tags + (["remove-cell"] if not visible else ["remove-input"])
+        cell.metadata["tags"] = tags + (["remove-input"] if kept else ["remove-cell"])
         cells.append(cell)
         cells.extend(nbformat.v4.new_markdown_cell(text) for text in after)
     nb.cells = cells
