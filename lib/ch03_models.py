@@ -97,8 +97,17 @@ def family_base(run: str | os.PathLike, family: str, settings: Mapping[str, Any]
     ``mingpt_base`` and from scratch (None) when not, as in the dissertation."""
     if base_model is not None:
         return Path(base_model)
-    if family == "gpt2" or settings.get(f"{family}_base"):
-        return public_base(run, settings, seed=seed, family=family)
+    return model_start(run, family, artefacts.main_tokenizer(family), settings, seed=seed)
+
+
+def model_start(run: str | os.PathLike, family: str, tokenizer_name: str, settings: Mapping[str, Any],
+                seed: int = 0) -> Path | None:
+    """Where this chapter starts ``family`` on ``tokenizer_name`` when no base is given:
+    GPT-2 from its public base, a minGPT on a record tokenizer from its own public base
+    when the profile says ``mingpt_base``, anything else (a text tokenizer) from scratch
+    (None). The privacy chapter's attacker starts its online references here too."""
+    if family == "gpt2" or (settings.get(f"{family}_base") and tokenizer_name in tk.RECORD_TOKENIZERS):
+        return public_base(run, settings, seed=seed, family=family, tokenizer_name=tokenizer_name)
     return None
 
 
@@ -195,16 +204,15 @@ def train_all(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0
     a minGPT on the other record tokenizer (two tokens per record when the main one writes
     one, and the other way round), and a minGPT on ``text_tokenizer`` (whose longer
     sequences get the profile's ``text_model_epochs``). Every minGPT starts where
-    :func:`family_base` says. Returns name -> ``{"model", "history", "directory",
+    :func:`model_start` says. Returns name -> ``{"model", "history", "directory",
     "family", "tokenizer", "seconds"}``."""
-    gpt2_base = family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
-    mingpt_base = family_base(run, "mingpt", settings, seed=seed)
     other = "variant" if artefacts.main_tokenizer("mingpt") == "record" else "record"
-    plan = [("mingpt", artefacts.main_tokenizer("mingpt"), mingpt_base, {}),
-            ("gpt2", artefacts.main_tokenizer("gpt2"), gpt2_base, {}),
-            ("mingpt", other, public_base(run, settings, seed=seed, family="mingpt", tokenizer_name=other)
-             if settings.get("mingpt_base") else None, {}),
-            ("mingpt", text_tokenizer, None, {"epochs": settings["text_model_epochs"]})]
+    plan = [("mingpt", artefacts.main_tokenizer("mingpt"), family_base(run, "mingpt", settings, seed=seed), {}),
+            ("gpt2", artefacts.main_tokenizer("gpt2"), family_base(run, "gpt2", settings, seed=seed,
+                                                                   base_model=base_model), {}),
+            ("mingpt", other, model_start(run, "mingpt", other, settings, seed=seed), {}),
+            ("mingpt", text_tokenizer, model_start(run, "mingpt", text_tokenizer, settings, seed=seed),
+             {"epochs": settings["text_model_epochs"]})]
     out = {}
     for family, tokenizer_name, base_dir, extra in plan:
         started = time.perf_counter()

@@ -209,24 +209,16 @@ def online_reference_name(family: str, tokenizer_name: str, index: int) -> str:
     return f"{REFERENCE_PREFIX}-online-{family}{middle}-{index}"
 
 
-def target_start(run: str | os.PathLike, family: str, tokenizer_name: str, settings: Mapping[str, Any],
-                 seed: int = 0) -> Path | None:
-    """Where chapter 03 starts the target of ``family`` on ``tokenizer_name``
-    (:func:`lib.ch03_models.train_all`): GPT-2 from its public base, a minGPT on a record
-    tokenizer from its own public base when the profile says ``mingpt_base``, anything else
-    from scratch (None). The base is public, so the attacker can start there too."""
-    if family == "gpt2" or (settings.get(f"{family}_base") and tokenizer_name in tk.RECORD_TOKENIZERS):
-        return ch03_models.public_base(run, settings, seed=seed, family=family, tokenizer_name=tokenizer_name)
-    return None
-
-
 def online_count(settings: Mapping[str, Any]) -> int:
     """The profile's ``mia_online_references``: 0 (none), or an even number of at least 2
     (the halves come in complementary pairs); anything else is refused before any work."""
-    n = settings.get("mia_online_references", 0)
+    return _even_count(settings.get("mia_online_references", 0), "mia_online_references")
+
+
+def _even_count(n: Any, name: str) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0 or n % 2:
-        raise ValueError(f"mia_online_references={n!r}: online references come in complementary pairs; choose an "
-                         "even number of at least 2, or 0 for none")
+        raise ValueError(f"{name}={n!r}: online references come in complementary pairs; choose an even number of "
+                         "at least 2, or 0 for none")
     return int(n)
 
 
@@ -245,7 +237,7 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
     made of the public people and the candidates' profiles (the attacker holds the
     profiles it asks about, never whether they are members), complementary halves in
     pairs, so every candidate is IN for exactly half of them. Each starts where the
-    target starts (:func:`target_start`: GPT-2 fine-tuned from the same public base, which
+    target starts (:func:`lib.ch03_models.model_start`: GPT-2 fine-tuned from the same public base, which
     the offline references cannot use) and trains with the target's settings for its
     planned epochs, without validation. Saved as ``models/ref-online-...`` and reused.
     Returns the models and the masks (reference x pool person, True = trained on; the
@@ -253,8 +245,8 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
 
     These models are trained on members' profiles: diagnostics of the attack, outside
     the guarantee, never released."""
-    if n_references == 0 or online_count({"mia_online_references": n_references}) != n_references:
-        raise ValueError(f"n_references={n_references}: choose an even number of at least 2")
+    if _even_count(n_references, "n_references") == 0:
+        raise ValueError("n_references=0: choose an even number of at least 2")
     run = Path(run)
     public = artefacts.split_profiles(run, "public")
     pool = pd.concat([public[["sample", "variants"]], people[["sample", "variants"]]], ignore_index=True)
@@ -262,7 +254,7 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
     sizes = artefacts.model_sizes(run, settings, family, tokenizer)
     ids = _encode(tokenizer, pool["variants"], int(sizes["block_size"]))
     masks = reference_halves(len(pool), n_references, seed=(seed, 0x0411))
-    start = target_start(run, family, tokenizer_name, settings, seed=seed)
+    start = ch03_models.model_start(run, family, tokenizer_name, settings, seed=seed)
     out = []
     for i, mask in enumerate(masks):
         name = online_reference_name(family, tokenizer_name, i)

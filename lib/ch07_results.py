@@ -82,9 +82,7 @@ def utility_table(loaded: Mapping[str, Any]) -> pd.DataFrame:
     """The main constrained cohorts (each family's main tokenizer, every ε, clipping
     alone) and the reference cohorts: the headline utility metrics with 95% intervals."""
     table = loaded["utility"]
-    main = table[(table["kind"] == "reference") | (
-        (table["decoding"] == "constrained") & (table["tokenizer"] == table["family"].map(artefacts.MAIN_TOKENIZERS))
-        & table["variant"].isin(["", "cliponly"]))]
+    main = table[(table["kind"] == "reference") | table["cohort"].isin(ch05_utility.main_cohorts(table)["cohort"])]
     wide = ch05_utility.wide_table(main, UTILITY_METRICS)
     return wide.rename(columns=ch05_utility.SHORT_TITLES)
 
@@ -112,10 +110,10 @@ def privacy_table(loaded: Mapping[str, Any]) -> pd.DataFrame:
                      "empirical ε, attacks": (f"{bounds.loc[target, 'empirical ε (held-out threshold)']:.2f}"
                                               if target in bounds.index else "–"),
                      "empirical ε, canaries": "–" if pd.isna(audit) else f"{float(audit):.2f}"})
-    order = {"mingpt": 0, "gpt2": 1}
+    order = list(ch05_utility.FAMILY_LABELS.values())
     frame = pd.DataFrame(rows)
-    frame = frame.assign(_f=frame["model"].map(lambda m: order.get(m.split("-")[0], 2))).sort_values(["_f", "model"])
-    return frame.drop(columns="_f").set_index("model")
+    rank = frame["family"].map(lambda f: order.index(f) if f in order else len(order))
+    return frame.assign(_rank=rank).sort_values(["_rank", "model"]).drop(columns="_rank").set_index("model")
 
 
 def bound_frame(loaded: Mapping[str, Any]) -> pd.DataFrame:

@@ -27,7 +27,7 @@ def load(run: str | os.PathLike) -> dict[str, Any]:
     path = Path(run) / "manifest.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; run the book's chapters on this run directory first")
-    return rundir.read_json(path)
+    return rundir.read_manifest(Path(run))
 
 
 def _short(code: Mapping[str, Any] | None) -> str:
