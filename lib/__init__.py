@@ -18,8 +18,9 @@ The chapters (``book/<NN>_<name>.ipynb`` -> ``lib/ch<NN>_<name>.py``):
 - :mod:`lib.ch05_utility`     every synthetic cohort against the real holdout, framed by three
   reference cohorts: one tidy table of every metric, the figures, the dissertation's findings;
 - :mod:`lib.ch06_privacy`     every model and released cohort attacked (members against the holdout,
-  reference models on public people, the dissertation's protocol replayed), empirical against
-  accountant ε, the privacy-utility frontier;
+  reference models on public people trained as the target was, DP included; the primary attack
+  declared in the profile; the dissertation's protocol replayed), empirical against accountant ε
+  with each check's ceiling, the privacy-utility frontier;
 - :mod:`lib.ch07_results`     the results page: the chapters' tables read back, the headline
   tables and figures, the dissertation's claims beside what was measured;
 - :mod:`lib.ch08_record`      the appendix: the run's manifest (chapters, inputs, packages,
@@ -51,11 +52,18 @@ The concerns, roughly bottom to top:
 - :mod:`lib.grad_samplers` per-person gradients under Opacus for both families;
 - :mod:`lib.privacy`      DP-SGD set up in one place (Poisson sampling, accounting, seeded or
   secure randomness, ``privacy.json``);
+- :mod:`lib.evidence`     standards of evidence: seed-level estimates (the mean over training
+  seeds with an interval that carries their spread and the per-model bootstrap), comparisons
+  with a Bonferroni correction, verdicts read by printed rules (:class:`lib.evidence.Claim`);
+- :mod:`lib.parallel`     independent jobs (trainings) side by side, one thread each, the same
+  numbers however many run at once;
 - :mod:`lib.audit`        privacy audits: epsilon lower bounds from membership inference
-  (Clopper-Pearson), the one-run audit of Steinke et al. 2023, exposure;
+  (Clopper-Pearson; the best of several attacks at a Bonferroni level), the one-run audit of
+  Steinke et al. 2023, exposure, and the ceiling of each (the most its sample can prove);
 - :mod:`lib.mia`          membership inference: model and synthetic-cohort signals, attacks fit on
-  the attacker's own reference models (threshold, classifiers, LiRA, RMIA, density ratio), and
-  one evaluation (AUC with interval, TPR at low FPR, the empirical epsilon bound);
+  the attacker's own reference models (threshold, classifiers, LiRA, RMIA, density ratio), one
+  evaluation (AUC with interval, TPR at low FPR, the empirical epsilon bound), and the best of
+  several attacks with an interval that pays for choosing it (a max-statistic bootstrap);
 - :mod:`lib.distributed`  private training on several processes (torchrun, Opacus DPDDP);
 - :mod:`lib.dp_transformers_compat`  dp-transformers 1.0.0 on today's libraries, per-person loss;
 - :mod:`lib.generation`   sampling with a key/value cache, constrained decoding, validity;

@@ -24,6 +24,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -226,38 +227,67 @@ def _is_main(family: str, tokenizer_name: str | None) -> bool:
     return tokenizer_name is None or tokenizer_name == main_tokenizer(family)
 
 
-def model_name(family: str, tokenizer_name: str | None = None, eps: float | str = "inf", variant: str = "") -> str:
+def model_name(family: str, tokenizer_name: str | None = None, eps: float | str = "inf", variant: str = "",
+               seed: int = 0) -> str:
     """``<family>-eps<eps>`` for the family's main tokenizer (:data:`MAIN_TOKENIZERS`; the
     run-directory contract), ``<family>-<tokenizer>-eps<eps>`` for any other; ``variant``
     (e.g. ``"dptransformers"``) names another way of training the same model:
-    ``<family>-<variant>-eps<eps>``."""
+    ``<family>-<variant>-eps<eps>``. ``seed`` is the training seed's index (0, 1, ...; see
+    :func:`training_seed`): the first model of a setting has no suffix, the others end in
+    ``-seed<k>`` (``mingpt-eps8-seed2``): the same setting trained again with its own
+    initialisation, batches and noise."""
     if family not in models.FAMILIES:
         raise ValueError(f"family={family!r} is unknown; choose one of {models.FAMILIES}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed={seed!r}: a training seed's index is a whole number from 0")
     middle = "" if _is_main(family, tokenizer_name) else f"-{tokenizer_name}"
     middle += f"-{variant}" if variant else ""
-    return f"{family}{middle}-eps{eps_text(eps)}"
+    return f"{family}{middle}-eps{eps_text(eps)}" + (f"{SEED_SUFFIX}{int(seed)}" if seed else "")
+
+
+#: How a model name marks a training seed other than the first (:func:`model_name`).
+SEED_SUFFIX = "-seed"
+
+
+def training_seed(seed: int, index: int) -> int:
+    """The random seed of training seed ``index`` of a setting, from the chapter's ``seed``:
+    ``seed + index`` (index 0 is the chapter's own seed, so the first model of every setting
+    is the one a single-seed run trains). Every random draw of a training run (initial
+    weights, Poisson batches, DP noise, the synthetic cohort's sampling) follows from it."""
+    return int(seed) + int(index)
 
 
 def parse_model_name(name: str) -> dict[str, Any]:
     """The inverse of :func:`model_name`: ``family``, ``tokenizer`` (the family's main one
-    when the name gives none), ``epsilon`` (a float, ``inf`` for a non-private model) and
-    ``variant`` (``""``, or e.g. ``"cliponly"``, ``"dptransformers"``). Any middle part
-    that names a tokenizer (:data:`lib.tokenization.TOKENIZERS`) is the tokenizer;
-    the rest is the variant."""
-    head, sep, eps = name.rpartition("-eps")
+    when the name gives none), ``epsilon`` (a float, ``inf`` for a non-private model),
+    ``variant`` (``""``, or e.g. ``"cliponly"``, ``"dptransformers"``) and ``seed`` (the
+    training seed's index, 0 without a suffix). Any middle part that names a tokenizer
+    (:data:`lib.tokenization.TOKENIZERS`) is the tokenizer; the rest is the variant."""
+    base, seed = name, 0
+    found = re.fullmatch(rf"(.+){re.escape(SEED_SUFFIX)}([1-9][0-9]*)", name)
+    if found:
+        base, seed = found.group(1), int(found.group(2))
+    head, sep, eps = base.rpartition("-eps")
     parts = head.split("-") if sep else []
     if not parts or parts[0] not in models.FAMILIES:
-        raise ValueError(f"{name!r} is not a model name (<family>[-<tokenizer>][-<variant>]-eps<ε>)")
+        raise ValueError(f"{name!r} is not a model name (<family>[-<tokenizer>][-<variant>]-eps<ε>[-seed<k>])")
     try:
         epsilon = float(eps)
     except ValueError:
         raise ValueError(f"{name!r}: {eps!r} is not an epsilon") from None
     family, middle = parts[0], parts[1:]
     tokenizer = middle.pop(0) if middle and middle[0] in tokenization.TOKENIZERS else main_tokenizer(family)
-    out = {"family": family, "tokenizer": tokenizer, "epsilon": epsilon, "variant": "-".join(middle)}
-    if model_name(family, tokenizer, epsilon, out["variant"]) != name:
-        raise ValueError(f"{name!r} is not a model name (<family>[-<tokenizer>][-<variant>]-eps<ε>)")
+    out = {"family": family, "tokenizer": tokenizer, "epsilon": epsilon, "variant": "-".join(middle), "seed": seed}
+    if model_name(family, tokenizer, epsilon, out["variant"], seed) != name:
+        raise ValueError(f"{name!r} is not a model name (<family>[-<tokenizer>][-<variant>]-eps<ε>[-seed<k>])")
     return out
+
+
+def setting_name(name: str) -> str:
+    """A model's name without its training seed: the *setting* its seeds share
+    (``mingpt-eps8-seed2`` -> ``mingpt-eps8``)."""
+    parsed = parse_model_name(name)
+    return model_name(parsed["family"], parsed["tokenizer"], parsed["epsilon"], parsed["variant"])
 
 
 def base_name(family: str, tokenizer_name: str | None = None) -> str:
@@ -281,6 +311,13 @@ def select_named(frame: pd.DataFrame, column: str, names: Sequence[str] | None, 
 
 def model_dir(run: str | os.PathLike, name: str) -> Path:
     return Path(run) / "models" / name
+
+
+def diagnostic_model_dir(run: str | os.PathLike, name: str) -> Path:
+    """``diagnostics/models/<name>/``: a model trained on members' data that is no target
+    and is never released (the attacker's online reference models, which train on the
+    candidates' profiles): kept out of ``models/``, the area a run releases from."""
+    return diagnostics_dir(run) / "models" / name
 
 
 def history_path(run: str | os.PathLike, name: str) -> Path:

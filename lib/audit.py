@@ -63,17 +63,29 @@ equally likely alternatives by the model's likelihood; its exposure is
 ``log2 |R| - log2 rank`` bits: 0 when it is the least likely candidate, ``log2 |R|`` when
 it is the most likely. Exposure is a measurement, not a bound.
 
+**The best of several attacks.** Reporting the largest of ``K`` attacks' bounds is a
+choice made on the data as well: :func:`split_epsilon_best` bounds every attack at the
+Bonferroni level ``1 - (1 - level) / K``, so that the best bound keeps the stated
+confidence.
+
+**Ceilings.** Every check has a largest value it can prove with the people it has: a
+perfect attack's bound (:func:`split_epsilon_ceiling`, :func:`one_run_ceiling`). A
+check whose ceiling is below the accountant's epsilon cannot come out "the guarantee is
+violated" at this scale, whatever the training does; its verdict reads "cannot be told".
+
 API: :func:`clopper_pearson` (one-sided bounds), :func:`empirical_epsilon` (one
 threshold's counts), :func:`epsilon_from_scores` (every threshold, or a fixed one),
 :func:`split_epsilon` (threshold chosen on one half, evaluated on the other),
-:func:`one_run_guesses`, :func:`one_run_p_value`, :func:`one_run_epsilon`,
-:func:`one_run_audit`, :func:`exposure`, :func:`exposure_from_scores`. All are pure
-functions of numbers and arrays.
+:func:`split_epsilon_best` (the best of several attacks, Bonferroni-corrected),
+:func:`split_epsilon_ceiling`, :func:`one_run_guesses`, :func:`one_run_p_value`,
+:func:`one_run_epsilon`, :func:`one_run_audit`, :func:`one_run_ceiling`,
+:func:`exposure`, :func:`exposure_from_scores`. All are pure functions of numbers and
+arrays.
 """
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -270,6 +282,14 @@ def epsilon_from_scores(scores: Any, labels: Any, delta: float = 0.0, level: flo
     return _sweep(scores, labels, delta, level, threshold)
 
 
+def _selection_size(n: int, fraction: float, what: str) -> int:
+    """How many of a class's ``n`` people :func:`split_epsilon` puts in the selection
+    part: a ``fraction`` of them, at least one and at most all but one."""
+    if n < 2:
+        raise ValueError(f"labels has {n} {what}; splitting needs at least two of each")
+    return min(max(int(round(fraction * n)), 1), n - 1)
+
+
 def split_epsilon(scores: Any, labels: Any, seed: int, delta: float = 0.0, level: float = 0.95,
                   fraction: float = 0.5) -> dict[str, Any]:
     """:func:`epsilon_from_scores` without the optimism: the threshold is chosen on a
@@ -291,16 +311,94 @@ def split_epsilon(scores: Any, labels: Any, seed: int, delta: float = 0.0, level
     chosen = np.zeros(scores.size, dtype=bool)
     for cls in (True, False):
         where = np.flatnonzero(labels == cls)
-        if where.size < 2:
-            raise ValueError(f"labels has {where.size} {'members' if cls else 'non-members'}; "
-                             "splitting needs at least two of each")
-        take = min(max(int(round(fraction * where.size)), 1), where.size - 1)
+        take = _selection_size(where.size, fraction, "members" if cls else "non-members")
         chosen[rng.permutation(where)[:take]] = True
     selection = _sweep(scores[chosen], labels[chosen], delta, level, None)
     out = _sweep(scores[~chosen], labels[~chosen], delta, level, selection["threshold"])
     out.update(selection_epsilon_lower=selection["epsilon_lower"], seed=seed,
                n_selection=int(chosen.sum()), n_evaluation=int((~chosen).sum()))
     return out
+
+
+def split_epsilon_ceiling(n_members: int, n_non_members: int, delta: float = 0.0, level: float = 0.975,
+                          fraction: float = 0.5) -> float:
+    """The largest bound :func:`split_epsilon` can ever return with these numbers of
+    people: the ceiling of the check.
+
+    :func:`split_epsilon` evaluates its threshold on the evaluation part only -- of each
+    class, the people not put in the selection part (``fraction`` of them, at least one,
+    at most all but one; the sizes :func:`split_epsilon` uses). The bound of
+    :func:`empirical_epsilon` grows with the true positives and shrinks with the false
+    positives (``TPR_low`` rises with ``tp``, ``FPR_high`` with ``fp``; ``TNR_low`` and
+    ``1 / FNR_high`` likewise), so it is largest for a perfect attack: every evaluated
+    member at or above the threshold, no evaluated non-member. (A score that separates
+    members from non-members perfectly but spreads them need not reach it: the threshold
+    is the selection part's lowest member score, and an evaluated member can fall below
+    it.) With ``n`` evaluated people in
+    each class and delta = 0 that is ``logit((1 - level)^(1/n))``; 122 members against
+    122 non-members (61 and 61 evaluated) at ``level`` 0.975 cannot prove more than
+    ``log(0.025^(1/61) / (1 - 0.025^(1/61)))`` = 2.775, whatever the attack.
+
+    A check whose ceiling is below the epsilon it would need to reach (the accountant's,
+    say) can come out neither way at this scale: read it as "cannot be told", not as
+    "the guarantee holds". Pass the level actually used per attack (after a Bonferroni
+    correction, :func:`split_epsilon_best`'s ``level_per_attack``)."""
+    n_members, n_non_members = _check_count("n_members", n_members), _check_count("n_non_members", n_non_members)
+    delta, level = _check_delta(delta), _check_open_unit("level", level)
+    fraction = _check_open_unit("fraction", fraction)
+    evaluated_members = n_members - _selection_size(n_members, fraction, "members")
+    evaluated_non_members = n_non_members - _selection_size(n_non_members, fraction, "non-members")
+    return empirical_epsilon(tp=evaluated_members, fn=0, fp=0, tn=evaluated_non_members, delta=delta,
+                             level=level)["epsilon_lower"]
+
+
+def split_epsilon_best(scores: Mapping[str, Any], labels: Any, seed: int, delta: float = 0.0,
+                       level: float = 0.975, fraction: float = 0.5) -> dict[str, Any]:
+    """:func:`split_epsilon` for several attacks on the same people, the best one kept
+    and paid for.
+
+    Each attack's bound holds with probability at least ``2 * level - 1`` (two one-sided
+    Clopper-Pearson bounds, see :func:`empirical_epsilon`); the *largest* of ``K`` such
+    bounds exceeds the truth whenever any one of them does, which can be up to ``K``
+    times as likely. So every attack is bounded at the Bonferroni level ``1 - (1 - level)
+    / K`` (``level_per_attack``): the probability that any of the ``K`` bounds overstates
+    epsilon is then at most ``K * 2 (1 - level) / K = 2 (1 - level)``, and the best bound
+    keeps the stated ``confidence`` ``2 * level - 1`` (Bonferroni's inequality needs no
+    independence between the attacks; it is conservative when they agree). Every attack
+    uses the same split (``seed``), the people an attack chooses its threshold on are
+    never the ones it is evaluated on.
+
+    ``scores`` maps attack names to one score per person (higher = more likely a member);
+    ``labels``: 1 for members, 0 for non-members. Among attacks with the same bound the
+    first in ``scores``' order is reported.
+
+    Returns ``attack`` (the best), ``epsilon_lower`` (its corrected bound), ``best`` (its
+    :func:`split_epsilon` dict), ``rows`` (per attack: ``attack``, ``epsilon_lower`` at
+    ``level_per_attack``, ``epsilon_lower_uncorrected`` at ``level``, valid only for an
+    attack fixed in advance), ``n_attacks``, ``level``, ``level_per_attack``,
+    ``confidence``, ``delta``, ``seed`` and ``ceiling`` (:func:`split_epsilon_ceiling` at
+    ``level_per_attack``: what a perfect attack would prove here)."""
+    if not isinstance(scores, Mapping) or not scores:
+        raise ValueError("scores must be a non-empty mapping of attack name -> scores")
+    checked = {name: _check_scores(f"scores[{name!r}]", value) for name, value in scores.items()}
+    sizes = {value.size for value in checked.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"scores: the attacks score different numbers of people ({sorted(sizes)})")
+    first = next(iter(checked.values()))
+    _, labels = _scores_and_labels(first, labels)
+    delta, level = _check_delta(delta), _check_open_unit("level", level)
+    per_attack = 1.0 - (1.0 - level) / len(checked)
+    rows, results = [], {}
+    for name, value in checked.items():
+        results[name] = split_epsilon(value, labels, seed=seed, delta=delta, level=per_attack, fraction=fraction)
+        uncorrected = split_epsilon(value, labels, seed=seed, delta=delta, level=level, fraction=fraction)
+        rows.append({"attack": name, "epsilon_lower": results[name]["epsilon_lower"],
+                     "epsilon_lower_uncorrected": uncorrected["epsilon_lower"]})
+    best = max(rows, key=lambda row: row["epsilon_lower"])  # the first among ties
+    return {"attack": best["attack"], "epsilon_lower": best["epsilon_lower"], "best": results[best["attack"]],
+            "rows": rows, "n_attacks": len(checked), "level": level, "level_per_attack": per_attack,
+            "confidence": max(0.0, 2 * level - 1), "delta": delta, "seed": seed,
+            "ceiling": split_epsilon_ceiling(int(labels.sum()), int((~labels).sum()), delta, per_attack, fraction)}
 
 
 # --------------------------------------------------------------------------------------
@@ -444,6 +542,35 @@ def one_run_audit(scores: Any, included: Any, delta: float = 0.0, beta: float = 
     best = max(rows, key=lambda row: row["epsilon"])
     return {"epsilon": best["epsilon"], "best": best, "rows": rows, "m": m, "delta": delta,
             "beta": beta, "beta_per_choice": per_choice}
+
+
+def one_run_ceiling(m: int, k_values: Sequence[tuple[int, int]], delta: float = 0.0,
+                    beta: float = 0.05) -> float:
+    """The largest bound :func:`one_run_audit` can return with ``m`` canaries and these
+    ``(k_pos, k_neg)`` choices: the ceiling of the one-run check.
+
+    The bound of one choice grows with the right guesses ``v`` (fewer right guesses make
+    the observation likelier under any epsilon), so it is largest when all ``r = k_pos +
+    k_neg`` are right; :func:`one_run_audit` tests each of the ``K`` choices at
+    ``beta / K`` and keeps the best, so the ceiling is the largest
+    ``one_run_epsilon(r, r, delta, beta / K, m)`` over the choices. For delta = 0 it has
+    the closed form ``logit((beta / K)^(1/r))`` at the largest ``r``: ``m`` = 200 and
+    choices (10, 10), (20, 20), (50, 50) give ``r`` = 100 and ``logit((0.05 / 3)^(1/100))``
+    = 3.17. A one-run audit whose ceiling is below the accountant's epsilon cannot tell
+    whether the guarantee is tight at this scale, however strong the attack."""
+    m = _check_count("m", m)
+    delta, beta = _check_delta(delta), _check_open_unit("beta", beta)
+    choices = [tuple(pair) for pair in k_values]
+    if not choices or any(len(pair) != 2 for pair in choices):
+        raise ValueError(f"k_values={k_values!r} must be a non-empty sequence of (k_pos, k_neg) pairs")
+    guesses = set()
+    for k_pos, k_neg in choices:
+        k_pos, k_neg = _check_count("k_pos", k_pos), _check_count("k_neg", k_neg)
+        if k_pos + k_neg > m:
+            raise ValueError(f"k_pos + k_neg = {k_pos} + {k_neg} exceeds the m = {m} canaries")
+        guesses.add(k_pos + k_neg)
+    per_choice = beta / len(choices)
+    return max(one_run_epsilon(r, r, delta, per_choice, m) for r in sorted(guesses))
 
 
 # --------------------------------------------------------------------------------------

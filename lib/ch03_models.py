@@ -29,7 +29,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 import torch
 
-from . import artefacts, generation, models, profiletext, rundir, training, utility, vcf
+from . import artefacts, generation, models, parallel, profiletext, rundir, training, utility, vcf
 from . import tokenization as tk
 from .cohort import Cohort
 
@@ -207,12 +207,18 @@ def train_all(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0
     :func:`model_start` says. Returns name -> ``{"model", "history", "directory",
     "family", "tokenizer", "seconds"}``."""
     other = "variant" if artefacts.main_tokenizer("mingpt") == "record" else "record"
-    plan = [("mingpt", artefacts.main_tokenizer("mingpt"), family_base(run, "mingpt", settings, seed=seed), {}),
-            ("gpt2", artefacts.main_tokenizer("gpt2"), family_base(run, "gpt2", settings, seed=seed,
-                                                                   base_model=base_model), {}),
-            ("mingpt", other, model_start(run, "mingpt", other, settings, seed=seed), {}),
-            ("mingpt", text_tokenizer, model_start(run, "mingpt", text_tokenizer, settings, seed=seed),
-             {"epochs": settings["text_model_epochs"]})]
+    with parallel.job_threads():  # the bases first (GPT-2's fine-tuning starts from one)
+        plan = [("mingpt", artefacts.main_tokenizer("mingpt"), family_base(run, "mingpt", settings, seed=seed), {}),
+                ("gpt2", artefacts.main_tokenizer("gpt2"), family_base(run, "gpt2", settings, seed=seed,
+                                                                       base_model=base_model), {}),
+                ("mingpt", other, model_start(run, "mingpt", other, settings, seed=seed), {}),
+                ("mingpt", text_tokenizer, model_start(run, "mingpt", text_tokenizer, settings, seed=seed),
+                 {"epochs": settings["text_model_epochs"]})]
+    # the models side by side (lib.parallel), the longest first; the loop below loads them
+    jobs = [dict(run=str(run), family=family, tokenizer_name=tokenizer_name, settings=dict(settings), seed=seed,
+                 base_model=str(base_dir) if base_dir is not None else None, **extra)
+            for family, tokenizer_name, base_dir, extra in sorted(plan, key=lambda p: p[1] != text_tokenizer)]
+    parallel.run_jobs(train_job, jobs)
     out = {}
     for family, tokenizer_name, base_dir, extra in plan:
         started = time.perf_counter()
@@ -222,6 +228,13 @@ def train_all(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0
             model=model, history=history, directory=directory, family=family, tokenizer=tokenizer_name,
             seconds=time.perf_counter() - started)
     return out
+
+
+def train_job(run: str, family: str, tokenizer_name: str, settings: Mapping[str, Any], seed: int,
+              base_model: str | None, **train_overrides: Any) -> str:
+    """:func:`train_model` as a job of :func:`lib.parallel.run_jobs`; returns the model's name."""
+    return train_model(run, family, tokenizer_name, settings, seed=seed, base_model=base_model,
+                       **train_overrides)[2].name
 
 
 def training_table(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
@@ -314,16 +327,17 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
 def synthesize_both(run: str | os.PathLike, name: str, model: torch.nn.Module, tokenizer: Any, n_samples: int,
                     model_path: str | os.PathLike, seed: int = 0, temperature: float = 1.0,
                     top_k: int | None = None, top_p: float | None = None,
-                    chapter: str = CHAPTER) -> dict[str, dict[str, Any]]:
+                    chapter: str = CHAPTER, unconstrained: bool = True) -> dict[str, dict[str, Any]]:
     """A model's two cohorts, as the chapters write them: constrained (``<name>``) and
-    unconstrained (``<name>-unconstrained``), each :func:`synthesize`-d up to the model's
-    block size and read back. Returns label -> ``{"validity", "cohort", "seconds"}``."""
+    unconstrained (``<name>-unconstrained``; left out when ``unconstrained`` is False), each
+    :func:`synthesize`-d up to the model's block size and read back. Returns label ->
+    ``{"validity", "cohort", "seconds"}``."""
     block = models.block_size(model)
     sampling = generation.SamplingConfig(max_new_tokens=block - 1, temperature=temperature, top_k=top_k,
                                          top_p=top_p, batch_size=32)
     panel, _ = artefacts.load_panel(run)
     out = {}
-    for constrained in (True, False):
+    for constrained in (True, False) if unconstrained else (True,):
         label = name if constrained else f"{name}-unconstrained"
         started = time.perf_counter()
         _, validity = synthesize(run, model, tokenizer, n_samples, seed=seed, name=label, constrained=constrained,
@@ -336,13 +350,18 @@ def synthesize_both(run: str | os.PathLike, name: str, model: torch.nn.Module, t
 def synthesize_all(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]], n_samples: int,
                    seed: int = 0, chapter: str = CHAPTER, **sampling: Any) -> dict[str, dict[str, Any]]:
     """:func:`synthesize_both` for every trained model (``trained`` as :func:`train_all`
-    returns it, each with its ``tokenizer`` name), checking that every constrained cohort
-    is valid throughout. Returns label -> ``{"validity", "cohort", "seconds"}``."""
+    returns it, each with its ``tokenizer`` name and, for a model of a training seed beyond
+    the first, its ``seed`` index: its cohort is sampled with that seed's random seed,
+    :func:`lib.artefacts.training_seed`, and constrained only), checking that every
+    constrained cohort is valid throughout. Returns label -> ``{"validity", "cohort",
+    "seconds"}``."""
     out: dict[str, dict[str, Any]] = {}
     for name, item in trained.items():
         tokenizer = tk.load(run, item.get("tokenizer", "variant"))
-        out.update(synthesize_both(run, name, item["model"], tokenizer, n_samples, item["directory"], seed=seed,
-                                   chapter=chapter, **sampling))
+        index = int(item.get("seed", 0))
+        out.update(synthesize_both(run, name, item["model"], tokenizer, n_samples, item["directory"],
+                                   seed=artefacts.training_seed(seed, index), chapter=chapter,
+                                   unconstrained=index == 0, **sampling))
     invalid = [label for label, made in out.items()
                if not label.endswith("-unconstrained") and made["validity"]["valid_rate"] != 1.0]
     if invalid:

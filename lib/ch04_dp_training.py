@@ -38,10 +38,12 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 
-from . import artefacts, ch03_models, charts, dp_transformers_compat, models, privacy, rundir, training
+from . import artefacts, ch03_models, charts, dp_transformers_compat, evidence, models, parallel, privacy, rundir
+from . import training
 from . import tokenization as tk
 
 CHAPTER = "04_dp_training"
@@ -154,16 +156,12 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     if extra_train is not None:
         train_ids = train_ids + [list(map(int, s))[:int(sizes["block_size"])] for s in extra_train]
     model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
-    optimizer = training.make_optimizer(model, config.lr, config.weight_decay, config.betas)
     noise = {"noise_multiplier": 0.0} if clip_only else {"target_epsilon": float(epsilon)}
-    private = privacy.make_private(model, optimizer, train_ids, batch_size=config.batch_size,
-                                   max_grad_norm=dp["max_grad_norm"], epochs=config.epochs, **noise,
-                                   delta=dp["delta"], accountant=dp["accountant"],
-                                   max_physical_batch_size=dp["max_physical_batch_size"], seed=seed,
-                                   secure_mode=dp["secure_mode"], device=training.select_device(config.device))
-    history = dict(training.train(private.model, None, val_ids, config, private=private), truncated_sequences=cut)
-    record = private.record()
-    model = models.linear_to_conv1d(models.unwrap(private.model))  # GPT-2's standard layout again
+    model, history, record = privacy.train_dp(model, train_ids, val_ids, config, max_grad_norm=dp["max_grad_norm"],
+                                              **noise, delta=dp["delta"], accountant=dp["accountant"],
+                                              max_physical_batch_size=dp["max_physical_batch_size"], seed=seed,
+                                              secure_mode=dp["secure_mode"])
+    history = dict(history, truncated_sequences=cut)
     ch03_models.save_trained(run, model, name, tokenizer, history, params, chapter=chapter,
                              extra={privacy.PRIVACY_JSON: record, **(extra_files or {})},
                              metadata=ch03_models.release_metadata(name, epsilon, seed, tokenizer_name, base,
@@ -172,41 +170,88 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
 
 
 def train_grid(run: str | os.PathLike, family: str, epsilons: Sequence[float], settings: Mapping[str, Any],
-               seed: int = 0, base_model: str | os.PathLike | None = None, progress: bool = False
-               ) -> dict[str, dict[str, Any]]:
-    """Every ε of ``epsilons`` (``inf`` included or not) for ``family``: a mapping model
-    name -> ``{"epsilon", "family", "model", "history", "directory", "privacy"}``
-    (``privacy`` None for ``inf``, :func:`lib.ch03_models.train_model`'s model)."""
+               seed: int = 0, base_model: str | os.PathLike | None = None, progress: bool = False,
+               seed_index: int = 0) -> dict[str, dict[str, Any]]:
+    """Every ε of ``epsilons`` (``inf`` included or not) for ``family``, trained with
+    training seed ``seed_index`` (:func:`lib.artefacts.training_seed`: the random seed
+    ``seed + seed_index`` for the initial weights, the batches and the noise; the models are
+    named with ``-seed<k>`` beyond the first, :func:`lib.artefacts.model_name`): a mapping
+    model name -> ``{"epsilon", "family", "model", "history", "directory", "privacy",
+    "tokenizer", "seed"}`` (``privacy`` None for ``inf``, :func:`lib.ch03_models.train_model`'s
+    model)."""
     out: dict[str, dict[str, Any]] = {}
     tokenizer = artefacts.main_tokenizer(family)
+    rng_seed = artefacts.training_seed(seed, seed_index)
     for epsilon in map(float, epsilons):
         if epsilon == float("inf"):
-            model, history, directory = ch03_models.train_model(run, family, tokenizer, settings, seed=seed,
-                                                                base_model=base_model, progress=progress)
+            model, history, directory = ch03_models.train_model(
+                run, family, tokenizer, settings, seed=rng_seed, base_model=base_model, progress=progress,
+                name=artefacts.model_name(family, tokenizer, epsilon, seed=seed_index))
             record = None
         else:
-            model, history, directory, record = train_private(run, family, epsilon, settings, seed=seed,
-                                                              base_model=base_model, progress=progress)
+            model, history, directory, record = train_private(
+                run, family, epsilon, settings, seed=rng_seed, base_model=base_model, progress=progress,
+                name=artefacts.model_name(family, tokenizer, epsilon, seed=seed_index))
         out[directory.name] = dict(epsilon=epsilon, family=family, model=model, history=history,
-                                   directory=directory, privacy=record, tokenizer=tokenizer)
+                                   directory=directory, privacy=record, tokenizer=tokenizer, seed=seed_index)
         if epsilon == float("inf") and settings.get("dp_clip_only"):
-            model, history, directory, record = train_private(run, family, epsilon, settings, seed=seed,
-                                                              base_model=base_model, progress=progress)
+            model, history, directory, record = train_private(
+                run, family, epsilon, settings, seed=rng_seed, base_model=base_model, progress=progress,
+                name=artefacts.model_name(family, tokenizer, epsilon, variant=CLIP_ONLY, seed=seed_index))
             out[directory.name] = dict(epsilon=epsilon, label=charts.CLIP_ONLY_LABEL, family=family, model=model,
-                                       history=history, directory=directory, privacy=record, tokenizer=tokenizer)
+                                       history=history, directory=directory, privacy=record, tokenizer=tokenizer,
+                                       seed=seed_index)
     return out
 
 
+def train_one(run: str, family: str, epsilon: float, variant: str, settings: Mapping[str, Any], seed: int,
+              base_model: str | None, seed_index: int) -> str:
+    """One model of the grid (``variant`` ``""`` or :data:`CLIP_ONLY`), as
+    :func:`train_grid` trains it (a job of :func:`lib.parallel.run_jobs`); returns its name."""
+    tokenizer = artefacts.main_tokenizer(family)
+    rng_seed = artefacts.training_seed(seed, seed_index)
+    name = artefacts.model_name(family, tokenizer, epsilon, variant=variant, seed=seed_index)
+    if float(epsilon) == float("inf") and not variant:
+        ch03_models.train_model(run, family, tokenizer, settings, seed=rng_seed, base_model=base_model, name=name)
+    else:
+        train_private(run, family, epsilon, settings, seed=rng_seed, base_model=base_model, name=name)
+    return name
+
+
+def seed_count(settings: Mapping[str, Any], n_seeds: int | None = None) -> int:
+    """How many training seeds each setting of the main grid gets: ``n_seeds`` when given,
+    else the profile's ``n_seeds`` (1 when it has none); a whole number of at least 1."""
+    n = settings.get("n_seeds", 1) if n_seeds is None else n_seeds
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n_seeds={n!r}: the number of training seeds is a whole number of at least 1")
+    return int(n)
+
+
 def train_all(run: str | os.PathLike, grid: Sequence[float], settings: Mapping[str, Any], seed: int = 0,
-              base_model: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
-    """:func:`train_grid` for both families, each from where
-    :func:`lib.ch03_models.family_base` says (GPT-2 from ``base_model``, by default the
-    public base of the models chapter; the minGPT from scratch unless the profile says
-    ``mingpt_base``): every ε of a family starts from the same weights."""
-    base = ch03_models.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
-    trained = train_grid(run, "mingpt", grid, settings, seed=seed,
-                         base_model=ch03_models.family_base(run, "mingpt", settings, seed=seed))
-    trained.update(train_grid(run, "gpt2", grid, settings, seed=seed, base_model=base))
+              base_model: str | os.PathLike | None = None, n_seeds: int | None = None) -> dict[str, dict[str, Any]]:
+    """:func:`train_grid` for both families and every training seed (:func:`seed_count`:
+    the profile's ``n_seeds``), each family from where :func:`lib.ch03_models.family_base`
+    says (GPT-2 from ``base_model``, by default the public base of the models chapter; the
+    minGPT from scratch unless the profile says ``mingpt_base``): every ε and every seed of
+    a family starts from the same public weights (the base is public input, like the
+    architecture); the seeds differ in everything training draws at random. The first seed
+    of ε = ∞ is the models chapter's model."""
+    n = seed_count(settings, n_seeds)
+    with parallel.job_threads():
+        base = ch03_models.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
+        mingpt_base = ch03_models.family_base(run, "mingpt", settings, seed=seed)
+    # every model of the grid trains as its own job, side by side (lib.parallel); the loop
+    # below then finds each one current and loads it
+    jobs = [dict(run=str(run), family=family, epsilon=float(epsilon), variant=variant, settings=dict(settings),
+                 seed=seed, base_model=str(start) if start is not None else None, seed_index=index)
+            for index in range(n) for family, start in (("mingpt", mingpt_base), ("gpt2", base))
+            for epsilon in map(float, grid)
+            for variant in ([""] + ([CLIP_ONLY] if epsilon == float("inf") and settings.get("dp_clip_only") else []))]
+    parallel.run_jobs(train_one, jobs)
+    trained: dict[str, dict[str, Any]] = {}
+    for index in range(n):
+        trained.update(train_grid(run, "mingpt", grid, settings, seed=seed, base_model=mingpt_base, seed_index=index))
+        trained.update(train_grid(run, "gpt2", grid, settings, seed=seed, base_model=base, seed_index=index))
     return trained
 
 
@@ -270,14 +315,14 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
 
 def synthesize_private(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]], n_samples: int,
                        seed: int = 0, **sampling: Any) -> dict[str, dict[str, Any]]:
-    """The constrained and unconstrained cohorts of every private model
-    (:func:`lib.ch03_models.synthesize_all`), and the non-private models' cohorts as the
-    models chapter wrote them, for comparison."""
-    private = {name: item for name, item in trained.items() if item["privacy"] is not None}
-    cohorts = ch03_models.synthesize_all(run, private, n_samples, seed=seed, chapter=CHAPTER, **sampling)
+    """The cohorts of every model this chapter trained (:func:`lib.ch03_models.synthesize_all`:
+    constrained and unconstrained for the first training seed, constrained only for the
+    others), and the non-private first-seed models' cohorts as the models chapter wrote them."""
+    mine = {name: item for name, item in trained.items() if item["privacy"] is not None or item.get("seed", 0)}
+    cohorts = ch03_models.synthesize_all(run, mine, n_samples, seed=seed, chapter=CHAPTER, **sampling)
     panel, _ = artefacts.load_panel(run)
     for name, item in trained.items():
-        if item["privacy"] is None:
+        if name not in mine:
             cohorts[name] = {"validity": artefacts.read_validity(run, name),
                              "cohort": artefacts.read_synthetic(run, name, panel)}
     return dict(sorted(cohorts.items(), key=lambda kv: (kv[0].split("-")[0], kv[0])))
@@ -288,7 +333,8 @@ def synthesize_private(run: str | os.PathLike, trained: Mapping[str, Mapping[str
 # --------------------------------------------------------------------------------------
 
 def epoch_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per (model, epoch, split): ``family``, ``epsilon`` (chart label), ``epoch``,
+    """One row per (model, epoch, split): ``family``, ``seed`` (the training seed's index),
+    ``epsilon`` (chart label), ``epoch``,
     ``split``, ``loss``, and per epoch ``steps`` (cumulative optimizer steps),
     ``epsilon_spent`` (the accountant's, private models only), ``clipped_fraction`` and
     ``grad_norm_median`` (diagnostics computed on the members)."""
@@ -298,7 +344,7 @@ def epoch_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         label = item.get("label") or charts.epsilon_label(item["epsilon"])
         for entry in item["history"]["epochs"]:
             steps += int(entry.get("steps", 0))
-            common = dict(model=name, family=item["family"], epsilon=label,
+            common = dict(model=name, family=item["family"], seed=int(item.get("seed", 0)), epsilon=label,
                           epoch=entry["epoch"], steps=steps, epsilon_spent=entry.get("epsilon"),
                           clipped_fraction=entry.get("clipped_fraction"),
                           grad_norm_median=entry.get("grad_norm_median"))
@@ -306,7 +352,7 @@ def epoch_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
                 rows.append(dict(common, split="train", loss=entry["train_loss"]))
             if entry.get("val_loss") is not None:
                 rows.append(dict(common, split="validation", loss=entry["val_loss"]))
-    return pd.DataFrame(rows, columns=["model", "family", "epsilon", "epoch", "split", "loss", "steps",
+    return pd.DataFrame(rows, columns=["model", "family", "seed", "epsilon", "epoch", "split", "loss", "steps",
                                        "epsilon_spent", "clipped_fraction", "grad_norm_median"])
 
 
@@ -332,7 +378,7 @@ def summary_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         parameters = models.num_parameters(item["model"])
         ratio = (noise_to_signal(record["noise_multiplier"], parameters, record["expected_batch_size"])
                  if record and record.get("expected_batch_size") else None)
-        rows.append({"model": name, "family": item["family"],
+        rows.append({"model": name, "family": item["family"], "seed": int(item.get("seed", 0)),
                      "epsilon": item.get("label") or charts.epsilon_label(item["epsilon"]),
                      "target_epsilon": record.get("target_epsilon"), "epsilon_spent": record.get("epsilon"),
                      "delta": record.get("delta"),
@@ -448,13 +494,7 @@ def claims(summary: pd.DataFrame, accountants: pd.DataFrame) -> dict[str, str]:
     prv = accountants[accountants["dp-transformers accountant"] == "prv"]
     theirs = (prv["dp-transformers"] - prv["recorded"]).abs()
     looser = (accountants["rdp"] / accountants["recorded"])
-    loss = summary.set_index("model")["best_val_loss"]
-    plain = summary[summary["epsilon"] == "∞"].set_index("family")["best_val_loss"]
-    better = [m for m, f in zip(private["model"], private["family"]) if loss[m] < plain.get(f, float("inf"))]
-    regularises = (f"{len(better)} of the {len(private)} private models ({', '.join(better)}) reach a lower "
-                   "validation loss than the non-private model of their family" if better else
-                   f"none of the {len(private)} private models reaches the validation loss of the non-private "
-                   "model of its family")
+    regularises = _regularises(summary)
     return {"targets_claim": targets, "full_runs": f"{len(full)} of {len(private)}",
             "recomputed_gap": f"{same:.2g}",
             "dp_transformers_gap": f"{theirs.max():.3f}" if len(theirs) else "–",
@@ -465,20 +505,46 @@ def claims(summary: pd.DataFrame, accountants: pd.DataFrame) -> dict[str, str]:
             "clip_cost_claim": _clip_cost(summary)}
 
 
+def _regularises(summary: pd.DataFrame) -> str:
+    """Whether any private setting (a family at one ε, over its training seeds) reaches a
+    lower best validation loss than its family's non-private setting: seed-level
+    estimates (:func:`lib.evidence.seed_estimate`) compared with Bonferroni-corrected
+    intervals (:func:`lib.evidence.compare`)."""
+    loss = {key: evidence.seed_estimate(rows["best_val_loss"])
+            for key, rows in summary.groupby(["family", "epsilon"], sort=False)}
+    private = [(family, label) for family, label in loss
+               if label not in ("∞", charts.CLIP_ONLY_LABEL) and (family, "∞") in loss]
+    if not private:
+        return "no private model stands beside a non-private one of its family"
+    level = evidence.bonferroni(len(private))
+    outcome = {(family, label): evidence.compare(loss[(family, label)], loss[(family, "∞")], sense="low",
+                                                 level=level)["outcome"] for family, label in private}
+    better = [f"{family} ε = {label}" for (family, label), o in outcome.items() if o == "better"]
+    worse = [f"{family} ε = {label}" for (family, label), o in outcome.items() if o == "worse"]
+    seeds = max(e.n for e in loss.values())
+    how = (f"mean over {seeds} training seed{'s' if seeds > 1 else ''}, intervals at {level:.2%} (Bonferroni over "
+           f"{len(private)} comparisons)" + ("; one seed gives no interval, so nothing can be told apart"
+                                             if seeds < 2 else ""))
+    return (f"{len(better)} of the {len(private)} private settings{' (' + ', '.join(better) + ')' if better else ''} "
+            f"reach a lower validation loss than the non-private model of their family, {len(worse)} a higher one"
+            f"{' (' + ', '.join(worse) + ')' if worse else ''}, and {len(private) - len(better) - len(worse)} cannot "
+            f"be told apart from it ({how})")
+
+
 def _clip_cost(summary: pd.DataFrame) -> str:
     """What clipping alone (the clip-only run against ∞) and then the noise (the
-    largest-ε run against clip-only) add to each family's best validation loss."""
+    largest-ε run against clip-only) add to each family's best validation loss (means over
+    the training seeds)."""
     parts = []
     for family, rows in summary.groupby("family", sort=False):
-        by = rows.set_index("epsilon")["best_val_loss"]
+        by = rows.groupby("epsilon")["best_val_loss"].mean()
         if charts.CLIP_ONLY_LABEL not in by or "∞" not in by:
             continue
-        noisy = rows[rows["target_epsilon"].notna()].sort_values("target_epsilon")
+        noisy = rows[rows["target_epsilon"].notna()].groupby("target_epsilon")["best_val_loss"].mean()
         text = f"{family}: clipping alone {by[charts.CLIP_ONLY_LABEL] - by['∞']:+.3f}"
         if len(noisy):
-            top = noisy.iloc[-1]
-            added = top["best_val_loss"] - by[charts.CLIP_ONLY_LABEL]
-            text += f", the noise at ε = {top['target_epsilon']:g} a further {added:+.3f}"
+            top = float(noisy.index.max())
+            text += f", the noise at ε = {top:g} a further {noisy[top] - by[charts.CLIP_ONLY_LABEL]:+.3f}"
         parts.append(text)
     return "; ".join(parts) if parts else "no clip-only run was trained (dp_clip_only is off)"
 
@@ -491,25 +557,29 @@ GOALS = {float("inf"): {"af_r": 0.95, "mean": 0.10, "sd": 0.30}, 8.0: {"af_r": 0
 
 
 def goal_table(look: pd.DataFrame, families: Sequence[str] = ("mingpt", "gpt2")) -> pd.DataFrame:
-    """Each constrained cohort of the grid against :data:`GOALS`: AF r against the holdout,
-    mean and SD of variants per person as a deviation from the holdout's, the unconstrained
-    cohort's validity beside them, and whether each goal is met. Numbers, one row per model."""
+    """Each setting of the grid (a family at one ε) against :data:`GOALS`, from its
+    constrained cohorts of every training seed found in ``look``: AF r against the holdout,
+    mean and SD of variants per person as a deviation from the holdout's, each the mean over
+    the seeds (``seeds`` says how many), the first seed's unconstrained cohort's validity
+    beside them, and whether each goal is met by the mean. Numbers, one row per setting."""
     by = look.set_index("cohort")
     real = by.loc["holdout (real)"]
     rows = []
     for family in families:
         for epsilon, goal in GOALS.items():
             name = artefacts.model_name(family, eps=epsilon)
+            names = [c for c in by.index if _setting_of(c) == name]
             if name not in by.index:
                 continue
-            row = by.loc[name]
-            mean_dev = row["variants per sample"] / real["variants per sample"] - 1
-            sd_dev = row["sd"] / real["sd"] - 1
+            cohorts = by.loc[names]
+            af_r = float(cohorts["AF r (holdout)"].mean())
+            mean_dev = float((cohorts["variants per sample"] / real["variants per sample"] - 1).mean())
+            sd_dev = float((cohorts["sd"] / real["sd"] - 1).mean())
             unconstrained = f"{name}-unconstrained"
-            checks = [row["AF r (holdout)"] >= goal["af_r"], abs(mean_dev) <= goal["mean"]]
+            checks = [af_r >= goal["af_r"], abs(mean_dev) <= goal["mean"]]
             checks += [abs(sd_dev) <= goal["sd"]] if goal["sd"] is not None else []
             rows.append({"model": name, "family": family, "epsilon": charts.epsilon_label(epsilon),
-                         "AF r": row["AF r (holdout)"], "AF r goal": goal["af_r"],
+                         "seeds": len(names), "AF r": af_r, "AF r goal": goal["af_r"],
                          "mean deviation": mean_dev, "mean goal": goal["mean"], "sd deviation": sd_dev,
                          "sd goal": goal["sd"],
                          "unconstrained validity": by.loc[unconstrained, "validity"] if unconstrained in by.index
@@ -517,11 +587,22 @@ def goal_table(look: pd.DataFrame, families: Sequence[str] = ("mingpt", "gpt2"))
     return pd.DataFrame(rows)
 
 
+def _setting_of(cohort: str) -> str | None:
+    """The setting (:func:`lib.artefacts.setting_name`) of a constrained cohort's name; None
+    for anything else (an unconstrained cohort, a real split's row)."""
+    if cohort.endswith("-unconstrained"):
+        return None
+    try:
+        return artefacts.setting_name(cohort)
+    except ValueError:
+        return None
+
+
 def format_goals(goals: pd.DataFrame) -> pd.DataFrame:
     """:func:`goal_table` for display: each value with its goal, ✓ where it is met."""
     def mark(ok: bool, text: str) -> str:
         return f"{text} {'✓' if ok else '✗'}"
-    out = pd.DataFrame({"model": goals["model"]})
+    out = pd.DataFrame({"model": goals["model"], "seeds": goals["seeds"]})
     out["AF r (goal)"] = [mark(v >= g, f"{v:.3f} (≥ {g:g})") for v, g in zip(goals["AF r"], goals["AF r goal"])]
     out["variants / person vs real (goal)"] = [mark(abs(v) <= g, f"{v:+.0%} (±{g:.0%})")
                                                for v, g in zip(goals["mean deviation"], goals["mean goal"])]
@@ -543,7 +624,8 @@ def numbers(settings: Mapping[str, Any], shared: Mapping[str, Any], summary: pd.
            "sigma_range": f"{private['noise_multiplier'].min():.2f} to {private['noise_multiplier'].max():.2f}",
            "noise_ratio_range": f"{private['noise_to_signal'].min():.0f} to {private['noise_to_signal'].max():.0f}",
            "parameters": f"{int(summary['parameters'].max()):,}",
-           "expected_batch": f"{shared['expected_batch_size']:.0f}", **ch03_models.settings_text(settings)}
+           "expected_batch": f"{shared['expected_batch_size']:.0f}", "n_seeds": f"{int(summary['seed'].max()) + 1}",
+           **ch03_models.settings_text(settings)}
     if goals is not None:
         missed = goals.loc[~goals["met"], "model"].tolist()
         out.update(goals_met=f"{int(goals['met'].sum())} of {len(goals)}",
@@ -556,3 +638,19 @@ def numbers(settings: Mapping[str, Any], shared: Mapping[str, Any], summary: pd.
                    dpt_val_loss=f"{theirs['best validation loss']:.3f}",
                    opacus_q=f"{opacus['q']:.4f}", dpt_q=f"{theirs['q']:.4f}")
     return out
+
+
+def first_seed(cohorts: Any) -> Any:
+    """The first training seed's part of ``cohorts``: a mapping cohort name -> anything
+    (as :func:`synthesize_private` returns) or a frame with a ``cohort`` column (as
+    :func:`lib.ch03_models.first_look` returns); names that are not a model's (a real
+    split's row) are kept."""
+    def first(name: str) -> bool:
+        model = name[: -len("-unconstrained")] if name.endswith("-unconstrained") else name
+        try:
+            return artefacts.parse_model_name(model)["seed"] == 0
+        except ValueError:
+            return True
+    if isinstance(cohorts, pd.DataFrame):
+        return cohorts[cohorts["cohort"].map(first)].reset_index(drop=True)
+    return {name: item for name, item in cohorts.items() if first(name)}

@@ -2,8 +2,9 @@
 against real people, framed by three reference cohorts.
 
 * :func:`catalogue` -- the synthetic cohorts the models chapters wrote (both families,
-  every ε, the clip-only runs, dp-transformers, the text-tokenizer model; constrained and
-  unconstrained), each with its family, tokenizer, ε and decoding read from its name.
+  every ε and training seed, the clip-only runs, dp-transformers, the text-tokenizer model;
+  constrained and unconstrained), each with its setting, seed, family, tokenizer, ε and
+  decoding read from its name.
 * :func:`load_inputs` -- the real people as dosage matrices: the members (train split),
   the holdout (the real people every cohort is compared with), the validation split and
   the public people with their population labels.
@@ -15,9 +16,12 @@ against real people, framed by three reference cohorts.
 * :func:`evaluate` -- every metric of :mod:`lib.popgen` and :mod:`lib.utility` for every
   cohort: one tidy table (cohort, family, tokenizer, ε, decoding, metric, value and a
   bootstrap 95% interval where one is computed) written to ``metrics/05_utility.csv``,
-  and the frames the chapter's figures draw.
+  its seed-level form (:func:`seed_table`: each setting's mean over its training seeds with
+  an interval that carries their spread, :mod:`lib.evidence`) to
+  ``metrics/05_utility_seeds.csv``, and the frames the chapter's figures draw.
 * :func:`bcftools_table`, :func:`wide_table`, :func:`epsilon_frame`, :func:`claims`,
-  :func:`numbers` -- the chapter's tables and the sentences it states, computed.
+  :func:`numbers` -- the chapter's tables and the sentences it states, computed; every
+  verdict read from the seed-level numbers by a printed rule (:func:`claim_records`).
 
 Every number here is an *evaluation* computed on real people, members included (the
 copying metrics must look at the members): none of it is released with a model, and none
@@ -36,12 +40,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import artefacts, charts, popgen, rundir, stats, utility, vcf
+from . import artefacts, charts, evidence, popgen, rundir, stats, utility, vcf
 from .cohort import CHR22_LENGTH
 
 CHAPTER = "05_utility"
 #: Bumped when a metric changes what it computes (goes into the manifest's parameters).
-UTILITY_VERSION = 1
+UTILITY_VERSION = 2  # 2: KING between-family, equal-sized AATS loss, per-population r, the trees two-sample test
 METRICS_NAME = "05_utility"
 
 REAL = "real (validation)"
@@ -72,26 +76,32 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "ld_decay_distance": ("linkage", "distance between the LD-decay curves (mean |Δ mean r²| per bin)", "low"),
     "fst": ("structure", "Weir-Cockerham Fst between inferred super-populations", "real"),
     "tstr": ("structure", "population classifier trained on the cohort, balanced accuracy on the holdout", "high"),
-    "c2st_auc": ("structure", "classifier two-sample test: AUC telling the cohort from the holdout", "0.5"),
-    "aats": ("distances", "nearest-neighbour adversarial accuracy against the holdout", "0.5"),
-    "aats_privacy_loss": ("distances", "AATS against the holdout minus AATS against the members", "0"),
+    "c2st_auc": ("structure", "classifier two-sample test, linear (logistic regression on dosages): AUC telling the "
+                              "cohort from the holdout; it sees allele frequencies and little else", "0.5"),
+    "c2st_trees_auc": ("structure", "classifier two-sample test, non-linear (gradient-boosted trees on dosages and the "
+                                    "public people's principal components): it sees linkage and structure too", "0.5"),
+    "aats": ("distances", "nearest-neighbour adversarial accuracy against the holdout (ideal 0.5; read against the "
+                          "real people's)", "real"),
+    "aats_privacy_loss": ("distances", "AATS against the holdout minus AATS against as many members (read against "
+                                       "the real people's, not 0)", "real"),
     "dcr_members": ("distances", "median distance to the closest member (alleles)", "real"),
     "dcr_holdout": ("distances", "median distance to the closest holdout person (alleles)", "real"),
     "within_distance": ("distances", "median distance between two people of the cohort", "real"),
     "exact_copies": ("distances", "share of people identical to a member", "0"),
     "near_copies": ("distances", "share of people closer to a member than 95% of real holdout people are", "real"),
     "unique_people": ("distances", "share of distinct people in the cohort", "high"),
-    "kin_duplicate": ("kinship", "share with a member as duplicate (KING > 0.354)", "0"),
-    "kin_first": ("kinship", "share with a member as first-degree relative", "0"),
-    "kin_second": ("kinship", "share with a member as second-degree relative", "0"),
+    "kin_duplicate": ("kinship", "share with a member as duplicate (KING between-family > 0.354)", "real"),
+    "kin_first": ("kinship", "share with a member as first-degree relative (KING between-family)", "real"),
+    "kin_second": ("kinship", "share with a member as second-degree relative (KING between-family)", "real"),
     **{name: ("records (dissertation)", text, "real") for name, text in utility.RECORD_METRICS.items()},
     **{name: ("plausibility", text, "0") for name, text in utility.PLAUSIBILITY.items()},
 }
 
 #: The metrics the chapter's utility-against-ε figure and headline table show, with short titles.
-HEADLINE = ("af_r", "ld_decay_distance", "c2st_auc", "aats", "tstr", "burden")
+HEADLINE = ("af_r", "ld_decay_distance", "c2st_auc", "c2st_trees_auc", "aats", "tstr", "burden")
 SHORT_TITLES = {"af_r": "Allele-frequency r", "ld_decay_distance": "LD-decay distance",
-                "c2st_auc": "Two-sample AUC (0.5 best)", "aats": "AATS (0.5 best)",
+                "c2st_auc": "Two-sample AUC, linear (0.5 best)",
+                "c2st_trees_auc": "Two-sample AUC, trees (0.5 best)", "aats": "AATS (as real people)",
                 "tstr": "TSTR balanced accuracy", "burden": "Variants per person"}
 
 
@@ -101,7 +111,8 @@ SHORT_TITLES = {"af_r": "Allele-frequency r", "ld_decay_distance": "LD-decay dis
 
 def catalogue(run: str | os.PathLike) -> pd.DataFrame:
     """The synthetic cohorts of the run: one row per ``synthetic/<name>.vcf.gz`` with
-    ``cohort`` (its name), ``model``, ``decoding`` (constrained / unconstrained),
+    ``cohort`` (its name), ``setting`` (:func:`cohort_setting`), ``seed`` (the training
+    seed's index), ``model``, ``decoding`` (constrained / unconstrained),
     ``family``, ``tokenizer``, ``epsilon`` (float), ``eps`` (its chart label: ∞, 8, …;
     ``∞, clip only`` for the clip-only runs) and ``variant`` (``""``, ``cliponly``,
     ``dptransformers``)."""
@@ -116,10 +127,20 @@ def catalogue(run: str | os.PathLike) -> pd.DataFrame:
         model = name[: -len("-unconstrained")] if decoding == "unconstrained" else name
         parsed = artefacts.parse_model_name(model)
         label = charts.CLIP_ONLY_LABEL if parsed["variant"] == "cliponly" else charts.epsilon_label(parsed["epsilon"])
-        rows.append({"cohort": name, "model": model, "decoding": decoding, "family": parsed["family"],
-                     "tokenizer": parsed["tokenizer"], "epsilon": parsed["epsilon"], "eps": label,
-                     "variant": parsed["variant"]})
+        rows.append({"cohort": name, "setting": cohort_setting(name), "seed": parsed["seed"], "model": model,
+                     "decoding": decoding, "family": parsed["family"], "tokenizer": parsed["tokenizer"],
+                     "epsilon": parsed["epsilon"], "eps": label, "variant": parsed["variant"]})
     return pd.DataFrame(rows)
+
+
+def cohort_setting(cohort: str) -> str:
+    """The setting a synthetic cohort belongs to: its model's name without the training
+    seed (:func:`lib.artefacts.setting_name`), ``-unconstrained`` kept
+    (``mingpt-eps8-seed2`` -> ``mingpt-eps8``). The cohorts of one setting, one per
+    training seed, are what a seed-level estimate (:func:`seed_table`) averages."""
+    unconstrained = cohort.endswith("-unconstrained")
+    model = cohort[: -len("-unconstrained")] if unconstrained else cohort
+    return artefacts.setting_name(model) + ("-unconstrained" if unconstrained else "")
 
 
 def is_main(row: Mapping[str, Any]) -> bool:
@@ -224,15 +245,17 @@ def per_megabase(d: np.ndarray, positions: Sequence[int], bin_mb: float = 1.0) -
 
 
 def cohort_metrics(name: str, d: np.ndarray, profiles: Sequence[Sequence[str]] | None, inputs: Mapping[str, Any],
-                   k: int = 20, n_boot: int = 200, seed: int = 0) -> tuple[pd.DataFrame, dict[str, Any]]:
+                   k: int = 20, n_boot: int = 200, seed: int = 0,
+                   trees: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Every metric of :data:`METRICS` for one cohort (dosages ``d`` on the panel, its
     ``profiles`` where it has records) against the real holdout and members: rows
-    ``cohort``, ``metric``, ``value``, ``low``, ``high``; and the per-person and per-bin
+    ``cohort``, ``metric``, ``value``, ``low``, ``high`` (``trees``: with the non-linear
+    two-sample test, the slowest metric); and the per-person and per-bin
     numbers the figures draw (``labels``, ``burden``, ``dcr_members``, ``dcr_holdout``,
     ``ld_decay``). What depends on the real people alone is computed once and kept in
     ``inputs`` (:func:`real_summaries`)."""
     holdout, members, positions = inputs["holdout"], inputs["members"], inputs["positions"]
-    real = real_summaries(inputs, k)
+    real = real_summaries(inputs, k, seed)
     details: dict[str, Any] = {}
     table = popgen.utility_table(holdout, members, {name: d}, positions, k=k, n_boot=n_boot, seed=seed,
                                  own=real["own"], details=details)
@@ -243,9 +266,13 @@ def cohort_metrics(name: str, d: np.ndarray, profiles: Sequence[Sequence[str]] |
 
     curve = popgen.ld_decay(d, positions, real["ld_edges"], k)
     add("ld_decay_distance", popgen.curve_distance(real["ld_decay"], curve))
+    if trees:  # the non-linear two-sample test (left out for the unconstrained cohorts: their records table judges them)
+        add("c2st_trees_auc", *popgen.classifier_two_sample(holdout, d, seed=seed, n_boot=n_boot, kind="boosting",
+                                                            axes=inputs["public_axes"]))
     add("afs_distance", popgen.spectrum_distance(holdout, d))
     to_members = details[name]["dcr_members"]
-    add("near_copies", float(np.mean(to_members < inputs["near_copy_distance"])))
+    add("near_copies", *popgen.bootstrap(np.mean, [(to_members < inputs["near_copy_distance"]).astype(float)],
+                                         n_boot, seed))
     add("hwe_deviation", popgen.hwe_deviation(d))
     add("het_f", float(popgen.heterozygosity(d, popgen.allele_frequencies(holdout))["f"].mean()))
     burden = (d > 0).sum(axis=1)
@@ -280,19 +307,25 @@ def cohort_metrics(name: str, d: np.ndarray, profiles: Sequence[Sequence[str]] |
     return pd.DataFrame(rows, columns=["cohort", "metric", "value", "low", "high"]), extras
 
 
-def real_summaries(inputs: Mapping[str, Any], k: int = 20) -> dict[str, Any]:
+def real_summaries(inputs: Mapping[str, Any], k: int = 20, seed: int = 0) -> dict[str, Any]:
     """What every cohort is compared with and depends on the real people alone, computed
-    once per ``k`` and kept in ``inputs["real_summaries"]``: the holdout's and members'
-    distances to their closest other person (``own``), the LD-decay bins and the holdout's
+    once per ``k`` and ``seed`` and kept in ``inputs["real_summaries"]``: the holdout's and
+    members' distances to their closest other person (``own``; for the AATS privacy loss
+    also within the equal-sized subsets :func:`lib.popgen.equal_size_subsets` draws from
+    ``seed``, as :func:`lib.popgen.utility_table` does), the LD-decay bins and the holdout's
     curve, the holdout's variants per megabase."""
     cache = inputs.setdefault("real_summaries", {}) if isinstance(inputs, dict) else {}
-    if k not in cache:
+    if (k, seed) not in cache:
         holdout, positions = inputs["holdout"], inputs["positions"]
         edges = ld_edges(positions, k)
-        cache[k] = {"own": {"holdout": popgen.own_distances(holdout), "members": popgen.own_distances(inputs["members"])},
+        members = inputs["members"]
+        member_rows, holdout_rows = popgen.equal_size_subsets(len(members), len(holdout), seed)
+        cache[(k, seed)] = {"own": {"holdout": popgen.own_distances(holdout), "members": popgen.own_distances(members),
+                            "members_equal": popgen.own_distances(members[member_rows]),
+                            "holdout_equal": popgen.own_distances(holdout[holdout_rows])},
                     "ld_edges": edges, "ld_decay": popgen.ld_decay(holdout, positions, edges, k),
                     "per_megabase": per_megabase(holdout, positions)}
-    return cache[k]
+    return cache[(k, seed)]
 
 
 def evaluate(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot: int = 200,
@@ -301,7 +334,8 @@ def evaluate(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot: int = 2
     :data:`REFERENCES` through :func:`cohort_metrics`. Returns ``table`` (the tidy table,
     also written to ``metrics/05_utility.csv`` and recorded in the manifest),
     ``catalogue``, ``inputs``, ``dosages`` (cohort -> matrix) and ``extras`` (cohort ->
-    figure numbers)."""
+    figure numbers), ``seeds`` (:func:`seed_table`, also written to
+    ``metrics/05_utility_seeds.csv``)."""
     run = Path(run)
     found = artefacts.select_named(catalogue(run), "cohort", cohorts, "cohorts", run / "synthetic")
     inputs = load_inputs(run)
@@ -322,29 +356,37 @@ def evaluate(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot: int = 2
         names = tqdm(names, desc="utility", unit="cohort")
     for name in names:
         frame, extras[name] = cohort_metrics(name, todo[name]["dosages"], todo[name]["profiles"], inputs,
-                                             k=k, n_boot=n_boot, seed=seed)
+                                             k=k, n_boot=n_boot, seed=seed, trees=not name.endswith("-unconstrained"))
         frames.append(frame)
     table = _describe(pd.concat(frames, ignore_index=True), found)
-    path = run / "metrics" / f"{METRICS_NAME}.csv"
+    seeds = seed_table(table)
+    path, seeds_path = run / "metrics" / f"{METRICS_NAME}.csv", run / "metrics" / f"{SEEDS_NAME}.csv"
     rundir.write_text(path, table.to_csv(index=False))
+    rundir.write_text(seeds_path, seeds.to_csv(index=False))
     rundir.record_artefacts(run, CHAPTER, {"seed": seed, "k": k, "n_boot": n_boot, "cohorts": list(todo),
-                                           "utility_version": UTILITY_VERSION}, [path])
-    return {"table": table, "catalogue": found, "inputs": inputs,
+                                           "utility_version": UTILITY_VERSION}, [path, seeds_path])
+    return {"table": table, "seeds": seeds, "catalogue": found, "inputs": inputs, "k": k, "seed": seed,
             "dosages": {name: item["dosages"] for name, item in todo.items()}, "extras": extras}
 
 
 def _describe(table: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     """The tidy table with each cohort's description columns in front."""
-    described = found.set_index("cohort")[["model", "family", "tokenizer", "epsilon", "eps", "variant", "decoding"]]
-    refs = pd.DataFrame({"model": list(REFERENCES), "family": "reference", "tokenizer": "", "epsilon": np.nan,
-                         "eps": "", "variant": "", "decoding": ""}, index=pd.Index(REFERENCES, name="cohort"))
+    described = found.set_index("cohort")[["setting", "seed", "model", "family", "tokenizer", "epsilon", "eps",
+                                           "variant", "decoding"]]
+    refs = pd.DataFrame({"setting": list(REFERENCES), "seed": 0, "model": list(REFERENCES), "family": "reference",
+                         "tokenizer": "", "epsilon": np.nan, "eps": "", "variant": "", "decoding": ""},
+                        index=pd.Index(REFERENCES, name="cohort"))
     described = pd.concat([described, refs])
     out = table.join(described, on="cohort")
     out.insert(1, "kind", np.where(out["cohort"].isin(REFERENCES), "reference", "synthetic"))
     out["group"] = out["metric"].map(lambda m: METRICS[m][0])
-    columns = ["cohort", "kind", "model", "family", "tokenizer", "variant", "epsilon", "eps", "decoding", "group",
-               "metric", "value", "low", "high"]
-    return out[columns]
+    out["seed"] = out["seed"].astype(int)
+    return out[COLUMNS]
+
+
+#: The columns of the utility table (``metrics/05_utility.csv``): one row per cohort and metric.
+COLUMNS = ["cohort", "kind", "setting", "seed", "model", "family", "tokenizer", "variant", "epsilon", "eps",
+           "decoding", "group", "metric", "value", "low", "high"]
 
 
 # --------------------------------------------------------------------------------------
@@ -378,20 +420,27 @@ def show(metric: str, v: tuple[float, float, float], digits: int = 3) -> str:
 
 
 def cohort_label(row: Mapping[str, Any]) -> str:
-    """How a cohort is named in the chapter's tables: ``minGPT ε=8``, ``GPT-2 ε=∞ (clip only)``,
-    ``minGPT/bpe ε=∞``, ``… unconstrained``; references by their name."""
+    """How a cohort (or a setting of the seed-level table) is named in the chapter's tables:
+    ``minGPT ε=8``, ``GPT-2 ε=∞ (clip only)``, ``minGPT/bpe ε=∞``, ``… unconstrained``,
+    ``minGPT ε=8, seed 2`` for a cohort of a training seed beyond the first, ``minGPT ε=8 (3
+    seeds)`` for a setting averaged over several; references by their name."""
     if row["kind"] == "reference":
-        return str(row["cohort"])
+        return str(row.get("cohort", row.get("setting")))
     family = {"mingpt": "minGPT", "gpt2": "GPT-2"}.get(row["family"], row["family"])
     tokenizer = "" if row["tokenizer"] == artefacts.main_tokenizer(row["family"]) else f"/{row['tokenizer']}"
     variant = {"cliponly": " (clip only)", "dptransformers": " (dp-transformers)"}.get(row["variant"], "")
     eps = "∞" if row["variant"] == "cliponly" else row["eps"]
     suffix = ", unconstrained" if row["decoding"] == "unconstrained" else ""
+    if "n_seeds" in row and int(row["n_seeds"]) > 1:
+        suffix += f" ({int(row['n_seeds'])} seeds)"
+    elif int(row.get("seed", 0) or 0) > 0:
+        suffix += f", seed {int(row['seed'])}"
     return f"{family}{tokenizer} ε={eps}{variant}{suffix}"
 
 
 #: The utility table's text columns (the rest are numbers).
-TEXT_COLUMNS = ("cohort", "kind", "model", "family", "tokenizer", "variant", "eps", "decoding", "group", "metric")
+TEXT_COLUMNS = ("cohort", "kind", "setting", "model", "family", "tokenizer", "variant", "eps", "decoding", "group",
+                "metric")
 
 
 def read_table(run: str | os.PathLike) -> pd.DataFrame:
@@ -401,19 +450,23 @@ def read_table(run: str | os.PathLike) -> pd.DataFrame:
 
 def wide_table(table: pd.DataFrame, metrics: Sequence[str] = HEADLINE, decoding: str | None = "constrained",
                digits: int = 3) -> pd.DataFrame:
-    """Formatted: one row per cohort (references last), one column per metric, value and
-    interval as text. ``decoding`` keeps the synthetic cohorts of one decoding (None: all)."""
+    """Formatted: one row per cohort of the utility table, or per setting of the seed-level
+    table (:func:`seed_table`: the mean over training seeds with its seed-level interval),
+    references last; one column per metric, value and interval as text. ``decoding`` keeps
+    the synthetic cohorts of one decoding (None: all)."""
+    key = "setting" if "n_seeds" in table.columns else "cohort"
     data = table[table["metric"].isin(metrics)].fillna({"variant": "", "tokenizer": "", "decoding": ""})
     if decoding is not None:
         data = data[(data["kind"] == "reference") | (data["decoding"] == decoding)]
     data = data.assign(label=data.apply(cohort_label, axis=1),
                        text=[show(m, (v, lo, hi), digits) for m, v, lo, hi in
                              zip(data["metric"], data["value"], data["low"], data["high"])])
-    order = list(dict.fromkeys(data.sort_values(["kind", "family", "tokenizer", "variant", "epsilon"],
-                                                ascending=[False, True, True, True, False])["label"]))
+    sort = ["kind", "family", "tokenizer", "variant", "epsilon"] + (["seed"] if key == "cohort" else [])
+    order = list(dict.fromkeys(data.sort_values(sort, ascending=[False, True, True, True, False] + [True] * (
+        key == "cohort"))["label"]))
     wide = data.pivot(index="label", columns="metric", values="text").reindex(order)
     wide = wide[[m for m in metrics if m in wide.columns]]
-    wide.index.name = "cohort"
+    wide.index.name = "cohort" if key == "cohort" else "setting"
     return wide
 
 
@@ -435,17 +488,25 @@ def value(table: pd.DataFrame, cohort: str, metric: str) -> tuple[float, float, 
     return float(r["value"]), float(r["low"]), float(r["high"])
 
 
-def epsilon_frame(table: pd.DataFrame, metrics: Sequence[str] = HEADLINE) -> pd.DataFrame:
-    """The main constrained cohorts (:func:`is_main`) and the clip-only runs of each family,
-    with the references: ``family``, ``eps`` (label), ``metric``, ``value``, ``low``,
-    ``high``, ``kind`` (for the utility-against-ε chart)."""
-    data = table[table["metric"].isin(metrics)]
-    synthetic = data[(data["kind"] == "synthetic") & (data["decoding"] == "constrained")
-                     & (data["tokenizer"] == data["family"].map(artefacts.MAIN_TOKENIZERS))
-                     & data["variant"].isin(["", "cliponly"])]
-    synthetic = synthetic.assign(family=synthetic["family"].map(FAMILY_LABELS))
-    refs = data[data["kind"] == "reference"].assign(eps="", family=data["cohort"])
-    return pd.concat([synthetic, refs])[["cohort", "kind", "family", "eps", "metric", "value", "low", "high"]]
+def epsilon_frame(table: pd.DataFrame, metrics: Sequence[str] = HEADLINE,
+                  seeds: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The main constrained settings (:func:`main_settings`: each family's main tokenizer at
+    every ε, and the clip-only runs) with the references, for the utility-against-ε chart:
+    ``kind`` "synthetic" rows carry the seed-level estimate (mean over the training seeds,
+    ``low``/``high`` its interval, :func:`seed_table`; computed from ``table`` when
+    ``seeds`` is None), "seed" rows each training seed's own value, "reference" rows the
+    reference cohorts; columns ``setting``, ``kind``, ``family``, ``eps``, ``seed``,
+    ``metric``, ``value``, ``low``, ``high``."""
+    seeds = seed_table(table) if seeds is None else seeds
+    keep = main_settings(seeds)["setting"]
+    means = seeds[seeds["metric"].isin(metrics) & seeds["setting"].isin(keep)]
+    means = means.assign(kind="synthetic", family=means["family"].map(FAMILY_LABELS), seed=-1)
+    each = table[table["metric"].isin(metrics) & table["setting"].isin(keep) & (table["kind"] == "synthetic")]
+    each = each.assign(kind="seed", family=each["family"].map(FAMILY_LABELS))
+    refs = seeds[seeds["metric"].isin(metrics) & (seeds["kind"] == "reference")]
+    refs = refs.assign(eps="", family=refs["setting"], seed=-1)
+    columns = ["setting", "kind", "family", "eps", "seed", "metric", "value", "low", "high"]
+    return pd.concat([means[columns], each[columns], refs[columns]], ignore_index=True)
 
 
 def bcftools_table(run: str | os.PathLike, cohorts: Sequence[str]) -> pd.DataFrame:
@@ -488,22 +549,40 @@ def labels(table: pd.DataFrame) -> dict[str, str]:
     return dict(zip(first["cohort"], first.apply(cohort_label, axis=1)))
 
 
-def main_cohorts(table: pd.DataFrame) -> pd.DataFrame:
+def _is_main_row(frame: pd.DataFrame) -> pd.Series:
+    return ((frame["decoding"] == "constrained") & frame["variant"].isin(["", "cliponly"])
+            & (frame["tokenizer"] == frame["family"].map(artefacts.MAIN_TOKENIZERS)))
+
+
+def main_cohorts(table: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
     """One row per main constrained cohort (:func:`is_main`) and per clip-only constrained
-    cohort: ``cohort``, ``family``, ``eps``, ``epsilon``; most private first within a family."""
+    cohort, of every training seed (or of training seed ``seed``): ``cohort``, ``setting``,
+    ``seed``, ``family``, ``eps``, ``epsilon``; most private first within a family, seeds
+    in order."""
     first = table[table["kind"] == "synthetic"].drop_duplicates("cohort")
-    keep = first[(first["decoding"] == "constrained") & first["variant"].isin(["", "cliponly"])
-                 & (first["tokenizer"] == first["family"].map(artefacts.MAIN_TOKENIZERS))]
+    keep = first[_is_main_row(first)]
+    if seed is not None:
+        keep = keep[keep["seed"] == seed]
+    order = {label: i for i, label in enumerate(charts._epsilon_order(keep["eps"]))}
+    return keep.assign(rank=keep["eps"].map(order)).sort_values(["family", "rank", "seed"])[
+        ["cohort", "setting", "seed", "family", "eps", "epsilon"]].reset_index(drop=True)
+
+
+def main_settings(seeds: pd.DataFrame) -> pd.DataFrame:
+    """:func:`main_cohorts` for the seed-level table (:func:`seed_table`): one row per main
+    setting (``setting``, ``family``, ``eps``, ``epsilon``, ``n_seeds``), most private first."""
+    first = seeds[seeds["kind"] == "synthetic"].drop_duplicates("setting")
+    keep = first[_is_main_row(first)]
     order = {label: i for i, label in enumerate(charts._epsilon_order(keep["eps"]))}
     return keep.assign(rank=keep["eps"].map(order)).sort_values(["family", "rank"])[
-        ["cohort", "family", "eps", "epsilon"]].reset_index(drop=True)
+        ["setting", "family", "eps", "epsilon", "n_seeds"]].reset_index(drop=True)
 
 
 def panel_cohorts(table: pd.DataFrame, epsilons: Sequence[str] | None = None) -> list[str]:
     """The cohorts the per-cohort panels show: for each family its ε = ∞ cohort and its
-    most private one (or the ``epsilons`` labels given), then the real and
-    independent-sites references."""
-    main = main_cohorts(table)
+    most private one (or the ``epsilons`` labels given), of the first training seed, then
+    the real and independent-sites references."""
+    main = main_cohorts(table, seed=0)
     main = main[main["eps"] != charts.CLIP_ONLY_LABEL]
     chosen = []
     for family, rows in main.groupby("family", sort=False):
@@ -513,22 +592,23 @@ def panel_cohorts(table: pd.DataFrame, epsilons: Sequence[str] | None = None) ->
 
 
 def _series(table: pd.DataFrame) -> pd.DataFrame:
-    """Per cohort of the ε-grid figures: ``cohort``, ``family`` (panel), ``eps`` (colour;
-    the reference's name for a reference, which every family panel repeats)."""
-    main = main_cohorts(table)[["cohort", "family", "eps"]]
+    """Per cohort of the ε-grid figures (the first training seed's): ``cohort``, ``family``
+    (panel), ``eps`` (colour; the reference's name for a reference, which every family panel
+    repeats)."""
+    main = main_cohorts(table, seed=0)[["cohort", "family", "eps"]]
     main["family"] = main["family"].map(FAMILY_LABELS)
-    refs = [{"cohort": ref, "family": FAMILY_LABELS[f], "eps": ref} for f in main_cohorts(table)["family"].unique()
+    refs = [{"cohort": ref, "family": FAMILY_LABELS[f], "eps": ref} for f in main_cohorts(table, seed=0)["family"].unique()
             for ref in (REAL, INDEPENDENT)]
     return pd.concat([main, pd.DataFrame(refs)], ignore_index=True)
 
 
 def ld_decay_frame(result: Mapping[str, Any]) -> pd.DataFrame:
     """Mean r² by distance bin for the main cohorts and the references, and the real
-    holdout's curve in every panel: ``family``, ``eps``, ``distance_kb`` (bin middle),
-    ``mean_r2``, ``pairs``."""
+    holdout's curve in every panel, all with the pairs and bins the evaluation used (its
+    ``k``, the chapter's ``ld_neighbours``): ``family``, ``eps``, ``distance_kb`` (bin
+    middle), ``mean_r2``, ``pairs``."""
     series = _series(result["table"])
-    positions = result["inputs"]["positions"]
-    holdout = popgen.ld_decay(result["inputs"]["holdout"], positions, ld_edges(positions))
+    holdout = real_summaries(result["inputs"], result.get("k", 20), result.get("seed", 0))["ld_decay"]
     rows = []
     for row in series.itertuples():
         curve = result["extras"][row.cohort]["ld_decay"]
@@ -651,37 +731,131 @@ def structure_references(result: Mapping[str, Any], n_boot: int = 200, seed: int
     return {"trtr": trtr, "labeller": labeller}
 
 
-def _overlap(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
-    return not (a[2] < b[1] or b[2] < a[1])
-
-
 def _interval(v: tuple[float, float, float], digits: int = 3) -> str:
     return _fmt(*v, digits=digits)
 
 
-def dp_effect(table: pd.DataFrame, metric: str = "af_r") -> pd.DataFrame:
-    """For each family and private ε, ``metric`` against the same family's ε = ∞ cohort
-    (main constrained cohorts): ``better``, ``worse`` or ``indistinguishable`` (95%
-    intervals overlap), by :data:`METRICS`' sense of better."""
-    main = main_cohorts(table)
-    sense = METRICS[metric][2]
+# --------------------------------------------------------------------------------------
+# Seed-level estimates
+# --------------------------------------------------------------------------------------
+
+SEEDS_NAME = "05_utility_seeds"
+#: The seed-level table's columns (``metrics/05_utility_seeds.csv``): one row per setting and metric.
+SEED_COLUMNS = ["setting", "kind", "family", "tokenizer", "variant", "epsilon", "eps", "decoding", "group", "metric",
+                "value", "low", "high", "n_seeds", "seed_sd", "boot_half", "seed_values"]
+SEED_TEXT_COLUMNS = ("setting", "kind", "family", "tokenizer", "variant", "eps", "decoding", "group", "metric",
+                     "seed_values")
+
+
+#: The values a metric can take where it is bounded: its seed-level interval is shown within them
+#: (the comparisons use the unclipped half-widths, :class:`lib.evidence.Estimate`).
+RANGES = {**{m: (0.0, 1.0) for m in ("c2st_auc", "c2st_trees_auc", "aats", "tstr", "unique_people", "heterozygosity",
+                                     "share_hom_alt", "mean_af", "hwe_deviation", "exact_copies", "near_copies",
+                                     "kin_duplicate", "kin_first", "kin_second", "af_mad", "validity", "quality",
+                                     "memorised", "novel", "record_uniqueness")},
+          "af_r": (-1.0, 1.0), "af_r_population": (-1.0, 1.0), "aats_privacy_loss": (-1.0, 1.0)}
+
+
+def seed_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The utility table over training seeds: one row per setting (:func:`cohort_setting`;
+    a reference cohort is its own setting) and metric, with the seed-level estimate of
+    :func:`lib.evidence.seed_estimate` (``value`` the mean over seeds; ``low``, ``high`` its
+    interval, which carries the seed-to-seed spread and the per-model bootstrap:
+    :func:`lib.evidence.interval_rule`), ``n_seeds``, ``seed_sd``, ``boot_half`` (the mean
+    half-width of the per-model intervals) and ``seed_values`` (every seed's value). A
+    setting of one model keeps that model's own interval; an interval is shown within the
+    values a bounded metric can take (:data:`RANGES`)."""
     rows = []
+    for (setting, metric), group in table.groupby(["setting", "metric"], sort=False):
+        group = group.sort_values("seed")
+        first = group.iloc[0]
+        estimate = evidence.seed_estimate(group["value"], group["low"], group["high"])
+        low, high = (estimate.low, estimate.high) if estimate.n > 1 else (first["low"], first["high"])
+        if metric in RANGES and low == low:
+            low, high = max(low, RANGES[metric][0]), min(high, RANGES[metric][1])
+        rows.append({**{c: first[c] for c in SEED_COLUMNS[:10]}, "value": estimate.value, "low": low, "high": high,
+                     **estimate.columns()})
+    return pd.DataFrame(rows, columns=SEED_COLUMNS)
+
+
+def read_seed_table(run: str | os.PathLike) -> pd.DataFrame:
+    """``metrics/05_utility_seeds.csv`` as :func:`evaluate` wrote it (for later chapters)."""
+    return artefacts.read_metrics(run, SEEDS_NAME, "utility (05)", SEED_TEXT_COLUMNS)
+
+
+def estimate(seeds: pd.DataFrame, setting: str, metric: str) -> evidence.Estimate:
+    """One setting's metric from the seed-level table, as an :class:`lib.evidence.Estimate`
+    (a KeyError naming what is missing)."""
+    row = seeds[(seeds["setting"] == setting) & (seeds["metric"] == metric)]
+    if row.empty:
+        raise KeyError(f"no {metric!r} for setting {setting!r}")
+    return evidence.Estimate.from_row(row.iloc[0])
+
+
+def _scaled(e: evidence.Estimate, factor: float) -> evidence.Estimate:
+    """An estimate multiplied by a constant (a ratio to a fixed reference value)."""
+    return evidence.Estimate(e.value * factor, e.low * factor, e.high * factor, e.n, e.sd * factor,
+                             e.boot_half * factor, tuple(v * factor for v in e.values), e.level)
+
+
+def oriented(seeds: pd.DataFrame, setting: str, metric: str) -> tuple[evidence.Estimate, str]:
+    """A setting's metric turned so that one direction is better, for
+    :func:`lib.evidence.compare`: as it is with its sense (``"high"``/``"low"``) for a
+    metric whose best is high or low; as the distance from 0.5 (lower better) for a
+    two-sample AUC or AATS; as the distance from the real validation people's value (lower
+    better) for a metric whose best is "as the real people"; from 0 for one whose best is 0."""
+    e = estimate(seeds, setting, metric)
+    best = METRICS[metric][2]
+    if best in ("high", "low"):
+        return e, best
+    if best == "0.5":
+        return evidence.distance_from(e, 0.5), "low"
+    if best == "0":
+        return evidence.distance_from(e, 0.0), "low"
+    return evidence.distance_from(e, estimate(seeds, REAL, metric).value), "low"
+
+
+#: The utility metrics the claim "differential privacy improves utility" is judged on, declared
+#: before any cohort is scored: the chapter's headline metrics that have a direction.
+DP_CLAIM_METRICS = ("af_r", "ld_decay_distance", "c2st_auc", "c2st_trees_auc", "aats", "tstr")
+
+
+def dp_effect(seeds: pd.DataFrame, metrics: Sequence[str] = DP_CLAIM_METRICS,
+              level: float | None = None) -> pd.DataFrame:
+    """For each family and private ε (main settings), every metric of ``metrics`` against
+    the same family's ε = ∞ setting, on the seed-level estimates (:func:`oriented`,
+    :func:`lib.evidence.compare`): ``better``, ``worse`` or ``indistinguishable``, with the
+    difference's interval at ``level`` (default: Bonferroni over all the comparisons made).
+    Columns ``family``, ``eps``, ``metric``, ``value``, ``low``, ``high`` (the private
+    setting's), ``non_private``, ``difference``, ``diff_low``, ``diff_high``, ``level``,
+    ``verdict``."""
+    main = main_settings(seeds)
+    pairs = []
     for family, group in main.groupby("family"):
         reference = group[group["eps"] == "∞"]
         if reference.empty:
             continue
-        base = value(table, reference["cohort"].iloc[0], metric)
         for row in group[~group["eps"].isin(["∞", charts.CLIP_ONLY_LABEL])].itertuples():
-            v = value(table, row.cohort, metric)
-            if _overlap(v, base) or v[1] != v[1]:
-                verdict = "indistinguishable"
-            elif sense == "0.5":
-                verdict = "better" if abs(v[0] - 0.5) < abs(base[0] - 0.5) else "worse"
-            else:
-                verdict = "better" if (v[0] > base[0]) == (sense == "high") else "worse"
-            rows.append({"family": FAMILY_LABELS[family], "eps": row.eps, "metric": metric, "value": v[0],
-                         "low": v[1], "high": v[2], "non_private": base[0], "verdict": verdict})
-    return pd.DataFrame(rows)
+            pairs += [(family, row.setting, row.eps, reference["setting"].iloc[0], m) for m in metrics]
+    found = []
+    for family, setting, eps, base, metric in pairs:  # a metric the run lacks is no comparison
+        try:
+            found.append((family, setting, eps, base, metric, oriented(seeds, setting, metric),
+                          oriented(seeds, base, metric)))
+        except KeyError:
+            continue
+    if level is None and found:
+        level = evidence.bonferroni(len(found))
+    rows = []
+    for family, setting, eps, base, metric, (a, sense), (b, _) in found:
+        plain = estimate(seeds, setting, metric)
+        c = evidence.compare(a, b, sense, level)
+        rows.append({"family": FAMILY_LABELS[family], "eps": eps, "metric": metric, "value": plain.value,
+                     "low": plain.low, "high": plain.high, "non_private": estimate(seeds, base, metric).value,
+                     "difference": c["difference"], "diff_low": c["low"], "diff_high": c["high"], "level": level,
+                     "verdict": c["outcome"]})
+    return pd.DataFrame(rows, columns=["family", "eps", "metric", "value", "low", "high", "non_private", "difference",
+                                       "diff_low", "diff_high", "level", "verdict"])
 
 
 def family_sizes(settings: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
@@ -691,146 +865,238 @@ def family_sizes(settings: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
                      int(settings.get(f"{family}_n_embd", settings.get("model_n_embd")))) for family in FAMILY_LABELS}
 
 
-#: Verdicts a claim can get, from its numbers (never typed into the prose).
-VERDICTS = ("holds", "holds in part", "does not hold", "cannot be told at this scale", "cannot be tested here",
-            "cannot be told")
+#: Verdicts a claim can get (:data:`lib.evidence.VERDICTS`), from its numbers (never typed into the prose).
+VERDICTS = evidence.VERDICTS
+
+#: "Large models write near-identical samples": the thresholds the verdict reads (printed with it).
+IDENTICAL_DISTANCE_RATIO, IDENTICAL_DISTINCT = 0.5, 0.9
+#: "The models memorise their members": a share of near copies this close to the real people's is no memorisation.
+MEMORISATION_MARGIN = 0.05
 
 
-def claim_sentence(verdict: str, evidence: str) -> str:
+def claim_sentence(verdict: str, evidence_text: str) -> str:
     """A claim's verdict and evidence as the chapters' sentence: "it holds here: ..."."""
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict {verdict!r}: choose one of {VERDICTS}")
-    return f"it {verdict}: {evidence}" if verdict.startswith("cannot") else f"it {verdict} here: {evidence}"
+    return evidence.Claim("", verdict, "", evidence_text).sentence()
+
+
+def _non_private(seeds: pd.DataFrame) -> dict[str, str]:
+    """family -> its main non-private setting."""
+    main = main_settings(seeds)
+    return dict(zip(main.loc[main["eps"] == "∞", "family"], main.loc[main["eps"] == "∞", "setting"]))
+
+
+def _dp_claim(seeds: pd.DataFrame) -> evidence.Claim:
+    claim = "Differential privacy improves utility (it regularises)"
+    effects = dp_effect(seeds)
+    m = len(effects)
+    rule = (f"each private setting against its family's non-private one on the pre-declared metrics "
+            f"({', '.join(DP_CLAIM_METRICS)}; a two-sample AUC and AATS by their distance from 0.5), seed-level "
+            f"intervals of the difference at {effects['level'].iloc[0]:.2%} (Bonferroni over the {m} comparisons); "
+            if m else "") + evidence.MAJORITY_RULE
+    if not m:
+        return evidence.Claim(claim, "cannot be told", rule, "the run has no private cohort beside a non-private one")
+    counts = evidence.tally(effects["verdict"])
+    verdict = evidence.majority_verdict(counts)
+
+    def which(kind: str) -> str:
+        rows = effects[effects["verdict"] == kind]
+        return ", ".join(f"{f} ε = {e} {mt}" for f, e, mt in zip(rows["family"], rows["eps"], rows["metric"]))
+
+    text = (f"of {m} comparisons of a private setting with its family's non-private one, {counts['better']} are "
+            f"better, {counts['worse']} worse and {counts['indistinguishable']} indistinguishable")
+    details = [f"better: {which('better')}" if counts["better"] else "",
+               f"worse: {which('worse')}" if counts["worse"] else ""]
+    details = [d for d in details if d]
+    return evidence.Claim(claim, verdict, rule, text + (f" ({'; '.join(details)})" if details else ""))
+
+
+def _identical_claim(seeds: pd.DataFrame, settings: Mapping[str, Any]) -> evidence.Claim:
+    claim = "Large models write near-identical samples"
+    rule = (f"the larger family's non-private people: holds when, with 95% confidence, they are less than "
+            f"{IDENTICAL_DISTANCE_RATIO:.0%} as far apart as real people (median within-cohort distance) or under "
+            f"{IDENTICAL_DISTINCT:.0%} distinct; does not hold when both are confidently above those thresholds; "
+            "cannot be told otherwise; cannot be tested when both families are built the same size")
+    sizes = family_sizes(settings)
+    plain = _non_private(seeds)
+    if len(set(sizes.values())) == 1:
+        return evidence.Claim(claim, "cannot be tested here", rule, (
+            f"both families are built the same size ({sizes['mingpt'][0]} layers, {sizes['mingpt'][1]} wide) in this "
+            "profile, so no model is larger than the other"))
+    large = max(sizes, key=lambda f: sizes[f][0] * sizes[f][1])
+    if large not in plain:
+        return evidence.Claim(claim, "cannot be told", rule, f"the run has no non-private {FAMILY_LABELS[large]} cohort")
+    real_within = estimate(seeds, REAL, "within_distance").value
+    ratio = _scaled(estimate(seeds, plain[large], "within_distance"), 1 / real_within)
+    distinct = estimate(seeds, plain[large], "unique_people")
+    near = ratio.high < IDENTICAL_DISTANCE_RATIO or distinct.high < IDENTICAL_DISTINCT
+    apart = ratio.low >= IDENTICAL_DISTANCE_RATIO and distinct.low >= IDENTICAL_DISTINCT
+    verdict = "holds" if near else "does not hold" if apart else "cannot be told at this scale"
+    return evidence.Claim(claim, verdict, rule, (
+        f"the larger {FAMILY_LABELS[large]}'s ({sizes[large][0]} x {sizes[large][1]}) people are {ratio.text(2)} "
+        f"times as far apart as real people and {distinct.text(3)} of them distinct ({ratio.n} seeds)"))
+
+
+def _size_claim(seeds: pd.DataFrame, settings: Mapping[str, Any]) -> evidence.Claim:
+    claim = "Small models write more diverse people but put variants at worse positions"
+    rule = ("the smaller family's non-private setting against the larger's, seed-level intervals at 97.5% "
+            "(Bonferroni over 2): holds when its people are more spread out (median within-cohort distance) and "
+            "its variants worse placed (position_mad), both with intervals apart; holds in part when one is and "
+            "the other cannot be told; does not hold when either is confidently the other way; cannot be told "
+            "otherwise; cannot be tested when both families are built the same size")
+    sizes = family_sizes(settings)
+    plain = _non_private(seeds)
+    if len(set(sizes.values())) == 1:
+        return evidence.Claim(claim, "cannot be tested here", rule, (
+            f"both families are built the same size ({sizes['mingpt'][0]} layers, {sizes['mingpt'][1]} wide) in this "
+            "profile, so that neither the comparison of families nor that of ε is confounded by size (the "
+            "dissertation changed the size along with ε)"))
+    if len(plain) < 2:
+        return evidence.Claim(claim, "cannot be told", rule, "the run lacks a non-private cohort of each family")
+    small, large = sorted(plain, key=lambda f: sizes[f][0] * sizes[f][1])
+    level = evidence.bonferroni(2)
+    spread = evidence.compare(estimate(seeds, plain[small], "within_distance"),
+                              estimate(seeds, plain[large], "within_distance"), "high", level)["outcome"]
+    placed = evidence.compare(estimate(seeds, plain[small], "position_mad"),
+                              estimate(seeds, plain[large], "position_mad"), "high", level)["outcome"]
+    # "better" here reads "the small model's value is higher": more spread out, worse placed
+    said = [{"better": "yes", "worse": "no"}.get(o, "?") for o in (spread, placed)]
+    verdict = ("holds" if said == ["yes", "yes"] else "does not hold" if "no" in said else
+               "holds in part" if "yes" in said else "cannot be told at this scale")
+    return evidence.Claim(claim, verdict, rule, (
+        f"the smaller {FAMILY_LABELS[small]} ({sizes[small][0]} x {sizes[small][1]}) writes people "
+        f"{estimate(seeds, plain[small], 'within_distance').text(0)} alleles apart against "
+        f"{estimate(seeds, plain[large], 'within_distance').text(0)} for the larger {FAMILY_LABELS[large]} "
+        f"({sizes[large][0]} x {sizes[large][1]}), and places their variants "
+        f"{estimate(seeds, plain[small], 'position_mad').text(2)} against "
+        f"{estimate(seeds, plain[large], 'position_mad').text(2)} from the holdout per megabase (position_mad)"))
+
+
+def _memorisation_claim(seeds: pd.DataFrame) -> evidence.Claim:
+    claim = "The models memorise their members"
+    plain = _non_private(seeds)
+    level = evidence.bonferroni(max(len(plain), 1))
+    rule = (f"each non-private setting's share of near copies (people closer to a member than 95% of real holdout "
+            f"people are) against the real validation people's, intervals of the difference at {level:.2%} "
+            f"(Bonferroni over the families): holds when any family's is above; does not hold when every family's "
+            f"is below or within ±{MEMORISATION_MARGIN:.0%} of it; cannot be told otherwise. The dissertation's "
+            "record-level share is shown beside it and not judged: on a fixed panel nearly every record a person "
+            "can carry is carried by some member")
+    if not plain:
+        return evidence.Claim(claim, "cannot be told", rule, "the run has no non-private cohort")
+    real = estimate(seeds, REAL, "near_copies")
+    outcomes, parts = {}, []
+    for family, setting in plain.items():
+        e = estimate(seeds, setting, "near_copies")
+        outcomes[family] = evidence.compare(e, real, "low", level, margin=MEMORISATION_MARGIN)["outcome"]
+        records = estimate(seeds, setting, "memorised")
+        parts.append(f"{FAMILY_LABELS[family]} {_pct(e)} near copies, {records.value:.1%} of its records 'memorised'")
+    said = list(outcomes.values())
+    verdict = ("holds" if "worse" in said else "does not hold" if all(o in ("better", "equivalent") for o in said)
+               else "cannot be told at this scale")
+    return evidence.Claim(claim, verdict, rule, (
+        "; ".join(parts) + f"; real people never trained on: {_pct(real)} near copies, "
+        f"{estimate(seeds, REAL, 'memorised').value:.1%} of their records 'memorised'"))
+
+
+def _pct(e: evidence.Estimate) -> str:
+    if e.low == e.low:
+        return f"{e.value:.1%} [{e.low:.1%}, {e.high:.1%}]"
+    return f"{e.value:.1%}"
 
 
 def claim_records(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, dict[str, str]]:
-    """The dissertation's utility findings, each set against this run's numbers: key ->
-    ``claim`` (the dissertation's), ``verdict`` (one of :data:`VERDICTS`, computed) and
-    ``evidence`` (the numbers behind it). ``dp_claim`` (DP improving utility: the
+    """The dissertation's utility findings, each set against this run's seed-level numbers
+    (``result["seeds"]``, :func:`seed_table`; computed from ``result["table"]`` when
+    absent): key -> ``claim``, ``verdict`` (one of :data:`VERDICTS`, computed), ``rule``
+    (how the verdict is read from the numbers, printed with it), ``evidence`` and
+    ``ceiling`` (:class:`lib.evidence.Claim`). ``dp_claim`` (DP improving utility: the
     dissertation's "DP regularises"), ``identical_claim`` (large models writing
     near-identical samples), ``size_claim`` (small models more diverse but worse
-    positions), ``memorisation_claim`` (record-level memorisation)."""
-    table = result["table"]
-    out = {}
-    effects = pd.concat([dp_effect(table, m) for m in ("af_r", "c2st_auc", "tstr")], ignore_index=True)
-    counts = effects["verdict"].value_counts() if len(effects) else pd.Series(dtype=int)
-    better, worse, same = (int(counts.get(k, 0)) for k in ("better", "worse", "indistinguishable"))
-    claim = "Differential privacy improves utility (it regularises)"
-    if not len(effects):
-        out["dp_claim"] = dict(claim=claim, verdict="cannot be told",
-                               evidence="the run has no private cohort beside a non-private one")
-    else:
-        out["dp_claim"] = dict(
-            claim=claim, verdict=("holds" if better > worse and worse == 0 else "does not hold" if worse > better
-                                  else "cannot be told at this scale"),
-            evidence=(f"of {len(effects)} comparisons of a private cohort with its family's non-private one "
-                      f"(allele-frequency r, two-sample AUC and TSTR at every private ε, 95% intervals), {better} are "
-                      f"better, {worse} worse and {same} indistinguishable"))
-    main = main_cohorts(table)
-    non_private = main[main["eps"] == "∞"]["cohort"].tolist()
-    real_within = value(table, REAL, "within_distance")[0]
-    ratios = {FAMILY_LABELS[c.split("-")[0]]: value(table, c, "within_distance")[0] / real_within for c in non_private}
-    unique = {FAMILY_LABELS[c.split("-")[0]]: value(table, c, "unique_people")[0] for c in non_private}
-    near_identical = [f for f, r in ratios.items() if r < 0.5 or unique[f] < 0.9]
-    claim = "Large models write near-identical samples"
-    if not ratios:
-        out["identical_claim"] = dict(claim=claim, verdict="cannot be told", evidence="the run has no non-private cohort")
-    else:
-        out["identical_claim"] = dict(
-            claim=claim, verdict=("does not hold" if not near_identical else "holds" if len(near_identical) == len(ratios)
-                                  else "holds in part"),
-            evidence="; ".join(f"{f}'s people are {ratios[f]:.0%} as far apart as real people ({unique[f]:.0%} distinct)"
-                               for f in ratios))
-    sizes = family_sizes(settings)
-    by_family = {c.split("-")[0]: c for c in non_private}
-    claim = "Small models write more diverse people but put variants at worse positions"
-    if len(set(sizes.values())) == 1:
-        out["size_claim"] = dict(claim=claim, verdict="cannot be tested here", evidence=(
-            f"both families are built the same size ({sizes['mingpt'][0]} layers, {sizes['mingpt'][1]} wide), so that "
-            "neither the comparison of families nor that of ε is confounded by size (the dissertation changed the "
-            "size along with ε)"))
-    elif len(by_family) < 2:
-        out["size_claim"] = dict(claim=claim, verdict="cannot be told",
-                                 evidence="the run lacks a non-private cohort of each family")
-    else:
-        small, large = sorted(by_family, key=lambda f: sizes[f][0] * sizes[f][1])
-        diverse = value(table, by_family[small], "within_distance")[0] > value(table, by_family[large], "within_distance")[0]
-        worse_positions = value(table, by_family[small], "position_mad")[0] > value(table, by_family[large],
-                                                                                     "position_mad")[0]
-        out["size_claim"] = dict(
-            claim=claim, verdict=("holds" if diverse and worse_positions else
-                                  "does not hold" if not diverse and not worse_positions else "holds in part"),
-            evidence=(f"the smaller {FAMILY_LABELS[small]} ({sizes[small][0]} layers, {sizes[small][1]} wide) writes "
-                      f"people {'more' if diverse else 'less'} spread out than the larger {FAMILY_LABELS[large]} "
-                      f"({sizes[large][0]} x {sizes[large][1]}), and places their variants "
-                      f"{'worse' if worse_positions else 'no worse'} along the chromosome (within-cohort distance and "
-                      "position_mad, non-private cohorts)"))
-    real_memorised = value(table, REAL, "memorised")[0]
-    model_memorised = {FAMILY_LABELS[c.split("-")[0]]: value(table, c, "memorised")[0] for c in non_private}
-    claim = "The models memorise records of their members"
-    if not model_memorised:
-        out["memorisation_claim"] = dict(claim=claim, verdict="cannot be told",
-                                         evidence="the run has no non-private cohort")
-    else:
-        out["memorisation_claim"] = dict(claim=claim, verdict="cannot be told", evidence=(
-            "records of real people the models never saw are 'memorised' at "
-            f"{real_memorised:.1%} by the dissertation's definition, against "
-            + " and ".join(f"{v:.1%} for {f}" for f, v in model_memorised.items())
-            + ": on a fixed panel nearly every record (a site and a genotype) a person can carry is carried by some "
-              "member, so record-level memorisation cannot tell copying from resemblance; the distance and kinship "
-              "metrics compare whole people"))
-    return out
+    positions), ``memorisation_claim`` (members memorised)."""
+    seeds = result.get("seeds")
+    if seeds is None:
+        seeds = seed_table(result["table"])
+    return {"dp_claim": untold(lambda: _dp_claim(seeds), "Differential privacy improves utility (it regularises)"),
+            "identical_claim": untold(lambda: _identical_claim(seeds, settings),
+                                      "Large models write near-identical samples"),
+            "size_claim": untold(lambda: _size_claim(seeds, settings),
+                                 "Small models write more diverse people but put variants at worse positions"),
+            "memorisation_claim": untold(lambda: _memorisation_claim(seeds), "The models memorise their members")}
+
+
+def untold(make: Any, claim: str) -> dict[str, str]:
+    """``make()``'s claim record, or, when the run lacks a number the claim needs (a
+    KeyError naming it: a restricted ``cohorts`` list, a profile without a family), the
+    claim as "cannot be told" saying what is missing."""
+    try:
+        return make().as_dict()
+    except KeyError as missing:
+        return evidence.Claim(claim, "cannot be told", "the claim's rule needs numbers this run lacks",
+                              f"the run lacks {missing.args[0]}").as_dict()
 
 
 def claims(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, str]:
-    """:func:`claim_records` as the chapter's sentences (key -> "it holds here: ...")."""
-    return {key: claim_sentence(r["verdict"], r["evidence"]) for key, r in claim_records(result, settings).items()}
+    """:func:`claim_records` as the chapter's sentences (key -> "it holds here: ..."), and
+    each rule (key ``<claim>_rule``)."""
+    out = {}
+    for key, r in claim_records(result, settings).items():
+        out[key] = claim_sentence(r["verdict"], r["evidence"])
+        out[f"{key}_rule"] = r["rule"]
+    return out
 
 
-def _lookup(table: pd.DataFrame, cohort: str | None, metric: str) -> str:
-    if cohort is None:
+def _lookup(seeds: pd.DataFrame, setting: str | None, metric: str) -> str:
+    """A setting's seed-level value and interval as the prose writes it ("–" where missing)."""
+    if setting is None:
         return "–"
     try:
-        return show(metric, value(table, cohort, metric))
+        e = estimate(seeds, setting, metric)
     except KeyError:
         return "–"
+    return show(metric, (e.value, e.low, e.high))
 
 
-PROSE_REFERENCE_METRICS = ("af_r", "ld_decay_distance", "c2st_auc", "aats", "tstr", "fst", "hwe_deviation",
+PROSE_REFERENCE_METRICS = ("af_r", "ld_decay_distance", "c2st_auc", "c2st_trees_auc", "aats", "aats_privacy_loss",
+                           "tstr", "fst", "hwe_deviation", "near_copies",
                            "kin_first", "kin_duplicate", "exact_copies", "dcr_members", "dcr_holdout",
                            "within_distance")
-PROSE_NON_PRIVATE_METRICS = ("af_r", "ld_decay_distance", "c2st_auc", "aats", "tstr", "fst", "hwe_deviation",
+PROSE_NON_PRIVATE_METRICS = ("af_r", "ld_decay_distance", "c2st_auc", "c2st_trees_auc", "aats", "tstr", "fst",
+                             "hwe_deviation", "near_copies",
                              "kin_first", "exact_copies", "dcr_members", "dcr_holdout", "aats_privacy_loss")
-PROSE_PRIVATE_METRICS = ("af_r", "c2st_auc", "aats", "tstr", "fst", "hwe_deviation", "burden")
+PROSE_PRIVATE_METRICS = ("af_r", "c2st_auc", "c2st_trees_auc", "aats", "tstr", "fst", "hwe_deviation", "burden")
 
 
 def numbers(result: Mapping[str, Any], settings: Mapping[str, Any], seconds: float,
             structure: Mapping[str, tuple]) -> dict[str, str]:
-    """Every number the chapter's prose cites, formatted (glued by the notebook). Every
-    key is always present: a cohort the run lacks (a family without private models, a
-    restricted ``cohorts`` list) reads "–"."""
+    """Every number the chapter's prose cites, formatted (glued by the notebook): a
+    setting's numbers are seed-level estimates (:func:`seed_table`). Every key is always
+    present: a cohort the run lacks (a family without private models, a restricted
+    ``cohorts`` list) reads "–"."""
     table, found = result["table"], result["catalogue"]
+    seeds = result["seeds"] if result.get("seeds") is not None else seed_table(table)
     inputs = result["inputs"]
-    main = main_cohorts(table)
+    main = main_settings(seeds)
     out = {"n_synthetic": f"{len(found):,}", "n_cohorts": f"{len(found) + len(REFERENCES):,}",
            "n_holdout": f"{len(inputs['holdout']):,}", "n_members": f"{len(inputs['members']):,}",
            "n_public": f"{len(inputs['public']):,}", "n_sites": f"{inputs['holdout'].shape[1]:,}",
            "members_ratio": f"{len(inputs['members']) / len(inputs['holdout']):.1f}",
            "utility_seconds": f"{seconds:.0f}", "trtr": _interval(structure["trtr"]),
-           "labeller": _interval(structure["labeller"])}
+           "labeller": _interval(structure["labeller"]),
+           "n_seeds": f"{int(main['n_seeds'].max()) if len(main) else 1}", "n_settings": f"{len(main):,}",
+           "seed_interval_rule": evidence.interval_rule()}
     for name, cohort in (("real", REAL), ("independent", INDEPENDENT), ("copy", COPY)):
         for metric in PROSE_REFERENCE_METRICS:
-            out[f"{name}_{metric}"] = _lookup(table, cohort, metric)
+            out[f"{name}_{metric}"] = _lookup(seeds, cohort, metric)
     for family in ("gpt2", "mingpt"):
         rows = main[(main["family"] == family) & (main["eps"] != charts.CLIP_ONLY_LABEL)]
-        non_private = rows[rows["eps"] == "∞"]["cohort"].tolist()
+        non_private = rows[rows["eps"] == "∞"]["setting"].tolist()
         private = rows[rows["eps"] != "∞"]
-        lowest = private["cohort"].iloc[0] if len(private) else None  # most private first
+        lowest = private["setting"].iloc[0] if len(private) else None  # most private first
         for metric in PROSE_NON_PRIVATE_METRICS:
-            out[f"{family}_inf_{metric}"] = _lookup(table, non_private[0] if non_private else None, metric)
+            out[f"{family}_inf_{metric}"] = _lookup(seeds, non_private[0] if non_private else None, metric)
         out[f"{family}_low_eps"] = private["eps"].iloc[0] if len(private) else "–"
         for metric in PROSE_PRIVATE_METRICS:
-            out[f"{family}_low_{metric}"] = _lookup(table, lowest, metric)
+            out[f"{family}_low_{metric}"] = _lookup(seeds, lowest, metric)
     out["holdout_fst"] = f"{popgen.weir_cockerham_fst(inputs['holdout'], inputs['labels']['holdout']):.3f}"
     out["holdout_burden"] = f"{np.mean((inputs['holdout'] > 0).sum(axis=1)):.1f}"
     out["holdout_het"] = f"{np.mean((inputs['holdout'] == 1).sum(axis=1)):.0f}"

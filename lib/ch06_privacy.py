@@ -5,22 +5,31 @@ of the run attacked, under a corrected protocol, beside the dissertation's.
   sample as large as the holdout) against the holdout (never trained on), labelled 1 and
   0; the dissertation took its "members" as the first people of a file of which 30% was
   never trained on.
-* :func:`train_references` -- the attacker's own reference models: the target's
-  architecture and training settings, trained from scratch on seeded halves of the
-  *public* people (no candidate is ever in a reference model's data), saved as
-  ``models/ref-<family>[-<tokenizer>]-<i>/`` and reused like any model.
-* :func:`attack_models` -- every target model (both families, every ε, the clip-only
-  runs, dp-transformers, the text-tokenizer model) against every attack of
-  :mod:`lib.mia` whose learning is done on the reference models: loss and confidence
-  thresholds, logistic regression, random forest and k-NN over the signals, offline
-  LiRA, RMIA; and the dissertation's protocol replayed on the same model
-  (:func:`replica`: 20 members against 20 non-members, a classifier trained on half of
-  the target's own labels).
+* :func:`train_references`, :func:`train_online_references` -- the attacker's own
+  reference models: the target's architecture and training settings, and a private
+  target's DP-SGD too (its noise multiplier and clipping bound, :func:`reference_treatment`),
+  trained on seeded halves of the *public* people (offline: no candidate is ever in their
+  data; ``models/ref-...``) or of the public people and the candidates' profiles (online:
+  kept under ``diagnostics/models/``, since they train on members' profiles), side by side
+  (:func:`train_all_references`) and reused like any model.
+* :func:`attack_models` -- every target model (both families, every ε and training seed,
+  the clip-only runs, dp-transformers, the text-tokenizer model) against every attack of
+  :mod:`lib.mia` whose learning is done on the reference models (:func:`score_models`,
+  which never reads the candidates' labels): loss and confidence thresholds, logistic
+  regression, random forest and k-NN over the signals, offline and online LiRA and RMIA, the
+  hybrid attack; the profile's declared primary attack marked (:func:`primary_attack`);
+  each target's best attack with a selection-aware interval (:data:`BEST`); and the
+  dissertation's protocol replayed on the same model (:func:`replica`: 20 members against
+  20 non-members, a classifier trained on half of the target's own labels).
 * :func:`attack_cohorts` -- every constrained synthetic cohort and the utility chapter's
   reference cohorts, from the released people alone: distance to the closest synthetic
   person, kinship, a density ratio.
-* :func:`results_table`, :func:`frontier`, :func:`claims`, :func:`numbers` -- the
-  chapter's tables and sentences, computed; the table goes to ``metrics/06_privacy.csv``.
+* :func:`results_table`, :func:`seed_table`, :func:`frontier`, :func:`claims`,
+  :func:`numbers` -- the chapter's tables and sentences, computed: the table goes to
+  ``metrics/06_privacy.csv``, its seed-level form (the mean over training seeds with a
+  seed-level interval) to ``metrics/06_privacy_seeds.csv``; every verdict is read by a
+  printed rule from seed-level intervals (:mod:`lib.evidence`), every bound check beside its
+  ceiling (:func:`bound_checks`).
 
 The attacks' evaluation (AUC with a bootstrap interval, TPR at low FPR, the empirical ε
 lower bound) is :func:`lib.mia.evaluate`; the bound is set beside the ε the accountant
@@ -29,6 +38,7 @@ members and non-members: outside the guarantee, never released with a model.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -37,7 +47,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import artefacts, audit, charts, generation, mia, models, popgen, privacy, profiletext, rundir, training
+from . import artefacts, audit, charts, evidence, generation, mia, models, parallel, popgen, privacy, profiletext
+from . import rundir, training
 from . import ch03_models, ch04_dp_training, ch05_utility
 from . import tokenization as tk
 
@@ -104,7 +115,8 @@ def candidates(run: str | os.PathLike, seed: int = 0, n_members: int | None = No
 
 def targets(run: str | os.PathLike) -> pd.DataFrame:
     """The run's trained models (``models/<name>/`` whose name is a model name; public
-    bases and reference models left out): ``model``, ``family``, ``tokenizer``,
+    bases and reference models left out): ``model``, ``setting`` (the name without the
+    training seed), ``seed`` (the training seed's index), ``family``, ``tokenizer``,
     ``epsilon``, ``eps`` (chart label), ``variant`` and ``accountant_epsilon`` (the ε in its
     ``privacy.json``, NaN without a guarantee)."""
     rows = []
@@ -116,7 +128,8 @@ def targets(run: str | os.PathLike) -> pd.DataFrame:
         record = directory / privacy.PRIVACY_JSON
         spent = rundir.read_json(record).get("epsilon") if record.exists() else None
         eps = charts.CLIP_ONLY_LABEL if parsed["variant"] == "cliponly" else charts.epsilon_label(parsed["epsilon"])
-        rows.append({"model": directory.name, "family": parsed["family"], "tokenizer": parsed["tokenizer"],
+        rows.append({"model": directory.name, "setting": artefacts.setting_name(directory.name),
+                     "seed": parsed["seed"], "family": parsed["family"], "tokenizer": parsed["tokenizer"],
                      "epsilon": parsed["epsilon"], "eps": eps, "variant": parsed["variant"],
                      "accountant_epsilon": float(spent) if spent is not None else float("nan")})
     if not rows:
@@ -132,8 +145,12 @@ def _encode(tokenizer: Any, profiles: Sequence[Sequence[str]], block: int) -> li
 # Reference models
 # --------------------------------------------------------------------------------------
 
-def reference_name(family: str, tokenizer_name: str, index: int) -> str:
+def reference_name(family: str, tokenizer_name: str, index: int, treatment: str = "") -> str:
+    """``ref-<family>[-<tokenizer>][-<treatment>]-<i>``: the attacker's ``index``-th offline
+    reference model of ``family`` on ``tokenizer_name``, trained as ``treatment``
+    (:func:`reference_treatment`: ``""`` without privacy, ``cliponly``, ``eps8``, ...)."""
     middle = "" if tokenizer_name == artefacts.main_tokenizer(family) else f"-{tokenizer_name}"
+    middle += f"-{treatment}" if treatment else ""
     return f"{REFERENCE_PREFIX}-{family}{middle}-{index}"
 
 
@@ -153,16 +170,48 @@ def reference_halves(n_public: int, n_references: int, seed: int | Sequence[int]
     return np.array(masks, dtype=bool).reshape(n_references, n_public)
 
 
+def reference_treatment(run: str | os.PathLike, family: str, tokenizer_name: str, epsilon: float,
+                        variant: str = "") -> tuple[str, dict[str, Any] | None]:
+    """How the attacker trains its mimic of a target (the reference models' treatment), as
+    the target was trained: ``("", None)`` for a non-private target; ``("cliponly", dp)``
+    for the clip-only run and ``("eps<ε>", dp)`` for a private one, ``dp`` holding the
+    target setting's noise multiplier σ, clipping bound C, δ and accountant, read from the
+    ``privacy.json`` of the setting's first model (the main path: dp-transformers' model
+    at the same ε shares it). The σ, C, logical batch size and epochs are the target's,
+    so that each step adds the same noise to the same clipped per-person signal; the
+    reference's own ε differs (it trains on fewer people) and is not what is mimicked.
+    Every training seed of a setting shares one set of references (their σ is the same)."""
+    clip_only = variant == ch04_dp_training.CLIP_ONLY
+    if float(epsilon) == float("inf") and not clip_only:
+        return "", None
+    key = ch04_dp_training.CLIP_ONLY if clip_only else f"eps{artefacts.eps_text(epsilon)}"
+    main = artefacts.model_name(family, tokenizer_name, epsilon, variant=ch04_dp_training.CLIP_ONLY if clip_only else "")
+    record_path = artefacts.model_dir(run, main) / privacy.PRIVACY_JSON
+    if not record_path.exists():
+        own = artefacts.model_name(family, tokenizer_name, epsilon, variant=variant)
+        record_path = artefacts.model_dir(run, own) / privacy.PRIVACY_JSON
+    if not record_path.exists():
+        raise FileNotFoundError(f"{record_path}: missing; the attacker mimics a private target from its privacy.json "
+                                "(run the private training chapter 04 first)")
+    record = rundir.read_json(record_path)
+    return key, {"noise_multiplier": float(record["noise_multiplier"]), "max_grad_norm": float(record["max_grad_norm"]),
+                 "delta": float(record["delta"]), "accountant": str(record.get("accountant") or "prv"),
+                 "max_physical_batch_size": record.get("max_physical_batch_size")}
+
+
 def train_references(run: str | os.PathLike, family: str, tokenizer_name: str, settings: Mapping[str, Any],
-                     n_references: int, seed: int = 0) -> tuple[list[torch.nn.Module], np.ndarray]:
+                     n_references: int, seed: int = 0, treatment: str = "",
+                     dp: Mapping[str, Any] | None = None) -> tuple[list[torch.nn.Module], np.ndarray]:
     """The attacker's ``n_references`` reference models of ``family`` on
     ``tokenizer_name``: the target's sizes and training settings, trained from scratch on
     the halves of the public people :func:`reference_halves` draws, without validation
-    (the full planned epochs); saved in ``models/`` and reused when their inputs are
-    unchanged. Returns the models and the masks (reference x public person, True = trained
-    on). The GPT-2 targets start from a base pre-trained on every public person; a
-    reference starting there would have seen its "non-members", so references start from
-    scratch (the attacker's mimic is then imperfect, which can only weaken the attack)."""
+    (the full planned epochs), under ``treatment`` with DP-SGD settings ``dp``
+    (:func:`reference_treatment`; None: without privacy); saved in ``models/`` (public
+    people only) and reused when their inputs are unchanged. Returns the models and the
+    masks (reference x public person, True = trained on). The GPT-2 targets start from a
+    base pre-trained on every public person; a reference starting there would have seen its
+    "non-members", so references start from scratch (the attacker's mimic is then
+    imperfect, which can only weaken the attack)."""
     run = Path(run)
     public = artefacts.split_profiles(run, "public")
     if len(public) < 2:
@@ -173,7 +222,7 @@ def train_references(run: str | os.PathLike, family: str, tokenizer_name: str, s
     masks = reference_halves(len(public), n_references, seed)
     out = []
     for i, mask in enumerate(masks):
-        name = reference_name(family, tokenizer_name, i)
+        name = reference_name(family, tokenizer_name, i, treatment)
         directory = artefacts.model_dir(run, name)
         config = training.config_from_profile(dict(settings), family, seed=seed + i, progress=False)
         params = dict(role="reference model", family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed + i,
@@ -181,31 +230,46 @@ def train_references(run: str | os.PathLike, family: str, tokenizer_name: str, s
                       people=[s for s, m in zip(public["sample"], mask) if m],
                       tokenizer_sha256=rundir.sha256(tk.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"),
                       version=PRIVACY_CHAPTER_VERSION)
+        if dp is not None:
+            params.update(treatment=treatment, dp=dict(dp), train=ch03_models.train_settings(config))
         out.append(_reference_model(run, directory, params, family, sizes, tokenizer,
                                     [ids[j] for j in np.flatnonzero(mask)], config, None,
                                     dict(role="reference model (the attacker's, public people only)", family=family,
-                                         split="public")))
+                                         split="public", treatment=treatment or "non-private"), dp))
     return out, masks
 
 
 def _reference_model(run: Path, directory: Path, params: dict[str, Any], family: str, sizes: Mapping[str, Any],
                      tokenizer: Any, sequences: list[list[int]], config: Any, start: Path | None,
-                     metadata: dict[str, Any]) -> torch.nn.Module:
+                     metadata: dict[str, Any], dp: Mapping[str, Any] | None = None) -> torch.nn.Module:
     """One reference model: reused when the manifest says its ``params`` are unchanged,
-    else built (from ``start`` or scratch), trained on ``sequences``, saved and recorded."""
+    else built (from ``start`` or scratch), trained on ``sequences`` (with DP-SGD at the
+    noise multiplier and clipping bound of ``dp`` when given, :func:`lib.privacy.train_dp`),
+    saved and recorded."""
     paths = [directory / "model.safetensors"]
     if rundir.is_current(run, params, paths):
         return models.load_model(directory).eval()
     model = models.build_model(family, sizes, tokenizer, base_model=start, seed=params["seed"])
-    history = training.train(model, sequences, None, config)
+    if dp is None:
+        history = training.train(model, sequences, None, config)
+    else:  # a reference of very few people draws them all in each batch (a rate above 1 does not exist)
+        config = dataclasses.replace(config, batch_size=min(config.batch_size, len(sequences)))
+        model, history, record = privacy.train_dp(
+            model, sequences, None, config, max_grad_norm=dp["max_grad_norm"], noise_multiplier=dp["noise_multiplier"],
+            delta=dp["delta"], accountant=dp["accountant"], max_physical_batch_size=dp.get("max_physical_batch_size"),
+            seed=params["seed"])
+        metadata = dict(metadata, privacy=record)
     models.save_model(model, directory, tokenizer=tokenizer, metadata=dict(
         metadata, samples=params["people"], seed=params["seed"], history=history))
     rundir.record_artefacts(run, CHAPTER, params, paths)
     return model.eval()
 
 
-def online_reference_name(family: str, tokenizer_name: str, index: int) -> str:
+def online_reference_name(family: str, tokenizer_name: str, index: int, treatment: str = "") -> str:
+    """``ref-online-<family>[-<tokenizer>][-<treatment>]-<i>`` (kept under
+    ``diagnostics/models/``: :func:`lib.artefacts.diagnostic_model_dir`)."""
     middle = "" if tokenizer_name == artefacts.main_tokenizer(family) else f"-{tokenizer_name}"
+    middle += f"-{treatment}" if treatment else ""
     return f"{REFERENCE_PREFIX}-online-{family}{middle}-{index}"
 
 
@@ -230,21 +294,24 @@ def online_tokenizers(settings: Mapping[str, Any]) -> set[str] | None:
 
 
 def train_online_references(run: str | os.PathLike, family: str, tokenizer_name: str, settings: Mapping[str, Any],
-                            people: pd.DataFrame, n_references: int, seed: int = 0
-                            ) -> tuple[list[torch.nn.Module], np.ndarray]:
+                            people: pd.DataFrame, n_references: int, seed: int = 0, treatment: str = "",
+                            dp: Mapping[str, Any] | None = None) -> tuple[list[torch.nn.Module], np.ndarray]:
     """The attacker's ``n_references`` *online* reference models of ``family`` on
     ``tokenizer_name``, for online LiRA and RMIA: each trained on a seeded half of a pool
     made of the public people and the candidates' profiles (the attacker holds the
-    profiles it asks about, never whether they are members), complementary halves in
-    pairs, so every candidate is IN for exactly half of them. Each starts where the
-    target starts (:func:`lib.ch03_models.model_start`: GPT-2 fine-tuned from the same public base, which
+    profiles it asks about, never whether they are members; only ``people["variants"]`` and
+    ``people["sample"]`` are read), complementary halves in pairs, so every candidate is IN
+    for exactly half of them. Each starts where the target starts
+    (:func:`lib.ch03_models.model_start`: GPT-2 fine-tuned from the same public base, which
     the offline references cannot use) and trains with the target's settings for its
-    planned epochs, without validation. Saved as ``models/ref-online-...`` and reused.
-    Returns the models and the masks (reference x pool person, True = trained on; the
-    pool is the public people, then ``people`` in order).
+    planned epochs, without validation, under ``treatment`` with DP-SGD settings ``dp``
+    (:func:`reference_treatment`; None: without privacy). Saved under
+    ``diagnostics/models/ref-online-...`` (:func:`lib.artefacts.diagnostic_model_dir`) and
+    reused. Returns the models and the masks (reference x pool person, True = trained on;
+    the pool is the public people, then ``people`` in order).
 
     These models are trained on members' profiles: diagnostics of the attack, outside
-    the guarantee, never released."""
+    the guarantee, never released (hence not in ``models/``)."""
     if _even_count(n_references, "n_references") == 0:
         raise ValueError("n_references=0: choose an even number of at least 2")
     run = Path(run)
@@ -257,8 +324,8 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
     start = ch03_models.model_start(run, family, tokenizer_name, settings, seed=seed)
     out = []
     for i, mask in enumerate(masks):
-        name = online_reference_name(family, tokenizer_name, i)
-        directory = artefacts.model_dir(run, name)
+        name = online_reference_name(family, tokenizer_name, i, treatment)
+        directory = artefacts.diagnostic_model_dir(run, name)
         config = training.config_from_profile(dict(settings), family, seed=seed + i, progress=False)
         params = dict(role="online reference model", family=family, tokenizer=tokenizer_name, sizes=sizes,
                       seed=seed + i, train=ch03_models.train_settings(config),
@@ -266,11 +333,14 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
                       base_sha256=rundir.sha256(Path(start) / "model.safetensors") if start is not None else None,
                       tokenizer_sha256=rundir.sha256(tk.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"),
                       version=PRIVACY_CHAPTER_VERSION)
+        if dp is not None:
+            params.update(treatment=treatment, dp=dict(dp))
         out.append(_reference_model(run, directory, params, family, sizes, tokenizer,
                                     [ids[j] for j in np.flatnonzero(mask)], config, start, dict(
                                         role="online reference model (the attacker's: public people and candidates' "
                                              "profiles, never their labels; a diagnostic outside the guarantee)",
-                                        family=family, base_model=ch03_models.base_record(start))))
+                                        family=family, base_model=ch03_models.base_record(start),
+                                        treatment=treatment or "non-private"), dp))
     return out, masks
 
 
@@ -327,92 +397,239 @@ def replica(features: pd.DataFrame, labels: np.ndarray, order: Sequence[int], n:
     return result
 
 
+def primary_attack(settings: Mapping[str, Any], family: str) -> str:
+    """The headline attack on ``family``'s models, declared in the profile
+    (``mia_primary_attack``) before any target is scored: chosen on a simulated cohort by
+    ``bench/choose_primary_attack.py``, never on the targets' membership labels. An attack
+    the chapter does not run is refused."""
+    chosen = dict(settings.get("mia_primary_attack") or {}).get(family)
+    if chosen not in MODEL_ATTACKS:
+        raise ValueError(f"mia_primary_attack[{family!r}]={chosen!r}: declare one of {list(MODEL_ATTACKS)}")
+    return str(chosen)
+
+
+def primary_cohort_attack(settings: Mapping[str, Any]) -> str:
+    """The headline attack on a released cohort alone (profile ``mia_primary_cohort_attack``)."""
+    chosen = settings.get("mia_primary_cohort_attack", "distance to closest")
+    if chosen not in COHORT_ATTACKS:
+        raise ValueError(f"mia_primary_cohort_attack={chosen!r}: declare one of {list(COHORT_ATTACKS)}")
+    return str(chosen)
+
+
+def check_protocol(settings: Mapping[str, Any]) -> None:
+    """Everything about the attacks the profile declares, checked before any work: the
+    reference counts, and a primary attack for each family that its main tokenizer's models
+    can get (an online attack needs online references for that tokenizer)."""
+    online, allowed = online_count(settings), online_tokenizers(settings)
+    for family in models.FAMILIES:
+        attack = primary_attack(settings, family)
+        tokenizer = artefacts.main_tokenizer(family)
+        if attack in ONLINE_ATTACKS and (not online or (allowed is not None and tokenizer not in allowed)):
+            raise ValueError(f"mia_primary_attack[{family!r}]={attack!r} needs online reference models for the "
+                             f"{tokenizer} tokenizer; the profile trains none (mia_online_references={online}, "
+                             f"mia_online_tokenizers={settings.get('mia_online_tokenizers', 'all')!r})")
+    primary_cohort_attack(settings)
+
+
+def prepare_attacker(run: str | os.PathLike, settings: Mapping[str, Any], family: str, tokenizer_name: str,
+                     people: pd.DataFrame, seed: int = 0, treatment: str = "",
+                     dp: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What the attacker prepares once for every target of ``family`` on ``tokenizer_name``
+    trained as ``treatment`` (:func:`reference_treatment`): its reference models trained
+    the same way (:func:`train_references`, :func:`train_online_references` where the
+    profile trains online ones for this tokenizer), the candidates' and public people's
+    statistics under them, and the attacks fit on the references' own members and
+    non-members among the public people. Reads the candidates' profiles
+    (``people["variants"]``, ``people["sample"]``), never their labels."""
+    run = Path(run)
+    public = artefacts.split_profiles(run, "public")
+    n_refs = int(settings.get("mia_reference_models", 2))
+    n_tokens = int(settings.get("mia_hybrid_tokens", 100))
+    n_online, allowed = online_count(settings), online_tokenizers(settings)
+    tokenizer = tk.load(run, tokenizer_name)
+    refs, masks = train_references(run, family, tokenizer_name, settings, n_refs, seed=seed, treatment=treatment,
+                                   dp=dp)
+    block = models.block_size(refs[0])
+    ids = _encode(tokenizer, people["variants"], block)
+    public_ids = _encode(tokenizer, public["variants"], block)
+    ref_public = [_signals(r, public_ids) for r in refs]
+    ref_candidates = [_signals(r, ids) for r in refs]
+    hybrid_public = [continuation_features(r, tokenizer, public["variants"], n_tokens, seed) for r in refs]
+    features = pd.concat([pd.concat([f, h], axis=1) for f, h in zip(ref_public, hybrid_public)], ignore_index=True)
+    feature_labels = np.concatenate([m.astype(int) for m in masks])
+    fitted = {"loss threshold": mia.ThresholdAttack("loss"),
+              "confidence threshold": mia.ThresholdAttack("confidence"),
+              "logistic regression": mia.ClassifierAttack("logistic", MODEL_SIGNALS, seed=seed),
+              "random forest": mia.ClassifierAttack("forest", MODEL_SIGNALS, seed=seed),
+              "k-NN": mia.ClassifierAttack("knn", MODEL_SIGNALS, seed=seed),
+              "hybrid (logistic)": mia.ClassifierAttack("logistic", HYBRID_SIGNALS, seed=seed),
+              "hybrid (random forest)": mia.ClassifierAttack("forest", HYBRID_SIGNALS, seed=seed)}
+    out = dict(ids=ids, public_ids=public_ids, masks=masks, tokenizer=tokenizer, n_tokens=n_tokens,
+               fitted={name: attack.fit(features, feature_labels) for name, attack in fitted.items()},
+               ref_candidates=np.stack([f["log_likelihood"] for f in ref_candidates]),
+               ref_public=np.stack([f["log_likelihood"] for f in ref_public]))
+    if n_online and (allowed is None or tokenizer_name in allowed):
+        online, online_masks = train_online_references(run, family, tokenizer_name, settings, people, n_online,
+                                                       seed=seed, treatment=treatment, dp=dp)
+        out.update(online_candidates=np.stack([_signals(r, ids)["log_likelihood"] for r in online]),
+                   online_public=np.stack([_signals(r, public_ids)["log_likelihood"] for r in online]),
+                   online_in=online_masks[:, len(public):], online_public_in=online_masks[:, :len(public)])
+    return out
+
+
+def score_model(model: torch.nn.Module, attacker: Mapping[str, Any], people: pd.DataFrame,
+                seed: int = 0) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """One target model's signals on the candidates and every attack's scores (higher: more
+    likely a member), from what :func:`prepare_attacker` prepared (the features' ``attrs``
+    keep the public people's mean log-likelihood under the target, the population RMIA
+    compares with). Reads the candidates' profiles, never their labels. Offline RMIA uses the paper's offline correction
+    (:data:`lib.mia.RMIA.OFFLINE_A`); online RMIA averages over references that did and did
+    not train on the candidate, which needs none."""
+    a = attacker
+    features = pd.concat([_signals(model, a["ids"]),
+                          continuation_features(model, a["tokenizer"], people["variants"], a["n_tokens"], seed)],
+                         axis=1)
+    population = _signals(model, a["public_ids"])["log_likelihood"].to_numpy()
+    features.attrs["population_log_likelihood"] = float(population.mean())
+    statistic = features["log_likelihood"].to_numpy()
+    got = {name: attack.score(features) for name, attack in a["fitted"].items()}
+    got["LiRA (offline)"] = mia.LiRA().fit(a["ref_candidates"]).score(statistic)
+    got["RMIA"] = mia.RMIA(a=mia.RMIA.OFFLINE_A).fit(population, a["ref_public"], ~a["masks"]).score(
+        statistic, a["ref_candidates"])
+    if "online_in" in a:
+        offset = mia.calibration_offset(population, a["online_public"], ~a["online_public_in"])
+        got["LiRA (online)"] = mia.LiRA().fit(a["online_candidates"], a["online_in"]).score(statistic, offset)
+        got["RMIA (online)"] = mia.RMIA().fit(population, a["online_public"]).score(statistic, a["online_candidates"])
+    return features, {name: got[name] for name in MODEL_ATTACKS if name in got}
+
+
+def score_models(run: str | os.PathLike, settings: Mapping[str, Any], people: pd.DataFrame,
+                 found: pd.DataFrame, seed: int = 0, progress: bool = False
+                 ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, pd.DataFrame]]:
+    """Every target of ``found`` (:func:`targets` rows) scored by every attack of
+    :data:`MODEL_ATTACKS` against the candidates ``people``: the attacker prepares once per
+    family, tokenizer and treatment (:func:`reference_treatment`, :func:`prepare_attacker`:
+    a private target's references are trained with its σ and C), then scores each target
+    (:func:`score_model`). Returns ``scores`` (model -> attack -> scores) and the targets'
+    ``features``. Membership labels are never read: permuting ``people["label"]`` changes
+    nothing here (a test checks it)."""
+    run = Path(run)
+    train_all_references(run, settings, people, found, seed=seed)
+    cache: dict[tuple[str, str, str], dict[str, Any]] = {}
+    scores, features = {}, {}
+    iterator = found.itertuples()
+    if progress:
+        from tqdm.auto import tqdm
+        iterator = tqdm(list(iterator), desc="attacks", unit="model")
+    for target in iterator:
+        treatment, dp = reference_treatment(run, target.family, target.tokenizer, target.epsilon, target.variant)
+        key = (target.family, target.tokenizer, treatment)
+        if key not in cache:
+            cache[key] = prepare_attacker(run, settings, target.family, target.tokenizer, people, seed=seed,
+                                          treatment=treatment, dp=dp)
+        model = models.load_model(artefacts.model_dir(run, target.model)).eval()
+        features[target.model], scores[target.model] = score_model(model, cache[key], people, seed=seed)
+    return scores, features
+
+
+def train_reference_set(run: str, settings: Mapping[str, Any], family: str, tokenizer_name: str,
+                        people: pd.DataFrame, seed: int, treatment: str, dp: Mapping[str, Any] | None,
+                        online: bool) -> str:
+    """One set of the attacker's reference models (:func:`train_references`, or
+    :func:`train_online_references` when ``online``), as a job of
+    :func:`lib.parallel.run_jobs`; returns what it trained, in words."""
+    if online:
+        train_online_references(run, family, tokenizer_name, settings, people, online_count(settings), seed=seed,
+                                treatment=treatment, dp=dp)
+    else:
+        train_references(run, family, tokenizer_name, settings, int(settings.get("mia_reference_models", 2)),
+                         seed=seed, treatment=treatment, dp=dp)
+    return f"{'online ' if online else ''}references of {family}/{tokenizer_name} {treatment or 'non-private'}"
+
+
+def train_all_references(run: str | os.PathLike, settings: Mapping[str, Any], people: pd.DataFrame,
+                         found: pd.DataFrame, seed: int = 0) -> None:
+    """Every set of reference models the targets of ``found`` need (one per family,
+    tokenizer and treatment, :func:`reference_treatment`; online ones where the profile
+    trains them), trained side by side (:func:`lib.parallel.run_jobs`; the online sets, the
+    longest, first) and reused by :func:`prepare_attacker`. Where a set starts from a
+    public base, the base is made here first, once."""
+    run = Path(run)
+    n_online, allowed = online_count(settings), online_tokenizers(settings)
+    keys: dict[tuple[str, str, str], Mapping[str, Any] | None] = {}
+    for target in found.itertuples():
+        treatment, dp = reference_treatment(run, target.family, target.tokenizer, target.epsilon, target.variant)
+        keys[(target.family, target.tokenizer, treatment)] = dp
+    jobs = []
+    for (family, tokenizer_name, treatment), dp in keys.items():
+        common = dict(run=str(run), settings=dict(settings), family=family, tokenizer_name=tokenizer_name,
+                      people=people[["sample", "variants"]], seed=seed, treatment=treatment, dp=dp)
+        jobs.append(dict(common, online=False))
+        if n_online and (allowed is None or tokenizer_name in allowed):
+            with parallel.job_threads():
+                ch03_models.model_start(run, family, tokenizer_name, settings, seed=seed)
+            jobs.insert(0, dict(common, online=True))
+    parallel.run_jobs(train_reference_set, jobs)
+
+
+#: The row of a target's best attack (a maximum over attacks, with a selection-aware interval).
+BEST = "best of the attacks (max-statistic interval)"
+
+
 def attack_models(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0, n_boot: int = 200,
                   models_to_attack: Sequence[str] | None = None, progress: bool = False) -> dict[str, Any]:
     """Every target model (:func:`targets`, or the named ones) under every attack of
-    :data:`MODEL_ATTACKS`, and :func:`replica`. Reference models per (family, tokenizer):
-    the profile's ``mia_reference_models``; online LiRA and RMIA (:data:`ONLINE_ATTACKS`)
-    where the profile trains ``mia_online_references`` (on the tokenizers of
-    ``mia_online_tokenizers``). Returns ``rows`` (one dict per model and
-    attack: :func:`lib.mia.evaluate`'s numbers with ``model``, ``attack``, ``kind``),
-    ``scores`` (model -> attack -> scores), ``labels`` and ``candidates``."""
+    :data:`MODEL_ATTACKS` (:func:`score_models`; online LiRA and RMIA,
+    :data:`ONLINE_ATTACKS`, where the profile trains ``mia_online_references`` on the
+    tokenizers of ``mia_online_tokenizers``), evaluated against the candidates' labels
+    (:func:`lib.mia.evaluate`), :func:`replica`, and each target's best attack
+    (:data:`BEST`: :func:`lib.mia.best_attack`'s selection-aware interval for the maximum
+    AUC, and :func:`lib.audit.split_epsilon_best`'s held-out ε bound, Bonferroni over the
+    attacks). The profile's declarations (:func:`check_protocol`) are checked before any
+    work. Returns ``rows`` (one dict per model and attack: the numbers with ``model``,
+    ``attack``, ``kind``, ``primary``), ``scores`` (model -> attack -> scores), ``labels``,
+    ``candidates`` and ``targets``."""
     run = Path(run)
+    check_protocol(settings)
     found = artefacts.select_named(targets(run), "model", models_to_attack, "models", run / "models")
     people = candidates(run, seed=seed)
     labels = people["label"].to_numpy()
     splits = artefacts.load_splits(run)
     position = {s: i for i, s in enumerate(splits["train"] + splits["holdout"])}
     file_order = np.argsort([position[s] for s in people["sample"]], kind="stable")
-    public = artefacts.split_profiles(run, "public")
-    n_refs = int(settings.get("mia_reference_models", 2))
-    n_tokens = int(settings.get("mia_hybrid_tokens", 100))
-    n_online, allowed = online_count(settings), online_tokenizers(settings)
-    rows, scores, cache = [], {}, {}
-    iterator = found.itertuples()
-    if progress:
-        from tqdm.auto import tqdm
-        iterator = tqdm(list(iterator), desc="attacks", unit="model")
-    for target in iterator:
-        key = (target.family, target.tokenizer)
-        if key not in cache:
-            tokenizer = tk.load(run, target.tokenizer)
-            refs, masks = train_references(run, target.family, target.tokenizer, settings, n_refs, seed=seed)
-            block = models.block_size(refs[0])
-            ids = _encode(tokenizer, people["variants"], block)
-            public_ids = _encode(tokenizer, public["variants"], block)
-            ref_public = [_signals(r, public_ids) for r in refs]
-            ref_candidates = [_signals(r, ids) for r in refs]
-            hybrid_public = [continuation_features(r, tokenizer, public["variants"], n_tokens, seed) for r in refs]
-            features = pd.concat([pd.concat([f, h], axis=1) for f, h in zip(ref_public, hybrid_public)],
-                                 ignore_index=True)
-            feature_labels = np.concatenate([m.astype(int) for m in masks])
-            fitted = {"loss threshold": mia.ThresholdAttack("loss"),
-                      "confidence threshold": mia.ThresholdAttack("confidence"),
-                      "logistic regression": mia.ClassifierAttack("logistic", MODEL_SIGNALS, seed=seed),
-                      "random forest": mia.ClassifierAttack("forest", MODEL_SIGNALS, seed=seed),
-                      "k-NN": mia.ClassifierAttack("knn", MODEL_SIGNALS, seed=seed),
-                      "hybrid (logistic)": mia.ClassifierAttack("logistic", HYBRID_SIGNALS, seed=seed),
-                      "hybrid (random forest)": mia.ClassifierAttack("forest", HYBRID_SIGNALS, seed=seed)}
-            fitted = {name: attack.fit(features, feature_labels) for name, attack in fitted.items()}
-            cache[key] = dict(ids=ids, public_ids=public_ids, fitted=fitted, masks=masks, tokenizer=tokenizer,
-                              ref_candidates=np.stack([f["log_likelihood"] for f in ref_candidates]),
-                              ref_public=np.stack([f["log_likelihood"] for f in ref_public]))
-            if n_online and (allowed is None or target.tokenizer in allowed):
-                online, online_masks = train_online_references(run, target.family, target.tokenizer, settings,
-                                                               people, n_online, seed=seed)
-                cache[key].update(
-                    online_candidates=np.stack([_signals(r, ids)["log_likelihood"] for r in online]),
-                    online_public=np.stack([_signals(r, public_ids)["log_likelihood"] for r in online]),
-                    online_in=online_masks[:, len(public):], online_public_in=online_masks[:, :len(public)])
-        c = cache[key]
-        model = models.load_model(artefacts.model_dir(run, target.model)).eval()
-        features = pd.concat([_signals(model, c["ids"]),
-                              continuation_features(model, c["tokenizer"], people["variants"], n_tokens, seed)], axis=1)
-        population = _signals(model, c["public_ids"])["log_likelihood"].to_numpy()
-        got = {name: attack.score(features) for name, attack in c["fitted"].items()}
-        got["LiRA (offline)"] = mia.LiRA().fit(c["ref_candidates"]).score(features["log_likelihood"].to_numpy())
-        got["RMIA"] = mia.RMIA().fit(population, c["ref_public"], ~c["masks"]).score(
-            features["log_likelihood"].to_numpy(), c["ref_candidates"])
-        if "online_in" in c:
-            statistic = features["log_likelihood"].to_numpy()
-            offset = mia.calibration_offset(population, c["online_public"], ~c["online_public_in"])
-            got["LiRA (online)"] = mia.LiRA().fit(c["online_candidates"], c["online_in"]).score(statistic, offset)
-            got["RMIA (online)"] = mia.RMIA().fit(population, c["online_public"]).score(statistic,
-                                                                                          c["online_candidates"])
-        scores[target.model] = got
-        for attack, s in got.items():
+    scores, features = score_models(run, settings, people, found, seed=seed, progress=progress)
+    delta = float(settings["dp_delta"])
+    rows = []
+    for target in found.itertuples():
+        got = scores[target.model]
+        primary = (primary_attack(settings, target.family)
+                   if target.tokenizer == artefacts.main_tokenizer(target.family) else None)
+        evaluated = {attack: mia.evaluate(s, labels, n_boot=n_boot, seed=seed) for attack, s in got.items()}
+        # how far above the real non-members the target puts the public people (RMIA's population):
+        # about 0 unless the public people were in the target's pre-training (GPT-2's base)
+        own = features[target.model]
+        gap = own.attrs["population_log_likelihood"] - float(own["log_likelihood"].to_numpy()[labels == 0].mean())
+        for attack, numbers in evaluated.items():
             rows.append({"model": target.model, "attack": attack, "kind": MODEL_ATTACKS[attack][0],
-                         **mia.evaluate(s, labels, n_boot=n_boot, seed=seed)})
-        rows.append({"model": target.model, "attack": REPLICA, "kind": "replica",
-                     **replica(features, labels, file_order, seed=seed, n_boot=n_boot)})
+                         "primary": attack == primary, **numbers, "population_gap": gap})
+        best = mia.best_attack(got, labels, n_boot=n_boot, seed=seed)
+        bound = audit.split_epsilon_best(got, labels, seed=seed, delta=delta)
+        rows.append({"model": target.model, "attack": BEST, "kind": "best", "primary": False,
+                     **evaluated[best["attack"]], "auc": best["auc"], "auc_low": best["auc_low"],
+                     "auc_high": best["auc_high"], "selected": best["attack"], "n_attacks": best["n_attacks"],
+                     "epsilon_lb_split": bound["epsilon_lower"], "epsilon_attack": bound["attack"]})
+        rows.append({"model": target.model, "attack": REPLICA, "kind": "replica", "primary": False,
+                     **replica(features[target.model], labels, file_order, seed=seed, n_boot=n_boot)})
     return {"rows": rows, "scores": scores, "labels": labels, "candidates": people, "targets": found}
 
 
 def attack_cohorts(run: str | os.PathLike, people: pd.DataFrame, seed: int = 0, n_boot: int = 200,
-                   cohorts: Sequence[str] | None = None) -> dict[str, Any]:
-    """Every constrained synthetic cohort of the main models (or ``cohorts``), and the
-    utility chapter's reference cohorts (copy of members, independent sites), attacked
-    from the released people alone (:data:`COHORT_ATTACKS`)."""
+                   cohorts: Sequence[str] | None = None, settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Every constrained synthetic cohort (or ``cohorts``), and the utility chapter's
+    reference cohorts (copy of members, independent sites), attacked from the released
+    people alone (:data:`COHORT_ATTACKS`), each cohort's best attack beside them
+    (:data:`BEST`); the profile's ``mia_primary_cohort_attack`` is marked ``primary``."""
+    primary = primary_cohort_attack(settings or {})
     run = Path(run)
     inputs = ch05_utility.load_inputs(run)
     real = inputs["real"]
@@ -438,9 +655,14 @@ def attack_cohorts(run: str | os.PathLike, people: pd.DataFrame, seed: int = 0, 
                "kinship": np.nan_to_num(signals["kinship"].to_numpy(), nan=-1.0),
                "density ratio": mia.DensityRatioAttack(n_components=5).fit(d, inputs["public"]).score(candidates_d)}
         scores[name] = got
-        for attack, s in got.items():
-            rows.append({"model": name, "attack": attack, "kind": "synthetic",
-                         **mia.evaluate(s, labels, n_boot=n_boot, seed=seed)})
+        evaluated = {attack: mia.evaluate(s, labels, n_boot=n_boot, seed=seed) for attack, s in got.items()}
+        for attack, numbers in evaluated.items():
+            rows.append({"model": name, "attack": attack, "kind": "synthetic", "primary": attack == primary,
+                         **numbers})
+        best = mia.best_attack(got, labels, n_boot=n_boot, seed=seed)
+        rows.append({"model": name, "attack": BEST, "kind": "best", "primary": False, **evaluated[best["attack"]],
+                     "auc": best["auc"], "auc_low": best["auc_low"], "auc_high": best["auc_high"],
+                     "selected": best["attack"], "n_attacks": best["n_attacks"]})
     return {"rows": rows, "scores": scores}
 
 
@@ -525,7 +747,11 @@ def run_audits(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 
     :func:`audit_table` is written to ``metrics/06_audit.csv``."""
     grid = list(epsilons if epsilons is not None else
                 settings.get("audit_epsilons", [*settings["dp_epsilons"], float("inf")]))
-    audits = [audit_run(run, family, float(e), settings, seed=seed) for family in families for e in grid]
+    with parallel.job_threads():  # the bases the audit runs start from, once
+        for family in families:
+            ch03_models.family_base(run, family, settings, seed=seed)
+    audits = parallel.run_jobs(audit_run, [dict(run=str(run), family=family, epsilon=float(e), settings=dict(settings),
+                                                seed=seed) for family in families for e in grid])
     path = Path(run) / "metrics" / "06_audit.csv"
     rundir.write_text(path, audit_table(audits).to_csv(index=False))
     rundir.record_artefacts(Path(run), CHAPTER, {"seed": seed, "grid": grid, "version": PRIVACY_CHAPTER_VERSION},
@@ -536,11 +762,16 @@ def run_audits(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 
 def audit_table(audits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per audit run: the accountant's ε (none for clipping alone), the one-run
     lower bound (95%, Bonferroni over the k choices), the guesses behind it, the canaries'
-    mean exposure (trained on, and left out for a baseline)."""
+    mean exposure (trained on, and left out for a baseline), whether the bound is within
+    the guarantee, its ``ceiling`` (the largest bound these canaries and guesses could
+    prove, every guess right: :func:`lib.audit.one_run_ceiling`) and whether the check
+    ``can fail`` (the ceiling exceeds the accountant's ε)."""
     rows = []
     for a in audits:
         best = a["bound"]["best"]
         spent = a["record"].get("epsilon")
+        m = int(a["bound"]["m"])
+        ceiling = audit.one_run_ceiling(m, audit_k_values(m), delta=float(a["bound"]["delta"]), beta=a["bound"]["beta"])
         rows.append({"audit run": a["model"], "family": a["family"],
                      "eps": charts.CLIP_ONLY_LABEL if a["epsilon"] == float("inf") else charts.epsilon_label(a["epsilon"]),
                      "accountant ε": float(spent) if spent is not None else float("nan"),
@@ -549,7 +780,8 @@ def audit_table(audits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
                      "exposure, trained on (bits)": float(np.mean(a["exposure"])) if len(a["exposure"]) else float("nan"),
                      "exposure, left out (bits)": (float(np.mean(a["baseline_exposure"])) if len(a["baseline_exposure"])
                                                    else float("nan")),
-                     "within the guarantee": bool(spent is None or a["bound"]["epsilon"] <= float(spent) + 1e-9)})
+                     "within the guarantee": bool(spent is None or a["bound"]["epsilon"] <= float(spent) + 1e-9),
+                     "ceiling": ceiling, "can fail": bool(spent is not None and ceiling > float(spent))})
     return pd.DataFrame(rows)
 
 
@@ -557,13 +789,13 @@ def bound_frame(table: pd.DataFrame, audits: Sequence[Mapping[str, Any]] | pd.Da
     """Both kinds of empirical lower bound per private model, for one chart: the attacks'
     (:func:`epsilon_table`, held-out threshold) and the canaries' one-run audit
     (:func:`audit_table`, or the audit runs themselves), each with the accountant's ε of
-    its own run."""
+    its own run and its ceiling."""
     attacks = epsilon_table(table).assign(source="membership inference (held-out threshold)")
     canaries = audits if isinstance(audits, pd.DataFrame) else audit_table(audits)
     canaries = canaries[canaries["accountant ε"].notna()].rename(
         columns={"audit run": "target", "one-run lower bound": "empirical ε (held-out threshold)"}).assign(
         source="canaries (one-run audit)")
-    columns = ["target", "family", "accountant ε", "empirical ε (held-out threshold)", "source"]
+    columns = ["target", "family", "accountant ε", "empirical ε (held-out threshold)", "source", "ceiling"]
     return pd.concat([attacks[columns], canaries[columns]], ignore_index=True)
 
 
@@ -578,8 +810,13 @@ def audit_numbers(audits: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     parts = []
     if len(private):
         broken = private[~private["within the guarantee"]]
+        able = private[private["can fail"]]
         parts.append(f"every private audit run's lower bound stays within the ε its accountant computed (largest "
-                     f"bound {private['one-run lower bound'].max():.2f})" if broken.empty else
+                     f"bound {private['one-run lower bound'].max():.2f}); with {int(private['canaries'].max()):,} "
+                     f"canaries no audit can prove more than {private['ceiling'].max():.2f}, so "
+                     + (f"only the runs at ε = {', '.join(able['eps'])} could have failed" if len(able) else
+                        "none of these checks could have failed: at this scale they cannot tell")
+                     if broken.empty else
                      f"{len(broken)} audit runs prove more than their accountant ε ({', '.join(broken['audit run'])}): "
                      "a bug to find")
     if len(clip):
@@ -597,17 +834,24 @@ def audit_numbers(audits: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 
 def results_table(run: str | os.PathLike, model_results: Mapping[str, Any], cohort_results: Mapping[str, Any],
                   params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """One row per (target, attack): the target's family, tokenizer, ε label and the
-    accountant's ε (a synthetic cohort inherits its model's), then :func:`lib.mia.evaluate`'s
-    numbers. Written to ``metrics/06_privacy.csv`` and recorded in the manifest."""
+    """One row per (target, attack): the target's kind (a model or a released cohort),
+    setting, training seed, family, tokenizer, ε label and the accountant's ε (a synthetic
+    cohort inherits its model's), whether the attack is the declared primary one, then
+    :func:`lib.mia.evaluate`'s numbers (a :data:`BEST` row: the selection-aware interval and
+    ``selected``, the attack it is). Written to ``metrics/06_privacy.csv`` and recorded in
+    the manifest."""
     run = Path(run)
     described = model_results["targets"].set_index("model")
     rows = []
-    for row in list(model_results["rows"]) + list(cohort_results["rows"]):
+    sources = [("model", r) for r in model_results["rows"]] + [("synthetic cohort", r) for r in cohort_results["rows"]]
+    for kind, row in sources:
         name = row["model"]
         model = name[: -len("-unconstrained")] if name.endswith("-unconstrained") else name
         info = described.loc[model] if model in described.index else None
-        rows.append({"target": name, "target_kind": "model" if row["kind"] != "synthetic" else "synthetic cohort",
+        setting = (ch05_utility.cohort_setting(name) if kind == "synthetic cohort" else info["setting"]) \
+            if info is not None else name
+        rows.append({"target": name, "target_kind": kind, "setting": setting,
+                     "seed": int(info["seed"]) if info is not None else 0,
                      "family": info["family"] if info is not None else "reference",
                      "tokenizer": info["tokenizer"] if info is not None else "",
                      "variant": info["variant"] if info is not None else "",
@@ -615,14 +859,65 @@ def results_table(run: str | os.PathLike, model_results: Mapping[str, Any], coho
                      "accountant_epsilon": info["accountant_epsilon"] if info is not None else float("nan"),
                      **{k: v for k, v in row.items() if k != "model"}})
     table = pd.DataFrame(rows)
-    path = run / "metrics" / f"{METRICS_NAME}.csv"
+    for column in ("selected", "epsilon_attack"):
+        table[column] = table[column].fillna("") if column in table else ""
+    seeds = seed_table(table)
+    path, seeds_path = run / "metrics" / f"{METRICS_NAME}.csv", run / "metrics" / f"{SEEDS_NAME}.csv"
     rundir.write_text(path, table.to_csv(index=False))
-    rundir.record_artefacts(run, CHAPTER, dict(params or {}, version=PRIVACY_CHAPTER_VERSION), [path])
+    rundir.write_text(seeds_path, seeds.to_csv(index=False))
+    rundir.record_artefacts(run, CHAPTER, dict(params or {}, version=PRIVACY_CHAPTER_VERSION), [path, seeds_path])
     return table
 
 
 #: The privacy table's text columns (the rest are numbers).
-TEXT_COLUMNS = ("target", "target_kind", "family", "tokenizer", "variant", "eps", "attack", "kind")
+TEXT_COLUMNS = ("target", "target_kind", "setting", "family", "tokenizer", "variant", "eps", "attack", "kind",
+                "selected", "epsilon_attack")
+SEEDS_NAME = "06_privacy_seeds"
+SEED_TEXT_COLUMNS = ("setting", "target_kind", "family", "tokenizer", "variant", "eps", "attack", "kind",
+                     "seed_values")
+
+
+def seed_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The privacy table over training seeds: one row per kind of target (a model or its
+    released cohort), setting (a model's name without its seed; a released cohort's
+    :func:`lib.ch05_utility.cohort_setting`) and attack, the
+    AUC as a seed-level estimate (:func:`lib.evidence.seed_estimate`: mean over seeds, an
+    interval that carries the seed-to-seed spread and the per-model bootstrap, or for
+    :data:`BEST` the per-model selection-aware interval), its ``n_seeds``, ``seed_sd``,
+    ``boot_half`` and ``seed_values``, the mean TPR at 10% FPR and its seed-level interval
+    (seed spread only), the mean accountant ε and whether the attack is the primary one.
+    The replica is left out (it uses the target's labels)."""
+    rows = []
+    data = table[table["kind"] != "replica"]
+    for (_, setting, attack), group in data.groupby(["target_kind", "setting", "attack"], sort=False):
+        group = group.sort_values("seed")
+        first = group.iloc[0]
+        auc = evidence.seed_estimate(group["auc"], group["auc_low"], group["auc_high"])
+        tpr = evidence.seed_estimate(group["tpr@0.1"])
+        low, high = (auc.low, auc.high) if auc.n > 1 else (first["auc_low"], first["auc_high"])
+        low, high = max(low, 0.0), min(high, 1.0)  # an AUC lies in [0, 1]
+        rows.append({"setting": setting, "target_kind": first["target_kind"], "family": first["family"],
+                     "tokenizer": first["tokenizer"], "variant": first["variant"], "eps": first["eps"],
+                     "accountant_epsilon": float(group["accountant_epsilon"].mean()), "attack": attack,
+                     "kind": first["kind"], "primary": bool(group["primary"].astype(bool).all()),
+                     "auc": auc.value, "auc_low": low, "auc_high": high, **auc.columns(),
+                     "tpr@0.1": tpr.value, "tpr_low": tpr.low, "tpr_high": tpr.high})
+    return pd.DataFrame(rows)
+
+
+def read_seed_table(run: str | os.PathLike) -> pd.DataFrame:
+    """``metrics/06_privacy_seeds.csv`` as :func:`results_table` wrote it (for later chapters)."""
+    return artefacts.read_metrics(run, SEEDS_NAME, "privacy (06)", SEED_TEXT_COLUMNS)
+
+
+def auc_estimate(seeds: pd.DataFrame, setting: str, attack: str, target_kind: str = "model") -> evidence.Estimate:
+    """One setting's AUC under ``attack`` from :func:`seed_table`, as an
+    :class:`lib.evidence.Estimate`: of its models (``target_kind="model"``) or of its
+    released cohorts (``"synthetic cohort"``); a KeyError naming what is missing."""
+    row = seeds[(seeds["setting"] == setting) & (seeds["attack"] == attack) & (seeds["target_kind"] == target_kind)]
+    if row.empty:
+        raise KeyError(f"no {attack!r} for setting {setting!r}")
+    return evidence.Estimate.from_row(row.iloc[0], "auc", "auc_low", "auc_high")
 
 
 def read_table(run: str | os.PathLike) -> pd.DataFrame:
@@ -637,37 +932,83 @@ def read_audit_table(run: str | os.PathLike) -> pd.DataFrame:
 
 
 def best_attacks(table: pd.DataFrame) -> pd.DataFrame:
-    """Per target, the attack with the highest AUC (the replica left out: it uses the
-    target's labels)."""
-    data = table[table["kind"] != "replica"]
-    return data.loc[data.groupby("target")["auc"].idxmax()].reset_index(drop=True)
+    """Per target, its :data:`BEST` row: the attack with the highest AUC, with the
+    selection-aware interval of :func:`lib.mia.best_attack` (``selected`` names the
+    attack)."""
+    return table[table["attack"] == BEST].reset_index(drop=True)
 
 
-def format_attacks(table: pd.DataFrame, kinds: Sequence[str] = ("model", "reference", "replica")) -> pd.DataFrame:
-    """One row per target model, one column per attack: AUC [95% interval]."""
+def primary_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the declared primary attacks (:func:`primary_attack` on the models of
+    each family's main tokenizer, :func:`primary_cohort_attack` on released cohorts)."""
+    return table[table["primary"].astype(bool)].reset_index(drop=True)
+
+
+def format_attacks(table: pd.DataFrame, kinds: Sequence[str] = ("model", "reference", "replica", "best"),
+                   target_kind: str | None = "model") -> pd.DataFrame:
+    """One row per target (of ``target_kind``), one column per attack: AUC [95% interval]
+    (the primary attack's column marked with a star)."""
     data = table[table["kind"].isin(kinds)]
+    if target_kind is not None:
+        data = data[data["target_kind"] == target_kind]
     text = [f"{a:.3f} [{lo:.3f}, {hi:.3f}]" for a, lo, hi in zip(data["auc"], data["auc_low"], data["auc_high"])]
-    wide = data.assign(text=text).pivot(index="target", columns="attack", values="text")
-    order = [a for a in [*MODEL_ATTACKS, REPLICA, *COHORT_ATTACKS] if a in wide.columns]
-    return wide[order]
+    data = data.assign(text=text, column=[f"{a} *" if p else a for a, p in zip(data["attack"],
+                                                                               data["primary"].astype(bool))])
+    wide = data.pivot_table(index="target", columns="attack", values="text", aggfunc="first")
+    starred = set(data.loc[data["primary"].astype(bool), "attack"])
+    order = [a for a in [*MODEL_ATTACKS, *COHORT_ATTACKS, BEST, REPLICA] if a in wide.columns]
+    return wide[order].rename(columns={a: f"{a} (primary)" for a in starred})
+
+
+def format_primary(seeds: pd.DataFrame) -> pd.DataFrame:
+    """The headline of the chapter, one row per main setting (:func:`_main_primary`): the
+    accountant's ε, the declared primary attack, its AUC as the mean over training seeds
+    with the seed-level 95% interval, each seed's AUC, the TPR at 10% FPR (mean over seeds),
+    and the best of the attacks over seeds with the selection-aware per-model intervals."""
+    rows = []
+    for _, r in _main_primary(seeds).iterrows():
+        auc = auc_estimate(seeds, r["setting"], r["attack"])
+        try:
+            best = auc_estimate(seeds, r["setting"], BEST).text()
+        except KeyError:
+            best = "–"
+        rows.append({"setting": r["setting"], "family": ch05_utility.FAMILY_LABELS.get(r["family"], r["family"]),
+                     "ε": r["eps"], "accountant ε": "–" if pd.isna(r["accountant_epsilon"]) else
+                     f"{r['accountant_epsilon']:.2f}", "primary attack": r["attack"],
+                     "AUC [95%, seeds]": auc.text(), "each seed": ", ".join(f"{v:.3f}" for v in auc.values),
+                     "TPR at 10% FPR": f"{r['tpr@0.1']:.3f}", "best of the attacks": best})
+    return pd.DataFrame(rows).set_index("setting") if rows else pd.DataFrame()
 
 
 def epsilon_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Per private model: the accountant's ε, and the largest empirical lower bound of any
-    attack (the held-out threshold's, which keeps its confidence, and the optimistic best
-    threshold's), and whether the held-out bound stays at or below the accountant's ε."""
-    data = table[(table["kind"] != "replica") & table["accountant_epsilon"].notna()]
+    """Per private model: the accountant's ε; the held-out empirical lower bound of its
+    best attack, Bonferroni-corrected over the attacks so that the maximum keeps its 95%
+    confidence (:func:`lib.audit.split_epsilon_best`), the attack that reaches it and its
+    ``ceiling`` (the largest bound these numbers of candidates could ever show,
+    :func:`lib.audit.split_epsilon_ceiling`); the optimistic best threshold of any attack;
+    and whether the bound stays at or below the accountant's ε (``within the guarantee``)
+    and whether it could have shown otherwise (``can fail``: the ceiling exceeds ε)."""
+    data = table[(table["kind"] != "replica") & table["accountant_epsilon"].notna()
+                 & (table["target_kind"] == "model")]
     rows = []
-    for target, group in data.groupby("target"):
-        best = group.loc[group["epsilon_lb_split"].idxmax()]
-        rows.append({"target": target, "family": group["family"].iloc[0], "eps": group["eps"].iloc[0],
-                     "accountant ε": float(group["accountant_epsilon"].iloc[0]),
-                     "empirical ε (held-out threshold)": float(best["epsilon_lb_split"]),
-                     "attack": best["attack"],
-                     "empirical ε (best threshold, optimistic)": float(group["epsilon_lb"].max()),
-                     "within the guarantee": bool(best["epsilon_lb_split"] <= group["accountant_epsilon"].iloc[0])})
-    return pd.DataFrame(rows, columns=["target", "family", "eps", "accountant ε", "empirical ε (held-out threshold)",
-                                       "attack", "empirical ε (best threshold, optimistic)", "within the guarantee"])
+    for target, group in data.groupby("target", sort=False):
+        best = group[group["attack"] == BEST]
+        if best.empty:
+            continue
+        b = best.iloc[0]
+        spent = float(group["accountant_epsilon"].iloc[0])
+        k = int(b["n_attacks"])
+        ceiling = audit.split_epsilon_ceiling(int(b["n_members"]), int(b["n_non_members"]),
+                                              level=1 - (1 - 0.975) / k)
+        rows.append({"target": target, "setting": b["setting"], "seed": int(b["seed"]), "family": b["family"],
+                     "eps": b["eps"], "accountant ε": spent,
+                     "empirical ε (held-out threshold)": float(b["epsilon_lb_split"]), "attack": b["epsilon_attack"],
+                     "ceiling": ceiling, "empirical ε (best threshold, optimistic)": float(group["epsilon_lb"].max()),
+                     "within the guarantee": bool(b["epsilon_lb_split"] <= spent + 1e-9),
+                     "can fail": bool(ceiling > spent)})
+    return pd.DataFrame(rows, columns=["target", "setting", "seed", "family", "eps", "accountant ε",
+                                       "empirical ε (held-out threshold)", "attack", "ceiling",
+                                       "empirical ε (best threshold, optimistic)", "within the guarantee", "can fail"])
 
 
 def roc_frame(results: Mapping[str, Any], model: str, attacks: Sequence[str] | None = None,
@@ -687,37 +1028,43 @@ def roc_frame(results: Mapping[str, Any], model: str, attacks: Sequence[str] | N
     return pd.concat(frames, ignore_index=True)
 
 
-def frontier(table: pd.DataFrame, utility: pd.DataFrame,
+def frontier(seeds: pd.DataFrame, utility: pd.DataFrame,
              utility_metrics: Sequence[str] = ch05_utility.HEADLINE) -> pd.DataFrame:
-    """One point per constrained synthetic cohort and per reference cohort, for each of
-    ``utility_metrics`` of the utility chapter's table (its headline metrics by default):
-    ``metric``, ``metric_title``, ``utility`` (the cohort's value) against the best
-    attack on the same model or cohort (for a model's cohort: the stronger of the attacks
-    on the model and on its released people): ``attack_auc``, ``attack`` and ``tpr@0.1``.
-    A metric the utility table lacks is an error naming it."""
+    """One point per main setting (each family's main tokenizer at every ε and clipping
+    alone: :func:`lib.ch05_utility.main_settings`) and per reference cohort, for each of
+    ``utility_metrics`` of the utility chapter's seed-level table (``utility``,
+    :func:`lib.ch05_utility.seed_table`): ``utility`` with its seed-level interval
+    (``utility_low``, ``utility_high``) against the declared primary attack on the
+    setting's models (a reference cohort: the primary attack on the released cohort) from
+    this chapter's seed-level table (``seeds``, :func:`seed_table`): ``attack_auc`` with its
+    interval, ``attack`` and ``tpr@0.1``. A metric the utility table lacks is an error
+    naming it."""
     missing = sorted(set(utility_metrics) - set(utility["metric"]))
     if missing:
         raise ValueError(f"utility metrics {missing} are not in the utility chapter's table (it has "
                          f"{sorted(utility['metric'].unique())})")
-    best = best_attacks(table).set_index("target")
+    primary = seeds[seeds["primary"].astype(bool)].set_index("setting")
+    model_primary = primary[primary["target_kind"] == "model"]
+    cohort_primary = primary[primary["target_kind"] == "synthetic cohort"]
+    main = ch05_utility.main_settings(utility)
+    points = [(row.setting, row.family, row.eps, model_primary) for row in main.itertuples()]
+    points += [(ref, "reference", ref, cohort_primary) for ref in (ch05_utility.COPY, ch05_utility.INDEPENDENT)]
     rows = []
     for metric in utility_metrics:
-        u = utility[utility["metric"] == metric].set_index("cohort")
-        for cohort in u.index:
-            if cohort.endswith("-unconstrained"):
+        u = utility[utility["metric"] == metric].set_index("setting")
+        for setting, family, eps, attacks in points:
+            if setting not in u.index or setting not in attacks.index:
                 continue
-            found = [t for t in (cohort, u.loc[cohort, "model"]) if isinstance(t, str) and t in best.index]
-            if not found:
-                continue
-            strongest = max(found, key=lambda t: best.loc[t, "auc"])
-            family = u.loc[cohort, "family"]
+            a = attacks.loc[setting]
             rows.append({"metric": metric, "metric_title": ch05_utility.SHORT_TITLES.get(metric, metric),
-                         "cohort": cohort, "family": family,
-                         "eps": cohort if family == "reference" else u.loc[cohort, "eps"],
-                         "utility": float(u.loc[cohort, "value"]), "attack_auc": float(best.loc[strongest, "auc"]),
-                         "attack": best.loc[strongest, "attack"], "tpr@0.1": float(best.loc[strongest, "tpr@0.1"])})
-    return pd.DataFrame(rows, columns=["metric", "metric_title", "cohort", "family", "eps", "utility", "attack_auc",
-                                       "attack", "tpr@0.1"])
+                         "cohort": setting, "family": family, "eps": eps, "utility": float(u.loc[setting, "value"]),
+                         "utility_low": float(u.loc[setting, "low"]), "utility_high": float(u.loc[setting, "high"]),
+                         "attack_auc": float(a["auc"]), "attack_low": float(a["auc_low"]),
+                         "attack_high": float(a["auc_high"]), "attack": a["attack"], "tpr@0.1": float(a["tpr@0.1"]),
+                         "n_seeds": int(a["n_seeds"])})
+    return pd.DataFrame(rows, columns=["metric", "metric_title", "cohort", "family", "eps", "utility", "utility_low",
+                                       "utility_high", "attack_auc", "attack_low", "attack_high", "attack", "tpr@0.1",
+                                       "n_seeds"])
 
 
 def protocol_table(results: Mapping[str, Any], settings: Mapping[str, Any]) -> pd.DataFrame:
@@ -742,11 +1089,13 @@ def leakiest(table: pd.DataFrame) -> str:
 
 
 def replica_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Per model: the dissertation's protocol (20 vs 20, the target's own labels) beside
-    the corrected protocol's logistic regression and best attack, AUC and interval."""
+    """Per model of the first training seed: the dissertation's protocol (20 vs 20, the
+    target's own labels) beside the corrected protocol's logistic regression and best
+    attack (with its selection-aware interval), AUC and interval."""
     rows = []
-    best = best_attacks(table[table["target_kind"] == "model"]).set_index("target")
-    for target, group in table[table["target_kind"] == "model"].groupby("target"):
+    models_ = table[(table["target_kind"] == "model") & (table["seed"] == 0)]
+    best = best_attacks(models_).set_index("target")
+    for target, group in models_.groupby("target"):
         rep = group[group["kind"] == "replica"]
         logistic = group[group["attack"] == "logistic regression"]
         if rep.empty or logistic.empty:
@@ -756,150 +1105,240 @@ def replica_table(table: pd.DataFrame) -> pd.DataFrame:
                      "replica interval width": f"{r['auc_high'] - r['auc_low']:.2f}",
                      f"logistic regression ({int(l['n_members'])} vs {int(l['n_non_members'])})":
                          f"{l['auc']:.3f} [{l['auc_low']:.3f}, {l['auc_high']:.3f}]",
-                     "best attack": f"{b['attack']}: {b['auc']:.3f} [{b['auc_low']:.3f}, {b['auc_high']:.3f}]"})
+                     "best attack (selection-aware interval)":
+                         f"{b['selected']}: {b['auc']:.3f} [{b['auc_low']:.3f}, {b['auc_high']:.3f}]"})
     return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
 
 
-def _best_for(table: pd.DataFrame, family: str, eps: str) -> pd.Series | None:
-    data = table[(table["target_kind"] == "model") & (table["family"] == family) & (table["eps"] == eps)
-                 & (table["variant"] == "") & (table["tokenizer"] == artefacts.MAIN_TOKENIZERS.get(family))
-                 & (table["kind"] != "replica")]
-    return None if data.empty else data.loc[data["auc"].idxmax()]
+#: How much lower a private setting's primary-attack AUC must be, at least, for "DP lowers attack
+#: success" to be read as telling (an interval of the difference within ±this is "equivalent").
+ATTACK_MARGIN = 0.02
 
 
-def claim_records(table: pd.DataFrame, settings: Mapping[str, Any]) -> dict[str, dict[str, str]]:
-    """The dissertation's privacy findings against this run, as
-    :func:`lib.ch05_utility.claim_records`: key -> ``claim``, ``verdict`` (computed) and
-    ``evidence``. ``dp_claim`` (DP lowers attack success), ``size_claim`` (smaller models
-    leak less), ``hybrid_claim`` (the hybrid attack beats model-only attacks on
-    non-private models), ``bound_claim`` (every private model's empirical bound within its
-    accountant ε: this book's check, not the dissertation's)."""
-    out = {}
-    verdicts = []
-    for family in ("mingpt", "gpt2"):
-        base = _best_for(table, family, "∞")
-        if base is None:
-            continue
-        private = table[(table["target_kind"] == "model") & (table["family"] == family)
-                        & table["accountant_epsilon"].notna() & (table["variant"] == "")]
-        for eps in sorted(private["eps"].unique(), key=float):
-            b = _best_for(table, family, eps)
-            if b is None:
-                continue
-            lower = b["auc_high"] < base["auc_low"]
-            verdicts.append((family, eps, lower, b, base))
+def _main_primary(seeds: pd.DataFrame) -> pd.DataFrame:
+    """The primary attack's seed-level rows of the main model settings (each family's main
+    tokenizer at every ε and clipping alone)."""
+    data = seeds[seeds["primary"].astype(bool) & (seeds["target_kind"] == "model")
+                 & seeds["variant"].isin(["", ch04_dp_training.CLIP_ONLY])
+                 & (seeds["tokenizer"] == seeds["family"].map(artefacts.MAIN_TOKENIZERS))]
+    return data.reset_index(drop=True)
+
+
+def _dp_claim(seeds: pd.DataFrame) -> evidence.Claim:
     claim = "Differential privacy lowers attack success"
-    if not verdicts:
-        out["dp_claim"] = dict(claim=claim, verdict="cannot be told",
-                               evidence="the run has no private model beside a non-private one")
-    else:
-        lowered = sum(v[2] for v in verdicts)
-        out["dp_claim"] = dict(
-            claim=claim, verdict=("holds" if lowered == len(verdicts) else "holds in part" if lowered else
-                                  "cannot be told at this scale"),
-            evidence=(f"the best attack's AUC is lower, with 95% intervals apart, for {lowered} of {len(verdicts)} "
-                      "private models than for their family's non-private one ("
-                      + "; ".join(f"{ch05_utility.FAMILY_LABELS[f]} ε = {e}: {b['auc']:.3f} [{b['auc_low']:.3f}, "
-                                  f"{b['auc_high']:.3f}] against {a['auc']:.3f} [{a['auc_low']:.3f}, {a['auc_high']:.3f}]"
-                                  for f, e, _, b, a in verdicts) + ")"))
-    sizes = ch05_utility.family_sizes(settings)
+    data = _main_primary(seeds)
+    pairs = []
+    for family, group in data.groupby("family", sort=False):
+        base = group[group["eps"] == "∞"]
+        if base.empty:
+            continue
+        private = group[group["accountant_epsilon"].notna()].sort_values("accountant_epsilon")
+        pairs += [(family, row.setting, row.eps, base["setting"].iloc[0], row.attack) for row in private.itertuples()]
+    m = len(pairs)
+    level = evidence.bonferroni(max(m, 1))
+    rule = (f"each private setting's declared primary attack against its family's non-private setting's, seed-level "
+            f"AUC intervals of the difference at {level:.2%} (Bonferroni over the {m} comparisons); a comparison is "
+            f"better when the private AUC is lower, worse when higher, equivalent when the difference lies within "
+            f"±{ATTACK_MARGIN}; " + evidence.MAJORITY_RULE)
+    if not m:
+        return evidence.Claim(claim, "cannot be told", rule, "the run has no private model beside a non-private one")
+    outcomes, parts = [], []
+    for family, setting, eps, base, attack in pairs:
+        a, b = auc_estimate(seeds, setting, attack), auc_estimate(seeds, base, attack)
+        c = evidence.compare(a, b, "low", level, margin=ATTACK_MARGIN)
+        outcomes.append(c["outcome"])
+        parts.append(f"{ch05_utility.FAMILY_LABELS[family]} ε = {eps}: {a.text()} against {b.text()} "
+                     f"({c['outcome']})")
+    counts = evidence.tally(outcomes)
+    return evidence.Claim(claim, evidence.majority_verdict(counts), rule, (
+        f"{data['attack'].iloc[0] if data['attack'].nunique() == 1 else 'the primary attacks'}, mean AUC over "
+        f"{int(data['n_seeds'].max())} training seeds: " + "; ".join(parts)))
+
+
+def _size_claim(seeds: pd.DataFrame, settings: Mapping[str, Any]) -> evidence.Claim:
     claim = "Smaller models leak less"
+    rule = (f"the smaller family's non-private setting against the larger's on the declared primary attack, "
+            f"seed-level AUC intervals of the difference at 95%: holds when the smaller's AUC is lower; does not hold "
+            f"when it is higher or within ±{ATTACK_MARGIN} (equivalent); cannot be told otherwise; cannot be tested "
+            "when both families are built the same size")
+    sizes = ch05_utility.family_sizes(settings)
     if len(set(sizes.values())) == 1:
-        out["size_claim"] = dict(claim=claim, verdict="cannot be tested here", evidence=(
-            f"both families are built the same size ({sizes['mingpt'][0]} layers, {sizes['mingpt'][1]} wide)"))
-    else:
-        small, large = sorted(sizes, key=lambda f: sizes[f][0] * sizes[f][1])
-        a, b = _best_for(table, small, "∞"), _best_for(table, large, "∞")
-        if a is None or b is None:
-            out["size_claim"] = dict(claim=claim, verdict="cannot be told",
-                                     evidence="the run lacks a non-private model of each family")
-        else:
-            out["size_claim"] = dict(
-                claim=claim, verdict=("holds" if a["auc_high"] < b["auc_low"] else "does not hold"
-                                      if a["auc_low"] > b["auc_high"] else "cannot be told at this scale"),
-                evidence=(f"the best attack on the smaller {ch05_utility.FAMILY_LABELS[small]} "
-                          f"({sizes[small][0]} x {sizes[small][1]}) reaches AUC {a['auc']:.3f} [{a['auc_low']:.3f}, "
-                          f"{a['auc_high']:.3f}], on the larger {ch05_utility.FAMILY_LABELS[large]} "
-                          f"({sizes[large][0]} x {sizes[large][1]}) {b['auc']:.3f} [{b['auc_low']:.3f}, "
-                          f"{b['auc_high']:.3f}] (non-private models; the families also differ in architecture)"))
-    out["hybrid_claim"] = _hybrid_claim(table)
-    bounds = epsilon_table(table)
-    claim = "No attack proves more than the accountant's ε (this book's check)"
-    if bounds.empty:
-        out["bound_claim"] = dict(claim=claim, verdict="cannot be told", evidence="the run has no private model to audit")
-    else:
-        broken = bounds[~bounds["within the guarantee"]]
-        out["bound_claim"] = dict(
-            claim=claim, verdict="holds" if broken.empty else "does not hold",
-            evidence=("every private model's held-out empirical lower bound stays at or below the ε its accountant "
-                      f"computed (largest: {bounds['empirical ε (held-out threshold)'].max():.2f})" if broken.empty else
-                      f"{len(broken)} private models have an empirical bound above their accountant ε "
-                      f"({', '.join(broken['target'])}): a bug to find"))
+        return evidence.Claim(claim, "cannot be tested here", rule, (
+            f"both families are built the same size ({sizes['mingpt'][0]} layers, {sizes['mingpt'][1]} wide) in this "
+            "profile"))
+    data = _main_primary(seeds)
+    plain = data[data["eps"] == "∞"].set_index("family")
+    small, large = sorted(sizes, key=lambda f: sizes[f][0] * sizes[f][1])
+    if small not in plain.index or large not in plain.index:
+        return evidence.Claim(claim, "cannot be told", rule, "the run lacks a non-private model of each family")
+    a = auc_estimate(seeds, plain.loc[small, "setting"], plain.loc[small, "attack"])
+    b = auc_estimate(seeds, plain.loc[large, "setting"], plain.loc[large, "attack"])
+    outcome = evidence.compare(a, b, "low", margin=ATTACK_MARGIN)["outcome"]
+    verdict = {"better": "holds", "worse": "does not hold", "equivalent": "does not hold"}.get(
+        outcome, "cannot be told at this scale")
+    return evidence.Claim(claim, verdict, rule, (
+        f"the primary attack on the smaller {ch05_utility.FAMILY_LABELS[small]} ({sizes[small][0]} x "
+        f"{sizes[small][1]}) reaches AUC {a.text()}, on the larger {ch05_utility.FAMILY_LABELS[large]} "
+        f"({sizes[large][0]} x {sizes[large][1]}) {b.text()} (non-private models; the families also differ in "
+        "architecture)"))
+
+
+def _hybrid_claim(seeds: pd.DataFrame) -> evidence.Claim:
+    """The hybrid attack (logistic) against the model-only logistic regression on the same
+    signals, on each family's non-private main setting, by seed-level intervals."""
+    claim = "The hybrid attack beats model-only attacks on non-private models"
+    data = seeds[(seeds["target_kind"] == "model") & (seeds["variant"] == "") & (seeds["eps"] == "∞")
+                 & (seeds["tokenizer"] == seeds["family"].map(artefacts.MAIN_TOKENIZERS))]
+    settings_ = [s for s in data["setting"].unique()
+                 if {"hybrid (logistic)", "logistic regression"} <= set(data.loc[data["setting"] == s, "attack"])]
+    level = evidence.bonferroni(max(len(settings_), 1))
+    rule = (f"on each family's non-private setting, the hybrid logistic regression against the model-only one on the "
+            f"same signals, seed-level AUC intervals of the difference at {level:.2%} (Bonferroni over the families): "
+            + evidence.MAJORITY_RULE)
+    if not settings_:
+        return evidence.Claim(claim, "cannot be told", rule, "no non-private model was attacked by both")
+    outcomes, parts = [], []
+    for setting in settings_:
+        h, p = auc_estimate(seeds, setting, "hybrid (logistic)"), auc_estimate(seeds, setting, "logistic regression")
+        c = evidence.compare(h, p, "high", level)
+        outcomes.append(c["outcome"])
+        parts.append(f"{setting}: {h.text()} against {p.text()} ({c['outcome']})")
+    return evidence.Claim(claim, evidence.majority_verdict(evidence.tally(outcomes)), rule, "; ".join(parts))
+
+
+def bound_checks(table: pd.DataFrame, audits: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every check of "no attack proves more than the accountant's ε": each private model's
+    held-out bound of its best attack (:func:`epsilon_table`) and each private audit run's
+    one-run bound (:func:`audit_table`), with its ceiling (the most it could prove) and its
+    outcome: ``fails`` (the bound exceeds ε: a bug to find), ``passes`` (within ε, and the
+    ceiling exceeds ε, so it could have failed) or ``cannot fail`` (the ceiling is at or
+    below ε: the check cannot tell at this scale)."""
+    rows = []
+    for _, r in epsilon_table(table).iterrows():
+        rows.append({"check": r["target"], "source": "membership inference (held-out threshold)",
+                     "family": r["family"], "accountant ε": r["accountant ε"],
+                     "bound": r["empirical ε (held-out threshold)"], "ceiling": r["ceiling"]})
+    if audits is not None and len(audits):
+        for _, r in audits[audits["accountant ε"].notna()].iterrows():
+            rows.append({"check": r["audit run"], "source": "canaries (one-run audit)", "family": r["family"],
+                         "accountant ε": r["accountant ε"], "bound": r["one-run lower bound"], "ceiling": r["ceiling"]})
+    out = pd.DataFrame(rows, columns=["check", "source", "family", "accountant ε", "bound", "ceiling"])
+    out["outcome"] = np.where(out["bound"] > out["accountant ε"] + 1e-9, "fails",
+                              np.where(out["ceiling"] > out["accountant ε"], "passes", "cannot fail"))
     return out
 
 
-def claims(table: pd.DataFrame, settings: Mapping[str, Any]) -> dict[str, str]:
-    """:func:`claim_records` as the chapter's sentences (key -> "it holds here: ...")."""
-    return {key: ch05_utility.claim_sentence(r["verdict"], r["evidence"])
-            for key, r in claim_records(table, settings).items()}
+def _bound_claim(table: pd.DataFrame, audits: pd.DataFrame | None) -> evidence.Claim:
+    claim = "No attack proves more than the accountant's ε (this book's check)"
+    rule = ("every check (each private model's best attack, held-out threshold, Bonferroni over the attacks; each "
+            "private audit run's canaries) against its accountant ε: does not hold when any bound exceeds ε; holds "
+            "when none does and at least one check could have (its ceiling, the largest bound its sample can prove, "
+            "exceeds ε); cannot be told at this scale when no check could")
+    checks = bound_checks(table, audits)
+    if checks.empty:
+        return evidence.Claim(claim, "cannot be told", rule, "the run has no private model to audit")
+    failed = checks[checks["outcome"] == "fails"]
+    able = checks[checks["outcome"] == "passes"]
+    unable = checks[checks["outcome"] == "cannot fail"]
+    ceilings = "; ".join(f"{source}: {group['ceiling'].min():.2f} to {group['ceiling'].max():.2f}"
+                         for source, group in checks.groupby("source", sort=False))
+    if len(failed):
+        verdict = "does not hold"
+        text = (f"{len(failed)} of {len(checks)} checks prove more than their accountant ε "
+                f"({', '.join(failed['check'])}): a bug to find")
+    else:
+        verdict = "holds" if len(able) else "cannot be told at this scale"
+        text = (f"no bound exceeds its accountant ε (largest {checks['bound'].max():.2f}); {len(able)} of "
+                f"{len(checks)} checks could have failed"
+                + (f" (ε = {', '.join(sorted(set(f'{e:.2f}' for e in able['accountant ε'])))})" if len(able) else "")
+                + (f", {len(unable)} could not at this scale (their ceiling is at or below their ε)" if len(unable)
+                   else ""))
+    return evidence.Claim(claim, verdict, rule, text, ceiling=f"ceilings: {ceilings}")
 
 
-def _hybrid_claim(table: pd.DataFrame) -> dict[str, str]:
-    """The hybrid attack (logistic) against the model-only logistic regression on the
-    same signals, on the main non-private and private models, by 95% intervals."""
-    claim = "The hybrid attack beats model-only attacks on non-private models"
-    data = table[(table["target_kind"] == "model") & (table["variant"] == "")
-                 & (table["tokenizer"] == table["family"].map(artefacts.MAIN_TOKENIZERS))]
-    parts, verdicts, beaten = [], {}, []
-    for (target, eps), group in data.groupby(["target", "eps"]):
-        hybrid = group[group["attack"] == "hybrid (logistic)"]
-        plain = group[group["attack"] == "logistic regression"]
-        if hybrid.empty or plain.empty:
-            continue
-        h, p = hybrid.iloc[0], plain.iloc[0]
-        better = h["auc_low"] > p["auc_high"]
-        verdicts.setdefault(eps == "∞", []).append(better)
-        if eps == "∞" and p["auc_low"] > h["auc_high"]:
-            beaten.append(target)
-        parts.append(f"{target}: {h['auc']:.3f} [{h['auc_low']:.3f}, {h['auc_high']:.3f}] against {p['auc']:.3f} "
-                     f"[{p['auc_low']:.3f}, {p['auc_high']:.3f}]")
-    if not parts:
-        return dict(claim=claim, verdict="cannot be told", evidence="no model was attacked by both")
-    on_open = verdicts.get(True, [])
-    return dict(claim=claim, verdict=("holds" if on_open and all(on_open) else "holds in part" if any(on_open) else
-                                      "does not hold" if beaten else "cannot be told at this scale"),
-                evidence=(f"the hybrid attack's AUC is above the model-only logistic regression's with intervals apart "
-                          f"for {sum(on_open)} of {len(on_open)} non-private models and "
-                          f"{sum(verdicts.get(False, []))} of {len(verdicts.get(False, []))} private ones ("
-                          + "; ".join(parts) + ")"))
+def claim_records(table: pd.DataFrame, settings: Mapping[str, Any], audits: pd.DataFrame | None = None,
+                  seeds: pd.DataFrame | None = None) -> dict[str, dict[str, str]]:
+    """The dissertation's privacy findings against this run, as
+    :func:`lib.ch05_utility.claim_records` (key -> ``claim``, ``verdict``, ``rule``,
+    ``evidence``, ``ceiling``), judged on seed-level estimates (``seeds``,
+    :func:`seed_table`; computed from ``table`` when None). ``dp_claim`` (DP lowers attack
+    success), ``size_claim`` (smaller models leak less), ``hybrid_claim`` (the hybrid attack
+    beats model-only attacks on non-private models), ``bound_claim`` (no empirical bound
+    above its accountant ε, the attacks' and the canary audits' (``audits``,
+    :func:`audit_table`): this book's check, not the dissertation's)."""
+    seeds = seed_table(table) if seeds is None else seeds
+    untold = ch05_utility.untold
+    return {"dp_claim": untold(lambda: _dp_claim(seeds), "Differential privacy lowers attack success"),
+            "size_claim": untold(lambda: _size_claim(seeds, settings), "Smaller models leak less"),
+            "hybrid_claim": untold(lambda: _hybrid_claim(seeds),
+                                   "The hybrid attack beats model-only attacks on non-private models"),
+            "bound_claim": untold(lambda: _bound_claim(table, audits),
+                                  "No attack proves more than the accountant's ε (this book's check)")}
+
+
+def claims(table: pd.DataFrame, settings: Mapping[str, Any], audits: pd.DataFrame | None = None) -> dict[str, str]:
+    """:func:`claim_records` as the chapter's sentences (key -> "it holds here: ...") and
+    their rules (``<key>_rule``)."""
+    out = {}
+    for key, r in claim_records(table, settings, audits).items():
+        out[key] = ch05_utility.claim_sentence(r["verdict"], r["evidence"])
+        out[f"{key}_rule"] = r["rule"] + (f" ({r['ceiling']})" if r["ceiling"] else "")
+    return out
 
 
 def numbers(table: pd.DataFrame, results: Mapping[str, Any], settings: Mapping[str, Any],
             seconds: float) -> dict[str, str]:
-    """Every number the chapter's prose cites, formatted; every key always present."""
+    """Every number the chapter's prose cites, formatted; every key always present. A
+    setting's attack numbers are seed-level (:func:`seed_table`)."""
     people = results["candidates"]
+    seeds = seed_table(table)
+    main = _main_primary(seeds)
     out = {"n_members": f"{int((people['label'] == 1).sum()):,}", "n_non_members": f"{int((people['label'] == 0).sum()):,}",
            "n_references": f"{int(settings.get('mia_reference_models', 2))}",
            "n_online_references": f"{int(settings.get('mia_online_references', 0))}", "n_targets": f"{len(results['targets']):,}",
-           "privacy_seconds": f"{seconds:.0f}"}
+           "privacy_seconds": f"{seconds:.0f}", "n_seeds": f"{int(main['n_seeds'].max()) if len(main) else 1}",
+           "n_attacks": f"{len(MODEL_ATTACKS)}", "attack_margin": f"{ATTACK_MARGIN}",
+           "primary_cohort_attack": primary_cohort_attack(settings)}
+    best = best_attacks(table[table["target_kind"] == "model"])
     for family in ("mingpt", "gpt2"):
-        for label, eps in (("inf", "∞"), ("low", None)):
-            if eps is None:
-                private = table[(table["family"] == family) & table["accountant_epsilon"].notna()
-                                & (table["variant"] == "") & (table["target_kind"] == "model")]
-                eps = min(private["eps"], key=float) if len(private) else None
-            b = _best_for(table, family, eps) if eps is not None else None
-            out[f"{family}_{label}_eps"] = eps or "–"
-            out[f"{family}_{label}_best"] = (f"{b['attack']}, AUC {b['auc']:.3f} [{b['auc_low']:.3f}, {b['auc_high']:.3f}]"
-                                             if b is not None else "–")
-            out[f"{family}_{label}_tpr"] = f"{b['tpr@0.1']:.3f}" if b is not None else "–"
+        out[f"{family}_primary"] = primary_attack(settings, family)
+        rows = main[main["family"] == family]
+        private = rows[rows["accountant_epsilon"].notna()].sort_values("accountant_epsilon")
+        for label, chosen in (("inf", rows[rows["eps"] == "∞"]), ("low", private.head(1))):
+            if chosen.empty:
+                out.update({f"{family}_{label}_eps": "–", f"{family}_{label}_primary_auc": "–",
+                            f"{family}_{label}_tpr": "–", f"{family}_{label}_best": "–"})
+                continue
+            r = chosen.iloc[0]
+            out[f"{family}_{label}_eps"] = r["eps"]
+            out[f"{family}_{label}_primary_auc"] = auc_estimate(seeds, r["setting"], r["attack"]).text()
+            out[f"{family}_{label}_tpr"] = f"{r['tpr@0.1']:.3f}"
+            b = best[(best["setting"] == r["setting"]) & (best["seed"] == 0)]
+            out[f"{family}_{label}_best"] = (f"{b['selected'].iloc[0]}, AUC {b['auc'].iloc[0]:.3f} "
+                                             f"[{b['auc_low'].iloc[0]:.3f}, {b['auc_high'].iloc[0]:.3f}]"
+                                             if len(b) else "–")
+    for family in ("mingpt", "gpt2"):
+        gap = table[table["target"] == artefacts.model_name(family)]
+        gap = gap["population_gap"].dropna() if "population_gap" in gap else gap.iloc[0:0]
+        out[f"{family}_population_gap"] = f"{gap.iloc[0]:+.3f}" if len(gap) else "–"
+    naive = table[table["kind"] != "replica"]
+    widths = []
+    for target, b in best.set_index("target").iterrows():
+        own = naive[(naive["target"] == target) & (naive["attack"] == b["selected"])]
+        if len(own):
+            widths.append((b["auc_high"] - b["auc_low"]) / max(own["auc_high"].iloc[0] - own["auc_low"].iloc[0], 1e-9))
+    out["selection_widening"] = f"{np.median(widths):.1f}" if widths else "–"
     rep = table[table["kind"] == "replica"]
     out["replica_width"] = f"{(rep['auc_high'] - rep['auc_low']).median():.2f}" if len(rep) else "–"
     corrected = table[(table["attack"] == "logistic regression")]
     out["corrected_width"] = f"{(corrected['auc_high'] - corrected['auc_low']).median():.2f}" if len(corrected) else "–"
     copy = table[(table["target"] == ch05_utility.COPY) & (table["attack"] == "distance to closest")]
     out["copy_auc"] = f"{copy['auc'].iloc[0]:.3f}" if len(copy) else "–"
-    synthetic = table[(table["kind"] == "synthetic") & ~table["target"].isin(ch05_utility.REFERENCES)]
+    synthetic = table[(table["target_kind"] == "synthetic cohort") & (table["kind"] == "best")
+                      & ~table["target"].isin(ch05_utility.REFERENCES)]
     out["synthetic_max_auc"] = (f"{synthetic['auc'].max():.3f} ({synthetic.loc[synthetic['auc'].idxmax(), 'target']}, "
-                                f"{synthetic.loc[synthetic['auc'].idxmax(), 'attack']})" if len(synthetic) else "–")
+                                f"{synthetic.loc[synthetic['auc'].idxmax(), 'selected']}, selection-aware interval "
+                                f"[{synthetic.loc[synthetic['auc'].idxmax(), 'auc_low']:.3f}, "
+                                f"{synthetic.loc[synthetic['auc'].idxmax(), 'auc_high']:.3f}])"
+                                if len(synthetic) else "–")
     return out

@@ -405,12 +405,19 @@ def dp_epoch_chart(frame: pd.DataFrame, value: str, y_title: str, title: str,
         tooltip=[alt.Tooltip("family:N", title="Model"), alt.Tooltip("epsilon:N", title="ε"),
                  alt.Tooltip(f"{x}:Q" if x == "steps" else "epoch:O", title=x.capitalize()),
                  alt.Tooltip(f"{value}:Q", title=y_title, format=y_format)])
+    detail = []
     if dashed_by:
         kinds = [k for k in SPLIT_DASH if k in set(data[dashed_by])]
         encoding["strokeDash"] = alt.StrokeDash(f"{dashed_by}:N", title=dashed_by.capitalize(), sort=kinds,
                                                 scale=alt.Scale(domain=kinds, range=[SPLIT_DASH[k] for k in kinds]))
-        encoding["detail"] = f"{dashed_by}:N"
+        detail.append(f"{dashed_by}:N")
         encoding["tooltip"].append(alt.Tooltip(f"{dashed_by}:N", title=dashed_by.capitalize()))
+    if "seed" in frame.columns:  # one line per training seed
+        data["seed"] = frame.loc[data.index, "seed"].astype(int)
+        detail.append("seed:N")
+        encoding["tooltip"].append(alt.Tooltip("seed:N", title="Training seed"))
+    if detail:
+        encoding["detail"] = detail
     families = data["family"].drop_duplicates().tolist()
     return alt.Chart(data).mark_line(point=True).encode(**encoding).properties(
         width=WIDTH // 2 + 20, height=220).facet(column=alt.Column("family:N", title=None, sort=families),
@@ -419,19 +426,27 @@ def dp_epoch_chart(frame: pd.DataFrame, value: str, y_title: str, title: str,
 
 def loss_against_epsilon_chart(summary: pd.DataFrame, value: str = "best_val_loss",
                                y_title: str = "Best validation loss (nats per token)",
-                               title: str = "What privacy costs: validation loss against ε") -> alt.Chart:
-    """Points and lines: one line per model family, ε on an ordinal axis from the most
-    private to ∞ (so the non-private model sits at the right end, not off a log scale).
-    ``summary`` has columns ``family``, ``epsilon`` (label) and ``value``."""
+                               title: str = "What privacy costs: validation loss against ε") -> alt.LayerChart:
+    """One line per model family through the mean over training seeds, and every seed's
+    model as a hollow point (a ``seed`` column; one point per setting without it); ε on an
+    ordinal axis from the most private to ∞ (so the non-private model sits at the right end,
+    not off a log scale). ``summary`` has columns ``family``, ``epsilon`` (label) and ``value``."""
     _require(summary, ["family", "epsilon", value], "loss_against_epsilon_chart")
     data = summary[["family", "epsilon", value]].copy()
-    return alt.Chart(data, title=title).mark_line(point=alt.OverlayMarkDef(size=70)).encode(
-        x=alt.X("epsilon:O", title="ε (privacy budget; ∞ = not private)", sort=_epsilon_order(data["epsilon"])),
-        y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False)),
-        color=alt.Color("family:N", title="Model"),
+    data["seed"] = summary["seed"].astype(int) if "seed" in summary.columns else 0
+    means = data.groupby(["family", "epsilon"], as_index=False, sort=False)[value].mean()
+    x = alt.X("epsilon:O", title="ε (privacy budget; ∞ = not private)", sort=_epsilon_order(data["epsilon"]))
+    y = alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False))
+    colour = alt.Color("family:N", title="Model")
+    line = alt.Chart(means).mark_line(point=alt.OverlayMarkDef(size=70)).encode(
+        x=x, y=y, color=colour,
         tooltip=[alt.Tooltip("family:N", title="Model"), alt.Tooltip("epsilon:N", title="ε"),
-                 alt.Tooltip(f"{value}:Q", title=y_title, format=".3f")],
-    ).properties(width=WIDTH)
+                 alt.Tooltip(f"{value}:Q", title=f"{y_title}, mean over seeds", format=".3f")])
+    seeds = alt.Chart(data).mark_point(size=40, opacity=0.7).encode(
+        x=x, y=y, color=colour,
+        tooltip=[alt.Tooltip("family:N", title="Model"), alt.Tooltip("epsilon:N", title="ε"),
+                 alt.Tooltip("seed:N", title="Training seed"), alt.Tooltip(f"{value}:Q", title=y_title, format=".3f")])
+    return alt.layer(line, seeds, title=title).properties(width=WIDTH)
 
 
 # --------------------------------------------------------------------------------------
@@ -555,9 +570,11 @@ def dcr_chart(frame: pd.DataFrame, columns: int = 3,
 
 def utility_epsilon_chart(frame: pd.DataFrame, titles: dict[str, str] | None = None, columns: int = 2,
                           title: str = "Utility against ε") -> alt.VConcatChart:
-    """One panel per metric: each family's value (with its 95% interval where it has one)
-    against ε, most private first, the references as horizontal lines. ``frame`` is
-    :func:`lib.ch05_utility.epsilon_frame`."""
+    """One panel per metric: each family's mean over training seeds (a line, with its
+    seed-level 95% interval as a bar where it has one) against ε, most private first, every
+    training seed's own value as a hollow point, the references as horizontal lines.
+    ``frame`` is :func:`lib.ch05_utility.epsilon_frame` (``kind`` "synthetic" for the means,
+    "seed" for the seeds, "reference")."""
     _require(frame, ["kind", "family", "eps", "metric", "value", "low", "high"], "utility_epsilon_chart")
     titles = titles or {}
     families = frame.loc[frame["kind"] == "synthetic", "family"].drop_duplicates().tolist()
@@ -572,21 +589,27 @@ def utility_epsilon_chart(frame: pd.DataFrame, titles: dict[str, str] | None = N
     for metric in frame["metric"].drop_duplicates():
         data = frame[frame["metric"] == metric]
         synthetic = data[data["kind"] == "synthetic"][["family", "eps", "value", "low", "high"]].round(4)
+        seeds = data[data["kind"] == "seed"][["family", "eps", "seed", "value"]].round(4)
         refs = data[data["kind"] == "reference"][["family", "value"]].round(4)
         name = titles.get(metric, metric)
         x = alt.X("eps:O", title="ε", sort=order, scale=alt.Scale(domain=order))
+        y = alt.Y("value:Q", title=name, scale=alt.Scale(zero=False))
         lines = alt.Chart(synthetic).mark_line(point=True).encode(
-            x=x, y=alt.Y("value:Q", title=name, scale=alt.Scale(zero=False)), color=family_colour,
+            x=x, y=y, color=family_colour,
             tooltip=[alt.Tooltip("family:N", title="Model"), alt.Tooltip("eps:N", title="ε"),
-                     alt.Tooltip("value:Q", title="Value", format=".3f"),
+                     alt.Tooltip("value:Q", title="Mean over seeds", format=".3f"),
                      alt.Tooltip("low:Q", title="95% low", format=".3f"),
                      alt.Tooltip("high:Q", title="95% high", format=".3f")])
         bars = alt.Chart(synthetic.dropna(subset=["low", "high"])).mark_rule().encode(
             x=x, y="low:Q", y2="high:Q", color=family_colour)
+        points = alt.Chart(seeds).mark_point(size=25, opacity=0.6).encode(
+            x=x, y=y, color=family_colour,
+            tooltip=[alt.Tooltip("family:N", title="Model"), alt.Tooltip("eps:N", title="ε"),
+                     alt.Tooltip("seed:N", title="Training seed"), alt.Tooltip("value:Q", title="Value", format=".3f")])
         rules = alt.Chart(refs).mark_rule(color=REFERENCE_COLOR).encode(
             y="value:Q", strokeDash=reference_dash,
             tooltip=[alt.Tooltip("family:N", title="Reference"), alt.Tooltip("value:Q", title="Value", format=".3f")])
-        panels.append(alt.layer(lines, bars, rules).properties(width=210, height=140, title=name))
+        panels.append(alt.layer(lines, bars, points, rules).properties(width=210, height=140, title=name))
     rows = [alt.hconcat(*panels[i:i + columns]) for i in range(0, len(panels), columns)]
     return alt.vconcat(*rows, title=title).configure_legend(orient="bottom")
 
@@ -646,27 +669,36 @@ def epsilon_bound_chart(frame: pd.DataFrame, title: str = "Empirical lower bound
     :func:`lib.ch06_privacy.bound_frame` (with a ``source`` column: attacks or canaries)."""
     _require(frame, ["target", "family", "accountant ε", "empirical ε (held-out threshold)"], "epsilon_bound_chart")
     columns = ["target", "family", "accountant ε", "empirical ε (held-out threshold)"]
-    data = frame[columns + (["source"] if "source" in frame.columns else [])].rename(
+    data = frame[columns + [c for c in ("source", "ceiling") if c in frame.columns]].rename(
         columns={"accountant ε": "accountant", "empirical ε (held-out threshold)": "empirical"}).round(4)
     if "source" not in data.columns:
         data["source"] = "membership inference"
-    top = float(max(data["accountant"].max(), data["empirical"].max(), 1.0)) * 1.1
+    top = float(max(data["accountant"].max(), data["empirical"].max(),
+                    data["ceiling"].max() if "ceiling" in data else 0, 1.0)) * 1.1
+    x = alt.X("accountant:Q", title="ε the accountant computed", scale=alt.Scale(domain=[0, top]))
+    tooltip = [alt.Tooltip("target:N", title="Model"), alt.Tooltip("source:N", title="From"),
+               alt.Tooltip("accountant:Q", title="Accountant ε", format=".2f"),
+               alt.Tooltip("empirical:Q", title="Empirical bound", format=".3f")]
+    if "ceiling" in data:
+        tooltip.append(alt.Tooltip("ceiling:Q", title="Ceiling (the most it could prove)", format=".2f"))
     points = alt.Chart(data).mark_point(filled=True, size=80).encode(
-        x=alt.X("accountant:Q", title="ε the accountant computed", scale=alt.Scale(domain=[0, top])),
-        y=alt.Y("empirical:Q", title="Empirical ε lower bound (95%)", scale=alt.Scale(domain=[0, top])),
+        x=x, y=alt.Y("empirical:Q", title="Empirical ε lower bound (95%)", scale=alt.Scale(domain=[0, top])),
         color=alt.Color("family:N", title="Model"), shape=alt.Shape("source:N", title="Lower bound from"),
-        tooltip=[alt.Tooltip("target:N", title="Model"), alt.Tooltip("source:N", title="From"),
-                 alt.Tooltip("accountant:Q", title="Accountant ε", format=".2f"),
-                 alt.Tooltip("empirical:Q", title="Empirical bound", format=".3f")])
+        tooltip=tooltip)
     diagonal = alt.Chart(pd.DataFrame({"accountant": [0, top], "empirical": [0, top]})).mark_line(
         strokeDash=[4, 4], color=REFERENCE_COLOR).encode(x="accountant:Q", y="empirical:Q")
-    return alt.layer(diagonal, points, title=title).properties(width=WIDTH * 0.7, height=WIDTH * 0.6)
+    layers = [diagonal, points]
+    if "ceiling" in data:  # a tick at the most each check could prove: below the diagonal, it cannot fail
+        layers.append(alt.Chart(data).mark_tick(thickness=2, size=14, opacity=0.7).encode(
+            x=x, y=alt.Y("ceiling:Q"), color=alt.Color("family:N", title="Model"), tooltip=tooltip))
+    return alt.layer(*layers, title=title).properties(width=WIDTH * 0.7, height=WIDTH * 0.6)
 
 
 def frontier_chart(frame: pd.DataFrame, title: str = "The privacy-utility frontier", value: str = "attack_auc",
-                   value_title: str = "Best attack's AUC (0.5 = chance)", columns: int = 2) -> alt.FacetChart:
-    """One panel per utility metric (``metric_title``), one point per cohort in each: its
-    utility (x, each panel on its own scale) against the best attack's AUC (y, shared; or
+                   value_title: str = "Primary attack's AUC (0.5 = chance)", columns: int = 2) -> alt.FacetChart:
+    """One panel per utility metric (``metric_title``), one point per setting in each: its
+    utility (x, each panel on its own scale; the mean over training seeds) against the
+    declared primary attack's AUC (y, shared; the mean over seeds; or
     another column, ``value``, e.g. its TPR at 10% FPR), coloured by family, labelled by
     ε. ``frame``: :func:`lib.ch06_privacy.frontier`."""
     _require(frame, ["metric_title", "cohort", "family", "eps", "utility", value], "frontier_chart")

@@ -20,9 +20,17 @@ functions.
   and :func:`uniqueness` (the dissertation's genotype mix and uniqueness);
 * distances: :func:`genotype_distances` (L1 between dosage vectors, exact, by matrix
   products), :func:`closest` (distance to the closest record of another cohort),
-  :func:`adversarial_accuracy` (AATS of Yelmen et al. 2021);
-* kinship: :func:`king_kinship` (KING-robust, Manichaikul et al. 2010) and
-  :func:`kinship_degree`.
+  :func:`adversarial_accuracy` (AATS of Yelmen et al. 2021) and :func:`aats_privacy_loss`
+  (AATS against the holdout minus against as many members: sets of equal size);
+* kinship: :func:`king_kinship` (KING-robust, the between-family estimator of Manichaikul
+  et al. 2010 that PLINK 2's ``--make-king`` computes: it does not take two strangers of
+  unequal heterozygosity for relatives) and :func:`kinship_degree`;
+* telling real from synthetic: :func:`classifier_two_sample`, a logistic regression on
+  dosages (it sees allele frequencies) or boosted trees on dosages and principal
+  components (they see linkage and structure too);
+* populations: :func:`infer_populations`, :func:`train_synthetic_test_real` and
+  :func:`population_af_agreement` (a population the synthetic cohort leaves out counts as a
+  failure, r = 0).
 """
 from __future__ import annotations
 
@@ -300,11 +308,41 @@ def adversarial_accuracy_interval(real: np.ndarray, synthetic: np.ndarray, n_boo
     return bootstrap(lambda a, b: (a.mean() + b.mean()) / 2, [t, s], n_boot, seed)
 
 
-def aats_privacy_loss(members: np.ndarray, holdout: np.ndarray, synthetic: np.ndarray) -> float:
-    """Yelmen et al.'s privacy loss: AATS against the holdout minus AATS against the
-    members. Positive when the synthetic people sit closer to the members than to people
-    the model never saw."""
-    return adversarial_accuracy(holdout, synthetic)["AATS"] - adversarial_accuracy(members, synthetic)["AATS"]
+def equal_size_subsets(n_members: int, n_holdout: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The people :func:`aats_privacy_loss` compares, as sorted row indices ``(members,
+    holdout)``: the larger of the two sets cut to the smaller's size by a seeded draw
+    without replacement, the smaller kept whole (usually every holdout person and as many
+    members, drawn from ``seed``). The draw has a stream of its own: with the same seed,
+    :func:`resample_people` (the "copy of members" reference) draws other members, so the
+    copies are not, by coincidence, copies of exactly the members compared."""
+    rng = np.random.default_rng([seed, 0xAA75])
+    size = min(n_members, n_holdout)
+
+    def pick(n: int) -> np.ndarray:
+        return np.sort(rng.choice(n, size, replace=False)) if n > size else np.arange(n)
+
+    return pick(n_members), pick(n_holdout)
+
+
+def aats_privacy_loss(members: np.ndarray, holdout: np.ndarray, synthetic: np.ndarray, seed: int = 0) -> float:
+    """Yelmen et al.'s (2021) privacy loss: AATS (:func:`adversarial_accuracy`) against the
+    holdout minus AATS against the members. Positive when the synthetic people sit closer to
+    the members than to people the model never saw.
+
+    The two sets are compared at equal sizes (:func:`equal_size_subsets`: a random subset
+    of the members as large as the holdout, drawn from ``seed``, each member's closest other
+    member found within that subset). AATS's halves depend on the size of the real set:
+    against four times as many members, each member's closest other member is nearer
+    (``AA_T`` rises by about 0.3) and so is each synthetic person's closest member (``AA_S``
+    falls by about as much). The two nearly cancel in AATS, but only nearly and only as the
+    distances happen to fall; on equal-sized sets each half compares like with like, and for
+    new people of the same population the holdout and the member subset are exchangeable,
+    so the loss is 0 in expectation. The price: a synthetic copy of a member left out of the
+    subset no longer lowers ``AA_S``, so copying shows less (``tests/test_popgen.py``)."""
+    _check(members, holdout, synthetic)
+    member_rows, holdout_rows = equal_size_subsets(len(members), len(holdout), seed)
+    return (adversarial_accuracy(holdout[holdout_rows], synthetic)["AATS"]
+            - adversarial_accuracy(members[member_rows], synthetic)["AATS"])
 
 
 # --------------------------------------------------------------------------------------
@@ -312,20 +350,46 @@ def aats_privacy_loss(members: np.ndarray, holdout: np.ndarray, synthetic: np.nd
 # --------------------------------------------------------------------------------------
 
 def king_kinship(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """KING-robust kinship coefficients (Manichaikul et al. 2010) between every person of
-    ``a`` and every person of ``b``: (shared heterozygotes - 2 x opposite homozygotes) /
-    (heterozygotes of the one + of the other). About 0.5 for the same person, 0.25 for a
-    parent and child or full siblings, 0.125 for second-degree relatives, 0 for unrelated
-    people of one population (negative across populations). NaN where neither has a
-    heterozygous site."""
+    """KING-robust kinship coefficients between every person of ``a`` and every person of
+    ``b``: the *between-family* estimator of Manichaikul et al. (2010, Bioinformatics
+    26:2867, eq. 11), the one PLINK 2's ``--make-king`` computes.
+
+    With N_Aa(i) the heterozygous sites of person i, N_AaAa those where both people are
+    heterozygous and N_AA,aa those where they are opposite homozygotes,
+
+        phi = 1/2 + (2 N_AaAa - 4 N_AA,aa - N_Aa(i) - N_Aa(j)) / (4 min(N_Aa(i), N_Aa(j)))
+            = 1/2 - sum over sites of (x_i - x_j)² / (4 min(N_Aa(i), N_Aa(j))),
+
+    the squared dosage difference counting 1 for a heterozygote against a homozygote and 4
+    for opposite homozygotes. The same person (or a monozygotic twin) gives exactly 0.5,
+    a parent and child or full siblings about 0.25, second-degree relatives 0.125, unrelated
+    people of one population about 0, and people of different populations less (negative).
+    NaN where either person has no heterozygous site.
+
+    The *within-family* form, (N_AaAa - 2 N_AA,aa) / (N_Aa(i) + N_Aa(j)) = 1/2 - sum (x_i -
+    x_j)² / (2 (N_Aa(i) + N_Aa(j))), divides by the mean heterozygosity instead of the
+    smaller one; it assumes the two people are equally heterozygous (as members of one
+    family are). Since 4 min <= 2 (N_Aa(i) + N_Aa(j)), the between-family estimate is never
+    above it, equal only when the two heterozygosities are; where they differ (people of
+    different populations, a generator that writes too many heterozygotes) the within-family
+    form can call strangers relatives where this one does not (``tests/test_popgen.py``).
+
+    On the 998 sites of the committed 1000 Genomes panel a person has a median of 31
+    heterozygous sites, and each coefficient is noisy: a person's closest match among
+    hundreds of strangers often passes the first-degree cut-off (for 29% of holdout people
+    among 488 members; 45% with the within-family form). Read a synthetic cohort's kinship
+    shares against those of real strangers, not against 0."""
     _check(a, b)
     a0, a1, a2 = _indicators(a)
     b0, b1, b2 = _indicators(b)
-    shared = a1 @ b1.T
-    opposite = a0 @ b2.T + a2 @ b0.T
-    hets = a1.sum(axis=1)[:, None] + b1.sum(axis=1)[None, :]
+    # float32 products count exactly up to 2^24 sites; the ratio in float64
+    shared = (a1 @ b1.T).astype(np.float64)
+    opposite = (a0 @ b2.T + a2 @ b0.T).astype(np.float64)
+    het_a, het_b = a1.sum(axis=1, dtype=np.float64)[:, None], b1.sum(axis=1, dtype=np.float64)[None, :]
+    fewer = np.minimum(het_a, het_b)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(hets > 0, (shared - 2 * opposite) / hets, np.nan)
+        phi = 0.5 + (2 * shared - 4 * opposite - het_a - het_b) / (4 * fewer)
+    return np.where(fewer > 0, phi, np.nan)
 
 
 def kinship_degree(phi: np.ndarray | float) -> np.ndarray:
@@ -475,27 +539,108 @@ def balanced_accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.mean([np.mean(predicted[truth == c] == c) for c in np.unique(truth)]))
 
 
-def classifier_two_sample(real: np.ndarray, synthetic: np.ndarray, seed: int = 0, folds: int = 5,
-                          n_boot: int = 200) -> tuple[float, float, float]:
-    """Can a classifier tell real people from synthetic ones? A logistic regression on the
-    dosages, out-of-fold predictions over ``folds`` stratified folds, ROC AUC with a
-    bootstrap 95% interval over people: ``(auc, low, high)``. 0.5 is best (the two cohorts
-    cannot be told apart); 1, every synthetic person is recognisable."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+#: The gradient-boosted trees of :func:`classifier_two_sample` (``kind="boosting"``): small
+#: and fixed (no early stopping: its validation split would take a fifth of ~200 training
+#: people), chosen on simulated haplotype blocks against independent sites for about 1 s
+#: per test of 122 + 122 people x 1,000 sites (``bench/bench_popgen.py``). ``max_bins``: a
+#: dosage has 3 values, and 16 bins of a principal-component coordinate keep every
+#: histogram small (at this size the cost is per site, binning and histograms, not per
+#: person).
+BOOSTING = {"max_iter": 50, "max_leaf_nodes": 8, "learning_rate": 0.1, "max_bins": 16,
+            "early_stopping": False}
 
+#: Principal components the boosted two-sample test adds when no ``axes`` are given.
+BOOSTING_COMPONENTS = 10
+
+
+def classifier_two_sample(real: np.ndarray, synthetic: np.ndarray, seed: int = 0, folds: int = 5,
+                          n_boot: int = 200, kind: str = "linear", axes: dict | None = None
+                          ) -> tuple[float, float, float]:
+    """Can a classifier tell real people from synthetic ones? Out-of-fold predictions over
+    ``folds`` stratified folds, ROC AUC with a bootstrap 95% interval over people (the
+    predictions held fixed): ``(auc, low, high)``. 0.5 is best (the two cohorts cannot be
+    told apart); 1, every synthetic person is recognisable (Lopez-Paz and Oquab 2017,
+    "Revisiting classifier two-sample tests").
+
+    ``kind="linear"``: a logistic regression on the dosages (L2, C = 0.1). A linear score
+    is a weighted sum of single sites, so it sees allele frequencies and little else: a
+    cohort of independent sites at the right frequencies (no linkage, no structure) scores
+    near 0.5 against real people.
+
+    ``kind="boosting"``: gradient-boosted trees (scikit-learn's
+    ``HistGradientBoostingClassifier``, :data:`BOOSTING`, seeded by ``seed``) on the dosages
+    plus each person's principal-component coordinates. A tree splits on one site within
+    another's split, so it sees combinations of sites (linkage: haplotypes real people carry
+    and independent draws break up); the coordinates see structure, and a tree can cut them
+    on both sides (real people spread along the top axes, independent sites sit at their
+    centre, a difference of spread no weighted sum sees). The axes are ``axes``, a
+    :func:`pca_fit` on the same sites passed in by the caller (e.g. fit on public people:
+    one feature space for every cohort compared), or, when ``axes`` is None, the top
+    :data:`BOOSTING_COMPONENTS` components fit on each fold's training people alone (never on
+    the people it predicts). Out-of-fold predictions keep the AUC honest: trees that overfit
+    lose power; they do not lift two draws of one population above 0.5 on average."""
+    from sklearn.model_selection import StratifiedKFold
+
+    if kind not in ("linear", "boosting"):
+        raise ValueError(f"kind must be 'linear' or 'boosting', not {kind!r}")
+    if axes is not None and kind != "boosting":
+        raise ValueError("axes are the principal components of kind='boosting'; a linear test takes none")
     _check(real, synthetic)
-    x = np.vstack([real, synthetic]).astype(np.float64)
+    if axes is not None and len(axes["keep"]) != real.shape[1]:
+        raise ValueError(f"axes fitted on {len(axes['keep'])} sites for cohorts on {real.shape[1]} sites")
+    x = np.vstack([real, synthetic])
     y = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
-    model = LogisticRegression(C=0.1, max_iter=2000)
-    score = cross_val_predict(model, x, y, cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
-                              method="predict_proba")[:, 1]
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    if kind == "linear":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import cross_val_predict
+        from threadpoolctl import threadpool_limits
+
+        model = LogisticRegression(C=0.1, max_iter=2000)
+        with threadpool_limits(1):  # as the trees: a few hundred people share out badly (and the same bits)
+            score = cross_val_predict(model, x.astype(np.float64), y, cv=cv, method="predict_proba")[:, 1]
+    else:
+        score = _boosting_scores(x, y, cv, seed, axes)
     auc = roc_auc(y, score)
     rng = np.random.default_rng(seed)
     draws = np.array([roc_auc(y[index], score[index]) for index in
                       (rng.integers(0, len(y), len(y)) for _ in range(n_boot))])
     draws = draws[~np.isnan(draws)]
     return auc, float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975))
+
+
+def _boosting_scores(x: np.ndarray, y: np.ndarray, cv, seed: int, axes: dict | None) -> np.ndarray:
+    """Out-of-fold P(synthetic) of :func:`classifier_two_sample`'s boosted trees: per fold,
+    the axes (``axes``, or a :func:`pca_fit` of the training people), the trees fit on the
+    training people's dosages and coordinates, the held-out people scored."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
+
+    score = np.empty(len(y))
+    # one thread (OpenMP and BLAS): a few hundred people make trees and eigenproblems too
+    # small to share out, and threads waiting on a busy machine cost several times the work
+    with threadpool_limits(1):
+        for train, test in cv.split(x, y):
+            fit = axes if axes is not None else _training_axes(x[train])
+            # a site the same in every training person offers no split (on the 1000 Genomes
+            # panel, most of its rare sites in 200 people): left out, it costs no binning
+            varies = x[train].min(axis=0) != x[train].max(axis=0)
+
+            def features(rows: np.ndarray) -> np.ndarray:
+                d = x[rows][:, varies].astype(np.float64)
+                return d if fit is None else np.hstack([d, pca_project(fit, x[rows])])
+
+            model = HistGradientBoostingClassifier(random_state=seed, **BOOSTING).fit(features(train), y[train])
+            score[test] = model.predict_proba(features(test))[:, 1]
+    return score
+
+
+def _training_axes(d: np.ndarray) -> dict | None:
+    """:func:`pca_fit` of a training fold, as many components as it allows (up to
+    :data:`BOOSTING_COMPONENTS`); None when no site varies."""
+    p = allele_frequencies(d)
+    n = min(BOOSTING_COMPONENTS, len(d) - 1, int(((p > 0) & (p < 1)).sum()))
+    return pca_fit(d, n) if n >= 1 else None
 
 
 # --------------------------------------------------------------------------------------
@@ -530,7 +675,8 @@ def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, n
     Metrics: ``af_r``, ``af_mad`` (bootstrap over sites), ``af_wasserstein``, ``genotype_kl``,
     ``ld_r2_mad`` (neighbour pairs), ``heterozygosity`` (mean observed, bootstrap),
     ``share_hom_alt`` and ``mean_af`` (:func:`genotype_shares`), ``unique_people``,
-    ``c2st_auc`` (bootstrap), ``aats`` (against the holdout, bootstrap), ``aats_privacy_loss``,
+    ``c2st_auc`` (linear, bootstrap), ``aats`` (against the holdout, bootstrap), ``aats_privacy_loss``
+    (:func:`aats_privacy_loss`: against the holdout and as many members, drawn from ``seed``),
     ``dcr_members`` and ``dcr_holdout`` (median distance to the closest member / holdout
     person), ``exact_copies`` (share at distance 0 from a member), ``within_distance`` (median
     distance between two people of the cohort), and the shares of synthetic people with a
@@ -539,7 +685,10 @@ def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, n
 
     Three distance matrices per cohort (to the holdout, to the members, within) serve every
     distance metric; ``own`` may hold the real cohorts' :func:`own_distances` (``"holdout"``,
-    ``"members"``), computed here otherwise. ``details``, a dict, receives per cohort the
+    ``"members"``, and for the privacy loss ``"members_equal"``, those of the members'
+    :func:`equal_size_subsets` rows drawn from ``seed``, and ``"holdout_equal"`` likewise
+    should the holdout be the larger set), computed here once otherwise: the same equal-sized
+    subset serves every cohort of the call. ``details``, a dict, receives per cohort the
     per-person ``dcr_members`` and ``dcr_holdout`` arrays."""
     rows = []
     own = dict(own or {})
@@ -547,6 +696,16 @@ def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, n
         own["holdout"] = own_distances(holdout)
     if "members" not in own:
         own["members"] = own_distances(members)
+    member_rows, holdout_rows = equal_size_subsets(len(members), len(holdout), seed)
+    if "members_equal" not in own:
+        own["members_equal"] = (own["members"] if len(member_rows) == len(members)
+                                else own_distances(members[member_rows]))
+    if "holdout_equal" not in own:
+        own["holdout_equal"] = (own["holdout"] if len(holdout_rows) == len(holdout)
+                                else own_distances(holdout[holdout_rows]))
+    for key, rows_used in (("members_equal", member_rows), ("holdout_equal", holdout_rows)):
+        if len(own[key]) != len(rows_used):
+            raise ValueError(f"own[{key!r}] has {len(own[key])} distances for {len(rows_used)} people")
 
     def add(name: str, metric: str, value: float, low: float = float("nan"), high: float = float("nan")) -> None:
         rows.append({"cohort": name, "metric": metric, "value": float(value), "low": float(low), "high": float(high)})
@@ -579,17 +738,21 @@ def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, n
         t, u = _indicators_from(to_holdout, own["holdout"], synthetic_own)
         aats = bootstrap(lambda a, b: (a.mean() + b.mean()) / 2, [t, u], n_boot, seed)
         add(name, "aats", *aats)
+        # the privacy loss on equal-sized sets (aats_privacy_loss)
+        t, u = _indicators_from(to_holdout[holdout_rows], own["holdout_equal"], synthetic_own)
+        holdout_aats = (t.mean() + u.mean()) / 2
         dcr_holdout = to_holdout.min(axis=0)
         del to_holdout
         to_members = genotype_distances(members, synthetic)
-        t, u = _indicators_from(to_members, own["members"], synthetic_own)
-        add(name, "aats_privacy_loss", aats[0] - (t.mean() + u.mean()) / 2)
+        t, u = _indicators_from(to_members[member_rows], own["members_equal"], synthetic_own)
+        add(name, "aats_privacy_loss", holdout_aats - (t.mean() + u.mean()) / 2)
         dcr_members = to_members.min(axis=0)
         del to_members
         add(name, "dcr_members", np.median(dcr_members))
         add(name, "dcr_holdout", np.median(dcr_holdout))
         add(name, "exact_copies", np.mean(dcr_members == 0))
-        degree = kinship_degree(np.nanmax(king_kinship(synthetic, members), axis=1))
+        # a person without a heterozygous site has no KING coefficient (NaN): no relative
+        degree = kinship_degree(np.nan_to_num(king_kinship(synthetic, members), nan=-np.inf).max(axis=1))
         for label, metric in (("duplicate", "kin_duplicate"), ("first degree", "kin_first"),
                               ("second degree", "kin_second")):
             add(name, metric, np.mean(degree == label))
@@ -687,16 +850,28 @@ def train_synthetic_test_real(train: np.ndarray, train_labels: Sequence[str], te
 
 def population_af_agreement(real: np.ndarray, real_labels: Sequence[str], synthetic: np.ndarray,
                             synthetic_labels: Sequence[str], min_people: int = 5) -> dict[str, float]:
-    """Per population, the Pearson r of allele frequencies between the real people of that
-    population and the synthetic people labelled with it (NaN where either side has fewer
-    than ``min_people`` or a constant frequency vector)."""
+    """Per population of the real people, the Pearson r of allele frequencies between the
+    real people of that population and the synthetic people labelled with it.
+
+    A population judged (at least ``min_people`` real people, their frequencies not all
+    equal) that the synthetic cohort leaves out (fewer than ``min_people`` labelled with it)
+    is a failure: r = 0.0, so that a mean over populations penalises a cohort that drops a
+    whole population instead of averaging over the populations it kept; so is one whose
+    synthetic people have the same frequency at every site (no agreement to measure, e.g.
+    no ALT allele at all). NaN (absent, not judged) for a population with fewer than
+    ``min_people`` real people or the same real frequency at every site."""
     _check(real, synthetic)
     real_labels, synthetic_labels = np.asarray(real_labels), np.asarray(synthetic_labels)
+    for d, labels, name in ((real, real_labels, "real"), (synthetic, synthetic_labels, "synthetic")):
+        if len(labels) != len(d):
+            raise ValueError(f"{len(labels)} population labels for {len(d)} {name} people")
     out = {}
     for population in sorted(set(real_labels)):
         a, b = real[real_labels == population], synthetic[synthetic_labels == population]
-        if len(a) < min_people or len(b) < min_people:
+        if len(a) < min_people or allele_frequencies(a).std() == 0:
             out[population] = float("nan")
+        elif len(b) < min_people or allele_frequencies(b).std() == 0:
+            out[population] = 0.0
         else:
             out[population] = frequency_agreement(allele_frequencies(a), allele_frequencies(b))[0]
     return out

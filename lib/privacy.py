@@ -566,3 +566,27 @@ def make_private(model: nn.Module, optimizer: torch.optim.Optimizer, data: Any, 
              engine.accountant.used)
     return PrivateTraining(model=module, optimizer=dp_optimizer, loader=dp_loader, engine=engine,
                            settings=settings, clipping=ClippingMonitor(dp_optimizer))
+
+
+def train_dp(model: nn.Module, train_data: Any, val_data: Any, config: "training.TrainConfig", *,
+             max_grad_norm: float, target_epsilon: float | None = None, noise_multiplier: float | None = None,
+             delta: float = DEFAULT_DELTA, accountant: str = "prv", max_physical_batch_size: int | None = None,
+             seed: int = 0, secure_mode: bool = False) -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
+    """DP-SGD through the one training loop: an AdamW optimizer of ``config``'s settings,
+    :func:`make_private` (Poisson batches of ``config.batch_size``'s rate, clipping at
+    ``max_grad_norm``, the noise calibrated to ``target_epsilon`` or given as
+    ``noise_multiplier``; 0 is the clip-only run) and :func:`lib.training.train` for
+    ``config.epochs`` on ``train_data``, validated on ``val_data`` (None: none). Returns the
+    trained model unwrapped, with a GPT-2's layers back in their standard ``Conv1D`` layout
+    (:func:`lib.models.linear_to_conv1d`), its history and its privacy record
+    (:meth:`PrivateTraining.record`, what ``privacy.json`` holds). The chapters' private
+    models and the attacker's private reference models both train here, so that a mimic is
+    trained exactly as its target."""
+    optimizer = training.make_optimizer(model, config.lr, config.weight_decay, config.betas)
+    private = make_private(model, optimizer, train_data, batch_size=config.batch_size, max_grad_norm=max_grad_norm,
+                           epochs=config.epochs, target_epsilon=target_epsilon, noise_multiplier=noise_multiplier,
+                           delta=delta, accountant=accountant, max_physical_batch_size=max_physical_batch_size,
+                           seed=seed, secure_mode=secure_mode, device=training.select_device(config.device))
+    history = training.train(private.model, None, val_data, config, private=private)
+    record = private.record()
+    return models.linear_to_conv1d(models.unwrap(private.model)), history, record

@@ -55,11 +55,19 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_max_physical_batch_size": 8,
         "dp_secure_mode": False,
         "dp_clip_only": True,  # beside epsilon=inf: the same Poisson batches and clipping, no noise
+        # training seeds of the main grid (both families at every epsilon, clip only included): each
+        # setting is trained n_seeds times with its own initialisation, batches and noise
+        "n_seeds": 2,
         "mia_reference_models": 2,  # privacy chapter: the attacker's reference models per (family, tokenizer), on public people
         "mia_online_references": 2,  # online LiRA/RMIA: references on halves of public people + candidates (even; 0: none)
         "mia_online_tokenizers": "all",  # or a list: the tokenizers whose models get online references
         "mia_hybrid_tokens": 20,  # the hybrid attack's continuation of a candidate's first two variants
         "audit_canaries": 40,  # the one-run audit: canaries per audit run (each trained on with probability 1/2)
+        # the headline attack of each family, declared before any target is scored (chosen on a
+        # simulated cohort by bench/choose_primary_attack.py, never on the targets' labels), and
+        # the headline attack on a released cohort alone
+        "mia_primary_attack": {"mingpt": "RMIA (online)", "gpt2": "RMIA (online)"},
+        "mia_primary_cohort_attack": "distance to closest",
     },
     "quick": {
         # the real 1000 Genomes chr22 panel (data/1000g/README.md), declared its own site list
@@ -103,12 +111,15 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_max_physical_batch_size": 16,
         "dp_secure_mode": False,
         "dp_clip_only": True,
+        "n_seeds": 3,
         "mia_reference_models": 2,
         "mia_online_references": 2,
         # the text-tokenizer (BPE) model's online references would take ~3 of the chapter's 12 minutes
         "mia_online_tokenizers": ["record", "variant"],
         "mia_hybrid_tokens": 100,
         "audit_canaries": 200,
+        "mia_primary_attack": {"mingpt": "RMIA (online)", "gpt2": "RMIA (online)"},
+        "mia_primary_cohort_attack": "distance to closest",
     },
     "full": {
         # the whole 1000 Genomes phase 3 chr22 release, downloaded once; panel from the public people
@@ -146,11 +157,14 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_max_physical_batch_size": 16,
         "dp_secure_mode": False,
         "dp_clip_only": True,
+        "n_seeds": 5,
         "mia_reference_models": 16,
         "mia_online_references": 16,
         "mia_online_tokenizers": "all",
         "mia_hybrid_tokens": 100,
         "audit_canaries": 1000,
+        "mia_primary_attack": {"mingpt": "RMIA (online)", "gpt2": "RMIA (online)"},
+        "mia_primary_cohort_attack": "distance to closest",
     },
 }
 

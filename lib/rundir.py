@@ -110,24 +110,40 @@ def code_version(root: str | os.PathLike = REPO_ROOT) -> dict[str, Any]:
     return {"commit": commit, "dirty": dirty}
 
 
+@contextlib.contextmanager
+def manifest_lock(run: str | os.PathLike) -> Iterator[None]:
+    """Hold the run's manifest for a read-modify-write: an exclusive lock on
+    ``.manifest.lock`` beside it, so that jobs training side by side
+    (:mod:`lib.parallel`) never lose each other's entries."""
+    import fcntl
+
+    path = Path(run) / ".manifest.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def record_artefacts(run: Path, chapter: str, params: dict[str, Any], paths: list[Path]) -> dict:
     """Add ``paths`` (made by ``chapter`` from ``params``) to the run's manifest, with the
-    code they were made with (:func:`code_version`; it does not decide reuse)."""
+    code they were made with (:func:`code_version`; it does not decide reuse), under
+    :func:`manifest_lock`."""
     run = Path(run)
-    manifest = read_manifest(run)
-    manifest.setdefault("artefacts", {})
-    manifest["versions"] = package_versions()
     code = code_version()
+    entries = {}
     for path in paths:
         rel = str(Path(path).resolve().relative_to(run.resolve()))
-        manifest["artefacts"][rel] = {
-            "chapter": chapter,
-            "sha256": sha256(path),
-            "params": params,
-            "params_key": params_key(params),
-            "code": code,
-        }
-    write_json(run / "manifest.json", manifest)
+        entries[rel] = {"chapter": chapter, "sha256": sha256(path), "params": params,
+                        "params_key": params_key(params), "code": code}
+    with manifest_lock(run):
+        manifest = read_manifest(run)
+        manifest.setdefault("artefacts", {})
+        manifest["versions"] = package_versions()
+        manifest["artefacts"].update(entries)
+        write_json(run / "manifest.json", manifest)
     return manifest
 
 
@@ -135,11 +151,13 @@ def record_chapter(run: Path, chapter: str, parameters: dict[str, Any], seconds:
     """Record that ``chapter`` was executed on this run directory with ``parameters``
     (``manifest["chapters"][chapter]``: the parameters, the seconds it took, the code and
     the package versions), beside the artefacts it wrote."""
-    manifest = read_manifest(Path(run))
-    manifest.setdefault("artefacts", {})
-    manifest.setdefault("chapters", {})[chapter] = {"parameters": parameters, "seconds": round(float(seconds), 1),
-                                                    "code": code_version(), "versions": package_versions()}
-    write_json(Path(run) / "manifest.json", manifest)
+    entry = {"parameters": parameters, "seconds": round(float(seconds), 1), "code": code_version(),
+             "versions": package_versions()}
+    with manifest_lock(run):
+        manifest = read_manifest(Path(run))
+        manifest.setdefault("artefacts", {})
+        manifest.setdefault("chapters", {})[chapter] = entry
+        write_json(Path(run) / "manifest.json", manifest)
     return manifest
 
 

@@ -1,6 +1,7 @@
 """lib.audit: epsilon lower bounds from membership inference (Clopper-Pearson at one
 threshold, a sweep, a split), the one-run audit of Steinke, Nasr & Jagielski (2023) and
-exposure (Carlini et al. 2019).
+exposure (Carlini et al. 2019); the best of several attacks (Bonferroni) and the ceiling
+of each check (a perfect attack's bound).
 
 Known answers are computed here independently of the module: Clopper-Pearson bounds from
 their defining binomial tails, the one-run p-value by explicit sums, all-correct one-run
@@ -248,6 +249,85 @@ def test_one_run_audit_pays_for_its_choice_of_k():
 
 
 # --------------------------------------------------------------------------------------
+# The best of several attacks, and the ceiling of each check
+# --------------------------------------------------------------------------------------
+
+def test_the_split_ceiling_is_a_perfect_attack_on_the_evaluation_half():
+    # 122 vs 122: 61 vs 61 evaluated; closed form logit(0.025^(1/61))
+    ceiling = audit.split_epsilon_ceiling(122, 122, level=0.975)
+    assert ceiling == audit.empirical_epsilon(tp=61, fn=0, fp=0, tn=61, level=0.975)["epsilon_lower"]
+    assert ceiling == pytest.approx(logit(0.025 ** (1 / 61)), rel=1e-12)
+    assert ceiling == pytest.approx(2.775, abs=5e-4)
+    # the evaluation sizes are split_epsilon's: 200 members -> 100, 101 non-members -> 51
+    assert audit.split_epsilon_ceiling(200, 101, level=0.975) == audit.empirical_epsilon(
+        tp=100, fn=0, fp=0, tn=51, level=0.975)["epsilon_lower"]
+    assert audit.split_epsilon_ceiling(122, 122, delta=1e-3) < ceiling  # delta is taken off the numerators
+    assert audit.split_epsilon_ceiling(1220, 1220) > ceiling  # more people, a higher ceiling
+
+
+@pytest.mark.parametrize("n_members,n_non_members", [(122, 122), (123, 121), (200, 101), (30, 300)])
+def test_a_perfect_attack_reaches_the_split_ceiling_and_nothing_passes_it(n_members, n_non_members):
+    labels = np.r_[np.ones(n_members), np.zeros(n_non_members)].astype(int)
+    ceiling = audit.split_epsilon_ceiling(n_members, n_non_members, level=0.975)
+    rng = np.random.default_rng(n_members)
+    for seed in range(3):
+        perfect = labels * 1.0  # every member above the threshold chosen on the other half, no non-member
+        assert audit.split_epsilon(perfect, labels, seed=seed, level=0.975)["epsilon_lower"] == ceiling
+        # separating but spread: the threshold sits at the selection half's lowest member,
+        # so an evaluated member can fall below it; never above the ceiling
+        separating = labels + rng.normal(scale=0.01, size=labels.size)
+        assert audit.split_epsilon(separating, labels, seed=seed, level=0.975)["epsilon_lower"] <= ceiling
+        strong = labels * 2.0 + rng.normal(size=labels.size)
+        assert audit.split_epsilon(strong, labels, seed=seed, level=0.975)["epsilon_lower"] < ceiling
+
+
+def test_the_best_of_several_attacks_is_bounded_at_the_bonferroni_level():
+    labels = np.r_[np.ones(122), np.zeros(122)].astype(int)
+    rng = np.random.default_rng(2)
+    scores = {f"noise {j}": rng.normal(size=244) for j in range(10)}
+    scores["perfect"] = labels * 1.0
+    out = audit.split_epsilon_best(scores, labels, seed=3, level=0.975)
+    assert out["n_attacks"] == 11 and out["level_per_attack"] == pytest.approx(1 - 0.025 / 11)
+    assert out["confidence"] == pytest.approx(0.95)
+    for row in out["rows"]:
+        assert row["epsilon_lower"] == audit.split_epsilon(scores[row["attack"]], labels, seed=3,
+                                                           level=1 - 0.025 / 11)["epsilon_lower"]
+        assert row["epsilon_lower_uncorrected"] == audit.split_epsilon(scores[row["attack"]], labels, seed=3,
+                                                                       level=0.975)["epsilon_lower"]
+    # the perfect attack wins and reaches the corrected ceiling, which the correction lowers
+    assert out["attack"] == "perfect" and out["best"]["threshold_chosen_on_these_data"] is False
+    assert out["epsilon_lower"] == out["ceiling"] == audit.split_epsilon_ceiling(122, 122, level=1 - 0.025 / 11)
+    uncorrected = audit.split_epsilon_ceiling(122, 122, level=0.975)
+    assert out["ceiling"] < uncorrected == out["rows"][-1]["epsilon_lower_uncorrected"]
+    # one attack: no correction at all
+    single = audit.split_epsilon_best({"perfect": scores["perfect"]}, labels, seed=3, level=0.975)
+    assert single["level_per_attack"] == 0.975 and single["epsilon_lower"] == uncorrected
+    assert single["best"] == audit.split_epsilon(scores["perfect"], labels, seed=3, level=0.975)
+    # ties (every noise attack proves 0): the first in the mapping's order
+    noise_only = {name: value for name, value in scores.items() if name != "perfect"}
+    assert audit.split_epsilon_best(noise_only, labels, seed=3)["attack"] == "noise 0"
+
+
+def test_the_one_run_ceiling_is_every_guess_right_at_the_corrected_beta():
+    k_values = [(10, 10), (20, 20), (50, 50)]
+    ceiling = audit.one_run_ceiling(200, k_values)
+    assert ceiling == pytest.approx(logit((0.05 / 3) ** (1 / 100)), rel=1e-9)  # r = 100 at beta / 3
+    assert ceiling == pytest.approx(3.175, abs=1e-3)
+    rng = np.random.default_rng(0)
+    included = rng.permutation(np.r_[np.ones(100), np.zeros(100)]).astype(bool)
+    separated = included + rng.normal(scale=0.01, size=200)
+    assert audit.one_run_audit(separated, included, k_values=k_values)["epsilon"] == ceiling
+    # with delta > 0 too, and no number of right guesses passes it
+    small = [(10, 10), (20, 20)]
+    with_delta = audit.one_run_ceiling(200, small, delta=1e-4)
+    assert with_delta == audit.one_run_audit(separated, included, delta=1e-4, k_values=small)["epsilon"]
+    assert with_delta < audit.one_run_ceiling(200, small)
+    assert all(audit.one_run_epsilon(r, v, 1e-4, 0.05 / 2, 200) <= with_delta for r in (20, 40) for v in range(r + 1))
+    # more choices, a smaller beta each, a lower ceiling
+    assert audit.one_run_ceiling(200, [(50, 50)]) > ceiling
+
+
+# --------------------------------------------------------------------------------------
 # Exposure
 # --------------------------------------------------------------------------------------
 
@@ -305,6 +385,16 @@ SCORES, LABELS = np.array([0.1, 0.5, 0.9, 0.3]), np.array([0, 1, 1, 0])
     (lambda: audit.one_run_p_value(10, 5, -1.0), "epsilon"),
     (lambda: audit.one_run_audit(SCORES, LABELS, k_values=[]), "k_values"),
     (lambda: audit.one_run_audit(SCORES, LABELS, beta=2.0, k_values=[(1, 1)]), "beta"),
+    (lambda: audit.split_epsilon_ceiling(1, 10), "members"),
+    (lambda: audit.split_epsilon_ceiling(10, 10, level=1.0), "level"),
+    (lambda: audit.split_epsilon_ceiling(10, 10, fraction=0.0), "fraction"),
+    (lambda: audit.split_epsilon_best({}, LABELS, seed=0), "mapping"),
+    (lambda: audit.split_epsilon_best({"a": SCORES, "b": SCORES[:3]}, LABELS, seed=0), "numbers of people"),
+    (lambda: audit.split_epsilon_best({"bad": [0.1, np.nan, 0.3, 0.4]}, LABELS, seed=0), "'bad'"),
+    (lambda: audit.split_epsilon_best({"a": SCORES}, [1, 1, 1, 1], seed=0), "labels"),
+    (lambda: audit.one_run_ceiling(10, [(6, 5)]), "k_pos + k_neg"),
+    (lambda: audit.one_run_ceiling(10, []), "k_values"),
+    (lambda: audit.one_run_ceiling(10, [(1, 1)], beta=0.0), "beta"),
     (lambda: audit.exposure(0, 1024), "canary_rank"),
     (lambda: audit.exposure(2000, 1024), "canary_rank"),
     (lambda: audit.exposure_from_scores(np.nan, SCORES), "canary_score"),

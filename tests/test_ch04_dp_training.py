@@ -244,13 +244,21 @@ def test_goals_and_the_regularisation_claim():
     summary = pd.DataFrame({"model": ["mingpt-epsinf", "mingpt-eps8", "mingpt-eps1"], "family": "mingpt",
                             "epsilon": ["∞", "8", "1"], "target_epsilon": [None, 8.0, 1.0],
                             "epsilon_spent": [None, 7.9, 1.0], "epochs": 2, "planned_epochs": 2,
-                            "best_val_loss": [2.0, 1.9, 2.5]})
+                            "best_val_loss": [2.0, 1.9, 2.5], "seed": 0})
     accountants = pd.DataFrame({"recorded": [7.9], "same accountant": [7.9], "rdp": [8.5],
                                 "dp-transformers": [7.95], "dp-transformers accountant": ["prv"]})
-    claims = ch04.claims(summary, accountants)
-    assert claims["regularises_claim"].startswith("1 of the 2 private models (mingpt-eps8)")
-    worse = ch04.claims(summary.assign(best_val_loss=[1.0, 1.9, 2.5]), accountants)["regularises_claim"]
-    assert worse.startswith("none of the 2 private models")
+    # one seed per setting: nothing can be told apart, whatever the numbers
+    one = ch04.claims(summary, accountants)["regularises_claim"]
+    assert one.startswith("0 of the 2 private settings") and "one seed gives no interval" in one
+    # three seeds per setting: the seed-to-seed spread decides
+    seeds = pd.concat([summary.assign(seed=k, best_val_loss=summary["best_val_loss"] + 0.01 * k) for k in range(3)],
+                      ignore_index=True)
+    claims = ch04.claims(seeds, accountants)
+    assert claims["regularises_claim"].startswith("1 of the 2 private settings (mingpt ε = 8)")
+    assert "1 a higher one (mingpt ε = 1)" in claims["regularises_claim"]
+    noisy = seeds.assign(best_val_loss=seeds["best_val_loss"] + [0.0, 0.3, 0.0, 0.0, -0.3, 0.0, 0.0, 0.0, 0.0])
+    said = ch04.claims(noisy, accountants)["regularises_claim"]  # the seeds of ε = 8 disagree
+    assert said.startswith("0 of the 2 private settings") and "and 1 cannot be told apart" in said
     quick = profiles.resolve("quick")
     numbers = ch04.numbers(quick, {"n_train": 100, "delta": 1e-5, "expected_batch_size": 10.0},
                            summary.assign(noise_multiplier=[None, 1.0, 2.0], noise_to_signal=[None, 3.0, 6.0],

@@ -222,6 +222,13 @@ def test_the_table_frames_every_cohort_by_its_references(utility_run, evaluated)
     assert entry["params"]["utility_version"] == chapter.UTILITY_VERSION
 
 
+def test_the_seed_level_table_reads_back_as_it_was_written(utility_run, evaluated):
+    read = chapter.read_seed_table(utility_run)
+    pd.testing.assert_frame_equal(read, evaluated["seeds"], check_dtype=False)
+    assert chapter.claim_records({"table": evaluated["table"], "seeds": read}, profiles.resolve("smoke")) == \
+        chapter.claim_records(evaluated, profiles.resolve("smoke"))
+
+
 def test_same_seed_same_table(utility_run, evaluated):
     again = chapter.evaluate(utility_run, seed=0, k=5, n_boot=30)["table"]
     pd.testing.assert_frame_equal(again, evaluated["table"])
@@ -251,9 +258,34 @@ def test_figures_tables_and_sentences_build(utility_run, evaluated):
     assert numbers["gpt2_low_eps"] == "–" and numbers["mingpt_low_eps"] == "1"
     assert numbers["copy_exact_copies"] == "100.0%" and numbers["n_synthetic"] == "4"
     said = chapter.claims(evaluated, settings)
-    assert set(said) == {"dp_claim", "identical_claim", "size_claim", "memorisation_claim"}
+    keys = {"dp_claim", "identical_claim", "size_claim", "memorisation_claim"}
+    assert set(said) == keys | {f"{k}_rule" for k in keys}  # every verdict with the rule that read it
     assert "cannot be tested" in said["size_claim"] and "comparisons" in said["dp_claim"]
     assert chapter.metric_glossary().index.tolist() == list(chapter.METRICS)
+
+
+def test_the_seeds_of_a_setting_are_averaged_with_their_spread(evaluated):
+    """A setting trained with several seeds is one row of the seed-level table: the mean
+    over seeds, an interval wider than one model's when the seeds disagree, every seed's
+    value kept; a setting of one model keeps that model's own interval."""
+    table = evaluated["table"]
+    assert chapter.cohort_setting("mingpt-eps1-seed1") == "mingpt-eps1"
+    assert chapter.cohort_setting("gpt2-epsinf-unconstrained") == "gpt2-epsinf-unconstrained"
+    one = table[table["cohort"] == "mingpt-eps1"]
+    twin = one.assign(cohort="mingpt-eps1-seed1", seed=1, value=one["value"] + 0.05, low=one["low"] + 0.05,
+                      high=one["high"] + 0.05)
+    seeds = chapter.seed_table(pd.concat([table, twin], ignore_index=True))
+    row = seeds[(seeds["setting"] == "mingpt-eps1") & (seeds["metric"] == "af_r")].iloc[0]
+    first = one[one["metric"] == "af_r"].iloc[0]
+    assert row["n_seeds"] == 2 and row["value"] == pytest.approx(first["value"] + 0.025)
+    assert row["high"] - row["low"] > first["high"] - first["low"]  # the seeds disagree: wider
+    assert [float(v) for v in row["seed_values"].split()] == pytest.approx([first["value"], first["value"] + 0.05])
+    single = seeds[(seeds["setting"] == "gpt2-epsinf") & (seeds["metric"] == "af_r")].iloc[0]
+    own = table[(table["cohort"] == "gpt2-epsinf") & (table["metric"] == "af_r")].iloc[0]
+    assert single["n_seeds"] == 1 and (single["low"], single["high"]) == (own["low"], own["high"])
+    assert "minGPT ε=1 (2 seeds)" in chapter.wide_table(seeds).index
+    estimate = chapter.estimate(seeds, "mingpt-eps1", "af_r")
+    assert estimate.n == 2 and estimate.value == pytest.approx(row["value"])
 
 
 def test_bcftools_stats_beside_the_real_holdout(utility_run):

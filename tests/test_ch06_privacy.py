@@ -66,8 +66,9 @@ def test_online_references_train_on_halves_of_public_people_and_candidates(attac
     assert n >= 2
     trained_on = []
     for i in range(n):
-        entry = rundir.read_manifest(run)["artefacts"][f"models/{chapter.online_reference_name('mingpt', 'record', i)}"
-                                                       "/model.safetensors"]
+        name = chapter.online_reference_name("mingpt", "record", i)
+        assert not artefacts.model_dir(run, name).exists()  # trained on members: never in models/
+        entry = rundir.read_manifest(run)["artefacts"][f"diagnostics/models/{name}/model.safetensors"]
         assert entry["params"]["base_sha256"] is None  # the minGPT target starts from scratch too
         trained_on.append(set(entry["params"]["people"]))
         assert trained_on[-1] <= set(public) | set(people["sample"])
@@ -80,7 +81,7 @@ def test_online_references_train_on_halves_of_public_people_and_candidates(attac
         with pytest.raises(ValueError, match="mia_online_references"):  # before any work
             chapter.attack_models(run, dict(settings, mia_online_references=bad))
     # a profile without online references attacks without them, and says so
-    offline = dict(settings, mia_online_references=0)
+    offline = dict(settings, mia_online_references=0, mia_primary_attack={"mingpt": "RMIA", "gpt2": "RMIA"})
     assert "0" in chapter.protocol_table(attacked_run["results"], offline).loc[
         "online reference models per family and tokenizer (halves of public people and candidates)", "value"]
 
@@ -88,7 +89,13 @@ def test_online_references_train_on_halves_of_public_people_and_candidates(attac
 def test_every_attack_is_evaluated_and_a_copy_is_caught(attacked_run):
     table = attacked_run["table"]
     model_rows = table[table["target_kind"] == "model"]
-    assert set(model_rows["attack"]) == set(chapter.MODEL_ATTACKS) | {chapter.REPLICA}
+    assert set(model_rows["attack"]) == set(chapter.MODEL_ATTACKS) | {chapter.REPLICA, chapter.BEST}
+    # the declared primary attack is marked, once per model; the best attack's interval pays for the choice
+    assert list(model_rows.loc[model_rows["primary"], "attack"]) == [attacked_run["settings"]["mia_primary_attack"]["mingpt"]]
+    best = model_rows[model_rows["attack"] == chapter.BEST].iloc[0]
+    chosen = model_rows[model_rows["attack"] == best["selected"]].iloc[0]
+    assert best["auc"] == chosen["auc"] == model_rows.loc[model_rows["kind"] != "replica", "auc"].max()
+    assert best["auc_low"] <= best["auc"] <= best["auc_high"] and best["n_attacks"] == len(chapter.MODEL_ATTACKS)
     assert ((table["auc"] >= 0) & (table["auc"] <= 1)).all() and (table["auc_low"] <= table["auc_high"]).all()
     cohort = table[(table["target"] == "mingpt-epsinf") & (table["kind"] == "synthetic")].set_index("attack")
     assert cohort.loc["distance to closest", "auc"] == 1.0  # every member attacked is in the cohort
@@ -99,10 +106,46 @@ def test_every_attack_is_evaluated_and_a_copy_is_caught(attacked_run):
     assert chapter.leakiest(table) == "mingpt-epsinf"
     said = chapter.claims(table, attacked_run["settings"])
     assert "no private model" in said["dp_claim"] and "no private model" in said["bound_claim"]
+    assert "Bonferroni" in said["dp_claim_rule"]
     numbers = chapter.numbers(table, attacked_run["results"], attacked_run["settings"], 1.0)
     assert numbers["gpt2_inf_best"] == "–" and numbers["copy_auc"] == "1.000"
     assert len(chapter.roc_frame(attacked_run["results"], "mingpt-epsinf")) > 0
     assert not chapter.replica_table(table).empty
+
+
+def test_scores_do_not_depend_on_the_membership_labels(attacked_run):
+    """The attacks never read the candidates' labels: permuting them leaves every score of
+    every attack unchanged (the replica, the dissertation's oracle protocol, is the one
+    thing that uses them, and it is not an attack score)."""
+    run, settings = attacked_run["run"], attacked_run["settings"]
+    people = attacked_run["results"]["candidates"]
+    shuffled = people.assign(label=np.random.default_rng(0).permutation(people["label"].to_numpy()))
+    assert not (shuffled["label"] == people["label"]).all()
+    scores, _ = chapter.score_models(run, settings, shuffled, attacked_run["results"]["targets"], seed=0)
+    for model, by_attack in attacked_run["results"]["scores"].items():
+        assert set(scores[model]) == set(by_attack)
+        for attack, s in by_attack.items():
+            np.testing.assert_array_equal(scores[model][attack], s, err_msg=attack)
+
+
+def test_the_primary_attack_is_declared_and_checked_before_any_work(attacked_run):
+    run, settings = attacked_run["run"], attacked_run["settings"]
+    with pytest.raises(ValueError, match="mia_primary_attack"):
+        chapter.attack_models(run, dict(settings, mia_primary_attack={"mingpt": "the strongest", "gpt2": "RMIA"}))
+    with pytest.raises(ValueError, match="online reference models"):
+        chapter.attack_models(run, dict(settings, mia_online_references=0))
+    with pytest.raises(ValueError, match="mia_primary_cohort_attack"):
+        chapter.attack_cohorts(run, attacked_run["results"]["candidates"],
+                               settings=dict(settings, mia_primary_cohort_attack="guess"))
+
+
+def test_no_model_metadata_names_a_member(attacked_run):
+    """What is kept under models/ (the area a run could release from) names no member: the
+    online references, trained on candidates' profiles, live under diagnostics/."""
+    run = attacked_run["run"]
+    members = set(artefacts.load_splits(run)["train"])
+    texts = [p.read_text() for p in (run / "models").glob("*/*.json")]
+    assert texts and not any(sample in text for text in texts for sample in members)
 
 
 def test_unknown_models_are_refused(attacked_run):

@@ -239,7 +239,18 @@ def test_book_trains_the_private_grid(data_book):
     private = table["target_epsilon"].notna()
     assert (table.loc[private, "noise_to_signal"] > 0).all()
     clip_only = table["model"].str.contains("-cliponly-")
-    assert clip_only.sum() == 2 and (table.loc[clip_only, "noise_to_signal"] == 0).all()  # clipping, no noise
+    n_seeds = profiles.get_profile("smoke")["n_seeds"]
+    assert clip_only.sum() == 2 * n_seeds and (table.loc[clip_only, "noise_to_signal"] == 0).all()  # no noise
+    # every setting of the grid, both families at every epsilon, is trained once per training seed,
+    # each seed with its own random seed, and writes its constrained cohort
+    assert sorted(table.groupby(["family", "epsilon"])["seed"].nunique().unique()) == [n_seeds]
+    for name in table["model"]:
+        assert (run / "synthetic" / f"{name}.vcf.gz").exists(), name
+        first = "-seed" not in name
+        assert (run / "synthetic" / f"{name}-unconstrained.vcf.gz").exists() == first, name
+    seeds = {json.loads((run / "models" / name / "metadata.json").read_text())["seed"]
+             for name in ("mingpt-eps8", "mingpt-eps8-seed1")}
+    assert len(seeds) == 2  # two draws of training, not one model twice
     assert table.loc[~private & ~clip_only, "noise_to_signal"].isna().all()
     for family in ("mingpt", "gpt2"):  # the clip-only runs: DP-SGD's batches and clipping, no guarantee
         record = json.loads((run / "models" / f"{family}-cliponly-epsinf" / "privacy.json").read_text())
@@ -265,7 +276,7 @@ def test_book_evaluates_utility_and_attacks_every_model(data_book):
     models_attacked = privacy_table[privacy_table["target_kind"] == "model"]
     assert set(models_attacked["target"]) == targets
     for target, group in models_attacked.groupby("target"):
-        assert set(group["attack"]) == set(ch06_privacy.MODEL_ATTACKS) | {ch06_privacy.REPLICA}, target
+        assert set(group["attack"]) == set(ch06_privacy.MODEL_ATTACKS) | {ch06_privacy.REPLICA, ch06_privacy.BEST}, target
     n_holdout = len(json.loads((run / "cohort" / "splits.json").read_text())["holdout"])
     assert (models_attacked["n_non_members"][models_attacked["kind"] != "replica"] == n_holdout).all()
     bounds = ch06_privacy.epsilon_table(privacy_table)
@@ -277,7 +288,7 @@ def test_book_evaluates_utility_and_attacks_every_model(data_book):
     # online references (smoke trains them for every model): GPT-2's start from the very
     # base its targets were fine-tuned from, whose checksum the target's metadata records
     manifest = rundir.read_manifest(run)["artefacts"]
-    online = manifest[f"models/{ch06_privacy.online_reference_name('gpt2', 'variant', 0)}/model.safetensors"]
+    online = manifest[f"diagnostics/models/{ch06_privacy.online_reference_name('gpt2', 'variant', 0)}/model.safetensors"]
     target_base = json.loads((run / "models" / "gpt2-epsinf" / "metadata.json").read_text())["base_model"]
     assert online["params"]["base_sha256"] == target_base["base_sha256"]
     text = (data_book["html"] / "book" / "06_privacy.html").read_text()

@@ -3,13 +3,17 @@ and the one evaluation every attack goes through.
 
 The central checks are the issue's: on a model deliberately overfit to a few people the
 attacks reach a high AUC; on a model that never saw the members they stay near 0.5,
-within the bootstrap interval."""
+within the bootstrap interval. The best of several attacks is reported with a
+selection-aware interval, checked by simulation where nothing leaks (the best of 14
+coin flips) and where one attack does; RMIA's offline correction, gamma and population
+mask have answers worked out by hand."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy.stats import norm
 
 from lib import mia, models, popgen, training
 
@@ -257,3 +261,213 @@ def test_auc_agrees_with_scikit_learn():
     scores = np.round(rng.normal(labels * 0.5, 1), 1)
     assert mia.evaluate(scores, labels, n_boot=10)["auc"] == pytest.approx(roc_auc_score(labels, scores))
     assert popgen.roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
+
+
+# ----------------------------------------------------------------------------- RMIA with known answers
+
+def rmia_example():
+    """Two reference models, three population people and three candidates, given as
+    per-token probabilities (the attack takes their logs, the mean log-likelihoods).
+
+    population    p(z | ref 1), p(z | ref 2)    p(z | target)    a = 1: p(z), ratio
+    z1            0.2, 0.4                      0.3              0.3, 1.0
+    z2            0.5, 0.5                      0.25             0.5, 0.5
+    z3            0.1, 0.3                      0.4              0.2, 2.0
+
+    candidate     p(x | ref 1), p(x | ref 2)    p(x | target)    a = 1: p(x), ratio
+    x1            0.2, 0.2                      0.6              0.2, 3.0
+    x2            0.35, 0.45                    0.3              0.4, 0.75
+    x3            0.05, 0.15                    0.16             0.1, 1.6
+    """
+    log = np.log
+    population_target = log([0.3, 0.25, 0.4])
+    population_reference = log([[0.2, 0.5, 0.1], [0.4, 0.5, 0.3]])
+    target = log([0.6, 0.3, 0.16])
+    reference = log([[0.2, 0.35, 0.05], [0.2, 0.45, 0.15]])
+    return population_target, population_reference, target, reference
+
+
+@pytest.mark.parametrize("a, gamma, expected", [
+    # a = 1, gamma = 1: the population ratios are 0.5, 1.0, 2.0; x1 (3.0) beats all three,
+    # x2 (0.75) only 0.5, x3 (1.6) 0.5 and 1.0
+    (1.0, 1.0, [3, 1, 2]),
+    # gamma = 2: ratio_x / ratio_z > 2, i.e. ratio_z below 1.5, 0.375, 0.8
+    (1.0, 2.0, [2, 0, 1]),
+    # a = 0.3: p(.) = (1.3 mean + 0.7) / 2 = 0.65 mean + 0.35. Population: p(z) = 0.545,
+    # 0.675, 0.48, ratios 0.5505, 0.3704, 0.8333. Candidates: p(x) = 0.48, 0.61, 0.415,
+    # ratios 1.25 (beats all three), 0.4918 (beats 0.3704), 0.3855 (beats 0.3704): x3,
+    # which the references found unlikely, is no longer lifted above x2's level
+    (0.3, 1.0, [3, 1, 1]),
+    # a = 0.3, gamma = 2: ratio_z below 0.625, 0.2459, 0.1928
+    (0.3, 2.0, [2, 0, 0]),
+])
+def test_rmia_known_answers_for_the_offline_correction_and_gamma(a, gamma, expected):
+    population_target, population_reference, target, reference = rmia_example()
+    attack = mia.RMIA(gamma=gamma, a=a).fit(population_target, population_reference)
+    assert attack.score(target, reference) == pytest.approx(np.array(expected) / 3, abs=1e-12)
+    ratios = {1.0: [0.5, 1.0, 2.0], 0.3: [0.3 / 0.545, 0.25 / 0.675, 0.4 / 0.48]}[a]
+    assert np.exp(attack.population_ratio_) == pytest.approx(sorted(ratios), rel=1e-12)
+
+
+def test_rmia_population_out_averages_only_the_models_that_left_a_person_out():
+    population_target, population_reference, target, reference = rmia_example()
+    # a fourth population person both references trained on: it has no offline p(z), and
+    # kept it would sit below every candidate (ratio 0.05 / 0.9) and lift every score
+    population_target = np.r_[population_target, np.log(0.05)]
+    population_reference = np.c_[population_reference, np.log([0.9, 0.9])]
+    out = np.array([[True, True, False, False], [False, True, True, False]])
+    attack = mia.RMIA().fit(population_target, population_reference, out)
+    # p(z1) = 0.2 (ref 1 only), p(z2) = 0.5, p(z3) = 0.3 (ref 2 only): ratios 1.5, 0.5, 1.333
+    assert np.exp(attack.population_ratio_) == pytest.approx([0.5, 0.4 / 0.3, 1.5], rel=1e-12)
+    # candidates 3.0, 0.75, 1.6: x3 now beats all three
+    assert attack.score(target, reference) == pytest.approx([1, 1 / 3, 1], abs=1e-12)
+    offline = mia.RMIA(a=0.3).fit(population_target, population_reference, out)
+    # p(z) = 0.65 x (0.2, 0.5, 0.3) + 0.35 = 0.48, 0.675, 0.545
+    assert np.exp(offline.population_ratio_) == pytest.approx(sorted([0.3 / 0.48, 0.25 / 0.675, 0.4 / 0.545]),
+                                                              rel=1e-12)
+    # every person left out by every model is the same as no mask
+    everyone = mia.RMIA().fit(population_target[:3], population_reference[:, :3], np.ones((2, 3), dtype=bool))
+    assert everyone.population_ratio_ == pytest.approx(mia.RMIA().fit(population_target[:3],
+                                                                      population_reference[:, :3]).population_ratio_)
+    with pytest.raises(ValueError, match="did not train on"):
+        mia.RMIA().fit(population_target, population_reference, np.zeros_like(out))
+    with pytest.raises(ValueError, match="population_out has shape"):
+        mia.RMIA().fit(population_target, population_reference, out[0])  # one row is not a mask per model
+
+
+def test_rmia_a_larger_gamma_can_only_lower_every_score():
+    rng = np.random.default_rng(7)
+    base, population = rng.normal(-2.0, 0.5, 300), rng.normal(-2.0, 0.5, 200)
+    reference = base + rng.normal(0, 0.1, (3, 300))
+    target = base + rng.normal(0, 0.1, 300) + 0.2 * (np.arange(300) < 150)
+    pop_reference, pop_target = population + rng.normal(0, 0.1, (3, 200)), population + rng.normal(0, 0.1, 200)
+    for a in (1.0, mia.RMIA.OFFLINE_A):
+        scores = [mia.RMIA(gamma=g, a=a).fit(pop_target, pop_reference).score(target, reference)
+                  for g in (1.0, 1.05, 1.2, 2.0)]
+        for lower, higher in zip(scores, scores[1:]):
+            assert (higher <= lower).all()
+        assert (scores[-1] < scores[0]).any()  # and it does lower some
+
+
+def test_rmia_offline_default_and_refusals():
+    assert mia.RMIA.OFFLINE_A == 0.3
+    assert mia.RMIA().a == 1.0  # the class keeps a = 1; offline callers pass OFFLINE_A
+    assert mia.RMIA(a=mia.RMIA.OFFLINE_A).a == 0.3
+    for bad in ({"a": -0.1}, {"a": 1.1}, {"a": float("nan")}):
+        with pytest.raises(ValueError, match="a="):
+            mia.RMIA(**bad)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="gamma"):
+            mia.RMIA(gamma=bad)
+    population_target, population_reference, target, reference = rmia_example()
+    with pytest.raises(ValueError, match="finite"):
+        mia.RMIA().fit(np.r_[population_target[:2], np.nan], population_reference)
+    attack = mia.RMIA().fit(population_target, population_reference)
+    with pytest.raises(ValueError, match="shape"):
+        attack.score(target[:2], reference)
+    with pytest.raises(ValueError, match="finite"):
+        attack.score(target, np.where(reference > -1.5, np.nan, reference))
+
+
+# ----------------------------------------------------------------------------- the best of several attacks
+
+MEMBERS_122 = np.r_[np.ones(122), np.zeros(122)].astype(int)
+
+
+def test_the_resampled_aucs_are_roc_auc_on_the_resamples_ties_included():
+    rng = np.random.default_rng(11)
+    members, non_members = np.round(rng.normal(0.3, 1, 40), 1), np.round(rng.normal(0, 1, 50), 1)  # many ties
+    counts_m, counts_n = mia._bootstrap_counts(40, 50, 30, seed=2)
+    fast = mia._resampled_aucs(members, non_members, counts_m, counts_n)
+    for b in range(30):
+        m, n = np.repeat(members, counts_m[b].astype(int)), np.repeat(non_members, counts_n[b].astype(int))
+        assert fast[b] == pytest.approx(popgen.roc_auc(np.r_[np.ones(40), np.zeros(50)], np.r_[m, n]), abs=1e-12)
+    # no resampling at all (every person once) is the AUC itself
+    whole = mia._resampled_aucs(members, non_members, np.ones((1, 40)), np.ones((1, 50)))[0]
+    assert whole == pytest.approx(popgen.roc_auc(np.r_[np.ones(40), np.zeros(50)], np.r_[members, non_members]))
+
+
+def test_best_of_many_useless_attacks_is_not_called_a_leak():
+    """No leakage, 14 attacks of independent random scores on 122 members vs 122
+    non-members, 200 replicates: the best attack's own interval excludes 0.5 often (the
+    winner's curse), the selection-aware interval about 5% of the time."""
+    naive = aware = 0
+    best = []
+    replicates = 200
+    for r in range(replicates):
+        rng = np.random.default_rng(1000 + r)
+        out = mia.best_attack({f"attack {j}": rng.normal(size=244) for j in range(14)}, MEMBERS_122, n_boot=200,
+                              seed=r)
+        assert out["n_attacks"] == 14
+        naive += not out["naive_low"] <= 0.5 <= out["naive_high"]
+        aware += not out["auc_low"] <= 0.5 <= out["auc_high"]
+        best.append(out["auc"])
+    assert np.mean(best) > 0.54  # the best of 14 coin flips looks like an attack
+    assert naive / replicates > 0.15
+    assert aware / replicates <= 0.07  # covers 0.5 in at least 93% of the replicates
+
+
+def test_one_strong_attack_among_noise_is_found_and_bounded():
+    """A shift of one standard deviation (true AUC Phi(1 / sqrt 2) = 0.760) among ten
+    attacks of noise, 20 replicates: found every time, its interval excludes 0.5 and
+    holds the true AUC (computed on 200,000 + 200,000 people)."""
+    shift = 1.0
+    huge = np.random.default_rng(0)
+    true_auc = popgen.roc_auc(np.r_[np.ones(200_000), np.zeros(200_000)],
+                              np.r_[huge.normal(shift, 1, 200_000), huge.normal(0, 1, 200_000)])
+    assert true_auc == pytest.approx(norm.cdf(shift / np.sqrt(2)), abs=0.003)
+    contained = 0
+    for r in range(20):
+        rng = np.random.default_rng(r)
+        scores = {f"noise {j}": rng.normal(size=244) for j in range(10)}
+        scores["strong"] = rng.normal(size=244) + shift * MEMBERS_122
+        out = mia.best_attack(scores, MEMBERS_122, n_boot=200, seed=r)
+        assert out["attack"] == "strong" and out["auc_low"] > 0.5
+        assert out["auc_high"] - out["auc_low"] >= out["naive_high"] - out["naive_low"] - 0.01  # pays for choosing
+        contained += out["auc_low"] <= true_auc <= out["auc_high"]
+    assert contained >= 18
+
+
+def test_with_one_attack_the_interval_is_about_its_own():
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=244) + 0.8 * MEMBERS_122
+    out = mia.best_attack({"only": scores}, MEMBERS_122, n_boot=500, seed=4)
+    own = mia.evaluate(scores, MEMBERS_122, n_boot=500, seed=4)
+    # the naive interval is exactly evaluate's: the same draws
+    assert (out["naive_low"], out["naive_high"]) == (own["auc_low"], own["auc_high"])
+    assert out["auc"] == own["auc"] and out["attack"] == "only" and out["n_attacks"] == 1
+    # one attack: auc +- c se, c about the normal 1.96, close to the percentile interval
+    assert 1.7 < out["critical_value"] < 2.3
+    assert out["auc_low"] == pytest.approx(own["auc_low"], abs=0.015)
+    assert out["auc_high"] == pytest.approx(own["auc_high"], abs=0.015)
+
+
+def test_best_attack_is_seeded_and_guards_a_zero_spread():
+    rng = np.random.default_rng(5)
+    scores = {"a": rng.normal(size=244), "b": rng.normal(size=244) + 0.3 * MEMBERS_122}
+    assert mia.best_attack(scores, MEMBERS_122, seed=8) == mia.best_attack(scores, MEMBERS_122, seed=8)
+    assert mia.best_attack(scores, MEMBERS_122, seed=8)["auc_low"] != mia.best_attack(scores, MEMBERS_122,
+                                                                                      seed=9)["auc_low"]
+    # a perfect and a constant attack do not vary over the draws (se = 0): no division by
+    # zero, and the perfect one's AUC is both ends
+    with np.errstate(all="raise"):
+        out = mia.best_attack({"noise": rng.normal(size=244), "constant": np.zeros(244),
+                               "perfect": MEMBERS_122 + 0.0}, MEMBERS_122, n_boot=100)
+    assert out["se"]["perfect"] == 0.0 and out["se"]["constant"] == 0.0
+    assert out["attack"] == "perfect" and out["auc_low"] == out["auc_high"] == 1.0
+    # ties: the first attack in the mapping's order
+    assert mia.best_attack({"x": MEMBERS_122 + 0.0, "y": MEMBERS_122 + 1.0}, MEMBERS_122, n_boot=10)["attack"] == "x"
+
+
+def test_best_attack_refuses_what_evaluate_refuses():
+    labels = [1, 1, 0, 0]
+    with pytest.raises(ValueError, match="'bad'.*1 NaN"):
+        mia.best_attack({"good": [0.1, 0.2, 0.3, 0.4], "bad": [0.1, np.nan, 0.3, 0.4]}, labels)
+    with pytest.raises(ValueError, match="both 1"):
+        mia.best_attack({"a": [0.1, 0.2]}, [1, 1])
+    with pytest.raises(ValueError, match="labels"):
+        mia.best_attack({"a": [0.1, 0.2, 0.3, 0.4], "b": [0.1, 0.2, 0.3]}, labels)
+    with pytest.raises(ValueError, match="non-empty mapping"):
+        mia.best_attack({}, labels)
+    with pytest.raises(ValueError, match="level"):
+        mia.best_attack({"a": [0.1, 0.2, 0.3, 0.4]}, labels, level=1.0)

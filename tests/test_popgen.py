@@ -120,6 +120,73 @@ def test_a_copied_member_set_is_caught():
     assert set(popgen.kinship_degree(popgen.king_kinship(fresh, members).max(axis=1))) <= {"unrelated", "third degree"}
 
 
+def test_aats_privacy_loss_compares_equal_sized_sets():
+    """Members four times as many as the holdout (240 and 60), synthetic people from the same
+    population, eight draws. Against all members AATS's halves are biased by the size alone
+    (each member's closest other member and each synthetic person's closest member are
+    nearer): the old loss's AA_T part is about -0.34, its AA_S part about +0.29, and the loss
+    near 0 only as the two cancel. Against a holdout-sized subset of the members each half
+    is near 0 and so is the loss. A cohort that copies every member is caught (loss above
+    0.1 in every draw), but less loudly than against all members (about 0.17 against 0.5):
+    the copies of members left out of the subset look like strangers."""
+    p = np.random.default_rng(60).uniform(0.05, 0.5, 500)
+    halves_old, halves_new, loss_old, loss_new = [], [], [], []
+    for s in range(8):
+        members, holdout, fresh = (people(n, 500, seed=[61, s, k], p=p, linked=0.5)
+                                   for k, n in enumerate((240, 60, 60)))
+        member_rows, holdout_rows = popgen.equal_size_subsets(240, 60, seed=s)
+        assert len(member_rows) == 60 == len(np.unique(member_rows)) and holdout_rows.tolist() == list(range(60))
+
+        def halves(real):
+            out = popgen.adversarial_accuracy(real, fresh)
+            return np.array([out["AA_T"], out["AA_S"]])
+
+        against_holdout = halves(holdout)
+        halves_old.append(against_holdout - halves(members))
+        halves_new.append(against_holdout - halves(members[member_rows]))
+        loss_old.append(halves_old[-1].mean())
+        loss_new.append(popgen.aats_privacy_loss(members, holdout, fresh, seed=s))
+        assert loss_new[-1] == pytest.approx(halves_new[-1].mean())
+        memorised = members[np.random.default_rng(s).permutation(240)]  # every member, copied
+        caught = popgen.aats_privacy_loss(members, holdout, memorised, seed=s)
+        assert 0.1 < caught < popgen.adversarial_accuracy(holdout, memorised)["AATS"] - \
+            popgen.adversarial_accuracy(members, memorised)["AATS"]
+    halves_old, halves_new = np.array(halves_old), np.array(halves_new)
+    assert (halves_old[:, 0] < -0.2).all() and (halves_old[:, 1] > 0.2).all()
+    assert (np.abs(halves_new.mean(axis=0)) < 0.05).all()
+    assert abs(np.mean(loss_new)) < 0.03 and max(np.abs(loss_new)) < 0.1
+    assert abs(np.mean(loss_old)) < 0.05  # the old halves cancel, nearly
+
+
+def test_equal_size_subsets_and_the_suite_agree():
+    """The subset is seeded and sorted, the larger set is the one cut, and the suite's
+    ``aats_privacy_loss`` is :func:`popgen.aats_privacy_loss` with the same seed, whether
+    the subset's closest distances are passed in ``own`` or computed."""
+    a = popgen.equal_size_subsets(90, 30, seed=4)
+    assert np.array_equal(a[0], popgen.equal_size_subsets(90, 30, seed=4)[0])
+    assert not np.array_equal(a[0], popgen.equal_size_subsets(90, 30, seed=5)[0])
+    assert len(a[0]) == 30 and (np.diff(a[0]) > 0).all() and a[1].tolist() == list(range(30))
+    members_kept, holdout_cut = popgen.equal_size_subsets(20, 50, seed=4)
+    assert members_kept.tolist() == list(range(20)) and len(np.unique(holdout_cut)) == 20
+    # the copy reference and the subset come from different streams of one seed
+    assert set(popgen.resample_people(np.arange(90)[:, None], 30, seed=4)[:, 0]) != set(a[0])
+    p = np.random.default_rng(62).uniform(0.05, 0.5, 300)
+    members, holdout, fresh = (people(n, 300, seed=seed, p=p) for n, seed in ((90, 63), (30, 64), (30, 65)))
+    positions = np.arange(1, 301) * 1_000
+    for m, h in ((members, holdout), (holdout, members)):  # the holdout larger, too
+        table = popgen.utility_table(h, m, {"x": fresh}, positions, k=1, n_boot=5, seed=4)
+        value = table.set_index("metric")["value"]["aats_privacy_loss"]
+        assert value == pytest.approx(popgen.aats_privacy_loss(m, h, fresh, seed=4), abs=1e-12)
+    rows, _ = popgen.equal_size_subsets(90, 30, seed=4)
+    own = {"members_equal": popgen.own_distances(members[rows])}
+    table = popgen.utility_table(holdout, members, {"x": fresh}, positions, k=1, n_boot=5, seed=4, own=own)
+    assert table.set_index("metric")["value"]["aats_privacy_loss"] == pytest.approx(
+        popgen.aats_privacy_loss(members, holdout, fresh, seed=4), abs=1e-12)
+    with pytest.raises(ValueError, match="members_equal"):
+        popgen.utility_table(holdout, members, {"x": fresh}, positions, k=1, n_boot=5,
+                             own={"members_equal": own["members_equal"][:10]})
+
+
 def test_relatives_get_their_degree():
     """A parent and child share one allele at every site (kinship 1/4), half siblings at
     half the sites (1/8), unrelated people none (0)."""
@@ -141,6 +208,102 @@ def test_relatives_get_their_degree():
     assert popgen.kinship_degree(phi[0, :]).tolist() == ["first degree", "first degree", "unrelated", "duplicate"]
     assert popgen.kinship_degree(phi[1, 1]) == "second degree"
     assert popgen.kinship_degree([0.06, 0.01]).tolist() == ["third degree", "unrelated"]
+
+
+def within_family_king(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The within-family KING-robust form popgen used before: (N_AaAa - 2 N_AA,aa) /
+    (N_Aa(i) + N_Aa(j)), written out here to show where the two estimators part."""
+    a0, a1, a2 = ((a == g).astype(np.float64) for g in (0, 1, 2))
+    b0, b1, b2 = ((b == g).astype(np.float64) for g in (0, 1, 2))
+    return (a1 @ b1.T - 2 * (a0 @ b2.T + a2 @ b0.T)) / (a1.sum(axis=1)[:, None] + b1.sum(axis=1)[None, :])
+
+
+def test_king_is_the_between_family_estimator():
+    """Pair by pair against eq. 11 of Manichaikul et al. (2010) written as PLINK 2 documents
+    it, 1/2 + (2 N_AaAa - 4 N_AA,aa - N_Aa(i) - N_Aa(j)) / (4 min N_Aa): duplicates exactly
+    0.5, NaN where either person has no heterozygous site, never above the within-family
+    form and equal to it where the two people have as many heterozygous sites."""
+    rng = np.random.default_rng(30)
+    a = rng.integers(0, 3, (6, 50)).astype(np.int8)
+    b = np.vstack([rng.integers(0, 3, (5, 50)), a[:1], np.zeros((1, 50))]).astype(np.int8)
+    b[-1, :3] = 2  # homozygous everywhere: no heterozygous site
+    phi = popgen.king_kinship(a, b)
+    for i in range(len(a)):
+        for j in range(len(b)):
+            x, y = a[i].astype(int), b[j].astype(int)
+            het_x, het_y = int((x == 1).sum()), int((y == 1).sum())
+            if min(het_x, het_y) == 0:
+                assert np.isnan(phi[i, j])
+                continue
+            both = int(((x == 1) & (y == 1)).sum())
+            opposite = int((np.abs(x - y) == 2).sum())
+            expected = 0.5 + (2 * both - 4 * opposite - het_x - het_y) / (4 * min(het_x, het_y))
+            assert phi[i, j] == pytest.approx(expected, abs=1e-12)
+            assert phi[i, j] == pytest.approx(0.5 - ((x - y) ** 2).sum() / (4 * min(het_x, het_y)), abs=1e-12)
+    assert phi[0, 5] == 0.5 and np.isnan(phi[:, 6]).all()
+    np.testing.assert_array_equal(np.diag(popgen.king_kinship(a, a)), 0.5)  # each person with itself
+    old = within_family_king(a, b[:6])
+    assert (phi[:, :6] <= old + 1e-12).all()
+    het_a, het_b = (a == 1).sum(axis=1)[:, None], (b[:6] == 1).sum(axis=1)[None, :]
+    np.testing.assert_allclose(phi[:, :6][het_a == het_b], old[het_a == het_b], atol=1e-12)
+    assert (phi[:, :6][het_a != het_b] < old[het_a != het_b]).all()
+
+
+def test_king_does_not_take_unequal_strangers_for_relatives():
+    """Two unrelated people of very different heterozygosity: one whose two haplotypes come
+    from populations at allele frequencies 0.02 and 0.98 (a first-generation child of two
+    distant populations: heterozygous at ~96% of sites; a generator that writes too many
+    heterozygotes looks the same), one drawn at frequencies 0.1-0.3 (~32%). They share
+    nothing by descent. The within-family form, dividing by the mean heterozygosity, calls
+    them first-degree relatives (about 0.21); the between-family form, dividing by the
+    smaller one, calls them unrelated (about -0.07)."""
+    for seed in range(5):
+        rng = np.random.default_rng([31, seed])
+        n_sites = 2000
+        mixed = (rng.random(n_sites) < 0.02).astype(np.int8) + (rng.random(n_sites) < 0.98).astype(np.int8)
+        q = rng.uniform(0.1, 0.3, n_sites)
+        other = (rng.random(n_sites) < q).astype(np.int8) + (rng.random(n_sites) < q).astype(np.int8)
+        assert (mixed == 1).mean() > 0.9 and (other == 1).mean() < 0.4
+        old = within_family_king(mixed[None], other[None])[0, 0]
+        new = popgen.king_kinship(mixed[None], other[None])[0, 0]
+        assert popgen.kinship_degree(old) == "first degree" and old > 0.19
+        assert popgen.kinship_degree(new) == "unrelated" and new < 0.0
+
+
+def test_king_calls_unrelated_people_of_one_population_unrelated():
+    """Thirty unrelated people of one population (3,000 sites): mean kinship about 0, none
+    called second degree or closer (the parent and child, half siblings and duplicates of
+    test_relatives_get_their_degree are the other side)."""
+    d = people(30, 3000, seed=32)
+    phi = popgen.king_kinship(d, d)
+    pairs = phi[np.triu_indices(30, k=1)]
+    assert abs(pairs.mean()) < 0.02 and pairs.max() < popgen.KINSHIP_CUTOFFS["second degree"]
+
+
+def test_king_on_real_strangers(real_data):
+    """The 813 people of the committed 1000 Genomes panel, pairs of different
+    super-populations (strangers by construction). The between-family estimate is never
+    above the within-family one; it calls at most 1 in 1,000 such pairs first-degree
+    relatives; and among the pairs whose heterozygous-site counts differ two-fold or more
+    (an African and a European person, typically) the within-family form calls more than
+    1% related (third degree or closer), the between-family form none."""
+    from lib.vcf import read_vcf
+
+    cohort = read_vcf(real_data["vcf"], populations_path=real_data["populations"], assembly="GRCh37")
+    d = popgen.dosages(cohort)
+    superpopulation = cohort.samples["superpopulation"].to_numpy()
+    phi, old = popgen.king_kinship(d, d), within_family_king(d, d)
+    assert (phi <= old + 1e-12).all()
+    upper = np.triu_indices(len(d), k=1)
+    strangers = (superpopulation[:, None] != superpopulation[None, :])[upper]
+    het = (d == 1).sum(axis=1)
+    unequal = (np.maximum(het[:, None], het[None, :]) >= 2 * np.minimum(het[:, None], het[None, :]))[upper]
+    new_pairs, old_pairs = phi[upper], old[upper]
+    assert strangers.sum() > 250_000 and (strangers & unequal).sum() > 10_000
+    assert np.mean(new_pairs[strangers] > popgen.KINSHIP_CUTOFFS["first degree"]) < 1e-3
+    related = popgen.KINSHIP_CUTOFFS["third degree"]
+    assert np.mean(old_pairs[strangers & unequal] > related) > 0.01
+    assert np.mean(new_pairs[strangers & unequal] > related) == 0.0
 
 
 def test_pca_is_fit_on_real_people_and_separates_populations():
@@ -230,6 +393,133 @@ def test_fst_and_telling_real_from_synthetic():
     assert auc > 0.95 and low > 0.85
     value, low, high = popgen.bootstrap(lambda a: a.mean(), [one], n_boot=100, seed=1)
     assert low <= value <= high and (value, low, high) == popgen.bootstrap(lambda a: a.mean(), [one], 100, 1)
+
+
+def founder_blocks(n_sites: int, seed: int, block: int = 20, founders: int = 4) -> list:
+    """A population of haplotype blocks: per block of ``block`` sites, ``founders`` founder
+    haplotypes (each site's ALT at a frequency of 0.05-0.5) and their shares. Strong
+    linkage within a block (only a few combinations of its sites exist), none between."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for start in range(0, n_sites, block):
+        width = min(block, n_sites - start)
+        haplotypes = (rng.random((founders, width)) < rng.uniform(0.05, 0.5, width)).astype(np.int8)
+        out.append((haplotypes, rng.dirichlet(np.ones(founders))))
+    return out
+
+
+def block_people(population: list, n: int, seed) -> np.ndarray:
+    """``n`` people of a :func:`founder_blocks` population: each of their two haplotypes
+    takes one founder per block, independently."""
+    rng = np.random.default_rng(seed)
+    blocks = [founders[rng.choice(len(founders), 2 * n, p=shares)] for founders, shares in population]
+    h = np.hstack(blocks)
+    return h[0::2] + h[1::2]
+
+
+def test_boosted_two_sample_test_sees_linkage():
+    """Real people made of haplotype blocks against independent sites at the population's
+    allele frequencies (no linkage): a weighted sum of sites sees nothing (AUC about 0.5),
+    the boosted trees on dosages and principal components see the broken haplotypes
+    (about 0.97). The independent sites are drawn from another sample of the population, not
+    from the real people compared: drawn from those, each held-out real person would have
+    pulled the synthetic frequencies towards themselves (a leak that scores below 0.5)."""
+    population = founder_blocks(1000, seed=40)
+    real = block_people(population, 122, seed=41)
+    independent = popgen.independent_sites(block_people(population, 1000, seed=42), 122, seed=43)
+    linear = popgen.classifier_two_sample(real, independent, seed=1, n_boot=100)
+    boosting = popgen.classifier_two_sample(real, independent, seed=1, n_boot=100, kind="boosting")
+    assert linear[0] < 0.65 and boosting[0] > 0.9
+    assert boosting[0] > linear[0] + 0.25 and boosting[1] > linear[2]  # intervals apart
+
+
+def test_two_draws_of_one_population_cannot_be_told_apart():
+    """Two samples of one population of haplotype blocks (80 + 80 people, 500 sites), for
+    four populations: both kinds score near 0.5 and their intervals cover it. The interval
+    resamples people with the out-of-fold predictions fixed (not the luck of the fits): over
+    20 such populations it covered 0.5 in 18 (linear) and 19 (boosting), mean AUCs 0.516
+    and 0.507; so here three of four must, not all."""
+    for kind in ("linear", "boosting"):
+        values, covered = [], 0
+        for s in range(4):
+            population = founder_blocks(500, seed=[44, s])
+            a, b = block_people(population, 80, seed=[45, s]), block_people(population, 80, seed=[46, s])
+            auc, low, high = popgen.classifier_two_sample(a, b, seed=2, n_boot=200, kind=kind)
+            values.append(auc)
+            covered += low <= 0.5 <= high
+        assert max(abs(v - 0.5) for v in values) < 0.15 and abs(np.mean(values) - 0.5) < 0.05, (kind, values)
+        assert covered >= 3, (kind, values)
+
+
+def test_two_sample_test_is_seeded_and_fits_its_axes_on_training_people(monkeypatch):
+    """The same seed gives the same numbers; the linear kind is the logistic regression it
+    always was; the boosted kind fits its principal components on each fold's training
+    people (never on the people the fold predicts) unless the caller passes ``axes``."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    population = founder_blocks(300, seed=47)
+    a, b = block_people(population, 40, seed=48), block_people(population, 40, seed=49)
+    for kind in ("linear", "boosting"):
+        first = popgen.classifier_two_sample(a, b, seed=3, n_boot=50, kind=kind)
+        assert first == popgen.classifier_two_sample(a, b, seed=3, n_boot=50, kind=kind)
+    x, y = np.vstack([a, b]).astype(np.float64), np.r_[np.zeros(40), np.ones(40)]
+    score = cross_val_predict(LogisticRegression(C=0.1, max_iter=2000), x, y, method="predict_proba",
+                              cv=StratifiedKFold(5, shuffle=True, random_state=3))[:, 1]
+    assert popgen.classifier_two_sample(a, b, seed=3, n_boot=50)[0] == popgen.roc_auc(y, score)
+
+    fitted = []
+    real_fit = popgen.pca_fit
+    monkeypatch.setattr(popgen, "pca_fit", lambda d, n=4: fitted.append(d.copy()) or real_fit(d, n))
+    popgen.classifier_two_sample(a, b, seed=3, folds=4, n_boot=10, kind="boosting")
+    everyone = np.vstack([a, b])
+    assert len(np.unique(everyone, axis=0)) == 80 and len(fitted) == 4
+    held_out = np.zeros(80, dtype=int)
+    for d in fitted:
+        rows = [int(np.flatnonzero((everyone == person).all(axis=1))[0]) for person in d]
+        assert len(rows) == 60 == len(set(rows))
+        held_out[np.setdiff1d(np.arange(80), rows)] += 1
+    assert (held_out == 1).all()  # each person predicted by exactly one fold, fit without them
+    fitted.clear()
+    axes = real_fit(block_people(population, 50, seed=50), 4)  # e.g. public people
+    with_axes = popgen.classifier_two_sample(a, b, seed=3, n_boot=50, kind="boosting", axes=axes)
+    assert not fitted and 0.0 <= with_axes[1] <= with_axes[0] <= with_axes[2] <= 1.0
+    with pytest.raises(ValueError, match="kind"):
+        popgen.classifier_two_sample(a, b, kind="forest")
+    with pytest.raises(ValueError, match="axes"):
+        popgen.classifier_two_sample(a, b, axes=axes)
+    with pytest.raises(ValueError, match="sites"):
+        popgen.classifier_two_sample(a[:, :100], b[:, :100], kind="boosting", axes=axes)
+
+
+def test_population_af_agreement_fails_a_left_out_population():
+    """Three real populations of 30 people and one of 3. A synthetic cohort with the first
+    two (new people at their frequencies) scores high on them; the third, which it leaves
+    out (2 people labelled with it, under ``min_people``), scores 0.0, a failure the mean
+    over populations feels, where it used to be NaN and dropped from the mean; the
+    population of 3 real people is not judged (NaN), whatever the synthetic cohort holds.
+    A population whose synthetic people carry no ALT allele scores 0.0 too."""
+    rng = np.random.default_rng(70)
+    frequencies = {name: rng.uniform(0.05, 0.6, 400) for name in ("a", "b", "c", "d")}
+    real = np.vstack([people(30, 400, seed=71, p=frequencies["a"]), people(30, 400, seed=72, p=frequencies["b"]),
+                      people(30, 400, seed=73, p=frequencies["c"]), people(3, 400, seed=74, p=frequencies["d"])])
+    real_labels = ["a"] * 30 + ["b"] * 30 + ["c"] * 30 + ["d"] * 3
+    synthetic = np.vstack([people(40, 400, seed=75, p=frequencies["a"]), people(40, 400, seed=76, p=frequencies["b"]),
+                           people(2, 400, seed=77, p=frequencies["c"]), people(20, 400, seed=78, p=frequencies["d"])])
+    synthetic_labels = ["a"] * 40 + ["b"] * 40 + ["c"] * 2 + ["d"] * 20
+    per = popgen.population_af_agreement(real, real_labels, synthetic, synthetic_labels)
+    assert per["a"] > 0.8 and per["b"] > 0.8 and per["c"] == 0.0 and np.isnan(per["d"])
+    judged = [v for v in per.values() if v == v]
+    assert np.mean(judged) < 0.7 < min(per["a"], per["b"])  # the dropped population pulls the mean down
+    all_ref = synthetic.copy()
+    all_ref[80:82] = 0
+    all_ref[:40] = 0  # population a's synthetic people: no ALT allele anywhere
+    assert popgen.population_af_agreement(real, real_labels, all_ref, synthetic_labels)["a"] == 0.0
+    constant_real = real.copy()
+    constant_real[60:90] = 1  # population c's real people: every frequency 0.5, nothing to judge
+    assert np.isnan(popgen.population_af_agreement(constant_real, real_labels, synthetic, synthetic_labels)["c"])
+    with pytest.raises(ValueError, match="labels"):
+        popgen.population_af_agreement(real, real_labels[:10], synthetic, synthetic_labels)
 
 
 def test_the_suite_frames_a_cohort_by_its_references():

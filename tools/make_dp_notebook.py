@@ -72,7 +72,9 @@ draws the batches and the noise from the operating system's CSPRNG instead of se
 generators (not reproducible). `base_model` is the GPT-2 that private fine-tuning starts
 from, as in the models chapter (`None`: the base pre-trained on the public people).
 `dp_transformers_epsilon` is the budget at which GPT-2 is also fine-tuned through the
-dp-transformers trainer (`None`: not)."""),
+dp-transformers trainer (`None`: not). `n_seeds` is how many times every setting of the grid
+(both families at every ε, ∞ and clipping alone included) is trained, each time with its own
+training seed (`None`: the profile's)."""),
 code("""profile = "quick"          # smoke | quick | full
 run_dir = None             # default: data/runs/<profile>
 seed = 42
@@ -83,6 +85,7 @@ accountant = "prv"         # prv or rdp
 secure_mode = False        # True: OS CSPRNG for batches and noise (not reproducible)
 base_model = None          # None: the GPT-2 base pre-trained on the public split
 dp_transformers_epsilon = 8.0  # GPT-2 through dp-transformers at this budget too (None: not)
+n_seeds = None             # training seeds of every setting of the grid (None: the profile's n_seeds)
 temperature = 1.0
 top_k = None
 top_p = None""", metadata={"tags": ["parameters"]}),
@@ -126,8 +129,19 @@ training).
 
 ## Training the grid
 
-Every model is saved into the run directory as `models/<family>-eps<ε>/` with its weights,
-configuration, tokenizer and `privacy.json` (the ε the accountant computed, the target, δ,
+**Several training seeds.** One trained model is one draw of its training: its initial
+weights, its Poisson batches and its noise are random. A difference between two settings
+seen on one model each may be nothing but the luck of two draws, and no interval over the
+people a model is evaluated on can show it. So every setting of the grid, both families at
+every ε with ∞ and clipping alone, is trained {glue:text}`n_seeds` times, each time from
+its own training seed (the chapter's `seed` plus 0, 1, 2, ...); the split of the people
+stays fixed, and GPT-2 starts every time from the same public base. The later chapters
+report every metric as the mean over the seeds with an interval that carries the
+seed-to-seed spread. The dp-transformers model and the models chapter's tokenizer
+comparisons stay at one seed: no claim of the book rests on them alone.
+
+Every model is saved into the run directory as `models/<family>-eps<ε>/` (`-seed<k>` after it for the
+seeds beyond the first) with its weights, configuration, tokenizer and `privacy.json` (the ε the accountant computed, the target, δ,
 q, σ, steps, epochs, C, the accountant, the sampler and whether the noise was secure), and
 reused on a rerun whose inputs and settings have not changed. The per-person gradients come
 from Opacus: the *expanded weights* mode for both families; GPT-2's `Conv1D` layers (a linear
@@ -135,7 +149,7 @@ layer with its weight stored transposed, which expanded weights do not know) are
 equivalent `nn.Linear` layers and saved back as `Conv1D`, so every saved model is a standard
 checkpoint."""),
 code("""started = time.perf_counter()
-trained = chapter.train_all(run, grid, settings, seed=seed, base_model=base_model)
+trained = chapter.train_all(run, grid, settings, seed=seed, base_model=base_model, n_seeds=n_seeds)
 training_seconds = time.perf_counter() - started
 summary = chapter.summary_frame(trained)
 chapter.write_summary(run, summary, {"seed": seed, "grid": grid, "accountant": accountant})
@@ -232,14 +246,17 @@ md("""## Synthetic cohorts from every model
 
 As in the models chapter, each private model writes as many people as the holdout split has,
 from the `<START_SAMPLE>` token alone, constrained (every record valid for the public panel)
-and unconstrained, into `synthetic/<family>-eps<ε>.vcf.gz` (and `-unconstrained`). Sampling
-from a private model is post-processing: it costs no privacy. The non-private cohorts are the
-models chapter's. The constrained cohorts are valid by construction at every ε; what privacy
+and unconstrained, into `synthetic/<family>-eps<ε>.vcf.gz` (and `-unconstrained`); the
+models of the further training seeds write their constrained cohort only
+(`<family>-eps<ε>-seed<k>.vcf.gz`), sampled with their own seed. Sampling from a private
+model is post-processing: it costs no privacy. The first seed's non-private cohorts are the
+models chapter's. The table shows the first seed's cohorts; the utility chapter sets every
+seed's beside each other. The constrained cohorts are valid by construction at every ε; what privacy
 changes is how close their variants per person and allele frequencies come to the real
 people's. Read the variants per person together with the allele frequencies: a model that
 has not learnt when a profile ends rarely chooses the end token and writes far more variants
 than a real person carries, which raises every site's frequency at once."""),
-code("""utility.format_first_look(look)""", metadata={"tags": ["hide-input"]}),
+code("""utility.format_first_look(chapter.first_seed(look))""", metadata={"tags": ["hide-input"]}),
 md("""## Against the goals
 
 What the book asks of a synthetic cohort at each ε, both families (constrained cohorts against
@@ -254,7 +271,7 @@ code("""goals = chapter.goal_table(look)
 figures.glue_numbers(chapter.numbers(settings, shared, summary, comparison, training_seconds, goals))
 chapter.format_goals(goals)""", metadata={"tags": ["hide-input"]}),
 md("""The allele frequencies of the constrained cohorts against the holdout's:"""),
-code("""charts.af_scatter_chart(ch03_models.af_frame(run, cohorts), reference="holdout")""",
+code("""charts.af_scatter_chart(ch03_models.af_frame(run, chapter.first_seed(cohorts)), reference="holdout")""",
      metadata={"tags": ["hide-input"]}),
 md("""The utility chapter compares these cohorts in depth (allele frequencies, linkage,
 population structure), and the privacy chapter asks what an attacker can learn from them

@@ -11,9 +11,11 @@ cells = [
 md("""# Results
 
 This page gathers the book's headline results from the run it was built on (profile
-{glue:text}`profile`): {glue:text}`n_models` trained models, {glue:text}`n_cohorts`
-synthetic cohorts, {glue:text}`n_members` members attacked against
-{glue:text}`n_non_members` people never trained on. Nothing is computed here that a
+{glue:text}`profile`): {glue:text}`n_models` trained models of {glue:text}`n_settings`
+settings (the main grid trained with {glue:text}`n_seeds` training seeds each),
+{glue:text}`n_cohorts` synthetic cohorts, {glue:text}`n_members` members attacked against
+{glue:text}`n_non_members` people never trained on. A setting's number is the mean over its
+training seeds, and its interval is built as follows: {glue:text}`seed_interval_rule`. Nothing is computed here that a
 chapter did not compute: each table and figure is read back from the chapters' tables in
 the run directory (`metrics/05_utility.csv`, `metrics/06_privacy.csv`,
 `metrics/06_audit.csv`), and each links back to the chapter that explains it. Like those
@@ -40,24 +42,29 @@ figures.glue_numbers(chapter.numbers(loaded, settings, claims))
 print(f"profile={profile} run directory: {run}")""", metadata=HIDE),
 md("""## The privacy–utility frontier
 
-Each synthetic cohort is a point: its utility on one of the utility chapter's headline
-metrics (one panel each) against the best membership-inference attack on its model or on
-the cohort itself. The copy of members and the independent sites are the two ends a
-generator sits between. Without privacy, the best attack on the minGPT reaches an AUC of
-{glue:text}`mingpt_open_auc`, on GPT-2 {glue:text}`gpt2_open_auc`; under differential
-privacy no attack on either family passes {glue:text}`mingpt_private_auc` (minGPT) and
+Each main setting is a point: its utility on one of the utility chapter's headline
+metrics (one panel each) against the declared primary membership-inference attack on its
+models ({glue:text}`mingpt_primary` for the minGPT, {glue:text}`gpt2_primary` for GPT-2),
+each the mean over training seeds. The copy of members and the independent sites are the
+two ends a generator sits between. Without privacy, the primary attack reaches an AUC of
+{glue:text}`mingpt_open_auc` on the minGPT and {glue:text}`gpt2_open_auc` on GPT-2; under
+differential privacy, at most {glue:text}`mingpt_private_auc` (minGPT) and
 {glue:text}`gpt2_private_auc` (GPT-2), and the utility the private cohorts keep is what
 the panels show. The chapters explain each axis: [utility](05_utility.ipynb),
 [privacy](06_privacy.ipynb)."""),
 code("""points = chapter.frontier(loaded)
 charts.frontier_chart(points)""", metadata=HIDE),
-code("""charts.frontier_chart(points, value="tpr@0.1", value_title="Best attack's TPR at 10% FPR",
+code("""charts.frontier_chart(points, value="tpr@0.1", value_title="Primary attack's TPR at 10% FPR",
                       title="The privacy-utility frontier at low false-positive rate")""", metadata=HIDE),
 md("""## The dissertation's claims
 
 Each claim of the dissertation this book reproduces, what it reported (on 20 members
-against 20 non-members, without intervals), what this run measured, and the verdict the
-owning chapter computed from the numbers and their 95% intervals. Of
+against 20 non-members, without intervals), what this run measured, the verdict the owning
+chapter computed, and the rule that reads the verdict from the numbers: every verdict is
+computed from seed-level 95% intervals (corrected for the number of comparisons where one
+verdict rests on several), thresholds and margins stated in its rule, and a check that
+could not have failed at this scale (its ceiling is below what it would have to prove)
+reads "cannot be told". Of
 {glue:text}`n_claims` claims, {glue:text}`claims_holds` hold, {glue:text}`claims_holds_in_part`
 hold in part, {glue:text}`claims_does_not_hold` do not hold, and
 {glue:text}`claims_untold` cannot be told or tested at this scale (the table says
@@ -65,21 +72,25 @@ why)."""),
 code("""claims""", metadata=HIDE),
 md("""## Privacy
 
-Every trained model's best attack (the chapter's [corrected protocol](06_privacy.ipynb)),
-its true-positive rate at a 10% false-positive rate, and the lower bounds on ε that the
-attacks and the [canary audits](06_privacy.ipynb) prove with 95% confidence, beside the ε
-the accountant computed."""),
+Every model setting's primary attack (the chapter's [corrected protocol](06_privacy.ipynb))
+over its training seeds, its true-positive rate at a 10% false-positive rate, the best of all
+attacks with an interval that pays for choosing it, and the lower bounds on ε that the
+attacks and the [canary audits](06_privacy.ipynb) prove with 95% confidence, each beside
+its ceiling (the most it could prove with this many people or canaries) and the ε the
+accountant computed."""),
 code("""chapter.privacy_table(loaded)""", metadata=HIDE),
 code("""charts.epsilon_bound_chart(chapter.bound_frame(loaded), title="Every empirical lower bound against the accountant's ε")""",
      metadata=HIDE),
 md("""## Utility
 
-The main cohorts of each family (every ε, and clipping without noise) and the three
-reference cohorts on the [utility chapter's](05_utility.ipynb) headline metrics, with
-95% intervals."""),
+The main settings of each family (every ε, and clipping without noise; the mean over
+training seeds with seed-level 95% intervals) and the three reference cohorts on the
+[utility chapter's](05_utility.ipynb) headline metrics; the chart shows every seed's value
+beside the mean."""),
 code("""chapter.utility_table(loaded)""", metadata=HIDE),
-code("""charts.utility_epsilon_chart(ch05_utility.epsilon_frame(loaded["utility"], chapter.UTILITY_METRICS),
-                              ch05_utility.SHORT_TITLES)""", metadata=HIDE),
+code("""charts.utility_epsilon_chart(ch05_utility.epsilon_frame(loaded["utility"], chapter.UTILITY_METRICS,
+                                                           seeds=loaded["utility_seeds"]), ch05_utility.SHORT_TITLES)""",
+     metadata=HIDE),
 ]
 
 write(cells, "07_results")

@@ -69,11 +69,21 @@ md("""## The cohorts
 
 The run holds {glue:text}`n_synthetic` synthetic cohorts: both families at every ε, the
 clip-only runs (DP-SGD's clipping without its noise), GPT-2 through dp-transformers, the
-minGPTs on the variant and text (BPE) tokenizers, and each of them twice, once under
-constrained decoding (every record valid for the public panel) and once unconstrained.
-Each holds {glue:text}`n_holdout` people, as many as the holdout, on the panel's
-{glue:text}`n_sites` sites. The table names each cohort's family, tokenizer, ε and decoding,
-all read from its file name."""),
+minGPTs on the variant and text (BPE) tokenizers, each once under constrained decoding
+(every record valid for the public panel) and once unconstrained; and the constrained
+cohorts of the grid's further training seeds, {glue:text}`n_seeds` per setting in all. Each
+holds {glue:text}`n_holdout` people, as many as the holdout, on the panel's
+{glue:text}`n_sites` sites. The table names each cohort's setting, training seed, family,
+tokenizer, ε and decoding, all read from its file name.
+
+**Seeds and intervals.** A setting trained with several seeds is reported as the mean over
+its seeds, and its interval is built as follows: {glue:text}`seed_interval_rule`. The first
+part is the luck of training, the second the luck of the people the models are evaluated
+on. With {glue:text}`n_seeds` seeds the first part is wide (Student's t with
+{glue:text}`n_seeds` − 1 degrees of freedom): that width is the honest price of a few
+training runs. The tables give these seed-level numbers; the charts show every seed's own
+value beside the mean. The per-cohort numbers, one row per seed, are in
+`metrics/05_utility.csv`; the seed-level ones in `metrics/05_utility_seeds.csv`."""),
 code("""chapter.catalogue(run).set_index("cohort")""", metadata=HIDE),
 md("""## Every metric, every cohort
 
@@ -89,7 +99,10 @@ defines every metric):
 - **LD-decay distance**: how far the cohort's linkage-against-distance curve lies from the
   holdout's;
 - **two-sample AUC** {cite:p}`lopezpaz2017`: how well a classifier tells the cohort's
-  people from real ones (0.5: it cannot);
+  people from real ones (0.5: it cannot), twice: a *linear* classifier on the dosages, which
+  sees allele frequencies and little else, and *gradient-boosted trees* on the dosages and
+  the public people's principal components, which can also see linkage (sites that go
+  together) and population structure;
 - **AATS** {cite:p}`yale2020`: nearest-neighbour adversarial accuracy (0.5: synthetic and
   real people are as close to each other as to their own kind);
 - **TSTR** {cite:p}`esteban2017`: a population classifier trained on the cohort and tested
@@ -98,7 +111,7 @@ defines every metric):
 code("""started = time.perf_counter()
 result = chapter.evaluate(run, seed=seed, k=ld_neighbours, n_boot=n_boot, cohorts=cohorts)
 seconds = time.perf_counter() - started
-chapter.wide_table(result["table"])""", metadata=HIDE),
+chapter.wide_table(result["seeds"])""", metadata=HIDE),
 md("""The reference rows show what each number can be. Real people never trained on reach an
 allele-frequency r of {glue:text}`real_af_r`, a two-sample AUC of {glue:text}`real_c2st_auc`
 and an AATS of {glue:text}`real_aats`. These are the best a generator can hope for at this
@@ -118,7 +131,7 @@ reference cohorts."""),
 code("""structure = chapter.structure_references(result, n_boot=n_boot, seed=seed)
 figures.glue_numbers(chapter.numbers(result, settings, seconds, structure))
 figures.glue_numbers(chapter.claims(result, settings))
-charts.utility_epsilon_chart(chapter.epsilon_frame(result["table"]), chapter.SHORT_TITLES)""", metadata=HIDE),
+charts.utility_epsilon_chart(chapter.epsilon_frame(result["table"], seeds=result["seeds"]), chapter.SHORT_TITLES)""", metadata=HIDE),
 md("""Without privacy, GPT-2's allele-frequency r is {glue:text}`gpt2_inf_af_r` and its
 two-sample AUC {glue:text}`gpt2_inf_c2st_auc`; the minGPT's are {glue:text}`mingpt_inf_af_r`
 and {glue:text}`mingpt_inf_c2st_auc`. At the most private budget (ε =
@@ -144,7 +157,7 @@ then fail within each population. The column `af_r_population` is the mean over
 super-populations of the correlation between the real holdout people of that population
 and the synthetic people labelled with it. Those labels come from the public classifier,
 which labels real holdout people correctly with balanced accuracy {glue:text}`labeller`."""),
-code("""chapter.wide_table(result["table"], ["af_r", "af_r_population", "af_mad", "af_wasserstein", "afs_distance",
+code("""chapter.wide_table(result["seeds"], ["af_r", "af_r_population", "af_mad", "af_wasserstein", "afs_distance",
                                       "genotype_kl"])""",
      metadata=HIDE),
 md("""## Genotypes
@@ -160,7 +173,7 @@ cohorts fail it at {glue:text}`gpt2_inf_hwe_deviation` (GPT-2) and
 above the real one means genotypes in proportions that no mixture of the real populations
 gives. The inbreeding coefficient F compares each person's heterozygosity with what the
 holdout's frequencies predict."""),
-code("""chapter.wide_table(result["table"], ["hwe_deviation", "heterozygosity", "het_f", "share_hom_alt", "mean_af"])""",
+code("""chapter.wide_table(result["seeds"], ["hwe_deviation", "heterozygosity", "het_f", "share_hom_alt", "mean_af"])""",
      metadata=HIDE),
 md("""## Linkage
 
@@ -172,7 +185,7 @@ holdout's. When the panel's sites are tens of kilobases apart and mostly rare, a
 quick profile's 998-site panel, r² is small at every distance and the curves are noisy;
 the full profile's 10,000-site panel resolves linkage better."""),
 code("""charts.ld_decay_chart(chapter.ld_decay_frame(result))""", metadata=HIDE),
-code("""chapter.wide_table(result["table"], ["ld_decay_distance", "ld_r2_mad"])""", metadata=HIDE),
+code("""chapter.wide_table(result["seeds"], ["ld_decay_distance", "ld_r2_mad"])""", metadata=HIDE),
 md("""## Population structure
 
 The principal components {cite:p}`patterson2006` are fit on the real holdout only, and every
@@ -193,7 +206,12 @@ labels, it reaches {glue:text}`trtr`. Real people never trained on, labelled by 
 public classifier, reach {glue:text}`real_tstr`: that is the ceiling the inferred labels
 leave."""),
 code("""charts.pca_overlay_chart(chapter.pca_frame(result))""", metadata=HIDE),
-code("""chapter.wide_table(result["table"], ["fst", "tstr", "c2st_auc"])""", metadata=HIDE),
+md("""The two two-sample tests read against the reference rows: real people never trained on
+score {glue:text}`real_c2st_auc` (linear) and {glue:text}`real_c2st_trees_auc` (trees);
+independent sites, which keep every allele frequency and nothing else,
+{glue:text}`independent_c2st_auc` and {glue:text}`independent_c2st_trees_auc`. What the trees
+catch and the linear model misses is what a cohort gets wrong beyond the frequencies."""),
+code("""chapter.wide_table(result["seeds"], ["fst", "tstr", "c2st_auc", "c2st_trees_auc"])""", metadata=HIDE),
 md("""## Positions along the chromosome
 
 How many variants a person carries in each megabase of chromosome 22: a model that has
@@ -201,7 +219,7 @@ learnt where variants are dense puts them there."""),
 code("""charts.positions_chart(chapter.positions_frame(result))""", metadata=HIDE),
 md("""`position_mad` is the mean gap, over the megabase bins, between a cohort's curve and the
 real holdout's."""),
-code("""chapter.wide_table(result["table"], ["position_mad", "burden"])""", metadata=HIDE),
+code("""chapter.wide_table(result["seeds"], ["position_mad", "burden"])""", metadata=HIDE),
 md("""## Variants per person
 
 The spread of the number of non-reference sites a person carries (the real holdout:
@@ -222,21 +240,28 @@ The non-private GPT-2's people are {glue:text}`gpt2_inf_dcr_members` and
 (GPT-2) and {glue:text}`mingpt_inf_exact_copies` (minGPT), against
 {glue:text}`copy_exact_copies` for the copy of members. A *near copy* sits closer to a
 member than 95% of the real holdout people do, so about 5% of real strangers are near
-copies by this definition. The AATS privacy loss, AATS against
-the holdout minus AATS against the members, is {glue:text}`gpt2_inf_aats_privacy_loss` and
-{glue:text}`mingpt_inf_aats_privacy_loss`."""),
+copies by this definition (the real validation people: {glue:text}`real_near_copies`). The
+AATS privacy loss {cite:p}`yale2020`, AATS against the holdout minus AATS against as many
+members (equal sizes: with more members, everyone's closest member is closer, which biases
+the loss), is {glue:text}`gpt2_inf_aats_privacy_loss` and
+{glue:text}`mingpt_inf_aats_privacy_loss`; read it against real strangers',
+{glue:text}`real_aats_privacy_loss`, not against 0."""),
 code("""charts.dcr_chart(chapter.dcr_frame(result))""", metadata=HIDE),
 md("""**Kinship at this panel size.** The KING-robust kinship coefficient
 {cite:p}`manichaikul2010` of each synthetic person with every member classifies the closest
-relation, using the standard cut-offs. It needs many heterozygous sites per person, and the
+relation, using the standard cut-offs. It is the *between-family* estimator (their equation
+11, as PLINK 2's `--make-king` computes it), which divides by the smaller of the two
+people's heterozygous counts; the within-family form, which divides by their sum, calls
+strangers of different heterozygosity relatives (on this panel, many real strangers of
+different ancestries). It needs many heterozygous sites per person, and the
 {glue:text}`n_sites` sites of this panel give a real person {glue:text}`holdout_het` on
-average. So {glue:text}`real_kin_first` of the real validation people, who are strangers to
-the members, have a "first-degree relative" among them, and so do
-{glue:text}`independent_kin_first` of the independent-sites people. Read the kinship columns
-against those rows; the copy of members shows what copying looks like
+average: {glue:text}`real_kin_first` of the real validation people, who are strangers to
+the members, have a "first-degree relative" among them, and {glue:text}`independent_kin_first`
+of the independent-sites people. Read the kinship columns against those rows (the glossary's
+"as the real people"); the copy of members shows what copying looks like
 ({glue:text}`copy_kin_duplicate` duplicates). The privacy chapter asks the same question
 with attacks."""),
-code("""chapter.wide_table(result["table"], ["aats", "aats_privacy_loss", "dcr_members", "dcr_holdout", "within_distance",
+code("""chapter.wide_table(result["seeds"], ["aats", "aats_privacy_loss", "dcr_members", "dcr_holdout", "within_distance",
                                       "exact_copies", "near_copies", "unique_people", "kin_duplicate", "kin_first",
                                       "kin_second"])""",
      metadata=HIDE),
@@ -251,8 +276,12 @@ panel, a REF that differs from the panel's, an allele the site lacks, a site twi
 person, records out of order. Constrained decoding passes every check by construction.
 The BPE model's unconstrained cohort shows what a text tokenizer writes without it.
 
-On memorisation, {glue:text}`memorisation_claim`."""),
-code("""chapter.wide_table(result["table"], ["validity", "quality", "memorised", "novel", "record_uniqueness", "deletion",
+On a fixed panel nearly every record (a site and a genotype) a person can carry is carried by
+some member, so the record-level "memorised" share cannot tell copying from resemblance: read
+it against the real validation row, whose people the models never saw. The verdict on
+memorisation at the end of the chapter judges whole people instead (near copies of a
+member)."""),
+code("""chapter.wide_table(result["seeds"], ["validity", "quality", "memorised", "novel", "record_uniqueness", "deletion",
                                       "insertion", "substitution", "multi_allelic", "record_het", "off_panel",
                                       "wrong_ref", "bad_genotype", "repeated_site", "unsorted"], decoding=None)""",
      metadata=HIDE),
@@ -263,16 +292,21 @@ synthetic VCF and on the real holdout, written to a VCF the same way. Every synt
 holds the whole panel, so the site counts and types are the panel's. The table shows what
 depends on the genotypes: the frequency spectrum, singletons, and heterozygous and
 homozygous-ALT sites per person (from bcftools' per-sample section)."""),
-code("""chapter.bcftools_table(run, chapter.main_cohorts(result["table"])["cohort"])""", metadata=HIDE),
+code("""chapter.bcftools_table(run, chapter.main_cohorts(result["table"], seed=0)["cohort"])""", metadata=HIDE),
 md("""## What holds of the dissertation's findings
 
 - *Differential privacy improves utility*: {glue:text}`dp_claim`. What the dissertation saw
   may have come from changing the model size along with ε.
 - *Large models write near-identical samples*: {glue:text}`identical_claim`.
 - *Small models are more diverse but put variants at worse positions*: {glue:text}`size_claim`.
-- *Record-level memorisation*: see the dissertation's metrics above. Whether a model
-  memorises its members is a question about people, which the distance, copy and kinship
-  columns and the privacy chapter answer.
+- *The models memorise their members*: {glue:text}`memorisation_claim`.
+
+Each verdict is read from the numbers by a rule fixed before the numbers were computed:
+
+- *DP improves utility*: {glue:text}`dp_claim_rule`.
+- *Large models near-identical*: {glue:text}`identical_claim_rule`.
+- *Small models more diverse*: {glue:text}`size_claim_rule`.
+- *Memorisation*: {glue:text}`memorisation_claim_rule`.
 
 ## The table and its metrics
 
