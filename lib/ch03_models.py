@@ -352,9 +352,16 @@ def synthesize_all(run: str | os.PathLike, trained: Mapping[str, Mapping[str, An
     """:func:`synthesize_both` for every trained model (``trained`` as :func:`train_all`
     returns it, each with its ``tokenizer`` name and, for a model of a training seed beyond
     the first, its ``seed`` index: its cohort is sampled with that seed's random seed,
-    :func:`lib.artefacts.training_seed`, and constrained only), checking that every
-    constrained cohort is valid throughout. Returns label -> ``{"validity", "cohort",
-    "seconds"}``."""
+    :func:`lib.artefacts.training_seed`, and constrained only), side by side
+    (:func:`lib.parallel.run_jobs`, one thread each), checking that every constrained cohort
+    is valid throughout. Returns label -> ``{"validity", "cohort", "seconds"}``."""
+    jobs = [dict(run=str(run), name=name, directory=str(item["directory"]),
+                 tokenizer_name=item.get("tokenizer", "variant"), n_samples=n_samples,
+                 seed=artefacts.training_seed(seed, int(item.get("seed", 0))), chapter=chapter,
+                 unconstrained=int(item.get("seed", 0)) == 0, sampling=dict(sampling)) for name, item in trained.items()]
+    seconds: dict[str, float] = {}
+    for made in parallel.run_jobs(synthesize_job, jobs):  # side by side; the loop below reads them back
+        seconds.update(made)
     out: dict[str, dict[str, Any]] = {}
     for name, item in trained.items():
         tokenizer = tk.load(run, item.get("tokenizer", "variant"))
@@ -362,11 +369,23 @@ def synthesize_all(run: str | os.PathLike, trained: Mapping[str, Mapping[str, An
         out.update(synthesize_both(run, name, item["model"], tokenizer, n_samples, item["directory"],
                                    seed=artefacts.training_seed(seed, index), chapter=chapter,
                                    unconstrained=index == 0, **sampling))
+    for label, made in out.items():
+        made["seconds"] = seconds.get(label, made["seconds"])
     invalid = [label for label, made in out.items()
                if not label.endswith("-unconstrained") and made["validity"]["valid_rate"] != 1.0]
     if invalid:
         raise RuntimeError(f"constrained decoding wrote invalid records in {invalid}: the grammar is broken")
     return out
+
+
+def synthesize_job(run: str, name: str, directory: str, tokenizer_name: str, n_samples: int, seed: int,
+                   chapter: str, unconstrained: bool, sampling: Mapping[str, Any]) -> dict[str, float]:
+    """:func:`synthesize_both` for the model saved in ``directory``, as a job of
+    :func:`lib.parallel.run_jobs`; returns the seconds each cohort took."""
+    model = models.load_model(directory).eval()
+    made = synthesize_both(run, name, model, tk.load(run, tokenizer_name), n_samples, directory, seed=seed,
+                           chapter=chapter, unconstrained=unconstrained, **sampling)
+    return {label: item["seconds"] for label, item in made.items()}
 
 
 def validity_table(cohorts: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:

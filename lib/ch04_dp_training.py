@@ -465,8 +465,11 @@ def trainer_comparison(trained: Mapping[str, Mapping[str, Any]], compared: Mappi
     return pd.DataFrame(rows)
 
 
-def format_comparison(table: pd.DataFrame) -> pd.DataFrame:
-    """:func:`trainer_comparison` for display: one column per trainer, one row per measure."""
+def format_comparison(table: pd.DataFrame | None) -> pd.DataFrame:
+    """:func:`trainer_comparison` for display: one column per trainer, one row per measure
+    (a one-line frame saying so when nothing was compared: ``dp_transformers_epsilon=None``)."""
+    if table is None:
+        return pd.DataFrame({"": ["not compared (dp_transformers_epsilon is None)"]}, index=["dp-transformers"])
     out = table.copy()
     for column, fmt in (("ε spent", "{:.3f}"), ("q", "{:.4f}"), ("noise σ", "{:.3f}"), ("steps", "{:,}"),
                         ("best validation loss", "{:.3f}"), ("variants per person", "{:.1f}"),
@@ -630,7 +633,9 @@ def numbers(settings: Mapping[str, Any], shared: Mapping[str, Any], summary: pd.
         missed = goals.loc[~goals["met"], "model"].tolist()
         out.update(goals_met=f"{int(goals['met'].sum())} of {len(goals)}",
                    goals_missed=", ".join(missed) if missed else "none")
-    if comparison is not None:
+    if comparison is None:  # every key the prose glues, present even when nothing was compared
+        out.update(compared_epsilon="–", opacus_val_loss="–", dpt_val_loss="–", opacus_q="–", dpt_q="–")
+    else:
         rows = comparison.set_index("trainer")
         opacus, theirs = rows.iloc[0], rows.iloc[1]
         out.update(compared_epsilon=f"{opacus['target ε']:g}",

@@ -431,31 +431,72 @@ def check_protocol(settings: Mapping[str, Any]) -> None:
     primary_cohort_attack(settings)
 
 
+def model_view(run: str, directory: str, tokenizer_name: str, candidates: Sequence[Sequence[str]],
+               public: Sequence[Sequence[str]], n_tokens: int, seed: int, continuation: str | None) -> dict[str, Any]:
+    """What the attacker measures of one model (a target or a reference model, saved in
+    ``directory``), a job of :func:`lib.parallel.run_jobs`: its signals on the candidates'
+    and the public people's profiles (:func:`lib.mia.sequence_signals`, each truncated to the
+    model's context as training truncated it) and, on the ``continuation`` side
+    (``"candidates"``, ``"public"`` or None), the hybrid attack's genomic features of what it
+    writes (:func:`continuation_features`). Returns ``candidates``, ``public`` (signals) and
+    ``continuation`` (features, or None)."""
+    model = models.load_model(directory).eval()
+    tokenizer = tk.load(run, tokenizer_name)
+    block = models.block_size(model)
+    side = {"candidates": candidates, "public": public}
+    return {"candidates": _signals(model, _encode(tokenizer, candidates, block)),
+            "public": _signals(model, _encode(tokenizer, public, block)),
+            "continuation": (continuation_features(model, tokenizer, side[continuation], n_tokens, seed)
+                             if continuation else None)}
+
+
+def _view_job(run: Path, directory: Path, tokenizer_name: str, people: pd.DataFrame, public: pd.DataFrame,
+              n_tokens: int, seed: int, continuation: str | None) -> dict[str, Any]:
+    return dict(run=str(run), directory=str(directory), tokenizer_name=tokenizer_name,
+                candidates=[list(v) for v in people["variants"]], public=[list(v) for v in public["variants"]],
+                n_tokens=n_tokens, seed=seed, continuation=continuation)
+
+
+def _reference_directories(run: Path, settings: Mapping[str, Any], family: str, tokenizer_name: str,
+                           treatment: str) -> tuple[list[Path], list[Path]]:
+    """Where the offline and the online reference models of a set are saved (the online
+    ones only where the profile trains them for this tokenizer)."""
+    n_online, allowed = online_count(settings), online_tokenizers(settings)
+    offline = [artefacts.model_dir(run, reference_name(family, tokenizer_name, i, treatment))
+               for i in range(int(settings.get("mia_reference_models", 2)))]
+    online = ([artefacts.diagnostic_model_dir(run, online_reference_name(family, tokenizer_name, i, treatment))
+               for i in range(n_online)] if n_online and (allowed is None or tokenizer_name in allowed) else [])
+    return offline, online
+
+
 def prepare_attacker(run: str | os.PathLike, settings: Mapping[str, Any], family: str, tokenizer_name: str,
                      people: pd.DataFrame, seed: int = 0, treatment: str = "",
-                     dp: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                     dp: Mapping[str, Any] | None = None, views: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What the attacker prepares once for every target of ``family`` on ``tokenizer_name``
     trained as ``treatment`` (:func:`reference_treatment`): its reference models trained
     the same way (:func:`train_references`, :func:`train_online_references` where the
     profile trains online ones for this tokenizer), the candidates' and public people's
-    statistics under them, and the attacks fit on the references' own members and
-    non-members among the public people. Reads the candidates' profiles
-    (``people["variants"]``, ``people["sample"]``), never their labels."""
+    statistics under them (:func:`model_view`; ``views``: directory -> view, already
+    measured), and the attacks fit on the references' own members and non-members among the
+    public people. Reads the candidates' profiles (``people["variants"]``,
+    ``people["sample"]``), never their labels."""
     run = Path(run)
+    views = dict(views or {})
     public = artefacts.split_profiles(run, "public")
-    n_refs = int(settings.get("mia_reference_models", 2))
     n_tokens = int(settings.get("mia_hybrid_tokens", 100))
-    n_online, allowed = online_count(settings), online_tokenizers(settings)
     tokenizer = tk.load(run, tokenizer_name)
-    refs, masks = train_references(run, family, tokenizer_name, settings, n_refs, seed=seed, treatment=treatment,
-                                   dp=dp)
-    block = models.block_size(refs[0])
-    ids = _encode(tokenizer, people["variants"], block)
-    public_ids = _encode(tokenizer, public["variants"], block)
-    ref_public = [_signals(r, public_ids) for r in refs]
-    ref_candidates = [_signals(r, ids) for r in refs]
-    hybrid_public = [continuation_features(r, tokenizer, public["variants"], n_tokens, seed) for r in refs]
-    features = pd.concat([pd.concat([f, h], axis=1) for f, h in zip(ref_public, hybrid_public)], ignore_index=True)
+    _, masks = train_references(run, family, tokenizer_name, settings, int(settings.get("mia_reference_models", 2)),
+                                seed=seed, treatment=treatment, dp=dp)
+    offline, online_dirs = _reference_directories(run, settings, family, tokenizer_name, treatment)
+
+    def view(directory: Path, continuation: str | None) -> dict[str, Any]:
+        if str(directory) not in views:
+            views[str(directory)] = model_view(**_view_job(run, directory, tokenizer_name, people, public, n_tokens,
+                                                           seed, continuation))
+        return views[str(directory)]
+
+    refs = [view(d, "public") for d in offline]
+    features = pd.concat([pd.concat([r["public"], r["continuation"]], axis=1) for r in refs], ignore_index=True)
     feature_labels = np.concatenate([m.astype(int) for m in masks])
     fitted = {"loss threshold": mia.ThresholdAttack("loss"),
               "confidence threshold": mia.ThresholdAttack("confidence"),
@@ -464,32 +505,32 @@ def prepare_attacker(run: str | os.PathLike, settings: Mapping[str, Any], family
               "k-NN": mia.ClassifierAttack("knn", MODEL_SIGNALS, seed=seed),
               "hybrid (logistic)": mia.ClassifierAttack("logistic", HYBRID_SIGNALS, seed=seed),
               "hybrid (random forest)": mia.ClassifierAttack("forest", HYBRID_SIGNALS, seed=seed)}
-    out = dict(ids=ids, public_ids=public_ids, masks=masks, tokenizer=tokenizer, n_tokens=n_tokens,
+    out = dict(masks=masks, tokenizer=tokenizer, n_tokens=n_tokens,
                fitted={name: attack.fit(features, feature_labels) for name, attack in fitted.items()},
-               ref_candidates=np.stack([f["log_likelihood"] for f in ref_candidates]),
-               ref_public=np.stack([f["log_likelihood"] for f in ref_public]))
-    if n_online and (allowed is None or tokenizer_name in allowed):
-        online, online_masks = train_online_references(run, family, tokenizer_name, settings, people, n_online,
-                                                       seed=seed, treatment=treatment, dp=dp)
-        out.update(online_candidates=np.stack([_signals(r, ids)["log_likelihood"] for r in online]),
-                   online_public=np.stack([_signals(r, public_ids)["log_likelihood"] for r in online]),
+               ref_candidates=np.stack([r["candidates"]["log_likelihood"] for r in refs]),
+               ref_public=np.stack([r["public"]["log_likelihood"] for r in refs]))
+    if online_dirs:
+        _, online_masks = train_online_references(run, family, tokenizer_name, settings, people, len(online_dirs),
+                                                  seed=seed, treatment=treatment, dp=dp)
+        online = [view(d, None) for d in online_dirs]
+        out.update(online_candidates=np.stack([r["candidates"]["log_likelihood"] for r in online]),
+                   online_public=np.stack([r["public"]["log_likelihood"] for r in online]),
                    online_in=online_masks[:, len(public):], online_public_in=online_masks[:, :len(public)])
     return out
 
 
-def score_model(model: torch.nn.Module, attacker: Mapping[str, Any], people: pd.DataFrame,
-                seed: int = 0) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """One target model's signals on the candidates and every attack's scores (higher: more
-    likely a member), from what :func:`prepare_attacker` prepared (the features' ``attrs``
-    keep the public people's mean log-likelihood under the target, the population RMIA
-    compares with). Reads the candidates' profiles, never their labels. Offline RMIA uses the paper's offline correction
-    (:data:`lib.mia.RMIA.OFFLINE_A`); online RMIA averages over references that did and did
-    not train on the candidate, which needs none."""
+def score_model(target: Mapping[str, Any], attacker: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Every attack's scores (higher: more likely a member) of one target from what the
+    attacker measured of it (``target``: its :func:`model_view`, continuations on the
+    candidates) and what :func:`prepare_attacker` prepared. Returns the target's features
+    (signals and genomic features of its continuations; their ``attrs`` keep the public
+    people's mean log-likelihood under the target, the population RMIA compares with) and
+    the scores. Reads the candidates' profiles, never their labels. Offline RMIA uses the
+    paper's offline correction (:data:`lib.mia.RMIA.OFFLINE_A`); online RMIA averages over
+    references that did and did not train on the candidate, which needs none."""
     a = attacker
-    features = pd.concat([_signals(model, a["ids"]),
-                          continuation_features(model, a["tokenizer"], people["variants"], a["n_tokens"], seed)],
-                         axis=1)
-    population = _signals(model, a["public_ids"])["log_likelihood"].to_numpy()
+    features = pd.concat([target["candidates"], target["continuation"]], axis=1)
+    population = target["public"]["log_likelihood"].to_numpy()
     features.attrs["population_log_likelihood"] = float(population.mean())
     statistic = features["log_likelihood"].to_numpy()
     got = {name: attack.score(features) for name, attack in a["fitted"].items()}
@@ -507,14 +548,28 @@ def score_models(run: str | os.PathLike, settings: Mapping[str, Any], people: pd
                  found: pd.DataFrame, seed: int = 0, progress: bool = False
                  ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, pd.DataFrame]]:
     """Every target of ``found`` (:func:`targets` rows) scored by every attack of
-    :data:`MODEL_ATTACKS` against the candidates ``people``: the attacker prepares once per
-    family, tokenizer and treatment (:func:`reference_treatment`, :func:`prepare_attacker`:
-    a private target's references are trained with its σ and C), then scores each target
-    (:func:`score_model`). Returns ``scores`` (model -> attack -> scores) and the targets'
-    ``features``. Membership labels are never read: permuting ``people["label"]`` changes
-    nothing here (a test checks it)."""
+    :data:`MODEL_ATTACKS` against the candidates ``people``: the attacker trains its
+    reference models once per family, tokenizer and treatment
+    (:func:`train_all_references`: a private target's are trained with its σ and C), measures
+    every target and reference model side by side (:func:`model_view`, jobs of
+    :func:`lib.parallel.run_jobs`), prepares its attacks (:func:`prepare_attacker`) and
+    scores each target (:func:`score_model`). Returns ``scores`` (model -> attack -> scores)
+    and the targets' ``features``. Membership labels are never read: permuting
+    ``people["label"]`` changes nothing here (a test checks it)."""
     run = Path(run)
     train_all_references(run, settings, people, found, seed=seed)
+    public = artefacts.split_profiles(run, "public")
+    n_tokens = int(settings.get("mia_hybrid_tokens", 100))
+    treatments = {t.model: reference_treatment(run, t.family, t.tokenizer, t.epsilon, t.variant)
+                  for t in found.itertuples()}
+    jobs = {str(artefacts.model_dir(run, t.model)): _view_job(run, artefacts.model_dir(run, t.model), t.tokenizer, people,
+                                                              public, n_tokens, seed, "candidates")
+            for t in found.itertuples()}
+    for t in found.itertuples():
+        offline, online = _reference_directories(run, settings, t.family, t.tokenizer, treatments[t.model][0])
+        jobs.update({str(d): _view_job(run, d, t.tokenizer, people, public, n_tokens, seed, "public") for d in offline})
+        jobs.update({str(d): _view_job(run, d, t.tokenizer, people, public, n_tokens, seed, None) for d in online})
+    views = dict(zip(jobs, parallel.run_jobs(model_view, list(jobs.values()))))
     cache: dict[tuple[str, str, str], dict[str, Any]] = {}
     scores, features = {}, {}
     iterator = found.itertuples()
@@ -522,13 +577,13 @@ def score_models(run: str | os.PathLike, settings: Mapping[str, Any], people: pd
         from tqdm.auto import tqdm
         iterator = tqdm(list(iterator), desc="attacks", unit="model")
     for target in iterator:
-        treatment, dp = reference_treatment(run, target.family, target.tokenizer, target.epsilon, target.variant)
+        treatment, dp = treatments[target.model]
         key = (target.family, target.tokenizer, treatment)
         if key not in cache:
             cache[key] = prepare_attacker(run, settings, target.family, target.tokenizer, people, seed=seed,
-                                          treatment=treatment, dp=dp)
-        model = models.load_model(artefacts.model_dir(run, target.model)).eval()
-        features[target.model], scores[target.model] = score_model(model, cache[key], people, seed=seed)
+                                          treatment=treatment, dp=dp, views=views)
+        features[target.model], scores[target.model] = score_model(views[str(artefacts.model_dir(run, target.model))],
+                                                                   cache[key])
     return scores, features
 
 

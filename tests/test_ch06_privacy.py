@@ -132,8 +132,9 @@ def test_the_primary_attack_is_declared_and_checked_before_any_work(attacked_run
     run, settings = attacked_run["run"], attacked_run["settings"]
     with pytest.raises(ValueError, match="mia_primary_attack"):
         chapter.attack_models(run, dict(settings, mia_primary_attack={"mingpt": "the strongest", "gpt2": "RMIA"}))
-    with pytest.raises(ValueError, match="online reference models"):
-        chapter.attack_models(run, dict(settings, mia_online_references=0))
+    with pytest.raises(ValueError, match="online reference models"):  # an online primary needs online references
+        chapter.attack_models(run, dict(settings, mia_online_references=0,
+                                        mia_primary_attack={"mingpt": "RMIA (online)", "gpt2": "LiRA (online)"}))
     with pytest.raises(ValueError, match="mia_primary_cohort_attack"):
         chapter.attack_cohorts(run, attacked_run["results"]["candidates"],
                                settings=dict(settings, mia_primary_cohort_attack="guess"))

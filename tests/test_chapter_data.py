@@ -293,6 +293,21 @@ def test_book_evaluates_utility_and_attacks_every_model(data_book):
     assert online["params"]["base_sha256"] == target_base["base_sha256"]
     text = (data_book["html"] / "book" / "06_privacy.html").read_text()
     assert "replica" in text and "empirical" in text and "LiRA (online)" in text
+    # nothing under models/ or tokenizers/ names a member: the online references live in diagnostics/
+    from lib import ch07_results
+    checked = ch07_results.boundary_check(run)
+    assert checked["files"] > 50 and checked["naming"] == [], checked["naming"]
+    assert any((run / "diagnostics" / "models").glob("ref-online-*")) and not any((run / "models").glob("ref-online-*"))
+    # a private target's references are trained as it was: DP-SGD at its noise multiplier
+    mimic = json.loads((run / "models" / "ref-mingpt-eps1-0" / "metadata.json").read_text())["privacy"]
+    target = json.loads((run / "models" / "mingpt-eps1" / "privacy.json").read_text())
+    assert mimic["noise_multiplier"] == pytest.approx(target["noise_multiplier"]) and mimic["sampler"] == "poisson"
+    # every setting of the main grid over its seeds, and the declared primary attack on each
+    seeds = ch06_privacy.read_seed_table(run)
+    primary = seeds[seeds["primary"].astype(bool) & (seeds["target_kind"] == "model")]
+    assert set(primary["attack"]) == set(get_profile("smoke")["mia_primary_attack"].values())
+    assert (primary[primary["setting"].isin(["mingpt-eps8", "gpt2-eps1", "mingpt-cliponly-epsinf"])]["n_seeds"]
+            == get_profile("smoke")["n_seeds"]).all()
 
 
 @book_timeout
@@ -308,6 +323,7 @@ def test_book_gathers_results_and_its_record(data_book):
     loaded = ch07_results.load(run)
     claims = ch07_results.claims_table(loaded, resolve("smoke"))
     assert len(claims) == len(ch07_results.CLAIMS) and set(claims["verdict"]) <= set(ch05_utility.VERDICTS)
+    assert claims["rule"].str.len().min() > 40  # every verdict with the rule that read it
     assert not ch07_results.privacy_table(loaded).empty and not ch07_results.utility_table(loaded).empty
     page = (data_book["html"] / "book" / "07_results.html").read_text()
     for claim in claims.index:
