@@ -1002,7 +1002,8 @@ def primary_rows(table: pd.DataFrame) -> pd.DataFrame:
 def format_attacks(table: pd.DataFrame, kinds: Sequence[str] = ("model", "reference", "replica", "best"),
                    target_kind: str | None = "model") -> pd.DataFrame:
     """One row per target (of ``target_kind``), one column per attack: AUC [95% interval]
-    (the primary attack's column marked with a star)."""
+    (the primary attack's column marked "(primary)"); an attack not run on a target (the BPE
+    text model has no online references) reads "–"."""
     data = table[table["kind"].isin(kinds)]
     if target_kind is not None:
         data = data[data["target_kind"] == target_kind]
@@ -1012,7 +1013,7 @@ def format_attacks(table: pd.DataFrame, kinds: Sequence[str] = ("model", "refere
     wide = data.pivot_table(index="target", columns="attack", values="text", aggfunc="first")
     starred = set(data.loc[data["primary"].astype(bool), "attack"])
     order = [a for a in [*MODEL_ATTACKS, *COHORT_ATTACKS, BEST, REPLICA] if a in wide.columns]
-    return wide[order].rename(columns={a: f"{a} (primary)" for a in starred})
+    return wide[order].fillna("–").rename(columns={a: f"{a} (primary)" for a in starred})
 
 
 def format_primary(seeds: pd.DataFrame) -> pd.DataFrame:

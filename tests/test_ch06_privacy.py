@@ -208,3 +208,17 @@ def test_the_table_reads_back_as_it_was_written(attacked_run):
     with pytest.raises(FileNotFoundError, match="privacy \\(06\\)"):
         chapter.read_table(attacked_run["run"] / "nowhere")
 
+
+
+def test_attack_table_marks_the_primary_and_dashes_attacks_not_run():
+    """One row per target, one column per attack; an attack not run on a target (no online
+    references for the BPE model) reads "–", never NaN, and the primary column says so."""
+    rows = [dict(target=t, attack=a, kind="model", target_kind="model", auc=auc, auc_low=auc - 0.05,
+                 auc_high=auc + 0.05, primary=a == "LiRA (online)")
+            for t, a, auc in [("mingpt-epsinf", "loss threshold", 0.9), ("mingpt-epsinf", "LiRA (online)", 0.95),
+                              ("mingpt-bpe-epsinf", "loss threshold", 0.6)]]
+    wide = chapter.format_attacks(pd.DataFrame(rows))
+    assert list(wide.columns) == ["loss threshold", "LiRA (online) (primary)"]
+    assert wide.loc["mingpt-bpe-epsinf", "LiRA (online) (primary)"] == "–"
+    assert wide.loc["mingpt-epsinf", "LiRA (online) (primary)"] == "0.950 [0.900, 1.000]"
+    assert not wide.isna().any().any()

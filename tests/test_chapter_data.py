@@ -174,6 +174,10 @@ def test_book_builds_with_the_data_chapter(data_book):
     for chapter in book.toc_chapters():
         if chapter.is_notebook:
             assert (data_book["run"] / "notebooks" / f"{chapter.name}.ipynb").exists(), chapter.name
+    # every glued value reached its page: no role is left as typed text (a role wrapped in
+    # a code literal, `{glue:text}`name``, renders as the role's own source)
+    for html in sorted((data_book["html"] / "book").glob("*.html")):
+        assert "{glue:" not in html.read_text(), f"{html.name} shows an unrendered glue role"
 
 
 @book_timeout
