@@ -359,18 +359,9 @@ def synthesize_all(run: str | os.PathLike, trained: Mapping[str, Mapping[str, An
                  tokenizer_name=item.get("tokenizer", "variant"), n_samples=n_samples,
                  seed=artefacts.training_seed(seed, int(item.get("seed", 0))), chapter=chapter,
                  unconstrained=int(item.get("seed", 0)) == 0, sampling=dict(sampling)) for name, item in trained.items()]
-    seconds: dict[str, float] = {}
-    for made in parallel.run_jobs(synthesize_job, jobs):  # side by side; the loop below reads them back
-        seconds.update(made)
     out: dict[str, dict[str, Any]] = {}
-    for name, item in trained.items():
-        tokenizer = tk.load(run, item.get("tokenizer", "variant"))
-        index = int(item.get("seed", 0))
-        out.update(synthesize_both(run, name, item["model"], tokenizer, n_samples, item["directory"],
-                                   seed=artefacts.training_seed(seed, index), chapter=chapter,
-                                   unconstrained=index == 0, **sampling))
-    for label, made in out.items():
-        made["seconds"] = seconds.get(label, made["seconds"])
+    for made in parallel.run_jobs(synthesize_job, jobs):
+        out.update(made)
     invalid = [label for label, made in out.items()
                if not label.endswith("-unconstrained") and made["validity"]["valid_rate"] != 1.0]
     if invalid:
@@ -379,13 +370,12 @@ def synthesize_all(run: str | os.PathLike, trained: Mapping[str, Mapping[str, An
 
 
 def synthesize_job(run: str, name: str, directory: str, tokenizer_name: str, n_samples: int, seed: int,
-                   chapter: str, unconstrained: bool, sampling: Mapping[str, Any]) -> dict[str, float]:
+                   chapter: str, unconstrained: bool, sampling: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """:func:`synthesize_both` for the model saved in ``directory``, as a job of
-    :func:`lib.parallel.run_jobs`; returns the seconds each cohort took."""
+    :func:`lib.parallel.run_jobs`; returns what :func:`synthesize_both` returns."""
     model = models.load_model(directory).eval()
-    made = synthesize_both(run, name, model, tk.load(run, tokenizer_name), n_samples, directory, seed=seed,
+    return synthesize_both(run, name, model, tk.load(run, tokenizer_name), n_samples, directory, seed=seed,
                            chapter=chapter, unconstrained=unconstrained, **sampling)
-    return {label: item["seconds"] for label, item in made.items()}
 
 
 def validity_table(cohorts: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
