@@ -14,7 +14,7 @@ Every artefact this book made is listed in the run directory's `manifest.json`, 
 parameters that made it, the code (git commit) it was made with and its SHA-256. A chapter
 reuses an artefact only when its parameters and checksum are unchanged, so the manifest is
 also what makes a rerun fast. This page shows the manifest of the run the book was built on
-(`{glue:text}`run_name``): {glue:text}`n_chapters` chapters executed,
+(run {glue:text}`run_name`): {glue:text}`n_chapters` chapters executed,
 {glue:text}`n_artefacts` artefacts, of which {glue:text}`n_matching` still have, on disk,
 the checksum recorded when they were written (checked when this page was built). Commits
 that made them: {glue:text}`commits`.
