@@ -111,6 +111,14 @@ def model_start(run: str | os.PathLike, family: str, tokenizer_name: str, settin
     return None
 
 
+def tokenizer_overrides(settings: Mapping[str, Any], tokenizer_name: str) -> dict[str, Any]:
+    """The training settings a model on ``tokenizer_name`` takes beyond its family's: a
+    text tokenizer's (its sequences are several times a record tokenizer's) the profile's
+    ``text_model_epochs``; a record tokenizer's none. One rule for this chapter's model and
+    for the privacy chapter's reference models that mimic it."""
+    return {} if tokenizer_name in tk.RECORD_TOKENIZERS else {"epochs": int(settings["text_model_epochs"])}
+
+
 def base_record(base_model: str | os.PathLike | None) -> dict[str, Any] | None:
     """What a model fine-tuned from ``base_model`` records of its base: the path and the
     weights' checksum (None when trained from scratch)."""
@@ -213,7 +221,7 @@ def train_all(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0
                                                                        base_model=base_model), {}),
                 ("mingpt", other, model_start(run, "mingpt", other, settings, seed=seed), {}),
                 ("mingpt", text_tokenizer, model_start(run, "mingpt", text_tokenizer, settings, seed=seed),
-                 {"epochs": settings["text_model_epochs"]})]
+                 tokenizer_overrides(settings, text_tokenizer))]
     # the models side by side (lib.parallel), the longest first; the loop below loads them
     jobs = [dict(run=str(run), family=family, tokenizer_name=tokenizer_name, settings=dict(settings), seed=seed,
                  base_model=str(base_dir) if base_dir is not None else None, **extra)

@@ -55,6 +55,27 @@ def test_reference_models_never_see_a_candidate(attacked_run):
     assert [t for t in chapter.targets(run)["model"]] == ["mingpt-epsinf"]  # references are not targets
 
 
+def test_references_train_as_the_model_they_mimic_on_a_text_tokenizer(attacked_run, tmp_path):
+    """A reference model of a text-tokenizer model takes that model's epochs
+    (``text_model_epochs``, :func:`lib.ch03_models.tokenizer_overrides`), not the record
+    models' ``train_epochs``: the attacker mimics how the target was trained."""
+    from lib import tokenization as tk
+    import shutil
+    run = tmp_path / "run"
+    shutil.copytree(attacked_run["run"], run)
+    tk.save(tk.build_tokenizer("character"), run, "character")
+    settings = dict(attacked_run["settings"], train_epochs=2, text_model_epochs=1)
+    assert ch03_models.tokenizer_overrides(settings, "character") == {"epochs": 1}
+    assert ch03_models.tokenizer_overrides(settings, "record") == {}
+    chapter.train_references(run, "mingpt", "character", settings, 2, seed=0)
+    manifest = rundir.read_manifest(run)["artefacts"]
+    for i in range(2):
+        params = manifest[f"models/{chapter.reference_name('mingpt', 'character', i)}/model.safetensors"]["params"]
+        assert params["train"]["epochs"] == 1
+    assert manifest[f"models/{chapter.reference_name('mingpt', 'record', 0)}/model.safetensors"][
+        "params"]["train"]["epochs"] == int(attacked_run["settings"]["train_epochs"])
+
+
 def test_online_references_train_on_halves_of_public_people_and_candidates(attacked_run):
     """Online references: complementary halves of a pool of public people and candidates'
     profiles; every candidate is IN for exactly half of them, and the mask the attack uses
