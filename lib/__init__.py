@@ -52,6 +52,8 @@ The concerns, roughly bottom to top:
 - :mod:`lib.grad_samplers` per-person gradients under Opacus for both families;
 - :mod:`lib.privacy`      DP-SGD set up in one place (Poisson sampling, accounting, seeded or
   secure randomness, ``privacy.json``);
+- :mod:`lib.baselines`    private baselines at the same (ε, δ) as the models: private
+  independent sites (Gaussian mechanism on per-person-bounded record counts);
 - :mod:`lib.evidence`     standards of evidence: seed-level estimates (the mean over training
   seeds with an interval that carries their spread and the per-model bootstrap), comparisons
   with a Bonferroni correction, verdicts read by printed rules (:class:`lib.evidence.Claim`);

@@ -1,0 +1,245 @@
+"""Differentially-private baselines: simple mechanisms that spend the same (ε, δ) on the same
+members as the private language models, so that the book can ask whether a language model is
+worth it.
+
+**Private independent sites.** Each member is a sparse profile, a set of records
+``22:POS:REF>ALT_GT`` drawn from the panel's record vocabulary (every genotype a site admits
+except ``0|0``: the record tokenizer's vocabulary, :func:`lib.tokenization.record_vocabulary`). The mechanism releases, once,
+
+    c = Σ_people v(x),   v(x) = (one-hot of x's records over the vocabulary, 1)
+
+with Gaussian noise on every coordinate, and samples synthetic people site by site from the
+noisy counts: at each site a genotype with probability (its noisy count)⁺ / (noisy number
+of people), the rest ``0|0``. Everything after the release is post-processing.
+
+*Contribution bound and sensitivity.* A person keeps at most ``k`` of their records (a
+uniformly random subset beyond ``k``; a per-person step, like DP-SGD's clipping), with ``k``
+taken from the **public** people (:func:`contribution_bound`), never the members. Then
+``‖v(x)‖₂² ≤ k + 1`` for every person. The DP-SGD accountant of this book (Opacus' PRV or
+RDP accountant for the Poisson-subsampled Gaussian) reasons about neighbouring datasets that
+differ by **adding or removing one person**; under that relation the released sum changes by
+exactly one ``v(x)``, so its L2 sensitivity is ``Δ = √(k + 1)`` (the count of people moves by
+one too, which is why it is a coordinate of ``v``). Adding ``N(0, (σΔ)²)`` to each coordinate
+is the Gaussian mechanism with noise multiplier σ, which is one step of DP-SGD with sampling
+rate 1: its ε at δ is what :func:`lib.privacy.compute_epsilon` (the book's accountant) says
+for ``sample_rate=1, steps=1``, and σ is the smallest for which that is at most the target
+(:func:`calibrate_noise`). The exact privacy profile of the Gaussian mechanism (Balle & Wang
+2018, Theorem 8; :func:`gaussian_delta`) checks the accountant in the tests.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import zlib
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import privacy
+from . import tokenization as tk
+
+#: The mechanism's name, as its privacy record and the book's tables write it.
+INDEPENDENT_SITES = "private independent sites"
+#: The neighbouring relation every ε of the book is stated under.
+NEIGHBOURS = "add or remove one person"
+
+
+# --------------------------------------------------------------------------------------
+# Accounting
+# --------------------------------------------------------------------------------------
+
+def gaussian_delta(noise_multiplier: float, epsilon: float) -> float:
+    """δ(ε) of the Gaussian mechanism with sensitivity 1 and noise standard deviation
+    ``noise_multiplier`` (Balle & Wang 2018, "Improving the Gaussian mechanism for
+    differential privacy", Theorem 8): Φ(1/(2σ) − εσ) − e^ε Φ(−1/(2σ) − εσ). Exact, so the
+    accountant's ε for one step at sampling rate 1 must not fall below the ε this gives."""
+    sigma = float(noise_multiplier)
+    if not sigma > 0:
+        raise ValueError(f"noise_multiplier={noise_multiplier!r} must be above 0")
+
+    def phi(x: float) -> float:
+        return 0.5 * math.erfc(-x / math.sqrt(2))
+
+    a, b = 1 / (2 * sigma), epsilon * sigma
+    return phi(a - b) - math.exp(epsilon) * phi(-a - b)
+
+
+def gaussian_epsilon(noise_multiplier: float, delta: float) -> float:
+    """The smallest ε with :func:`gaussian_delta` at most ``delta`` (bisection; exact up to
+    1e-9)."""
+    low, high = 0.0, 1.0
+    while gaussian_delta(noise_multiplier, high) > delta:
+        high *= 2
+    for _ in range(200):
+        mid = (low + high) / 2
+        low, high = (mid, high) if gaussian_delta(noise_multiplier, mid) > delta else (low, mid)
+        if high - low < 1e-9:
+            break
+    return high
+
+
+@functools.lru_cache(maxsize=256)
+def calibrate_noise(epsilon: float, delta: float, accountant: str = "prv", tolerance: float = 1e-3) -> float:
+    """The smallest noise multiplier σ (to within a relative ``tolerance``) whose one
+    Gaussian release, accounted by the book's accountant as one DP-SGD step at sampling rate
+    1 (:func:`lib.privacy.compute_epsilon`), spends at most ``epsilon`` at ``delta``.
+    Remembered per arguments (a pure function of them)."""
+    epsilon = _private_epsilon("epsilon", epsilon)
+    delta = privacy._positive("delta", delta)
+    if delta >= 1:
+        raise ValueError(f"delta={delta:g} must be below 1")
+
+    def spent(sigma: float) -> float:
+        return privacy.compute_epsilon(1.0, sigma, 1, delta, accountant)
+
+    # the exact profile's σ is a lower bracket (no accountant reports less than the exact ε),
+    # so the accountant is only asked about noise near the answer (PRV at far smaller noise
+    # would discretise a huge range of privacy losses)
+    low = gaussian_sigma(epsilon, delta)
+    if spent(low) <= epsilon:
+        return low
+    high = low * 1.05
+    while spent(high) > epsilon:
+        low, high = high, high * 1.05
+    while (high - low) / high > tolerance:
+        mid = (low + high) / 2
+        low, high = (low, mid) if spent(mid) <= epsilon else (mid, high)
+    return high
+
+
+def gaussian_sigma(epsilon: float, delta: float) -> float:
+    """The smallest noise multiplier whose exact privacy profile (:func:`gaussian_delta`)
+    gives δ(ε) at most ``delta`` (bisection to a relative 1e-9)."""
+    low, high = 1e-3, 1.0
+    while gaussian_delta(high, epsilon) > delta:
+        low, high = high, high * 2
+    while (high - low) / high > 1e-9:
+        mid = (low + high) / 2
+        low, high = (low, mid) if gaussian_delta(mid, epsilon) <= delta else (mid, high)
+    return high
+
+
+# --------------------------------------------------------------------------------------
+# Contributions
+# --------------------------------------------------------------------------------------
+
+def contribution_bound(public_profiles: Sequence[Sequence[str]]) -> int:
+    """``k``, the records a person may contribute: the largest number of records any
+    **public** person carries (public data, so choosing it costs no privacy; a member with
+    more is cut to ``k``)."""
+    if len(public_profiles) == 0:
+        raise ValueError("the contribution bound is taken from the public people, and there are none")
+    return max(1, max(len(p) for p in public_profiles))
+
+
+def l2_sensitivity(bound: int) -> float:
+    """The L2 sensitivity of the bounded sums under adding or removing one person: one
+    person's vector holds at most ``bound`` ones (records) and the one that counts people,
+    so ``√(bound + 1)``."""
+    return math.sqrt(bound + 1)
+
+
+def bounded_counts(profiles: Sequence[Sequence[str]], records: Sequence[str], bound: int,
+                   seed: int = 0) -> tuple[np.ndarray, int, int]:
+    """The sum over ``profiles`` of each person's contribution vector: the count of every
+    record of ``records`` (each person keeping at most ``bound`` records, a uniformly random
+    subset when they carry more, drawn from ``seed`` and the person's own records only, so
+    each person's vector is a function of that person alone) and, last, the number of people. Returns the sums, how many
+    people were cut and how many records they lost. A record that is not in ``records``, or
+    a profile that holds one record twice, is refused (its person could contribute more than
+    the sensitivity allows)."""
+    bound = privacy._count("bound", int(bound) if isinstance(bound, np.integer) else bound)
+    index = {record: i for i, record in enumerate(records)}
+    sums = np.zeros(len(records) + 1, dtype=np.int64)
+    cut = lost = 0
+    for n, profile in enumerate(profiles):
+        ids = []
+        for record in profile:
+            i = index.get(record)
+            if i is None:
+                raise ValueError(f"profile {n}: record {record!r} is not one the panel admits "
+                                 "(the released counts have no coordinate for it)")
+            ids.append(i)
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"profile {n} holds a record twice")
+        if len(ids) > bound:
+            cut, lost = cut + 1, lost + len(ids) - bound
+            own = np.random.default_rng([seed, zlib.crc32("\n".join(sorted(profile)).encode())])
+            ids = list(own.choice(ids, size=bound, replace=False))
+        np.add.at(sums, ids, 1)
+        sums[-1] += 1
+    return sums, cut, lost
+
+
+# --------------------------------------------------------------------------------------
+# The mechanism
+# --------------------------------------------------------------------------------------
+
+def release_counts(profiles: Sequence[Sequence[str]], records: Sequence[str], bound: int, epsilon: float,
+                   delta: float, seed: int = 0, accountant: str = "prv") -> tuple[np.ndarray, dict[str, Any]]:
+    """The Gaussian release of :func:`bounded_counts` at (``epsilon``, ``delta``): the
+    noisy sums (records, then the number of people) and the privacy record (mechanism,
+    neighbouring relation, bound, sensitivity, σ, the accountant's ε)."""
+    epsilon = _private_epsilon("epsilon", epsilon)
+    delta = privacy.check_delta(delta, max(1, len(profiles)))
+    sums, cut, lost = bounded_counts(profiles, records, bound, seed=seed)
+    sigma = calibrate_noise(epsilon, delta, accountant)
+    sensitivity = l2_sensitivity(bound)
+    rng = np.random.default_rng([seed, 0x5EED])
+    noisy = sums + rng.normal(0.0, sigma * sensitivity, size=sums.shape)
+    record = {"mechanism": INDEPENDENT_SITES + " (Gaussian mechanism on bounded record counts)",
+              "neighbouring": NEIGHBOURS, "contribution_bound": int(bound), "l2_sensitivity": sensitivity,
+              "noise_multiplier": sigma, "noise_std": sigma * sensitivity, "target_epsilon": epsilon,
+              "epsilon": privacy.compute_epsilon(1.0, sigma, 1, delta, accountant), "delta": delta,
+              "accountant": accountant, "members": len(profiles), "members_cut": cut, "records_cut": lost}
+    return noisy, record
+
+
+def sample_sites(noisy: np.ndarray, records: Sequence[str], n: int, seed: int = 0) -> list[list[str]]:
+    """``n`` synthetic profiles from released counts (post-processing): at each site, a
+    genotype with probability (its noisy count)⁺ / (noisy number of people, at least 1),
+    renormalised when those exceed 1, the rest ``0|0`` (no record)."""
+    n = privacy._count("n", int(n) if isinstance(n, np.integer) else n)
+    people = max(float(noisy[-1]), 1.0)
+    p = np.clip(np.asarray(noisy[:-1], dtype=float), 0.0, None) / people
+    sites = [r.rsplit("_", 1)[0] for r in records]
+    rng = np.random.default_rng([seed, 0x51735])
+    out: list[list[str]] = [[] for _ in range(n)]
+    start = 0
+    while start < len(records):
+        stop = start
+        while stop < len(records) and sites[stop] == sites[start]:
+            stop += 1
+        probs = p[start:stop]
+        total = probs.sum()
+        if total > 1:
+            probs = probs / total
+        cumulative = np.cumsum(probs)
+        draws = np.searchsorted(cumulative, rng.random(n), side="right")
+        for person in np.flatnonzero(draws < stop - start):
+            out[person].append(records[start + draws[person]])
+        start = stop
+    return out
+
+
+def private_independent_sites(members: Sequence[Sequence[str]], public: Sequence[Sequence[str]],
+                              panel_sites: Sequence[str], n: int, epsilon: float, delta: float,
+                              phased: bool = True, seed: int = 0,
+                              accountant: str = "prv") -> tuple[list[list[str]], dict[str, Any]]:
+    """``n`` synthetic people from the members' record counts released at (``epsilon``,
+    ``delta``): the bound from the public people (:func:`contribution_bound`), the Gaussian
+    release (:func:`release_counts`) and site-by-site sampling (:func:`sample_sites`).
+    Returns the profiles and the privacy record."""
+    records = tk.record_vocabulary(panel_sites, phased=phased)
+    bound = contribution_bound(public)
+    noisy, record = release_counts(members, records, bound, epsilon, delta, seed=seed, accountant=accountant)
+    record["bound_from"] = "the largest record count of a public person"
+    return sample_sites(noisy, records, n, seed=seed), record
+
+
+def _private_epsilon(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}={value!r} must be a finite number above 0 (a baseline at ε = ∞ is not private; "
+                         "the book's non-private references are the real people and the copy of the members)")
+    return float(value)
+

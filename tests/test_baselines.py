@@ -1,0 +1,168 @@
+"""The private baselines (lib.baselines): the sensitivity by changing one person, the noise
+calibrated by the book's accountant and checked against the exact Gaussian privacy profile,
+the contribution bound from public people, the sampler, and bad input refused."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lib import audit, baselines, privacy
+from lib import tokenization as tk
+
+SITES = ["22:100:A>G", "22:200:C>T", "22:300:G>A,C", "22:400:T>C"]
+RECORDS = tk.record_vocabulary(SITES, phased=True)
+
+
+def people(n: int, seed: int = 0, most: int = 4) -> list[list[str]]:
+    """Random sparse profiles: at most one genotype per site, up to ``most`` records."""
+    rng = np.random.default_rng(seed)
+    by_site: dict[str, list[str]] = {}
+    for record in RECORDS:
+        by_site.setdefault(record.rsplit("_", 1)[0], []).append(record)
+    out = []
+    for _ in range(n):
+        sites = rng.choice(SITES, size=rng.integers(0, most + 1), replace=False)
+        out.append([str(rng.choice(by_site[s])) for s in sorted(sites, key=SITES.index)])
+    return out
+
+
+def test_the_vocabulary_is_the_record_tokenizers():
+    assert RECORDS[:3] == ["22:100:A>G_0|1", "22:100:A>G_1|0", "22:100:A>G_1|1"]
+    assert sum(r.startswith("22:300:") for r in RECORDS) == 8  # two ALT alleles: 3 x 3 genotypes less 0|0
+
+
+@pytest.mark.parametrize("bound", [1, 2, 3])
+def test_sensitivity_by_adding_or_removing_one_person(bound):
+    """Neighbouring cohorts (one person added or removed, the accountant's relation): the
+    bounded sums differ by at most sqrt(bound + 1) in L2, and by exactly that for a person
+    who carries at least ``bound`` records."""
+    cohort = people(30, seed=bound)
+    base, _, _ = baselines.bounded_counts(cohort, RECORDS, bound, seed=0)
+    worst = 0.0
+    for i in range(len(cohort)):
+        without, _, _ = baselines.bounded_counts(cohort[:i] + cohort[i + 1:], RECORDS, bound, seed=0)
+        alone, _, _ = baselines.bounded_counts([cohort[i]], RECORDS, bound, seed=0)
+        assert (base - without == alone).all()  # a person's vector depends on that person alone
+        norm = float(np.linalg.norm(base - without))
+        assert norm <= math.sqrt(bound + 1) + 1e-12
+        if len(cohort[i]) >= bound:
+            assert norm == pytest.approx(math.sqrt(bound + 1))
+        worst = max(worst, norm)
+        assert without[-1] == base[-1] - 1  # the count of people moves by one
+    assert worst == pytest.approx(math.sqrt(bound + 1))
+    heavy = [RECORDS[0], RECORDS[3], RECORDS[6], RECORDS[-1]]  # four records on four sites
+    sums, cut, lost = baselines.bounded_counts([heavy], RECORDS, bound, seed=1)
+    assert sums[:-1].sum() == min(bound, 4) and (cut, lost) == ((1, 4 - bound) if bound < 4 else (0, 0))
+
+
+def test_the_bound_comes_from_the_public_people():
+    public = [["22:100:A>G_0|1"], ["22:100:A>G_1|1", "22:200:C>T_0|1", "22:400:T>C_1|0"]]
+    assert baselines.contribution_bound(public) == 3
+    with pytest.raises(ValueError, match="public people"):
+        baselines.contribution_bound([])
+
+
+@pytest.mark.parametrize("epsilon", [0.5, 1.0, 3.0, 8.0])
+def test_noise_is_calibrated_by_the_books_accountant_and_the_exact_profile_agrees(epsilon):
+    """σ spends at most ε by the accountant (PRV, as DP-SGD), and the Gaussian mechanism's
+    exact privacy profile (Balle & Wang 2018) puts its ε no higher than the accountant's and
+    close to it; 1% less noise would spend more than ε."""
+    delta = 1e-5
+    sigma = baselines.calibrate_noise(epsilon, delta)
+    spent = privacy.compute_epsilon(1.0, sigma, 1, delta, "prv")
+    assert spent <= epsilon
+    assert privacy.compute_epsilon(1.0, sigma * 0.99, 1, delta, "prv") > epsilon
+    exact = baselines.gaussian_epsilon(sigma, delta)
+    assert exact <= spent + 1e-6 and spent - exact < 0.02 * epsilon + 0.01
+    assert baselines.gaussian_delta(sigma, exact) == pytest.approx(delta, rel=1e-3)
+
+
+def test_release_adds_gaussian_noise_of_the_recorded_scale():
+    """The noise is N(0, (σ·sqrt(k+1))²) on every coordinate: its standard deviation over many
+    coordinates matches the recorded one, and the record says what a privacy.json says."""
+    cohort = people(50, seed=3)
+    records = RECORDS * 1  # the same vocabulary
+    sums, _, _ = baselines.bounded_counts(cohort, records, 2, seed=0)
+    noise = []
+    for seed in range(200):
+        noisy, record = baselines.release_counts(cohort, records, 2, 1.0, 1e-5, seed=seed)
+        noise.append(noisy - sums)
+    noise = np.concatenate(noise)
+    assert record["l2_sensitivity"] == pytest.approx(math.sqrt(3))
+    assert np.std(noise) == pytest.approx(record["noise_std"], rel=0.05) and abs(np.mean(noise)) < 0.1 * record["noise_std"]
+    assert record["epsilon"] <= 1.0 and record["delta"] == 1e-5 and record["neighbouring"] == baselines.NEIGHBOURS
+    assert record["accountant"] == "prv" and record["members"] == 50
+
+
+def test_the_sampler_follows_the_released_counts():
+    """With almost no noise the synthetic people carry each record at the members' rate (one
+    genotype per site at most, sites in panel order), and the same seed gives the same people."""
+    cohort = people(400, seed=4)
+    bound = max(len(p) for p in cohort)
+    sums, _, _ = baselines.bounded_counts(cohort, RECORDS, bound)
+    synthetic = baselines.sample_sites(sums.astype(float), RECORDS, 4000, seed=1)
+    counts = {r: 0 for r in RECORDS}
+    for profile in synthetic:
+        sites = [r.rsplit("_", 1)[0] for r in profile]
+        assert len(set(sites)) == len(sites) and sites == sorted(sites, key=SITES.index)
+        for r in profile:
+            counts[r] += 1
+    rates = np.array([counts[r] / 4000 for r in RECORDS])
+    assert np.abs(rates - sums[:-1] / sums[-1]).max() < 0.03
+    assert baselines.sample_sites(sums.astype(float), RECORDS, 10, seed=2) == \
+        baselines.sample_sites(sums.astype(float), RECORDS, 10, seed=2)
+    # noisy counts above the number of people are renormalised, negative ones read as 0
+    wild = np.zeros(len(RECORDS) + 1)
+    wild[:3], wild[3:6], wild[-1] = 50.0, -20.0, 10.0
+    drawn = baselines.sample_sites(wild, RECORDS, 200, seed=0)
+    assert all(p and p[0] in RECORDS[:3] for p in drawn) and not any(r in RECORDS[3:6] for p in drawn for r in p)
+
+
+def test_private_independent_sites_end_to_end_and_bad_input():
+    members, public = people(120, seed=5), people(20, seed=6)
+    synthetic, record = baselines.private_independent_sites(members, public, SITES, 60, 3.0, 1e-5, seed=0)
+    assert len(synthetic) == 60 and all(r in RECORDS for p in synthetic for r in p)
+    assert record["contribution_bound"] == baselines.contribution_bound(public)
+    assert record["epsilon"] <= 3.0 and "public" in record["bound_from"]
+    again, _ = baselines.private_independent_sites(members, public, SITES, 60, 3.0, 1e-5, seed=0)
+    assert again == synthetic
+    for epsilon in (0, -1.0, float("inf"), float("nan"), True):
+        with pytest.raises(ValueError, match="epsilon"):
+            baselines.private_independent_sites(members, public, SITES, 60, epsilon, 1e-5)
+    with pytest.raises(ValueError, match="delta"):
+        baselines.private_independent_sites(members, public, SITES, 60, 1.0, 1 / 100)  # not below 1/n
+    with pytest.raises(ValueError, match="22:999:A>T_0\\|1"):
+        baselines.bounded_counts([["22:999:A>T_0|1"]], RECORDS, 2)
+    with pytest.raises(ValueError, match="twice"):
+        baselines.bounded_counts([[RECORDS[0], RECORDS[0]]], RECORDS, 2)
+    with pytest.raises(ValueError, match="bound"):
+        baselines.bounded_counts(members, RECORDS, 0)
+
+
+def audit_release(epsilon: float, seed: int = 0, m: int = 200) -> dict:
+    """The one-run audit (Steinke et al. 2023, :func:`lib.audit.one_run_audit`) of one
+    release: ``m`` canaries, each a person with one record no member carries, each added to
+    the members with probability 1/2; the auditor scores a canary by the released count of
+    its record."""
+    sites = [f"22:{1000 + 10 * i}:A>G" for i in range(400)]
+    records = tk.record_vocabulary(sites)
+    rng = np.random.default_rng(seed)
+    members = [[records[j] for j in sorted(rng.choice(300, size=3, replace=False))] for _ in range(100)]
+    canary_ids = 300 + rng.choice(len(records) - 300, size=m, replace=False)
+    included = rng.random(m) < 0.5
+    cohort = members + [[records[j]] for j, inside in zip(canary_ids, included) if inside]
+    noisy, _ = baselines.release_counts(cohort, records, 3, epsilon, 1e-5, seed=seed)
+    from lib.ch06_privacy import audit_k_values
+    return audit.one_run_audit(noisy[canary_ids], included.astype(int), delta=1e-5, k_values=audit_k_values(m))
+
+
+def test_the_canary_audit_stays_below_epsilon_and_catches_a_sensitivity_bug(monkeypatch):
+    """A correct release never audits above its ε; the same release with its sensitivity
+    understated tenfold (a known bug: one tenth of the noise) audits far above it."""
+    for epsilon in (1.0, 3.0):
+        found = audit_release(epsilon)["epsilon"]
+        assert found <= epsilon, (epsilon, found)
+    monkeypatch.setattr(baselines, "l2_sensitivity", lambda bound: math.sqrt(bound + 1) / 10)
+    assert audit_release(1.0)["epsilon"] > 1.0
