@@ -78,6 +78,39 @@ def gaussian_epsilon(noise_multiplier: float, delta: float) -> float:
     return high
 
 
+#: The Rényi orders of Opacus' RDP accountant (``RDPAccountant.DEFAULT_ALPHAS``), at which
+#: :func:`zcdp_epsilon` converts.
+RDP_ORDERS = tuple([1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64)))
+
+
+def gaussian_rho(noise_std: float, sensitivity: float) -> float:
+    """The zero-concentrated DP (ρ-zCDP, Bun & Steinke 2016) of a Gaussian
+    release with L2 ``sensitivity`` and noise standard deviation ``noise_std``:
+    ρ = Δ² / (2 s²). zCDP composes by adding ρ."""
+    return float(sensitivity) ** 2 / (2 * _private_epsilon("noise_std", noise_std) ** 2)
+
+
+def exponential_rho(epsilon: float) -> float:
+    """The zCDP of an ``epsilon``-DP exponential mechanism: ρ = ε² / 8 (Cesar & Rogers
+    2021, "Bounding, concentrating, and truncating: unifying privacy loss composition for
+    data analytics"), a quarter of the ε²/2 that pure DP alone gives."""
+    return _private_epsilon("epsilon", epsilon) ** 2 / 8
+
+
+def zcdp_epsilon(rho: float, delta: float) -> float:
+    """(ε, δ) from ρ-zCDP, read as Rényi DP ε(α) = ρα at the orders of Opacus' RDP
+    accountant and converted by the same function that accountant uses
+    (``opacus.accountants.analysis.rdp.get_privacy_spent``, Balle et al. 2020, Thm 21): the
+    book's RDP conversion, so that a composition of Gaussian and exponential mechanisms is
+    stated in the accountant family the models' ε comes from."""
+    from opacus.accountants.analysis.rdp import get_privacy_spent
+
+    rho = _private_epsilon("rho", rho)
+    orders = np.array(RDP_ORDERS)
+    epsilon, _ = get_privacy_spent(orders=orders, rdp=rho * orders, delta=privacy._positive("delta", delta))
+    return float(epsilon)
+
+
 @functools.lru_cache(maxsize=256)
 def calibrate_noise(epsilon: float, delta: float, accountant: str = "prv", tolerance: float = 1e-3) -> float:
     """The smallest noise multiplier σ (to within a relative ``tolerance``) whose one

@@ -166,3 +166,25 @@ def test_the_canary_audit_stays_below_epsilon_and_catches_a_sensitivity_bug(monk
         assert found <= epsilon, (epsilon, found)
     monkeypatch.setattr(baselines, "l2_sensitivity", lambda bound: math.sqrt(bound + 1) / 10)
     assert audit_release(1.0)["epsilon"] > 1.0
+
+
+@pytest.mark.parametrize("sigma", [0.6, 1.4, 3.8])
+def test_zcdp_of_a_gaussian_converts_as_the_books_rdp_accountant(sigma):
+    """One Gaussian release is ρ = 1/(2σ²)-zCDP; converted by zcdp_epsilon it gives the ε of
+    the book's RDP accountant for one step at sampling rate 1 (the same orders and
+    conversion), which is never below the exact ε of the Gaussian mechanism."""
+    rho = baselines.gaussian_rho(sigma * 2.0, 2.0)
+    assert rho == pytest.approx(1 / (2 * sigma ** 2))
+    converted = baselines.zcdp_epsilon(rho, 1e-5)
+    assert converted == pytest.approx(privacy.compute_epsilon(1.0, sigma, 1, 1e-5, "rdp"), rel=1e-9)
+    assert converted >= baselines.gaussian_epsilon(sigma, 1e-5)
+
+
+def test_zcdp_composes_by_adding_rho_and_the_exponential_mechanism_costs_a_quarter():
+    assert baselines.exponential_rho(1.0) == pytest.approx(1 / 8)
+    one = baselines.zcdp_epsilon(baselines.exponential_rho(1.0), 1e-5)
+    both = baselines.zcdp_epsilon(baselines.exponential_rho(1.0) + baselines.gaussian_rho(2.0, 1.0), 1e-5)
+    assert one < both
+    for bad in (0, -1.0, float("inf")):
+        with pytest.raises(ValueError):
+            baselines.zcdp_epsilon(bad, 1e-5)
