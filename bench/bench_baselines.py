@@ -1,6 +1,8 @@
 """The private baselines (lib.baselines) on a run's real members: seconds per release and
 how close each comes to real people, at every ε of the profile's grid, beside the
-non-private reference drawn at the members' exact frequencies.
+non-private reference drawn at the members' exact frequencies. Private independent sites
+and MST (:func:`lib.baselines.mst`, whose rows add the share of its tree's edges that join
+neighbouring sites: linkage lives there, and a random tree on d sites has about 2 of d).
 
     python bench/bench_baselines.py [--run data/runs/quick] [--seeds 3]
 
@@ -65,6 +67,21 @@ def main() -> None:
             print(f"{epsilon:>4g} {seed:>4} {record['contribution_bound']:>4} {record['noise_multiplier']:>7.3f} "
                   f"{record['noise_std']:>9.1f} {record['epsilon']:>8.3f} {record['members_cut']:>5} "
                   f"{seconds:>6.2f} {af_r(d):>7.3f}")
+    print(f"MST: {'ε':>4} {'seed':>4} {'sd 1-way':>9} {'sd 2-way':>9} {'ε/round':>8} {'ε (zCDP)':>9} {'s':>6} "
+          f"{'AF r':>7} {'neighbour edges':>16}")
+    place = {site: i for i, site in enumerate(sites)}
+    for epsilon in settings["dp_epsilons"]:
+        for seed in range(args.seeds):
+            started = time.perf_counter()
+            synthetic, record = baselines.mst(members, sites, n, float(epsilon), float(settings["dp_delta"]),
+                                              phased=phased, seed=seed)
+            seconds = time.perf_counter() - started
+            total += seconds
+            d = popgen.dosages(profiletext.to_cohort(synthetic, panel))
+            near = sum(abs(place[a] - place[b]) == 1 for a, b in record["edges"])
+            print(f"     {epsilon:>4g} {seed:>4} {record['noise_std_one_way']:>9.1f} {record['noise_std_two_way']:>9.1f} "
+                  f"{record['epsilon_per_round']:>8.4f} {record['epsilon']:>9.3f} {seconds:>6.1f} {af_r(d):>7.3f} "
+                  f"{near:>6} of {len(record['edges'])}")
     reference = popgen.independent_sites(popgen.dosages(profiletext.to_cohort(members, panel)), n, seed=0)
     print(f"{'∞':>4} {'':>4} {'':>4} {'':>7} {'':>9} {'':>8} {'':>5} {'':>6} {af_r(reference):>7.3f}  "
           "(non-private independent sites, the members' exact frequencies)")

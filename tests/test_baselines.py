@@ -188,3 +188,52 @@ def test_zcdp_composes_by_adding_rho_and_the_exponential_mechanism_costs_a_quart
     for bad in (0, -1.0, float("inf")):
         with pytest.raises(ValueError):
             baselines.zcdp_epsilon(bad, 1e-5)
+
+
+def test_mst_sensitivities_by_adding_one_person():
+    """MST's three measurements under adding one person (the accountant's relation): the
+    one-way counts move by √d in L2 (one cell of every site), each chosen table by one cell
+    (√(d − 1) over a tree's d − 1 tables), each selection score by at most 1."""
+    cohort = people(40, seed=7)
+    x, sizes = baselines.categories(cohort, RECORDS)
+    d = len(sizes)
+    shares = np.concatenate([np.full(k, 1.0 / k) for k in sizes])
+    for extra in people(5, seed=8):
+        y, _ = baselines.categories(cohort + [extra], RECORDS)
+        change = baselines.one_way_counts(y, sizes) - baselines.one_way_counts(x, sizes)
+        assert np.linalg.norm(change) == pytest.approx(math.sqrt(d))
+        tables = [baselines.two_way_counts(y, sizes, i, i + 1) - baselines.two_way_counts(x, sizes, i, i + 1)
+                  for i in range(d - 1)]
+        assert np.linalg.norm(np.concatenate([t.ravel() for t in tables])) == pytest.approx(math.sqrt(d - 1))
+        # the scores are computed against the released shares and number of people, fixed
+        before = baselines.independence_errors(x, sizes, shares, 41.3)
+        after = baselines.independence_errors(y, sizes, shares, 41.3)
+        assert np.abs(after - before).max() <= 1 + 1e-9 and np.abs(after - before).max() > 0
+
+
+def test_mst_spends_its_epsilon_and_keeps_linkage_that_independent_sites_lose():
+    """The zCDP budget converts to at most ε; with a generous ε the tree joins the linked
+    sites, and the synthetic people carry the link (site 1's record follows site 0's), which
+    private independent sites cannot; with ε = 1 on few people the tree is close to random."""
+    rho = baselines.zcdp_budget(3.0, 1e-5)
+    assert baselines.zcdp_epsilon(rho, 1e-5) <= 3.0 < baselines.zcdp_epsilon(rho * 1.01, 1e-5)
+    rng = np.random.default_rng(9)
+    carriers = rng.random(600) < 0.4
+    cohort = [[RECORDS[2], RECORDS[5]] if c else [] for c in carriers]  # sites 1 and 2 together, 1|1 at both
+    for profile, extra in zip(cohort, rng.random(600) < 0.3):
+        if extra:
+            profile.append(RECORDS[-1])  # site 4 on its own
+    synthetic, record = baselines.mst(cohort, SITES, 2000, 200.0, 1e-5, seed=0)
+    assert record["epsilon"] <= 200.0 and ["22:100:A>G", "22:200:C>T"] in record["edges"]
+    both = sum(RECORDS[2] in p and RECORDS[5] in p for p in synthetic) / 2000
+    first = sum(RECORDS[2] in p for p in synthetic) / 2000
+    assert abs(first - 0.4) < 0.05 and both > 0.9 * first  # the link kept
+    again, _ = baselines.mst(cohort, SITES, 2000, 200.0, 1e-5, seed=0)
+    assert again == synthetic
+    independent, _ = baselines.private_independent_sites(cohort, [[RECORDS[2], RECORDS[5]]], SITES, 2000, 200.0, 1e-5)
+    both_independent = sum(RECORDS[2] in p and RECORDS[5] in p for p in independent) / 2000
+    assert both_independent < 0.6 * first  # independent sites lose it (0.4 x 0.4)
+    with pytest.raises(ValueError, match="two records at site"):
+        baselines.categories([[RECORDS[0], RECORDS[1]]], RECORDS)
+    with pytest.raises(ValueError, match="epsilon"):
+        baselines.mst(cohort, SITES, 10, float("inf"), 1e-5)
