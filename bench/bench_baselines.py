@@ -65,7 +65,7 @@ def main() -> None:
             total += seconds
             d = popgen.dosages(profiletext.to_cohort(synthetic, panel))
             print(f"{epsilon:>4g} {seed:>4} {record['contribution_bound']:>4} {record['noise_multiplier']:>7.3f} "
-                  f"{record['noise_std']:>9.1f} {record['epsilon']:>8.3f} {record['members_cut']:>5} "
+                  f"{record['noise_std']:>9.1f} {record['epsilon']:>8.3f} {record[baselines.OUTSIDE]['members_cut']:>5} "
                   f"{seconds:>6.2f} {af_r(d):>7.3f}")
     print(f"MST: {'ε':>4} {'seed':>4} {'sd 1-way':>9} {'sd 2-way':>9} {'ε/round':>8} {'ε (zCDP)':>9} {'s':>6} "
           f"{'AF r':>7} {'neighbour edges':>16}")

@@ -42,6 +42,9 @@ from . import tokenization as tk
 INDEPENDENT_SITES = "private independent sites"
 #: The neighbouring relation every ε of the book is stated under.
 NEIGHBOURS = "add or remove one person"
+#: The key of a privacy record that holds what was counted on the members themselves (how
+#: many, how many were cut to the bound): diagnostics outside ε, never to be released with it.
+OUTSIDE = "diagnostics outside epsilon"
 
 
 # --------------------------------------------------------------------------------------
@@ -212,7 +215,8 @@ def release_counts(profiles: Sequence[Sequence[str]], records: Sequence[str], bo
                    delta: float, seed: int = 0, accountant: str = "prv") -> tuple[np.ndarray, dict[str, Any]]:
     """The Gaussian release of :func:`bounded_counts` at (``epsilon``, ``delta``): the
     noisy sums (records, then the number of people) and the privacy record (mechanism,
-    neighbouring relation, bound, sensitivity, σ, the accountant's ε)."""
+    neighbouring relation, bound, sensitivity, σ, the accountant's ε; the members' count
+    and how many were cut under :data:`OUTSIDE`, diagnostics outside ε)."""
     epsilon = _private_epsilon("epsilon", epsilon)
     delta = privacy.check_delta(delta, max(1, len(profiles)))
     sums, cut, lost = bounded_counts(profiles, records, bound, seed=seed)
@@ -224,7 +228,8 @@ def release_counts(profiles: Sequence[Sequence[str]], records: Sequence[str], bo
               "neighbouring": NEIGHBOURS, "contribution_bound": int(bound), "l2_sensitivity": sensitivity,
               "noise_multiplier": sigma, "noise_std": sigma * sensitivity, "target_epsilon": epsilon,
               "epsilon": privacy.compute_epsilon(1.0, sigma, 1, delta, accountant), "delta": delta,
-              "accountant": accountant, "members": len(profiles), "members_cut": cut, "records_cut": lost}
+              "accountant": accountant,
+              OUTSIDE: {"members": len(profiles), "members_cut": cut, "records_cut": lost}}
     return noisy, record
 
 
@@ -465,7 +470,7 @@ def mst(members: Sequence[Sequence[str]], panel_sites: Sequence[str], n: int, ep
               "noise_std_one_way": sigma_one, "noise_std_two_way": sigma_two, "epsilon_per_round": epsilon_round,
               "rounds": d - 1, "target_epsilon": float(epsilon), "epsilon": zcdp_epsilon(rho, delta),
               "delta": float(delta), "accountant": "zCDP, converted by the RDP conversion of Opacus",
-              "members": len(members), "edges": [[names[a], names[b]] for a, b in edges]}
+              "edges": [[names[a], names[b]] for a, b in edges], OUTSIDE: {"members": len(members)}}
     return synthetic, record
 
 
