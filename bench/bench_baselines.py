@@ -65,7 +65,8 @@ def main() -> None:
             total += seconds
             d = popgen.dosages(profiletext.to_cohort(synthetic, panel))
             print(f"{epsilon:>4g} {seed:>4} {record['contribution_bound']:>4} {record['noise_multiplier']:>7.3f} "
-                  f"{record['noise_std']:>9.1f} {record['epsilon']:>8.3f} {record[baselines.OUTSIDE]['members_cut']:>5} "
+                  f"{record['noise_std']:>9.1f} {record['epsilon']:>8.3f} "
+                  f"{record[baselines.OUTSIDE]['members_cut']:>5} "
                   f"{seconds:>6.2f} {af_r(d):>7.3f}")
     print(f"MST: {'ε':>4} {'seed':>4} {'sd 1-way':>9} {'sd 2-way':>9} {'ε/round':>8} {'ε (zCDP)':>9} {'s':>6} "
           f"{'AF r':>7} {'neighbour edges':>16}")
@@ -79,7 +80,8 @@ def main() -> None:
             total += seconds
             d = popgen.dosages(profiletext.to_cohort(synthetic, panel))
             near = sum(abs(place[a] - place[b]) == 1 for a, b in record["edges"])
-            print(f"     {epsilon:>4g} {seed:>4} {record['noise_std_one_way']:>9.1f} {record['noise_std_two_way']:>9.1f} "
+            print(f"     {epsilon:>4g} {seed:>4} {record['noise_std_one_way']:>9.1f} "
+                  f"{record['noise_std_two_way']:>9.1f} "
                   f"{record['epsilon_per_round']:>8.4f} {record['epsilon']:>9.3f} {seconds:>6.1f} {af_r(d):>7.3f} "
                   f"{near:>6} of {len(record['edges'])}")
     reference = popgen.independent_sites(popgen.dosages(profiletext.to_cohort(members, panel)), n, seed=0)

@@ -2,9 +2,14 @@
 members as the private language models, so that the book can ask whether a language model is
 worth it.
 
+Two mechanisms, both under the neighbouring relation of the book's accountant (adding or
+removing one person): private independent sites (below) and MST (:func:`mst`, composed in
+zCDP and converted by the RDP conversion of Opacus, :func:`zcdp_epsilon`).
+
 **Private independent sites.** Each member is a sparse profile, a set of records
 ``22:POS:REF>ALT_GT`` drawn from the panel's record vocabulary (every genotype a site admits
-except ``0|0``: the record tokenizer's vocabulary, :func:`lib.tokenization.record_vocabulary`). The mechanism releases, once,
+except ``0|0``: the record tokenizer's vocabulary, :func:`lib.tokenization.record_vocabulary`).
+The mechanism releases, once,
 
     c = Σ_people v(x),   v(x) = (one-hot of x's records over the vocabulary, 1)
 
@@ -180,10 +185,10 @@ def bounded_counts(profiles: Sequence[Sequence[str]], records: Sequence[str], bo
     """The sum over ``profiles`` of each person's contribution vector: the count of every
     record of ``records`` (each person keeping at most ``bound`` records, a uniformly random
     subset when they carry more, drawn from ``seed`` and the person's own records only, so
-    each person's vector is a function of that person alone) and, last, the number of people. Returns the sums, how many
-    people were cut and how many records they lost. A record that is not in ``records``, or
-    a profile that holds one record twice, is refused (its person could contribute more than
-    the sensitivity allows)."""
+    each person's vector is a function of that person alone) and, last, the number of
+    people. Returns the sums, how many people were cut and how many records they lost.
+    A record that is not in ``records``, or a profile that holds one record twice, is
+    refused (its person could contribute more than the sensitivity allows)."""
     bound = privacy._count("bound", int(bound) if isinstance(bound, np.integer) else bound)
     index = {record: i for i, record in enumerate(records)}
     sums = np.zeros(len(records) + 1, dtype=np.int64)
