@@ -28,7 +28,7 @@ one too, which is why it is a coordinate of ``v``). Adding ``N(0, (σΔ)²)`` to
 is the Gaussian mechanism with noise multiplier σ, which is one step of DP-SGD with sampling
 rate 1: its ε at δ is what :func:`lib.privacy.compute_epsilon` (the book's accountant) says
 for ``sample_rate=1, steps=1``, and σ is the smallest for which that is at most the target
-(:func:`calibrate_noise`). The exact privacy profile of the Gaussian mechanism (Balle & Wang
+(:func:`release_noise_multiplier`). The exact privacy profile of the Gaussian mechanism (Balle & Wang
 2018, Theorem 8; :func:`gaussian_delta`) checks the accountant in the tests.
 """
 from __future__ import annotations
@@ -95,7 +95,7 @@ def gaussian_rho(noise_std: float, sensitivity: float) -> float:
     """The zero-concentrated DP (ρ-zCDP, Bun & Steinke 2016) of a Gaussian
     release with L2 ``sensitivity`` and noise standard deviation ``noise_std``:
     ρ = Δ² / (2 s²). zCDP composes by adding ρ."""
-    return float(sensitivity) ** 2 / (2 * _private_epsilon("noise_std", noise_std) ** 2)
+    return float(sensitivity) ** 2 / (2 * privacy._positive("noise_std", noise_std) ** 2)
 
 
 def exponential_rho(epsilon: float) -> float:
@@ -113,14 +113,14 @@ def zcdp_epsilon(rho: float, delta: float) -> float:
     stated in the accountant family the models' ε comes from."""
     from opacus.accountants.analysis.rdp import get_privacy_spent
 
-    rho = _private_epsilon("rho", rho)
+    rho = privacy._positive("rho", rho)
     orders = np.array(RDP_ORDERS)
     epsilon, _ = get_privacy_spent(orders=orders, rdp=rho * orders, delta=privacy._positive("delta", delta))
     return float(epsilon)
 
 
 @functools.lru_cache(maxsize=256)
-def calibrate_noise(epsilon: float, delta: float, accountant: str = "prv", tolerance: float = 1e-3) -> float:
+def release_noise_multiplier(epsilon: float, delta: float, accountant: str = "prv", tolerance: float = 1e-3) -> float:
     """The smallest noise multiplier σ (to within a relative ``tolerance``) whose one
     Gaussian release, accounted by the book's accountant as one DP-SGD step at sampling rate
     1 (:func:`lib.privacy.compute_epsilon`), spends at most ``epsilon`` at ``delta``.
@@ -163,6 +163,15 @@ def gaussian_sigma(epsilon: float, delta: float) -> float:
 # --------------------------------------------------------------------------------------
 # Contributions
 # --------------------------------------------------------------------------------------
+
+def site_records(records: Sequence[str]) -> dict[str, list[str]]:
+    """The records of ``records`` (the record vocabulary, site by site) grouped by their
+    site ``22:POS:REF>ALT``, sites and records in vocabulary order."""
+    out: dict[str, list[str]] = {}
+    for record in records:
+        out.setdefault(record.rsplit("_", 1)[0], []).append(record)
+    return out
+
 
 def contribution_bound(public_profiles: Sequence[Sequence[str]]) -> int:
     """``k``, the records a person may contribute: the largest number of records any
@@ -225,7 +234,7 @@ def release_counts(profiles: Sequence[Sequence[str]], records: Sequence[str], bo
     epsilon = _private_epsilon("epsilon", epsilon)
     delta = privacy.check_delta(delta, max(1, len(profiles)))
     sums, cut, lost = bounded_counts(profiles, records, bound, seed=seed)
-    sigma = calibrate_noise(epsilon, delta, accountant)
+    sigma = release_noise_multiplier(epsilon, delta, accountant)
     sensitivity = l2_sensitivity(bound)
     rng = np.random.default_rng([seed, 0x5EED])
     noisy = sums + rng.normal(0.0, sigma * sensitivity, size=sums.shape)
@@ -245,23 +254,18 @@ def sample_sites(noisy: np.ndarray, records: Sequence[str], n: int, seed: int = 
     n = privacy._count("n", int(n) if isinstance(n, np.integer) else n)
     people = max(float(noisy[-1]), 1.0)
     p = np.clip(np.asarray(noisy[:-1], dtype=float), 0.0, None) / people
-    sites = [r.rsplit("_", 1)[0] for r in records]
     rng = np.random.default_rng([seed, 0x51735])
     out: list[list[str]] = [[] for _ in range(n)]
     start = 0
-    while start < len(records):
-        stop = start
-        while stop < len(records) and sites[stop] == sites[start]:
-            stop += 1
-        probs = p[start:stop]
+    for options in site_records(records).values():
+        probs = p[start:start + len(options)]
         total = probs.sum()
         if total > 1:
             probs = probs / total
-        cumulative = np.cumsum(probs)
-        draws = np.searchsorted(cumulative, rng.random(n), side="right")
-        for person in np.flatnonzero(draws < stop - start):
-            out[person].append(records[start + draws[person]])
-        start = stop
+        draws = np.searchsorted(np.cumsum(probs), rng.random(n), side="right")
+        for person in np.flatnonzero(draws < len(options)):
+            out[person].append(options[draws[person]])
+        start += len(options)
     return out
 
 
@@ -307,13 +311,10 @@ def categories(profiles: Sequence[Sequence[str]], records: Sequence[str]) -> tup
     else 1 + the record's place among the site's records in ``records`` (the record
     vocabulary, site by site); and each site's number of categories. A record outside
     ``records``, or two at one site, is refused."""
-    sites = [r.rsplit("_", 1)[0] for r in records]
-    order = list(dict.fromkeys(sites))
-    column = {site: j for j, site in enumerate(order)}
-    place, sizes = {}, [1] * len(order)
-    for record, site in zip(records, sites):
-        sizes[column[site]] += 1
-        place[record] = (column[site], sizes[column[site]] - 1)
+    blocks = site_records(records)
+    order = list(blocks)
+    place = {record: (j, c) for j, options in enumerate(blocks.values()) for c, record in enumerate(options, 1)}
+    sizes = [len(options) + 1 for options in blocks.values()]
     out = np.zeros((len(profiles), len(order)), dtype=np.int16)
     for n, profile in enumerate(profiles):
         for record in profile:
@@ -433,14 +434,15 @@ def mst(members: Sequence[Sequence[str]], panel_sites: Sequence[str], n: int, ep
     rng = np.random.default_rng([seed, 0x357])
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     noisy_one = one_way_counts(x, sizes) + rng.normal(0.0, sigma_one, size=int(offsets[-1]))
-    shares = np.concatenate([_shares(noisy_one[offsets[j]:offsets[j + 1]]) for j in range(d)])
-    total = max(float(np.mean([noisy_one[offsets[j]:offsets[j + 1]].sum() for j in range(d)])), 1.0)
+    per_site = np.split(noisy_one, offsets[1:-1])
+    shares = np.concatenate([_shares(counts) for counts in per_site])
+    total = max(float(np.mean([counts.sum() for counts in per_site])), 1.0)
     edges = select_tree(independence_errors(x, sizes, shares, total), epsilon_round, rng)
     tables = {(a, b): two_way_counts(x, sizes, a, b) + rng.normal(0.0, sigma_two, size=(sizes[a], sizes[b]))
               for a, b in edges}
     # post-processing: each site's shares, each table fitted to them
     weight_sum = np.full(d, 1.0 / sigma_one ** 2)
-    share_sum = [noisy_one[offsets[j]:offsets[j + 1]] / sigma_one ** 2 for j in range(d)]
+    share_sum = [counts / sigma_one ** 2 for counts in per_site]
     for (a, b), table in tables.items():
         for site, margin, other in ((a, table.sum(axis=1), sizes[b]), (b, table.sum(axis=0), sizes[a])):
             precision = 1.0 / (other * sigma_two ** 2)
@@ -467,9 +469,9 @@ def mst(members: Sequence[Sequence[str]], panel_sites: Sequence[str], n: int, ep
             draws[:, child] = np.minimum((cumulative < rng.random(n)[:, None]).sum(axis=1), sizes[child] - 1)
             seen.add(child)
             queue.append(child)
-    site_records = [records[offsets[j] - j:offsets[j + 1] - j - 1] for j in range(d)]  # less the 0|0 category
-    names = list(dict.fromkeys(r.rsplit("_", 1)[0] for r in records))
-    synthetic = [[site_records[j][c - 1] for j, c in enumerate(row) if c > 0] for row in draws]
+    blocks = site_records(records)
+    names, options = list(blocks), list(blocks.values())
+    synthetic = [[options[j][c - 1] for j, c in enumerate(row) if c > 0] for row in draws]
     record = {"mechanism": MST + " (one-way counts, exponential-mechanism spanning tree, two-way counts; zCDP)",
               "neighbouring": NEIGHBOURS, "rho": rho, "rho_parts": [part, part, part],
               "noise_std_one_way": sigma_one, "noise_std_two_way": sigma_two, "epsilon_per_round": epsilon_round,

@@ -10,6 +10,7 @@ import pytest
 
 from lib import audit, baselines, privacy
 from lib import tokenization as tk
+from lib.ch06_privacy import audit_k_values
 
 SITES = ["22:100:A>G", "22:200:C>T", "22:300:G>A,C", "22:400:T>C"]
 RECORDS = tk.record_vocabulary(SITES, phased=True)
@@ -18,9 +19,7 @@ RECORDS = tk.record_vocabulary(SITES, phased=True)
 def people(n: int, seed: int = 0, most: int = 4) -> list[list[str]]:
     """Random sparse profiles: at most one genotype per site, up to ``most`` records."""
     rng = np.random.default_rng(seed)
-    by_site: dict[str, list[str]] = {}
-    for record in RECORDS:
-        by_site.setdefault(record.rsplit("_", 1)[0], []).append(record)
+    by_site = baselines.site_records(RECORDS)
     out = []
     for _ in range(n):
         sites = rng.choice(SITES, size=rng.integers(0, most + 1), replace=False)
@@ -70,7 +69,7 @@ def test_noise_is_calibrated_by_the_books_accountant_and_the_exact_profile_agree
     exact privacy profile (Balle & Wang 2018) puts its ε no higher than the accountant's and
     close to it; 1% less noise would spend more than ε."""
     delta = 1e-5
-    sigma = baselines.calibrate_noise(epsilon, delta)
+    sigma = baselines.release_noise_multiplier(epsilon, delta)
     spent = privacy.compute_epsilon(1.0, sigma, 1, delta, "prv")
     assert spent <= epsilon
     assert privacy.compute_epsilon(1.0, sigma * 0.99, 1, delta, "prv") > epsilon
@@ -156,7 +155,6 @@ def audit_release(epsilon: float, seed: int = 0, m: int = 200) -> dict:
     included = rng.random(m) < 0.5
     cohort = members + [[records[j]] for j, inside in zip(canary_ids, included) if inside]
     noisy, _ = baselines.release_counts(cohort, records, 3, epsilon, 1e-5, seed=seed)
-    from lib.ch06_privacy import audit_k_values
     return audit.one_run_audit(noisy[canary_ids], included.astype(int), delta=1e-5, k_values=audit_k_values(m))
 
 
