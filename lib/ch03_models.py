@@ -114,9 +114,18 @@ def model_start(run: str | os.PathLike, family: str, tokenizer_name: str, settin
 def tokenizer_overrides(settings: Mapping[str, Any], tokenizer_name: str) -> dict[str, Any]:
     """The training settings a model on ``tokenizer_name`` takes beyond its family's: a
     text tokenizer's (its sequences are several times a record tokenizer's) the profile's
-    ``text_model_epochs``; a record tokenizer's none. One rule for this chapter's model and
-    for the privacy chapter's reference models that mimic it."""
+    ``text_model_epochs``; a record tokenizer's none."""
     return {} if tokenizer_name in tk.RECORD_TOKENIZERS else {"epochs": int(settings["text_model_epochs"])}
+
+
+def train_config(settings: Mapping[str, Any], family: str, tokenizer_name: str,
+                 **overrides: Any) -> training.TrainConfig:
+    """How a model of ``family`` on ``tokenizer_name`` trains: the profile's settings for the
+    family (:func:`lib.training.config_from_profile`), the tokenizer's
+    (:func:`tokenizer_overrides`), then ``overrides``. One rule for this chapter's models and
+    the privacy chapter's reference models that mimic them."""
+    return training.config_from_profile(dict(settings), family,
+                                        **{**tokenizer_overrides(settings, tokenizer_name), **overrides})
 
 
 def base_record(base_model: str | os.PathLike | None) -> dict[str, Any] | None:
@@ -181,7 +190,8 @@ def train_model(run: str | os.PathLike, family: str, tokenizer_name: str | None,
     settings come from the profile ``settings`` (:func:`lib.profiles.resolve`), then
     ``train_overrides`` (``TrainConfig`` fields). Returns the model, its history and its
     directory ``models/<name>/`` (``name`` defaults to :func:`lib.artefacts.model_name`).
-    ``tokenizer_name`` None: the family's main tokenizer (:data:`lib.artefacts.MAIN_TOKENIZERS`)."""
+    ``tokenizer_name`` None: the family's main tokenizer (:data:`lib.artefacts.MAIN_TOKENIZERS`).
+    A text tokenizer's model takes the profile's ``text_model_epochs`` (:func:`train_config`)."""
     run = Path(run)
     tokenizer_name = tokenizer_name or artefacts.main_tokenizer(family)
     name = name or artefacts.model_name(family, tokenizer_name)
@@ -189,7 +199,7 @@ def train_model(run: str | os.PathLike, family: str, tokenizer_name: str | None,
     digest = artefacts.input_digest(run, tokenizer_name)
     tokenizer = tk.load(run, tokenizer_name)
     sizes = artefacts.model_sizes(run, settings, family, tokenizer)
-    config = training.config_from_profile(dict(settings), family, seed=seed, progress=progress, **train_overrides)
+    config = train_config(settings, family, tokenizer_name, seed=seed, progress=progress, **train_overrides)
     base = base_record(base_model)
     params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps="inf",
                   train=train_settings(config), profiles="sparse", with_population=False,
@@ -216,22 +226,20 @@ def train_all(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0
     "family", "tokenizer", "seconds"}``."""
     other = "variant" if artefacts.main_tokenizer("mingpt") == "record" else "record"
     with parallel.job_threads():  # the bases first (GPT-2's fine-tuning starts from one)
-        plan = [("mingpt", artefacts.main_tokenizer("mingpt"), family_base(run, "mingpt", settings, seed=seed), {}),
+        plan = [("mingpt", artefacts.main_tokenizer("mingpt"), family_base(run, "mingpt", settings, seed=seed)),
                 ("gpt2", artefacts.main_tokenizer("gpt2"), family_base(run, "gpt2", settings, seed=seed,
-                                                                       base_model=base_model), {}),
-                ("mingpt", other, model_start(run, "mingpt", other, settings, seed=seed), {}),
-                ("mingpt", text_tokenizer, model_start(run, "mingpt", text_tokenizer, settings, seed=seed),
-                 tokenizer_overrides(settings, text_tokenizer))]
+                                                                       base_model=base_model)),
+                ("mingpt", other, model_start(run, "mingpt", other, settings, seed=seed)),
+                ("mingpt", text_tokenizer, model_start(run, "mingpt", text_tokenizer, settings, seed=seed))]
     # the models side by side (lib.parallel), the longest first; the loop below loads them
     jobs = [dict(run=str(run), family=family, tokenizer_name=tokenizer_name, settings=dict(settings), seed=seed,
-                 base_model=str(base_dir) if base_dir is not None else None, **extra)
-            for family, tokenizer_name, base_dir, extra in sorted(plan, key=lambda p: p[1] != text_tokenizer)]
+                 base_model=str(base_dir) if base_dir is not None else None)
+            for family, tokenizer_name, base_dir in sorted(plan, key=lambda p: p[1] != text_tokenizer)]
     parallel.run_jobs(train_job, jobs)
     out = {}
-    for family, tokenizer_name, base_dir, extra in plan:
+    for family, tokenizer_name, base_dir in plan:
         started = time.perf_counter()
-        model, history, directory = train_model(run, family, tokenizer_name, settings, seed=seed,
-                                                base_model=base_dir, **extra)
+        model, history, directory = train_model(run, family, tokenizer_name, settings, seed=seed, base_model=base_dir)
         out[artefacts.model_name(family, tokenizer_name)] = dict(
             model=model, history=history, directory=directory, family=family, tokenizer=tokenizer_name,
             seconds=time.perf_counter() - started)

@@ -224,8 +224,7 @@ def train_references(run: str | os.PathLike, family: str, tokenizer_name: str, s
     for i, mask in enumerate(masks):
         name = reference_name(family, tokenizer_name, i, treatment)
         directory = artefacts.model_dir(run, name)
-        config = training.config_from_profile(dict(settings), family, seed=seed + i, progress=False,
-                                                  **ch03_models.tokenizer_overrides(settings, tokenizer_name))
+        config = ch03_models.train_config(settings, family, tokenizer_name, seed=seed + i, progress=False)
         params = dict(role="reference model", family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed + i,
                       train=dict(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr),
                       people=[s for s, m in zip(public["sample"], mask) if m],
@@ -327,8 +326,7 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
     for i, mask in enumerate(masks):
         name = online_reference_name(family, tokenizer_name, i, treatment)
         directory = artefacts.diagnostic_model_dir(run, name)
-        config = training.config_from_profile(dict(settings), family, seed=seed + i, progress=False,
-                                                  **ch03_models.tokenizer_overrides(settings, tokenizer_name))
+        config = ch03_models.train_config(settings, family, tokenizer_name, seed=seed + i, progress=False)
         params = dict(role="online reference model", family=family, tokenizer=tokenizer_name, sizes=sizes,
                       seed=seed + i, train=ch03_models.train_settings(config),
                       people=[s for s, m in zip(pool["sample"], mask) if m],
