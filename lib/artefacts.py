@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import models, rundir, splits, tokenization, vcf
+from . import baselines, models, rundir, splits, tokenization, vcf
 from .cohort import Cohort, Contig
 
 
@@ -209,11 +209,22 @@ def eps_text(eps: float | str) -> str:
     return f"{value:g}"
 
 
-MAIN_TOKENIZERS = {"mingpt": "record", "gpt2": "variant"}
+MAIN_TOKENIZERS = {"mingpt": "record", "gpt2": "variant", **{b: "" for b in baselines.MECHANISMS}}
 """Each family's main tokenizer, the one its chapter-03 and chapter-04 models use: chosen
 on a simulated cohort of the quick profile's size (``bench/tune_dp.py``). The minGPT
 learns one-token records best under DP; GPT-2, fine-tuned from a base pre-trained on the
-public people's two-token records, keeps the variant tokenizer."""
+public people's two-token records, keeps the variant tokenizer. A private baseline
+(:data:`lib.baselines.MECHANISMS`) has none (``""``): it counts records."""
+
+#: Everything that writes a synthetic cohort under a model name: the language-model
+#: families, then the private baselines (:data:`lib.baselines.MECHANISMS`).
+GENERATORS = (*models.FAMILIES, *baselines.MECHANISMS)
+
+
+def is_baseline(family: str) -> bool:
+    """Whether ``family`` names a private baseline (a mechanism, no model) rather than a
+    language-model family."""
+    return family in baselines.MECHANISMS
 
 
 def main_tokenizer(family: str) -> str:
@@ -230,14 +241,18 @@ def _is_main(family: str, tokenizer_name: str | None) -> bool:
 def model_name(family: str, tokenizer_name: str | None = None, eps: float | str = "inf", variant: str = "",
                seed: int = 0) -> str:
     """``<family>-eps<eps>`` for the family's main tokenizer (:data:`MAIN_TOKENIZERS`; the
-    run-directory contract), ``<family>-<tokenizer>-eps<eps>`` for any other; ``variant``
+    run-directory contract; a private baseline's ``sites-eps8``), ``<family>-<tokenizer>-eps<eps>``
+    for any other; ``variant``
     (e.g. ``"dptransformers"``) names another way of training the same model:
     ``<family>-<variant>-eps<eps>``. ``seed`` is the training seed's index (0, 1, ...; see
     :func:`training_seed`): the first model of a setting has no suffix, the others end in
     ``-seed<k>`` (``mingpt-eps8-seed2``): the same setting trained again with its own
     initialisation, batches and noise."""
-    if family not in models.FAMILIES:
-        raise ValueError(f"family={family!r} is unknown; choose one of {models.FAMILIES}")
+    if family not in GENERATORS:
+        raise ValueError(f"family={family!r} is unknown; choose one of {GENERATORS}")
+    if is_baseline(family) and (float(eps) == float("inf") or variant or tokenizer_name):
+        raise ValueError(f"{family!r} is a private baseline: it has a finite epsilon, no tokenizer and no variant "
+                         f"(got eps={eps!r}, tokenizer_name={tokenizer_name!r}, variant={variant!r})")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r}: a training seed's index is a whole number from 0")
     middle = "" if _is_main(family, tokenizer_name) else f"-{tokenizer_name}"
@@ -269,7 +284,7 @@ def parse_model_name(name: str) -> dict[str, Any]:
         base, seed = found.group(1), int(found.group(2))
     head, sep, eps = base.rpartition("-eps")
     parts = head.split("-") if sep else []
-    if not parts or parts[0] not in models.FAMILIES:
+    if not parts or parts[0] not in GENERATORS:
         raise ValueError(f"{name!r} is not a model name (<family>[-<tokenizer>][-<variant>]-eps<ε>[-seed<k>])")
     try:
         epsilon = float(eps)

@@ -401,46 +401,71 @@ def _fit_table(table: np.ndarray, rows: np.ndarray, cols: np.ndarray, iters: int
     return fitted
 
 
-def mst(members: Sequence[Sequence[str]], panel_sites: Sequence[str], n: int, epsilon: float, delta: float,
-        phased: bool = True, seed: int = 0) -> tuple[list[list[str]], dict[str, Any]]:
-    """MST (McKenna, Miklau & Sheldon 2021, "Winning the NIST contest") on the sites as
-    attributes, in zCDP (budget ρ from (``epsilon``, ``delta``) by :func:`zcdp_budget`,
-    split in thirds as MST does):
-
-    1. every site's one-way counts with Gaussian noise (L2 sensitivity √d, d sites: one
-       person is one cell of every site under adding or removing a person);
-    2. d − 1 edges of a spanning tree chosen by the exponential mechanism, Kruskal's order,
-       scores the pairs' departure from independence (:func:`select_tree`; ε per round
-       √(8 ρ/3 / (d − 1)), zCDP ε²/8 each);
-    3. the chosen pairs' two-way counts with Gaussian noise (sensitivity √(d − 1));
-
-    then post-processing: each site's shares from its one-way counts and the margins of its
-    tables (inverse-variance weighted), each table fitted to those margins
-    (:func:`_fit_table`), and ``n`` people sampled down the tree. Private-PGM's general
-    estimator fits the same tree model; on a tree its fit is this closed form (the
-    measured ``mbi`` 2.0 estimator took 340 s per fit on 1,000 sites, mostly compiling).
-    Returns the profiles and the privacy record."""
-    records = tk.record_vocabulary(panel_sites, phased=phased)
-    x, sizes = categories(members, records)
-    n = privacy._count("n", int(n) if isinstance(n, np.integer) else n)
-    d = len(sizes)
+def mst_noise(epsilon: float, delta: float, d: int) -> dict[str, float]:
+    """MST's budget on ``d`` sites at (``epsilon``, ``delta``): ρ (:func:`zcdp_budget`) split
+    in thirds, the noise of the one-way counts (L2 sensitivity √d: one person is one cell of
+    every site under adding or removing a person), the exponential mechanism's ε per round
+    of the d − 1 (zCDP ε²/8 each) and the noise of the two-way counts (sensitivity √(d − 1))."""
     if d < 2:
         raise ValueError(f"MST needs at least 2 sites; the panel has {d}")
     rho = zcdp_budget(epsilon, delta)
     part = rho / 3
-    sigma_one = math.sqrt(d) / math.sqrt(2 * part)
-    epsilon_round = math.sqrt(8 * part / (d - 1))
-    sigma_two = math.sqrt(d - 1) / math.sqrt(2 * part)
+    return {"rho": rho, "part": part, "sigma_one": math.sqrt(d) / math.sqrt(2 * part),
+            "epsilon_round": math.sqrt(8 * part / (d - 1)), "sigma_two": math.sqrt(d - 1) / math.sqrt(2 * part)}
+
+
+def mst_release(members: Sequence[Sequence[str]], panel_sites: Sequence[str], epsilon: float, delta: float,
+                phased: bool = True, seed: int = 0) -> dict[str, Any]:
+    """MST's measurements of the members (McKenna, Miklau & Sheldon 2021, "Winning the NIST
+    contest") on the sites as attributes, in zCDP (:func:`mst_noise`):
+
+    1. every site's one-way counts with Gaussian noise;
+    2. d − 1 edges of a spanning tree chosen by the exponential mechanism in Kruskal's order,
+       scored by the pairs' departure from independence (:func:`select_tree`);
+    3. the chosen pairs' two-way counts with Gaussian noise.
+
+    Returns everything released: ``records``, ``sizes`` (categories per site), ``one_way``
+    (the noisy counts, site by site), ``total`` (the released number of people), ``edges``,
+    ``tables`` (edge -> noisy two-way counts) and the privacy ``record``; only this may
+    reach :func:`mst_sample`."""
+    records = tk.record_vocabulary(panel_sites, phased=phased)
+    x, sizes = categories(members, records)
+    d = len(sizes)
+    noise = mst_noise(epsilon, delta, d)
     rng = np.random.default_rng([seed, 0x357])
     offsets = np.concatenate([[0], np.cumsum(sizes)])
-    noisy_one = one_way_counts(x, sizes) + rng.normal(0.0, sigma_one, size=int(offsets[-1]))
+    noisy_one = one_way_counts(x, sizes) + rng.normal(0.0, noise["sigma_one"], size=int(offsets[-1]))
     per_site = np.split(noisy_one, offsets[1:-1])
     shares = np.concatenate([_shares(counts) for counts in per_site])
     total = max(float(np.mean([counts.sum() for counts in per_site])), 1.0)
-    edges = select_tree(independence_errors(x, sizes, shares, total), epsilon_round, rng)
-    tables = {(a, b): two_way_counts(x, sizes, a, b) + rng.normal(0.0, sigma_two, size=(sizes[a], sizes[b]))
+    edges = select_tree(independence_errors(x, sizes, shares, total), noise["epsilon_round"], rng)
+    tables = {(a, b): two_way_counts(x, sizes, a, b) + rng.normal(0.0, noise["sigma_two"], size=(sizes[a], sizes[b]))
               for a, b in edges}
-    # post-processing: each site's shares, each table fitted to them
+    names = list(site_records(records))
+    record = {"mechanism": MST + " (one-way counts, exponential-mechanism spanning tree, two-way counts; zCDP)",
+              "neighbouring": NEIGHBOURS, "rho": noise["rho"], "rho_parts": [noise["part"]] * 3,
+              "noise_std_one_way": noise["sigma_one"], "noise_std_two_way": noise["sigma_two"],
+              "epsilon_per_round": noise["epsilon_round"], "rounds": d - 1, "target_epsilon": float(epsilon),
+              "epsilon": zcdp_epsilon(noise["rho"], delta), "delta": float(delta),
+              "accountant": "zCDP, converted by the RDP conversion of Opacus",
+              "edges": [[names[a], names[b]] for a, b in edges], OUTSIDE: {"members": len(members)}}
+    return {"records": records, "sizes": sizes, "one_way": noisy_one, "total": total, "edges": edges,
+            "tables": tables, "sigma_one": noise["sigma_one"], "sigma_two": noise["sigma_two"], "record": record}
+
+
+def mst_sample(release: dict[str, Any], n: int, seed: int = 0) -> list[list[str]]:
+    """``n`` people from MST's measurements (:func:`mst_release`; post-processing): each
+    site's shares from its one-way counts and the margins of its tables (inverse-variance
+    weighted), each table fitted to those margins (:func:`_fit_table`), and people sampled
+    down the tree. Private-PGM's general estimator fits the same tree model; on a tree its
+    fit is this closed form (the measured ``mbi`` 2.0 estimator took 340 s per fit on 1,000
+    sites, mostly compiling)."""
+    n = privacy._count("n", int(n) if isinstance(n, np.integer) else n)
+    sizes, edges, tables, total = release["sizes"], release["edges"], release["tables"], release["total"]
+    sigma_one, sigma_two = release["sigma_one"], release["sigma_two"]
+    d = len(sizes)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    per_site = np.split(release["one_way"], offsets[1:-1])
     weight_sum = np.full(d, 1.0 / sigma_one ** 2)
     share_sum = [counts / sigma_one ** 2 for counts in per_site]
     for (a, b), table in tables.items():
@@ -454,6 +479,7 @@ def mst(members: Sequence[Sequence[str]], panel_sites: Sequence[str], n: int, ep
     for a, b in edges:
         neighbours[a].append(b)
         neighbours[b].append(a)
+    rng = np.random.default_rng([seed, 0x5A4])
     draws = np.zeros((n, d), dtype=np.int64)
     draws[:, 0] = rng.choice(sizes[0], size=n, p=marginals[0])
     seen, queue = {0}, [0]
@@ -469,16 +495,79 @@ def mst(members: Sequence[Sequence[str]], panel_sites: Sequence[str], n: int, ep
             draws[:, child] = np.minimum((cumulative < rng.random(n)[:, None]).sum(axis=1), sizes[child] - 1)
             seen.add(child)
             queue.append(child)
-    blocks = site_records(records)
-    names, options = list(blocks), list(blocks.values())
-    synthetic = [[options[j][c - 1] for j, c in enumerate(row) if c > 0] for row in draws]
-    record = {"mechanism": MST + " (one-way counts, exponential-mechanism spanning tree, two-way counts; zCDP)",
-              "neighbouring": NEIGHBOURS, "rho": rho, "rho_parts": [part, part, part],
-              "noise_std_one_way": sigma_one, "noise_std_two_way": sigma_two, "epsilon_per_round": epsilon_round,
-              "rounds": d - 1, "target_epsilon": float(epsilon), "epsilon": zcdp_epsilon(rho, delta),
-              "delta": float(delta), "accountant": "zCDP, converted by the RDP conversion of Opacus",
-              "edges": [[names[a], names[b]] for a, b in edges], OUTSIDE: {"members": len(members)}}
-    return synthetic, record
+    options = list(site_records(release["records"]).values())
+    return [[options[j][c - 1] for j, c in enumerate(row) if c > 0] for row in draws]
+
+
+def mst(members: Sequence[Sequence[str]], panel_sites: Sequence[str], n: int, epsilon: float, delta: float,
+        phased: bool = True, seed: int = 0) -> tuple[list[list[str]], dict[str, Any]]:
+    """MST: its measurements (:func:`mst_release`) and ``n`` people sampled from them
+    (:func:`mst_sample`). Returns the profiles and the privacy record."""
+    n = privacy._count("n", int(n) if isinstance(n, np.integer) else n)
+    release = mst_release(members, panel_sites, epsilon, delta, phased=phased, seed=seed)
+    return mst_sample(release, n, seed=seed), release["record"]
+
+
+# --------------------------------------------------------------------------------------
+# The baselines as the book runs them
+# --------------------------------------------------------------------------------------
+
+#: The baselines by the name their cohorts carry (``sites-eps8``, ``mst-eps1-seed2``; the
+#: run-directory contract, :func:`lib.artefacts.model_name`) -> the mechanism's name.
+MECHANISMS = {"sites": INDEPENDENT_SITES, "mst": MST}
+
+
+def _mechanism(name: str) -> str:
+    if name not in MECHANISMS:
+        raise ValueError(f"mechanism={name!r} is unknown; choose one of {sorted(MECHANISMS)}")
+    return name
+
+
+def release(mechanism: str, members: Sequence[Sequence[str]], public: Sequence[Sequence[str]],
+            panel_sites: Sequence[str], n: int, epsilon: float, delta: float, phased: bool = True,
+            seed: int = 0) -> tuple[list[list[str]], dict[str, Any]]:
+    """``n`` synthetic people from baseline ``mechanism`` (a key of :data:`MECHANISMS`) run
+    on ``members`` at (``epsilon``, ``delta``): :func:`private_independent_sites` (its
+    contribution bound from the ``public`` people) or :func:`mst`. Returns the profiles and
+    the privacy record."""
+    privacy.check_delta(delta, max(1, len(members)))
+    if _mechanism(mechanism) == "sites":
+        return private_independent_sites(members, public, panel_sites, n, epsilon, delta, phased=phased, seed=seed)
+    return mst(members, panel_sites, n, epsilon, delta, phased=phased, seed=seed)
+
+
+def audit_scores(mechanism: str, members: Sequence[Sequence[str]], canaries: Sequence[Sequence[str]],
+                 included: Sequence[bool], public: Sequence[Sequence[str]], panel_sites: Sequence[str],
+                 epsilon: float, delta: float, phased: bool = True, seed: int = 0
+                 ) -> tuple[np.ndarray, dict[str, Any]]:
+    """The auditor's score of each canary after ``mechanism`` ran on the members and the
+    ``included`` canaries (the one-run audit's insertion, :func:`lib.audit.one_run_audit`):
+    the mechanism's own release, less the members' exact counts (the auditor knows everything
+    but the coins), summed over the canary's coordinates -- its records for independent
+    sites (:func:`release_counts`), its records' cells in MST's one-way counts
+    (:func:`mst_release`; its 0|0 cells, which every canary shares, the tree and the two-way
+    counts are left unscored, so the bound is a lower bound on a part of the budget). Summed
+    over the canary's own cells, this is the projection onto what tells it from the others,
+    the most powerful test of a Gaussian release. Returns the scores and the privacy record."""
+    if len(canaries) != len(included):
+        raise ValueError(f"{len(canaries)} canaries but {len(included)} coins")
+    inserted = list(members) + [list(c) for c, inside in zip(canaries, included) if inside]
+    if _mechanism(mechanism) == "sites":
+        records = tk.record_vocabulary(panel_sites, phased=phased)
+        bound = contribution_bound(public)
+        noisy, record = release_counts(inserted, records, bound, epsilon, delta, seed=seed)
+        exact, _, _ = bounded_counts(members, records, bound, seed=seed)
+        index = {r: i for i, r in enumerate(records)}
+        gap = noisy - exact
+        return np.array([sum(gap[index[r]] for r in canary) for canary in canaries]), record
+    made = mst_release(inserted, panel_sites, epsilon, delta, phased=phased, seed=seed)
+    exact = one_way_counts(categories(members, made["records"])[0], made["sizes"])
+    x, _ = categories(canaries, made["records"])
+    offsets = np.concatenate([[0], np.cumsum(made["sizes"])])[:-1]
+    gap = made["one_way"] - exact
+    # a canary's 0|0 cells are every other canary's too: they move with how many were
+    # inserted, not with whether this one was, so only its own records' cells are scored
+    return np.where(x > 0, gap[offsets[None, :] + x], 0.0).sum(axis=1), made["record"]
 
 
 def _private_epsilon(name: str, value: Any) -> float:

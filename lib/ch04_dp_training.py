@@ -19,6 +19,11 @@ same GPT-2 fine-tuned through dp-transformers beside the Opacus path.
   (:func:`lib.dp_transformers_compat.fit`: the library the dissertation used, on today's
   libraries), same data, base, ε, δ and optimisation, saved to
   ``models/gpt2-dptransformers-eps<eps>/``.
+* :func:`release_baselines` -- the private baselines (:mod:`lib.baselines`: private
+  independent sites and MST) on the same members, at the same δ, every ε of the grid and
+  every training seed: "what the budget buys" without a language model, their cohorts
+  written by the same VCF writer into ``synthetic/<mechanism>-eps<eps>.vcf.gz`` and their
+  ``privacy.json`` into ``models/<mechanism>-eps<eps>/``.
 * :func:`summary_frame`, :func:`epoch_frame`, :func:`accountant_table`,
   :func:`trainer_comparison`, :func:`claims` -- the chapter's tables, and the sentences it
   states, computed.
@@ -35,6 +40,7 @@ import json
 import math
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -42,8 +48,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import artefacts, ch03_models, charts, dp_transformers_compat, evidence, models, parallel, privacy, rundir
-from . import training
+from . import artefacts, baselines, ch03_models, charts, dp_transformers_compat, evidence, generation, models
+from . import parallel, privacy, profiletext, rundir, training
 from . import tokenization as tk
 
 CHAPTER = "04_dp_training"
@@ -329,6 +335,123 @@ def synthesize_private(run: str | os.PathLike, trained: Mapping[str, Mapping[str
             cohorts[name] = {"validity": artefacts.read_validity(run, name),
                              "cohort": artefacts.read_synthetic(run, name, panel)}
     return dict(sorted(cohorts.items(), key=lambda kv: (kv[0].split("-")[0], kv[0])))
+
+
+# --------------------------------------------------------------------------------------
+# Private baselines at the same budget
+# --------------------------------------------------------------------------------------
+
+#: The version of the baselines' releases (a change of it makes a rerun release them again).
+BASELINE_VERSION = 1
+#: Where a baseline's diagnostics outside ε go (what its release counted on the members).
+BASELINE_DIAGNOSTICS = "release.json"
+BASELINE_NOTE = ("diagnostic outside the privacy guarantee: counted on the members without noise (how many, how "
+                 "many were cut to the contribution bound). Kept in diagnostics/, never released with the cohort.")
+
+
+def baseline_paths(run: str | os.PathLike, name: str) -> dict[str, Path]:
+    """A baseline's files: its cohort (:func:`lib.artefacts.synthetic_paths`), its
+    ``models/<name>/privacy.json`` (what a run may release beside the cohort) and
+    ``diagnostics/<name>/release.json`` (:data:`lib.baselines.OUTSIDE`: counted on the
+    members, outside ε, never released)."""
+    return {**artefacts.synthetic_paths(run, name), "privacy": artefacts.model_dir(run, name) / privacy.PRIVACY_JSON,
+            "outside": artefacts.diagnostics_dir(run) / name / BASELINE_DIAGNOSTICS}
+
+
+def release_baseline(run: str, mechanism: str, epsilon: float, settings: Mapping[str, Any], seed: int,
+                     seed_index: int, n_samples: int) -> dict[str, Any]:
+    """One private baseline (:func:`lib.baselines.release`) on the run's members at
+    ``epsilon`` and the profile's δ, with training seed ``seed_index``'s random seed
+    (:func:`lib.artefacts.training_seed`), ``n_samples`` people written through the models'
+    VCF writer (:func:`lib.ch03_models.write_synthetic`); reused when its inputs and
+    settings are unchanged (a job of :func:`lib.parallel.run_jobs`). Returns ``name``,
+    ``family`` (the mechanism), ``epsilon``, ``seed``, ``privacy`` (the released record),
+    ``validity`` and ``seconds``."""
+    started = time.perf_counter()
+    run_path = Path(run)
+    name = artefacts.model_name(mechanism, eps=epsilon, seed=seed_index)
+    dp = dp_settings(settings)
+    rng_seed = artefacts.training_seed(seed, seed_index)
+    data = artefacts.cohort_paths(run_path)
+    params = dict(mechanism=mechanism, eps=float(epsilon), delta=dp["delta"], seed=rng_seed, n_samples=int(n_samples),
+                  version=BASELINE_VERSION, profiles_sha256=rundir.sha256(data["profiles"]),
+                  splits_sha256=rundir.sha256(data["splits"]), panel_sha256=rundir.sha256(data["panel"]))
+    paths = baseline_paths(run_path, name)
+    checked = [paths[k] for k in ("vcf", "profiles", "summary", "privacy", "outside")]
+    if not rundir.is_current(run_path, params, checked):
+        panel, phased = artefacts.load_panel(run_path)
+        members = [list(v) for v in artefacts.split_profiles(run_path, "train")["variants"]]
+        public = [list(v) for v in artefacts.split_profiles(run_path, "public")["variants"]]
+        profiles, record = baselines.release(mechanism, members, public, profiletext.site_keys(panel), int(n_samples),
+                                             float(epsilon), dp["delta"], phased=phased, seed=rng_seed)
+        outside = record.pop(baselines.OUTSIDE)
+        summary = generation.validity_summary(profiles, panel, [True] * len(profiles))
+        ch03_models.write_synthetic(run_path, name, profiles, panel,
+                                    dict(name=name, mechanism=mechanism, eps=float(epsilon), seed=rng_seed,
+                                         n_samples=int(n_samples), privacy=record, summary=summary))
+        rundir.write_json(paths["privacy"], record)
+        rundir.write_json(paths["outside"], {baselines.OUTSIDE: outside, "note": BASELINE_NOTE})
+        rundir.record_artefacts(run_path, CHAPTER, params, checked)
+    return {"name": name, "family": mechanism, "epsilon": float(epsilon), "seed": int(seed_index),
+            "privacy": rundir.read_json(paths["privacy"]), "validity": artefacts.read_validity(run_path, name),
+            "seconds": time.perf_counter() - started}
+
+
+def release_baselines(run: str | os.PathLike, grid: Sequence[float], settings: Mapping[str, Any], n_samples: int,
+                      seed: int = 0, n_seeds: int | None = None,
+                      mechanisms: Sequence[str] = tuple(baselines.MECHANISMS)) -> dict[str, dict[str, Any]]:
+    """:func:`release_baseline` for every mechanism, every private ε of ``grid`` (a baseline
+    at ε = ∞ would be the members' own counts: the utility chapter's non-private references
+    already are) and every training seed (:func:`seed_count`), side by side. Returns name ->
+    what :func:`release_baseline` returns."""
+    unknown = [m for m in mechanisms if m not in baselines.MECHANISMS]
+    if unknown:
+        raise ValueError(f"mechanisms={unknown}: no such private baseline; choose from {sorted(baselines.MECHANISMS)}")
+    n = seed_count(settings, n_seeds)
+    jobs = [dict(run=str(run), mechanism=mechanism, epsilon=float(epsilon), settings=dict(settings), seed=seed,
+                 seed_index=index, n_samples=int(n_samples))
+            for mechanism in mechanisms for epsilon in grid if float(epsilon) != float("inf") for index in range(n)]
+    jobs.sort(key=lambda job: job["mechanism"] != "mst")  # the slower first: a shorter tail
+    out = {made["name"]: made for made in parallel.run_jobs(release_baseline, jobs)}
+    return dict(sorted(out.items(), key=lambda kv: (kv[1]["family"] != "sites", -kv[1]["epsilon"], kv[1]["seed"])))
+
+
+def baseline_table(made: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per baseline setting (the first training seed's release): the mechanism, the
+    target ε, the ε its accountant computed, δ, how its noise was set (σ and the
+    contribution bound for independent sites; ρ and its parts for MST), its seeds and the
+    seconds the release and sampling took (or its reuse)."""
+    rows = []
+    for name, item in made.items():
+        if item["seed"]:
+            continue
+        r = item["privacy"]
+        seeds = sum(1 for other in made.values() if other["family"] == item["family"]
+                    and other["epsilon"] == item["epsilon"])
+        if item["family"] == "sites":
+            noise = (f"σ = {r['noise_multiplier']:.3f} × Δ = √({r['contribution_bound']} + 1) = "
+                     f"{r['l2_sensitivity']:.2f}")
+        else:
+            noise = (f"ρ = {r['rho']:.4f} (thirds); σ one-way {r['noise_std_one_way']:.1f}, two-way "
+                     f"{r['noise_std_two_way']:.1f}; ε per tree edge {r['epsilon_per_round']:.4f}")
+        rows.append({"baseline": name, "mechanism": baselines.MECHANISMS[item["family"]],
+                     "ε (target)": f"{r['target_epsilon']:g}", "accountant ε": f"{r['epsilon']:.3f}",
+                     "δ": f"{r['delta']:.1e}", "noise": noise, "accountant": r["accountant"], "seeds": seeds,
+                     "seconds (seed 0)": f"{item['seconds']:.1f}"})
+    return pd.DataFrame(rows).set_index("baseline")
+
+
+def baseline_numbers(made: Mapping[str, Mapping[str, Any]], seconds: float) -> dict[str, str]:
+    """What the chapter's prose cites about the baselines: ``baseline_bound`` (independent
+    sites' contribution bound k), ``baseline_sensitivity``, ``baseline_minutes`` (every
+    release and its sampling, or their reuse), ``baseline_eps_gap`` (the largest gap between a
+    baseline's accountant ε and its target) and ``n_baselines``."""
+    sites = [m["privacy"] for m in made.values() if m["family"] == "sites"]
+    gaps = [abs(m["privacy"]["epsilon"] - m["privacy"]["target_epsilon"]) for m in made.values()]
+    return {"baseline_bound": f"{sites[0]['contribution_bound']}" if sites else "–",
+            "baseline_sensitivity": f"{sites[0]['l2_sensitivity']:.2f}" if sites else "–",
+            "baseline_minutes": f"{seconds / 60:.1f}", "n_baselines": f"{len(made):,}",
+            "baseline_eps_gap": f"{max(gaps):.3f}" if gaps else "–"}
 
 
 # --------------------------------------------------------------------------------------

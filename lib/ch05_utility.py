@@ -40,7 +40,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import artefacts, charts, evidence, popgen, rundir, stats, utility, vcf
+from . import artefacts, baselines, charts, evidence, models, popgen, rundir, stats, utility, vcf
 from .cohort import CHR22_LENGTH
 
 CHAPTER = "05_utility"
@@ -426,7 +426,7 @@ def cohort_label(row: Mapping[str, Any]) -> str:
     seeds)`` for a setting averaged over several; references by their name."""
     if row["kind"] == "reference":
         return str(row.get("cohort", row.get("setting")))
-    family = {"mingpt": "minGPT", "gpt2": "GPT-2"}.get(row["family"], row["family"])
+    family = FAMILY_LABELS.get(row["family"], row["family"])
     tokenizer = "" if row["tokenizer"] == artefacts.main_tokenizer(row["family"]) else f"/{row['tokenizer']}"
     variant = {"cliponly": " (clip only)", "dptransformers": " (dp-transformers)"}.get(row["variant"], "")
     eps = "∞" if row["variant"] == "cliponly" else row["eps"]
@@ -540,7 +540,7 @@ def bcftools_table(run: str | os.PathLike, cohorts: Sequence[str]) -> pd.DataFra
 # Frames for the figures
 # --------------------------------------------------------------------------------------
 
-FAMILY_LABELS = {"mingpt": "minGPT", "gpt2": "GPT-2"}
+FAMILY_LABELS = {"mingpt": "minGPT", "gpt2": "GPT-2", "sites": "private independent sites", "mst": "MST"}
 
 
 def labels(table: pd.DataFrame) -> dict[str, str]:
@@ -858,11 +858,95 @@ def dp_effect(seeds: pd.DataFrame, metrics: Sequence[str] = DP_CLAIM_METRICS,
                                        "diff_low", "diff_high", "level", "verdict"])
 
 
+#: The utility metrics the claim "at the same ε the private language model gives more useful
+#: cohorts than the private baselines" is judged on, declared before any cohort is scored:
+#: the same directed headline metrics as the DP claim.
+BASELINE_CLAIM_METRICS = DP_CLAIM_METRICS
+
+
+def baseline_effect(seeds: pd.DataFrame, metrics: Sequence[str] = BASELINE_CLAIM_METRICS,
+                    level: float | None = None) -> pd.DataFrame:
+    """At every private ε both have, each language-model family's main setting against each
+    private baseline (:data:`lib.baselines.MECHANISMS`) on every metric of ``metrics``, on
+    the seed-level estimates (:func:`oriented`, :func:`lib.evidence.compare`), read from the
+    language model's side: ``better``, ``worse`` or ``indistinguishable``, the difference's
+    interval at ``level`` (default: Bonferroni over all the comparisons made). Columns
+    ``eps``, ``model``, ``baseline`` (labels), ``metric``, ``value``, ``low``, ``high`` (the
+    model's), ``baseline_value``, ``baseline_low``, ``baseline_high``, ``difference``,
+    ``diff_low``, ``diff_high`` (of the oriented values: distance from the ideal where the
+    metric has one), ``level``, ``verdict``."""
+    main = main_settings(seeds)
+    private = main[np.isfinite(main["epsilon"].astype(float)) & (main["eps"] != charts.CLIP_ONLY_LABEL)]
+    is_base = private["family"].map(artefacts.is_baseline)
+    found = []
+    for lm in private[~is_base].itertuples():
+        for base in private[is_base & (private["eps"] == lm.eps)].itertuples():
+            for metric in metrics:
+                try:  # a metric the run lacks is no comparison
+                    found.append((lm, base, metric, oriented(seeds, lm.setting, metric),
+                                  oriented(seeds, base.setting, metric)))
+                except KeyError:
+                    continue
+    if level is None and found:
+        level = evidence.bonferroni(len(found))
+    rows = []
+    for lm, base, metric, (a, sense), (b, _) in found:
+        mine, theirs = estimate(seeds, lm.setting, metric), estimate(seeds, base.setting, metric)
+        c = evidence.compare(a, b, sense, level)
+        rows.append({"eps": lm.eps, "model": FAMILY_LABELS[lm.family], "baseline": FAMILY_LABELS[base.family],
+                     "metric": metric, "value": mine.value, "low": mine.low, "high": mine.high,
+                     "baseline_value": theirs.value, "baseline_low": theirs.low, "baseline_high": theirs.high,
+                     "difference": c["difference"], "diff_low": c["low"], "diff_high": c["high"], "level": level,
+                     "verdict": c["outcome"]})
+    return pd.DataFrame(rows, columns=["eps", "model", "baseline", "metric", "value", "low", "high", "baseline_value",
+                                       "baseline_low", "baseline_high", "difference", "diff_low", "diff_high", "level",
+                                       "verdict"])
+
+
+def format_baseline_effect(effects: pd.DataFrame) -> pd.DataFrame:
+    """:func:`baseline_effect` for the page: per ε, model and baseline, each metric as the
+    model's value against the baseline's (seed-level 95% intervals) and who wins."""
+    who = {"better": "model", "worse": "baseline", "indistinguishable": "–", "equivalent": "neither"}
+    rows = []
+    for r in effects.itertuples():
+        rows.append({"ε": r.eps, "model": r.model, "baseline": r.baseline,
+                     "metric": SHORT_TITLES.get(r.metric, r.metric),
+                     "model's value": _fmt(r.value, r.low, r.high), "baseline's": _fmt(
+                         r.baseline_value, r.baseline_low, r.baseline_high), "wins": who[r.verdict]})
+    return pd.DataFrame(rows)
+
+
+def _baseline_claim(seeds: pd.DataFrame) -> evidence.Claim:
+    claim = "At the same ε, the private language model gives more useful cohorts than the private baselines"
+    effects = baseline_effect(seeds)
+    m = len(effects)
+    rule = (f"at every private ε, each language model's main setting against each private baseline (private "
+            f"independent sites, MST; same members, same δ) on the pre-declared metrics "
+            f"({', '.join(BASELINE_CLAIM_METRICS)}; a two-sample AUC and AATS by their distance from 0.5, the "
+            "LD-decay distance and TSTR as they are), seed-level intervals of the difference"
+            + (f" at {effects['level'].iloc[0]:.2%} (Bonferroni over the {m} comparisons)" if m else "")
+            + "; " + evidence.MAJORITY_RULE)
+    if not m:
+        return evidence.Claim(claim, "cannot be told", rule, "the run has no private baseline beside a private model "
+                              "at the same ε")
+    counts = evidence.tally(effects["verdict"])
+    parts = []
+    for (eps, model, base), group in effects.groupby(["eps", "model", "baseline"], sort=False):
+        wins = [SHORT_TITLES.get(x, x) for x in group.loc[group["verdict"] == "better", "metric"]]
+        losses = [SHORT_TITLES.get(x, x) for x in group.loc[group["verdict"] == "worse", "metric"]]
+        parts.append(f"ε = {eps}, {model} against {base}: "
+                     + (f"the model wins on {', '.join(wins)}" if wins else "the model wins on none")
+                     + (f", the baseline on {', '.join(losses)}" if losses else ""))
+    text = (f"of {m} comparisons, the language model is better in {counts['better']}, worse in {counts['worse']} "
+            f"and indistinguishable in {counts['indistinguishable']} (" + "; ".join(parts) + ")")
+    return evidence.Claim(claim, evidence.majority_verdict(counts), rule, text)
+
+
 def family_sizes(settings: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
     """Each family's (layers, width) in the profile (a ``<family>_n_*`` key over ``model_n_*``):
     what the dissertation's size claims are tested on."""
     return {family: (int(settings.get(f"{family}_n_layer", settings.get("model_n_layer"))),
-                     int(settings.get(f"{family}_n_embd", settings.get("model_n_embd")))) for family in FAMILY_LABELS}
+                     int(settings.get(f"{family}_n_embd", settings.get("model_n_embd")))) for family in models.FAMILIES}
 
 
 #: Verdicts a claim can get (:data:`lib.evidence.VERDICTS`), from its numbers (never typed into the prose).
@@ -1012,7 +1096,9 @@ def claim_records(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dic
     ``ceiling`` (:class:`lib.evidence.Claim`). ``dp_claim`` (DP improving utility: the
     dissertation's "DP regularises"), ``identical_claim`` (large models writing
     near-identical samples), ``size_claim`` (small models more diverse but worse
-    positions), ``memorisation_claim`` (members memorised)."""
+    positions), ``memorisation_claim`` (members memorised), ``baseline_claim`` (the private
+    language models against the private baselines at the same ε: this book's question, not
+    the dissertation's)."""
     seeds = result.get("seeds")
     if seeds is None:
         seeds = seed_table(result["table"])
@@ -1021,7 +1107,9 @@ def claim_records(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dic
                                       "Large models write near-identical samples"),
             "size_claim": untold(lambda: _size_claim(seeds, settings),
                                  "Small models write more diverse people but put variants at worse positions"),
-            "memorisation_claim": untold(lambda: _memorisation_claim(seeds), "The models memorise their members")}
+            "memorisation_claim": untold(lambda: _memorisation_claim(seeds), "The models memorise their members"),
+            "baseline_claim": untold(lambda: _baseline_claim(seeds), "At the same ε, the private language model "
+                                     "gives more useful cohorts than the private baselines")}
 
 
 def untold(make: Any, claim: str) -> dict[str, str]:
@@ -1087,7 +1175,7 @@ def numbers(result: Mapping[str, Any], settings: Mapping[str, Any], seconds: flo
     for name, cohort in (("real", REAL), ("independent", INDEPENDENT), ("copy", COPY)):
         for metric in PROSE_REFERENCE_METRICS:
             out[f"{name}_{metric}"] = _lookup(seeds, cohort, metric)
-    for family in ("gpt2", "mingpt"):
+    for family in ("gpt2", "mingpt", *baselines.MECHANISMS):
         rows = main[(main["family"] == family) & (main["eps"] != charts.CLIP_ONLY_LABEL)]
         non_private = rows[rows["eps"] == "∞"]["setting"].tolist()
         private = rows[rows["eps"] != "∞"]

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import artefacts, audit, charts, evidence, generation, mia, models, parallel, popgen, privacy, profiletext
+from . import artefacts, audit, baselines, charts, evidence, generation, mia, models, parallel, popgen, privacy, profiletext
 from . import rundir, training
 from . import ch03_models, ch04_dp_training, ch05_utility
 from . import tokenization as tk
@@ -115,7 +115,7 @@ def candidates(run: str | os.PathLike, seed: int = 0, n_members: int | None = No
 
 def targets(run: str | os.PathLike) -> pd.DataFrame:
     """The run's trained models (``models/<name>/`` whose name is a model name; public
-    bases and reference models left out): ``model``, ``setting`` (the name without the
+    bases, reference models and the private baselines' records left out): ``model``, ``setting`` (the name without the
     training seed), ``seed`` (the training seed's index), ``family``, ``tokenizer``,
     ``epsilon``, ``eps`` (chart label), ``variant`` and ``accountant_epsilon`` (the ε in its
     ``privacy.json``, NaN without a guarantee)."""
@@ -124,6 +124,8 @@ def targets(run: str | os.PathLike) -> pd.DataFrame:
         try:
             parsed = artefacts.parse_model_name(directory.name)
         except ValueError:
+            continue
+        if artefacts.is_baseline(parsed["family"]):  # a private baseline releases a cohort, no model
             continue
         record = directory / privacy.PRIVACY_JSON
         spent = rundir.read_json(record).get("epsilon") if record.exists() else None
@@ -794,12 +796,44 @@ def audit_run(run: str | os.PathLike, family: str, epsilon: float, settings: Map
                                            for i, s in enumerate(left_out)])}
 
 
+def audit_baseline(run: str | os.PathLike, mechanism: str, epsilon: float, settings: Mapping[str, Any],
+                   seed: int = 0, m: int | None = None) -> dict[str, Any]:
+    """The one-run audit of a private baseline (:data:`lib.baselines.MECHANISMS`), as
+    :func:`audit_run` audits a model: the same ``m`` canaries (:func:`make_canaries`) and
+    the same seeded fair coins, each canary added to the members when its coin is 1, the
+    mechanism run once on them at ``epsilon`` and the profile's δ (its own release code,
+    :func:`lib.baselines.audit_scores`), each canary scored by what the release says about
+    its own coordinates, then :func:`lib.audit.one_run_audit` (β = 0.05). The run is
+    ``audit-<mechanism>-eps<ε>`` (never a target, nothing written but the audit table).
+    Returns what :func:`audit_run` returns."""
+    run = Path(run)
+    m = int(m or settings.get("audit_canaries", 100))
+    canaries = make_canaries(run, m, seed)
+    included = np.random.default_rng([seed, 0x51DE]).random(m) < 0.5
+    panel, phased = artefacts.load_panel(run)
+    members = [list(v) for v in artefacts.split_profiles(run, "train")["variants"]]
+    public = [list(v) for v in artefacts.split_profiles(run, "public")["variants"]]
+    delta = float(ch04_dp_training.dp_settings(settings)["delta"])
+    scores, record = baselines.audit_scores(mechanism, members, canaries, included, public,
+                                            profiletext.site_keys(panel), float(epsilon), delta, phased=phased,
+                                            seed=seed)
+    record.pop(baselines.OUTSIDE, None)
+    bound = audit.one_run_audit(scores, included, delta=delta, beta=0.05, k_values=audit_k_values(m))
+    left_out = scores[~included]
+    return {"model": f"{AUDIT_PREFIX}-{mechanism}-eps{artefacts.eps_text(epsilon)}", "family": mechanism,
+            "epsilon": float(epsilon), "record": record, "bound": bound, "scores": scores, "included": included,
+            "exposure": np.array([audit.exposure_from_scores(s, left_out)["exposure"] for s in scores[included]]),
+            "baseline_exposure": np.array([audit.exposure_from_scores(s, np.delete(left_out, i))["exposure"]
+                                           for i, s in enumerate(left_out)])}
+
+
 def run_audits(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0,
-               epsilons: Sequence[float] | None = None, families: Sequence[str] = ("mingpt", "gpt2")
-               ) -> list[dict[str, Any]]:
+               epsilons: Sequence[float] | None = None, families: Sequence[str] = ("mingpt", "gpt2"),
+               mechanisms: Sequence[str] = tuple(baselines.MECHANISMS)) -> list[dict[str, Any]]:
     """:func:`audit_run` for every family and every ε of the profile's
-    ``audit_epsilons`` (default: the private grid, then ``inf`` for clipping alone); the
-    :func:`audit_table` is written to ``metrics/06_audit.csv``."""
+    ``audit_epsilons`` (default: the private grid, then ``inf`` for clipping alone), and
+    :func:`audit_baseline` for every private baseline of ``mechanisms`` at every finite one;
+    the :func:`audit_table` is written to ``metrics/06_audit.csv``."""
     grid = list(epsilons if epsilons is not None else
                 settings.get("audit_epsilons", [*settings["dp_epsilons"], float("inf")]))
     with parallel.job_threads():  # the bases the audit runs start from, once
@@ -807,6 +841,9 @@ def run_audits(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 
             ch03_models.family_base(run, family, settings, seed=seed)
     audits = parallel.run_jobs(audit_run, [dict(run=str(run), family=family, epsilon=float(e), settings=dict(settings),
                                                 seed=seed) for family in families for e in grid])
+    audits += parallel.run_jobs(audit_baseline, [dict(run=str(run), mechanism=b, epsilon=float(e),
+                                                      settings=dict(settings), seed=seed)
+                                                 for b in mechanisms for e in grid if float(e) != float("inf")])
     path = Path(run) / "metrics" / "06_audit.csv"
     rundir.write_text(path, audit_table(audits).to_csv(index=False))
     rundir.record_artefacts(Path(run), CHAPTER, {"seed": seed, "grid": grid, "version": PRIVACY_CHAPTER_VERSION},
@@ -887,6 +924,23 @@ def audit_numbers(audits: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 # Tables
 # --------------------------------------------------------------------------------------
 
+def baseline_targets(run: str | os.PathLike) -> pd.DataFrame:
+    """The private baselines' releases of the run (``models/<mechanism>-eps<ε>/privacy.json``,
+    :func:`lib.ch04_dp_training.release_baselines`) in :func:`targets`' columns: their
+    cohorts are attacked like the models' (the released cohort is all there is to attack)."""
+    rows = []
+    for mechanism in baselines.MECHANISMS:
+        for record in sorted((Path(run) / "models").glob(f"{mechanism}-eps*/{privacy.PRIVACY_JSON}")):
+            name = record.parent.name
+            parsed = artefacts.parse_model_name(name)
+            rows.append({"model": name, "setting": artefacts.setting_name(name), "seed": parsed["seed"],
+                         "family": parsed["family"], "tokenizer": parsed["tokenizer"], "epsilon": parsed["epsilon"],
+                         "eps": charts.epsilon_label(parsed["epsilon"]), "variant": "",
+                         "accountant_epsilon": float(rundir.read_json(record)["epsilon"])})
+    return pd.DataFrame(rows, columns=["model", "setting", "seed", "family", "tokenizer", "epsilon", "eps", "variant",
+                                       "accountant_epsilon"])
+
+
 def results_table(run: str | os.PathLike, model_results: Mapping[str, Any], cohort_results: Mapping[str, Any],
                   params: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """One row per (target, attack): the target's kind (a model or a released cohort),
@@ -896,7 +950,7 @@ def results_table(run: str | os.PathLike, model_results: Mapping[str, Any], coho
     ``selected``, the attack it is). Written to ``metrics/06_privacy.csv`` and recorded in
     the manifest."""
     run = Path(run)
-    described = model_results["targets"].set_index("model")
+    described = pd.concat([model_results["targets"], baseline_targets(run)], ignore_index=True).set_index("model")
     rows = []
     sources = [("model", r) for r in model_results["rows"]] + [("synthetic cohort", r) for r in cohort_results["rows"]]
     for kind, row in sources:
@@ -1087,11 +1141,13 @@ def roc_frame(results: Mapping[str, Any], model: str, attacks: Sequence[str] | N
 def frontier(seeds: pd.DataFrame, utility: pd.DataFrame,
              utility_metrics: Sequence[str] = ch05_utility.HEADLINE) -> pd.DataFrame:
     """One point per main setting (each family's main tokenizer at every ε and clipping
-    alone: :func:`lib.ch05_utility.main_settings`) and per reference cohort, for each of
+    alone, and each private baseline at every ε: :func:`lib.ch05_utility.main_settings`)
+    and per reference cohort, for each of
     ``utility_metrics`` of the utility chapter's seed-level table (``utility``,
     :func:`lib.ch05_utility.seed_table`): ``utility`` with its seed-level interval
     (``utility_low``, ``utility_high``) against the declared primary attack on the
-    setting's models (a reference cohort: the primary attack on the released cohort) from
+    setting's models (a reference cohort or a private baseline: the primary attack on the
+    released cohort) from
     this chapter's seed-level table (``seeds``, :func:`seed_table`): ``attack_auc`` with its
     interval, ``attack`` and ``tpr@0.1``. A metric the utility table lacks is an error
     naming it."""
@@ -1103,7 +1159,9 @@ def frontier(seeds: pd.DataFrame, utility: pd.DataFrame,
     model_primary = primary[primary["target_kind"] == "model"]
     cohort_primary = primary[primary["target_kind"] == "synthetic cohort"]
     main = ch05_utility.main_settings(utility)
-    points = [(row.setting, row.family, row.eps, model_primary) for row in main.itertuples()]
+    # a private baseline has no model: the primary attack on its released cohort
+    points = [(row.setting, row.family, row.eps, cohort_primary if artefacts.is_baseline(row.family) else model_primary)
+              for row in main.itertuples()]
     points += [(ref, "reference", ref, cohort_primary) for ref in (ch05_utility.COPY, ch05_utility.INDEPENDENT)]
     rows = []
     for metric in utility_metrics:

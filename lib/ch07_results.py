@@ -27,7 +27,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import artefacts, ch05_utility, ch06_privacy, evidence
+from . import artefacts, ch05_utility, ch06_privacy, charts, evidence
 
 CHAPTER = "07_results"
 
@@ -49,6 +49,7 @@ CLAIMS = {
                      "at ε = 1 0.59-0.60 against 0.53; 20 vs 20"),
     "memorisation": ("05 utility", "memorisation_claim", "93.7% of GPT-2's records are training records"),
     "bounds": ("06 privacy", "bound_claim", "not measured (no empirical ε, no audit)"),
+    "baselines": ("05 utility", "baseline_claim", "not examined (no private baseline was run)"),
 }
 
 
@@ -138,6 +139,37 @@ def privacy_table(loaded: Mapping[str, Any]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     rank = frame["family"].map(lambda f: order.index(f) if f in order else len(order))
     return frame.assign(_rank=rank).sort_values(["_rank", "setting"]).drop(columns="_rank").set_index("setting")
+
+
+def budget_table(loaded: Mapping[str, Any]) -> pd.DataFrame:
+    """What each private ε buys: at every private ε of the grid, each language model's main
+    setting and each private baseline side by side, on the headline utility metrics
+    (:data:`UTILITY_METRICS`; mean over training seeds, seed-level 95% interval) and the
+    declared primary attack on the setting's released cohort (the one attack every setting
+    shares: a baseline releases nothing else), its AUC over the same seeds."""
+    seeds, privacy_seeds = loaded["utility_seeds"], loaded["privacy_seeds"]
+    main = ch05_utility.main_settings(seeds)
+    private = main[np.isfinite(main["epsilon"].astype(float)) & (main["eps"] != charts.CLIP_ONLY_LABEL)]
+    if private.empty:
+        return pd.DataFrame()
+    attacks = privacy_seeds[(privacy_seeds["target_kind"] == "synthetic cohort")
+                            & privacy_seeds["primary"].astype(bool)].set_index("setting")
+    rows = []
+    for r in private.sort_values("epsilon", ascending=False, kind="stable").itertuples():
+        row = {"ε": r.eps, "generator": ch05_utility.FAMILY_LABELS.get(r.family, r.family),
+               "kind": "private baseline" if artefacts.is_baseline(r.family) else "language model"}
+        for metric in UTILITY_METRICS:
+            try:
+                e = ch05_utility.estimate(seeds, r.setting, metric)
+            except KeyError:
+                row[ch05_utility.SHORT_TITLES[metric]] = "–"
+                continue
+            row[ch05_utility.SHORT_TITLES[metric]] = ch05_utility.show(metric, (e.value, e.low, e.high))
+        a = attacks.loc[r.setting] if r.setting in attacks.index else None
+        row["primary attack on the cohort, AUC"] = (
+            f"{a['auc']:.3f} [{a['auc_low']:.3f}, {a['auc_high']:.3f}]" if a is not None else "–")
+        rows.append(row)
+    return pd.DataFrame(rows).set_index(["ε", "generator"])
 
 
 def bound_frame(loaded: Mapping[str, Any]) -> pd.DataFrame:

@@ -237,3 +237,39 @@ def test_mst_spends_its_epsilon_and_keeps_linkage_that_independent_sites_lose():
         baselines.categories([[RECORDS[0], RECORDS[1]]], RECORDS)
     with pytest.raises(ValueError, match="epsilon"):
         baselines.mst(cohort, SITES, 10, float("inf"), 1e-5)
+
+
+def audit_mechanism(mechanism: str, epsilon: float, seed: int = 0, m: int = 200) -> dict:
+    """The one-run audit of a baseline as the privacy chapter runs it
+    (:func:`lib.baselines.audit_scores`: the mechanism's own release code on the members and
+    the canaries whose coin is 1): ``m`` canaries of three records each at sites of their
+    own (no member, no other canary carries them), each inserted with probability 1/2."""
+    sites = [f"22:{1000 + 10 * i}:A>G" for i in range(30 + 3 * m)]
+    records = tk.record_vocabulary(sites)
+    site_of = baselines.site_records(records)
+    rng = np.random.default_rng(seed)
+    members = [[site_of[sites[j]][0] for j in sorted(rng.choice(30, size=3, replace=False))] for _ in range(100)]
+    canaries = [[site_of[sites[30 + 3 * i + j]][int(rng.integers(3))] for j in range(3)] for i in range(m)]
+    included = rng.random(m) < 0.5
+    public = [members[0][:2], members[1]]  # the bound: 3 records
+    scores, record = baselines.audit_scores(mechanism, members, canaries, included, public, sites, epsilon, 1e-5,
+                                            seed=seed)
+    assert record["epsilon"] <= epsilon * 1.001
+    return audit.one_run_audit(scores, included.astype(int), delta=1e-5, k_values=audit_k_values(m))
+
+
+@pytest.mark.parametrize("mechanism", ["sites", "mst"])
+def test_each_baselines_audit_stays_below_its_epsilon_and_catches_an_injected_bug(mechanism, monkeypatch):
+    """The audit the privacy chapter runs on each baseline: below ε with the mechanism as
+    written; with its noise understated (independent sites: the sensitivity tenfold; MST:
+    the one-way counts' noise a hundredfold), the same audit proves more than ε."""
+    for epsilon in (1.0, 4.0):
+        found = audit_mechanism(mechanism, epsilon)["epsilon"]
+        assert found <= epsilon, (mechanism, epsilon, found)
+    if mechanism == "sites":
+        monkeypatch.setattr(baselines, "l2_sensitivity", lambda bound: math.sqrt(bound + 1) / 10)
+    else:
+        honest = baselines.mst_noise
+        monkeypatch.setattr(baselines, "mst_noise", lambda e, d_, d: dict(honest(e, d_, d), sigma_one=honest(
+            e, d_, d)["sigma_one"] / 100))
+    assert audit_mechanism(mechanism, 1.0)["epsilon"] > 1.0

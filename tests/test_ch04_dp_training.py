@@ -271,3 +271,61 @@ def test_goals_and_the_regularisation_claim():
     full = ch03.settings_text(profiles.resolve("full", model_block_size=4096))
     assert full["mingpt_positions"] == "a learned table" and full["mingpt_tied"] == "untied"
     assert full["context_from"] == "4,096 tokens, fixed by the profile" and full["mingpt_lr"] == "0.001"
+
+
+def test_private_baselines_are_released_beside_the_models(run, settings):
+    """Both private baselines at every private ε of the grid and every training seed, on
+    the same members and δ: each cohort written by the models' VCF writer and read back by
+    pysam, valid on the panel; its privacy.json holds what a run may release (the ε its
+    accountant computed, at most the target) and nothing counted on the members, which goes
+    to diagnostics/; a rerun reuses every release; the privacy chapter never takes a
+    baseline for a model to attack through weights, and attacks its cohort instead."""
+    from lib import baselines, ch05_utility, ch06_privacy
+
+    grid = [float("inf"), 8.0, 1.0]
+    made = ch04.release_baselines(run, grid, settings, n_samples=12, seed=3, n_seeds=2)
+    assert sorted(made) == sorted(f"{m}-eps{e}{s}" for m in ("sites", "mst") for e in ("8", "1")
+                                  for s in ("", "-seed1"))
+    panel, _ = artefacts.load_panel(run)
+    members = len(artefacts.load_splits(run)["train"])
+    for name, item in made.items():
+        paths = ch04.baseline_paths(run, name)
+        cohort = artefacts.read_synthetic(run, name, panel)
+        assert cohort.n_samples == 12 and item["validity"]["valid_rate"] == 1.0
+        record = json.loads(paths["privacy"].read_text())
+        assert record["epsilon"] <= item["epsilon"] * 1.001 and record["delta"] == ch04.dp_settings(settings)["delta"]
+        assert record["neighbouring"] == baselines.NEIGHBOURS and baselines.OUTSIDE not in record
+        assert baselines.OUTSIDE not in paths["summary"].read_text()
+        outside = json.loads(paths["outside"].read_text())[baselines.OUTSIDE]
+        assert outside["members"] == members and paths["outside"].parent == run / "diagnostics" / name
+        assert sorted(p.name for p in artefacts.model_dir(run, name).iterdir()) == [privacy.PRIVACY_JSON]
+    assert made["sites-eps8"]["privacy"]["contribution_bound"] >= 1 and "rho" in made["mst-eps1"]["privacy"]
+    # different seeds, different noise; the same seed, the same cohort
+    assert (artefacts.read_synthetic_profiles(run, "sites-eps1") != artefacts.read_synthetic_profiles(run, "sites-eps1-seed1"))
+    stamps = {name: ch04.baseline_paths(run, name)["vcf"].stat().st_mtime_ns for name in made}
+    again = ch04.release_baselines(run, grid, settings, n_samples=12, seed=3, n_seeds=2)
+    assert {name: ch04.baseline_paths(run, name)["vcf"].stat().st_mtime_ns for name in again} == stamps
+    table = ch04.baseline_table(made)
+    assert table.index.tolist() == ["sites-eps8", "sites-eps1", "mst-eps8", "mst-eps1"]
+    assert set(table["seeds"]) == {2} and table.loc["mst-eps1", "mechanism"] == baselines.MST
+    said = ch04.baseline_numbers(made, 30.0)
+    assert said["n_baselines"] == "8" and said["baseline_minutes"] == "0.5" and float(said["baseline_eps_gap"]) < 0.01
+    # the chapters that follow: a baseline is a cohort, never a model target
+    found = ch05_utility.catalogue(run).set_index("cohort")
+    assert found.loc["mst-eps1-seed1", ["family", "setting", "seed", "tokenizer"]].tolist() == ["mst", "mst-eps1", 1, ""]
+    try:  # alone, the module's models are not trained yet: only baselines, so no target at all
+        names = set(ch06_privacy.targets(run)["model"])
+    except FileNotFoundError as error:
+        assert "no trained model" in str(error)
+        names = set()
+    assert not names & set(made)
+    listed = ch06_privacy.baseline_targets(run).set_index("model")
+    assert sorted(listed.index) == sorted(made)
+    assert listed.loc["sites-eps8", "accountant_epsilon"] == pytest.approx(made["sites-eps8"]["privacy"]["epsilon"])
+    # names: a baseline has a finite ε, no tokenizer, no variant
+    assert artefacts.model_name("mst", eps=3, seed=2) == "mst-eps3-seed2" and artefacts.is_baseline("sites")
+    for bad in (dict(eps=float("inf")), dict(eps=8, tokenizer_name="record"), dict(eps=8, variant="cliponly")):
+        with pytest.raises(ValueError, match="private baseline"):
+            artefacts.model_name("sites", **bad)
+    with pytest.raises(ValueError, match="mechanism"):
+        ch04.release_baselines(run, [8.0], settings, n_samples=4, mechanisms=("aim",))

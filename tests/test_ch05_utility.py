@@ -258,7 +258,7 @@ def test_figures_tables_and_sentences_build(utility_run, evaluated):
     assert numbers["gpt2_low_eps"] == "–" and numbers["mingpt_low_eps"] == "1"
     assert numbers["copy_exact_copies"] == "100.0%" and numbers["n_synthetic"] == "4"
     said = chapter.claims(evaluated, settings)
-    keys = {"dp_claim", "identical_claim", "size_claim", "memorisation_claim"}
+    keys = {"dp_claim", "identical_claim", "size_claim", "memorisation_claim", "baseline_claim"}
     assert set(said) == keys | {f"{k}_rule" for k in keys}  # every verdict with the rule that read it
     assert "cannot be tested" in said["size_claim"] and "comparisons" in said["dp_claim"]
     assert chapter.metric_glossary().index.tolist() == list(chapter.METRICS)
@@ -320,3 +320,51 @@ def test_without_public_people_the_population_metrics_are_empty(tmp_path):
     assert np.isnan(chapter.structure_references(result)["trtr"][0])
     assert len(chapter.pca_frame(result)) and chapter.numbers(result, profiles.resolve("smoke"), 1.0,
                                                               chapter.structure_references(result))["trtr"] == "–"
+
+
+def _seeded(values: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
+    """A seed-level table (:func:`lib.ch05_utility.seed_table`) of constrained settings
+    from each setting's per-seed values of each metric (a half-width 0.01 bootstrap each)."""
+    rows = []
+    for setting, metrics in values.items():
+        parsed = artefacts.parse_model_name(setting)
+        for metric, seeds in metrics.items():
+            for k, v in enumerate(seeds):
+                rows.append({"cohort": setting + (f"-seed{k}" if k else ""), "setting": setting, "seed": k,
+                             "kind": "synthetic", "family": parsed["family"], "tokenizer": parsed["tokenizer"],
+                             "variant": "", "epsilon": parsed["epsilon"], "eps": charts.epsilon_label(parsed["epsilon"]),
+                             "decoding": "constrained", "group": "", "metric": metric, "value": v, "low": v - 0.01,
+                             "high": v + 0.01})
+    return chapter.seed_table(pd.DataFrame(rows))
+
+
+def test_the_baseline_claim_can_hold_fail_or_be_untold():
+    """"At the same ε the private language model gives more useful cohorts than the private
+    baselines": judged per ε on the declared metrics (a two-sample AUC by its distance from
+    0.5), Bonferroni over the comparisons, by the majority rule; each outcome is reachable,
+    and the evidence says which metrics each side wins."""
+    def claim(model_af, sites_af, model_auc, sites_auc):
+        seeds = _seeded({"mingpt-eps8": {"af_r": model_af, "c2st_auc": model_auc},
+                         "sites-eps8": {"af_r": sites_af, "c2st_auc": sites_auc}})
+        return chapter._baseline_claim(seeds)
+
+    wins = claim([0.95, 0.96, 0.95], [0.80, 0.81, 0.80], [0.60, 0.61, 0.60], [0.90, 0.91, 0.90])
+    assert wins.verdict == "holds"
+    assert "the model wins on Allele-frequency r, Two-sample AUC" in wins.evidence
+    assert "Bonferroni over the 2 comparisons" in wins.rule and "distance from 0.5" in wins.rule
+    loses = claim([0.80, 0.81, 0.80], [0.95, 0.96, 0.95], [0.60, 0.61, 0.60], [0.60, 0.61, 0.60])
+    assert loses.verdict == "does not hold" and "the baseline on Allele-frequency r" in loses.evidence
+    # seeds that disagree: nothing can be told apart
+    noisy = claim([0.95, 0.70, 0.90], [0.85, 0.80, 0.90], [0.60, 0.80, 0.55], [0.70, 0.62, 0.66])
+    assert noisy.verdict == "cannot be told at this scale"
+    effects = chapter.baseline_effect(_seeded({"mingpt-eps8": {"af_r": [0.9, 0.9]}, "mst-eps8": {"af_r": [0.5, 0.5]},
+                                               "mingpt-eps1": {"af_r": [0.9, 0.9]}}))
+    assert effects[["eps", "model", "baseline", "verdict"]].values.tolist() == [["8", "minGPT", "MST", "better"]]
+    shown = chapter.format_baseline_effect(effects)
+    assert shown["wins"].tolist() == ["model"] and shown["baseline"].tolist() == ["MST"]
+    # no baseline at the model's ε: untold
+    alone = chapter._baseline_claim(_seeded({"mingpt-eps8": {"af_r": [0.9, 0.9]}, "sites-eps1": {"af_r": [0.9, 0.9]}}))
+    assert alone.verdict == "cannot be told" and "no private baseline" in alone.evidence
+    # a baseline is named as what it is in every table
+    assert chapter.cohort_label({"kind": "synthetic", "family": "mst", "tokenizer": "", "variant": "", "eps": "3",
+                                 "decoding": "constrained", "seed": 1}) == "MST ε=3, seed 1"

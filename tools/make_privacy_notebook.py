@@ -206,7 +206,10 @@ of sites, so it ranks candidates the same way), the KING kinship {cite:p}`manich
 relative, and the ratio between the synthetic cohort's density and the public
 people's, on the public people's principal components (in the spirit of DOMIAS, {cite:t}`vanbreugel2023`). A cohort
 that copies its members is caught at once: the utility chapter's copy of members gives an
-AUC of {glue:text}`copy_auc`. The strongest attack on a cohort the models wrote reaches
+AUC of {glue:text}`copy_auc`. The private baselines of the private-training chapter
+(private independent sites and MST at every ε and training seed) release nothing but their
+cohort, so these attacks are all an attacker of a baseline has, and they are attacked the
+same way. The strongest attack on a cohort the models or the baselines wrote reaches
 {glue:text}`synthetic_max_auc`."""),
 code("""chapter.format_attacks(table, kinds=("synthetic",))""", metadata=HIDE),
 md("""## What the attacks prove against what the accountant promises
@@ -235,8 +238,16 @@ which canaries were trained on. How many guesses are right bounds ε from below,
 confidence and a Bonferroni correction over the numbers of guesses tried. Beside the bound
 is the canaries' *exposure* {cite:p}`carlini2019`: how high a canary that was trained on
 ranks among the canaries left out, in bits; a canary left out, ranked among the others
-left out, gives the baseline (its column in the table). On the result,
-{glue:text}`audit_claim`."""),
+left out, gives the baseline (its column in the table).
+
+The private baselines are audited the same way, with the same canaries and the same coins:
+each mechanism runs once, through its own release code, on the members and the canaries
+whose coin is 1, and the auditor, who knows everything but the coins, scores each canary by
+what the release says about its own coordinates (its records' noisy counts for independent
+sites; their cells in MST's one-way counts, leaving the tree and the two-way counts
+unscored). A test injects a known bug into each, its noise understated (independent sites'
+sensitivity tenfold, MST's one-way noise a hundredfold), and the same audit then proves more
+than the ε claimed. On the result, {glue:text}`audit_claim`."""),
 code("""audits = chapter.run_audits(run, settings, seed=seed)
 figures.glue_numbers(chapter.audit_numbers(audits))
 figures.glue_numbers(chapter.claims(table, settings, chapter.audit_table(audits)))
@@ -256,8 +267,10 @@ chapter's headline metrics, one per panel: allele-frequency correlation, LD-deca
 the two-sample AUC (how well a classifier tells its people from real ones; 0.5 is best),
 AATS (0.5 is best), TSTR and variants per person, the mean over its training seeds. Its
 privacy is the declared primary attack's AUC on its models, the mean over the same seeds
-(for the reference cohorts, which have no model, the primary attack on the released
-cohort). The copy of members and the independent sites mark the two ends of the frontier."""),
+(for the reference cohorts and the private baselines, which have no model, the primary attack
+on the released cohort: a language model releases more than its cohort, its weights, and is
+attacked through them). The copy of members and the independent sites mark the two ends of
+the frontier."""),
 code("""points = chapter.frontier(chapter.seed_table(table), ch05_utility.read_seed_table(run))
 charts.frontier_chart(points)""", metadata=HIDE),
 md("""The same frontier with the primary attack's true-positive rate at a 10% false-positive rate, which says
