@@ -243,3 +243,42 @@ def test_attack_table_marks_the_primary_and_dashes_attacks_not_run():
     assert wide.loc["mingpt-bpe-epsinf", "LiRA (online) (primary)"] == "–"
     assert wide.loc["mingpt-epsinf", "LiRA (online) (primary)"] == "0.950 [0.900, 1.000]"
     assert not wide.isna().any().any()
+
+
+def test_private_baselines_are_attacked_through_their_cohorts_and_audited(attacked_run):
+    """A private baseline releases a cohort and nothing else: its cohorts of every seed are
+    attacked like the models' (rows of kind "synthetic cohort" with the mechanism as family,
+    the ε its accountant computed, one setting over its seeds), it stands on the frontier by
+    the primary attack on that cohort, and its canary audit stays within its ε."""
+    from lib import ch04_dp_training
+
+    run, settings, results = attacked_run["run"], attacked_run["settings"], attacked_run["results"]
+    made = ch04_dp_training.release_baselines(run, [8.0], settings, n_samples=16, seed=0, n_seeds=2)
+    cohorts = chapter.attack_cohorts(run, results["candidates"], seed=0, n_boot=20, settings=settings)
+    table = chapter.results_table(run, results, cohorts, params={"seed": 0})
+    rows = table[table["family"].isin(["sites", "mst"])]
+    assert set(rows["target"]) == set(made) and set(rows["target_kind"]) == {"synthetic cohort"}
+    assert set(rows["setting"]) == {"sites-eps8", "mst-eps8"} and set(rows["seed"]) == {0, 1}
+    spent = rows.set_index(["target", "attack"])["accountant_epsilon"]
+    assert spent[("mst-eps8-seed1", chapter.BEST)] == pytest.approx(made["mst-eps8-seed1"]["privacy"]["epsilon"])
+    assert chapter.epsilon_table(table)["target"].isin(made).sum() == 0  # held-out bounds are the models'
+    seeds = chapter.seed_table(table)
+    primary = chapter.primary_cohort_attack(settings)
+    row = seeds[(seeds["setting"] == "sites-eps8") & (seeds["attack"] == primary)].iloc[0]
+    assert row["n_seeds"] == 2 and row["target_kind"] == "synthetic cohort" and row["primary"]
+    utility = pd.DataFrame([{"setting": s, "kind": "synthetic", "family": f, "tokenizer": t, "variant": "",
+                             "epsilon": e, "eps": l, "decoding": "constrained", "group": "", "metric": "af_r",
+                             "value": v, "low": v - 0.05, "high": v + 0.05, "n_seeds": 2, "seed_sd": 0.01,
+                             "boot_half": 0.02, "seed_values": f"{v} {v}"}
+                            for s, f, t, e, l, v in (("mingpt-epsinf", "mingpt", "record", float("inf"), "∞", 0.9),
+                                                     ("sites-eps8", "sites", "", 8.0, "8", 0.95),
+                                                     ("mst-eps8", "mst", "", 8.0, "8", 0.8))])
+    points = chapter.frontier(seeds, utility, ["af_r"]).set_index("cohort")
+    assert points.loc["sites-eps8", "attack"] == primary and points.loc["sites-eps8", "family"] == "sites"
+    assert points.loc["mingpt-epsinf", "attack"] == settings["mia_primary_attack"]["mingpt"]
+    audited = chapter.audit_baseline(run, "sites", 8.0, settings, seed=0, m=20)
+    assert audited["model"] == "audit-sites-eps8" and audited["included"].sum() > 0
+    line = chapter.audit_table([audited]).iloc[0]
+    assert line["family"] == "sites" and line["within the guarantee"]
+    assert line["accountant ε"] == pytest.approx(made["sites-eps8"]["privacy"]["epsilon"])
+    assert "mst-eps8" not in set(chapter.targets(run)["model"])
