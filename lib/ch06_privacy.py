@@ -906,7 +906,7 @@ def audit_numbers(audits: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         parts.append(f"every private audit run's lower bound stays within the ε its accountant computed (largest "
                      f"bound {private['one-run lower bound'].max():.2f}); with {int(private['canaries'].max()):,} "
                      f"canaries no audit can prove more than {private['ceiling'].max():.2f}, so "
-                     + (f"only the runs at ε = {', '.join(able['eps'])} could have failed" if len(able) else
+                     + (f"only the runs at ε = {', '.join(dict.fromkeys(able['eps']))} could have failed" if len(able) else
                         "none of these checks could have failed: at this scale they cannot tell")
                      if broken.empty else
                      f"{len(broken)} audit runs prove more than their accountant ε ({', '.join(broken['audit run'])}): "

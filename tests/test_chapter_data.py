@@ -256,6 +256,14 @@ def test_book_trains_the_private_grid(data_book):
              for name in ("mingpt-eps8", "mingpt-eps8-seed1")}
     assert len(seeds) == 2  # two draws of training, not one model twice
     assert table.loc[~private & ~clip_only, "noise_to_signal"].isna().all()
+    for mechanism in ("sites", "mst"):  # the private baselines: a privacy.json and a cohort, no model
+        for eps in profiles.get_profile("smoke")["dp_epsilons"]:
+            name = f"{mechanism}-eps{eps:g}"
+            assert sorted(p.name for p in (run / "models" / name).iterdir()) == ["privacy.json"], name
+            record = json.loads((run / "models" / name / "privacy.json").read_text())
+            assert 0 < record["epsilon"] <= eps * 1.001 and record["neighbouring"] == "add or remove one person"
+            with pysam.VariantFile(str(run / "synthetic" / f"{name}.vcf.gz")) as vcf:
+                assert len(list(vcf.header.samples)) == n_holdout, name
     for family in ("mingpt", "gpt2"):  # the clip-only runs: DP-SGD's batches and clipping, no guarantee
         record = json.loads((run / "models" / f"{family}-cliponly-epsinf" / "privacy.json").read_text())
         assert record["clip_only"] is True and record["epsilon"] is None and record["noise_multiplier"] == 0
@@ -287,8 +295,14 @@ def test_book_evaluates_utility_and_attacks_every_model(data_book):
     assert len(bounds) >= 6
     assert bounds["within the guarantee"].all(), bounds
     audits = pd.read_csv(run / "metrics" / "06_audit.csv")  # the canaries' one-run audits, every family and epsilon
-    assert len(audits) == 2 * (len(get_profile("smoke")["dp_epsilons"]) + 1)
+    n_eps = len(get_profile("smoke")["dp_epsilons"])
+    baseline = audits["family"].isin(["sites", "mst"])  # and every private baseline at every private epsilon
+    assert (~baseline).sum() == 2 * (n_eps + 1) and baseline.sum() == 2 * n_eps
     assert audits["within the guarantee"].all(), audits
+    # the private baselines' cohorts are attacked like the models' (their cohort is all they release)
+    attacked = privacy_table[privacy_table["family"].isin(["sites", "mst"])]
+    assert set(attacked["target_kind"]) == {"synthetic cohort"} and len(set(attacked["target"])) == 2 * n_eps * get_profile(
+        "smoke")["n_seeds"] and attacked["accountant_epsilon"].notna().all()
     # online references (smoke trains them for every model): GPT-2's start from the very
     # base its targets were fine-tuned from, whose checksum the target's metadata records
     manifest = rundir.read_manifest(run)["artefacts"]
