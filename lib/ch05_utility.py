@@ -45,7 +45,8 @@ from .cohort import CHR22_LENGTH
 
 CHAPTER = "05_utility"
 #: Bumped when a metric changes what it computes (goes into the manifest's parameters).
-UTILITY_VERSION = 2  # 2: KING between-family, equal-sized AATS loss, per-population r, the trees two-sample test
+UTILITY_VERSION = 3  # 2: KING between-family, equal-sized AATS loss, per-population r, the trees two-sample test;
+# 3: genotype classes at rare sites, their two-sample test, AATS's halves
 METRICS_NAME = "05_utility"
 
 REAL = "real (validation)"
@@ -80,8 +81,21 @@ METRICS: dict[str, tuple[str, str, str]] = {
                               "cohort from the holdout; it sees allele frequencies and little else", "0.5"),
     "c2st_trees_auc": ("structure", "classifier two-sample test, non-linear (gradient-boosted trees on dosages and the "
                                     "public people's principal components): it sees linkage and structure too", "0.5"),
+    "c2st_classes_auc": ("genotypes", "classifier two-sample test on four numbers per person only (het and hom-ALT "
+                                      "genotypes at rare and at common sites): how much of the linear test they explain",
+                         "0.5"),
+    "rare_het": ("genotypes", "heterozygous genotypes per person at sites rare among the holdout people (ALT frequency "
+                              "below 5%), mean", "real"),
+    "rare_hom_alt": ("genotypes", "homozygous-ALT genotypes per person at sites rare among the holdout people, mean",
+                     "real"),
     "aats": ("distances", "nearest-neighbour adversarial accuracy against the holdout (ideal 0.5; read against the "
                           "real people's)", "real"),
+    "aa_t": ("distances", "AATS's real half: share of holdout people whose closest synthetic person is farther than "
+                          "their closest real one (0.5 best; 1 with 0 for the synthetic half also averages to 0.5)",
+             "0.5"),
+    "aa_s": ("distances", "AATS's synthetic half: share of synthetic people whose closest holdout person is farther "
+                          "than their closest synthetic one (0.5 best; near 0, every synthetic person sits nearer a real "
+                          "one than any of their own kind)", "0.5"),
     "aats_privacy_loss": ("distances", "AATS against the holdout minus AATS against as many members (read against "
                                        "the real people's, not 0)", "real"),
     "dcr_members": ("distances", "median distance to the closest member (alleles)", "real"),
@@ -277,6 +291,13 @@ def cohort_metrics(name: str, d: np.ndarray, profiles: Sequence[Sequence[str]] |
     add("het_f", float(popgen.heterozygosity(d, popgen.allele_frequencies(holdout))["f"].mean()))
     burden = (d > 0).sum(axis=1)
     add("burden", *popgen.bootstrap(np.mean, [burden.astype(float)], n_boot, seed))
+    classes = popgen.genotype_classes(d, real["af"])
+    add("rare_het", *popgen.bootstrap(np.mean, [classes[:, 0].astype(float)], n_boot, seed))
+    add("rare_hom_alt", *popgen.bootstrap(np.mean, [classes[:, 1].astype(float)], n_boot, seed))
+    add("c2st_classes_auc", *popgen.class_two_sample(holdout, d, real["af"], seed=seed, n_boot=n_boot))
+    halves = popgen.adversarial_accuracy(holdout, d)
+    add("aa_t", halves["AA_T"])
+    add("aa_s", halves["AA_S"])
     add("position_mad", float(np.abs(per_megabase(d, positions) - real["per_megabase"]).mean()))
     if inputs["population_classifier"] is not None:
         labels = popgen.infer_populations(inputs["public"], inputs["labels"]["public"], d,
@@ -302,7 +323,7 @@ def cohort_metrics(name: str, d: np.ndarray, profiles: Sequence[Sequence[str]] |
             add(metric, value)
         for metric, value in utility.plausibility(profiles, inputs["panel"]).items():
             add(metric, value)
-    extras = {"labels": labels, "burden": burden, "dcr_members": to_members,
+    extras = {"labels": labels, "burden": burden, "classes": classes, "dcr_members": to_members,
               "dcr_holdout": details[name]["dcr_holdout"], "ld_decay": curve, "per_population": per_population}
     return pd.DataFrame(rows, columns=["cohort", "metric", "value", "low", "high"]), extras
 
@@ -313,7 +334,8 @@ def real_summaries(inputs: Mapping[str, Any], k: int = 20, seed: int = 0) -> dic
     members' distances to their closest other person (``own``; for the AATS privacy loss
     also within the equal-sized subsets :func:`lib.popgen.equal_size_subsets` draws from
     ``seed``, as :func:`lib.popgen.utility_table` does), the LD-decay bins and the holdout's
-    curve, the holdout's variants per megabase."""
+    curve, the holdout's variants per megabase and allele frequencies (``af``: what makes a
+    site rare for :func:`lib.popgen.genotype_classes`)."""
     cache = inputs.setdefault("real_summaries", {}) if isinstance(inputs, dict) else {}
     if (k, seed) not in cache:
         holdout, positions = inputs["holdout"], inputs["positions"]
@@ -324,6 +346,7 @@ def real_summaries(inputs: Mapping[str, Any], k: int = 20, seed: int = 0) -> dic
                             "members_equal": popgen.own_distances(members[member_rows]),
                             "holdout_equal": popgen.own_distances(holdout[holdout_rows])},
                     "ld_edges": edges, "ld_decay": popgen.ld_decay(holdout, positions, edges, k),
+                    "af": popgen.allele_frequencies(holdout),
                     "per_megabase": per_megabase(holdout, positions)}
     return cache[(k, seed)]
 
@@ -652,6 +675,31 @@ def burden_frame(result: Mapping[str, Any]) -> pd.DataFrame:
         q = np.quantile(burden, [0.05, 0.25, 0.5, 0.75, 0.95])
         rows.append({"cohort": label, "kind": kind, "q05": q[0], "q25": q[1], "median": q[2], "q75": q[3],
                      "q95": q[4], "mean": float(np.mean(burden))})
+    return pd.DataFrame(rows)
+
+
+def genotype_class_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None = None) -> pd.DataFrame:
+    """What tells a cohort from real people, person by person: for the real holdout and each
+    cohort of ``cohorts`` (default :func:`panel_cohorts`), the mean number of each genotype
+    class a person carries (:data:`lib.popgen.GENOTYPE_CLASSES`: het and hom-ALT at sites
+    rare among the holdout people, and at the others) with a 95% interval (normal, over
+    people); ``cohort`` (label), ``kind`` (real / reference / synthetic), ``class``,
+    ``mean``, ``low``, ``high``, ``real`` (the holdout's mean)."""
+    names = labels(result["table"])
+    chosen = list(cohorts) if cohorts is not None else panel_cohorts(result["table"])
+    inputs = result["inputs"]
+    af = popgen.allele_frequencies(inputs["holdout"])
+    per_person = {"real holdout": ("real", popgen.genotype_classes(inputs["holdout"], af))}
+    per_person.update({names.get(c, c): ("reference" if c in REFERENCES else "synthetic", result["extras"][c]["classes"])
+                       for c in chosen if c in result["extras"]})
+    real = per_person["real holdout"][1].mean(axis=0)
+    rows = []
+    for label, (kind, counts) in per_person.items():
+        mean = counts.mean(axis=0)
+        half = 1.96 * counts.std(axis=0, ddof=1) / np.sqrt(len(counts)) if len(counts) > 1 else np.full(4, np.nan)
+        rows += [{"cohort": label, "kind": kind, "class": name, "mean": float(mean[j]), "low": float(mean[j] - half[j]),
+                  "high": float(mean[j] + half[j]), "real": float(real[j])}
+                 for j, name in enumerate(popgen.GENOTYPE_CLASSES)]
     return pd.DataFrame(rows)
 
 
@@ -1147,11 +1195,12 @@ def _lookup(seeds: pd.DataFrame, setting: str | None, metric: str) -> str:
 PROSE_REFERENCE_METRICS = ("af_r", "ld_decay_distance", "c2st_auc", "c2st_trees_auc", "aats", "aats_privacy_loss",
                            "tstr", "fst", "hwe_deviation", "near_copies",
                            "kin_first", "kin_duplicate", "exact_copies", "dcr_members", "dcr_holdout",
-                           "within_distance")
+                           "within_distance", "c2st_classes_auc")
 PROSE_NON_PRIVATE_METRICS = ("af_r", "ld_decay_distance", "c2st_auc", "c2st_trees_auc", "aats", "tstr", "fst",
                              "hwe_deviation", "near_copies",
                              "kin_first", "exact_copies", "dcr_members", "dcr_holdout", "aats_privacy_loss")
-PROSE_PRIVATE_METRICS = ("af_r", "c2st_auc", "c2st_trees_auc", "aats", "tstr", "fst", "hwe_deviation", "burden")
+PROSE_PRIVATE_METRICS = ("af_r", "c2st_auc", "c2st_trees_auc", "aats", "tstr", "fst", "hwe_deviation", "burden",
+                         "rare_het", "rare_hom_alt")
 
 
 def numbers(result: Mapping[str, Any], settings: Mapping[str, Any], seconds: float,
@@ -1188,4 +1237,6 @@ def numbers(result: Mapping[str, Any], settings: Mapping[str, Any], seconds: flo
     out["holdout_fst"] = f"{popgen.weir_cockerham_fst(inputs['holdout'], inputs['labels']['holdout']):.3f}"
     out["holdout_burden"] = f"{np.mean((inputs['holdout'] > 0).sum(axis=1)):.1f}"
     out["holdout_het"] = f"{np.mean((inputs['holdout'] == 1).sum(axis=1)):.0f}"
+    classes = popgen.genotype_classes(inputs["holdout"], popgen.allele_frequencies(inputs["holdout"]))
+    out["holdout_rare_het"], out["holdout_rare_hom_alt"] = (f"{v:.1f}" for v in classes[:, :2].mean(axis=0))
     return out

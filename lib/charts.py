@@ -525,6 +525,29 @@ def burden_chart(frame: pd.DataFrame, title: str = "Variants per person") -> alt
     return alt.layer(whisker, box, median, title=title).properties(width=WIDTH, height=16 * len(order))
 
 
+def genotype_class_chart(frame: pd.DataFrame, title: str = "Genotypes per person, by class of site") -> alt.FacetChart:
+    """One panel per genotype class (het and hom-ALT at rare and at common sites), one row
+    per cohort: the mean per person with its 95% interval, the real holdout's as a dashed
+    rule (:func:`lib.ch05_utility.genotype_class_frame`). A cohort far right of the rule in
+    the rare-site panels writes rare genotypes real people do not carry."""
+    _require(frame, ["cohort", "kind", "class", "mean", "low", "high", "real"], "genotype_class_chart")
+    data = frame[["cohort", "kind", "class", "mean", "low", "high", "real"]].round(3)
+    order = list(dict.fromkeys(data["cohort"]))
+    kinds = {"real": "#000000", "reference": REFERENCE_COLOR, "synthetic": COHORT_COLOR}
+    colour = alt.Color("kind:N", title="Cohort", scale=alt.Scale(domain=list(kinds), range=list(kinds.values())))
+    y = alt.Y("cohort:N", title=None, sort=order)
+    points = alt.Chart().mark_point(filled=True, size=50).encode(
+        x=alt.X("mean:Q", title="Genotypes per person (mean)"), y=y, color=colour,
+        tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("class:N", title="Class"),
+                 alt.Tooltip("mean:Q", title="Mean", format=".2f"), alt.Tooltip("real:Q", title="Real holdout",
+                                                                               format=".2f")])
+    bars = alt.Chart().mark_rule().encode(x="low:Q", x2="high:Q", y=y, color=colour)
+    rule = alt.Chart().mark_rule(strokeDash=[4, 3], color="#000000").encode(x="mean(real):Q")
+    return alt.layer(bars, points, rule, data=data).properties(width=WIDTH / 2 - 20, height=16 * len(order)).facet(
+        facet=alt.Facet("class:N", title=None, sort=list(dict.fromkeys(data["class"]))), columns=2, title=title,
+    ).resolve_scale(x="independent")
+
+
 def pca_overlay_chart(frame: pd.DataFrame, columns: int = 3,
                       title: str = "Synthetic people on the real holdout's principal components") -> alt.FacetChart:
     """One panel per cohort: the real holdout (circles, coloured by super-population) and
@@ -614,8 +637,8 @@ def utility_epsilon_chart(frame: pd.DataFrame, titles: dict[str, str] | None = N
     return alt.vconcat(*rows, title=title).configure_legend(orient="bottom")
 
 
-__all__ += ["REFERENCE_SERIES", "ld_decay_chart", "positions_chart", "burden_chart", "pca_overlay_chart",
-            "dcr_chart", "utility_epsilon_chart"]
+__all__ += ["REFERENCE_SERIES", "ld_decay_chart", "positions_chart", "burden_chart", "genotype_class_chart",
+            "pca_overlay_chart", "dcr_chart", "utility_epsilon_chart"]
 
 
 # --------------------------------------------------------------------------------------

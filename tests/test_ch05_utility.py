@@ -242,13 +242,20 @@ def test_figures_tables_and_sentences_build(utility_run, evaluated):
     frames = {"ld": chapter.ld_decay_frame(evaluated), "positions": chapter.positions_frame(evaluated),
               "burden": chapter.burden_frame(evaluated), "pca": chapter.pca_frame(evaluated),
               "dcr": chapter.dcr_frame(evaluated), "af": chapter.af_frame(evaluated),
-              "eps": chapter.epsilon_frame(table)}
+              "eps": chapter.epsilon_frame(table), "classes": chapter.genotype_class_frame(evaluated)}
     assert all(len(f) for f in frames.values())
     for chart in (charts.ld_decay_chart(frames["ld"]), charts.positions_chart(frames["positions"]),
                   charts.burden_chart(frames["burden"]), charts.pca_overlay_chart(frames["pca"]),
                   charts.dcr_chart(frames["dcr"]), charts.af_scatter_chart(frames["af"]),
-                  charts.utility_epsilon_chart(frames["eps"], chapter.SHORT_TITLES)):
+                  charts.utility_epsilon_chart(frames["eps"], chapter.SHORT_TITLES),
+                  charts.genotype_class_chart(frames["classes"])):
         assert chart.to_dict()
+    classes = frames["classes"].set_index(["cohort", "class"])
+    real = classes.xs("real holdout")
+    assert (real["mean"] == real["real"]).all() and len(classes) == 4 * len(classes.index.unique("cohort"))
+    # independent sites at the members' frequencies carry about as many of each class as real people
+    copied = classes.xs(chapter.INDEPENDENT)
+    assert ((copied["low"] <= copied["real"] + 1.5) & (copied["high"] >= copied["real"] - 1.5)).all()
     copy = frames["dcr"][frames["dcr"]["panel"] == "minGPT ε=∞"]
     member_hist = copy[copy["to"] == "closest member"]
     assert member_hist["people"].iloc[0] == member_hist["people"].sum()  # every copy at distance 0

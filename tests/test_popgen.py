@@ -544,3 +544,26 @@ def test_the_suite_frames_a_cohort_by_its_references():
     intervals = table.dropna(subset=["low"])
     assert set(intervals["metric"]) == {"af_r", "af_mad", "heterozygosity", "c2st_auc", "aats"}
     assert ((intervals["low"] <= intervals["value"] + 1e-12) & (intervals["value"] <= intervals["high"] + 1e-12)).all()
+
+
+def test_genotype_classes_count_each_class_and_their_test_sees_rare_genotypes():
+    """Four numbers per person (het and hom-ALT at rare and at common sites, rare by the
+    reference frequencies); a cohort drawn like the real one cannot be told apart by them,
+    one that writes rare homozygous genotypes can."""
+    d = np.array([[0, 1, 2, 1], [2, 0, 1, 0]], dtype=np.int8)
+    af = np.array([0.01, 0.02, 0.3, 0.6])  # the first two sites are rare
+    assert popgen.genotype_classes(d, af).tolist() == [[1, 0, 1, 1], [0, 1, 1, 0]]
+    with pytest.raises(ValueError, match="reference_af"):
+        popgen.genotype_classes(d, af[:3])
+    rng = np.random.default_rng(0)
+    p = np.r_[np.full(60, 0.02), np.full(40, 0.3)]
+
+    def draw(n, freq):
+        return (rng.random((n, len(freq))) < freq).astype(np.int8) + (rng.random((n, len(freq))) < freq)
+
+    real, again = draw(150, p), draw(150, p)
+    auc, low, high = popgen.class_two_sample(real, again, p, n_boot=50)
+    assert low < 0.5 < high and auc < 0.62
+    skewed = again.copy()
+    skewed[:, :3] = 2  # three rare sites homozygous ALT in everybody
+    assert popgen.class_two_sample(real, skewed, p, n_boot=50)[0] > 0.95

@@ -234,6 +234,32 @@ independent sites, which keep every allele frequency and nothing else,
 {glue:text}`independent_c2st_auc` and {glue:text}`independent_c2st_trees_auc`. What the trees
 catch and the linear model misses is what a cohort gets wrong beyond the frequencies."""),
 code("""chapter.wide_table(result["seeds"], ["fst", "tstr", "c2st_auc", "c2st_trees_auc"])""", metadata=HIDE),
+md("""## What tells a synthetic person from a real one
+
+The linear two-sample test catches nearly every private cohort. Before asking how to make the
+people more real, this section asks what gives them away. Four numbers per person, the
+heterozygous and homozygous-ALT genotypes a person carries at the sites that are rare among
+the real holdout people (ALT frequency below 5%) and at the others, are the features of a
+second linear test, `c2st_classes_auc`. Where its AUC comes near the test on every site's
+dosage, what tells a cohort apart is *how many* genotypes of each class its people carry,
+not which. The real validation people score {glue:text}`real_c2st_classes_auc` on it;
+independent sites at the members' frequencies {glue:text}`independent_c2st_classes_auc`. A
+real holdout person carries {glue:text}`holdout_rare_het` heterozygous and
+{glue:text}`holdout_rare_hom_alt` homozygous-ALT genotypes at rare sites; the most private
+cohorts {glue:text}`gpt2_low_rare_het` and {glue:text}`gpt2_low_rare_hom_alt` (GPT-2),
+{glue:text}`mingpt_low_rare_het` and {glue:text}`mingpt_low_rare_hom_alt` (minGPT),
+{glue:text}`sites_low_rare_het` and {glue:text}`sites_low_rare_hom_alt` (private
+independent sites). Noise spreads probability over the rare genotypes of the vocabulary (and,
+for the counting baselines, a noisy count clipped at zero is biased upwards), and the
+allele-frequency r, dominated by common sites, does not see it.
+
+AATS has two halves, and its ideal, 0.5, is also what two failures average to: every real
+person closer to another real one (AA_T = 1) while every synthetic person sits closer to a
+real one than to any of their own kind (AA_S = 0). The table gives both halves beside
+AATS."""),
+code("""charts.genotype_class_chart(chapter.genotype_class_frame(result))""", metadata=HIDE),
+code("""chapter.wide_table(result["seeds"], ["c2st_auc", "c2st_classes_auc", "rare_het", "rare_hom_alt", "aats", "aa_t",
+                                      "aa_s"])""", metadata=HIDE),
 md("""## Positions along the chromosome
 
 How many variants a person carries in each megabase of chromosome 22: a model that has
