@@ -849,9 +849,10 @@ def _scaled(e: evidence.Estimate, factor: float) -> evidence.Estimate:
 def oriented(seeds: pd.DataFrame, setting: str, metric: str) -> tuple[evidence.Estimate, str]:
     """A setting's metric turned so that one direction is better, for
     :func:`lib.evidence.compare`: as it is with its sense (``"high"``/``"low"``) for a
-    metric whose best is high or low; as the distance from 0.5 (lower better) for a
-    two-sample AUC or AATS; as the distance from the real validation people's value (lower
-    better) for a metric whose best is "as the real people"; from 0 for one whose best is 0."""
+    metric whose best is high or low; as the distance from 0.5 (lower better) for one whose
+    best is 0.5 (a two-sample AUC, AATS's halves); as the distance from the real validation
+    people's value (lower better) for a metric whose best is "as the real people" (AATS
+    itself); from 0 for one whose best is 0."""
     e = estimate(seeds, setting, metric)
     best = METRICS[metric][2]
     if best in ("high", "low"):
@@ -970,8 +971,9 @@ def _baseline_claim(seeds: pd.DataFrame) -> evidence.Claim:
     m = len(effects)
     rule = (f"at every private ε, each language model's main setting against each private baseline (private "
             f"independent sites, MST; same members, same δ) on the pre-declared metrics "
-            f"({', '.join(BASELINE_CLAIM_METRICS)}; a two-sample AUC and AATS by their distance from 0.5, the "
-            "LD-decay distance and TSTR as they are), seed-level intervals of the difference"
+            f"({', '.join(BASELINE_CLAIM_METRICS)}; a two-sample AUC by its distance from 0.5, AATS by its distance "
+            "from the real validation people's, the LD-decay distance and TSTR as they are), seed-level intervals of the "
+            "difference"
             + (f" at {effects['level'].iloc[0]:.2%} (Bonferroni over the {m} comparisons)" if m else "")
             + "; " + evidence.MAJORITY_RULE)
     if not m:
@@ -1022,7 +1024,8 @@ def _dp_claim(seeds: pd.DataFrame) -> evidence.Claim:
     effects = dp_effect(seeds)
     m = len(effects)
     rule = (f"each private setting against its family's non-private one on the pre-declared metrics "
-            f"({', '.join(DP_CLAIM_METRICS)}; a two-sample AUC and AATS by their distance from 0.5), seed-level "
+            f"({', '.join(DP_CLAIM_METRICS)}; a two-sample AUC by its distance from 0.5, AATS by its distance from "
+            "the real validation people's), seed-level "
             f"intervals of the difference at {effects['level'].iloc[0]:.2%} (Bonferroni over the {m} comparisons); "
             if m else "") + evidence.MAJORITY_RULE
     if not m:
