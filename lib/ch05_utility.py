@@ -46,7 +46,7 @@ from .cohort import CHR22_LENGTH
 CHAPTER = "05_utility"
 #: Bumped when a metric changes what it computes (goes into the manifest's parameters).
 UTILITY_VERSION = 3  # 2: KING between-family, equal-sized AATS loss, per-population r, the trees two-sample test;
-# 3: genotype classes at rare sites, their two-sample test, AATS's halves
+# 3: genotype classes at rare sites, their two-sample test, AATS's halves and their balance
 METRICS_NAME = "05_utility"
 
 REAL = "real (validation)"
@@ -90,6 +90,8 @@ METRICS: dict[str, tuple[str, str, str]] = {
                      "real"),
     "aats": ("distances", "nearest-neighbour adversarial accuracy against the holdout (ideal 0.5; read against the "
                           "real people's)", "real"),
+    "aats_balance": ("distances", "how far AATS's halves are from 0.5 each: (|AA_T - 0.5| + |AA_S - 0.5|) / 2 "
+                                  "(0 best; AATS itself reads two failures, AA_T = 1 and AA_S = 0, as ideal)", "0"),
     "aa_t": ("distances", "AATS's real half: share of holdout people whose closest synthetic person is farther than "
                           "their closest real one (0.5 best; 1 with 0 for the synthetic half also averages to 0.5)",
              "0.5"),
@@ -298,6 +300,7 @@ def cohort_metrics(name: str, d: np.ndarray, profiles: Sequence[Sequence[str]] |
     halves = popgen.adversarial_accuracy(holdout, d)
     add("aa_t", halves["AA_T"])
     add("aa_s", halves["AA_S"])
+    add("aats_balance", *popgen.aats_balance_interval(holdout, d, n_boot, seed))
     add("position_mad", float(np.abs(per_megabase(d, positions) - real["per_megabase"]).mean()))
     if inputs["population_classifier"] is not None:
         labels = popgen.infer_populations(inputs["public"], inputs["labels"]["public"], d,
@@ -866,7 +869,10 @@ def oriented(seeds: pd.DataFrame, setting: str, metric: str) -> tuple[evidence.E
 
 #: The utility metrics the claim "differential privacy improves utility" is judged on, declared
 #: before any cohort is scored: the chapter's headline metrics that have a direction.
-DP_CLAIM_METRICS = ("af_r", "ld_decay_distance", "c2st_auc", "c2st_trees_auc", "aats", "tstr")
+DP_CLAIM_METRICS = ("af_r", "ld_decay_distance", "c2st_auc", "c2st_trees_auc", "aats_balance", "tstr")
+#: The list as first declared, with AATS oriented by its distance from the real people's; replaced
+#: (issue 21) when AATS's halves showed that value reached by two failures (AA_T = 1, AA_S = 0).
+DP_CLAIM_METRICS_FIRST = ("af_r", "ld_decay_distance", "c2st_auc", "c2st_trees_auc", "aats", "tstr")
 
 
 def dp_effect(seeds: pd.DataFrame, metrics: Sequence[str] = DP_CLAIM_METRICS,
@@ -965,14 +971,14 @@ def format_baseline_effect(effects: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _baseline_claim(seeds: pd.DataFrame) -> evidence.Claim:
+def _baseline_claim(seeds: pd.DataFrame, metrics: Sequence[str] = BASELINE_CLAIM_METRICS) -> evidence.Claim:
     claim = "At the same ε, the private language model gives more useful cohorts than the private baselines"
-    effects = baseline_effect(seeds)
+    effects = baseline_effect(seeds, metrics)
     m = len(effects)
     rule = (f"at every private ε, each language model's main setting against each private baseline (private "
             f"independent sites, MST; same members, same δ) on the pre-declared metrics "
-            f"({', '.join(BASELINE_CLAIM_METRICS)}; a two-sample AUC by its distance from 0.5, AATS by its distance "
-            "from the real validation people's, the LD-decay distance and TSTR as they are), seed-level intervals of the "
+            f"({', '.join(metrics)}; a two-sample AUC by its distance from 0.5, AATS by how far its "
+            "two halves are from 0.5, the LD-decay distance and TSTR as they are), seed-level intervals of the "
             "difference"
             + (f" at {effects['level'].iloc[0]:.2%} (Bonferroni over the {m} comparisons)" if m else "")
             + "; " + evidence.MAJORITY_RULE)
@@ -1019,13 +1025,13 @@ def _non_private(seeds: pd.DataFrame) -> dict[str, str]:
     return dict(zip(main.loc[main["eps"] == "∞", "family"], main.loc[main["eps"] == "∞", "setting"]))
 
 
-def _dp_claim(seeds: pd.DataFrame) -> evidence.Claim:
+def _dp_claim(seeds: pd.DataFrame, metrics: Sequence[str] = DP_CLAIM_METRICS) -> evidence.Claim:
     claim = "Differential privacy improves utility (it regularises)"
-    effects = dp_effect(seeds)
+    effects = dp_effect(seeds, metrics)
     m = len(effects)
     rule = (f"each private setting against its family's non-private one on the pre-declared metrics "
-            f"({', '.join(DP_CLAIM_METRICS)}; a two-sample AUC by its distance from 0.5, AATS by its distance from "
-            "the real validation people's), seed-level "
+            f"({', '.join(metrics)}; a two-sample AUC by its distance from 0.5, AATS by how far its two "
+            "halves are from 0.5), seed-level "
             f"intervals of the difference at {effects['level'].iloc[0]:.2%} (Bonferroni over the {m} comparisons); "
             if m else "") + evidence.MAJORITY_RULE
     if not m:
@@ -1240,6 +1246,9 @@ def numbers(result: Mapping[str, Any], settings: Mapping[str, Any], seconds: flo
     out["holdout_fst"] = f"{popgen.weir_cockerham_fst(inputs['holdout'], inputs['labels']['holdout']):.3f}"
     out["holdout_burden"] = f"{np.mean((inputs['holdout'] > 0).sum(axis=1)):.1f}"
     out["holdout_het"] = f"{np.mean((inputs['holdout'] == 1).sum(axis=1)):.0f}"
+    # the two claims judged on AATS as first declared (its distance from the real people's), beside the verdicts
+    for key, make in (("dp_claim", _dp_claim), ("baseline_claim", _baseline_claim)):
+        out[f"{key}_first"] = untold(lambda: make(seeds, DP_CLAIM_METRICS_FIRST), key)["verdict"]
     classes = popgen.genotype_classes(inputs["holdout"], popgen.allele_frequencies(inputs["holdout"]))
     out["holdout_rare_het"], out["holdout_rare_hom_alt"] = (f"{v:.1f}" for v in classes[:, :2].mean(axis=0))
     return out

@@ -308,6 +308,18 @@ def adversarial_accuracy_interval(real: np.ndarray, synthetic: np.ndarray, n_boo
     return bootstrap(lambda a, b: (a.mean() + b.mean()) / 2, [t, s], n_boot, seed)
 
 
+def aats_balance_interval(real: np.ndarray, synthetic: np.ndarray, n_boot: int = 200,
+                          seed: int = 0) -> tuple[float, float, float]:
+    """How far AATS's two halves (:func:`adversarial_accuracy`) are from their ideal, 0.5
+    each: (|AA_T − 0.5| + |AA_S − 0.5|) / 2, 0 best, with a bootstrap 95% interval over the
+    people of each side (nearest neighbours held fixed): ``(value, low, high)``. AATS itself
+    averages the halves, so a cohort whose people all sit nearer a real person than any of
+    their own kind (AA_S = 0) while every real person's closest is real (AA_T = 1) scores
+    the ideal 0.5; this reads the same cohort as 0.5 from it, the worst."""
+    t, s = _adversarial_indicators(real, synthetic)
+    return bootstrap(lambda a, b: (abs(a.mean() - 0.5) + abs(b.mean() - 0.5)) / 2, [t, s], n_boot, seed)
+
+
 def equal_size_subsets(n_members: int, n_holdout: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The people :func:`aats_privacy_loss` compares, as sorted row indices ``(members,
     holdout)``: the larger of the two sets cut to the smaller's size by a seeded draw

@@ -567,3 +567,22 @@ def test_genotype_classes_count_each_class_and_their_test_sees_rare_genotypes():
     skewed = again.copy()
     skewed[:, :3] = 2  # three rare sites homozygous ALT in everybody
     assert popgen.class_two_sample(real, skewed, p, n_boot=50)[0] > 0.95
+
+
+def test_aats_balance_reads_two_failures_as_the_worst_where_aats_reads_them_as_ideal():
+    """Synthetic people nearer to the (sparse) real people than to each other, and real people
+    nearer to each other than to any synthetic one, give AA_T = 1 and AA_S = 0: AATS 0.5 (its ideal), the balance 0.5 (its worst); two
+    draws of one population give a balance near 0."""
+    rng = np.random.default_rng(1)
+    far = np.zeros((40, 200), dtype=np.int8)
+    for person in far:  # each synthetic person: ten random homozygous sites, apart from every other
+        person[rng.choice(200, 10, replace=False)] = 2
+    real_close = (rng.random((40, 200)) < 0.02).astype(np.int8)  # real people with few variants, near each other
+    aa = popgen.adversarial_accuracy(real_close, far)
+    assert aa["AA_T"] == 1.0 and aa["AA_S"] == 0.0 and aa["AATS"] == 0.5
+    value, low, high = popgen.aats_balance_interval(real_close, far, n_boot=50)
+    assert value == 0.5 and low <= value <= high
+    p = np.full(200, 0.3)
+    a = (rng.random((60, 200)) < p).astype(np.int8) + (rng.random((60, 200)) < p)
+    b = (rng.random((60, 200)) < p).astype(np.int8) + (rng.random((60, 200)) < p)
+    assert popgen.aats_balance_interval(a, b, n_boot=50)[0] < 0.15

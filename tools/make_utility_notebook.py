@@ -256,10 +256,14 @@ allele-frequency r, dominated by common sites, does not see it.
 AATS has two halves, and its ideal, 0.5, is also what two failures average to: every real
 person closer to another real one (AA_T = 1) while every synthetic person sits closer to a
 real one than to any of their own kind (AA_S = 0). The table gives both halves beside
-AATS."""),
+AATS, and `aats_balance`, how far the two halves are from 0.5 each ((|AA_T − 0.5| +
+|AA_S − 0.5|) / 2, 0 best). The chapter's two utility claims read AATS by this balance: first
+declared, they read it by its distance from the real people's AATS, which rewards exactly
+those two failures. On AATS as first declared, the DP claim would read
+"{glue:text}`dp_claim_first`" and the baseline claim "{glue:text}`baseline_claim_first`"."""),
 code("""charts.genotype_class_chart(chapter.genotype_class_frame(result))""", metadata=HIDE),
 code("""chapter.wide_table(result["seeds"], ["c2st_auc", "c2st_classes_auc", "rare_het", "rare_hom_alt", "aats", "aa_t",
-                                      "aa_s"])""", metadata=HIDE),
+                                      "aa_s", "aats_balance"])""", metadata=HIDE),
 md("""## Positions along the chromosome
 
 How many variants a person carries in each megabase of chromosome 22: a model that has
