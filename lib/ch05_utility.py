@@ -118,6 +118,7 @@ HEADLINE = ("af_r", "ld_decay_distance", "c2st_auc", "c2st_trees_auc", "aats", "
 SHORT_TITLES = {"af_r": "Allele-frequency r", "ld_decay_distance": "LD-decay distance",
                 "c2st_auc": "Two-sample AUC, linear (0.5 best)",
                 "c2st_trees_auc": "Two-sample AUC, trees (0.5 best)", "aats": "AATS (as real people)",
+                "aats_balance": "AATS halves, distance from 0.5 (0 best)",
                 "tstr": "TSTR balanced accuracy", "burden": "Variants per person"}
 
 
