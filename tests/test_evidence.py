@@ -118,10 +118,9 @@ def dp_values(private_af: list[float], private_c2st: list[float]) -> dict:
         out[(f"{family}-eps8", "af_r")] = private_af
         out[(f"{family}-epsinf", "c2st_auc")] = [0.70, 0.70, 0.70]
         out[(f"{family}-eps8", "c2st_auc")] = private_c2st
-        for metric in ("ld_decay_distance", "aats", "tstr", "c2st_trees_auc"):
+        for metric in ("ld_decay_distance", "aats_balance", "tstr", "c2st_trees_auc"):
             out[(f"{family}-epsinf", metric)] = [0.5, 0.5, 0.5]
             out[(f"{family}-eps8", metric)] = [0.5, 0.5, 0.5]
-    out[(ch05_utility.REAL, "aats")] = 0.5  # AATS is read against the real people's
     return out
 
 
@@ -142,7 +141,7 @@ def test_dp_improves_utility_reaches_every_verdict():
     for family in ("mingpt", "gpt2"):
         all_better[(f"{family}-eps8", "ld_decay_distance")] = [0.1, 0.1, 0.1]
         all_better[(f"{family}-eps8", "tstr")] = [0.9, 0.9, 0.9]
-        all_better[(f"{family}-eps8", "aats")] = [0.5, 0.5, 0.5]
+        all_better[(f"{family}-eps8", "aats_balance")] = [0.1, 0.1, 0.1]  # AATS's halves nearer 0.5 each
     holds = utility_claims(all_better, SMALL)["dp_claim"]
     assert holds["verdict"] == "holds"
     for record in (better, worse, told, holds):
