@@ -358,6 +358,16 @@ def baseline_paths(run: str | os.PathLike, name: str) -> dict[str, Path]:
             "outside": artefacts.diagnostics_dir(run) / name / BASELINE_DIAGNOSTICS}
 
 
+def baseline_inputs(run: str | os.PathLike) -> dict[str, Any]:
+    """What a private baseline is run on: the ``members``' and the ``public`` people's
+    sparse profiles, the public ``panel`` with its ``sites`` (``22:POS:REF>ALT``) and
+    whether it is ``phased``. Shared by the releases and their canary audits."""
+    panel, phased = artefacts.load_panel(run)
+    return {"members": [list(v) for v in artefacts.split_profiles(run, "train")["variants"]],
+            "public": [list(v) for v in artefacts.split_profiles(run, "public")["variants"]],
+            "panel": panel, "sites": profiletext.site_keys(panel), "phased": phased}
+
+
 def release_baseline(run: str, mechanism: str, epsilon: float, settings: Mapping[str, Any], seed: int,
                      seed_index: int, n_samples: int) -> dict[str, Any]:
     """One private baseline (:func:`lib.baselines.release`) on the run's members at
@@ -372,21 +382,19 @@ def release_baseline(run: str, mechanism: str, epsilon: float, settings: Mapping
     name = artefacts.model_name(mechanism, eps=epsilon, seed=seed_index)
     dp = dp_settings(settings)
     rng_seed = artefacts.training_seed(seed, seed_index)
-    data = artefacts.cohort_paths(run_path)
+    files = artefacts.cohort_paths(run_path)
     params = dict(mechanism=mechanism, eps=float(epsilon), delta=dp["delta"], seed=rng_seed, n_samples=int(n_samples),
-                  version=BASELINE_VERSION, profiles_sha256=rundir.sha256(data["profiles"]),
-                  splits_sha256=rundir.sha256(data["splits"]), panel_sha256=rundir.sha256(data["panel"]))
+                  version=BASELINE_VERSION, profiles_sha256=rundir.sha256(files["profiles"]),
+                  splits_sha256=rundir.sha256(files["splits"]), panel_sha256=rundir.sha256(files["panel"]))
     paths = baseline_paths(run_path, name)
     checked = [paths[k] for k in ("vcf", "profiles", "summary", "privacy", "outside")]
     if not rundir.is_current(run_path, params, checked):
-        panel, phased = artefacts.load_panel(run_path)
-        members = [list(v) for v in artefacts.split_profiles(run_path, "train")["variants"]]
-        public = [list(v) for v in artefacts.split_profiles(run_path, "public")["variants"]]
-        profiles, record = baselines.release(mechanism, members, public, profiletext.site_keys(panel), int(n_samples),
-                                             float(epsilon), dp["delta"], phased=phased, seed=rng_seed)
+        data = baseline_inputs(run_path)
+        profiles, record = baselines.release(mechanism, data["members"], data["public"], data["sites"], int(n_samples),
+                                             float(epsilon), dp["delta"], phased=data["phased"], seed=rng_seed)
         outside = record.pop(baselines.OUTSIDE)
-        summary = generation.validity_summary(profiles, panel, [True] * len(profiles))
-        ch03_models.write_synthetic(run_path, name, profiles, panel,
+        summary = generation.validity_summary(profiles, data["panel"], [True] * len(profiles))
+        ch03_models.write_synthetic(run_path, name, profiles, data["panel"],
                                     dict(name=name, mechanism=mechanism, eps=float(epsilon), seed=rng_seed,
                                          n_samples=int(n_samples), privacy=record, summary=summary))
         rundir.write_json(paths["privacy"], record)
@@ -546,7 +554,7 @@ def accountant_table(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
             continue
         q = record.get("sample_rate", record.get("sampling_rate"))
         args = (q, record["noise_multiplier"], record["steps"], record["delta"])
-        theirs = dp_transformers_compat.compute_epsilon(*args)
+        theirs = dp_transformers_compat.dp_transformers_epsilon(*args)
         rows.append({"model": name, "recorded": record["epsilon"], "accountant": record["accountant"],
                      "same accountant": privacy.compute_epsilon(*args, accountant=record["accountant"]),
                      "rdp": privacy.compute_epsilon(*args, accountant="rdp"),

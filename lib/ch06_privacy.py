@@ -810,13 +810,10 @@ def audit_baseline(run: str | os.PathLike, mechanism: str, epsilon: float, setti
     m = int(m or settings.get("audit_canaries", 100))
     canaries = make_canaries(run, m, seed)
     included = np.random.default_rng([seed, 0x51DE]).random(m) < 0.5
-    panel, phased = artefacts.load_panel(run)
-    members = [list(v) for v in artefacts.split_profiles(run, "train")["variants"]]
-    public = [list(v) for v in artefacts.split_profiles(run, "public")["variants"]]
+    data = ch04_dp_training.baseline_inputs(run)  # what chapter 04 runs the mechanism on
     delta = float(ch04_dp_training.dp_settings(settings)["delta"])
-    scores, record = baselines.audit_scores(mechanism, members, canaries, included, public,
-                                            profiletext.site_keys(panel), float(epsilon), delta, phased=phased,
-                                            seed=seed)
+    scores, record = baselines.audit_scores(mechanism, data["members"], canaries, included, data["public"],
+                                            data["sites"], float(epsilon), delta, phased=data["phased"], seed=seed)
     record.pop(baselines.OUTSIDE, None)
     bound = audit.one_run_audit(scores, included, delta=delta, beta=0.05, k_values=audit_k_values(m))
     left_out = scores[~included]

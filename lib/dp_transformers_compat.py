@@ -84,7 +84,7 @@ reports it. The PRV accountant discretises the privacy-loss distribution on a gr
 the planned number of steps; for short runs at small noise it fails ("Discrete mean
 differs from continuous mean significantly"). Then, and only then, epsilon comes from
 Opacus' RDP accountant (a valid, slightly looser bound) and the report says so and why
-(:func:`compute_epsilon`); noise calibration to a target epsilon falls back the same way.
+(:func:`dp_transformers_epsilon`); noise calibration to a target epsilon falls back the same way.
 
 Not covered by DP: anything the Trainer logs from the private data -- the training loss
 in particular. The Trainer's global gradient clipping and its ``grad_norm`` log would use
@@ -144,7 +144,7 @@ from transformers import PrinterCallback, Trainer, TrainerCallback  # noqa: E402
 from transformers.training_args import ParallelMode  # noqa: E402
 
 __all__ = ["patch_transformers", "PrivacyArguments", "TrainingArguments", "training_arguments",
-           "PoissonAuthorBatchSampler", "compute_epsilon", "calibrate_noise",
+           "PoissonAuthorBatchSampler", "dp_transformers_epsilon", "calibrate_noise",
            "CompatDPCallback", "CompatOpacusDPTrainer", "dp_trainer", "fit", "TRAINER_NAME"]
 
 TRAINER_NAME = "dp-transformers 1.0.0 (compatibility layer)"
@@ -171,7 +171,7 @@ def _rdp_epsilon(sampling_rate: float, noise_multiplier: float, steps: int, delt
     return float(accountant.get_epsilon(delta))
 
 
-def compute_epsilon(sampling_rate: float, noise_multiplier: float, steps: int, delta: float,
+def dp_transformers_epsilon(sampling_rate: float, noise_multiplier: float, steps: int, delta: float,
                     max_steps: int | None = None) -> dict[str, Any]:
     """Epsilon of ``steps`` DP-SGD steps (Poisson rate ``sampling_rate``, Gaussian noise
     ``noise_multiplier``) at ``delta``, as dp-transformers computes it.
@@ -215,7 +215,7 @@ def calibrate_noise(sampling_rate: float, steps: int, target_epsilon: float, del
 
     dp-transformers' search stops within its ``eps_error`` of the target on *either* side,
     and with half the error budget of the reported bound; the noise is then raised in
-    steps of 0.5% until the epsilon :func:`compute_epsilon` reports after ``steps`` steps is
+    steps of 0.5% until the epsilon :func:`dp_transformers_epsilon` reports after ``steps`` steps is
     at most ``target_epsilon``."""
     try:
         sigma = _prv_noise_multiplier(float(sampling_rate), int(steps), float(target_epsilon), float(delta))
@@ -229,7 +229,7 @@ def calibrate_noise(sampling_rate: float, steps: int, target_epsilon: float, del
                                            sample_rate=sampling_rate, steps=steps, accountant="rdp"))
         accountant = "rdp"
     for _ in range(1000):
-        if compute_epsilon(sampling_rate, sigma, steps, delta)["epsilon"] <= target_epsilon:
+        if dp_transformers_epsilon(sampling_rate, sigma, steps, delta)["epsilon"] <= target_epsilon:
             return sigma, accountant
         sigma *= 1.005
     raise RuntimeError(f"no noise multiplier reaches target epsilon {target_epsilon:g} (q={sampling_rate:g}, "
@@ -297,7 +297,7 @@ class CompatDPCallback(DPCallback):
     """dp-transformers' ``DPCallback`` acting on the ``DPOptimizer`` itself: accumulation
     micro-steps clip and accumulate without noise (``signal_skip_step`` right before their
     ``step``); every optimizer step is accounted once. The PRV epsilon falls back to RDP
-    (see :func:`compute_epsilon`) instead of raising."""
+    (see :func:`dp_transformers_epsilon`) instead of raising."""
 
     def __init__(self, *args: Any, max_steps: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -305,7 +305,7 @@ class CompatDPCallback(DPCallback):
         self.compute_prv_epsilon = self._epsilon
 
     def _epsilon(self, steps: int) -> float:
-        return compute_epsilon(self.sampling_probability, self.noise_multiplier, steps,
+        return dp_transformers_epsilon(self.sampling_probability, self.noise_multiplier, steps,
                                self.target_delta, max_steps=self.max_steps)["epsilon"]
 
     def on_substep_end(self, args, state, control, optimizer=None, **kwargs):
@@ -400,13 +400,13 @@ class CompatOpacusDPTrainer(OpacusDPTrainer):
         return float(self.rdp_accountant.get_epsilon(self.privacy_args.target_delta))
 
     def get_prv_epsilon(self) -> float:
-        """The reported epsilon: PRV, or RDP where PRV fails (see :func:`compute_epsilon`)."""
+        """The reported epsilon: PRV, or RDP where PRV fails (see :func:`dp_transformers_epsilon`)."""
         return self.privacy_report()["epsilon"]
 
     def privacy_report(self) -> dict[str, Any]:
         """Epsilon after the steps taken so far, with everything needed to recompute it."""
         steps = int(self.state.global_step)
-        report = compute_epsilon(self.sampling_probability, self.privacy_args.noise_multiplier, steps,
+        report = dp_transformers_epsilon(self.sampling_probability, self.privacy_args.noise_multiplier, steps,
                                  self.privacy_args.target_delta, max_steps=self.num_steps)
         report.update(delta=self.privacy_args.target_delta, sampling_rate=self.sampling_probability,
                       noise_multiplier=self.privacy_args.noise_multiplier, steps=steps,
@@ -543,7 +543,7 @@ def dp_trainer(model: nn.Module, tokenizer: Any, train_dataset: Any, *, training
 
 class _EpochEnd(TrainerCallback):
     """After every epoch: the validation loss of the inner model (token-weighted, as
-    :func:`lib.training.evaluate`), the epsilon spent so far, the best epoch's weights kept
+    :func:`lib.training.mean_loss`), the epsilon spent so far, the best epoch's weights kept
     in memory, and early stopping after ``patience`` epochs without a lower loss."""
 
     def __init__(self, trainer: CompatOpacusDPTrainer, val_loader: DataLoader | None,
@@ -563,7 +563,7 @@ class _EpochEnd(TrainerCallback):
                                  "steps": int(state.global_step) - self.steps_before}
         self.steps_before = int(state.global_step)
         if self.val_loader is not None:
-            entry["val_loss"] = training.evaluate(inner, self.val_loader)  # no_grad, eval mode: no per-sample hooks fire
+            entry["val_loss"] = training.mean_loss(inner, self.val_loader)  # no_grad, eval mode: no per-sample hooks fire
             if self.best_val_loss is None or entry["val_loss"] < self.best_val_loss:
                 self.best_epoch, self.best_val_loss, self.bad_epochs = epoch, entry["val_loss"], 0
                 self.best_weights = {k: v.detach().clone() for k, v in inner.state_dict().items()}
@@ -594,7 +594,7 @@ def fit(model: nn.Module, tokenizer: Any, train_ids: Sequence[Sequence[int]],
     the planned steps is at most ``target_epsilon`` at ``delta`` (below ``1/N``).
 
     After every epoch the validation loss (token-weighted mean over every target of
-    ``val_ids``, :func:`lib.training.evaluate`) is computed on the inner model; the best
+    ``val_ids``, :func:`lib.training.mean_loss`) is computed on the inner model; the best
     epoch's weights are kept in memory and restored at the end, and training stops after
     ``patience`` epochs without improvement (None: never). The validation split is never
     trained on, so choosing an epoch with it is post-processing. ``val_ids`` None: no

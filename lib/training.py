@@ -402,7 +402,7 @@ def _noise_only_step(optimizer: torch.optim.Optimizer) -> None:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | None = None) -> float:
+def mean_loss(model: nn.Module, loader: DataLoader, device: torch.device | None = None) -> float:
     """Mean next-token loss over every non-padding target of ``loader``."""
     model = models.unwrap(model)  # an Opacus wrapper would compute per-sample gradients for nothing
     device = device or next(model.parameters()).device
@@ -583,7 +583,7 @@ def _end_epoch(session: _Session, entry: dict[str, Any], on_epoch_end: Callable 
     stopping (keeping the best epoch's weights), and a checkpoint."""
     state, config, private = session.state, session.config, session.private
     if session.val_loader is not None:
-        entry["val_loss"] = evaluate(session.model, session.val_loader, session.device)
+        entry["val_loss"] = mean_loss(session.model, session.val_loader, session.device)
     if private is not None:
         epsilon = float(private.engine.get_epsilon(private.settings.delta))
         entry["epsilon"] = epsilon if math.isfinite(epsilon) else None  # None: no noise, no guarantee

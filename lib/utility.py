@@ -21,9 +21,10 @@ from . import generation, popgen, profiletext, stats
 from .cohort import Cohort
 
 
-def variants_per_sample(cohort: Cohort) -> np.ndarray:
+def profile_lengths(cohort: Cohort) -> np.ndarray:
     """Per sample: the sites where it carries an ALT allele (or a missing call), i.e. the
-    length of its sparse profile."""
+    length of its sparse profile (:func:`lib.stats.variants_per_sample` counts the ALT
+    sites alone, with the genotype classes)."""
     return (cohort.genotypes != 0).any(axis=2).sum(axis=0)
 
 
@@ -41,7 +42,7 @@ def first_look(panel: Cohort, synthetic: Mapping[str, Cohort], train: Cohort, ho
     af_train, af_holdout = train.alt_frequency(), holdout.alt_frequency()
     rows = []
     for label, cohort in cohorts.items():
-        per = variants_per_sample(cohort)
+        per = profile_lengths(cohort)
         af = cohort.alt_frequency()
         r_train, d_train = popgen.frequency_agreement(af, af_train)
         r_holdout, d_holdout = popgen.frequency_agreement(af, af_holdout)

@@ -180,7 +180,7 @@ def test_synthesize_constrained_is_valid_and_written(run, settings):
     with pysam.VariantFile(str(path)) as vcf:
         assert len(list(vcf.header.samples)) == 6 and sum(1 for _ in vcf) == panel.n_sites
     synthetic = artefacts.read_synthetic(run, "mingpt-bpe-epsinf", panel)
-    assert utility.variants_per_sample(synthetic).tolist() == [len(p) for p in profiles_]
+    assert utility.profile_lengths(synthetic).tolist() == [len(p) for p in profiles_]
     assert artefacts.read_synthetic_profiles(run, "mingpt-bpe-epsinf") == profiles_
     assert artefacts.read_validity(run, "mingpt-bpe-epsinf") == validity
     separator = "|" if phased else "/"  # the public people's phasing convention
@@ -312,7 +312,7 @@ def test_first_look_on_real_cohorts(run):
     assert rows.loc["copy of train", "AF r (train)"] == pytest.approx(1.0)
     assert rows.loc["copy of train", "AF |diff| (train)"] == 0.0
     assert rows.loc["holdout (real)", "AF r (holdout)"] == pytest.approx(1.0)
-    per = utility.variants_per_sample(holdout)
+    per = utility.profile_lengths(holdout)
     assert rows.loc["holdout (real)", "variants per sample"] == pytest.approx(per.mean())
     assert rows.loc["holdout (real)", "sd"] == pytest.approx(np.std(per, ddof=1))
     formatted = utility.format_first_look(table)

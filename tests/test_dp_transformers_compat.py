@@ -291,7 +291,7 @@ def test_poisson_sampler_includes_each_author_with_probability_q():
 def test_prv_failure_falls_back_to_rdp_with_a_logged_reason(caplog):
     q, sigma, steps, delta = 0.25, 0.3, 30, 1e-5  # small noise: the PRV grid fails
     with caplog.at_level(logging.WARNING, logger="lib.dp_transformers_compat"):
-        report = compat.compute_epsilon(q, sigma, steps, delta)
+        report = compat.dp_transformers_epsilon(q, sigma, steps, delta)
     assert report["accountant"] == "rdp" and report["epsilon_prv"] is None
     assert "Discrete mean" in report["fallback_reason"] and "Discrete mean" in caplog.text
     torch.testing.assert_close(report["epsilon"], rdp_epsilon(q, sigma, steps, delta), rtol=1e-9, atol=0)
@@ -392,10 +392,10 @@ def test_calibrated_noise_never_reports_more_than_the_target():
     """dp-transformers' search may stop a little above the target; calibrate_noise does not."""
     q, steps, target, delta = 0.25, 8, 8.0, 1e-3  # the settings of the fit test below
     raw = compat._prv_noise_multiplier(q, steps, target, delta)  # dp-transformers' search, memoised
-    assert compat.compute_epsilon(q, raw, steps, delta)["epsilon"] > target  # the case this guards against
+    assert compat.dp_transformers_epsilon(q, raw, steps, delta)["epsilon"] > target  # the case this guards against
     sigma, accountant = compat.calibrate_noise(q, steps, target, delta)
     assert accountant == "prv" and raw < sigma < 1.02 * raw
-    assert target - 0.1 < compat.compute_epsilon(q, sigma, steps, delta)["epsilon"] <= target
+    assert target - 0.1 < compat.dp_transformers_epsilon(q, sigma, steps, delta)["epsilon"] <= target
 
 
 # --------------------------------------------------------------------------------------
@@ -438,16 +438,16 @@ def test_fit_trains_privately_and_reproducibly(tokenizer, tmp_path, monkeypatch)
     assert history["epochs"][0]["epsilon"] < history["epochs"][1]["epsilon"] == record["epsilon"]
     losses = [e["val_loss"] for e in history["epochs"]]
     assert history["best_val_loss"] == min(losses) and history["best_epoch"] == 1 + losses.index(min(losses))
-    from lib.training import TokenDataset, evaluate, make_loader
+    from lib.training import TokenDataset, make_loader, mean_loss
 
     val_loader = make_loader(TokenDataset(val_ids, tokenizer.pad_token_id), 16)
-    assert evaluate(model, val_loader) == pytest.approx(history["best_val_loss"], rel=1e-6)  # best weights
+    assert mean_loss(model, val_loader) == pytest.approx(history["best_val_loss"], rel=1e-6)  # best weights
     # record
     assert record["trainer"] == compat.TRAINER_NAME and record["sampler"] == "poisson"
     assert (record["sampling_rate"], record["steps"], record["planned_steps"], record["delta"],
             record["max_grad_norm"], record["target_epsilon"]) == (0.25, 8, 8, 1e-3, 1.0, 8.0)
     assert record["epsilon"] <= settings["target_epsilon"]
-    recomputed = compat.compute_epsilon(record["sampling_rate"], record["noise_multiplier"], record["steps"],
+    recomputed = compat.dp_transformers_epsilon(record["sampling_rate"], record["noise_multiplier"], record["steps"],
                                         record["delta"], max_steps=record["planned_steps"])
     assert recomputed["epsilon"] == record["epsilon"] and recomputed["accountant"] == record["accountant"]
     if record["accountant"] == "prv":
@@ -471,7 +471,7 @@ def test_epoch_end_keeps_the_best_weights_and_stops_after_patience(monkeypatch):
     from transformers import TrainerControl
 
     losses = iter([1.0, 0.5, 0.7, 0.6, 0.4])
-    monkeypatch.setattr(compat.training, "evaluate", lambda model, loader: next(losses))
+    monkeypatch.setattr(compat.training, "mean_loss", lambda model, loader: next(losses))
     layer = torch.nn.Linear(2, 1)
     trainer = SimpleNamespace(model=SimpleNamespace(_module=layer), privacy_report=lambda: {"epsilon": 1.0})
     callback = compat._EpochEnd(trainer, val_loader=object(), patience=2)

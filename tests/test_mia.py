@@ -65,7 +65,7 @@ def test_signals_ignore_padding_and_batching(overfit, people):
     assert (batched["n_tokens"] == [len(s) - 1 for s in sequences]).all()
     # the loss is the training loop's: one sequence's mean next-token loss
     loader = training.make_loader(training.TokenDataset([sequences[0]], VOCAB["pad_token_id"]), batch_size=1)
-    assert batched["loss"].iloc[0] == pytest.approx(training.evaluate(overfit, loader), rel=1e-5)
+    assert batched["loss"].iloc[0] == pytest.approx(training.mean_loss(overfit, loader), rel=1e-5)
     assert np.allclose(batched["perplexity"], np.exp(batched["loss"]))
     assert (batched["loss_variance"] > 0).all()  # per token, not per 1,024-token window
     assert overfit.training  # left in the mode it was found in

@@ -84,7 +84,7 @@ def test_select_device():
 @pytest.mark.parametrize("family", models.FAMILIES)
 def test_training_lowers_loss(family):
     model = models.build_model(family, SIZES, VOCAB, seed=0)
-    before = training.evaluate(model, training.make_loader(training.TokenDataset(VAL, 0), 8))
+    before = training.mean_loss(model, training.make_loader(training.TokenDataset(VAL, 0), 8))
     history = train(model, TRAIN, VAL, TrainConfig(epochs=4, batch_size=4, lr=1e-2, progress=False,
                                                    device="cpu"))
     assert history["epochs"][-1]["val_loss"] < before - 0.5
