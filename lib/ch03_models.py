@@ -298,15 +298,17 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
                seed: int = 0, name: str = "mingpt-epsinf", constrained: bool = True,
                sampling: generation.SamplingConfig | None = None,
                model_path: str | os.PathLike | None = None, chapter: str = CHAPTER,
-               order: str | None = None) -> tuple[list[list[str]], dict]:
+               order: str | None = None, prior_path: str | os.PathLike | None = None
+               ) -> tuple[list[list[str]], dict]:
     """Sample ``n_samples`` profiles from ``<START_SAMPLE>`` alone and write them as
     ``synthetic/<name>.vcf.gz`` (:func:`write_synthetic`). ``constrained``: decode under the
     public panel's grammar (every record valid by construction); ``order`` its site order
     (:func:`lib.generation.panel_grammar`), the records of an ``"any"``-order profile being
     sorted into panel order. ``sampling`` defaults to temperature 1 up to the model's block
-    size. Reused when the model's weights (``model_path``: its directory), the sampling
-    settings and the seed are unchanged. Returns the profiles and
-    :func:`lib.generation.validity_summary`."""
+    size; a ``sampling.prior_weight`` above 0 mixes in the public prior saved in
+    ``prior_path`` (:func:`lib.generation.mix_prior`). Reused when the model's weights
+    (``model_path``: its directory), the prior's, the sampling settings and the seed are
+    unchanged. Returns the profiles and :func:`lib.generation.validity_summary`."""
     run = Path(run)
     panel, phased = artefacts.load_panel(run)  # the public panel only: no person's genotypes
     block = models.block_size(model)
@@ -321,12 +323,18 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
                   sampling=asdict(sampling), prompt="<START_SAMPLE>", sampler_version=generation.SAMPLER_VERSION,
                   model_sha256=rundir.sha256(weights) if weights is not None and weights.exists() else None,
                   panel_sha256=rundir.sha256(artefacts.cohort_paths(run)["panel"]))
+    if sampling.prior_weight > 0:
+        if prior_path is None:
+            raise ValueError(f"{name}: prior_weight={sampling.prior_weight} needs prior_path, "
+                             "the public prior's directory")
+        params["prior_sha256"] = rundir.sha256(Path(prior_path) / "model.safetensors")
     paths = [artefacts.synthetic_paths(run, name)[key] for key in ("vcf", "profiles", "summary")]
     if params["model_sha256"] is not None and rundir.is_current(run, params, paths):
         return artefacts.read_synthetic_profiles(run, name), artefacts.read_validity(run, name)
     grammar = generation.panel_grammar(tokenizer, panel, phased, order=order) if constrained else None
+    prior = models.load_model(prior_path) if sampling.prior_weight > 0 else None
     new = generation.generate(model, prompt, n_samples, tokenizer.eos_token_id, sampling, constraint=grammar,
-                              seed=seed)
+                              seed=seed, prior=prior)
     profiles = [generation.ids_to_records(tokenizer, ids) for ids in new]
     finished = [len(ids) < sampling.max_new_tokens for ids in new]  # stopped at the end token
     if constrained:  # the length limit may have cut a profile's last record in two
@@ -343,21 +351,23 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
 def synthesize_both(run: str | os.PathLike, name: str, model: torch.nn.Module, tokenizer: Any, n_samples: int,
                     model_path: str | os.PathLike, seed: int = 0, temperature: float = 1.0,
                     top_k: int | None = None, top_p: float | None = None,
-                    chapter: str = CHAPTER, unconstrained: bool = True) -> dict[str, dict[str, Any]]:
+                    chapter: str = CHAPTER, unconstrained: bool = True, prior_weight: float = 0.0,
+                    prior_path: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
     """A model's two cohorts, as the chapters write them: constrained (``<name>``) and
     unconstrained (``<name>-unconstrained``; left out when ``unconstrained`` is False), each
-    :func:`synthesize`-d up to the model's block size and read back. Returns label ->
+    :func:`synthesize`-d up to the model's block size (with the public prior in
+    ``prior_path`` at ``prior_weight``) and read back. Returns label ->
     ``{"validity", "cohort", "seconds"}``."""
     block = models.block_size(model)
     sampling = generation.SamplingConfig(max_new_tokens=block - 1, temperature=temperature, top_k=top_k,
-                                         top_p=top_p, batch_size=32)
+                                         top_p=top_p, batch_size=32, prior_weight=prior_weight)
     panel, _ = artefacts.load_panel(run)
     out = {}
     for constrained in (True, False) if unconstrained else (True,):
         label = name if constrained else f"{name}-unconstrained"
         started = time.perf_counter()
         _, validity = synthesize(run, model, tokenizer, n_samples, seed=seed, name=label, constrained=constrained,
-                                 sampling=sampling, model_path=model_path, chapter=chapter)
+                                 sampling=sampling, model_path=model_path, chapter=chapter, prior_path=prior_path)
         out[label] = {"validity": validity, "cohort": artefacts.read_synthetic(run, label, panel),
                       "seconds": time.perf_counter() - started}
     return out
@@ -370,11 +380,14 @@ def synthesize_all(run: str | os.PathLike, trained: Mapping[str, Mapping[str, An
     the first, its ``seed`` index: its cohort is sampled with that seed's random seed,
     :func:`lib.artefacts.training_seed`, and constrained only), side by side
     (:func:`lib.parallel.run_jobs`, one thread each), checking that every constrained cohort
-    is valid throughout. Returns label -> ``{"validity", "cohort", "seconds"}``."""
+    is valid throughout. An item's own ``sampling`` (keyword arguments of
+    :func:`synthesize_both`: a decoding chosen for it) overrides the shared ``sampling``.
+    Returns label -> ``{"validity", "cohort", "seconds"}``."""
     jobs = [dict(run=str(run), name=name, directory=str(item["directory"]),
                  tokenizer_name=item.get("tokenizer", "variant"), n_samples=n_samples,
                  seed=artefacts.training_seed(seed, int(item.get("seed", 0))), chapter=chapter,
-                 unconstrained=int(item.get("seed", 0)) == 0, sampling=dict(sampling)) for name, item in trained.items()]
+                 unconstrained=int(item.get("seed", 0)) == 0, sampling={**sampling, **item.get("sampling", {})})
+            for name, item in trained.items()]
     out: dict[str, dict[str, Any]] = {}
     for made in parallel.run_jobs(synthesize_job, jobs):
         out.update(made)

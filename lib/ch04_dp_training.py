@@ -49,7 +49,7 @@ import pandas as pd
 import torch
 
 from . import artefacts, baselines, ch03_models, charts, dp_transformers_compat, evidence, generation, models
-from . import parallel, privacy, profiletext, rundir, training
+from . import parallel, popgen, privacy, profiletext, rundir, training
 from . import tokenization as tk
 
 CHAPTER = "04_dp_training"
@@ -335,6 +335,173 @@ def synthesize_private(run: str | os.PathLike, trained: Mapping[str, Mapping[str
             cohorts[name] = {"validity": artefacts.read_validity(run, name),
                              "cohort": artefacts.read_synthetic(run, name, panel)}
     return dict(sorted(cohorts.items(), key=lambda kv: (kv[0].split("-")[0], kv[0])))
+
+
+# --------------------------------------------------------------------------------------
+# Decoding chosen on the validation people
+# --------------------------------------------------------------------------------------
+
+#: Bumped when :func:`choose_decoding` changes what it computes (its table is then redone).
+DECODING_VERSION = 1
+#: Added to the chapter's seed for the draws the choice is made on, so that no released
+#: cohort is the very draw it was chosen on.
+DECODING_SEED_OFFSET = 1000
+DECODING_RULE = ("each private setting (family, ε) samples its first training seed's model once at every point of "
+                 "the profile's grid (temperature × weight of the public prior), as many people as the validation "
+                 "split, constrained; the point whose linear two-sample AUC against the real validation people is "
+                 "closest to 0.5 is chosen (ties: the earlier point, the first being temperature 1 without prior), "
+                 "and every training seed of that setting is sampled with it. The validation people are not "
+                 "members and the prior is trained on public people only: the choice is post-processing of the "
+                 "private model and spends no ε; the holdout people the later chapters score on are not used")
+
+
+def _noised(item: Mapping[str, Any]) -> bool:
+    """Whether a trained model (an item of :func:`train_all` or :func:`compare_trainers`)
+    is private: a finite ε (the clip-only and non-private models are not)."""
+    return math.isfinite(float(item["epsilon"]))
+
+
+def decoding_grid(settings: Mapping[str, Any]) -> list[dict[str, float]]:
+    """The decoding settings a private model's cohort is chosen among: every pair of the
+    profile's ``decoding_temperatures`` and ``decoding_prior_weights`` (λ of
+    :func:`lib.generation.mix_prior`), plain sampling (temperature 1, no prior) first.
+    Without those keys, plain sampling alone."""
+    temperatures = [float(t) for t in settings.get("decoding_temperatures", [1.0])]
+    weights = [float(w) for w in settings.get("decoding_prior_weights", [0.0])]
+    for t in temperatures:
+        generation.SamplingConfig(temperature=t)  # refuses a temperature that is not positive
+    for w in weights:
+        generation.SamplingConfig(prior_weight=w)  # refuses a weight outside [0, 1)
+    grid = [dict(temperature=t, prior_weight=w) for w in weights for t in temperatures]
+    plain = dict(temperature=1.0, prior_weight=0.0)
+    return [plain] + [g for g in grid if g != plain]
+
+
+def decoding_job(run: str, name: str, directory: str, tokenizer_name: str, prior: str | None,
+                 grid: Sequence[Mapping[str, float]], seed: int) -> list[dict[str, Any]]:
+    """One private model sampled at every point of ``grid`` (``prior``: its family's public
+    base, needed where a point's prior weight is above 0) and scored against the validation
+    people: the linear two-sample AUC (:func:`lib.popgen.classifier_two_sample`), the same
+    on four numbers per person (:func:`lib.popgen.class_two_sample`), the allele-frequency
+    r, and heterozygous and homozygous-ALT genotypes per person at rare sites. A job of
+    :func:`lib.parallel.run_jobs`."""
+    panel, phased = artefacts.load_panel(run)
+    validation = popgen.dosages(artefacts.split_cohort(artefacts.load_cohort(run),
+                                                       artefacts.load_splits(run)["validation"]))
+    af = popgen.allele_frequencies(validation)
+    tokenizer = tk.load(run, tokenizer_name)
+    model = models.load_model(directory).eval()
+    prior_model = models.load_model(prior).eval() if prior is not None else None
+    order = generation.constrained_order(tokenizer)
+    grammar = generation.panel_grammar(tokenizer, panel, phased, order=order)
+    rows = []
+    for point in grid:
+        sampling = generation.SamplingConfig(max_new_tokens=models.block_size(model) - 1, batch_size=32, **point)
+        new = generation.generate(model, [tokenizer.bos_token_id], len(validation), tokenizer.eos_token_id,
+                                  sampling, constraint=grammar, seed=seed, prior=prior_model)
+        profiles = [generation.ids_to_records(tokenizer, ids) if len(ids) < sampling.max_new_tokens
+                    else generation.drop_cut_record(generation.ids_to_records(tokenizer, ids), panel) for ids in new]
+        if order == "any":
+            profiles = [grammar.sort_records(records) for records in profiles]
+        d = popgen.dosages(profiletext.to_cohort(profiles, panel))
+        classes = popgen.genotype_classes(d, af).mean(axis=0)
+        rows.append(dict(model=name, **point, auc=popgen.classifier_two_sample(validation, d, seed=seed, n_boot=0)[0],
+                         classes_auc=popgen.class_two_sample(validation, d, af, seed=seed, n_boot=0)[0],
+                         af_r=popgen.frequency_agreement(popgen.allele_frequencies(d), af)[0],
+                         rare_het=float(classes[0]), rare_hom_alt=float(classes[1]),
+                         variants=float((d > 0).sum(axis=1).mean())))
+    return rows
+
+
+def choose_decoding(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any],
+                    seed: int = 0, enabled: bool = True) -> pd.DataFrame | None:
+    """The decoding of every private setting, chosen on the validation people
+    (:data:`DECODING_RULE`): one row per (first-seed private model, grid point) with the
+    scores of :func:`decoding_job` and ``chosen`` (one True per model). Written to
+    ``metrics/04_decoding.csv`` and reused while the models, the priors, the grid and the
+    validation people are unchanged. Models with no noise (ε = ∞) keep plain sampling and
+    are not listed. ``enabled=False`` chooses nothing (None: every model sampled plainly)."""
+    if not enabled:
+        return None
+    run = Path(run)
+    grid = decoding_grid(settings)
+    firsts = {name: item for name, item in trained.items() if _noised(item) and not item.get("seed", 0)}
+    priors: dict[str, str | None] = {}
+    for name, item in firsts.items():
+        family, tokenizer_name = artefacts.parse_model_name(name)["family"], item.get("tokenizer", "variant")
+        if any(p["prior_weight"] > 0 for p in grid) and (family, tokenizer_name) not in priors:
+            with parallel.job_threads():
+                priors[family, tokenizer_name] = str(ch03_models.public_base(run, settings, seed=seed, family=family,
+                                                                             tokenizer_name=tokenizer_name))
+    path = run / "metrics" / "04_decoding.csv"
+    params = dict(version=DECODING_VERSION, grid=grid, seed=seed, sampler_version=generation.SAMPLER_VERSION,
+                  validation=artefacts.load_splits(run)["validation"],
+                  models={n: rundir.sha256(Path(i["directory"]) / "model.safetensors") for n, i in firsts.items()},
+                  priors={f"{f}/{t}": rundir.sha256(Path(p) / "model.safetensors") for (f, t), p in priors.items()})
+    if rundir.is_current(run, params, [path]):
+        return pd.read_csv(path)
+    jobs = [dict(run=str(run), name=name, directory=str(item["directory"]),
+                 tokenizer_name=item.get("tokenizer", "variant"),
+                 prior=priors.get((artefacts.parse_model_name(name)["family"], item.get("tokenizer", "variant"))),
+                 grid=grid, seed=seed + DECODING_SEED_OFFSET) for name, item in firsts.items()]
+    rows = [row for made in parallel.run_jobs(decoding_job, jobs) for row in made]
+    table = pd.DataFrame(rows, columns=["model", "temperature", "prior_weight", "auc", "classes_auc", "af_r",
+                                        "rare_het", "rare_hom_alt", "variants"])
+    distance = (table["auc"] - 0.5).abs()
+    table["chosen"] = False
+    for _, group in distance.groupby(table["model"], sort=False):
+        table.loc[group.idxmin(), "chosen"] = True  # idxmin: the first of ties, in grid order
+    rundir.write_text(path, table.to_csv(index=False))
+    rundir.record_artefacts(run, CHAPTER, params, [path])
+    return table
+
+
+def with_decoding(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]], table: pd.DataFrame | None,
+                  settings: Mapping[str, Any], seed: int = 0) -> dict[str, dict[str, Any]]:
+    """``trained`` with each private model's ``sampling`` set to its setting's choice in
+    ``table`` (:func:`choose_decoding`; every training seed of a setting takes its first
+    seed's), the prior's directory included where its weight is above 0; models not in the
+    table (ε = ∞), or all of them when ``table`` is None, unchanged. :func:`synthesize_private`
+    then samples each with it."""
+    if table is None:
+        return {name: dict(item) for name, item in trained.items()}
+    chosen = {artefacts.setting_name(r["model"]): r for _, r in table[table["chosen"]].iterrows()}
+    out = {}
+    for name, item in trained.items():
+        row = chosen.get(artefacts.setting_name(name)) if _noised(item) else None
+        if row is None:
+            out[name] = dict(item)
+            continue
+        sampling: dict[str, Any] = dict(temperature=float(row["temperature"]), prior_weight=float(row["prior_weight"]))
+        if sampling["prior_weight"] > 0:
+            family = artefacts.parse_model_name(name)["family"]
+            sampling["prior_path"] = str(ch03_models.public_base(run, settings, seed=seed, family=family,
+                                                                 tokenizer_name=item.get("tokenizer", "variant")))
+        out[name] = dict(item, sampling=sampling)
+    return out
+
+
+def decoding_summary(table: pd.DataFrame | None) -> str:
+    """The chosen decoding of every private setting, as a sentence part
+    (``mingpt-eps8: temperature 0.9, λ 0.5; …``), or what was sampled when nothing was chosen."""
+    if table is None:
+        return "none: every model sampled at temperature 1 without the prior (choose_decoding=False)"
+    chosen = table[table["chosen"]]
+    return "; ".join(f"{r['model']}: temperature {r['temperature']:g}, λ {r['prior_weight']:g}"
+                     for _, r in chosen.iterrows())
+
+
+def decoding_table(table: pd.DataFrame | None) -> pd.DataFrame:
+    """:func:`choose_decoding`'s table for the chapter: one row per model and grid point,
+    the chosen one marked, numbers rounded (when nothing was chosen, one row saying so)."""
+    if table is None:
+        return pd.DataFrame({"decoding": [decoding_summary(None)]})
+    out = table.assign(chosen=table["chosen"].map({True: "✓", False: ""}))
+    out = out.rename(columns={"temperature": "temperature", "prior_weight": "prior weight λ",
+                              "auc": "two-sample AUC (0.5 best)", "classes_auc": "four-number AUC",
+                              "af_r": "AF r", "rare_het": "rare het / person", "rare_hom_alt": "rare hom-ALT / person",
+                              "variants": "variants / person"})
+    return out.set_index(["model", "temperature", "prior weight λ"]).round(3)
 
 
 # --------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -705,6 +706,202 @@ def genotype_class_frame(result: Mapping[str, Any], cohorts: Sequence[str] | Non
                   "high": float(mean[j] + half[j]), "real": float(real[j])}
                  for j, name in enumerate(popgen.GENOTYPE_CLASSES)]
     return pd.DataFrame(rows)
+
+
+#: The goals for synthetic people that pass for real (issue 21), per ε: each criterion's
+#: test on a setting's seed mean. ``real`` is the real validation people's value of the same
+#: metric; ``independent`` the independent-sites reference's; ``baselines`` the private
+#: baselines' at the same ε.
+REALISM_CRITERIA = ("two-sample AUC, linear", "two-sample AUC, trees", "TSTR", "Fst / real Fst", "HWE failure",
+                    "rare-site genotypes / person", "LD-decay distance")
+REALISM_GOALS: dict[str, dict[str, str]] = {
+    "∞": {"two-sample AUC, linear": "≤ 0.60", "two-sample AUC, trees": "≤ 0.60", "TSTR": "≥ 0.65",
+          "Fst / real Fst": "0.7–1.3", "HWE failure": "within 5 points of real",
+          "rare-site genotypes / person": "within ±20% of real", "LD-decay distance": "≤ 2× real's"},
+    "8": {"two-sample AUC, linear": "≤ 0.75", "two-sample AUC, trees": "≤ 0.75", "TSTR": "≥ 0.45",
+          "Fst / real Fst": "≥ 0.5", "HWE failure": "≤ real + 10 points",
+          "rare-site genotypes / person": "within ±50% of real", "LD-decay distance": "below independent sites'"},
+    "low": {"two-sample AUC, linear": "below every private baseline's", "two-sample AUC, trees":
+            "below every private baseline's", "TSTR": "above every private baseline's",
+            "rare-site genotypes / person": "within 2× of real"},
+}
+
+
+def _realism_values(seeds: pd.DataFrame, setting: str) -> dict[str, float]:
+    """One setting's numbers for :data:`REALISM_CRITERIA` (seed means; NaN where missing)."""
+    def value(metric: str) -> float:
+        return value_of(seeds, setting, metric)
+
+    real_fst = value_of(seeds, REAL, "fst")
+    return {"two-sample AUC, linear": value("c2st_auc"), "two-sample AUC, trees": value("c2st_trees_auc"),
+            "TSTR": value("tstr"), "Fst / real Fst": value("fst") / real_fst if real_fst else float("nan"),
+            "HWE failure": value("hwe_deviation"),
+            "rare-site genotypes / person": value("rare_het") + value("rare_hom_alt"),
+            "LD-decay distance": value("ld_decay_distance")}
+
+
+def value_of(seeds: pd.DataFrame, setting: str, metric: str) -> float:
+    """A setting's seed mean of ``metric``, NaN when the table has none."""
+    try:
+        return float(estimate(seeds, setting, metric).value)
+    except KeyError:
+        return float("nan")
+
+
+def _realism_met(criterion: str, eps: str, x: float, real: Mapping[str, float], independent: Mapping[str, float],
+                 baselines: Sequence[Mapping[str, float]]) -> bool | None:
+    """Whether ``x`` meets :data:`REALISM_GOALS` for ``criterion`` at ``eps`` (None: no goal)."""
+    row = "∞" if eps == "∞" else ("8" if eps == "8" else "low")
+    goal = REALISM_GOALS[row].get(criterion)
+    if goal is None or x != x:
+        return None
+    r = real[criterion]
+    if row == "low":
+        others = [b[criterion] for b in baselines if b[criterion] == b[criterion]]
+        if criterion == "rare-site genotypes / person":
+            return 0.5 <= x / r <= 2
+        if not others:
+            return None
+        return x < min(others) if criterion.startswith("two-sample") else x > max(others)
+    if criterion.startswith("two-sample"):
+        return x <= float(goal.split()[-1])
+    if criterion == "TSTR":
+        return x >= float(goal.split()[-1])
+    if criterion == "Fst / real Fst":
+        return 0.7 <= x <= 1.3 if row == "∞" else x >= 0.5
+    if criterion == "HWE failure":
+        return abs(x - r) <= 0.05 if row == "∞" else x <= r + 0.10
+    if criterion == "rare-site genotypes / person":
+        return abs(x / r - 1) <= (0.2 if row == "∞" else 0.5)
+    return x <= 2 * r if row == "∞" else x < independent[criterion]
+
+
+def realism_goals(seeds: pd.DataFrame) -> pd.DataFrame:
+    """Every setting of the ε grid of both language-model families against
+    :data:`REALISM_GOALS`, beside the real validation people, independent sites and the
+    private baselines (their numbers, no verdict): one row per (setting, criterion) with
+    ``value`` (the seed mean), ``goal`` (its text) and ``met`` (True/False; None where no
+    goal applies or the number is missing)."""
+    main = seeds[(seeds["decoding"] == "constrained") & (seeds["variant"].fillna("") == "")
+                 & (seeds["tokenizer"].fillna("") == seeds["family"].map(artefacts.MAIN_TOKENIZERS).fillna(""))]
+    real, independent = _realism_values(seeds, REAL), _realism_values(seeds, INDEPENDENT)
+    rows = [dict(setting=s, family="reference", eps="", criterion=c, value=v, goal="", met=None)
+            for s, values in ((REAL, real), (INDEPENDENT, independent)) for c, v in values.items()]
+    settings = main[main["kind"] == "synthetic"].drop_duplicates("setting")
+    for eps in list(dict.fromkeys(settings["eps"])):
+        at = settings[settings["eps"] == eps]
+        baselines = {s: _realism_values(seeds, s)
+                     for s, f in zip(at["setting"], at["family"]) if artefacts.is_baseline(f)}
+        for setting, family in zip(at["setting"], at["family"]):
+            if artefacts.is_baseline(family):
+                continue
+            row = "∞" if eps == "∞" else ("8" if eps == "8" else "low")
+            for criterion, x in _realism_values(seeds, setting).items():
+                rows.append(dict(setting=setting, family=family, eps=eps, criterion=criterion, value=x,
+                                 goal=REALISM_GOALS[row].get(criterion, ""),
+                                 met=_realism_met(criterion, eps, x, real, independent, list(baselines.values()))))
+        rows += [dict(setting=s, family="baseline", eps=eps, criterion=c, value=v, goal="", met=None)
+                 for s, values in baselines.items() for c, v in values.items()]
+    return pd.DataFrame(rows, columns=["setting", "family", "eps", "criterion", "value", "goal", "met"])
+
+
+def format_realism_goals(goals: pd.DataFrame) -> pd.DataFrame:
+    """:func:`realism_goals` as the chapter shows it: one row per setting, one column per
+    criterion, each cell the number with ✓ (goal met), ✗ (missed) or nothing (no goal)."""
+    mark = {True: " ✓", False: " ✗"}
+    cells = goals.assign(cell=[f"{v:.3f}{mark.get(m, '')}" if v == v else "–" for v, m in zip(goals["value"],
+                                                                                          goals["met"])])
+    wide = cells.pivot_table(index="setting", columns="criterion", values="cell", aggfunc="first", sort=False)
+    return wide.reindex(columns=list(REALISM_CRITERIA))
+
+
+def realism_met_text(goals: pd.DataFrame) -> str:
+    """How many of :func:`realism_goals`' judged goals each budget meets, as one line
+    (``"ε = ∞: 5 of 14; ε = 8: 4 of 14; …"``; "no goals judged" when none is)."""
+    judged = goals[goals["met"].notna()]
+    if judged.empty:
+        return "no goals judged"
+    order = sorted(dict.fromkeys(judged["eps"]), key=lambda e: -math.inf if e == "∞" else -float(e))
+    parts = [f"ε = {eps}: {int(judged.loc[judged['eps'] == eps, 'met'].astype(bool).sum())} of "
+             f"{int((judged['eps'] == eps).sum())}" for eps in order]
+    return "; ".join(parts)
+
+
+def realism_goal_text() -> pd.DataFrame:
+    """:data:`REALISM_GOALS` as a table (rows: ∞, 8, 3 and 1; columns: the criteria)."""
+    frame = pd.DataFrame(REALISM_GOALS).T.reindex(columns=list(REALISM_CRITERIA)).fillna("")
+    return frame.rename(index={"∞": "ε = ∞, both families", "8": "ε = 8, both families", "low": "ε = 3 and 1"})
+
+
+def frequency_bin_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None = None) -> pd.DataFrame:
+    """Where in the frequency spectrum a cohort's genotypes go wrong: for each cohort of
+    ``cohorts`` (default :func:`panel_cohorts`) and each bin of the real holdout's ALT
+    frequency (:data:`lib.popgen.AF_BIN_EDGES`), heterozygous and homozygous-ALT genotypes
+    per person (:func:`lib.popgen.genotype_spectrum`) against the holdout's: ``cohort``
+    (label), ``kind``, ``bin``, ``class`` (het / hom-ALT), ``per_person``, ``real``,
+    ``ratio`` (cohort over holdout; NaN where the holdout carries none)."""
+    names = labels(result["table"])
+    chosen = list(cohorts) if cohorts is not None else panel_cohorts(result["table"])
+    holdout = result["inputs"]["holdout"]
+    af = popgen.allele_frequencies(holdout)
+    bins = popgen.af_bin_labels()
+    real = popgen.genotype_spectrum(holdout, af)
+    rows = []
+    for c in chosen:
+        spectrum = popgen.genotype_spectrum(result["dosages"][c], af)
+        for b, label in enumerate(bins):
+            for j, kind in enumerate(("het", "hom-ALT")):
+                rows.append({"cohort": names.get(c, c), "kind": "reference" if c in REFERENCES else "synthetic",
+                             "bin": label, "class": kind, "per_person": float(spectrum[b, j]),
+                             "real": float(real[b, j]),
+                             "ratio": float(spectrum[b, j] / real[b, j]) if real[b, j] > 0 else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def leading_sites_table(result: Mapping[str, Any], cohorts: Sequence[str] | None = None) -> pd.DataFrame:
+    """Where the linear two-sample test leans: for each cohort of ``cohorts`` (default
+    :func:`panel_cohorts`) against the real holdout, the share of the test's absolute
+    weights (:func:`lib.popgen.two_sample_weights`) on the sites of each bin of the
+    holdout's ALT frequency, beside each bin's share of the sites (what an even spread
+    would give). One row per cohort, one column per bin."""
+    names = labels(result["table"])
+    chosen = list(cohorts) if cohorts is not None else panel_cohorts(result["table"])
+    holdout = result["inputs"]["holdout"]
+    af = popgen.allele_frequencies(holdout)
+    edges = np.asarray(popgen.AF_BIN_EDGES[1:-1])
+    bins = np.searchsorted(edges, af, side="right")
+    columns = popgen.af_bin_labels()
+    rows = {"share of sites": [float(np.mean(bins == b)) for b in range(len(columns))]}
+    for c in chosen:
+        w = popgen.two_sample_weights(holdout, result["dosages"][c])
+        rows[names.get(c, c)] = [float(w[bins == b].sum() / w.sum()) for b in range(len(columns))]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).round(2)
+
+
+def population_mixing_table(result: Mapping[str, Any], cohorts: Sequence[str] | None = None) -> pd.DataFrame:
+    """Do synthetic people belong to one population or mix several? A population classifier
+    fit on the real holdout people (:func:`lib.popgen.population_classifier`) gives each
+    person of each cohort of ``cohorts`` (default :func:`panel_cohorts`) a posterior over the
+    populations: ``top posterior`` (its mean over people: near 1, each person looks like
+    one population; near 1/k, like none), ``unassigned`` (the share of people whose top
+    posterior is below 0.5) and ``population mix distance`` (total variation between the
+    cohort's assigned populations and the holdout's). The real validation people (the
+    reference ``real``) are the yardstick: the classifier never saw them."""
+    names = labels(result["table"])
+    chosen = list(cohorts) if cohorts is not None else panel_cohorts(result["table"])
+    holdout, holdout_labels = result["inputs"]["holdout"], np.asarray(result["inputs"]["labels"]["holdout"])
+    classifier = popgen.population_classifier(holdout, holdout_labels)
+    real_share = pd.Series(holdout_labels).value_counts(normalize=True)
+    rows = {}
+    for c in chosen:
+        posterior = classifier.predict_proba(result["dosages"][c])
+        top = posterior.max(axis=1)
+        share = pd.Series(np.asarray(classifier.classes_)[posterior.argmax(axis=1)]).value_counts(normalize=True)
+        tv = 0.5 * float(share.reindex(real_share.index.union(share.index), fill_value=0).sub(
+            real_share.reindex(real_share.index.union(share.index), fill_value=0)).abs().sum())
+        rows[names.get(c, c)] = {"top posterior": float(top.mean()), "unassigned": float(np.mean(top < 0.5)),
+                                 "population mix distance": tv}
+    return pd.DataFrame.from_dict(rows, orient="index").round(3)
 
 
 def pca_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None = None, n_components: int = 2) -> pd.DataFrame:

@@ -548,6 +548,33 @@ def genotype_class_chart(frame: pd.DataFrame, title: str = "Genotypes per person
     ).resolve_scale(x="independent")
 
 
+def frequency_bin_chart(frame: pd.DataFrame,
+                        title: str = "Genotypes per person against the real holdout's, by the site's frequency"
+                        ) -> alt.FacetChart:
+    """One panel per genotype class (het, hom-ALT): for each cohort, the genotypes per person
+    at the sites of each bin of the real holdout's ALT frequency, as a multiple of the
+    holdout's (log scale; the rule at 1 is the holdout) (:func:`lib.ch05_utility.frequency_bin_frame`).
+    A cohort above the rule at the rare bins writes genotypes real people do not carry; below
+    it at the common bins, it leaves out genotypes every real person carries."""
+    _require(frame, ["cohort", "kind", "bin", "class", "per_person", "real", "ratio"], "frequency_bin_chart")
+    data = frame[["cohort", "kind", "bin", "class", "per_person", "real", "ratio"]].dropna(subset=["ratio"]).copy()
+    data["ratio"] = data["ratio"].clip(lower=0.01).round(3)
+    data[["per_person", "real"]] = data[["per_person", "real"]].round(3)
+    bins = list(dict.fromkeys(frame["bin"]))
+    lines = alt.Chart().mark_line(point=True).encode(
+        x=alt.X("bin:N", title="ALT frequency among the real holdout", sort=bins),
+        y=alt.Y("ratio:Q", title="× the real holdout's (log)", scale=alt.Scale(type="log")),
+        color=alt.Color("cohort:N", title="Cohort", sort=list(dict.fromkeys(data["cohort"]))),
+        strokeDash=alt.StrokeDash("kind:N", title="Kind"),
+        tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("bin:N", title="Frequency bin"),
+                 alt.Tooltip("per_person:Q", title="Per person", format=".2f"),
+                 alt.Tooltip("real:Q", title="Real holdout", format=".2f"),
+                 alt.Tooltip("ratio:Q", title="Ratio", format=".2f")])
+    rule = alt.Chart().mark_rule(color="#000000", strokeDash=[4, 3]).encode(y=alt.datum(1))
+    return alt.layer(lines, rule, data=data).properties(width=WIDTH / 2 - 20, height=240).facet(
+        facet=alt.Facet("class:N", title=None, sort=["het", "hom-ALT"]), columns=2, title=title)
+
+
 def pca_overlay_chart(frame: pd.DataFrame, columns: int = 3,
                       title: str = "Synthetic people on the real holdout's principal components") -> alt.FacetChart:
     """One panel per cohort: the real holdout (circles, coloured by super-population) and

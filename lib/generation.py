@@ -67,10 +67,17 @@ class SamplingConfig:
     top_k: int | None = None
     top_p: float | None = None
     batch_size: int = 16
+    #: λ of the public prior: each step's distribution is the private model's and the prior
+    #: model's, mixed geometrically, ``(1 - λ) log p_model + λ log p_prior`` (:func:`mix_prior`);
+    #: 0 (the default) samples the model alone. The prior is a model trained on public people
+    #: only (:func:`lib.ch03_models.public_base`), so mixing it in is post-processing.
+    prior_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:
             raise ValueError(f"temperature={self.temperature} must be positive")
+        if not 0 <= self.prior_weight < 1:
+            raise ValueError(f"prior_weight={self.prior_weight} must lie in [0, 1): 1 would sample the prior alone")
         if self.top_k is not None and self.top_k < 1:
             raise ValueError(f"top_k={self.top_k} must be at least 1")
         if self.top_p is not None and not 0 < self.top_p <= 1:
@@ -95,6 +102,19 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | N
         sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
         logits = torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
     return logits
+
+
+def mix_prior(logits: torch.Tensor, prior_logits: torch.Tensor, weight: float) -> torch.Tensor:
+    """The geometric mixture of two next-token distributions, as logits:
+    ``(1 - weight) log_softmax(logits) + weight log_softmax(prior_logits)`` (a product of
+    experts: a token both models find likely stays likely, a token one of them rules out is
+    pushed down). Shape ``(batch, vocab)`` for both; ``weight`` 0 returns ``logits``."""
+    if weight == 0:
+        return logits
+    if prior_logits.shape != logits.shape:
+        raise ValueError(f"the prior's logits have shape {tuple(prior_logits.shape)}, the model's "
+                         f"{tuple(logits.shape)}: the prior must share the model's tokenizer")
+    return (1 - weight) * torch.log_softmax(logits, dim=-1) + weight * torch.log_softmax(prior_logits, dim=-1)
 
 
 def constrained_probabilities(logits: torch.Tensor, allowed: torch.Tensor, eos_token_id: int,
@@ -156,7 +176,8 @@ def _forward(model: torch.nn.Module, ids: torch.Tensor, positions: torch.Tensor,
 @torch.no_grad()
 def generate(model: torch.nn.Module, prompt_ids: Sequence[int], n_samples: int, eos_token_id: int,
              config: SamplingConfig | None = None, constraint: "PanelGrammar | SiteSetGrammar | None" = None,
-             seed: int = 0, use_cache: bool = True, progress: bool = False) -> list[list[int]]:
+             seed: int = 0, use_cache: bool = True, progress: bool = False,
+             prior: torch.nn.Module | None = None) -> list[list[int]]:
     """Sample ``n_samples`` continuations of ``prompt_ids`` (the sample-start token and
     optional population tag: never a real member's variants), each until ``eos_token_id``
     or ``max_new_tokens``. Returns the new token ids of each sample, ``eos`` excluded.
@@ -164,8 +185,13 @@ def generate(model: torch.nn.Module, prompt_ids: Sequence[int], n_samples: int, 
     prompts: :func:`continue_prompts` groups prompts of any lengths).
 
     ``use_cache=False`` recomputes the whole prefix at every step (the benchmark's baseline).
+    ``prior`` (a model on the same tokenizer) is mixed in with ``config.prior_weight``
+    (:func:`mix_prior`); it is required when that weight is above 0 and unused otherwise.
     """
     config = config or SamplingConfig()
+    if config.prior_weight > 0 and prior is None:
+        raise ValueError(f"prior_weight={config.prior_weight} needs a prior model (prior=...)")
+    prior = prior.eval() if config.prior_weight > 0 else None
     model.eval()
     device = next(model.parameters()).device
     generator = torch.Generator(device="cpu").manual_seed(seed)
@@ -178,13 +204,14 @@ def generate(model: torch.nn.Module, prompt_ids: Sequence[int], n_samples: int, 
     if prompt.dim() == 2 and len(prompt) != n_samples:
         raise ValueError(f"{len(prompt)} prompts for n_samples={n_samples}: give one prompt per sample")
     cache_name = _cache_name(model)
+    prior_cache = _cache_name(prior) if prior is not None else None
     for start in batches:
         size = min(config.batch_size, n_samples - start)
         ids = (prompt[start:start + size] if prompt.dim() == 2 else prompt.repeat(size, 1)).to(device)
         states = [constraint.start() for _ in range(size)] if constraint else None
         finished = [False] * size
         new: list[list[int]] = [[] for _ in range(size)]
-        past = None
+        past = prior_past = None
         positions = torch.arange(ids.shape[1], device=device).repeat(size, 1)
         step_ids, step_pos = ids, positions
         for _ in range(config.max_new_tokens):
@@ -193,6 +220,12 @@ def generate(model: torch.nn.Module, prompt_ids: Sequence[int], n_samples: int, 
             else:
                 logits, _ = _forward(model, ids, positions, None, cache_name)
             logits = logits.float().cpu()
+            if prior is not None:
+                if use_cache:
+                    prior_logits, prior_past = _forward(prior, step_ids, step_pos, prior_past, prior_cache)
+                else:
+                    prior_logits, _ = _forward(prior, ids, positions, None, prior_cache)
+                logits = mix_prior(logits, prior_logits.float().cpu(), config.prior_weight)
             if constraint is not None:  # mask first: top-k and top-p then choose among valid tokens
                 allowed = torch.stack([constraint.allowed(s) for s in states])
                 if not allowed.any(dim=-1).all():

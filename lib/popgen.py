@@ -647,6 +647,50 @@ def genotype_classes(d: np.ndarray, reference_af: np.ndarray, rare: float = RARE
                      (d[:, ~low] == 1).sum(axis=1), (d[:, ~low] == 2).sum(axis=1)], axis=1)
 
 
+#: Edges of the bins of the reference ALT frequency :func:`genotype_spectrum` counts in.
+AF_BIN_EDGES = (0.0, 0.01, 0.05, 0.2, 0.5, 1.0)
+
+
+def af_bin_labels(edges: Sequence[float] = AF_BIN_EDGES) -> list[str]:
+    """One label per bin of ``edges`` (``"< 1%"``, ``"1–5%"``, …, ``"≥ 50%"``)."""
+    pct = [f"{100 * e:g}%" for e in edges]
+    return ([f"< {pct[1]}"] + [f"{pct[i]}–{pct[i + 1]}" for i in range(1, len(edges) - 2)]
+            + [f"≥ {pct[-2]}"])
+
+
+def genotype_spectrum(d: np.ndarray, reference_af: np.ndarray, edges: Sequence[float] = AF_BIN_EDGES) -> np.ndarray:
+    """Bins x 2: the heterozygous and homozygous-ALT genotypes a person carries, on average,
+    at the sites whose ALT frequency among the reference people falls in each bin of
+    ``edges`` (the last bin closed above). Where :func:`genotype_classes` splits sites in
+    two, this shows which frequencies a cohort over- or under-fills."""
+    _check(d)
+    reference_af = np.asarray(reference_af, dtype=float)
+    if reference_af.shape != (d.shape[1],):
+        raise ValueError(f"reference_af has {reference_af.shape} values for {d.shape[1]} sites")
+    bins = np.clip(np.searchsorted(np.asarray(edges[1:-1], dtype=float), reference_af, side="right"), 0,
+                   len(edges) - 2)
+    out = np.zeros((len(edges) - 1, 2))
+    for b in range(len(edges) - 1):
+        sites = d[:, bins == b]
+        out[b] = [(sites == 1).sum(axis=1).mean(), (sites == 2).sum(axis=1).mean()]
+    return out
+
+
+def two_sample_weights(real: np.ndarray, synthetic: np.ndarray) -> np.ndarray:
+    """Per site, the absolute weight the linear two-sample test's model (a logistic
+    regression, L2, C = 0.1, on the dosages, as :func:`classifier_two_sample`) puts on it,
+    fit on every person of both cohorts: where the test leans. Dosages share one scale, so
+    weights compare across sites."""
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
+
+    _check(real, synthetic)
+    x = np.vstack([real, synthetic]).astype(np.float64)
+    y = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
+    with threadpool_limits(1):
+        return np.abs(LogisticRegression(C=0.1, max_iter=2000).fit(x, y).coef_[0])
+
+
 def class_two_sample(real: np.ndarray, synthetic: np.ndarray, reference_af: np.ndarray, seed: int = 0,
                      folds: int = 5, n_boot: int = 200) -> tuple[float, float, float]:
     """The classifier two-sample test (:func:`classifier_two_sample`) on four numbers per
@@ -663,8 +707,11 @@ def class_two_sample(real: np.ndarray, synthetic: np.ndarray, reference_af: np.n
 
 
 def _auc_interval(y: np.ndarray, score: np.ndarray, seed: int, n_boot: int) -> tuple[float, float, float]:
-    """ROC AUC of out-of-fold ``score`` with a bootstrap 95% interval over people."""
+    """ROC AUC of out-of-fold ``score`` with a bootstrap 95% interval over people (NaN
+    bounds when ``n_boot`` is 0: the AUC alone)."""
     auc = roc_auc(y, score)
+    if n_boot == 0:
+        return auc, float("nan"), float("nan")
     rng = np.random.default_rng(seed)
     draws = np.array([roc_auc(y[index], score[index]) for index in
                       (rng.integers(0, len(y), len(y)) for _ in range(n_boot))])
@@ -858,6 +905,12 @@ class _PopulationClassifier:
         if self.model_ is None:
             return np.full(len(d), self.classes_[0])
         return self.model_.predict(pca_project(self.pca_, d))
+
+    def predict_proba(self, d: np.ndarray) -> np.ndarray:
+        """People x populations (``classes_``): each person's posterior probabilities."""
+        if self.model_ is None:
+            return np.ones((len(d), 1))
+        return self.model_.predict_proba(pca_project(self.pca_, d))
 
 
 def _population_classifier(d: np.ndarray, labels: Sequence[str], seed: int = 0, n_components: int = 10,

@@ -58,6 +58,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         # training seeds of the main grid (both families at every epsilon, clip only included): each
         # setting is trained n_seeds times with its own initialisation, batches and noise
         "n_seeds": 2,
+        # chapter 04: each private setting's cohorts are sampled at the point of this grid (temperature x
+        # weight of the public prior, lib.generation.mix_prior) chosen on the validation people
+        "decoding_temperatures": [1.0, 0.8],
+        "decoding_prior_weights": [0.0, 0.5],
         "mia_reference_models": 2,  # privacy chapter: the attacker's reference models per (family, tokenizer), on public people
         "mia_online_references": 2,  # online LiRA/RMIA: references on halves of public people + candidates (even; 0: none)
         "mia_online_tokenizers": "all",  # or a list: the tokenizers whose models get online references
@@ -117,6 +121,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_secure_mode": False,
         "dp_clip_only": True,
         "n_seeds": 3,
+        # bench/bench_decoding.py on the quick run's ε = 8 models against the validation people: a lower
+        # temperature and the public prior each moved the rare-site genotypes toward the real ones
+        "decoding_temperatures": [1.0, 0.9, 0.8, 0.7],
+        "decoding_prior_weights": [0.0, 0.5],
         "mia_reference_models": 2,
         "mia_online_references": 2,
         # the text-tokenizer (BPE) model's online references would take ~3 of the chapter's 12 minutes
@@ -166,6 +174,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dp_secure_mode": False,
         "dp_clip_only": True,
         "n_seeds": 5,
+        "decoding_temperatures": [1.0, 0.9, 0.8, 0.7],
+        "decoding_prior_weights": [0.0, 0.5],
         "mia_reference_models": 16,
         "mia_online_references": 16,
         "mia_online_tokenizers": "all",

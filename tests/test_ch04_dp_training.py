@@ -329,3 +329,40 @@ def test_private_baselines_are_released_beside_the_models(run, settings):
             artefacts.model_name("sites", **bad)
     with pytest.raises(ValueError, match="mechanism"):
         ch04.release_baselines(run, [8.0], settings, n_samples=4, mechanisms=("aim",))
+
+
+def test_decoding_is_chosen_on_the_validation_people_and_used_for_every_seed(run, settings):
+    """Each private setting samples its first seed's model at every point of the grid
+    against the validation people; the point closest to 0.5 is chosen, every seed of the
+    setting is sampled with it (the public prior's weights recorded with the cohort), the
+    non-private models keep plain sampling, and the table is reused while nothing changed."""
+    decoding = dict(settings, dp_clip_only=False, decoding_temperatures=[1.0, 0.8], decoding_prior_weights=[0.0, 0.5])
+    trained = ch04.train_grid(run, "mingpt", [float("inf"), 8.0], decoding, seed=1)
+    trained.update(ch04.train_grid(run, "mingpt", [8.0], decoding, seed=1, seed_index=1))
+    assert ch04.decoding_grid(decoding)[0] == {"temperature": 1.0, "prior_weight": 0.0}
+    assert len(ch04.decoding_grid(decoding)) == 4 and ch04.decoding_grid({}) == [ch04.decoding_grid(decoding)[0]]
+    with pytest.raises(ValueError, match="prior_weight"):
+        ch04.decoding_grid(dict(decoding, decoding_prior_weights=[1.0]))
+    table = ch04.choose_decoding(run, trained, decoding, seed=1)
+    assert table["model"].unique().tolist() == ["mingpt-eps8"] and len(table) == 4  # first seed, private only
+    assert table["chosen"].sum() == 1
+    best = table.loc[(table["auc"] - 0.5).abs().idxmin()]
+    assert table.loc[table["chosen"]].iloc[0].equals(best)
+    path = run / "metrics" / "04_decoding.csv"
+    stamp = path.stat().st_mtime_ns
+    assert ch04.choose_decoding(run, trained, decoding, seed=1).equals(table) and path.stat().st_mtime_ns == stamp
+    # force the prior: every seed of the setting takes it, the non-private model does not
+    forced = table.assign(chosen=(table["temperature"] == 0.8) & (table["prior_weight"] == 0.5))
+    sampled = ch04.with_decoding(run, trained, forced, decoding, seed=1)
+    for name in ("mingpt-eps8", "mingpt-eps8-seed1"):
+        assert sampled[name]["sampling"]["temperature"] == 0.8 and sampled[name]["sampling"]["prior_weight"] == 0.5
+        assert (artefacts.model_dir(run, "mingpt-public-base") / "model.safetensors").exists()
+    assert "sampling" not in sampled["mingpt-epsinf"]
+    cohorts = ch04.synthesize_private(run, {k: v for k, v in sampled.items() if k != "mingpt-epsinf"}, 6, seed=1)
+    assert {"mingpt-eps8", "mingpt-eps8-seed1"} <= set(cohorts)
+    written = json.loads(artefacts.synthetic_paths(run, "mingpt-eps8-seed1")["summary"].read_text())
+    assert written["sampling"]["prior_weight"] == 0.5 and written["prior_sha256"]
+    assert "λ 0.5" in ch04.decoding_summary(forced) and "choose_decoding=False" in ch04.decoding_summary(None)
+    assert ch04.choose_decoding(run, trained, decoding, enabled=False) is None
+    assert ch04.with_decoding(run, trained, None, decoding).keys() == trained.keys()
+    assert ch04.decoding_table(table).shape[0] == 4

@@ -256,6 +256,16 @@ def test_figures_tables_and_sentences_build(utility_run, evaluated):
     # independent sites at the members' frequencies carry about as many of each class as real people
     copied = classes.xs(chapter.INDEPENDENT)
     assert ((copied["low"] <= copied["real"] + 1.5) & (copied["high"] >= copied["real"] - 1.5)).all()
+    # by frequency bin: the holdout against itself would sit at 1; the copy of members near it at common sites
+    bins = chapter.frequency_bin_frame(evaluated)
+    assert set(bins["bin"]) == set(popgen.af_bin_labels()) and set(bins["class"]) == {"het", "hom-ALT"}
+    assert charts.frequency_bin_chart(bins).to_dict()
+    copied_bins = bins[(bins["cohort"] == chapter.INDEPENDENT) & (bins["bin"] == "≥ 50%")]
+    assert ((copied_bins["ratio"] > 0.5) & (copied_bins["ratio"] < 2)).all()
+    leaning = chapter.leading_sites_table(evaluated)
+    assert np.allclose(leaning.sum(axis=1), 1, atol=0.02) and "share of sites" in leaning.index
+    mixing = chapter.population_mixing_table(evaluated)
+    assert mixing["top posterior"].between(0, 1).all() and mixing["population mix distance"].between(0, 1).all()
     copy = frames["dcr"][frames["dcr"]["panel"] == "minGPT ε=∞"]
     member_hist = copy[copy["to"] == "closest member"]
     assert member_hist["people"].iloc[0] == member_hist["people"].sum()  # every copy at distance 0
@@ -375,3 +385,35 @@ def test_the_baseline_claim_can_hold_fail_or_be_untold():
     # a baseline is named as what it is in every table
     assert chapter.cohort_label({"kind": "synthetic", "family": "mst", "tokenizer": "", "variant": "", "eps": "3",
                                  "decoding": "constrained", "seed": 1}) == "MST ε=3, seed 1"
+
+
+def test_the_realism_goals_can_be_met_missed_or_not_apply():
+    """Each criterion of the goals for synthetic people is judged on a setting's seed mean
+    against the real validation people, independent sites or the private baselines at the
+    same ε: a setting that matches real people meets its goals, one that does not misses
+    them, and the references and baselines get numbers without a verdict."""
+    real = {"c2st_auc": [0.5], "c2st_trees_auc": [0.5], "tstr": [0.76], "fst": [0.1], "hwe_deviation": [0.12],
+            "rare_het": [4.0], "rare_hom_alt": [0.5], "ld_decay_distance": [0.004]}
+    good = {"c2st_auc": [0.55, 0.57], "c2st_trees_auc": [0.58, 0.56], "tstr": [0.7, 0.7], "fst": [0.1, 0.11],
+            "hwe_deviation": [0.13, 0.14], "rare_het": [4.2, 4.0], "rare_hom_alt": [0.5, 0.6],
+            "ld_decay_distance": [0.005, 0.005]}
+    bad = {"c2st_auc": [0.99, 0.98], "c2st_trees_auc": [0.99, 0.99], "tstr": [0.2, 0.2], "fst": [0.01, 0.01],
+           "hwe_deviation": [0.5, 0.5], "rare_het": [20.0, 21.0], "rare_hom_alt": [5.0, 5.0],
+           "ld_decay_distance": [0.02, 0.02]}
+    seeds = _seeded({"mingpt-epsinf": good, "gpt2-eps8": bad, "mingpt-eps1": good, "sites-eps1": bad})
+    references = _seeded({"mingpt-eps3": real, "gpt2-eps3": dict(real, ld_decay_distance=[0.007])})
+    references["setting"] = references["setting"].map({"mingpt-eps3": chapter.REAL, "gpt2-eps3": chapter.INDEPENDENT})
+    references["kind"] = "reference"
+    goals = chapter.realism_goals(pd.concat([seeds, references], ignore_index=True)).set_index(["setting", "criterion"])
+    assert goals.loc["mingpt-epsinf", "met"].tolist() == [True] * 7
+    assert goals.loc["gpt2-eps8", "met"].tolist() == [False] * 7
+    at_one = goals.loc["mingpt-eps1"]  # judged against the baseline at ε = 1, no goal for Fst, HWE, LD
+    assert at_one.loc["two-sample AUC, linear", "met"] and at_one.loc["TSTR", "met"]
+    assert at_one.loc["Fst / real Fst", "met"] is None and at_one.loc["LD-decay distance", "goal"] == ""
+    assert goals.loc["sites-eps1", "met"].isna().all() and goals.loc[chapter.REAL, "met"].isna().all()
+    assert goals.loc[("gpt2-eps8", "rare-site genotypes / person"), "value"] == pytest.approx(25.5)
+    shown = chapter.format_realism_goals(goals.reset_index())
+    assert shown.loc["mingpt-epsinf", "TSTR"] == "0.700 ✓" and shown.loc["gpt2-eps8", "TSTR"] == "0.200 ✗"
+    assert list(shown.columns) == list(chapter.REALISM_CRITERIA) and chapter.realism_goal_text().shape == (3, 7)
+    assert chapter.realism_met_text(goals.reset_index()) == "ε = ∞: 7 of 7; ε = 8: 0 of 7; ε = 1: 4 of 4"
+    assert chapter.realism_met_text(goals.reset_index().assign(met=None)) == "no goals judged"

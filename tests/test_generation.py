@@ -403,3 +403,43 @@ def test_record_set_grammar_one_token_per_record(panel):
         assert counts["valid"] == counts["records"] == len(ids)
     with pytest.raises(ValueError, match="record token for every panel site"):
         generation.RecordSetGrammar(tk.record_tokenizer(keys[:3]), keys, n_alts, end=tk.EOS)
+
+
+# ---------------------------------------------------------------------------- the public prior
+
+def test_the_prior_mixes_geometrically_and_is_required_when_weighted(char_tokenizer, model):
+    logits = torch.tensor([[2.0, 0.0, -1.0]])
+    prior = torch.tensor([[-5.0, 1.0, 0.0]])
+    mixed = generation.mix_prior(logits, prior, 0.5)
+    expected = 0.5 * torch.log_softmax(logits, -1) + 0.5 * torch.log_softmax(prior, -1)
+    assert torch.allclose(mixed, expected) and generation.mix_prior(logits, prior, 0.0) is logits
+    # a token the prior rules out is pushed down, whatever the model says
+    assert torch.softmax(mixed, -1)[0, 0] < torch.softmax(logits, -1)[0, 0]
+    with pytest.raises(ValueError, match="share the model's tokenizer"):
+        generation.mix_prior(logits, torch.zeros(1, 4), 0.5)
+    with pytest.raises(ValueError, match="prior_weight=1"):
+        generation.SamplingConfig(prior_weight=1.0)
+    config = generation.SamplingConfig(max_new_tokens=10, batch_size=2, prior_weight=0.5)
+    with pytest.raises(ValueError, match="needs a prior model"):
+        generation.generate(model, [char_tokenizer.bos_token_id], 2, char_tokenizer.eos_token_id, config)
+
+
+def test_sampling_with_a_prior_follows_it_cached_or_not(char_tokenizer, model):
+    """A prior that puts all its mass on one token draws every sample towards it; with or
+    without the key/value caches (one per model) the draws are the same."""
+    torch.manual_seed(3)
+    config = GPT2Config(vocab_size=len(char_tokenizer), n_positions=64, n_embd=32, n_layer=1, n_head=2)
+    prior = GPT2LMHeadModel(config).eval()
+    favourite = char_tokenizer.convert_tokens_to_ids("7")
+    with torch.no_grad():
+        prior.lm_head.weight.zero_()
+        prior.transformer.ln_f.bias.fill_(1.0)
+        prior.lm_head.weight[favourite] = 20.0  # a huge logit for "7" at every step
+    plain = generation.SamplingConfig(max_new_tokens=12, batch_size=4)
+    mixed = generation.SamplingConfig(max_new_tokens=12, batch_size=4, prior_weight=0.9)
+    args = (model, [char_tokenizer.bos_token_id], 4, char_tokenizer.eos_token_id)
+    without = generation.generate(*args, plain, seed=3)
+    with_prior = generation.generate(*args, mixed, seed=3, prior=prior)
+    share = lambda samples: sum(t == favourite for s in samples for t in s) / max(1, sum(map(len, samples)))
+    assert share(with_prior) > 0.9 > share(without)
+    assert generation.generate(*args, mixed, seed=3, prior=prior, use_cache=False) == with_prior

@@ -74,7 +74,10 @@ from, as in the models chapter (`None`: the base pre-trained on the public peopl
 `dp_transformers_epsilon` is the budget at which GPT-2 is also fine-tuned through the
 dp-transformers trainer (`None`: not). `n_seeds` is how many times every setting of the grid
 (both families at every ε, ∞ and clipping alone included) is trained, each time with its own
-training seed (`None`: the profile's)."""),
+training seed (`None`: the profile's). `choose_decoding` samples each private setting's cohorts
+at the temperature and weight of the public prior chosen on the validation people (section
+"How the private models are sampled"); `False` samples every model at `temperature`, `top_k`
+and `top_p`, as the non-private models are."""),
 code("""profile = "quick"          # smoke | quick | full
 run_dir = None             # default: data/runs/<profile>
 seed = 42
@@ -88,7 +91,8 @@ dp_transformers_epsilon = 8.0  # GPT-2 through dp-transformers at this budget to
 n_seeds = None             # training seeds of every setting of the grid (None: the profile's n_seeds)
 temperature = 1.0
 top_k = None
-top_p = None""", metadata={"tags": ["parameters"]}),
+top_p = None
+choose_decoding = True     # private cohorts at the decoding chosen on the validation people""", metadata={"tags": ["parameters"]}),
 code(IMPORT_LIB + """
 import logging
 import time
@@ -237,11 +241,29 @@ from the batch size (q = {glue:text}`opacus_q` against {glue:text}`dpt_q`) and i
 compute per-person gradients (expanded weights against Opacus' hooks); their best validation
 losses are {glue:text}`opacus_val_loss` and {glue:text}`dpt_val_loss`."""),
 code("""compared = chapter.compare_trainers(run, trained, dp_transformers_epsilon, settings, seed=seed, base_model=base_model)
-cohorts = chapter.synthesize_private(run, {**trained, **compared}, ch03_models.holdout_size(run), seed=seed, **sampling)
+decoding = chapter.choose_decoding(run, {**trained, **compared}, settings, seed=seed, enabled=choose_decoding)
+sampled = chapter.with_decoding(run, {**trained, **compared}, decoding, settings, seed=seed)
+cohorts = chapter.synthesize_private(run, sampled, ch03_models.holdout_size(run), seed=seed, **sampling)
 look = ch03_models.first_look(run, cohorts, chapter=chapter.CHAPTER, metrics_name="04_dp_synthetic",
-                              params={"seed": seed, "grid": grid, **sampling})
+                              params={"seed": seed, "grid": grid, "choose_decoding": choose_decoding, **sampling})
 comparison = chapter.trainer_comparison(trained, compared, look)
 chapter.format_comparison(comparison)""", metadata={"tags": ["hide-input"]}),
+md("""## How the private models are sampled
+
+Sampling is post-processing: how a private model's cohort is drawn from it spends no privacy,
+so it may be chosen, as long as it is chosen on people the later chapters do not score on and
+nothing else about the members enters. The utility chapter shows what gives private cohorts
+away (far more genotypes at rare sites than real people carry, homozygous ALT above all): the
+noise of DP-SGD spreads probability over the rare records of the vocabulary. Two settings pull
+it back. A lower **temperature** sharpens each step's distribution. A **public prior** mixes
+each step's distribution with that of the same family pre-trained on the public people alone
+(GPT-2's base; for the minGPT, its own public base), geometrically with weight λ: a record the
+public people never carry stays unlikely however the noise moved the private model's logits.
+The rule: {glue:text}`decoding_rule`. The table lists every point tried for each private model
+(the one chosen ✓); the chosen points are {glue:text}`decoding_chosen`."""),
+code("""figures.glue_numbers({"decoding_rule": chapter.DECODING_RULE, "decoding_chosen": chapter.decoding_summary(decoding)})
+chapter.decoding_table(decoding)""",
+     metadata={"tags": ["hide-input"]}),
 md("""## Synthetic cohorts from every model
 
 As in the models chapter, each private model writes as many people as the holdout split has,
