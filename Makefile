@@ -6,7 +6,8 @@
 #   make test                          the test suite
 #   make clean                         remove the built site (_build/); runs in data/runs stay
 #   make distclean                     also remove the environment (.venv)
-# The first call creates .venv from the lock files; later calls reuse it until a lock changes.
+# The first call creates .venv from the lock files and installs lib into it (editable: pip install -e .);
+# later calls reuse it until a lock file or pyproject.toml changes.
 
 PYTHON ?= python3.11
 PROFILE ?= quick
@@ -30,9 +31,10 @@ env: $(STAMP)
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.lock requirements-nodeps.lock | $(VENV)/bin/python
+$(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/python -m pip install -r requirements.lock
 	$(VENV)/bin/python -m pip install --no-deps -r requirements-nodeps.lock
+	$(VENV)/bin/python -m pip install --no-deps --no-build-isolation -e .
 	touch $@
 
 clean:

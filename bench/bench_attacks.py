@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lib import artefacts, ch03_models, mia, models, profiles, training  # noqa: E402
+from lib import artefacts, experiments, mia, models, profiles, training  # noqa: E402
 from lib import ch06_privacy as chapter  # noqa: E402
 from lib import tokenization as tk  # noqa: E402
 
@@ -64,7 +64,7 @@ def main(argv=None) -> None:
                                                         None, config))
     pool_ids = public_ids + ids
     online_mask = chapter.reference_halves(len(pool_ids), 2, seed=(args.seed, 0x0411))[0]
-    start = ch03_models.model_start(run, parsed["family"], parsed["tokenizer"], settings, seed=args.seed)
+    start = experiments.model_start(run, parsed["family"], parsed["tokenizer"], settings, seed=args.seed)
     online = models.build_model(parsed["family"], sizes, tokenizer, base_model=start, seed=args.seed)
     _, online_seconds = timed(lambda: training.train(online, [pool_ids[i] for i in np.flatnonzero(online_mask)],
                                                      None, config))

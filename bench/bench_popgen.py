@@ -12,7 +12,7 @@ closest-record distances to the real cohort, AATS, KING kinship of every synthet
 to every real one, the Hardy-Weinberg exact test at every site, Weir-Cockerham Fst, the
 classifier two-sample test -- and prints seconds per metric, the total, and the peak resident memory
 of the process (``VmHWM``); then the utility chapter's whole suite for one cohort as the
-chapter runs it (:func:`lib.ch05_utility.cohort_metrics`: every metric with its bootstrap
+chapter runs it (:func:`lib.utility.cohort_metrics`: every metric with its bootstrap
 intervals, against ``--people`` holdout people and as many members, populations inferred
 by a classifier fit on a tenth as many labelled public people). The issue's target: the
 whole suite under 60 s on 2 cores. Last, the classifier two-sample test's two kinds side by
@@ -59,7 +59,7 @@ import numpy as np
 import sklearn.ensemble  # noqa: F401  (the boosted two-sample test's trees, imported before any clock starts)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lib import ch05_utility, popgen  # noqa: E402
+from lib import popgen, utility  # noqa: E402
 
 
 def cohort(n: int, n_sites: int, p: np.ndarray, rng: np.random.Generator, linked: float = 0.8) -> np.ndarray:
@@ -226,10 +226,10 @@ def main(argv=None) -> None:
     inputs["public_axes"] = popgen.pca_fit(public, 10)
     inputs["population_classifier"] = popgen.population_classifier(public, inputs["labels"]["public"],
                                                                    axes=inputs["public_axes"])
-    _, seconds = timed(lambda: ch05_utility.cohort_metrics("synthetic", synthetic, None, inputs, k=args.k))
+    _, seconds = timed(lambda: utility.cohort_metrics("synthetic", synthetic, None, inputs, k=args.k))
     label = "utility chapter's suite, one cohort"
     print(f"{label:<46} {seconds:>8.2f}  (target < 60 s; n_boot=200; "
-          f"lib.ch05_utility.cohort_metrics against {args.people:,} holdout and {args.people:,} members); "
+          f"lib.utility.cohort_metrics against {args.people:,} holdout and {args.people:,} members); "
           f"peak memory {peak_mb():,.0f} MB")
     # the two-sample test's two kinds at the quick book's size: a second draw of the same
     # population, and independent sites at another draw's frequencies (no linkage)

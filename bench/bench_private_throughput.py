@@ -33,7 +33,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lib import artefacts, ch03_models, models, privacy, profiles, rundir, training  # noqa: E402
+from lib import artefacts, experiments, models, privacy, profiles, rundir, training  # noqa: E402
 from lib import tokenization as tk  # noqa: E402
 from tune_dp import BEFORE  # noqa: E402  (the quick profile's settings before issue 10)
 
@@ -46,7 +46,7 @@ def one_epoch(run: Path, family: str, tokenizer_name: str, overrides: dict) -> d
     settings = profiles.resolve("quick", **overrides)
     tokenizer = tk.load(run, tokenizer_name)
     sizes = artefacts.model_sizes(run, settings, family, tokenizer)
-    train_ids, val_ids, _ = ch03_models.training_ids(run, tokenizer, tokenizer_name, sizes)
+    train_ids, val_ids, _ = experiments.training_ids(run, tokenizer, tokenizer_name, sizes)
     config = training.config_from_profile(dict(settings), family, seed=0, epochs=1, progress=False)
     model = models.build_model(family, sizes, tokenizer, seed=0)
     optimizer = training.make_optimizer(model, config.lr, config.weight_decay, config.betas)

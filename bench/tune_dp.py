@@ -8,7 +8,7 @@ embeddings, batch, learning rate, public pre-training) were chosen here, on a **
 cohort of the quick profile's size and shape -- stdpopsim's OutOfAfrica_3G09, 3 x 271
 people over 5 Mb, a 1,000-site panel chosen from its public tenth, the same splits -- and
 never on the real members. Each lever trains one model through the book's own code
-(:func:`lib.ch03_models.train_model` at ε = ∞, :func:`lib.ch04_dp_training.train_private`
+(:func:`lib.experiments.train_model` at ε = ∞, :func:`lib.ch04_dp_training.train_private`
 otherwise), writes a constrained cohort as large as the holdout and prints, one row per
 lever: the best validation loss (nats per token of that lever's tokenizer: compare rows of
 the same tokenizer only), the epochs run, training seconds, the synthetic people's mean and
@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lib import artefacts, ch01_data, ch02_tokenization, ch03_models, profiles, rundir  # noqa: E402
+from lib import budget, ch01_data, ch02_tokenization, experiments, profiles, rundir  # noqa: E402
 from lib import ch04_dp_training as ch04  # noqa: E402
 
 #: What the quick profile had before this tuning (variant tokenizer for both families, a
@@ -94,12 +94,12 @@ def lever(run: Path, name: str, seed: int) -> dict:
     tag = hashlib.sha256(json.dumps([overrides, pretrain], sort_keys=True, default=str).encode()).hexdigest()[:8]
     base = None
     if family == "gpt2":
-        base = ch03_models.public_base(run, settings, seed=seed, family="gpt2", tokenizer_name=tokenizer)
+        base = experiments.public_base(run, settings, seed=seed, family="gpt2", tokenizer_name=tokenizer)
     elif pretrain:
-        base = ch03_models.public_base(run, settings, seed=seed, family="mingpt", tokenizer_name=tokenizer)
+        base = experiments.public_base(run, settings, seed=seed, family="mingpt", tokenizer_name=tokenizer)
     started = time.perf_counter()
     if epsilon == INF:
-        model, history, directory = ch03_models.train_model(
+        model, history, directory = experiments.train_model(
             run, family, tokenizer, settings, seed=seed, base_model=base,
             name=f"tune-{family}-{tokenizer}-{tag}-epsinf")
         record = None
@@ -107,10 +107,10 @@ def lever(run: Path, name: str, seed: int) -> dict:
         model, history, directory, record = ch04.train_private(run, family, epsilon, settings, seed=seed,
                                                                base_model=base, tokenizer_name=tokenizer)
     seconds = time.perf_counter() - started
-    label = f"tune-{family}-{tokenizer}-{tag}-{artefacts.eps_text(epsilon)}"
-    cohorts = ch03_models.synthesize_all(run, {label: dict(model=model, directory=directory, tokenizer=tokenizer)},
-                                         ch03_models.holdout_size(run), seed=seed)
-    look = ch03_models.first_look(run, cohorts, metrics_name="tune").set_index("cohort")
+    label = f"tune-{family}-{tokenizer}-{tag}-{budget.name_text(epsilon)}"
+    cohorts = experiments.synthesize_all(run, {label: dict(model=model, directory=directory, tokenizer=tokenizer)},
+                                         experiments.holdout_size(run), seed=seed)
+    look = experiments.first_look(run, cohorts, metrics_name="tune").set_index("cohort")
     row, real = look.loc[label], look.loc["holdout (real)"]
     return {"lever": name, "family": family, "ε": epsilon, "tokenizer": tokenizer,
             "params": sum(p.numel() for p in {id(p): p for p in model.parameters()}.values()),
@@ -142,7 +142,7 @@ def main(argv=None) -> None:
     for name in names:
         r = lever(run, name, seed=0)
         sigma = "–" if r["σ"] is None else f"{r['σ']:.3f}"
-        print(f"| {name} | {artefacts.eps_text(r['ε'])} | {r['params']:,} | {r['val loss']:.3f} | {r['epochs']} | "
+        print(f"| {name} | {budget.name_text(r['ε'])} | {r['params']:,} | {r['val loss']:.3f} | {r['epochs']} | "
               f"{r['train s']:.0f} | {r['variants']:.1f} ({r['real']:.1f}) | {r['sd']:.1f} ({r['real sd']:.1f}) | "
               f"{r['AF r']:.3f} | {sigma} |", flush=True)
 

@@ -1,6 +1,6 @@
 """Differentially-private language models for synthetic genetic-variant profiles.
 
-The package the book's chapters import (``import lib`` from the repository root). It has
+The package the book's chapters import (``import lib``; ``make`` installs it into ``.venv``). It has
 one module per *chapter*, holding that chapter's steps so that a notebook cell is one call,
 and one module per *concern* below them. Imports run one way: a concern never imports a
 chapter module, a chapter module only earlier chapters' (``tests/test_lib_structure.py``).
@@ -12,7 +12,8 @@ The chapters (``book/<NN>_<name>.ipynb`` -> ``lib/ch<NN>_<name>.py``):
   members, the profiles -- into ``cohort/`` and ``diagnostics/``;
 - :mod:`lib.ch02_tokenization`  the tokenizers (from public information only), their
   lengths, and what a vocabulary discloses (each recipe built with and without members);
-- :mod:`lib.ch03_models`      minGPT and GPT-2 without privacy, their synthetic cohorts, a first look;
+- :mod:`lib.ch03_models`      minGPT and GPT-2 without privacy (trained and sampled through
+  :mod:`lib.experiments`), their synthetic cohorts, a first look;
 - :mod:`lib.ch04_dp_training` the same models under DP-SGD along an ε grid, the accountants,
   GPT-2 through dp-transformers beside the Opacus path, their synthetic cohorts;
 - :mod:`lib.ch05_utility`     every synthetic cohort against the real holdout, framed by three
@@ -29,6 +30,8 @@ The chapters (``book/<NN>_<name>.ipynb`` -> ``lib/ch<NN>_<name>.py``):
 The concerns, roughly bottom to top:
 
 - :mod:`lib.rundir`       the run directory contract, atomic writes, the manifest;
+- :mod:`lib.budget`       how ε is written: in artefact names (``eps8``), on charts and in tables
+  (``∞``, ``8``, the clip-only label), and the order of ε labels;
 - :mod:`lib.profiles`     the ``smoke``, ``quick`` and ``full`` profiles (sizes and data sets);
 - :mod:`lib.cohort`       the in-memory cohort (sites x people x 2 alleles);
 - :mod:`lib.vcf`          reading a VCF robustly (quirks repaired or reported, per-split site
@@ -39,7 +42,7 @@ The concerns, roughly bottom to top:
 - :mod:`lib.panel`        the panel from a declared site list or the public people, and its coverage;
 - :mod:`lib.profiletext`  a person as ``22:POS:REF>ALT_GT`` records, and records back to genotypes;
 - :mod:`lib.stats`        cohort statistics (variant types, Ts/Tv, AFS, density, PCA), bcftools stats;
-- :mod:`lib.charts`       the Altair charts of the chapters;
+- :mod:`lib.charts`       every chapter's Altair charts (tidy frame in, chart out);
 - :mod:`lib.figures`      the offline Altair renderer, glued numbers;
 - :mod:`lib.tokenization` character, BPE, variant (two tokens a record), record (one) and
   GPT-2 tokenizers (Hugging Face);
@@ -49,11 +52,16 @@ The concerns, roughly bottom to top:
 - :mod:`lib.models`       the minGPT-style GPT and GPT-2: building, saving, loading; GPT-2's
   ``Conv1D`` as ``nn.Linear`` for Opacus;
 - :mod:`lib.training`     the one training loop (private or not; checkpoints, early stopping);
+- :mod:`lib.experiments`  training and sampling experiments on a run, shared by chapters 03, 04
+  and 06: the public bases, a model trained on the run's splits and saved with its history,
+  cohorts synthesized and written, the first look at them;
 - :mod:`lib.grad_samplers` per-person gradients under Opacus for both families;
 - :mod:`lib.privacy`      DP-SGD set up in one place (Poisson sampling, accounting, seeded or
   secure randomness, ``privacy.json``);
 - :mod:`lib.baselines`    private baselines at the same (ε, δ) as the models: private
   independent sites (Gaussian mechanism on per-person-bounded record counts);
+- :mod:`lib.glossary`     what the book calls its reference cohorts, families and headline metrics,
+  and the setting a cohort belongs to (read by chapters 05 to 07);
 - :mod:`lib.evidence`     standards of evidence: seed-level estimates (the mean over training
   seeds with an interval that carries their spread and the per-model bootstrap), comparisons
   with a Bonferroni correction, verdicts read by printed rules (:class:`lib.evidence.Claim`);
@@ -70,7 +78,11 @@ The concerns, roughly bottom to top:
 - :mod:`lib.dp_transformers_compat`  dp-transformers 1.0.0 on today's libraries, per-person loss;
 - :mod:`lib.generation`   sampling with a key/value cache, constrained decoding, validity;
 - :mod:`lib.utility`      how close a synthetic cohort comes to real people: the first look, the
-  dissertation's record-level metrics (validity, quality, memorisation, variant types) and plausibility;
+  utility suite (:data:`lib.utility.METRICS`, every metric of chapter 05 for one cohort with
+  :func:`lib.utility.cohort_metrics`), the dissertation's record-level metrics (validity,
+  quality, memorisation, variant types) and plausibility;
+- :mod:`lib.scoring`      general scoring statistics: the bootstrap, ROC AUC, the AUC of fixed
+  scores with its interval, balanced accuracy (used by the metrics and the attacks);
 - :mod:`lib.popgen`       population-genetic comparisons on dosage matrices: allele frequencies,
   linkage, PCA fit on real people, Hardy-Weinberg, Fst, heterozygosity, distances, AATS, KING
   kinship, populations inferred for unlabelled people, TSTR, the classifier two-sample test,

@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import baselines, models, rundir, splits, tokenization, vcf
+from . import baselines, budget, models, rundir, splits, tokenization, vcf
 from .cohort import Cohort, Contig
 
 
@@ -199,16 +199,6 @@ def input_digest(run: str | os.PathLike, tokenizer_name: str) -> dict[str, str]:
 # Models
 # --------------------------------------------------------------------------------------
 
-def eps_text(eps: float | str) -> str:
-    """Epsilon as model names write it: ``inf``, ``8``, ``0.5``."""
-    value = float(eps)
-    if value == float("inf"):
-        return "inf"
-    if not value > 0:
-        raise ValueError(f"epsilon={eps!r} must be above 0 (or inf: not private)")
-    return f"{value:g}"
-
-
 MAIN_TOKENIZERS = {"mingpt": "record", "gpt2": "variant", **{b: "" for b in baselines.MECHANISMS}}
 """Each family's main tokenizer, the one its chapter-03 and chapter-04 models use: chosen
 on a simulated cohort of the quick profile's size (``bench/tune_dp.py``). The minGPT
@@ -257,7 +247,7 @@ def model_name(family: str, tokenizer_name: str | None = None, eps: float | str 
         raise ValueError(f"seed={seed!r}: a training seed's index is a whole number from 0")
     middle = "" if _is_main(family, tokenizer_name) else f"-{tokenizer_name}"
     middle += f"-{variant}" if variant else ""
-    return f"{family}{middle}-eps{eps_text(eps)}" + (f"{SEED_SUFFIX}{int(seed)}" if seed else "")
+    return f"{family}{middle}-eps{budget.name_text(eps)}" + (f"{SEED_SUFFIX}{int(seed)}" if seed else "")
 
 
 #: How a model name marks a training seed other than the first (:func:`model_name`).

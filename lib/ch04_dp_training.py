@@ -10,7 +10,7 @@ same GPT-2 fine-tuned through dp-transformers beside the Opacus path.
   inputs and settings are unchanged. GPT-2 is fine-tuned privately from the same base as
   the non-private GPT-2 (by default the base pre-trained on the public people).
 * :func:`train_grid` -- every ε of the grid for one family. ``inf`` is the non-private
-  model of the models chapter (:func:`lib.ch03_models.train_model`, same sizes, same
+  model of the models chapter (:func:`lib.experiments.train_model`, same sizes, same
   optimiser, learning rate, batch size and epochs); the private models differ from it only
   by what DP-SGD adds -- Poisson batches, per-sample clipping, noise -- and from each other
   only by the noise multiplier. (The dissertation changed the model size along with ε,
@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import artefacts, baselines, ch03_models, charts, dp_transformers_compat, evidence, generation, models
+from . import artefacts, baselines, budget, dp_transformers_compat, evidence, experiments, generation, models
 from . import parallel, popgen, privacy, profiletext, rundir, training
 from . import tokenization as tk
 
@@ -82,7 +82,7 @@ def epsilon_grid(settings: Mapping[str, Any], epsilon: float | None = None) -> l
 
 def grid_text(grid: Sequence[float]) -> str:
     """``∞, 8, 3, 1``: the grid as the chapter's charts label it."""
-    return ", ".join(charts.epsilon_label(e) for e in grid)
+    return ", ".join(budget.label(e) for e in grid)
 
 
 def shared_settings(settings: Mapping[str, Any], n_train: int) -> dict[str, Any]:
@@ -144,9 +144,9 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     dp = dp_settings(settings)
     if accountant is not None:
         dp["accountant"] = accountant
-    base = ch03_models.base_record(base_model)
+    base = experiments.base_record(base_model)
     params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
-                  train=ch03_models.train_settings(config), profiles="sparse", with_population=False, base=base,
+                  train=experiments.train_settings(config), profiles="sparse", with_population=False, base=base,
                   private_training_version=PRIVATE_TRAINING_VERSION, **digest)
     if extra_train is not None:
         params["extra_train_sha256"] = hashlib.sha256(json.dumps([list(map(int, s)) for s in extra_train]).encode()
@@ -158,7 +158,7 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     if rundir.is_current(run, params, paths):
         return (models.load_model(directory), artefacts.read_history(run, name), directory,
                 rundir.read_json(paths[1]))
-    train_ids, val_ids, cut = ch03_models.training_ids(run, tokenizer, tokenizer_name, sizes)
+    train_ids, val_ids, cut = experiments.training_ids(run, tokenizer, tokenizer_name, sizes)
     if extra_train is not None:
         train_ids = train_ids + [list(map(int, s))[:int(sizes["block_size"])] for s in extra_train]
     model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
@@ -168,9 +168,9 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
                                               max_physical_batch_size=dp["max_physical_batch_size"], seed=seed,
                                               secure_mode=dp["secure_mode"])
     history = dict(history, truncated_sequences=cut)
-    ch03_models.save_trained(run, model, name, tokenizer, history, params, chapter=chapter,
+    experiments.save_trained(run, model, name, tokenizer, history, params, chapter=chapter,
                              extra={privacy.PRIVACY_JSON: record, **(extra_files or {})},
-                             metadata=ch03_models.release_metadata(name, epsilon, seed, tokenizer_name, base,
+                             metadata=experiments.release_metadata(name, epsilon, seed, tokenizer_name, base,
                                                                    privacy=record))
     return model.eval(), history, directory, record
 
@@ -183,14 +183,14 @@ def train_grid(run: str | os.PathLike, family: str, epsilons: Sequence[float], s
     ``seed + seed_index`` for the initial weights, the batches and the noise; the models are
     named with ``-seed<k>`` beyond the first, :func:`lib.artefacts.model_name`): a mapping
     model name -> ``{"epsilon", "family", "model", "history", "directory", "privacy",
-    "tokenizer", "seed"}`` (``privacy`` None for ``inf``, :func:`lib.ch03_models.train_model`'s
+    "tokenizer", "seed"}`` (``privacy`` None for ``inf``, :func:`lib.experiments.train_model`'s
     model)."""
     out: dict[str, dict[str, Any]] = {}
     tokenizer = artefacts.main_tokenizer(family)
     rng_seed = artefacts.training_seed(seed, seed_index)
     for epsilon in map(float, epsilons):
         if epsilon == float("inf"):
-            model, history, directory = ch03_models.train_model(
+            model, history, directory = experiments.train_model(
                 run, family, tokenizer, settings, seed=rng_seed, base_model=base_model, progress=progress,
                 name=artefacts.model_name(family, tokenizer, epsilon, seed=seed_index))
             record = None
@@ -204,7 +204,7 @@ def train_grid(run: str | os.PathLike, family: str, epsilons: Sequence[float], s
             model, history, directory, record = train_private(
                 run, family, epsilon, settings, seed=rng_seed, base_model=base_model, progress=progress,
                 name=artefacts.model_name(family, tokenizer, epsilon, variant=CLIP_ONLY, seed=seed_index))
-            out[directory.name] = dict(epsilon=epsilon, label=charts.CLIP_ONLY_LABEL, family=family, model=model,
+            out[directory.name] = dict(epsilon=epsilon, label=budget.CLIP_ONLY_LABEL, family=family, model=model,
                                        history=history, directory=directory, privacy=record, tokenizer=tokenizer,
                                        seed=seed_index)
     return out
@@ -218,7 +218,7 @@ def train_one(run: str, family: str, epsilon: float, variant: str, settings: Map
     rng_seed = artefacts.training_seed(seed, seed_index)
     name = artefacts.model_name(family, tokenizer, epsilon, variant=variant, seed=seed_index)
     if float(epsilon) == float("inf") and not variant:
-        ch03_models.train_model(run, family, tokenizer, settings, seed=rng_seed, base_model=base_model, name=name)
+        experiments.train_model(run, family, tokenizer, settings, seed=rng_seed, base_model=base_model, name=name)
     else:
         train_private(run, family, epsilon, settings, seed=rng_seed, base_model=base_model, name=name)
     return name
@@ -236,7 +236,7 @@ def seed_count(settings: Mapping[str, Any], n_seeds: int | None = None) -> int:
 def train_all(run: str | os.PathLike, grid: Sequence[float], settings: Mapping[str, Any], seed: int = 0,
               base_model: str | os.PathLike | None = None, n_seeds: int | None = None) -> dict[str, dict[str, Any]]:
     """:func:`train_grid` for both families and every training seed (:func:`seed_count`:
-    the profile's ``n_seeds``), each family from where :func:`lib.ch03_models.family_base`
+    the profile's ``n_seeds``), each family from where :func:`lib.experiments.family_base`
     says (GPT-2 from ``base_model``, by default the public base of the models chapter; the
     minGPT from scratch unless the profile says ``mingpt_base``): every ε and every seed of
     a family starts from the same public weights (the base is public input, like the
@@ -244,8 +244,8 @@ def train_all(run: str | os.PathLike, grid: Sequence[float], settings: Mapping[s
     of ε = ∞ is the models chapter's model."""
     n = seed_count(settings, n_seeds)
     with parallel.job_threads():
-        base = ch03_models.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
-        mingpt_base = ch03_models.family_base(run, "mingpt", settings, seed=seed)
+        base = experiments.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
+        mingpt_base = experiments.family_base(run, "mingpt", settings, seed=seed)
     # every model of the grid trains as its own job, side by side (lib.parallel); the loop
     # below then finds each one current and loads it
     jobs = [dict(run=str(run), family=family, epsilon=float(epsilon), variant=variant, settings=dict(settings),
@@ -273,7 +273,7 @@ def compare_trainers(run: str | os.PathLike, trained: Mapping[str, Mapping[str, 
     nothing (the comparison is left out)."""
     if epsilon is None:
         return {}
-    base = ch03_models.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
+    base = experiments.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
     out = {artefacts.model_name("gpt2", eps=epsilon, variant=DP_TRANSFORMERS):
            train_dp_transformers(run, float(epsilon), settings, seed=seed, base_model=base)}
     if artefacts.model_name("gpt2", eps=epsilon) not in trained:
@@ -292,19 +292,19 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
     epsilon_grid(settings, epsilon)
     name = artefacts.model_name("gpt2", eps=epsilon, variant=DP_TRANSFORMERS)
     directory = artefacts.model_dir(run, name)
-    base_model = ch03_models.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
+    base_model = experiments.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
     tokenizer_name = artefacts.main_tokenizer("gpt2")
     tokenizer = tk.load(run, tokenizer_name)
     sizes = artefacts.model_sizes(run, settings, "gpt2", tokenizer)
     config = training.config_from_profile(dict(settings), "gpt2", seed=seed, progress=False)
     dp = dp_settings(settings)
-    base = ch03_models.base_record(base_model)
+    base = experiments.base_record(base_model)
     params = dict(family="gpt2", trainer="dp-transformers", tokenizer=tokenizer_name, sizes=sizes, seed=seed,
                   eps=float(epsilon), delta=dp["delta"], max_grad_norm=dp["max_grad_norm"],
-                  train=ch03_models.train_settings(config), base=base, **artefacts.input_digest(run, tokenizer_name))
+                  train=experiments.train_settings(config), base=base, **artefacts.input_digest(run, tokenizer_name))
     paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, artefacts.history_path(run, name)]
     if not rundir.is_current(run, params, paths):
-        train_ids, val_ids, cut = ch03_models.training_ids(run, tokenizer, tokenizer_name, sizes)
+        train_ids, val_ids, cut = experiments.training_ids(run, tokenizer, tokenizer_name, sizes)
         model = models.build_model("gpt2", sizes, tokenizer, base_model=base_model, seed=seed)
         with tempfile.TemporaryDirectory(prefix="dp-transformers-") as scratch:
             model, history, record = dp_transformers_compat.fit(
@@ -314,8 +314,8 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
                 warmup_fraction=config.warmup_fraction, min_lr_ratio=config.min_lr_ratio, betas=config.betas,
                 patience=config.patience, seed=seed)
         history = dict(history, truncated_sequences=cut)
-        ch03_models.save_trained(run, model, name, tokenizer, history, params, chapter=CHAPTER,
-                                 extra={privacy.PRIVACY_JSON: record}, metadata=ch03_models.release_metadata(
+        experiments.save_trained(run, model, name, tokenizer, history, params, chapter=CHAPTER,
+                                 extra={privacy.PRIVACY_JSON: record}, metadata=experiments.release_metadata(
                                      name, epsilon, seed, tokenizer_name, base, privacy=record))
     return dict(epsilon=float(epsilon), family="gpt2", model=models.load_model(directory),
                 history=artefacts.read_history(run, name), directory=directory,
@@ -324,11 +324,11 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
 
 def synthesize_private(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]], n_samples: int,
                        seed: int = 0, **sampling: Any) -> dict[str, dict[str, Any]]:
-    """The cohorts of every model this chapter trained (:func:`lib.ch03_models.synthesize_all`:
+    """The cohorts of every model this chapter trained (:func:`lib.experiments.synthesize_all`:
     constrained and unconstrained for the first training seed, constrained only for the
     others), and the non-private first-seed models' cohorts as the models chapter wrote them."""
     mine = {name: item for name, item in trained.items() if item["privacy"] is not None or item.get("seed", 0)}
-    cohorts = ch03_models.synthesize_all(run, mine, n_samples, seed=seed, chapter=CHAPTER, **sampling)
+    cohorts = experiments.synthesize_all(run, mine, n_samples, seed=seed, chapter=CHAPTER, **sampling)
     panel, _ = artefacts.load_panel(run)
     for name, item in trained.items():
         if name not in mine:
@@ -431,7 +431,7 @@ def choose_decoding(run: str | os.PathLike, trained: Mapping[str, Mapping[str, A
         family, tokenizer_name = artefacts.parse_model_name(name)["family"], item.get("tokenizer", "variant")
         if any(p["prior_weight"] > 0 for p in grid) and (family, tokenizer_name) not in priors:
             with parallel.job_threads():
-                priors[family, tokenizer_name] = str(ch03_models.public_base(run, settings, seed=seed, family=family,
+                priors[family, tokenizer_name] = str(experiments.public_base(run, settings, seed=seed, family=family,
                                                                              tokenizer_name=tokenizer_name))
     path = run / "metrics" / "04_decoding.csv"
     params = dict(version=DECODING_VERSION, grid=grid, seed=seed, sampler_version=generation.SAMPLER_VERSION,
@@ -475,7 +475,7 @@ def with_decoding(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any
         sampling: dict[str, Any] = dict(temperature=float(row["temperature"]), prior_weight=float(row["prior_weight"]))
         if sampling["prior_weight"] > 0:
             family = artefacts.parse_model_name(name)["family"]
-            sampling["prior_path"] = str(ch03_models.public_base(run, settings, seed=seed, family=family,
+            sampling["prior_path"] = str(experiments.public_base(run, settings, seed=seed, family=family,
                                                                  tokenizer_name=item.get("tokenizer", "variant")))
         out[name] = dict(item, sampling=sampling)
     return out
@@ -540,7 +540,7 @@ def release_baseline(run: str, mechanism: str, epsilon: float, settings: Mapping
     """One private baseline (:func:`lib.baselines.release`) on the run's members at
     ``epsilon`` and the profile's δ, with training seed ``seed_index``'s random seed
     (:func:`lib.artefacts.training_seed`), ``n_samples`` people written through the models'
-    VCF writer (:func:`lib.ch03_models.write_synthetic`); reused when its inputs and
+    VCF writer (:func:`lib.experiments.write_synthetic`); reused when its inputs and
     settings are unchanged (a job of :func:`lib.parallel.run_jobs`). Returns ``name``,
     ``family`` (the mechanism), ``epsilon``, ``seed``, ``privacy`` (the released record),
     ``validity`` and ``seconds``."""
@@ -561,7 +561,7 @@ def release_baseline(run: str, mechanism: str, epsilon: float, settings: Mapping
                                              float(epsilon), dp["delta"], phased=data["phased"], seed=rng_seed)
         outside = record.pop(baselines.OUTSIDE)
         summary = generation.validity_summary(profiles, data["panel"], [True] * len(profiles))
-        ch03_models.write_synthetic(run_path, name, profiles, data["panel"],
+        experiments.write_synthetic(run_path, name, profiles, data["panel"],
                                     dict(name=name, mechanism=mechanism, eps=float(epsilon), seed=rng_seed,
                                          n_samples=int(n_samples), privacy=record, summary=summary))
         rundir.write_json(paths["privacy"], record)
@@ -642,7 +642,7 @@ def epoch_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     rows = []
     for name, item in trained.items():
         steps = 0
-        label = item.get("label") or charts.epsilon_label(item["epsilon"])
+        label = item.get("label") or budget.label(item["epsilon"])
         for entry in item["history"]["epochs"]:
             steps += int(entry.get("steps", 0))
             common = dict(model=name, family=item["family"], seed=int(item.get("seed", 0)), epsilon=label,
@@ -680,7 +680,7 @@ def summary_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
         ratio = (noise_to_signal(record["noise_multiplier"], parameters, record["expected_batch_size"])
                  if record and record.get("expected_batch_size") else None)
         rows.append({"model": name, "family": item["family"], "seed": int(item.get("seed", 0)),
-                     "epsilon": item.get("label") or charts.epsilon_label(item["epsilon"]),
+                     "epsilon": item.get("label") or budget.label(item["epsilon"]),
                      "target_epsilon": record.get("target_epsilon"), "epsilon_spent": record.get("epsilon"),
                      "delta": record.get("delta"),
                      "sample_rate": record.get("sample_rate", record.get("sampling_rate")),
@@ -817,7 +817,7 @@ def _regularises(summary: pd.DataFrame) -> str:
     loss = {key: evidence.seed_estimate(rows["best_val_loss"])
             for key, rows in summary.groupby(["family", "epsilon"], sort=False)}
     private = [(family, label) for family, label in loss
-               if label not in ("∞", charts.CLIP_ONLY_LABEL) and (family, "∞") in loss]
+               if label not in ("∞", budget.CLIP_ONLY_LABEL) and (family, "∞") in loss]
     if not private:
         return "no private model stands beside a non-private one of its family"
     level = evidence.bonferroni(len(private))
@@ -842,13 +842,13 @@ def _clip_cost(summary: pd.DataFrame) -> str:
     parts = []
     for family, rows in summary.groupby("family", sort=False):
         by = rows.groupby("epsilon")["best_val_loss"].mean()
-        if charts.CLIP_ONLY_LABEL not in by or "∞" not in by:
+        if budget.CLIP_ONLY_LABEL not in by or "∞" not in by:
             continue
         noisy = rows[rows["target_epsilon"].notna()].groupby("target_epsilon")["best_val_loss"].mean()
-        text = f"{family}: clipping alone {by[charts.CLIP_ONLY_LABEL] - by['∞']:+.3f}"
+        text = f"{family}: clipping alone {by[budget.CLIP_ONLY_LABEL] - by['∞']:+.3f}"
         if len(noisy):
             top = float(noisy.index.max())
-            text += f", the noise at ε = {top:g} a further {noisy[top] - by[charts.CLIP_ONLY_LABEL]:+.3f}"
+            text += f", the noise at ε = {top:g} a further {noisy[top] - by[budget.CLIP_ONLY_LABEL]:+.3f}"
         parts.append(text)
     return "; ".join(parts) if parts else "no clip-only run was trained (dp_clip_only is off)"
 
@@ -882,7 +882,7 @@ def goal_table(look: pd.DataFrame, families: Sequence[str] = ("mingpt", "gpt2"))
             unconstrained = f"{name}-unconstrained"
             checks = [af_r >= goal["af_r"], abs(mean_dev) <= goal["mean"]]
             checks += [abs(sd_dev) <= goal["sd"]] if goal["sd"] is not None else []
-            rows.append({"model": name, "family": family, "epsilon": charts.epsilon_label(epsilon),
+            rows.append({"model": name, "family": family, "epsilon": budget.label(epsilon),
                          "seeds": len(names), "AF r": af_r, "AF r goal": goal["af_r"],
                          "mean deviation": mean_dev, "mean goal": goal["mean"], "sd deviation": sd_dev,
                          "sd goal": goal["sd"],
@@ -929,7 +929,7 @@ def numbers(settings: Mapping[str, Any], shared: Mapping[str, Any], summary: pd.
            "noise_ratio_range": f"{private['noise_to_signal'].min():.0f} to {private['noise_to_signal'].max():.0f}",
            "parameters": f"{int(summary['parameters'].max()):,}",
            "expected_batch": f"{shared['expected_batch_size']:.0f}", "n_seeds": f"{int(summary['seed'].max()) + 1}",
-           **ch03_models.settings_text(settings)}
+           **experiments.settings_text(settings)}
     if goals is not None:
         missed = goals.loc[~goals["met"], "model"].tolist()
         out.update(goals_met=f"{int(goals['met'].sum())} of {len(goals)}",
@@ -949,7 +949,7 @@ def numbers(settings: Mapping[str, Any], shared: Mapping[str, Any], summary: pd.
 def first_seed(cohorts: Any) -> Any:
     """The first training seed's part of ``cohorts``: a mapping cohort name -> anything
     (as :func:`synthesize_private` returns) or a frame with a ``cohort`` column (as
-    :func:`lib.ch03_models.first_look` returns); names that are not a model's (a real
+    :func:`lib.experiments.first_look` returns); names that are not a model's (a real
     split's row) are kept."""
     def first(name: str) -> bool:
         model = name[: -len("-unconstrained")] if name.endswith("-unconstrained") else name

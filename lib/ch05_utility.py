@@ -41,7 +41,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import artefacts, baselines, charts, evidence, models, popgen, rundir, stats, utility, vcf
+from . import artefacts, baselines, budget, evidence, glossary, models, popgen, rundir, stats, utility, vcf
 from .cohort import CHR22_LENGTH
 
 CHAPTER = "05_utility"
@@ -50,78 +50,6 @@ UTILITY_VERSION = 3  # 2: KING between-family, equal-sized AATS loss, per-popula
 # 3: genotype classes at rare sites, their two-sample test, AATS's halves and their balance
 METRICS_NAME = "05_utility"
 
-REAL = "real (validation)"
-INDEPENDENT = "independent sites"
-COPY = "copy of members"
-REFERENCES = (REAL, INDEPENDENT, COPY)
-
-#: Every metric of the table: (group, short description, what is best). "best" is
-#: ``"high"``, ``"low"``, ``"0.5"`` (AATS, the two-sample AUC), ``"real"`` (as the real
-#: reference row) or ``"0"``.
-METRICS: dict[str, tuple[str, str, str]] = {
-    "af_r": ("allele frequencies", "Pearson r of per-site ALT allele frequency with the holdout's", "high"),
-    "af_mad": ("allele frequencies", "mean absolute difference of allele frequency", "low"),
-    "af_wasserstein": ("allele frequencies", "Wasserstein distance between the frequency spectra", "low"),
-    "genotype_kl": ("allele frequencies", "mean per-site KL divergence of genotype shares", "low"),
-    "afs_distance": ("allele frequencies", "total-variation distance between the allele-frequency spectra "
-                     "(bins 0-1-5-10-20-50-100%)", "low"),
-    "af_r_population": ("allele frequencies", "mean over populations of the allele-frequency r within a population "
-                        "(synthetic people labelled by the public classifier)", "high"),
-    "hwe_deviation": ("genotypes", "share of sites failing the Hardy-Weinberg exact test at 5%", "real"),
-    "heterozygosity": ("genotypes", "share of calls heterozygous", "real"),
-    "het_f": ("genotypes", "mean inbreeding coefficient F per person (expected from the holdout's frequencies)", "real"),
-    "share_hom_alt": ("genotypes", "share of calls homozygous ALT", "real"),
-    "mean_af": ("genotypes", "mean ALT allele frequency over sites", "real"),
-    "burden": ("genotypes", "variants (non-reference sites) per person, mean", "real"),
-    "position_mad": ("positions", "mean over 1-Mb bins of |variants per person in the bin - the holdout's|", "low"),
-    "ld_r2_mad": ("linkage", "mean absolute difference of r² over neighbouring site pairs", "low"),
-    "ld_decay_distance": ("linkage", "distance between the LD-decay curves (mean |Δ mean r²| per bin)", "low"),
-    "fst": ("structure", "Weir-Cockerham Fst between inferred super-populations", "real"),
-    "tstr": ("structure", "population classifier trained on the cohort, balanced accuracy on the holdout", "high"),
-    "c2st_auc": ("structure", "classifier two-sample test, linear (logistic regression on dosages): AUC telling the "
-                              "cohort from the holdout; it sees allele frequencies and little else", "0.5"),
-    "c2st_trees_auc": ("structure", "classifier two-sample test, non-linear (gradient-boosted trees on dosages and the "
-                                    "public people's principal components): it sees linkage and structure too", "0.5"),
-    "c2st_classes_auc": ("genotypes", "classifier two-sample test on four numbers per person only (het and hom-ALT "
-                                      "genotypes at rare and at common sites): how much of the linear test they explain",
-                         "0.5"),
-    "rare_het": ("genotypes", "heterozygous genotypes per person at sites rare among the holdout people (ALT frequency "
-                              "below 5%), mean", "real"),
-    "rare_hom_alt": ("genotypes", "homozygous-ALT genotypes per person at sites rare among the holdout people, mean",
-                     "real"),
-    "aats": ("distances", "nearest-neighbour adversarial accuracy against the holdout (ideal 0.5; read against the "
-                          "real people's)", "real"),
-    "aats_balance": ("distances", "how far AATS's halves are from 0.5 each: (|AA_T - 0.5| + |AA_S - 0.5|) / 2 "
-                                  "(0 best; AATS itself reads two failures, AA_T = 1 and AA_S = 0, as ideal)", "0"),
-    "aa_t": ("distances", "AATS's real half: share of holdout people whose closest synthetic person is farther than "
-                          "their closest real one (0.5 best; 1 with 0 for the synthetic half also averages to 0.5)",
-             "0.5"),
-    "aa_s": ("distances", "AATS's synthetic half: share of synthetic people whose closest holdout person is farther "
-                          "than their closest synthetic one (0.5 best; near 0, every synthetic person sits nearer a real "
-                          "one than any of their own kind)", "0.5"),
-    "aats_privacy_loss": ("distances", "AATS against the holdout minus AATS against as many members (read against "
-                                       "the real people's, not 0)", "real"),
-    "dcr_members": ("distances", "median distance to the closest member (alleles)", "real"),
-    "dcr_holdout": ("distances", "median distance to the closest holdout person (alleles)", "real"),
-    "within_distance": ("distances", "median distance between two people of the cohort", "real"),
-    "exact_copies": ("distances", "share of people identical to a member", "0"),
-    "near_copies": ("distances", "share of people closer to a member than 95% of real holdout people are", "real"),
-    "unique_people": ("distances", "share of distinct people in the cohort", "high"),
-    "kin_duplicate": ("kinship", "share with a member as duplicate (KING between-family > 0.354)", "real"),
-    "kin_first": ("kinship", "share with a member as first-degree relative (KING between-family)", "real"),
-    "kin_second": ("kinship", "share with a member as second-degree relative (KING between-family)", "real"),
-    **{name: ("records (dissertation)", text, "real") for name, text in utility.RECORD_METRICS.items()},
-    **{name: ("plausibility", text, "0") for name, text in utility.PLAUSIBILITY.items()},
-}
-
-#: The metrics the chapter's utility-against-ε figure and headline table show, with short titles.
-HEADLINE = ("af_r", "ld_decay_distance", "c2st_auc", "c2st_trees_auc", "aats", "tstr", "burden")
-SHORT_TITLES = {"af_r": "Allele-frequency r", "ld_decay_distance": "LD-decay distance",
-                "c2st_auc": "Two-sample AUC, linear (0.5 best)",
-                "c2st_trees_auc": "Two-sample AUC, trees (0.5 best)", "aats": "AATS (as real people)",
-                "aats_balance": "AATS halves, distance from 0.5 (0 best)",
-                "tstr": "TSTR balanced accuracy", "burden": "Variants per person"}
-
 
 # --------------------------------------------------------------------------------------
 # Inputs
@@ -129,7 +57,7 @@ SHORT_TITLES = {"af_r": "Allele-frequency r", "ld_decay_distance": "LD-decay dis
 
 def catalogue(run: str | os.PathLike) -> pd.DataFrame:
     """The synthetic cohorts of the run: one row per ``synthetic/<name>.vcf.gz`` with
-    ``cohort`` (its name), ``setting`` (:func:`cohort_setting`), ``seed`` (the training
+    ``cohort`` (its name), ``setting`` (:func:`lib.glossary.cohort_setting`), ``seed`` (the training
     seed's index), ``model``, ``decoding`` (constrained / unconstrained),
     ``family``, ``tokenizer``, ``epsilon`` (float), ``eps`` (its chart label: ∞, 8, …;
     ``∞, clip only`` for the clip-only runs) and ``variant`` (``""``, ``cliponly``,
@@ -144,21 +72,11 @@ def catalogue(run: str | os.PathLike) -> pd.DataFrame:
         decoding = "unconstrained" if name.endswith("-unconstrained") else "constrained"
         model = name[: -len("-unconstrained")] if decoding == "unconstrained" else name
         parsed = artefacts.parse_model_name(model)
-        label = charts.CLIP_ONLY_LABEL if parsed["variant"] == "cliponly" else charts.epsilon_label(parsed["epsilon"])
-        rows.append({"cohort": name, "setting": cohort_setting(name), "seed": parsed["seed"], "model": model,
+        label = budget.CLIP_ONLY_LABEL if parsed["variant"] == "cliponly" else budget.label(parsed["epsilon"])
+        rows.append({"cohort": name, "setting": glossary.cohort_setting(name), "seed": parsed["seed"], "model": model,
                      "decoding": decoding, "family": parsed["family"], "tokenizer": parsed["tokenizer"],
                      "epsilon": parsed["epsilon"], "eps": label, "variant": parsed["variant"]})
     return pd.DataFrame(rows)
-
-
-def cohort_setting(cohort: str) -> str:
-    """The setting a synthetic cohort belongs to: its model's name without the training
-    seed (:func:`lib.artefacts.setting_name`), ``-unconstrained`` kept
-    (``mingpt-eps8-seed2`` -> ``mingpt-eps8``). The cohorts of one setting, one per
-    training seed, are what a seed-level estimate (:func:`seed_table`) averages."""
-    unconstrained = cohort.endswith("-unconstrained")
-    model = cohort[: -len("-unconstrained")] if unconstrained else cohort
-    return artefacts.setting_name(model) + ("-unconstrained" if unconstrained else "")
 
 
 def is_main(row: Mapping[str, Any]) -> bool:
@@ -217,29 +135,15 @@ def reference_cohorts(inputs: Mapping[str, Any], seed: int = 0) -> dict[str, dic
     members, validation = inputs["members"], inputs["validation"]
     # the copy: the same people popgen.resample_people draws, with their records
     index = popgen.resample_people(np.arange(len(members))[:, None], n, seed)[:, 0]
-    out = {REAL: {"dosages": validation[:n], "profiles": inputs["profiles"]["validation"][:n]},
-           INDEPENDENT: {"dosages": popgen.independent_sites(members, n, seed), "profiles": None},
-           COPY: {"dosages": members[index], "profiles": [inputs["profiles"]["members"][i] for i in index]}}
+    out = {glossary.REAL: {"dosages": validation[:n], "profiles": inputs["profiles"]["validation"][:n]},
+           glossary.INDEPENDENT: {"dosages": popgen.independent_sites(members, n, seed), "profiles": None},
+           glossary.COPY: {"dosages": members[index], "profiles": [inputs["profiles"]["members"][i] for i in index]}}
     return out
 
 
 # --------------------------------------------------------------------------------------
 # The evaluation
 # --------------------------------------------------------------------------------------
-
-def ld_edges(positions: Sequence[int], k: int = 20, bins: int = 8) -> np.ndarray:
-    """Distance bins for the LD-decay curves with about as many site pairs each: quantiles
-    of the distances between each panel site and its next ``k`` (public: the panel's
-    positions alone), so that a sparse panel does not leave its short-distance bins with a
-    handful of pairs."""
-    positions = np.asarray(positions)
-    distances = np.concatenate([positions[j:] - positions[:-j] for j in range(1, min(k, len(positions) - 1) + 1)])
-    if not len(distances):
-        return np.array([0, 1])
-    edges = np.unique(np.quantile(distances, np.linspace(0, 1, bins + 1)).round(-2))
-    edges[0], edges[-1] = 0, max(edges[-1], distances.max()) + 1
-    return edges
-
 
 @contextlib.contextmanager
 def quiet_reader():
@@ -254,112 +158,10 @@ def quiet_reader():
         logger.setLevel(level)
 
 
-def per_megabase(d: np.ndarray, positions: Sequence[int], bin_mb: float = 1.0) -> np.ndarray:
-    """Variants a person carries per ``bin_mb`` bin of the chromosome, on average (one value
-    per bin that holds a panel site, in position order)."""
-    bins = (np.asarray(positions) // int(bin_mb * 1_000_000)).astype(int)
-    carried = (d > 0).mean(axis=0)
-    return np.bincount(np.unique(bins, return_inverse=True)[1], weights=carried)
-
-
-def cohort_metrics(name: str, d: np.ndarray, profiles: Sequence[Sequence[str]] | None, inputs: Mapping[str, Any],
-                   k: int = 20, n_boot: int = 200, seed: int = 0,
-                   trees: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Every metric of :data:`METRICS` for one cohort (dosages ``d`` on the panel, its
-    ``profiles`` where it has records) against the real holdout and members: rows
-    ``cohort``, ``metric``, ``value``, ``low``, ``high`` (``trees``: with the non-linear
-    two-sample test, the slowest metric); and the per-person and per-bin
-    numbers the figures draw (``labels``, ``burden``, ``dcr_members``, ``dcr_holdout``,
-    ``ld_decay``). What depends on the real people alone is computed once and kept in
-    ``inputs`` (:func:`real_summaries`)."""
-    holdout, members, positions = inputs["holdout"], inputs["members"], inputs["positions"]
-    real = real_summaries(inputs, k, seed)
-    details: dict[str, Any] = {}
-    table = popgen.utility_table(holdout, members, {name: d}, positions, k=k, n_boot=n_boot, seed=seed,
-                                 own=real["own"], details=details)
-    rows = table.to_dict("records")
-
-    def add(metric: str, value: float, low: float = float("nan"), high: float = float("nan")) -> None:
-        rows.append({"cohort": name, "metric": metric, "value": float(value), "low": float(low), "high": float(high)})
-
-    curve = popgen.ld_decay(d, positions, real["ld_edges"], k)
-    add("ld_decay_distance", popgen.curve_distance(real["ld_decay"], curve))
-    if trees:  # the non-linear two-sample test (left out for the unconstrained cohorts: their records table judges them)
-        add("c2st_trees_auc", *popgen.classifier_two_sample(holdout, d, seed=seed, n_boot=n_boot, kind="boosting",
-                                                            axes=inputs["public_axes"]))
-    add("afs_distance", popgen.spectrum_distance(holdout, d))
-    to_members = details[name]["dcr_members"]
-    add("near_copies", *popgen.bootstrap(np.mean, [(to_members < inputs["near_copy_distance"]).astype(float)],
-                                         n_boot, seed))
-    add("hwe_deviation", popgen.hwe_deviation(d))
-    add("het_f", float(popgen.heterozygosity(d, popgen.allele_frequencies(holdout))["f"].mean()))
-    burden = (d > 0).sum(axis=1)
-    add("burden", *popgen.bootstrap(np.mean, [burden.astype(float)], n_boot, seed))
-    classes = popgen.genotype_classes(d, real["af"])
-    add("rare_het", *popgen.bootstrap(np.mean, [classes[:, 0].astype(float)], n_boot, seed))
-    add("rare_hom_alt", *popgen.bootstrap(np.mean, [classes[:, 1].astype(float)], n_boot, seed))
-    add("c2st_classes_auc", *popgen.class_two_sample(holdout, d, real["af"], seed=seed, n_boot=n_boot))
-    halves = popgen.adversarial_accuracy(holdout, d)
-    add("aa_t", halves["AA_T"])
-    add("aa_s", halves["AA_S"])
-    add("aats_balance", *popgen.aats_balance_interval(holdout, d, n_boot, seed))
-    add("position_mad", float(np.abs(per_megabase(d, positions) - real["per_megabase"]).mean()))
-    if inputs["population_classifier"] is not None:
-        labels = popgen.infer_populations(inputs["public"], inputs["labels"]["public"], d,
-                                          classifier=inputs["population_classifier"])
-        # the classifier finds its features in the cohort itself (its top principal
-        # components): a cohort without structure gives it nothing that transfers (in the
-        # public people's axes, any cloud of people covering them would teach the labeller's
-        # own boundaries back)
-        add("tstr", *popgen.train_synthetic_test_real(d, labels, holdout, inputs["labels"]["holdout"], n_boot,
-                                                      seed))
-        groups = pd.Series(labels).value_counts()
-        add("fst", popgen.weir_cockerham_fst(d, labels) if (groups >= 2).sum() >= 2 else float("nan"))
-        per_population = popgen.population_af_agreement(holdout, inputs["labels"]["holdout"], d, labels)
-        values = [v for v in per_population.values() if v == v]
-        add("af_r_population", float(np.mean(values)) if values else float("nan"))
-    else:  # no labelled public people: nothing to infer a population from
-        labels, per_population = np.full(len(d), "unknown", dtype=object), {}
-        for metric in ("tstr", "fst", "af_r_population"):
-            add(metric, float("nan"))
-    if profiles is not None:
-        for metric, value in utility.record_metrics(profiles, inputs["member_records"],
-                                                    inputs["contig_length"]).items():
-            add(metric, value)
-        for metric, value in utility.plausibility(profiles, inputs["panel"]).items():
-            add(metric, value)
-    extras = {"labels": labels, "burden": burden, "classes": classes, "dcr_members": to_members,
-              "dcr_holdout": details[name]["dcr_holdout"], "ld_decay": curve, "per_population": per_population}
-    return pd.DataFrame(rows, columns=["cohort", "metric", "value", "low", "high"]), extras
-
-
-def real_summaries(inputs: Mapping[str, Any], k: int = 20, seed: int = 0) -> dict[str, Any]:
-    """What every cohort is compared with and depends on the real people alone, computed
-    once per ``k`` and ``seed`` and kept in ``inputs["real_summaries"]``: the holdout's and
-    members' distances to their closest other person (``own``; for the AATS privacy loss
-    also within the equal-sized subsets :func:`lib.popgen.equal_size_subsets` draws from
-    ``seed``, as :func:`lib.popgen.utility_table` does), the LD-decay bins and the holdout's
-    curve, the holdout's variants per megabase and allele frequencies (``af``: what makes a
-    site rare for :func:`lib.popgen.genotype_classes`)."""
-    cache = inputs.setdefault("real_summaries", {}) if isinstance(inputs, dict) else {}
-    if (k, seed) not in cache:
-        holdout, positions = inputs["holdout"], inputs["positions"]
-        edges = ld_edges(positions, k)
-        members = inputs["members"]
-        member_rows, holdout_rows = popgen.equal_size_subsets(len(members), len(holdout), seed)
-        cache[(k, seed)] = {"own": {"holdout": popgen.own_distances(holdout), "members": popgen.own_distances(members),
-                            "members_equal": popgen.own_distances(members[member_rows]),
-                            "holdout_equal": popgen.own_distances(holdout[holdout_rows])},
-                    "ld_edges": edges, "ld_decay": popgen.ld_decay(holdout, positions, edges, k),
-                    "af": popgen.allele_frequencies(holdout),
-                    "per_megabase": per_megabase(holdout, positions)}
-    return cache[(k, seed)]
-
-
 def evaluate(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot: int = 200,
              cohorts: Sequence[str] | None = None, progress: bool = False) -> dict[str, Any]:
     """Every cohort of :func:`catalogue` (or the named ``cohorts``) and the
-    :data:`REFERENCES` through :func:`cohort_metrics`. Returns ``table`` (the tidy table,
+    :data:`REFERENCES` through :func:`utility.cohort_metrics`. Returns ``table`` (the tidy table,
     also written to ``metrics/05_utility.csv`` and recorded in the manifest),
     ``catalogue``, ``inputs``, ``dosages`` (cohort -> matrix) and ``extras`` (cohort ->
     figure numbers), ``seeds`` (:func:`seed_table`, also written to
@@ -383,7 +185,7 @@ def evaluate(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot: int = 2
         from tqdm.auto import tqdm
         names = tqdm(names, desc="utility", unit="cohort")
     for name in names:
-        frame, extras[name] = cohort_metrics(name, todo[name]["dosages"], todo[name]["profiles"], inputs,
+        frame, extras[name] = utility.cohort_metrics(name, todo[name]["dosages"], todo[name]["profiles"], inputs,
                                              k=k, n_boot=n_boot, seed=seed, trees=not name.endswith("-unconstrained"))
         frames.append(frame)
     table = _describe(pd.concat(frames, ignore_index=True), found)
@@ -401,13 +203,14 @@ def _describe(table: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     """The tidy table with each cohort's description columns in front."""
     described = found.set_index("cohort")[["setting", "seed", "model", "family", "tokenizer", "epsilon", "eps",
                                            "variant", "decoding"]]
-    refs = pd.DataFrame({"setting": list(REFERENCES), "seed": 0, "model": list(REFERENCES), "family": "reference",
+    refs = pd.DataFrame({"setting": list(glossary.REFERENCES), "seed": 0, "model": list(glossary.REFERENCES),
+                         "family": "reference",
                          "tokenizer": "", "epsilon": np.nan, "eps": "", "variant": "", "decoding": ""},
-                        index=pd.Index(REFERENCES, name="cohort"))
+                        index=pd.Index(glossary.REFERENCES, name="cohort"))
     described = pd.concat([described, refs])
     out = table.join(described, on="cohort")
-    out.insert(1, "kind", np.where(out["cohort"].isin(REFERENCES), "reference", "synthetic"))
-    out["group"] = out["metric"].map(lambda m: METRICS[m][0])
+    out.insert(1, "kind", np.where(out["cohort"].isin(glossary.REFERENCES), "reference", "synthetic"))
+    out["group"] = out["metric"].map(lambda m: utility.METRICS[m][0])
     out["seed"] = out["seed"].astype(int)
     return out[COLUMNS]
 
@@ -454,7 +257,7 @@ def cohort_label(row: Mapping[str, Any]) -> str:
     seeds)`` for a setting averaged over several; references by their name."""
     if row["kind"] == "reference":
         return str(row.get("cohort", row.get("setting")))
-    family = FAMILY_LABELS.get(row["family"], row["family"])
+    family = glossary.FAMILY_LABELS.get(row["family"], row["family"])
     tokenizer = "" if row["tokenizer"] == artefacts.main_tokenizer(row["family"]) else f"/{row['tokenizer']}"
     variant = {"cliponly": " (clip only)", "dptransformers": " (dp-transformers)"}.get(row["variant"], "")
     eps = "∞" if row["variant"] == "cliponly" else row["eps"]
@@ -476,7 +279,7 @@ def read_table(run: str | os.PathLike) -> pd.DataFrame:
     return artefacts.read_metrics(run, METRICS_NAME, "utility (05)", TEXT_COLUMNS)
 
 
-def wide_table(table: pd.DataFrame, metrics: Sequence[str] = HEADLINE, decoding: str | None = "constrained",
+def wide_table(table: pd.DataFrame, metrics: Sequence[str] = glossary.HEADLINE, decoding: str | None = "constrained",
                digits: int = 3) -> pd.DataFrame:
     """Formatted: one row per cohort of the utility table, or per setting of the seed-level
     table (:func:`seed_table`: the mean over training seeds with its seed-level interval),
@@ -501,10 +304,10 @@ def wide_table(table: pd.DataFrame, metrics: Sequence[str] = HEADLINE, decoding:
 def metric_glossary(metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """What each metric measures and what is best (for the chapter's tables)."""
     best = {"high": "higher", "low": "lower", "0.5": "0.5", "real": "as the real people", "0": "0"}
-    names = metrics or list(METRICS)
-    return pd.DataFrame({"metric": names, "group": [METRICS[m][0] for m in names],
-                         "what it measures": [METRICS[m][1] for m in names],
-                         "best": [best[METRICS[m][2]] for m in names]}).set_index("metric")
+    names = metrics or list(utility.METRICS)
+    return pd.DataFrame({"metric": names, "group": [utility.METRICS[m][0] for m in names],
+                         "what it measures": [utility.METRICS[m][1] for m in names],
+                         "best": [best[utility.METRICS[m][2]] for m in names]}).set_index("metric")
 
 
 def value(table: pd.DataFrame, cohort: str, metric: str) -> tuple[float, float, float]:
@@ -516,7 +319,7 @@ def value(table: pd.DataFrame, cohort: str, metric: str) -> tuple[float, float, 
     return float(r["value"]), float(r["low"]), float(r["high"])
 
 
-def epsilon_frame(table: pd.DataFrame, metrics: Sequence[str] = HEADLINE,
+def epsilon_frame(table: pd.DataFrame, metrics: Sequence[str] = glossary.HEADLINE,
                   seeds: pd.DataFrame | None = None) -> pd.DataFrame:
     """The main constrained settings (:func:`main_settings`: each family's main tokenizer at
     every ε, and the clip-only runs) with the references, for the utility-against-ε chart:
@@ -528,9 +331,9 @@ def epsilon_frame(table: pd.DataFrame, metrics: Sequence[str] = HEADLINE,
     seeds = seed_table(table) if seeds is None else seeds
     keep = main_settings(seeds)["setting"]
     means = seeds[seeds["metric"].isin(metrics) & seeds["setting"].isin(keep)]
-    means = means.assign(kind="synthetic", family=means["family"].map(FAMILY_LABELS), seed=-1)
+    means = means.assign(kind="synthetic", family=means["family"].map(glossary.FAMILY_LABELS), seed=-1)
     each = table[table["metric"].isin(metrics) & table["setting"].isin(keep) & (table["kind"] == "synthetic")]
-    each = each.assign(kind="seed", family=each["family"].map(FAMILY_LABELS))
+    each = each.assign(kind="seed", family=each["family"].map(glossary.FAMILY_LABELS))
     refs = seeds[seeds["metric"].isin(metrics) & (seeds["kind"] == "reference")]
     refs = refs.assign(eps="", family=refs["setting"], seed=-1)
     columns = ["setting", "kind", "family", "eps", "seed", "metric", "value", "low", "high"]
@@ -568,8 +371,6 @@ def bcftools_table(run: str | os.PathLike, cohorts: Sequence[str]) -> pd.DataFra
 # Frames for the figures
 # --------------------------------------------------------------------------------------
 
-FAMILY_LABELS = {"mingpt": "minGPT", "gpt2": "GPT-2", "sites": "private independent sites", "mst": "MST"}
-
 
 def labels(table: pd.DataFrame) -> dict[str, str]:
     """cohort name -> :func:`cohort_label`."""
@@ -591,7 +392,7 @@ def main_cohorts(table: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
     keep = first[_is_main_row(first)]
     if seed is not None:
         keep = keep[keep["seed"] == seed]
-    order = {label: i for i, label in enumerate(charts._epsilon_order(keep["eps"]))}
+    order = {label: i for i, label in enumerate(budget.order(keep["eps"]))}
     return keep.assign(rank=keep["eps"].map(order)).sort_values(["family", "rank", "seed"])[
         ["cohort", "setting", "seed", "family", "eps", "epsilon"]].reset_index(drop=True)
 
@@ -601,7 +402,7 @@ def main_settings(seeds: pd.DataFrame) -> pd.DataFrame:
     setting (``setting``, ``family``, ``eps``, ``epsilon``, ``n_seeds``), most private first."""
     first = seeds[seeds["kind"] == "synthetic"].drop_duplicates("setting")
     keep = first[_is_main_row(first)]
-    order = {label: i for i, label in enumerate(charts._epsilon_order(keep["eps"]))}
+    order = {label: i for i, label in enumerate(budget.order(keep["eps"]))}
     return keep.assign(rank=keep["eps"].map(order)).sort_values(["family", "rank"])[
         ["setting", "family", "eps", "epsilon", "n_seeds"]].reset_index(drop=True)
 
@@ -611,12 +412,12 @@ def panel_cohorts(table: pd.DataFrame, epsilons: Sequence[str] | None = None) ->
     most private one (or the ``epsilons`` labels given), of the first training seed, then
     the real and independent-sites references."""
     main = main_cohorts(table, seed=0)
-    main = main[main["eps"] != charts.CLIP_ONLY_LABEL]
+    main = main[main["eps"] != budget.CLIP_ONLY_LABEL]
     chosen = []
     for family, rows in main.groupby("family", sort=False):
         wanted = epsilons or list(dict.fromkeys([rows["eps"].iloc[-1], rows["eps"].iloc[0]]))
         chosen += [c for eps in wanted for c in rows[rows["eps"] == eps]["cohort"]]
-    return chosen + [REAL, INDEPENDENT]
+    return chosen + [glossary.REAL, glossary.INDEPENDENT]
 
 
 def _series(table: pd.DataFrame) -> pd.DataFrame:
@@ -624,9 +425,10 @@ def _series(table: pd.DataFrame) -> pd.DataFrame:
     (panel), ``eps`` (colour; the reference's name for a reference, which every family panel
     repeats)."""
     main = main_cohorts(table, seed=0)[["cohort", "family", "eps"]]
-    main["family"] = main["family"].map(FAMILY_LABELS)
-    refs = [{"cohort": ref, "family": FAMILY_LABELS[f], "eps": ref} for f in main_cohorts(table, seed=0)["family"].unique()
-            for ref in (REAL, INDEPENDENT)]
+    main["family"] = main["family"].map(glossary.FAMILY_LABELS)
+    refs = [{"cohort": ref, "family": glossary.FAMILY_LABELS[f], "eps": ref}
+            for f in main_cohorts(table, seed=0)["family"].unique()
+            for ref in (glossary.REAL, glossary.INDEPENDENT)]
     return pd.concat([main, pd.DataFrame(refs)], ignore_index=True)
 
 
@@ -636,7 +438,7 @@ def ld_decay_frame(result: Mapping[str, Any]) -> pd.DataFrame:
     ``k``, the chapter's ``ld_neighbours``): ``family``, ``eps``, ``distance_kb`` (bin
     middle), ``mean_r2``, ``pairs``."""
     series = _series(result["table"])
-    holdout = real_summaries(result["inputs"], result.get("k", 20), result.get("seed", 0))["ld_decay"]
+    holdout = utility.real_summaries(result["inputs"], result.get("k", 20), result.get("seed", 0))["ld_decay"]
     rows = []
     for row in series.itertuples():
         curve = result["extras"][row.cohort]["ld_decay"]
@@ -657,11 +459,11 @@ def positions_frame(result: Mapping[str, Any], bin_mb: float = 1.0) -> pd.DataFr
     starts = np.unique((positions // int(bin_mb * 1_000_000)).astype(int)) * bin_mb
     rows = []
     for row in series.itertuples():
-        rows.append(pd.DataFrame({"family": row.family, "eps": row.eps, "mb": starts,
-                                  "per_person": per_megabase(result["dosages"][row.cohort], positions, bin_mb)}))
+        carried = utility.per_megabase(result["dosages"][row.cohort], positions, bin_mb)
+        rows.append(pd.DataFrame({"family": row.family, "eps": row.eps, "mb": starts, "per_person": carried}))
     for family in series["family"].unique():
         rows.append(pd.DataFrame({"family": family, "eps": "real holdout", "mb": starts,
-                                  "per_person": per_megabase(result["inputs"]["holdout"], positions, bin_mb)}))
+                                  "per_person": utility.per_megabase(result["inputs"]["holdout"], positions, bin_mb)}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -674,7 +476,7 @@ def burden_frame(result: Mapping[str, Any]) -> pd.DataFrame:
     keep = table[(table["kind"] == "reference") | (table["decoding"] == "constrained")]["cohort"]
     rows = []
     burdens = {"real holdout": ("real", (result["inputs"]["holdout"] > 0).sum(axis=1))}
-    burdens.update({names[c]: ("reference" if c in REFERENCES else "synthetic", result["extras"][c]["burden"])
+    burdens.update({names[c]: ("reference" if c in glossary.REFERENCES else "synthetic", result["extras"][c]["burden"])
                     for c in keep})
     for label, (kind, burden) in burdens.items():
         q = np.quantile(burden, [0.05, 0.25, 0.5, 0.75, 0.95])
@@ -695,7 +497,8 @@ def genotype_class_frame(result: Mapping[str, Any], cohorts: Sequence[str] | Non
     inputs = result["inputs"]
     af = popgen.allele_frequencies(inputs["holdout"])
     per_person = {"real holdout": ("real", popgen.genotype_classes(inputs["holdout"], af))}
-    per_person.update({names.get(c, c): ("reference" if c in REFERENCES else "synthetic", result["extras"][c]["classes"])
+    per_person.update({names.get(c, c): ("reference" if c in glossary.REFERENCES else "synthetic",
+                                         result["extras"][c]["classes"])
                        for c in chosen if c in result["extras"]})
     real = per_person["real holdout"][1].mean(axis=0)
     rows = []
@@ -732,7 +535,7 @@ def _realism_values(seeds: pd.DataFrame, setting: str) -> dict[str, float]:
     def value(metric: str) -> float:
         return value_of(seeds, setting, metric)
 
-    real_fst = value_of(seeds, REAL, "fst")
+    real_fst = value_of(seeds, glossary.REAL, "fst")
     return {"two-sample AUC, linear": value("c2st_auc"), "two-sample AUC, trees": value("c2st_trees_auc"),
             "TSTR": value("tstr"), "Fst / real Fst": value("fst") / real_fst if real_fst else float("nan"),
             "HWE failure": value("hwe_deviation"),
@@ -784,12 +587,12 @@ def realism_goals(seeds: pd.DataFrame) -> pd.DataFrame:
     goal applies or the number is missing)."""
     main = seeds[(seeds["decoding"] == "constrained") & (seeds["variant"].fillna("") == "")
                  & (seeds["tokenizer"].fillna("") == seeds["family"].map(artefacts.MAIN_TOKENIZERS).fillna(""))]
-    real, independent = _realism_values(seeds, REAL), _realism_values(seeds, INDEPENDENT)
+    real, independent = _realism_values(seeds, glossary.REAL), _realism_values(seeds, glossary.INDEPENDENT)
     rows = [dict(setting=s, family="reference", eps="", criterion=c, value=v, goal="", met=None)
-            for s, values in ((REAL, real), (INDEPENDENT, independent)) for c, v in values.items()]
-    settings = main[main["kind"] == "synthetic"].drop_duplicates("setting")
-    for eps in list(dict.fromkeys(settings["eps"])):
-        at = settings[settings["eps"] == eps]
+            for s, values in ((glossary.REAL, real), (glossary.INDEPENDENT, independent)) for c, v in values.items()]
+    synthetic = main[main["kind"] == "synthetic"].drop_duplicates("setting")
+    for eps in list(dict.fromkeys(synthetic["eps"])):
+        at = synthetic[synthetic["eps"] == eps]
         baselines = {s: _realism_values(seeds, s)
                      for s, f in zip(at["setting"], at["family"]) if artefacts.is_baseline(f)}
         for setting, family in zip(at["setting"], at["family"]):
@@ -851,7 +654,8 @@ def frequency_bin_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None
         spectrum = popgen.genotype_spectrum(result["dosages"][c], af)
         for b, label in enumerate(bins):
             for j, kind in enumerate(("het", "hom-ALT")):
-                rows.append({"cohort": names.get(c, c), "kind": "reference" if c in REFERENCES else "synthetic",
+                rows.append({"cohort": names.get(c, c),
+                             "kind": "reference" if c in glossary.REFERENCES else "synthetic",
                              "bin": label, "class": kind, "per_person": float(spectrum[b, j]),
                              "real": float(real[b, j]),
                              "ratio": float(spectrum[b, j] / real[b, j]) if real[b, j] > 0 else float("nan")})
@@ -919,7 +723,7 @@ def pca_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None = None, n
     for cohort in cohorts:
         scores = popgen.pca_project(fit, result["dosages"][cohort])
         for source, s, pops in (("real holdout", real, result["inputs"]["labels"]["holdout"]),
-                                ("synthetic" if cohort not in REFERENCES else "reference", scores,
+                                ("synthetic" if cohort not in glossary.REFERENCES else "reference", scores,
                                  result["extras"][cohort]["labels"])):
             rows.append(pd.DataFrame({"panel": names[cohort], "source": source, "superpopulation": pops,
                                       "PC1": s[:, 0].round(4), "PC2": s[:, 1].round(4)}))
@@ -946,7 +750,7 @@ def dcr_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None = None, b
     return pd.concat(rows, ignore_index=True)
 
 
-def af_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None = None) -> pd.DataFrame:
+def cohort_af_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None = None) -> pd.DataFrame:
     """:func:`lib.utility.af_frame`-shaped rows (``model``, ``site``, ``real_af``,
     ``synthetic_af``) for ``cohorts`` (default :func:`panel_cohorts`) against the holdout."""
     names = labels(result["table"])
@@ -1006,7 +810,7 @@ RANGES = {**{m: (0.0, 1.0) for m in ("c2st_auc", "c2st_trees_auc", "aats", "tstr
 
 
 def seed_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The utility table over training seeds: one row per setting (:func:`cohort_setting`;
+    """The utility table over training seeds: one row per setting (:func:`lib.glossary.cohort_setting`;
     a reference cohort is its own setting) and metric, with the seed-level estimate of
     :func:`lib.evidence.seed_estimate` (``value`` the mean over seeds; ``low``, ``high`` its
     interval, which carries the seed-to-seed spread and the per-model bootstrap:
@@ -1055,14 +859,14 @@ def oriented(seeds: pd.DataFrame, setting: str, metric: str) -> tuple[evidence.E
     people's value (lower better) for a metric whose best is "as the real people" (AATS
     itself); from 0 for one whose best is 0."""
     e = estimate(seeds, setting, metric)
-    best = METRICS[metric][2]
+    best = utility.METRICS[metric][2]
     if best in ("high", "low"):
         return e, best
     if best == "0.5":
         return evidence.distance_from(e, 0.5), "low"
     if best == "0":
         return evidence.distance_from(e, 0.0), "low"
-    return evidence.distance_from(e, estimate(seeds, REAL, metric).value), "low"
+    return evidence.distance_from(e, estimate(seeds, glossary.REAL, metric).value), "low"
 
 
 #: The utility metrics the claim "differential privacy improves utility" is judged on, declared
@@ -1088,7 +892,7 @@ def dp_effect(seeds: pd.DataFrame, metrics: Sequence[str] = DP_CLAIM_METRICS,
         reference = group[group["eps"] == "∞"]
         if reference.empty:
             continue
-        for row in group[~group["eps"].isin(["∞", charts.CLIP_ONLY_LABEL])].itertuples():
+        for row in group[~group["eps"].isin(["∞", budget.CLIP_ONLY_LABEL])].itertuples():
             pairs += [(family, row.setting, row.eps, reference["setting"].iloc[0], m) for m in metrics]
     found = []
     for family, setting, eps, base, metric in pairs:  # a metric the run lacks is no comparison
@@ -1103,7 +907,7 @@ def dp_effect(seeds: pd.DataFrame, metrics: Sequence[str] = DP_CLAIM_METRICS,
     for family, setting, eps, base, metric, (a, sense), (b, _) in found:
         plain = estimate(seeds, setting, metric)
         c = evidence.compare(a, b, sense, level)
-        rows.append({"family": FAMILY_LABELS[family], "eps": eps, "metric": metric, "value": plain.value,
+        rows.append({"family": glossary.FAMILY_LABELS[family], "eps": eps, "metric": metric, "value": plain.value,
                      "low": plain.low, "high": plain.high, "non_private": estimate(seeds, base, metric).value,
                      "difference": c["difference"], "diff_low": c["low"], "diff_high": c["high"], "level": level,
                      "verdict": c["outcome"]})
@@ -1129,7 +933,7 @@ def baseline_effect(seeds: pd.DataFrame, metrics: Sequence[str] = BASELINE_CLAIM
     ``diff_low``, ``diff_high`` (of the oriented values: distance from the ideal where the
     metric has one), ``level``, ``verdict``."""
     main = main_settings(seeds)
-    private = main[np.isfinite(main["epsilon"].astype(float)) & (main["eps"] != charts.CLIP_ONLY_LABEL)]
+    private = main[np.isfinite(main["epsilon"].astype(float)) & (main["eps"] != budget.CLIP_ONLY_LABEL)]
     is_base = private["family"].map(artefacts.is_baseline)
     found = []
     for lm in private[~is_base].itertuples():
@@ -1146,7 +950,8 @@ def baseline_effect(seeds: pd.DataFrame, metrics: Sequence[str] = BASELINE_CLAIM
     for lm, base, metric, (a, sense), (b, _) in found:
         mine, theirs = estimate(seeds, lm.setting, metric), estimate(seeds, base.setting, metric)
         c = evidence.compare(a, b, sense, level)
-        rows.append({"eps": lm.eps, "model": FAMILY_LABELS[lm.family], "baseline": FAMILY_LABELS[base.family],
+        rows.append({"eps": lm.eps, "model": glossary.FAMILY_LABELS[lm.family],
+                     "baseline": glossary.FAMILY_LABELS[base.family],
                      "metric": metric, "value": mine.value, "low": mine.low, "high": mine.high,
                      "baseline_value": theirs.value, "baseline_low": theirs.low, "baseline_high": theirs.high,
                      "difference": c["difference"], "diff_low": c["low"], "diff_high": c["high"], "level": level,
@@ -1163,7 +968,7 @@ def format_baseline_effect(effects: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in effects.itertuples():
         rows.append({"ε": r.eps, "model": r.model, "baseline": r.baseline,
-                     "metric": SHORT_TITLES.get(r.metric, r.metric),
+                     "metric": glossary.SHORT_TITLES.get(r.metric, r.metric),
                      "model's value": _fmt(r.value, r.low, r.high), "baseline's": _fmt(
                          r.baseline_value, r.baseline_low, r.baseline_high), "wins": who[r.verdict]})
     return pd.DataFrame(rows)
@@ -1186,21 +991,14 @@ def _baseline_claim(seeds: pd.DataFrame, metrics: Sequence[str] = BASELINE_CLAIM
     counts = evidence.tally(effects["verdict"])
     parts = []
     for (eps, model, base), group in effects.groupby(["eps", "model", "baseline"], sort=False):
-        wins = [SHORT_TITLES.get(x, x) for x in group.loc[group["verdict"] == "better", "metric"]]
-        losses = [SHORT_TITLES.get(x, x) for x in group.loc[group["verdict"] == "worse", "metric"]]
+        wins = [glossary.SHORT_TITLES.get(x, x) for x in group.loc[group["verdict"] == "better", "metric"]]
+        losses = [glossary.SHORT_TITLES.get(x, x) for x in group.loc[group["verdict"] == "worse", "metric"]]
         parts.append(f"ε = {eps}, {model} against {base}: "
                      + (f"the model wins on {', '.join(wins)}" if wins else "the model wins on none")
                      + (f", the baseline on {', '.join(losses)}" if losses else ""))
     text = (f"of {m} comparisons, the language model is better in {counts['better']}, worse in {counts['worse']} "
             f"and indistinguishable in {counts['indistinguishable']} (" + "; ".join(parts) + ")")
     return evidence.Claim(claim, evidence.majority_verdict(counts), rule, text)
-
-
-def family_sizes(settings: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
-    """Each family's (layers, width) in the profile (a ``<family>_n_*`` key over ``model_n_*``):
-    what the dissertation's size claims are tested on."""
-    return {family: (int(settings.get(f"{family}_n_layer", settings.get("model_n_layer"))),
-                     int(settings.get(f"{family}_n_embd", settings.get("model_n_embd")))) for family in models.FAMILIES}
 
 
 #: Verdicts a claim can get (:data:`lib.evidence.VERDICTS`), from its numbers (never typed into the prose).
@@ -1210,11 +1008,6 @@ VERDICTS = evidence.VERDICTS
 IDENTICAL_DISTANCE_RATIO, IDENTICAL_DISTINCT = 0.5, 0.9
 #: "The models memorise their members": a share of near copies this close to the real people's is no memorisation.
 MEMORISATION_MARGIN = 0.05
-
-
-def claim_sentence(verdict: str, evidence_text: str) -> str:
-    """A claim's verdict and evidence as the chapters' sentence: "it holds here: ..."."""
-    return evidence.Claim("", verdict, "", evidence_text).sentence()
 
 
 def _non_private(seeds: pd.DataFrame) -> dict[str, str]:
@@ -1255,7 +1048,7 @@ def _identical_claim(seeds: pd.DataFrame, settings: Mapping[str, Any]) -> eviden
             f"{IDENTICAL_DISTANCE_RATIO:.0%} as far apart as real people (median within-cohort distance) or under "
             f"{IDENTICAL_DISTINCT:.0%} distinct; does not hold when both are confidently above those thresholds; "
             "cannot be told otherwise; cannot be tested when both families are built the same size")
-    sizes = family_sizes(settings)
+    sizes = models.family_sizes(settings)
     plain = _non_private(seeds)
     if len(set(sizes.values())) == 1:
         return evidence.Claim(claim, "cannot be tested here", rule, (
@@ -1263,15 +1056,17 @@ def _identical_claim(seeds: pd.DataFrame, settings: Mapping[str, Any]) -> eviden
             "profile, so no model is larger than the other"))
     large = max(sizes, key=lambda f: sizes[f][0] * sizes[f][1])
     if large not in plain:
-        return evidence.Claim(claim, "cannot be told", rule, f"the run has no non-private {FAMILY_LABELS[large]} cohort")
-    real_within = estimate(seeds, REAL, "within_distance").value
+        return evidence.Claim(claim, "cannot be told", rule,
+                              f"the run has no non-private {glossary.FAMILY_LABELS[large]} cohort")
+    real_within = estimate(seeds, glossary.REAL, "within_distance").value
     ratio = _scaled(estimate(seeds, plain[large], "within_distance"), 1 / real_within)
     distinct = estimate(seeds, plain[large], "unique_people")
     near = ratio.high < IDENTICAL_DISTANCE_RATIO or distinct.high < IDENTICAL_DISTINCT
     apart = ratio.low >= IDENTICAL_DISTANCE_RATIO and distinct.low >= IDENTICAL_DISTINCT
     verdict = "holds" if near else "does not hold" if apart else "cannot be told at this scale"
     return evidence.Claim(claim, verdict, rule, (
-        f"the larger {FAMILY_LABELS[large]}'s ({sizes[large][0]} x {sizes[large][1]}) people are {ratio.text(2)} "
+        f"the larger {glossary.FAMILY_LABELS[large]}'s ({sizes[large][0]} x {sizes[large][1]}) "
+        f"people are {ratio.text(2)} "
         f"times as far apart as real people and {distinct.text(3)} of them distinct ({ratio.n} seeds)"))
 
 
@@ -1282,7 +1077,7 @@ def _size_claim(seeds: pd.DataFrame, settings: Mapping[str, Any]) -> evidence.Cl
             "its variants worse placed (position_mad), both with intervals apart; holds in part when one is and "
             "the other cannot be told; does not hold when either is confidently the other way; cannot be told "
             "otherwise; cannot be tested when both families are built the same size")
-    sizes = family_sizes(settings)
+    sizes = models.family_sizes(settings)
     plain = _non_private(seeds)
     if len(set(sizes.values())) == 1:
         return evidence.Claim(claim, "cannot be tested here", rule, (
@@ -1302,9 +1097,9 @@ def _size_claim(seeds: pd.DataFrame, settings: Mapping[str, Any]) -> evidence.Cl
     verdict = ("holds" if said == ["yes", "yes"] else "does not hold" if "no" in said else
                "holds in part" if "yes" in said else "cannot be told at this scale")
     return evidence.Claim(claim, verdict, rule, (
-        f"the smaller {FAMILY_LABELS[small]} ({sizes[small][0]} x {sizes[small][1]}) writes people "
+        f"the smaller {glossary.FAMILY_LABELS[small]} ({sizes[small][0]} x {sizes[small][1]}) writes people "
         f"{estimate(seeds, plain[small], 'within_distance').text(0)} alleles apart against "
-        f"{estimate(seeds, plain[large], 'within_distance').text(0)} for the larger {FAMILY_LABELS[large]} "
+        f"{estimate(seeds, plain[large], 'within_distance').text(0)} for the larger {glossary.FAMILY_LABELS[large]} "
         f"({sizes[large][0]} x {sizes[large][1]}), and places their variants "
         f"{estimate(seeds, plain[small], 'position_mad').text(2)} against "
         f"{estimate(seeds, plain[large], 'position_mad').text(2)} from the holdout per megabase (position_mad)"))
@@ -1322,19 +1117,20 @@ def _memorisation_claim(seeds: pd.DataFrame) -> evidence.Claim:
             "can carry is carried by some member")
     if not plain:
         return evidence.Claim(claim, "cannot be told", rule, "the run has no non-private cohort")
-    real = estimate(seeds, REAL, "near_copies")
+    real = estimate(seeds, glossary.REAL, "near_copies")
     outcomes, parts = {}, []
     for family, setting in plain.items():
         e = estimate(seeds, setting, "near_copies")
         outcomes[family] = evidence.compare(e, real, "low", level, margin=MEMORISATION_MARGIN)["outcome"]
         records = estimate(seeds, setting, "memorised")
-        parts.append(f"{FAMILY_LABELS[family]} {_pct(e)} near copies, {records.value:.1%} of its records 'memorised'")
+        parts.append(f"{glossary.FAMILY_LABELS[family]} {_pct(e)} near copies, "
+                     f"{records.value:.1%} of its records 'memorised'")
     said = list(outcomes.values())
     verdict = ("holds" if "worse" in said else "does not hold" if all(o in ("better", "equivalent") for o in said)
                else "cannot be told at this scale")
     return evidence.Claim(claim, verdict, rule, (
         "; ".join(parts) + f"; real people never trained on: {_pct(real)} near copies, "
-        f"{estimate(seeds, REAL, 'memorised').value:.1%} of their records 'memorised'"))
+        f"{estimate(seeds, glossary.REAL, 'memorised').value:.1%} of their records 'memorised'"))
 
 
 def _pct(e: evidence.Estimate) -> str:
@@ -1357,25 +1153,17 @@ def claim_records(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dic
     seeds = result.get("seeds")
     if seeds is None:
         seeds = seed_table(result["table"])
-    return {"dp_claim": untold(lambda: _dp_claim(seeds), "Differential privacy improves utility (it regularises)"),
-            "identical_claim": untold(lambda: _identical_claim(seeds, settings),
+    return {"dp_claim": evidence.untold(lambda: _dp_claim(seeds),
+                                        "Differential privacy improves utility (it regularises)"),
+            "identical_claim": evidence.untold(lambda: _identical_claim(seeds, settings),
                                       "Large models write near-identical samples"),
-            "size_claim": untold(lambda: _size_claim(seeds, settings),
+            "size_claim": evidence.untold(lambda: _size_claim(seeds, settings),
                                  "Small models write more diverse people but put variants at worse positions"),
-            "memorisation_claim": untold(lambda: _memorisation_claim(seeds), "The models memorise their members"),
-            "baseline_claim": untold(lambda: _baseline_claim(seeds), "At the same ε, the private language model "
+            "memorisation_claim": evidence.untold(lambda: _memorisation_claim(seeds),
+                                                  "The models memorise their members"),
+            "baseline_claim": evidence.untold(lambda: _baseline_claim(seeds),
+                                              "At the same ε, the private language model "
                                      "gives more useful cohorts than the private baselines")}
-
-
-def untold(make: Any, claim: str) -> dict[str, str]:
-    """``make()``'s claim record, or, when the run lacks a number the claim needs (a
-    KeyError naming it: a restricted ``cohorts`` list, a profile without a family), the
-    claim as "cannot be told" saying what is missing."""
-    try:
-        return make().as_dict()
-    except KeyError as missing:
-        return evidence.Claim(claim, "cannot be told", "the claim's rule needs numbers this run lacks",
-                              f"the run lacks {missing.args[0]}").as_dict()
 
 
 def claims(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, str]:
@@ -1383,7 +1171,7 @@ def claims(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, 
     each rule (key ``<claim>_rule``)."""
     out = {}
     for key, r in claim_records(result, settings).items():
-        out[key] = claim_sentence(r["verdict"], r["evidence"])
+        out[key] = evidence.claim_sentence(r["verdict"], r["evidence"])
         out[f"{key}_rule"] = r["rule"]
     return out
 
@@ -1420,7 +1208,7 @@ def numbers(result: Mapping[str, Any], settings: Mapping[str, Any], seconds: flo
     seeds = result["seeds"] if result.get("seeds") is not None else seed_table(table)
     inputs = result["inputs"]
     main = main_settings(seeds)
-    out = {"n_synthetic": f"{len(found):,}", "n_cohorts": f"{len(found) + len(REFERENCES):,}",
+    out = {"n_synthetic": f"{len(found):,}", "n_cohorts": f"{len(found) + len(glossary.REFERENCES):,}",
            "n_holdout": f"{len(inputs['holdout']):,}", "n_members": f"{len(inputs['members']):,}",
            "n_public": f"{len(inputs['public']):,}", "n_sites": f"{inputs['holdout'].shape[1]:,}",
            "members_ratio": f"{len(inputs['members']) / len(inputs['holdout']):.1f}",
@@ -1428,11 +1216,11 @@ def numbers(result: Mapping[str, Any], settings: Mapping[str, Any], seconds: flo
            "labeller": _interval(structure["labeller"]),
            "n_seeds": f"{int(main['n_seeds'].max()) if len(main) else 1}", "n_settings": f"{len(main):,}",
            "seed_interval_rule": evidence.interval_rule()}
-    for name, cohort in (("real", REAL), ("independent", INDEPENDENT), ("copy", COPY)):
+    for name, cohort in (("real", glossary.REAL), ("independent", glossary.INDEPENDENT), ("copy", glossary.COPY)):
         for metric in PROSE_REFERENCE_METRICS:
             out[f"{name}_{metric}"] = _lookup(seeds, cohort, metric)
     for family in ("gpt2", "mingpt", *baselines.MECHANISMS):
-        rows = main[(main["family"] == family) & (main["eps"] != charts.CLIP_ONLY_LABEL)]
+        rows = main[(main["family"] == family) & (main["eps"] != budget.CLIP_ONLY_LABEL)]
         non_private = rows[rows["eps"] == "∞"]["setting"].tolist()
         private = rows[rows["eps"] != "∞"]
         lowest = private["setting"].iloc[0] if len(private) else None  # most private first
@@ -1446,7 +1234,7 @@ def numbers(result: Mapping[str, Any], settings: Mapping[str, Any], seconds: flo
     out["holdout_het"] = f"{np.mean((inputs['holdout'] == 1).sum(axis=1)):.0f}"
     # the two claims judged on AATS as first declared (its distance from the real people's), beside the verdicts
     for key, make in (("dp_claim", _dp_claim), ("baseline_claim", _baseline_claim)):
-        out[f"{key}_first"] = untold(lambda: make(seeds, DP_CLAIM_METRICS_FIRST), key)["verdict"]
+        out[f"{key}_first"] = evidence.untold(lambda: make(seeds, DP_CLAIM_METRICS_FIRST), key)["verdict"]
     classes = popgen.genotype_classes(inputs["holdout"], popgen.allele_frequencies(inputs["holdout"]))
     out["holdout_rare_het"], out["holdout_rare_hom_alt"] = (f"{v:.1f}" for v in classes[:, :2].mean(axis=0))
     return out

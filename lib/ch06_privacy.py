@@ -47,9 +47,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import artefacts, audit, baselines, charts, evidence, generation, mia, models, parallel, popgen, privacy, profiletext
-from . import rundir, training
-from . import ch03_models, ch04_dp_training, ch05_utility
+from . import artefacts, audit, baselines, budget, evidence, experiments, generation, glossary, mia, models, parallel
+from . import popgen, privacy, profiletext, rundir, training
+from . import ch04_dp_training, ch05_utility
 from . import tokenization as tk
 
 CHAPTER = "06_privacy"
@@ -129,7 +129,7 @@ def targets(run: str | os.PathLike) -> pd.DataFrame:
             continue
         record = directory / privacy.PRIVACY_JSON
         spent = rundir.read_json(record).get("epsilon") if record.exists() else None
-        eps = charts.CLIP_ONLY_LABEL if parsed["variant"] == "cliponly" else charts.epsilon_label(parsed["epsilon"])
+        eps = budget.CLIP_ONLY_LABEL if parsed["variant"] == "cliponly" else budget.label(parsed["epsilon"])
         rows.append({"model": directory.name, "setting": artefacts.setting_name(directory.name),
                      "seed": parsed["seed"], "family": parsed["family"], "tokenizer": parsed["tokenizer"],
                      "epsilon": parsed["epsilon"], "eps": eps, "variant": parsed["variant"],
@@ -186,7 +186,7 @@ def reference_treatment(run: str | os.PathLike, family: str, tokenizer_name: str
     clip_only = variant == ch04_dp_training.CLIP_ONLY
     if float(epsilon) == float("inf") and not clip_only:
         return "", None
-    key = ch04_dp_training.CLIP_ONLY if clip_only else f"eps{artefacts.eps_text(epsilon)}"
+    key = ch04_dp_training.CLIP_ONLY if clip_only else f"eps{budget.name_text(epsilon)}"
     main = artefacts.model_name(family, tokenizer_name, epsilon, variant=ch04_dp_training.CLIP_ONLY if clip_only else "")
     record_path = artefacts.model_dir(run, main) / privacy.PRIVACY_JSON
     if not record_path.exists():
@@ -226,14 +226,14 @@ def train_references(run: str | os.PathLike, family: str, tokenizer_name: str, s
     for i, mask in enumerate(masks):
         name = reference_name(family, tokenizer_name, i, treatment)
         directory = artefacts.model_dir(run, name)
-        config = ch03_models.train_config(settings, family, tokenizer_name, seed=seed + i, progress=False)
+        config = experiments.train_config(settings, family, tokenizer_name, seed=seed + i, progress=False)
         params = dict(role="reference model", family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed + i,
                       train=dict(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr),
                       people=[s for s, m in zip(public["sample"], mask) if m],
                       tokenizer_sha256=rundir.sha256(tk.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"),
                       version=PRIVACY_CHAPTER_VERSION)
         if dp is not None:
-            params.update(treatment=treatment, dp=dict(dp), train=ch03_models.train_settings(config))
+            params.update(treatment=treatment, dp=dict(dp), train=experiments.train_settings(config))
         out.append(_reference_model(run, directory, params, family, sizes, tokenizer,
                                     [ids[j] for j in np.flatnonzero(mask)], config, None,
                                     dict(role="reference model (the attacker's, public people only)", family=family,
@@ -304,7 +304,7 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
     profiles it asks about, never whether they are members; only ``people["variants"]`` and
     ``people["sample"]`` are read), complementary halves in pairs, so every candidate is IN
     for exactly half of them. Each starts where the target starts
-    (:func:`lib.ch03_models.model_start`: GPT-2 fine-tuned from the same public base, which
+    (:func:`lib.experiments.model_start`: GPT-2 fine-tuned from the same public base, which
     the offline references cannot use) and trains with the target's settings for its
     planned epochs, without validation, under ``treatment`` with DP-SGD settings ``dp``
     (:func:`reference_treatment`; None: without privacy). Saved under
@@ -323,14 +323,14 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
     sizes = artefacts.model_sizes(run, settings, family, tokenizer)
     ids = _encode(tokenizer, pool["variants"], int(sizes["block_size"]))
     masks = reference_halves(len(pool), n_references, seed=(seed, 0x0411))
-    start = ch03_models.model_start(run, family, tokenizer_name, settings, seed=seed)
+    start = experiments.model_start(run, family, tokenizer_name, settings, seed=seed)
     out = []
     for i, mask in enumerate(masks):
         name = online_reference_name(family, tokenizer_name, i, treatment)
         directory = artefacts.diagnostic_model_dir(run, name)
-        config = ch03_models.train_config(settings, family, tokenizer_name, seed=seed + i, progress=False)
+        config = experiments.train_config(settings, family, tokenizer_name, seed=seed + i, progress=False)
         params = dict(role="online reference model", family=family, tokenizer=tokenizer_name, sizes=sizes,
-                      seed=seed + i, train=ch03_models.train_settings(config),
+                      seed=seed + i, train=experiments.train_settings(config),
                       people=[s for s, m in zip(pool["sample"], mask) if m],
                       base_sha256=rundir.sha256(Path(start) / "model.safetensors") if start is not None else None,
                       tokenizer_sha256=rundir.sha256(tk.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"),
@@ -341,7 +341,7 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
                                     [ids[j] for j in np.flatnonzero(mask)], config, start, dict(
                                         role="online reference model (the attacker's: public people and candidates' "
                                              "profiles, never their labels; a diagnostic outside the guarantee)",
-                                        family=family, base_model=ch03_models.base_record(start),
+                                        family=family, base_model=experiments.base_record(start),
                                         treatment=treatment or "non-private"), dp))
     return out, masks
 
@@ -624,7 +624,7 @@ def train_all_references(run: str | os.PathLike, settings: Mapping[str, Any], pe
         jobs.append(dict(common, online=False))
         if n_online and (allowed is None or tokenizer_name in allowed):
             with parallel.job_threads():
-                ch03_models.model_start(run, family, tokenizer_name, settings, seed=seed)
+                experiments.model_start(run, family, tokenizer_name, settings, seed=seed)
             jobs.insert(0, dict(common, online=True))
     parallel.run_jobs(train_reference_set, jobs)
 
@@ -703,7 +703,7 @@ def attack_cohorts(run: str | os.PathLike, people: pd.DataFrame, seed: int = 0, 
         with ch05_utility.quiet_reader():
             released[name] = popgen.dosages(artefacts.read_synthetic(run, name, panel))
     for name, item in ch05_utility.reference_cohorts(inputs, seed).items():
-        if name != ch05_utility.REAL:
+        if name != glossary.REAL:
             released[name] = item["dosages"]
     rows, scores = [], {}
     for name, d in released.items():
@@ -777,8 +777,8 @@ def audit_run(run: str | os.PathLike, family: str, epsilon: float, settings: Map
     tokenizer_name = artefacts.main_tokenizer(family)
     tokenizer = tk.load(run, tokenizer_name)
     ids = [tk.encode_sample(tokenizer, c, None) for c in canaries]
-    name = f"{AUDIT_PREFIX}-{family}-eps{artefacts.eps_text(epsilon)}"
-    base = ch03_models.family_base(run, family, settings, seed=seed)  # where chapter 04's models start
+    name = f"{AUDIT_PREFIX}-{family}-eps{budget.name_text(epsilon)}"
+    base = experiments.family_base(run, family, settings, seed=seed)  # where chapter 04's models start
     record_file = {"canaries.json": {"seed": seed, "m": m, "included": included.astype(int).tolist(),
                                      "canaries": canaries,
                                      "note": "each canary added to the training data when its coin is 1"}}
@@ -817,7 +817,7 @@ def audit_baseline(run: str | os.PathLike, mechanism: str, epsilon: float, setti
     record.pop(baselines.OUTSIDE, None)
     bound = audit.one_run_audit(scores, included, delta=delta, beta=0.05, k_values=audit_k_values(m))
     left_out = scores[~included]
-    return {"model": f"{AUDIT_PREFIX}-{mechanism}-eps{artefacts.eps_text(epsilon)}", "family": mechanism,
+    return {"model": f"{AUDIT_PREFIX}-{mechanism}-eps{budget.name_text(epsilon)}", "family": mechanism,
             "epsilon": float(epsilon), "record": record, "bound": bound, "scores": scores, "included": included,
             "exposure": np.array([audit.exposure_from_scores(s, left_out)["exposure"] for s in scores[included]]),
             "baseline_exposure": np.array([audit.exposure_from_scores(s, np.delete(left_out, i))["exposure"]
@@ -832,10 +832,10 @@ def run_audits(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 
     :func:`audit_baseline` for every private baseline of ``mechanisms`` at every finite one;
     the :func:`audit_table` is written to ``metrics/06_audit.csv``."""
     grid = list(epsilons if epsilons is not None else
-                settings.get("audit_epsilons", [*settings["dp_epsilons"], float("inf")]))
+                settings.get("audit_epsilons") or [*settings["dp_epsilons"], float("inf")])
     with parallel.job_threads():  # the bases the audit runs start from, once
         for family in families:
-            ch03_models.family_base(run, family, settings, seed=seed)
+            experiments.family_base(run, family, settings, seed=seed)
     audits = parallel.run_jobs(audit_run, [dict(run=str(run), family=family, epsilon=float(e), settings=dict(settings),
                                                 seed=seed) for family in families for e in grid])
     audits += parallel.run_jobs(audit_baseline, [dict(run=str(run), mechanism=b, epsilon=float(e),
@@ -862,7 +862,7 @@ def audit_table(audits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         m = int(a["bound"]["m"])
         ceiling = audit.one_run_ceiling(m, audit_k_values(m), delta=float(a["bound"]["delta"]), beta=a["bound"]["beta"])
         rows.append({"audit run": a["model"], "family": a["family"],
-                     "eps": charts.CLIP_ONLY_LABEL if a["epsilon"] == float("inf") else charts.epsilon_label(a["epsilon"]),
+                     "eps": budget.CLIP_ONLY_LABEL if a["epsilon"] == float("inf") else budget.label(a["epsilon"]),
                      "accountant ε": float(spent) if spent is not None else float("nan"),
                      "one-run lower bound": float(a["bound"]["epsilon"]),
                      "guesses (right / made)": f"{best['v']} / {best['r']}", "canaries": int(a["bound"]["m"]),
@@ -910,7 +910,7 @@ def audit_numbers(audits: Sequence[Mapping[str, Any]]) -> dict[str, str]:
                      "a bug to find")
     if len(clip):
         parts.append("without noise (clipping alone) the canaries prove ε ≥ "
-                     + " and ".join(f"{b:.2f} ({ch05_utility.FAMILY_LABELS.get(f, f)})"
+                     + " and ".join(f"{b:.2f} ({glossary.FAMILY_LABELS.get(f, f)})"
                                     for f, b in zip(clip["family"], clip["one-run lower bound"]))
                      + ", with a mean exposure of "
                      + " and ".join(f"{x:.1f} bits" for x in clip["exposure, trained on (bits)"]))
@@ -932,7 +932,7 @@ def baseline_targets(run: str | os.PathLike) -> pd.DataFrame:
             parsed = artefacts.parse_model_name(name)
             rows.append({"model": name, "setting": artefacts.setting_name(name), "seed": parsed["seed"],
                          "family": parsed["family"], "tokenizer": parsed["tokenizer"], "epsilon": parsed["epsilon"],
-                         "eps": charts.epsilon_label(parsed["epsilon"]), "variant": "",
+                         "eps": budget.label(parsed["epsilon"]), "variant": "",
                          "accountant_epsilon": float(rundir.read_json(record)["epsilon"])})
     return pd.DataFrame(rows, columns=["model", "setting", "seed", "family", "tokenizer", "epsilon", "eps", "variant",
                                        "accountant_epsilon"])
@@ -954,7 +954,7 @@ def results_table(run: str | os.PathLike, model_results: Mapping[str, Any], coho
         name = row["model"]
         model = name[: -len("-unconstrained")] if name.endswith("-unconstrained") else name
         info = described.loc[model] if model in described.index else None
-        setting = (ch05_utility.cohort_setting(name) if kind == "synthetic cohort" else info["setting"]) \
+        setting = (glossary.cohort_setting(name) if kind == "synthetic cohort" else info["setting"]) \
             if info is not None else name
         rows.append({"target": name, "target_kind": kind, "setting": setting,
                      "seed": int(info["seed"]) if info is not None else 0,
@@ -986,7 +986,7 @@ SEED_TEXT_COLUMNS = ("setting", "target_kind", "family", "tokenizer", "variant",
 def seed_table(table: pd.DataFrame) -> pd.DataFrame:
     """The privacy table over training seeds: one row per kind of target (a model or its
     released cohort), setting (a model's name without its seed; a released cohort's
-    :func:`lib.ch05_utility.cohort_setting`) and attack, the
+    :func:`lib.labels.cohort_setting`) and attack, the
     AUC as a seed-level estimate (:func:`lib.evidence.seed_estimate`: mean over seeds, an
     interval that carries the seed-to-seed spread and the per-model bootstrap, or for
     :data:`BEST` the per-model selection-aware interval), its ``n_seeds``, ``seed_sd``,
@@ -1079,7 +1079,7 @@ def format_primary(seeds: pd.DataFrame) -> pd.DataFrame:
             best = auc_estimate(seeds, r["setting"], BEST).text()
         except KeyError:
             best = "–"
-        rows.append({"setting": r["setting"], "family": ch05_utility.FAMILY_LABELS.get(r["family"], r["family"]),
+        rows.append({"setting": r["setting"], "family": glossary.FAMILY_LABELS.get(r["family"], r["family"]),
                      "ε": r["eps"], "accountant ε": "–" if pd.isna(r["accountant_epsilon"]) else
                      f"{r['accountant_epsilon']:.2f}", "primary attack": r["attack"],
                      "AUC [95%, seeds]": auc.text(), "each seed": ", ".join(f"{v:.3f}" for v in auc.values),
@@ -1136,7 +1136,7 @@ def roc_frame(results: Mapping[str, Any], model: str, attacks: Sequence[str] | N
 
 
 def frontier(seeds: pd.DataFrame, utility: pd.DataFrame,
-             utility_metrics: Sequence[str] = ch05_utility.HEADLINE) -> pd.DataFrame:
+             utility_metrics: Sequence[str] = glossary.HEADLINE) -> pd.DataFrame:
     """One point per main setting (each family's main tokenizer at every ε and clipping
     alone, and each private baseline at every ε: :func:`lib.ch05_utility.main_settings`)
     and per reference cohort, for each of
@@ -1159,7 +1159,7 @@ def frontier(seeds: pd.DataFrame, utility: pd.DataFrame,
     # a private baseline has no model: the primary attack on its released cohort
     points = [(row.setting, row.family, row.eps, cohort_primary if artefacts.is_baseline(row.family) else model_primary)
               for row in main.itertuples()]
-    points += [(ref, "reference", ref, cohort_primary) for ref in (ch05_utility.COPY, ch05_utility.INDEPENDENT)]
+    points += [(ref, "reference", ref, cohort_primary) for ref in (glossary.COPY, glossary.INDEPENDENT)]
     rows = []
     for metric in utility_metrics:
         u = utility[utility["metric"] == metric].set_index("setting")
@@ -1167,7 +1167,7 @@ def frontier(seeds: pd.DataFrame, utility: pd.DataFrame,
             if setting not in u.index or setting not in attacks.index:
                 continue
             a = attacks.loc[setting]
-            rows.append({"metric": metric, "metric_title": ch05_utility.SHORT_TITLES.get(metric, metric),
+            rows.append({"metric": metric, "metric_title": glossary.SHORT_TITLES.get(metric, metric),
                          "cohort": setting, "family": family, "eps": eps, "utility": float(u.loc[setting, "value"]),
                          "utility_low": float(u.loc[setting, "low"]), "utility_high": float(u.loc[setting, "high"]),
                          "attack_auc": float(a["auc"]), "attack_low": float(a["auc_low"]),
@@ -1258,7 +1258,7 @@ def _dp_claim(seeds: pd.DataFrame) -> evidence.Claim:
         a, b = auc_estimate(seeds, setting, attack), auc_estimate(seeds, base, attack)
         c = evidence.compare(a, b, "low", level, margin=ATTACK_MARGIN)
         outcomes.append(c["outcome"])
-        parts.append(f"{ch05_utility.FAMILY_LABELS[family]} ε = {eps}: {a.text()} against {b.text()} "
+        parts.append(f"{glossary.FAMILY_LABELS[family]} ε = {eps}: {a.text()} against {b.text()} "
                      f"({c['outcome']})")
     counts = evidence.tally(outcomes)
     return evidence.Claim(claim, evidence.majority_verdict(counts), rule, (
@@ -1272,7 +1272,7 @@ def _size_claim(seeds: pd.DataFrame, settings: Mapping[str, Any]) -> evidence.Cl
             f"seed-level AUC intervals of the difference at 95%: holds when the smaller's AUC is lower; does not hold "
             f"when it is higher or within ±{ATTACK_MARGIN} (equivalent); cannot be told otherwise; cannot be tested "
             "when both families are built the same size")
-    sizes = ch05_utility.family_sizes(settings)
+    sizes = models.family_sizes(settings)
     if len(set(sizes.values())) == 1:
         return evidence.Claim(claim, "cannot be tested here", rule, (
             f"both families are built the same size ({sizes['mingpt'][0]} layers, {sizes['mingpt'][1]} wide) in this "
@@ -1288,8 +1288,8 @@ def _size_claim(seeds: pd.DataFrame, settings: Mapping[str, Any]) -> evidence.Cl
     verdict = {"better": "holds", "worse": "does not hold", "equivalent": "does not hold"}.get(
         outcome, "cannot be told at this scale")
     return evidence.Claim(claim, verdict, rule, (
-        f"the primary attack on the smaller {ch05_utility.FAMILY_LABELS[small]} ({sizes[small][0]} x "
-        f"{sizes[small][1]}) reaches AUC {a.text()}, on the larger {ch05_utility.FAMILY_LABELS[large]} "
+        f"the primary attack on the smaller {glossary.FAMILY_LABELS[small]} ({sizes[small][0]} x "
+        f"{sizes[small][1]}) reaches AUC {a.text()}, on the larger {glossary.FAMILY_LABELS[large]} "
         f"({sizes[large][0]} x {sizes[large][1]}) {b.text()} (non-private models; the families also differ in "
         "architecture)"))
 
@@ -1378,7 +1378,7 @@ def claim_records(table: pd.DataFrame, settings: Mapping[str, Any], audits: pd.D
     above its accountant ε, the attacks' and the canary audits' (``audits``,
     :func:`audit_table`): this book's check, not the dissertation's)."""
     seeds = seed_table(table) if seeds is None else seeds
-    untold = ch05_utility.untold
+    untold = evidence.untold
     return {"dp_claim": untold(lambda: _dp_claim(seeds), "Differential privacy lowers attack success"),
             "size_claim": untold(lambda: _size_claim(seeds, settings), "Smaller models leak less"),
             "hybrid_claim": untold(lambda: _hybrid_claim(seeds),
@@ -1392,7 +1392,7 @@ def claims(table: pd.DataFrame, settings: Mapping[str, Any], audits: pd.DataFram
     their rules (``<key>_rule``)."""
     out = {}
     for key, r in claim_records(table, settings, audits).items():
-        out[key] = ch05_utility.claim_sentence(r["verdict"], r["evidence"])
+        out[key] = evidence.claim_sentence(r["verdict"], r["evidence"])
         out[f"{key}_rule"] = r["rule"] + (f" ({r['ceiling']})" if r["ceiling"] else "")
     return out
 
@@ -1443,10 +1443,10 @@ def numbers(table: pd.DataFrame, results: Mapping[str, Any], settings: Mapping[s
     out["replica_width"] = f"{(rep['auc_high'] - rep['auc_low']).median():.2f}" if len(rep) else "–"
     corrected = table[(table["attack"] == "logistic regression")]
     out["corrected_width"] = f"{(corrected['auc_high'] - corrected['auc_low']).median():.2f}" if len(corrected) else "–"
-    copy = table[(table["target"] == ch05_utility.COPY) & (table["attack"] == "distance to closest")]
+    copy = table[(table["target"] == glossary.COPY) & (table["attack"] == "distance to closest")]
     out["copy_auc"] = f"{copy['auc'].iloc[0]:.3f}" if len(copy) else "–"
     synthetic = table[(table["target_kind"] == "synthetic cohort") & (table["kind"] == "best")
-                      & ~table["target"].isin(ch05_utility.REFERENCES)]
+                      & ~table["target"].isin(glossary.REFERENCES)]
     out["synthetic_max_auc"] = (f"{synthetic['auc'].max():.3f} ({synthetic.loc[synthetic['auc'].idxmax(), 'target']}, "
                                 f"{synthetic.loc[synthetic['auc'].idxmax(), 'selected']}, selection-aware interval "
                                 f"[{synthetic.loc[synthetic['auc'].idxmax(), 'auc_low']:.3f}, "

@@ -8,7 +8,7 @@ dissertation's claims set beside them.
 * :func:`claims_table` -- each claim of the dissertation, what it reported, what this run
   measured (numbers with 95% intervals) and the verdict, computed by the chapters'
   ``claim_records`` (never typed).
-* :func:`utility_table`, :func:`privacy_table` -- one row per main cohort or model: the
+* :func:`utility_summary`, :func:`privacy_summary` -- one row per main cohort or model: the
   headline utility metrics; the best attack, its TPR at 10% FPR, the empirical ε bounds
   beside the accountant's ε.
 * :func:`numbers` -- everything the page's prose cites.
@@ -27,7 +27,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import artefacts, ch05_utility, ch06_privacy, charts, evidence
+from . import artefacts, budget, ch05_utility, ch06_privacy, evidence, glossary, models
 
 CHAPTER = "07_results"
 
@@ -86,17 +86,17 @@ def claims_table(loaded: Mapping[str, Any], settings: Mapping[str, Any]) -> pd.D
 UTILITY_METRICS = ("af_r", "c2st_auc", "c2st_trees_auc", "aats", "tstr", "ld_decay_distance")
 
 
-def utility_table(loaded: Mapping[str, Any]) -> pd.DataFrame:
+def utility_summary(loaded: Mapping[str, Any]) -> pd.DataFrame:
     """The main constrained settings (each family's main tokenizer, every ε, clipping
     alone) and the reference cohorts: the headline utility metrics as the mean over
     training seeds with the seed-level 95% interval."""
     seeds = loaded["utility_seeds"]
     main = seeds[(seeds["kind"] == "reference") | seeds["setting"].isin(ch05_utility.main_settings(seeds)["setting"])]
     wide = ch05_utility.wide_table(main, UTILITY_METRICS)
-    return wide.rename(columns=ch05_utility.SHORT_TITLES)
+    return wide.rename(columns=glossary.SHORT_TITLES)
 
 
-def privacy_table(loaded: Mapping[str, Any]) -> pd.DataFrame:
+def privacy_summary(loaded: Mapping[str, Any]) -> pd.DataFrame:
     """One row per model setting (a family at one ε, its tokenizer and trainer): the
     accountant's ε (– without a guarantee), the training seeds, the declared primary attack's
     AUC (mean over seeds, seed-level 95% interval) and its TPR at 10% FPR, the best of the
@@ -119,7 +119,7 @@ def privacy_table(loaded: Mapping[str, Any]) -> pd.DataFrame:
         audit = audits.loc[(first["family"], first["eps"])] if main and (first["family"], first["eps"]) in audits.index \
             else None
         spent = first["accountant_epsilon"]
-        rows.append({"setting": setting, "family": ch05_utility.FAMILY_LABELS.get(first["family"], first["family"]),
+        rows.append({"setting": setting, "family": glossary.FAMILY_LABELS.get(first["family"], first["family"]),
                      "ε (target)": first["eps"], "accountant ε": "–" if pd.isna(spent) else f"{spent:.2f}",
                      "seeds": f"{int(group['n_seeds'].max())}",
                      "primary attack": primary["attack"].iloc[0] if len(primary) else "–",
@@ -135,7 +135,7 @@ def privacy_table(loaded: Mapping[str, Any]) -> pd.DataFrame:
                      "empirical ε, canaries (ceiling)": (
                          f"{float(audit['one-run lower bound']):.2f} ({float(audit['ceiling']):.2f})"
                          if audit is not None else "–")})
-    order = list(ch05_utility.FAMILY_LABELS.values())
+    order = list(glossary.FAMILY_LABELS.values())
     frame = pd.DataFrame(rows)
     rank = frame["family"].map(lambda f: order.index(f) if f in order else len(order))
     return frame.assign(_rank=rank).sort_values(["_rank", "setting"]).drop(columns="_rank").set_index("setting")
@@ -149,22 +149,22 @@ def budget_table(loaded: Mapping[str, Any]) -> pd.DataFrame:
     shares: a baseline releases nothing else), its AUC over the same seeds."""
     seeds, privacy_seeds = loaded["utility_seeds"], loaded["privacy_seeds"]
     main = ch05_utility.main_settings(seeds)
-    private = main[np.isfinite(main["epsilon"].astype(float)) & (main["eps"] != charts.CLIP_ONLY_LABEL)]
+    private = main[np.isfinite(main["epsilon"].astype(float)) & (main["eps"] != budget.CLIP_ONLY_LABEL)]
     if private.empty:
         return pd.DataFrame()
     attacks = privacy_seeds[(privacy_seeds["target_kind"] == "synthetic cohort")
                             & privacy_seeds["primary"].astype(bool)].set_index("setting")
     rows = []
     for r in private.sort_values("epsilon", ascending=False, kind="stable").itertuples():
-        row = {"ε": r.eps, "generator": ch05_utility.FAMILY_LABELS.get(r.family, r.family),
+        row = {"ε": r.eps, "generator": glossary.FAMILY_LABELS.get(r.family, r.family),
                "kind": "private baseline" if artefacts.is_baseline(r.family) else "language model"}
         for metric in UTILITY_METRICS:
             try:
                 e = ch05_utility.estimate(seeds, r.setting, metric)
             except KeyError:
-                row[ch05_utility.SHORT_TITLES[metric]] = "–"
+                row[glossary.SHORT_TITLES[metric]] = "–"
                 continue
-            row[ch05_utility.SHORT_TITLES[metric]] = ch05_utility.show(metric, (e.value, e.low, e.high))
+            row[glossary.SHORT_TITLES[metric]] = ch05_utility.show(metric, (e.value, e.low, e.high))
         a = attacks.loc[r.setting] if r.setting in attacks.index else None
         row["primary attack on the cohort, AUC"] = (
             f"{a['auc']:.3f} [{a['auc_low']:.3f}, {a['auc_high']:.3f}]" if a is not None else "–")
@@ -210,14 +210,14 @@ def run_facts(run: str | os.PathLike, settings: Mapping[str, Any]) -> dict[str, 
     run = Path(run)
     panel = artefacts.read_panel_json(run)
     splits = artefacts.load_splits(run)
-    sizes = ch05_utility.family_sizes(settings)
+    sizes = models.family_sizes(settings)
     if len(set(sizes.values())) == 1:
         layers, width = sizes["mingpt"]
         sizes_text = (f"both families are built the same size ({layers} layers, {width} wide), so the dissertation's "
                       "claims about small against large models cannot be tested in this profile")
     else:
         sizes_text = ("the families differ in size (" + ", ".join(
-            f"{ch05_utility.FAMILY_LABELS[f]} {l} layers × {w} wide" for f, (l, w) in sizes.items())
+            f"{glossary.FAMILY_LABELS[f]} {l} layers × {w} wide" for f, (l, w) in sizes.items())
             + "), so the size claims are tested, though the families also differ in architecture")
     summary = Path(run) / "metrics" / "04_dp_training.csv"
     parameters = "–"
@@ -258,7 +258,7 @@ def numbers(loaded: Mapping[str, Any], settings: Mapping[str, Any], claims: pd.D
                 continue
             top = chosen.loc[chosen["auc"].idxmax()]
             out[f"{family}_{label}_auc"] = ch06_privacy.auc_estimate(seeds, top["setting"], top["attack"]).text()
-    real = utility[(utility["cohort"] == ch05_utility.REAL) & (utility["metric"] == "c2st_auc")]
+    real = utility[(utility["cohort"] == glossary.REAL) & (utility["metric"] == "c2st_auc")]
     out["real_c2st"] = f"{real['value'].iloc[0]:.3f}" if len(real) else "–"
     out.update(run_facts(loaded["run"], settings))
     return out

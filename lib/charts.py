@@ -1,7 +1,7 @@
-"""Altair charts of the cohort statistics in :mod:`lib.stats`.
+"""Every chapter's Altair charts.
 
-Each function turns one tidy frame from :mod:`lib.stats` into an Altair chart and does
-nothing else: no display, no renderer (that is :mod:`lib.figures`). The charts stay small:
+Each function turns one tidy frame (from :mod:`lib.stats` or a chapter module) into an
+Altair chart and does nothing else: no display, no renderer (that is :mod:`lib.figures`). The charts stay small:
 data are aggregated here (one row per population, bin or statistic, never per genotype)
 and passed inline, so a chart embeds a few kilobytes into the book. Super-populations keep
 one colour everywhere (:data:`SUPERPOPULATION_COLORS`, the Okabe-Ito colour-blind-safe
@@ -12,6 +12,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from . import budget
 from .stats import SUPERPOPULATIONS
 
 #: Fixed colour per super-population (AFR, AMR, EAS, EUR, SAS, unknown).
@@ -367,29 +368,12 @@ __all__ += ["SPLIT_DASH", "loss_curves_chart", "af_scatter_chart"]
 # The private-training chapter
 # --------------------------------------------------------------------------------------
 
-def epsilon_label(epsilon: float | str) -> str:
-    """How an epsilon is written on a chart: ``"∞"`` for a non-private model, else the
-    number as short as it reads (``8``, ``0.5``)."""
-    value = float(epsilon)
-    return "∞" if value == float("inf") else f"{value:g}"
-
-
-#: The label of the clip-only run (DP-SGD's batches and clipping without noise: no guarantee).
-CLIP_ONLY_LABEL = "∞, clip only"
-
-
-def _epsilon_order(labels) -> list[str]:
-    """Most private first (1, 3, 8, then the clip-only run, then ∞)."""
-    rank = {"∞": (2, 0.0), CLIP_ONLY_LABEL: (1, 0.0)}
-    return sorted(set(labels), key=lambda label: rank[label] if label in rank else (0, float(label)))
-
-
 def dp_epoch_chart(frame: pd.DataFrame, value: str, y_title: str, title: str,
                    dashed_by: str | None = None, y_format: str = ".3f", x: str = "epoch") -> alt.FacetChart:
     """Lines per epoch (or against ``x="steps"``, optimizer steps), one colour per epsilon,
     one panel per model family.
 
-    ``frame`` has columns ``family``, ``epsilon`` (a label, :func:`epsilon_label`), ``x``
+    ``frame`` has columns ``family``, ``epsilon`` (a label, :func:`lib.budget.label`), ``x``
     and ``value``; ``dashed_by`` names a column whose values get solid and dashed lines
     (``split``: ``train`` solid, ``validation`` dashed)."""
     if x not in ("epoch", "steps"):
@@ -397,7 +381,7 @@ def dp_epoch_chart(frame: pd.DataFrame, value: str, y_title: str, title: str,
     columns = ["family", "epsilon", x, value] + ([dashed_by] if dashed_by else [])
     _require(frame, columns, "dp_epoch_chart")
     data = frame[columns].dropna(subset=[value]).copy()
-    order = _epsilon_order(data["epsilon"])
+    order = budget.order(data["epsilon"])
     encoding = dict(
         x=alt.X("epoch:O", title="Epoch") if x == "epoch" else alt.X("steps:Q", title="Optimizer steps"),
         y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False)),
@@ -435,7 +419,7 @@ def loss_against_epsilon_chart(summary: pd.DataFrame, value: str = "best_val_los
     data = summary[["family", "epsilon", value]].copy()
     data["seed"] = summary["seed"].astype(int) if "seed" in summary.columns else 0
     means = data.groupby(["family", "epsilon"], as_index=False, sort=False)[value].mean()
-    x = alt.X("epsilon:O", title="ε (privacy budget; ∞ = not private)", sort=_epsilon_order(data["epsilon"]))
+    x = alt.X("epsilon:O", title="ε (privacy budget; ∞ = not private)", sort=budget.order(data["epsilon"]))
     y = alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False))
     colour = alt.Color("family:N", title="Model")
     line = alt.Chart(means).mark_line(point=alt.OverlayMarkDef(size=70)).encode(
@@ -463,7 +447,7 @@ def _series_scales(values) -> tuple[alt.Scale, alt.Scale, list[str]]:
     ε in viridis (most private first), references in :data:`REFERENCE_SERIES`."""
     values = set(values)
     refs = [r for r in REFERENCE_SERIES if r in values]
-    eps = _epsilon_order(values - set(refs))
+    eps = budget.order(values - set(refs))
     viridis = ["#440154", "#3b528b", "#21918c", "#5ec962", "#fde725", "#b5de2b"]
     domain = eps + refs
     colours = [viridis[i % len(viridis)] for i in range(len(eps))] + [REFERENCE_SERIES[r][0] for r in refs]
@@ -634,7 +618,7 @@ def utility_epsilon_chart(frame: pd.DataFrame, titles: dict[str, str] | None = N
     reference_dash = alt.StrokeDash("family:N", title="Reference", sort=references, scale=alt.Scale(
         domain=references, range=[REFERENCE_SERIES[r][1] if REFERENCE_SERIES[r][1] != [1, 0] else [8, 0]
                                   for r in references]))
-    order = _epsilon_order(frame.loc[frame["kind"] == "synthetic", "eps"])
+    order = budget.order(frame.loc[frame["kind"] == "synthetic", "eps"])
     panels = []
     for metric in frame["metric"].drop_duplicates():
         data = frame[frame["metric"] == metric]

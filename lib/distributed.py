@@ -107,7 +107,7 @@ def train_distributed(train_ids: Sequence[Sequence[int]], val_ids: Sequence[Sequ
     model = models.build_model(family, sizes, tokenizer, seed=seed).to(device)
     model = DPDDP(model)  # broadcasts rank 0's weights
     optimizer = training.make_optimizer(model, config.lr, config.weight_decay, config.betas)
-    block = int(sizes["block_size"])  # a longer profile is cut, as lib.ch03_models.training_ids does
+    block = int(sizes["block_size"])  # a longer profile is cut, as lib.experiments.training_ids does
     dataset = training.TokenDataset(train_ids, tokenizer.pad_token_id, block, on_overflow="truncate")
     val_ids = [ids[:block] for ids in val_ids] if val_ids is not None else None
     private = privacy.make_private(model, optimizer, dataset, batch_size=config.batch_size,

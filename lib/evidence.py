@@ -248,3 +248,19 @@ def majority_verdict(counts: Mapping[str, int]) -> str:
 MAJORITY_RULE = ("holds when at least half of the comparisons are better and none is worse; does not hold when "
                  "at least one is worse and no more are better than worse (or at least half are equivalent and none "
                  "better); otherwise cannot be told at this scale")
+
+
+def claim_sentence(verdict: str, evidence_text: str) -> str:
+    """A claim's verdict and evidence as the chapters' sentence: "it holds here: ..."."""
+    return Claim("", verdict, "", evidence_text).sentence()
+
+
+def untold(make: Any, claim: str) -> dict[str, str]:
+    """``make()``'s claim record, or, when the run lacks a number the claim needs (a
+    KeyError naming it: a restricted ``cohorts`` list, a profile without a family), the
+    claim as "cannot be told" saying what is missing."""
+    try:
+        return make().as_dict()
+    except KeyError as missing:
+        return Claim(claim, "cannot be told", "the claim's rule needs numbers this run lacks",
+                              f"the run lacks {missing.args[0]}").as_dict()

@@ -24,14 +24,15 @@ MathJax is served locally too: :func:`write_static_assets` copies MathJax 3 (shi
 ``_config.yml`` points Sphinx at both (``html_js_files``, ``mathjax_path``); the names it uses
 are :data:`VEGA_BUNDLE` and :data:`MATHJAX_ENTRY` below.
 
-Public API of this section: :func:`setup` (call once at the top of a notebook),
-:func:`render` (the renderer itself), :func:`write_static_assets` (called by :mod:`lib.book`).
-Chart-making functions follow after the renderer section.
+Public API: :func:`setup` (call once at the top of a notebook), :func:`render` (the
+renderer itself), :func:`write_static_assets` (called by :mod:`lib.book`), the LaTeX form of
+a chapter's tables (:func:`latex_table`), and :func:`glue_numbers` (a chapter's numbers for
+its prose). The charts themselves are :mod:`lib.charts`.
 """
 from __future__ import annotations
 
 # ======================================================================================
-# Offline renderer and static assets (owned by the book pipeline; keep self-contained)
+# Offline renderer, LaTeX tables and static assets
 # ======================================================================================
 
 import base64
@@ -260,7 +261,7 @@ def write_static_assets(static_dir: str | Path) -> list[Path]:
 
 
 # ======================================================================================
-# Chart-making functions (added by the chapters' authors below this line)
+# Numbers for the prose
 # ======================================================================================
 
 

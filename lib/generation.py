@@ -35,7 +35,7 @@ output is, record by record, so the two can be compared.
 Only public information shapes the constraint: the panel's sites, their ALT counts and
 the public people's phasing convention (:mod:`lib.panel`). A synthetic cohort's records go
 back to genotypes with :func:`lib.profiletext.to_cohort` and into a VCF with
-:func:`lib.vcf.write_vcf` (:func:`lib.ch03_models.synthesize`).
+:func:`lib.vcf.write_vcf` (:func:`lib.experiments.synthesize`).
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ from . import models, profiletext, tokenization, vcf
 from .cohort import Cohort
 
 #: Bumped whenever a change to this module changes what a seed samples (artefacts made by an
-#: older version are then not reused: :func:`lib.ch03_models.synthesize` records it).
+#: older version are then not reused: :func:`lib.experiments.synthesize` records it).
 SAMPLER_VERSION = 6  # 2: inverse-CDF token draws; the variant tokenizer's implicit separator;
 #                      3: the minGPT decodes one token with a fused attention kernel (KVCache);
 #                      4: a constrained profile the length limit cut drops its half-written last record;
@@ -70,7 +70,7 @@ class SamplingConfig:
     #: λ of the public prior: each step's distribution is the private model's and the prior
     #: model's, mixed geometrically, ``(1 - λ) log p_model + λ log p_prior`` (:func:`mix_prior`);
     #: 0 (the default) samples the model alone. The prior is a model trained on public people
-    #: only (:func:`lib.ch03_models.public_base`), so mixing it in is post-processing.
+    #: only (:func:`lib.experiments.public_base`), so mixing it in is post-processing.
     prior_weight: float = 0.0
 
     def __post_init__(self) -> None:

@@ -37,7 +37,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from . import audit, models, popgen, training, utility, vocab_privacy
+from . import audit, models, popgen, scoring, training, utility, vocab_privacy
 from .profiletext import RECORD
 
 #: The per-candidate model signals of :func:`sequence_signals`.
@@ -183,7 +183,7 @@ class ThresholdAttack:
 
     def fit(self, features: pd.DataFrame, labels: Any) -> "ThresholdAttack":
         labels = _labels(labels, len(features))
-        self.sign_ = 1.0 if popgen.roc_auc(labels, features[self.signal].to_numpy()) >= 0.5 else -1.0
+        self.sign_ = 1.0 if scoring.roc_auc(labels, features[self.signal].to_numpy()) >= 0.5 else -1.0
         return self
 
     def score(self, features: pd.DataFrame) -> np.ndarray:
@@ -515,7 +515,7 @@ def _bootstrap_counts(n_members: int, n_non_members: int, n_boot: int, seed: int
 def _resampled_aucs(member_scores: np.ndarray, non_member_scores: np.ndarray, member_counts: np.ndarray,
                     non_member_counts: np.ndarray) -> np.ndarray:
     """The Mann-Whitney AUC of every resample at once (ties count one half, as
-    :func:`lib.popgen.roc_auc`). A resample is a weighting of the original people by how
+    :func:`lib.scoring.roc_auc`). A resample is a weighting of the original people by how
     often it drew them, so its AUC is
 
         sum_i w_i [#(non-members below s_i) + #(tied with s_i) / 2] / (n_members n_non_members)
@@ -577,7 +577,7 @@ def best_attack(scores: Mapping[str, Any], labels: Any, n_boot: int = 200, seed:
     :func:`evaluate`. Among attacks with the same AUC the first in ``scores``' order is
     the best.
 
-    Returns ``attack`` (the best), ``auc`` (its AUC, :func:`lib.popgen.roc_auc`),
+    Returns ``attack`` (the best), ``auc`` (its AUC, :func:`lib.scoring.roc_auc`),
     ``auc_low``, ``auc_high`` (the selection-aware interval for the maximum of the true
     AUCs), ``naive_low``, ``naive_high`` (the best attack's own percentile interval, the
     same as :func:`evaluate`'s ``auc_low`` and ``auc_high`` for the same ``n_boot`` and
@@ -604,7 +604,7 @@ def best_attack(scores: Mapping[str, Any], labels: Any, n_boot: int = 200, seed:
     labels = labels_checked
     members, non_members = np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)
     member_counts, non_member_counts = _bootstrap_counts(len(members), len(non_members), int(n_boot), seed)
-    aucs = np.array([popgen.roc_auc(labels, value) for value in matrix])
+    aucs = np.array([scoring.roc_auc(labels, value) for value in matrix])
     boots = np.stack([_resampled_aucs(value[members], value[non_members], member_counts, non_member_counts)
                       for value in matrix], axis=1)  # draws x attacks
     se = boots.std(axis=0, ddof=1)

@@ -20,7 +20,7 @@ by two layers, and the dissertation's private minGPT was untied too.
 GPT-2 comes from ``transformers.GPT2LMHeadModel``, either trained from scratch from a
 ``GPT2Config`` sized by the profile or fine-tuned from a pre-trained base (a hub id or a
 local directory). There is no network at run time, so the default base is one we
-pre-train ourselves on *public* profiles only (:func:`lib.ch03_models.public_base`, used by the
+pre-train ourselves on *public* profiles only (:func:`lib.experiments.public_base`, used by the
 models chapter on the samples outside the private training pool): the base then carries
 no private information that differential privacy would not account for.
 
@@ -41,7 +41,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -669,3 +669,10 @@ def sizes_from_profile(settings: dict[str, Any], family: str = "mingpt", block_s
         raise ValueError("the profile sizes the model from the public people's sequences "
                          "(model_block_size='public'): pass block_size (lib.artefacts.public_block_size)")
     return sizes
+
+
+def family_sizes(settings: Mapping[str, Any]) -> dict[str, tuple[int, int]]:
+    """Each family's (layers, width) in the profile (a ``<family>_n_*`` key over ``model_n_*``):
+    what the dissertation's size claims are tested on."""
+    return {family: (int(settings.get(f"{family}_n_layer", settings.get("model_n_layer"))),
+                     int(settings.get(f"{family}_n_embd", settings.get("model_n_embd")))) for family in FAMILIES}

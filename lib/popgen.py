@@ -39,6 +39,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from . import scoring
 from .cohort import Cohort
 
 #: KING kinship cut-offs (Manichaikul et al. 2010): duplicates or monozygotic twins above
@@ -305,7 +306,7 @@ def adversarial_accuracy_interval(real: np.ndarray, synthetic: np.ndarray, n_boo
     """AATS (:func:`adversarial_accuracy`) with a bootstrap 95% interval over the people
     of each side (each person's nearest neighbours held fixed): ``(value, low, high)``."""
     t, s = _adversarial_indicators(real, synthetic)
-    return bootstrap(lambda a, b: (a.mean() + b.mean()) / 2, [t, s], n_boot, seed)
+    return scoring.bootstrap(lambda a, b: (a.mean() + b.mean()) / 2, [t, s], n_boot, seed)
 
 
 def aats_balance_interval(real: np.ndarray, synthetic: np.ndarray, n_boot: int = 200,
@@ -317,7 +318,7 @@ def aats_balance_interval(real: np.ndarray, synthetic: np.ndarray, n_boot: int =
     their own kind (AA_S = 0) while every real person's closest is real (AA_T = 1) scores
     the ideal 0.5; this reads the same cohort as 0.5 from it, the worst."""
     t, s = _adversarial_indicators(real, synthetic)
-    return bootstrap(lambda a, b: (abs(a.mean() - 0.5) + abs(b.mean() - 0.5)) / 2, [t, s], n_boot, seed)
+    return scoring.bootstrap(lambda a, b: (abs(a.mean() - 0.5) + abs(b.mean() - 0.5)) / 2, [t, s], n_boot, seed)
 
 
 def equal_size_subsets(n_members: int, n_holdout: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -513,44 +514,6 @@ def weir_cockerham_fst(d: np.ndarray, populations: Sequence[str]) -> float:
     return float(a.sum() / total) if total > 0 else float("nan")
 
 
-def bootstrap(statistic, arrays: Sequence[np.ndarray], n_boot: int = 200, seed: int = 0,
-              level: float = 0.95) -> tuple[float, float, float]:
-    """``statistic(*arrays)`` and a percentile bootstrap interval, each array's rows
-    (people, or sites for per-site tables) resampled with replacement independently:
-    ``(value, low, high)``. Resample what the statistic is an average over: a statistic
-    that compares two cohorts' frequencies is biased by resampling people."""
-    rng = np.random.default_rng(seed)
-    value = float(statistic(*arrays))
-    draws = [float(statistic(*[a[rng.integers(0, len(a), len(a))] for a in arrays])) for _ in range(n_boot)]
-    draws = np.asarray(draws)[~np.isnan(draws)]
-    if not len(draws):
-        return value, float("nan"), float("nan")
-    tail = (1 - level) / 2
-    return value, float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail))
-
-
-def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC of ``score`` for the binary labels ``y`` (1 positive), by the Mann-Whitney
-    rank sum, ties counted one half (the same number as scikit-learn's ``roc_auc_score``,
-    without its per-call checks: the bootstraps call it hundreds of times). NaN without
-    both classes."""
-    from scipy.stats import rankdata
-
-    y = np.asarray(y).astype(bool)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if not n_pos or not n_neg:
-        return float("nan")
-    ranks = rankdata(score)
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def balanced_accuracy(truth: np.ndarray, predicted: np.ndarray) -> float:
-    """The mean over the true classes of the share predicted right (scikit-learn's
-    ``balanced_accuracy_score``, without its per-call checks)."""
-    truth, predicted = np.asarray(truth), np.asarray(predicted)
-    return float(np.mean([np.mean(predicted[truth == c] == c) for c in np.unique(truth)]))
-
-
 #: The gradient-boosted trees of :func:`classifier_two_sample` (``kind="boosting"``): small
 #: and fixed (no early stopping: its validation split would take a fifth of ~200 training
 #: people), chosen on simulated haplotype blocks against independent sites for about 1 s
@@ -607,7 +570,7 @@ def classifier_two_sample(real: np.ndarray, synthetic: np.ndarray, seed: int = 0
         score = _linear_scores(x, y, cv)
     else:
         score = _boosting_scores(x, y, cv, seed, axes)
-    return _auc_interval(y, score, seed, n_boot)
+    return scoring.auc_interval(y, score, seed, n_boot)
 
 
 def _linear_scores(x: np.ndarray, y: np.ndarray, cv: Any, standardise: bool = False) -> np.ndarray:
@@ -703,20 +666,7 @@ def class_two_sample(real: np.ndarray, synthetic: np.ndarray, reference_af: np.n
     x = np.vstack([genotype_classes(real, reference_af), genotype_classes(synthetic, reference_af)])
     y = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
     score = _linear_scores(x, y, StratifiedKFold(folds, shuffle=True, random_state=seed), standardise=True)
-    return _auc_interval(y, score, seed, n_boot)
-
-
-def _auc_interval(y: np.ndarray, score: np.ndarray, seed: int, n_boot: int) -> tuple[float, float, float]:
-    """ROC AUC of out-of-fold ``score`` with a bootstrap 95% interval over people (NaN
-    bounds when ``n_boot`` is 0: the AUC alone)."""
-    auc = roc_auc(y, score)
-    if n_boot == 0:
-        return auc, float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    draws = np.array([roc_auc(y[index], score[index]) for index in
-                      (rng.integers(0, len(y), len(y)) for _ in range(n_boot))])
-    draws = draws[~np.isnan(draws)]
-    return auc, float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975))
+    return scoring.auc_interval(y, score, seed, n_boot)
 
 
 def _boosting_scores(x: np.ndarray, y: np.ndarray, cv, seed: int, axes: dict | None) -> np.ndarray:
@@ -767,14 +717,14 @@ def reference_cohorts(members: np.ndarray, n: int, seed: int = 0) -> dict[str, n
 
 def own_distances(d: np.ndarray) -> np.ndarray:
     """Each person's distance to the closest other person of the same cohort (what AATS
-    compares with): pass a real cohort's to :func:`utility_table` as ``own`` to compute it
+    compares with): pass a real cohort's to :func:`cohort_comparison` as ``own`` to compute it
     once for many synthetic cohorts."""
     if len(d) < 2:
         raise ValueError("a cohort needs at least 2 people for a closest other person")
     return _own_closest(d)
 
 
-def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, np.ndarray],
+def cohort_comparison(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, np.ndarray],
                   positions: Sequence[int], k: int = 20, n_boot: int = 200, seed: int = 0,
                   own: dict[str, np.ndarray] | None = None, details: dict | None = None) -> pd.DataFrame:
     """Every metric of this module for every cohort of ``cohorts`` (name -> dosage matrix
@@ -827,13 +777,14 @@ def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, n
         # over sites: resampling people would add sampling noise to both frequencies and
         # bias r down and the difference up (the interval would miss the estimate)
         pair = np.stack([allele_frequencies(holdout), allele_frequencies(synthetic)], axis=1)
-        add(name, "af_r", *bootstrap(lambda f: frequency_agreement(f[:, 0], f[:, 1])[0], [pair], n_boot, seed))
-        add(name, "af_mad", *bootstrap(lambda f: frequency_agreement(f[:, 0], f[:, 1])[1], [pair], n_boot, seed))
+        add(name, "af_r", *scoring.bootstrap(lambda f: frequency_agreement(f[:, 0], f[:, 1])[0], [pair], n_boot, seed))
+        add(name, "af_mad",
+            *scoring.bootstrap(lambda f: frequency_agreement(f[:, 0], f[:, 1])[1], [pair], n_boot, seed))
         agreement = af_agreement(holdout, synthetic)
         add(name, "af_wasserstein", agreement["wasserstein"])
         add(name, "genotype_kl", agreement["kl"])
         add(name, "ld_r2_mad", ld_difference(holdout, synthetic, positions, k))
-        add(name, "heterozygosity", *bootstrap(lambda a: (a == 1).mean(), [synthetic], n_boot, seed))
+        add(name, "heterozygosity", *scoring.bootstrap(lambda a: (a == 1).mean(), [synthetic], n_boot, seed))
         shares = genotype_shares(synthetic)
         add(name, "share_hom_alt", shares["hom_alt"])
         add(name, "mean_af", shares["mean_af"])
@@ -846,7 +797,7 @@ def utility_table(holdout: np.ndarray, members: np.ndarray, cohorts: dict[str, n
         del within
         to_holdout = genotype_distances(holdout, synthetic)
         t, u = _indicators_from(to_holdout, own["holdout"], synthetic_own)
-        aats = bootstrap(lambda a, b: (a.mean() + b.mean()) / 2, [t, u], n_boot, seed)
+        aats = scoring.bootstrap(lambda a, b: (a.mean() + b.mean()) / 2, [t, u], n_boot, seed)
         add(name, "aats", *aats)
         # the privacy loss on equal-sized sets (aats_privacy_loss)
         t, u = _indicators_from(to_holdout[holdout_rows], own["holdout_equal"], synthetic_own)
@@ -955,12 +906,12 @@ def train_synthetic_test_real(train: np.ndarray, train_labels: Sequence[str], te
     _check(train, test)
     predicted = _population_classifier(train, train_labels, seed, axes=axes).predict(test)
     truth = np.asarray(test_labels)
-    value = balanced_accuracy(truth, predicted)
+    value = scoring.balanced_accuracy(truth, predicted)
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(n_boot):
         index = rng.integers(0, len(truth), len(truth))
-        draws.append(balanced_accuracy(truth[index], predicted[index]))
+        draws.append(scoring.balanced_accuracy(truth[index], predicted[index]))
     return value, float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975))
 
 

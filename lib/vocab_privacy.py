@@ -38,7 +38,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import popgen
+from . import scoring
 from . import tokenization as tk
 
 _DIGITS = re.compile(r"\d+")
@@ -120,7 +120,7 @@ def auc(members: Sequence[float], non_members: Sequence[float]) -> float:
     m, n = np.asarray(members, float), np.asarray(non_members, float)
     if len(m) == 0 or len(n) == 0:
         raise ValueError("auc needs at least one member and one non-member score")
-    return popgen.roc_auc(np.r_[np.ones(len(m)), np.zeros(len(n))], np.r_[m, n])
+    return scoring.roc_auc(np.r_[np.ones(len(m)), np.zeros(len(n))], np.r_[m, n])
 
 
 def bootstrap_auc(members: Sequence[float], non_members: Sequence[float], n_boot: int = 1000,

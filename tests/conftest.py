@@ -11,13 +11,22 @@ the repository. Only external tools (Chromium, TeX) may be skipped outside CI
 references pages around a chart notebook) executed and built once per session through the
 real runner (:mod:`lib.book`), into a temporary directory so the repository's ``_build`` and
 ``data/runs`` are left alone.
+
+Helpers several test files share: small simulated run directories (:func:`make_small_run`,
+:func:`make_declared_run`), a chapter run with papermill (:func:`execute_chapter`),
+haplotypes with linkage (:func:`haplotypes`), a chart's drawn marks (:func:`svg_marks`,
+:func:`validate`), and reading an executed notebook (:func:`glued`, :func:`outputs_of_type`).
 """
 from __future__ import annotations
 
+import math
 import os
+import re
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -95,11 +104,11 @@ def pattern_language(n: int, seed: int, lengths: tuple[int, int] = (8, 20)) -> l
 
 
 def make_small_run(base: Path, seed: int, n_sites: int, samples_per_population: int,
-                   public_fraction: float = 0.1) -> Path:
+                   public_fraction: float = 0.1, bpe: bool = False) -> Path:
     """A small simulated run directory (smoke profile, 300 kb) with its cohort, splits,
     public panel, profiles and the variant and record tokenizers of that panel saved: what the models
-    chapters read."""
-    from lib import ch01_data, rundir
+    chapters read; with ``bpe`` also a BPE tokenizer learned on the public people."""
+    from lib import artefacts, ch01_data, rundir
     from lib import tokenization as tk
 
     run = rundir.run_path(base / "run", "smoke")
@@ -109,7 +118,37 @@ def make_small_run(base: Path, seed: int, n_sites: int, samples_per_population: 
     tk.save(tk.build_tokenizer("variant", panel_sites=prepared.panel["sites"]), run, "variant")
     tk.save(tk.build_tokenizer("record", panel_sites=prepared.panel["sites"], phased=prepared.panel["phased"]),
             run, "record")
+    if bpe:
+        public = [tk.sample_to_text(list(r)) for r in artefacts.split_profiles(run, "public")["variants"]]
+        tk.save(tk.build_tokenizer("bpe", train_texts=public, vocab_size=300, split="public"), run, "bpe")
     return run
+
+
+def check_source_notebook(chapter: Path, parameters: set[str]) -> None:
+    """The committed chapter ``chapter`` carries no outputs, its first code cell is the one
+    tagged ``parameters``, and it declares at least ``parameters`` (papermill's view)."""
+    import nbformat
+    import papermill as pm
+
+    nb = nbformat.read(chapter, as_version=4)
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    assert "parameters" in first_code.metadata.get("tags", [])
+    assert parameters <= set(pm.inspect_notebook(str(chapter)))
+
+
+def execute_chapter(chapter: Path, out_dir: Path, run: Path, **parameters):
+    """Run the chapter notebook ``chapter`` with papermill in the smoke profile on the run
+    directory ``run`` from the repository root, as the book's runner does; the executed
+    notebook (written to ``out_dir``)."""
+    import nbformat
+    import papermill as pm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / chapter.name
+    pm.execute_notebook(str(chapter), str(out), parameters={"profile": "smoke", "run_dir": str(run), **parameters},
+                        cwd=str(REPO_ROOT), kernel_name="python3", progress_bar=False)
+    return nbformat.read(out, as_version=4)
 
 
 #: Text for the GPT-2-format tokenizer of the tests: English prose and numbers, nothing
@@ -177,3 +216,62 @@ def glued(nb) -> dict[str, str]:
 def outputs_of_type(nb, mime: str) -> int:
     """How many outputs of an executed notebook carry ``mime``."""
     return sum(mime in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+
+
+# ----------------------------------------------------------------- helpers several test files share
+
+def haplotypes(n: int, n_sites: int, seed: int, p: np.ndarray | None = None, linked: float = 0.0) -> np.ndarray:
+    """``n`` haplotypes (0/1) over ``n_sites``; with ``linked``, each site copies the
+    previous one with that probability (linkage between neighbours)."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.1, 0.5, n_sites) if p is None else p
+    h = (rng.random((n, n_sites)) < p).astype(np.int8)
+    if linked:
+        for j in range(1, n_sites):
+            copy = rng.random(n) < linked
+            h[copy, j] = h[copy, j - 1]
+    return h
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+_BAR = re.compile(r"M(-?[\d.e+-]+),(-?[\d.e+-]+)h(-?[\d.e+-]+)v(-?[\d.e+-]+)")
+_TRANSLATE = re.compile(r"translate\((-?[\d.e+-]+),(-?[\d.e+-]+)\)")
+
+
+def _drawn(item: ET.Element) -> bool:
+    """Whether a rendered mark item can be seen: a bar needs a non-zero width and height
+    (a bar on a log scale renders as ``h0``: present in the SVG, invisible), a symbol a
+    finite position."""
+    role = item.get("aria-roledescription")
+    if role == "bar":
+        found = _BAR.match(item.get("d") or "")
+        return bool(found) and float(found.group(3)) != 0 and float(found.group(4)) != 0
+    if role == "circle" or role == "symbol":
+        found = _TRANSLATE.search(item.get("transform") or "")
+        return bool(found) and all(math.isfinite(float(v)) for v in found.groups())
+    return True
+
+
+def svg_marks(chart) -> dict[str, int]:
+    """Render ``chart`` with vl-convert (as the book's reader would see it) and count the
+    marks actually drawn: mark group class (``mark-symbol``, ``mark-rule``, ``mark-rect``
+    ...) -> number of visible items."""
+    vlc = pytest.importorskip("vl_convert")
+    root = ET.fromstring(vlc.vegalite_to_svg(chart.to_json()))
+    counts: dict[str, int] = {}
+    for group in root.iter(f"{SVG}g"):
+        classes = (group.get("class") or "").split()
+        if "role-mark" in classes:
+            kind = next(c for c in classes if c.startswith("mark-"))
+            counts[kind] = counts.get(kind, 0) + sum(1 for item in group
+                                                     if item.get("role") == "graphics-symbol" and _drawn(item))
+    return counts
+
+
+def validate(chart) -> dict:
+    """``to_dict()`` validates the spec against the Vega-Lite schema (altair raises if not)."""
+    spec = chart.to_dict(validate=True)
+    assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+    return spec

@@ -17,24 +17,14 @@ import pytest
 import torch
 
 from conftest import make_small_run
-from lib import artefacts, ch03_models as ch03, generation, models, profiles, profiletext, rundir, utility
+from lib import artefacts, budget, ch03_models as ch03, experiments, generation, models, profiles, profiletext, rundir
+from lib import utility
 from lib import tokenization as tk
-
-
-def small_run(base: Path, seed: int, n_sites: int, samples_per_population: int, bpe: bool = False) -> Path:
-    """:func:`conftest.make_small_run` (a small simulated run directory with the variant and
-    record tokenizers of its public panel) and, with ``bpe``, a BPE tokenizer learned on the
-    public people."""
-    run = make_small_run(base, seed, n_sites, samples_per_population)
-    if bpe:
-        public = [tk.sample_to_text(list(r)) for r in artefacts.split_profiles(run, "public")["variants"]]
-        tk.save(tk.build_tokenizer("bpe", train_texts=public, vocab_size=300, split="public"), run, "bpe")
-    return run
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    return small_run(tmp_path_factory.mktemp("ch03"), seed=3, n_sites=40, samples_per_population=10, bpe=True)
+    return make_small_run(tmp_path_factory.mktemp("ch03"), seed=3, n_sites=40, samples_per_population=10, bpe=True)
 
 
 @pytest.fixture(scope="module")
@@ -60,19 +50,19 @@ def test_model_names_follow_the_run_directory_contract():
     assert artefacts.model_name("gpt2", "variant", 8.0) == "gpt2-eps8"
     assert artefacts.model_name("gpt2", "variant", 3, variant="dptransformers") == "gpt2-dptransformers-eps3"
     assert artefacts.model_name("mingpt", "bpe", 0.5, variant="x") == "mingpt-bpe-x-eps0.5"
-    assert artefacts.eps_text(8.0) == "8" and artefacts.eps_text(0.5) == "0.5" and artefacts.eps_text("inf") == "inf"
+    assert budget.name_text(8.0) == "8" and budget.name_text(0.5) == "0.5" and budget.name_text("inf") == "inf"
     with pytest.raises(ValueError, match="family"):
         artefacts.model_name("lstm")
     with pytest.raises(ValueError, match="epsilon"):
-        artefacts.eps_text(0)
+        budget.name_text(0)
 
 
 def test_encode_split_follows_the_splits(run):
     tok = tk.load(run, "variant")
     splits = artefacts.load_splits(run)
     ids = artefacts.encode_split(run, tok, "train")
-    assert len(ids) == len(splits["train"]) == ch03.members_count(run)
-    assert ch03.holdout_size(run) == len(splits["holdout"])
+    assert len(ids) == len(splits["train"]) == experiments.members_count(run)
+    assert experiments.holdout_size(run) == len(splits["holdout"])
     assert all(seq[0] == tok.bos_token_id and seq[-1] == tok.eos_token_id for seq in ids)
     tagged = artefacts.encode_split(run, tok, "train", with_population=True)
     assert all(t[1] in {tok.convert_tokens_to_ids(p) for p in tk.POPULATION_TOKENS.values()} for t in tagged)
@@ -82,13 +72,13 @@ def test_encode_split_follows_the_splits(run):
 
 def test_missing_chapters_give_a_clear_error(tmp_path, settings):
     with pytest.raises(FileNotFoundError, match="01_data"):
-        ch03.train_model(rundir.run_path(tmp_path / "empty", "smoke"), "mingpt", None, settings)
+        experiments.train_model(rundir.run_path(tmp_path / "empty", "smoke"), "mingpt", None, settings)
     with pytest.raises(ValueError, match="family"):
         artefacts.main_tokenizer("lstm")
 
 
 def test_train_saves_and_reuses(run, settings):
-    model, history, directory = ch03.train_model(run, "mingpt", None, settings, seed=1)
+    model, history, directory = experiments.train_model(run, "mingpt", None, settings, seed=1)
     assert directory == run / "models" / "mingpt-epsinf"
     assert (directory / "model.safetensors").exists()
     assert len(history["epochs"]) == 1 and history["epochs"][0]["val_loss"] > 0
@@ -96,7 +86,7 @@ def test_train_saves_and_reuses(run, settings):
     path = artefacts.history_path(run, "mingpt-epsinf")
     assert path == run / "diagnostics" / "mingpt-epsinf" / "history.json"
     written = json.loads(path.read_text())
-    assert written["privacy_note"] == ch03.HISTORY_NOTE and "outside the privacy guarantee" in written["privacy_note"]
+    assert written["privacy_note"] == experiments.HISTORY_NOTE and "outside the privacy guarantee" in written["privacy_note"]
     assert written["epochs"] == json.loads(json.dumps(history["epochs"]))
     assert not (directory / "history.json").exists()
     assert not any("train_loss" in p.read_text() for p in directory.glob("*.json"))
@@ -110,22 +100,22 @@ def test_train_saves_and_reuses(run, settings):
     assert "history" not in meta
     # reused, not retrained, when nothing changed
     stamp = (directory / "model.safetensors").stat().st_mtime_ns
-    again, history2, _ = ch03.train_model(run, "mingpt", "record", settings, seed=1)
+    again, history2, _ = experiments.train_model(run, "mingpt", "record", settings, seed=1)
     assert (directory / "model.safetensors").stat().st_mtime_ns == stamp
     assert history2["epochs"] == json.loads(json.dumps(history["epochs"]))
     assert all((a == b).all() for a, b in zip(model.state_dict().values(), again.state_dict().values()))
-    ch03.train_model(run, "mingpt", None, settings, seed=2)  # another seed: retrained
+    experiments.train_model(run, "mingpt", None, settings, seed=2)  # another seed: retrained
     assert (directory / "model.safetensors").stat().st_mtime_ns != stamp
 
 
 def test_a_model_without_its_history_is_retrained(run, settings):
     """The history is one of the artefacts that decide reuse: deleting it retrains."""
-    _, _, directory = ch03.train_model(run, "mingpt", None, settings, seed=2)
+    _, _, directory = experiments.train_model(run, "mingpt", None, settings, seed=2)
     stamp = (directory / "model.safetensors").stat().st_mtime_ns
     artefacts.history_path(run, "mingpt-epsinf").unlink()
     with pytest.raises(FileNotFoundError, match="history.json"):
         artefacts.read_history(run, "mingpt-epsinf")
-    _, history, _ = ch03.train_model(run, "mingpt", None, settings, seed=2)
+    _, history, _ = experiments.train_model(run, "mingpt", None, settings, seed=2)
     assert (directory / "model.safetensors").stat().st_mtime_ns != stamp
     assert artefacts.read_history(run, "mingpt-epsinf")["epochs"] == json.loads(json.dumps(history["epochs"]))
 
@@ -135,24 +125,24 @@ def test_save_trained_writes_extra_files_and_the_manifest(run, settings):
     model = models.build_model("mingpt", models.sizes_from_profile(dict(settings), "mingpt"), tok, seed=0)
     history = {"epochs": [{"epoch": 1, "train_loss": 3.0}], "best_val_loss": None}
     params = {"test": "save_trained", "seed": 0}
-    paths = ch03.save_trained(run, model, "saved-epsinf", tok, history, params, metadata={"name": "saved-epsinf"},
+    paths = experiments.save_trained(run, model, "saved-epsinf", tok, history, params, metadata={"name": "saved-epsinf"},
                               extra={"privacy.json": {"epsilon": 1.0}})
     directory = artefacts.model_dir(run, "saved-epsinf")
     assert paths == [directory / "model.safetensors", directory / "privacy.json",
                      artefacts.history_path(run, "saved-epsinf")]
     assert json.loads((directory / "privacy.json").read_text()) == {"epsilon": 1.0}
     assert not (directory / "history.json").exists()
-    assert artefacts.read_history(run, "saved-epsinf") == dict(history, privacy_note=ch03.HISTORY_NOTE)
+    assert artefacts.read_history(run, "saved-epsinf") == dict(history, privacy_note=experiments.HISTORY_NOTE)
     assert models.read_metadata(directory)["name"] == "saved-epsinf"
     assert rundir.is_current(run, params, paths) and not rundir.is_current(run, dict(params, seed=1), paths)
-    assert ch03.release_metadata("m", float("inf"), 0, "variant", None)["eps"] == float("inf")
-    assert ch03.release_metadata("m", "inf", 0, "variant", None, n_train=3) == dict(
+    assert experiments.release_metadata("m", float("inf"), 0, "variant", None)["eps"] == float("inf")
+    assert experiments.release_metadata("m", "inf", 0, "variant", None, n_train=3) == dict(
         name="m", eps="inf", seed=0, tokenizer="variant", train_split="train", validation_split="validation",
         base_model=None, n_train=3)
 
 
 def test_public_base_and_gpt2_fine_tuning(run, settings):
-    base = ch03.public_base(run, settings, seed=0)
+    base = experiments.public_base(run, settings, seed=0)
     assert base == run / "models" / "gpt2-public-base"
     meta = models.read_metadata(base)
     public = artefacts.split_profiles(run, "public")
@@ -161,20 +151,20 @@ def test_public_base_and_gpt2_fine_tuning(run, settings):
     texts = [tk.sample_to_text(list(r)) for r in public["variants"]]
     assert meta["public_texts_sha256"] == hashlib.sha256("\n".join(texts).encode()).hexdigest()
     stamp = (base / "model.safetensors").stat().st_mtime_ns
-    assert ch03.public_base(run, settings, seed=0) == base  # reused
+    assert experiments.public_base(run, settings, seed=0) == base  # reused
     assert (base / "model.safetensors").stat().st_mtime_ns == stamp
-    model, history, directory = ch03.train_model(run, "gpt2", "variant", settings, seed=0, base_model=base)
+    model, history, directory = experiments.train_model(run, "gpt2", "variant", settings, seed=0, base_model=base)
     assert directory.name == "gpt2-epsinf" and (directory / "model.safetensors").exists()
     assert models.read_metadata(directory)["base_model"]["base_sha256"] == rundir.sha256(base / "model.safetensors")
-    assert ch03.base_record(None) is None
+    assert experiments.base_record(None) is None
 
 
 def test_synthesize_constrained_is_valid_and_written(run, settings):
     # BPE learned on a few public people compresses little: its profiles need a longer block
-    model, _, directory = ch03.train_model(run, "mingpt", "bpe", dict(settings, model_block_size=512), seed=0)
+    model, _, directory = experiments.train_model(run, "mingpt", "bpe", dict(settings, model_block_size=512), seed=0)
     tok = tk.load(run, "bpe")
     panel, phased = artefacts.load_panel(run)
-    profiles_, validity = ch03.synthesize(run, model, tok, 6, seed=0, name="mingpt-bpe-epsinf", model_path=directory)
+    profiles_, validity = experiments.synthesize(run, model, tok, 6, seed=0, name="mingpt-bpe-epsinf", model_path=directory)
     assert len(profiles_) == 6 and validity["valid_rate"] == 1.0 and validity["valid_samples"] == 6
     path = run / "synthetic" / "mingpt-bpe-epsinf.vcf.gz"
     with pysam.VariantFile(str(path)) as vcf:
@@ -185,7 +175,7 @@ def test_synthesize_constrained_is_valid_and_written(run, settings):
     assert artefacts.read_validity(run, "mingpt-bpe-epsinf") == validity
     separator = "|" if phased else "/"  # the public people's phasing convention
     assert all(record.rsplit("_", 1)[1][1] == separator for p in profiles_ for record in p)
-    again, _ = ch03.synthesize(run, model, tok, 6, seed=0, name="mingpt-bpe-epsinf", model_path=directory)
+    again, _ = experiments.synthesize(run, model, tok, 6, seed=0, name="mingpt-bpe-epsinf", model_path=directory)
     assert again == profiles_  # reused (same model, settings and seed)
 
 
@@ -195,7 +185,7 @@ def test_synthesize_reads_the_public_panel_and_never_the_members(run, settings, 
     here, and it still writes a valid cohort."""
     from lib import vcf
 
-    model, _, directory = ch03.train_model(run, "mingpt", "variant", settings, seed=2)
+    model, _, directory = experiments.train_model(run, "mingpt", "variant", settings, seed=2)
     tok = tk.load(run, "variant")
     loaded = []
     load_panel = artefacts.load_panel
@@ -207,7 +197,7 @@ def test_synthesize_reads_the_public_panel_and_never_the_members(run, settings, 
     for name in ("load_cohort", "read_profiles", "split_profiles", "encode_split", "read_synthetic"):
         monkeypatch.setattr(artefacts, name, forbidden)
     monkeypatch.setattr(vcf, "read_vcf", forbidden)
-    profiles_, validity = ch03.synthesize(run, model, tok, 4, seed=1, name="public-only", model_path=directory)
+    profiles_, validity = experiments.synthesize(run, model, tok, 4, seed=1, name="public-only", model_path=directory)
     assert loaded == [Path(run)] and validity["valid_rate"] == 1.0 and len(profiles_) == 4
     monkeypatch.undo()
     panel, _ = artefacts.load_panel(run)
@@ -218,10 +208,10 @@ def test_synthesize_variant_tokenizer_any_order_is_sorted_and_recorded(run, sett
     """With the variant tokenizer constrained decoding takes sites in any order: the
     written profiles are in panel order and valid, and the order is in the manifest
     parameters and the summary (a cohort made under the other order is not reused)."""
-    model, _, directory = ch03.train_model(run, "mingpt", "variant", settings, seed=2)
+    model, _, directory = experiments.train_model(run, "mingpt", "variant", settings, seed=2)
     tok = tk.load(run, "variant")
     panel, _ = artefacts.load_panel(run)
-    profiles_, validity = ch03.synthesize(run, model, tok, 6, seed=0, name="v", model_path=directory)
+    profiles_, validity = experiments.synthesize(run, model, tok, 6, seed=0, name="v", model_path=directory)
     assert validity["valid_rate"] == 1.0 and validity["out_of_order"] == 0 and validity["duplicate"] == 0
     index = {key: i for i, key in enumerate(profiletext.site_keys(panel))}
     for records in profiles_:
@@ -230,28 +220,28 @@ def test_synthesize_variant_tokenizer_any_order_is_sorted_and_recorded(run, sett
     summary = json.loads((run / "synthetic" / "v.json").read_text())
     assert summary["order"] == "any" and summary["summary"] == validity
     stamp = (run / "synthetic" / "v.vcf.gz").stat().st_mtime_ns
-    _, ordered = ch03.synthesize(run, model, tok, 6, seed=0, name="v", model_path=directory, order="sorted")
+    _, ordered = experiments.synthesize(run, model, tok, 6, seed=0, name="v", model_path=directory, order="sorted")
     assert ordered["valid_rate"] == 1.0 and json.loads((run / "synthetic" / "v.json").read_text())["order"] == "sorted"
     assert (run / "synthetic" / "v.vcf.gz").stat().st_mtime_ns != stamp  # made again, not reused
 
 
 def test_synthesize_unconstrained_is_measured(run, settings):
-    model, _, directory = ch03.train_model(run, "mingpt", "variant", settings, seed=2)
+    model, _, directory = experiments.train_model(run, "mingpt", "variant", settings, seed=2)
     tok = tk.load(run, "variant")
-    _, validity = ch03.synthesize(run, model, tok, 4, seed=0, name="u", constrained=False,
+    _, validity = experiments.synthesize(run, model, tok, 4, seed=0, name="u", constrained=False,
                                   sampling=generation.SamplingConfig(max_new_tokens=40), model_path=directory)
     assert validity["n_samples"] == 4 and 0.0 <= validity["valid_rate"] <= 1.0
     assert validity["records"] == sum(validity[k] for k in ("valid", "malformed", "off_panel", "wrong_alleles",
                                                             "bad_genotype", "out_of_order", "duplicate"))
     with pytest.raises(ValueError, match="block size"):
-        ch03.synthesize(run, model, tok, 1, sampling=generation.SamplingConfig(max_new_tokens=10_000))
+        experiments.synthesize(run, model, tok, 1, sampling=generation.SamplingConfig(max_new_tokens=10_000))
 
 
 def test_synthesize_all_and_the_validity_table(run, settings):
-    model, history, directory = ch03.train_model(run, "mingpt", None, settings, seed=2)
+    model, history, directory = experiments.train_model(run, "mingpt", None, settings, seed=2)
     trained = {"mingpt-epsinf": dict(model=model, history=history, directory=directory, family="mingpt",
                                      tokenizer="record")}
-    cohorts = ch03.synthesize_all(run, trained, 3, seed=0)
+    cohorts = experiments.synthesize_all(run, trained, 3, seed=0)
     assert list(cohorts) == ["mingpt-epsinf", "mingpt-epsinf-unconstrained"]
     for made in cohorts.values():
         assert made["cohort"].n_samples == 3 and made["validity"]["n_samples"] == 3 and made["seconds"] >= 0
@@ -260,11 +250,11 @@ def test_synthesize_all_and_the_validity_table(run, settings):
     assert table.loc["mingpt-epsinf", "decoding"] == "constrained"
     assert table.loc["mingpt-epsinf-unconstrained", "decoding"] == "unconstrained"
     assert table.loc["mingpt-epsinf", "valid records"] == "100.0%"
-    look = ch03.first_look(run, cohorts, params={"test": "first_look"})
+    look = experiments.first_look(run, cohorts, params={"test": "first_look"})
     assert set(look["cohort"]) == {"mingpt-epsinf", "mingpt-epsinf-unconstrained", "holdout (real)", "train (real)"}
     written = pd.read_csv(run / "metrics" / "03_models.csv")
     assert list(written["cohort"]) == list(look["cohort"])
-    frame = ch03.af_frame(run, cohorts)
+    frame = experiments.synthetic_af_frame(run, cohorts)
     assert set(frame["model"]) == {"mingpt-epsinf"}  # the constrained cohorts only
 
 
@@ -272,7 +262,7 @@ def test_write_synthetic_reads_back(run, tmp_path):
     panel, _ = artefacts.load_panel(run)
     keys = profiletext.site_keys(panel)
     profiles_ = [[f"{keys[1]}_0|1", f"{keys[4]}_1|1"], [], [f"{keys[0]}_1/0", "garbage"]]
-    paths = ch03.write_synthetic(tmp_path, "mingpt-epsinf", profiles_, panel, {"model": "test"})
+    paths = experiments.write_synthetic(tmp_path, "mingpt-epsinf", profiles_, panel, {"model": "test"})
     expected = artefacts.synthetic_paths(tmp_path, "mingpt-epsinf")
     assert paths == [expected["vcf"], expected["profiles"], expected["summary"]] and expected["tbi"].exists()
     cohort = artefacts.read_synthetic(tmp_path, "mingpt-epsinf", panel)
@@ -348,23 +338,23 @@ def test_context_length_comes_from_the_public_people(run, settings):
         models.sizes_from_profile(dict(settings, model_block_size="public"), "mingpt")
     members = artefacts.encode_split(run, tok, "train") + artefacts.encode_split(run, tok, "validation")
     short = sorted(map(len, members))[len(members) // 2]  # half the profiles are longer
-    train_ids, val_ids, cut = ch03.training_ids(run, tok, "variant", {"block_size": short, "block_from": "public"})
+    train_ids, val_ids, cut = experiments.training_ids(run, tok, "variant", {"block_size": short, "block_from": "public"})
     assert cut == sum(len(m) > short for m in members) > 0
     assert max(map(len, train_ids + val_ids)) == short
     with pytest.raises(ValueError, match="model_block_size"):
-        ch03.training_ids(run, tok, "variant", {"block_size": short, "block_from": "profile"})
+        experiments.training_ids(run, tok, "variant", {"block_size": short, "block_from": "profile"})
 
 
 def test_mingpt_can_start_from_a_public_base(run, settings):
     """The minGPT pre-trained on the public people (an option; the dissertation's was
     trained from scratch) is what fine-tuning starts from, weights and all."""
     tok = tk.load(run, "record")
-    base = ch03.public_base(run, settings, seed=0, family="mingpt")
+    base = experiments.public_base(run, settings, seed=0, family="mingpt")
     assert base == run / "models" / "mingpt-public-base"
     assert models.read_metadata(base)["role"] == "public pre-trained base"
-    assert ch03.family_base(run, "mingpt", settings) is None  # from scratch unless the profile says so
-    assert ch03.family_base(run, "mingpt", dict(settings, mingpt_base=True), seed=0) == base
-    assert ch03.public_base(run, settings, seed=0, family="mingpt", tokenizer_name="variant") == (
+    assert experiments.family_base(run, "mingpt", settings) is None  # from scratch unless the profile says so
+    assert experiments.family_base(run, "mingpt", dict(settings, mingpt_base=True), seed=0) == base
+    assert experiments.public_base(run, settings, seed=0, family="mingpt", tokenizer_name="variant") == (
         run / "models" / "mingpt-variant-public-base")
     assert models.read_metadata(base)["split"] == "public"
     pretrained = models.load_model(base)
@@ -382,7 +372,7 @@ def test_a_profile_cut_by_the_length_limit_keeps_only_whole_records(run, setting
     tok = tk.load(run, "variant")
     model = models.build_model("mingpt", models.sizes_from_profile(dict(settings), "mingpt"), tok, seed=5)
     sampling = generation.SamplingConfig(max_new_tokens=5, batch_size=8)
-    profiles_, summary = ch03.synthesize(run, model, tok, 8, seed=1, name="cut-short", sampling=sampling)
+    profiles_, summary = experiments.synthesize(run, model, tok, 8, seed=1, name="cut-short", sampling=sampling)
     unfinished = [p for p in profiles_ if len(p) == 2]
     assert unfinished and all(len(p) <= 2 for p in profiles_)
     assert summary["valid_rate"] == 1.0 and summary["unfinished"] == len(unfinished)

@@ -8,10 +8,9 @@ import math
 
 import pandas as pd
 import pytest
-from test_ch03_models import small_run
 
-from lib import artefacts, ch03_models as ch03, ch04_dp_training as ch04, charts, models, privacy, profiles, rundir
-from lib import tokenization as tk
+from conftest import make_small_run
+from lib import artefacts, budget, ch04_dp_training as ch04, experiments, models, privacy, profiles, rundir
 
 PRIVACY_KEYS = {"epsilon", "target_epsilon", "delta", "sample_rate", "noise_multiplier", "steps", "epochs",
                 "max_grad_norm", "accountant", "sampler", "secure_mode", "seed", "rank"}
@@ -19,7 +18,7 @@ PRIVACY_KEYS = {"epsilon", "target_epsilon", "delta", "sample_rate", "noise_mult
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    return small_run(tmp_path_factory.mktemp("dp"), seed=4, n_sites=30, samples_per_population=12)
+    return make_small_run(tmp_path_factory.mktemp("dp"), seed=4, n_sites=30, samples_per_population=12)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +37,7 @@ def assert_released_model_is_clean(run, name):
     text = (directory / "metadata.json").read_text()
     assert not any(value in text for value in artefacts.input_digest(run, meta["tokenizer"]).values())
     history = artefacts.read_history(run, name)
-    assert history["privacy_note"] == ch03.HISTORY_NOTE
+    assert history["privacy_note"] == experiments.HISTORY_NOTE
     assert artefacts.history_path(run, name) == run / "diagnostics" / name / "history.json"
     return history
 
@@ -90,7 +89,7 @@ def test_secure_mode_run(run, settings):
 
 def test_gpt2_fine_tunes_privately_from_a_saved_base(run, settings):
     """A base loaded with from_pretrained comes back in eval mode; private set-up still works."""
-    base = ch03.public_base(run, settings, seed=1)
+    base = experiments.public_base(run, settings, seed=1)
     model, history, directory, record = ch04.train_private(run, "gpt2", 4.0, settings, seed=1, base_model=base)
     assert record["epsilon"] <= 4.0 + 1e-6 and math.isfinite(history["epochs"][-1]["train_loss"])
     assert models.read_metadata(directory)["base_model"]["base_sha256"] is not None
@@ -161,7 +160,7 @@ def test_dp_transformers_beside_opacus(run, settings):
     """GPT-2 at one budget through dp-transformers: saved with privacy.json (epsilon at
     most the target), its history in diagnostics/; and the chapter's comparison of the
     two trainers, with their accountants and claims."""
-    base = ch03.public_base(run, settings, seed=0)
+    base = experiments.public_base(run, settings, seed=0)
     trained = ch04.train_grid(run, "gpt2", [float("inf")], settings, seed=0, base_model=base)
     assert ch04.compare_trainers(run, trained, None, settings) == {}
     compared = ch04.compare_trainers(run, trained, 8.0, settings, seed=0, base_model=base)
@@ -221,11 +220,11 @@ def test_clip_only_run_has_the_batches_and_clipping_but_no_noise(run, settings):
                for entry in item["history"]["epochs"])
     assert_released_model_is_clean(run, "mingpt-cliponly-epsinf")
     summary = ch04.summary_frame(grid)
-    assert summary["epsilon"].tolist() == ["∞", charts.CLIP_ONLY_LABEL]
+    assert summary["epsilon"].tolist() == ["∞", budget.CLIP_ONLY_LABEL]
     assert ch04.accountant_table(grid).empty  # no epsilon to recompute
     cost = ch04.claims(summary.assign(planned_epochs=summary["epochs"]), ch04.accountant_table(grid))
     assert cost["clip_cost_claim"].startswith("mingpt: clipping alone")
-    assert charts._epsilon_order(["∞", "8", charts.CLIP_ONLY_LABEL, "1"]) == ["1", "8", charts.CLIP_ONLY_LABEL, "∞"]
+    assert budget.order(["∞", "8", budget.CLIP_ONLY_LABEL, "1"]) == ["1", "8", budget.CLIP_ONLY_LABEL, "∞"]
     assert math.isinf(privacy.compute_epsilon(0.1, 0.0, 10, 1e-5))
 
 
@@ -268,7 +267,7 @@ def test_goals_and_the_regularisation_claim():
     # the settings the prose states come from the profile: the quick one's, then the full one's
     assert (numbers["mingpt_lr"], numbers["gpt2_lr"], numbers["mingpt_tied"]) == ("0.01", "0.003", "tied")
     assert numbers["mingpt_positions"].startswith("fixed sinusoids") and "public" in numbers["context_from"]
-    full = ch03.settings_text(profiles.resolve("full", model_block_size=4096))
+    full = experiments.settings_text(profiles.resolve("full", model_block_size=4096))
     assert full["mingpt_positions"] == "a learned table" and full["mingpt_tied"] == "untied"
     assert full["context_from"] == "4,096 tokens, fixed by the profile" and full["mingpt_lr"] == "0.001"
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_declared_run, make_small_run
-from lib import artefacts, ch03_models, charts, popgen, profiles, rundir, utility
+from lib import artefacts, budget, charts, experiments, glossary, popgen, profiles, rundir, scoring, utility
 from lib import ch05_utility as chapter
 
 
@@ -111,10 +111,10 @@ def test_rank_auc_and_balanced_accuracy_equal_scikit_learn():
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 300)
     score = np.round(rng.normal(y * 0.7, 1.0), 1)  # rounded: ties
-    assert popgen.roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+    assert scoring.roc_auc(y, score) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
     truth, predicted = rng.choice(list("abc"), 200), rng.choice(list("abc"), 200)
-    assert popgen.balanced_accuracy(truth, predicted) == pytest.approx(balanced_accuracy_score(truth, predicted))
-    assert np.isnan(popgen.roc_auc(np.ones(5), np.arange(5)))
+    assert scoring.balanced_accuracy(truth, predicted) == pytest.approx(balanced_accuracy_score(truth, predicted))
+    assert np.isnan(scoring.roc_auc(np.ones(5), np.arange(5)))
 
 
 def test_aats_counts_ties_half_and_two_draws_sit_near_one_half():
@@ -179,7 +179,7 @@ def utility_run(tmp_path_factory):
     broken = [p[::-1] + ["garbage"] for p in validation[:n]]
     for name, cohort in (("mingpt-epsinf", members[:n]), ("mingpt-eps1", drawn), ("gpt2-epsinf", validation[:n]),
                          ("gpt2-epsinf-unconstrained", broken)):
-        ch03_models.write_synthetic(run, name, cohort, panel, {"summary": {}})
+        experiments.write_synthetic(run, name, cohort, panel, {"summary": {}})
     return run
 
 
@@ -199,8 +199,8 @@ def test_the_catalogue_reads_every_cohort_from_its_name(utility_run):
 def test_the_table_frames_every_cohort_by_its_references(utility_run, evaluated):
     table = evaluated["table"]
     assert set(table["cohort"]) == {"gpt2-epsinf", "gpt2-epsinf-unconstrained", "mingpt-eps1", "mingpt-epsinf",
-                                    *chapter.REFERENCES}
-    assert set(table["metric"]) <= set(chapter.METRICS) and {"af_r", "tstr", "memorised", "wrong_ref"} <= set(table["metric"])
+                                    *glossary.REFERENCES}
+    assert set(table["metric"]) <= set(utility.METRICS) and {"af_r", "tstr", "memorised", "wrong_ref"} <= set(table["metric"])
     v = table.set_index(["cohort", "metric"])["value"]
     # the copied members are caught by every copying metric, the real strangers are not
     assert v["mingpt-epsinf", "exact_copies"] == 1.0 and v["mingpt-epsinf", "dcr_members"] == 0
@@ -209,10 +209,10 @@ def test_the_table_frames_every_cohort_by_its_references(utility_run, evaluated)
     assert v["gpt2-epsinf", "exact_copies"] == 0.0 and v["gpt2-epsinf", "dcr_members"] > 0
     # the real validation people written as a VCF and read back are the reference row, exactly
     for metric in ("af_r", "c2st_auc", "fst", "hwe_deviation", "burden"):
-        assert v["gpt2-epsinf", metric] == pytest.approx(v[chapter.REAL, metric], nan_ok=True), metric
+        assert v["gpt2-epsinf", metric] == pytest.approx(v[glossary.REAL, metric], nan_ok=True), metric
     # the broken cohort: every record out of order and one malformed per person
     assert v["gpt2-epsinf-unconstrained", "validity"] < 1 and v["gpt2-epsinf-unconstrained", "unsorted"] > 0.3
-    assert v[chapter.INDEPENDENT, "ld_decay_distance"] >= 0 and not ("independent sites", "memorised") in v.index
+    assert v[glossary.INDEPENDENT, "ld_decay_distance"] >= 0 and not ("independent sites", "memorised") in v.index
     intervals = table.dropna(subset=["low"])
     assert ((intervals["low"] <= intervals["value"] + 1e-9) & (intervals["value"] <= intervals["high"] + 1e-9)).all()
     written = pd.read_csv(utility_run / "metrics" / "05_utility.csv")
@@ -241,26 +241,26 @@ def test_figures_tables_and_sentences_build(utility_run, evaluated):
     assert chapter.wide_table(table, ["validity"], decoding=None).shape[0] == 6  # independent sites: no records
     frames = {"ld": chapter.ld_decay_frame(evaluated), "positions": chapter.positions_frame(evaluated),
               "burden": chapter.burden_frame(evaluated), "pca": chapter.pca_frame(evaluated),
-              "dcr": chapter.dcr_frame(evaluated), "af": chapter.af_frame(evaluated),
+              "dcr": chapter.dcr_frame(evaluated), "af": chapter.cohort_af_frame(evaluated),
               "eps": chapter.epsilon_frame(table), "classes": chapter.genotype_class_frame(evaluated)}
     assert all(len(f) for f in frames.values())
     for chart in (charts.ld_decay_chart(frames["ld"]), charts.positions_chart(frames["positions"]),
                   charts.burden_chart(frames["burden"]), charts.pca_overlay_chart(frames["pca"]),
                   charts.dcr_chart(frames["dcr"]), charts.af_scatter_chart(frames["af"]),
-                  charts.utility_epsilon_chart(frames["eps"], chapter.SHORT_TITLES),
+                  charts.utility_epsilon_chart(frames["eps"], glossary.SHORT_TITLES),
                   charts.genotype_class_chart(frames["classes"])):
         assert chart.to_dict()
     classes = frames["classes"].set_index(["cohort", "class"])
     real = classes.xs("real holdout")
     assert (real["mean"] == real["real"]).all() and len(classes) == 4 * len(classes.index.unique("cohort"))
     # independent sites at the members' frequencies carry about as many of each class as real people
-    copied = classes.xs(chapter.INDEPENDENT)
+    copied = classes.xs(glossary.INDEPENDENT)
     assert ((copied["low"] <= copied["real"] + 1.5) & (copied["high"] >= copied["real"] - 1.5)).all()
     # by frequency bin: the holdout against itself would sit at 1; the copy of members near it at common sites
     bins = chapter.frequency_bin_frame(evaluated)
     assert set(bins["bin"]) == set(popgen.af_bin_labels()) and set(bins["class"]) == {"het", "hom-ALT"}
     assert charts.frequency_bin_chart(bins).to_dict()
-    copied_bins = bins[(bins["cohort"] == chapter.INDEPENDENT) & (bins["bin"] == "≥ 50%")]
+    copied_bins = bins[(bins["cohort"] == glossary.INDEPENDENT) & (bins["bin"] == "≥ 50%")]
     assert ((copied_bins["ratio"] > 0.5) & (copied_bins["ratio"] < 2)).all()
     leaning = chapter.leading_sites_table(evaluated)
     assert np.allclose(leaning.sum(axis=1), 1, atol=0.02) and "share of sites" in leaning.index
@@ -278,7 +278,7 @@ def test_figures_tables_and_sentences_build(utility_run, evaluated):
     keys = {"dp_claim", "identical_claim", "size_claim", "memorisation_claim", "baseline_claim"}
     assert set(said) == keys | {f"{k}_rule" for k in keys}  # every verdict with the rule that read it
     assert "cannot be tested" in said["size_claim"] and "comparisons" in said["dp_claim"]
-    assert chapter.metric_glossary().index.tolist() == list(chapter.METRICS)
+    assert chapter.metric_glossary().index.tolist() == list(utility.METRICS)
 
 
 def test_the_seeds_of_a_setting_are_averaged_with_their_spread(evaluated):
@@ -286,8 +286,8 @@ def test_the_seeds_of_a_setting_are_averaged_with_their_spread(evaluated):
     over seeds, an interval wider than one model's when the seeds disagree, every seed's
     value kept; a setting of one model keeps that model's own interval."""
     table = evaluated["table"]
-    assert chapter.cohort_setting("mingpt-eps1-seed1") == "mingpt-eps1"
-    assert chapter.cohort_setting("gpt2-epsinf-unconstrained") == "gpt2-epsinf-unconstrained"
+    assert glossary.cohort_setting("mingpt-eps1-seed1") == "mingpt-eps1"
+    assert glossary.cohort_setting("gpt2-epsinf-unconstrained") == "gpt2-epsinf-unconstrained"
     one = table[table["cohort"] == "mingpt-eps1"]
     twin = one.assign(cohort="mingpt-eps1-seed1", seed=1, value=one["value"] + 0.05, low=one["low"] + 0.05,
                       high=one["high"] + 0.05)
@@ -329,7 +329,7 @@ def test_without_public_people_the_population_metrics_are_empty(tmp_path):
     panel, _ = artefacts.load_panel(run)
     n = len(artefacts.load_splits(run)["holdout"])
     members = [list(v) for v in artefacts.split_profiles(run, "train")["variants"]]
-    ch03_models.write_synthetic(run, "mingpt-eps8", members[:n], panel, {"summary": {}})
+    experiments.write_synthetic(run, "mingpt-eps8", members[:n], panel, {"summary": {}})
     result = chapter.evaluate(run, n_boot=10, k=3)
     v = result["table"].set_index(["cohort", "metric"])["value"]
     assert np.isnan(v["mingpt-eps8", "tstr"]) and np.isnan(v["mingpt-eps8", "fst"])
@@ -349,7 +349,7 @@ def _seeded(values: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
             for k, v in enumerate(seeds):
                 rows.append({"cohort": setting + (f"-seed{k}" if k else ""), "setting": setting, "seed": k,
                              "kind": "synthetic", "family": parsed["family"], "tokenizer": parsed["tokenizer"],
-                             "variant": "", "epsilon": parsed["epsilon"], "eps": charts.epsilon_label(parsed["epsilon"]),
+                             "variant": "", "epsilon": parsed["epsilon"], "eps": budget.label(parsed["epsilon"]),
                              "decoding": "constrained", "group": "", "metric": metric, "value": v, "low": v - 0.01,
                              "high": v + 0.01})
     return chapter.seed_table(pd.DataFrame(rows))
@@ -402,7 +402,7 @@ def test_the_realism_goals_can_be_met_missed_or_not_apply():
            "ld_decay_distance": [0.02, 0.02]}
     seeds = _seeded({"mingpt-epsinf": good, "gpt2-eps8": bad, "mingpt-eps1": good, "sites-eps1": bad})
     references = _seeded({"mingpt-eps3": real, "gpt2-eps3": dict(real, ld_decay_distance=[0.007])})
-    references["setting"] = references["setting"].map({"mingpt-eps3": chapter.REAL, "gpt2-eps3": chapter.INDEPENDENT})
+    references["setting"] = references["setting"].map({"mingpt-eps3": glossary.REAL, "gpt2-eps3": glossary.INDEPENDENT})
     references["kind"] = "reference"
     goals = chapter.realism_goals(pd.concat([seeds, references], ignore_index=True)).set_index(["setting", "criterion"])
     assert goals.loc["mingpt-epsinf", "met"].tolist() == [True] * 7
@@ -410,7 +410,7 @@ def test_the_realism_goals_can_be_met_missed_or_not_apply():
     at_one = goals.loc["mingpt-eps1"]  # judged against the baseline at ε = 1, no goal for Fst, HWE, LD
     assert at_one.loc["two-sample AUC, linear", "met"] and at_one.loc["TSTR", "met"]
     assert at_one.loc["Fst / real Fst", "met"] is None and at_one.loc["LD-decay distance", "goal"] == ""
-    assert goals.loc["sites-eps1", "met"].isna().all() and goals.loc[chapter.REAL, "met"].isna().all()
+    assert goals.loc["sites-eps1", "met"].isna().all() and goals.loc[glossary.REAL, "met"].isna().all()
     assert goals.loc[("gpt2-eps8", "rare-site genotypes / person"), "value"] == pytest.approx(25.5)
     shown = chapter.format_realism_goals(goals.reset_index())
     assert shown.loc["mingpt-epsinf", "TSTR"] == "0.700 ✓" and shown.loc["gpt2-eps8", "TSTR"] == "0.200 ✗"

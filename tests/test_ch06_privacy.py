@@ -1,6 +1,6 @@
 """The privacy chapter's module: who is attacked, the reference models' data, and the
 chapter's tables on a small real run with trained models (the smoke book's run checks
-every model of the book; tests/test_chapter_data.py)."""
+every model of the book; tests/test_whole_book_smoke.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_small_run
-from lib import artefacts, ch03_models, ch05_utility, profiles, rundir
+from lib import artefacts, ch05_utility, experiments, glossary, profiles, rundir
 from lib import ch06_privacy as chapter
 
 
@@ -18,11 +18,11 @@ def attacked_run(tmp_path_factory):
     synthetic cohort, and the chapter's attacks on both."""
     run = make_small_run(tmp_path_factory.mktemp("ch06"), seed=6, n_sites=40, samples_per_population=16)
     settings = profiles.resolve("smoke")
-    ch03_models.train_model(run, "mingpt", None, settings, seed=0)
+    experiments.train_model(run, "mingpt", None, settings, seed=0)
     panel, _ = artefacts.load_panel(run)
     people = chapter.candidates(run, seed=0)
     copied = [list(v) for v in people[people["label"] == 1]["variants"]]  # a "generator" that copies the members attacked
-    ch03_models.write_synthetic(run, "mingpt-epsinf", copied, panel, {"summary": {}})
+    experiments.write_synthetic(run, "mingpt-epsinf", copied, panel, {"summary": {}})
     results = chapter.attack_models(run, settings, seed=0, n_boot=30)
     cohorts = chapter.attack_cohorts(run, results["candidates"], seed=0, n_boot=30)
     table = chapter.results_table(run, results, cohorts, params={"seed": 0})
@@ -57,7 +57,7 @@ def test_reference_models_never_see_a_candidate(attacked_run):
 
 def test_references_train_as_the_model_they_mimic_on_a_text_tokenizer(attacked_run, tmp_path):
     """A reference model of a text-tokenizer model takes that model's epochs
-    (``text_model_epochs``, :func:`lib.ch03_models.tokenizer_overrides`), not the record
+    (``text_model_epochs``, :func:`lib.experiments.tokenizer_overrides`), not the record
     models' ``train_epochs``: the attacker mimics how the target was trained."""
     from lib import tokenization as tk
     import shutil
@@ -65,8 +65,8 @@ def test_references_train_as_the_model_they_mimic_on_a_text_tokenizer(attacked_r
     shutil.copytree(attacked_run["run"], run)
     tk.save(tk.build_tokenizer("character"), run, "character")
     settings = dict(attacked_run["settings"], train_epochs=2, text_model_epochs=1)
-    assert ch03_models.tokenizer_overrides(settings, "character") == {"epochs": 1}
-    assert ch03_models.tokenizer_overrides(settings, "record") == {}
+    assert experiments.tokenizer_overrides(settings, "character") == {"epochs": 1}
+    assert experiments.tokenizer_overrides(settings, "record") == {}
     chapter.train_references(run, "mingpt", "character", settings, 2, seed=0)
     manifest = rundir.read_manifest(run)["artefacts"]
     for i in range(2):
@@ -120,7 +120,7 @@ def test_every_attack_is_evaluated_and_a_copy_is_caught(attacked_run):
     assert ((table["auc"] >= 0) & (table["auc"] <= 1)).all() and (table["auc_low"] <= table["auc_high"]).all()
     cohort = table[(table["target"] == "mingpt-epsinf") & (table["kind"] == "synthetic")].set_index("attack")
     assert cohort.loc["distance to closest", "auc"] == 1.0  # every member attacked is in the cohort
-    copy = table[table["target"] == ch05_utility.COPY].set_index("attack")
+    copy = table[table["target"] == glossary.COPY].set_index("attack")
     assert copy.loc["distance to closest", "auc"] == 1.0
     written = pd.read_csv(attacked_run["run"] / "metrics" / "06_privacy.csv")
     assert len(written) == len(table)

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 import torch
-from test_ch03_models import small_run
 
+from conftest import make_small_run
 from lib import artefacts, models, privacy, profiles, rundir, training
 from lib import tokenization as tk
 from lib.distributed import DistributedPoissonSampler
@@ -21,7 +21,7 @@ ROOT = rundir.REPO_ROOT
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    return small_run(tmp_path_factory.mktemp("ddp"), seed=5, n_sites=30, samples_per_population=12)
+    return make_small_run(tmp_path_factory.mktemp("ddp"), seed=5, n_sites=30, samples_per_population=12)
 
 
 def test_sampler_yields_every_step_and_samples_poisson():

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from lib import ch05_utility, ch06_privacy, evidence
+from lib import ch05_utility, ch06_privacy, evidence, glossary
 
 # --------------------------------------------------------------------------------------
 # Seed-level estimates and comparisons
@@ -104,7 +104,7 @@ def _utility_rows(setting: str, seeds: list[float] | float, metric: str, half: f
 def utility_table(values: dict[tuple[str, str], list[float] | float], half: float = 0.01) -> pd.DataFrame:
     rows = []
     for (setting, metric), v in values.items():
-        kind = "reference" if setting in ch05_utility.REFERENCES else "synthetic"
+        kind = "reference" if setting in glossary.REFERENCES else "synthetic"
         rows += _utility_rows(setting, v, metric, half, kind)
     return pd.DataFrame(rows)[ch05_utility.COLUMNS]
 
@@ -151,7 +151,7 @@ def test_dp_improves_utility_reaches_every_verdict():
 
 
 def identical_values(ratio: list[float], distinct: list[float]) -> dict:
-    return {(ch05_utility.REAL, "within_distance"): 100.0, ("gpt2-epsinf", "within_distance"): [100 * r for r in ratio],
+    return {(glossary.REAL, "within_distance"): 100.0, ("gpt2-epsinf", "within_distance"): [100 * r for r in ratio],
             ("gpt2-epsinf", "unique_people"): distinct, ("mingpt-epsinf", "within_distance"): [90.0, 90.0, 90.0],
             ("mingpt-epsinf", "unique_people"): [1.0, 1.0, 1.0]}
 
@@ -184,7 +184,7 @@ def test_small_models_claim_reaches_every_verdict():
 
 
 def memorisation_values(near: list[float]) -> dict:
-    return {(ch05_utility.REAL, "near_copies"): 0.05, (ch05_utility.REAL, "memorised"): 0.99,
+    return {(glossary.REAL, "near_copies"): 0.05, (glossary.REAL, "memorised"): 0.99,
             ("mingpt-epsinf", "near_copies"): near, ("mingpt-epsinf", "memorised"): [0.99] * 3,
             ("gpt2-epsinf", "near_copies"): [0.05, 0.05, 0.05], ("gpt2-epsinf", "memorised"): [0.99] * 3}
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from lib import mia, models, popgen, training
+from lib import mia, models, scoring, training
 
 VOCAB = {"vocab_size": 24, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
 SIZES = {"block_size": 32, "n_layer": 2, "n_head": 2, "n_embd": 32, "dropout": 0.0}
@@ -260,7 +260,7 @@ def test_auc_agrees_with_scikit_learn():
     labels = rng.integers(0, 2, 300)
     scores = np.round(rng.normal(labels * 0.5, 1), 1)
     assert mia.evaluate(scores, labels, n_boot=10)["auc"] == pytest.approx(roc_auc_score(labels, scores))
-    assert popgen.roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
+    assert scoring.roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
 
 
 # ----------------------------------------------------------------------------- RMIA with known answers
@@ -381,10 +381,10 @@ def test_the_resampled_aucs_are_roc_auc_on_the_resamples_ties_included():
     fast = mia._resampled_aucs(members, non_members, counts_m, counts_n)
     for b in range(30):
         m, n = np.repeat(members, counts_m[b].astype(int)), np.repeat(non_members, counts_n[b].astype(int))
-        assert fast[b] == pytest.approx(popgen.roc_auc(np.r_[np.ones(40), np.zeros(50)], np.r_[m, n]), abs=1e-12)
+        assert fast[b] == pytest.approx(scoring.roc_auc(np.r_[np.ones(40), np.zeros(50)], np.r_[m, n]), abs=1e-12)
     # no resampling at all (every person once) is the AUC itself
     whole = mia._resampled_aucs(members, non_members, np.ones((1, 40)), np.ones((1, 50)))[0]
-    assert whole == pytest.approx(popgen.roc_auc(np.r_[np.ones(40), np.zeros(50)], np.r_[members, non_members]))
+    assert whole == pytest.approx(scoring.roc_auc(np.r_[np.ones(40), np.zeros(50)], np.r_[members, non_members]))
 
 
 def test_best_of_many_useless_attacks_is_not_called_a_leak():
@@ -413,7 +413,7 @@ def test_one_strong_attack_among_noise_is_found_and_bounded():
     holds the true AUC (computed on 200,000 + 200,000 people)."""
     shift = 1.0
     huge = np.random.default_rng(0)
-    true_auc = popgen.roc_auc(np.r_[np.ones(200_000), np.zeros(200_000)],
+    true_auc = scoring.roc_auc(np.r_[np.ones(200_000), np.zeros(200_000)],
                               np.r_[huge.normal(shift, 1, 200_000), huge.normal(0, 1, 200_000)])
     assert true_auc == pytest.approx(norm.cdf(shift / np.sqrt(2)), abs=0.003)
     contained = 0

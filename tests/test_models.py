@@ -187,7 +187,7 @@ def test_load_model_error_names_directory(tmp_path):
 
 
 def test_fine_tune_from_a_saved_base(tmp_path):
-    """A GPT-2 trained on a small tokenizer and saved (as :func:`lib.ch03_models.public_base`
+    """A GPT-2 trained on a small tokenizer and saved (as :func:`lib.experiments.public_base`
     saves the public base) is the base of a model with a larger tokenizer."""
     from lib.training import TrainConfig, train
 

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERATORS = sorted((ROOT / "tools").glob("make_*_notebook.py"))
+GENERATORS = sorted((ROOT / "tools").glob("make_[0-9][0-9]_*.py"))
 
 
 @pytest.mark.parametrize("script", GENERATORS, ids=[g.stem for g in GENERATORS])
@@ -28,15 +28,12 @@ def test_committed_notebook_is_what_its_script_writes(script, tmp_path):
         f"{committed.name} differs from what {script.name} writes: run the script and commit both")
 
 
-def test_every_chapter_has_a_generator():
+def test_every_chapter_has_a_generator_named_after_it():
     chapters = {p.stem for p in (ROOT / "book").glob("*.ipynb")}
-    assert len(GENERATORS) == len(chapters) >= 3
+    assert {g.stem.removeprefix("make_") for g in GENERATORS} == chapters and len(chapters) >= 3
 
 
 # ----------------------------------------------------------------------------- no logic in cells
-
-sys.path.insert(0, str(ROOT / "tools"))
-from notebooks import IMPORT_LIB  # noqa: E402
 
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
 #: Statements and expressions that are logic, which belongs in lib where it is tested.
@@ -50,7 +47,7 @@ FORBIDDEN_CALLS = {"open", "write_text", "write_bytes", "write_json", "to_csv", 
 
 def cell_sources(path: Path) -> list[str]:
     nb = nbformat.read(path, as_version=4)
-    return [c.source.replace(IMPORT_LIB, "") for c in nb.cells if c.cell_type == "code"]
+    return [c.source for c in nb.cells if c.cell_type == "code"]
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[c.stem for c in CHAPTERS])
@@ -75,3 +72,15 @@ def test_each_chapter_calls_its_own_module(chapter):
     setup = next(s for s in cell_sources(chapter) if "import" in s and "parameters" not in s)
     assert f"from lib import ch{chapter.stem} as chapter" in setup, (
         f"{chapter.name} should import its chapter module lib/ch{chapter.stem}.py as `chapter`")
+
+
+def test_lib_is_installed_so_no_chapter_patches_sys_path(tmp_path):
+    """``make`` installs ``lib`` into the environment (editable), so a chapter imports it from
+    any working directory, and no chapter cell reaches for ``sys.path``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    found = subprocess.run([sys.executable, "-c", "import lib; print(lib.__file__)"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True)
+    assert found.returncode == 0, f"lib is not installed in {sys.prefix}: run make (pip install -e .)\n{found.stderr}"
+    assert Path(found.stdout.strip()).resolve() == (ROOT / "lib" / "__init__.py").resolve()
+    for path in CHAPTERS:
+        assert "sys.path" not in path.read_text(), f"{path.name} patches sys.path"

@@ -7,21 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import popgen
+from conftest import haplotypes
+from lib import popgen, scoring
 from lib.cohort import Cohort, Contig
-
-
-def haplotypes(n: int, n_sites: int, seed: int, p: np.ndarray | None = None, linked: float = 0.0) -> np.ndarray:
-    """``n`` haplotypes (0/1) over ``n_sites``; with ``linked``, each site copies the
-    previous one with that probability (linkage between neighbours)."""
-    rng = np.random.default_rng(seed)
-    p = rng.uniform(0.1, 0.5, n_sites) if p is None else p
-    h = (rng.random((n, n_sites)) < p).astype(np.int8)
-    if linked:
-        for j in range(1, n_sites):
-            copy = rng.random(n) < linked
-            h[copy, j] = h[copy, j - 1]
-    return h
 
 
 def people(n: int, n_sites: int, seed: int, **kwargs) -> np.ndarray:
@@ -174,16 +162,16 @@ def test_equal_size_subsets_and_the_suite_agree():
     members, holdout, fresh = (people(n, 300, seed=seed, p=p) for n, seed in ((90, 63), (30, 64), (30, 65)))
     positions = np.arange(1, 301) * 1_000
     for m, h in ((members, holdout), (holdout, members)):  # the holdout larger, too
-        table = popgen.utility_table(h, m, {"x": fresh}, positions, k=1, n_boot=5, seed=4)
+        table = popgen.cohort_comparison(h, m, {"x": fresh}, positions, k=1, n_boot=5, seed=4)
         value = table.set_index("metric")["value"]["aats_privacy_loss"]
         assert value == pytest.approx(popgen.aats_privacy_loss(m, h, fresh, seed=4), abs=1e-12)
     rows, _ = popgen.equal_size_subsets(90, 30, seed=4)
     own = {"members_equal": popgen.own_distances(members[rows])}
-    table = popgen.utility_table(holdout, members, {"x": fresh}, positions, k=1, n_boot=5, seed=4, own=own)
+    table = popgen.cohort_comparison(holdout, members, {"x": fresh}, positions, k=1, n_boot=5, seed=4, own=own)
     assert table.set_index("metric")["value"]["aats_privacy_loss"] == pytest.approx(
         popgen.aats_privacy_loss(members, holdout, fresh, seed=4), abs=1e-12)
     with pytest.raises(ValueError, match="members_equal"):
-        popgen.utility_table(holdout, members, {"x": fresh}, positions, k=1, n_boot=5,
+        popgen.cohort_comparison(holdout, members, {"x": fresh}, positions, k=1, n_boot=5,
                              own={"members_equal": own["members_equal"][:10]})
 
 
@@ -391,8 +379,8 @@ def test_fst_and_telling_real_from_synthetic():
     assert 0.3 < auc < 0.7 and low <= auc <= high
     auc, low, _ = popgen.classifier_two_sample(apart[:40], apart[40:], n_boot=50)
     assert auc > 0.95 and low > 0.85
-    value, low, high = popgen.bootstrap(lambda a: a.mean(), [one], n_boot=100, seed=1)
-    assert low <= value <= high and (value, low, high) == popgen.bootstrap(lambda a: a.mean(), [one], 100, 1)
+    value, low, high = scoring.bootstrap(lambda a: a.mean(), [one], n_boot=100, seed=1)
+    assert low <= value <= high and (value, low, high) == scoring.bootstrap(lambda a: a.mean(), [one], 100, 1)
 
 
 def founder_blocks(n_sites: int, seed: int, block: int = 20, founders: int = 4) -> list:
@@ -466,7 +454,7 @@ def test_two_sample_test_is_seeded_and_fits_its_axes_on_training_people(monkeypa
     x, y = np.vstack([a, b]).astype(np.float64), np.r_[np.zeros(40), np.ones(40)]
     score = cross_val_predict(LogisticRegression(C=0.1, max_iter=2000), x, y, method="predict_proba",
                               cv=StratifiedKFold(5, shuffle=True, random_state=3))[:, 1]
-    assert popgen.classifier_two_sample(a, b, seed=3, n_boot=50)[0] == popgen.roc_auc(y, score)
+    assert popgen.classifier_two_sample(a, b, seed=3, n_boot=50)[0] == scoring.roc_auc(y, score)
 
     fitted = []
     real_fit = popgen.pca_fit
@@ -529,7 +517,7 @@ def test_the_suite_frames_a_cohort_by_its_references():
     positions = np.arange(1, 601) * 500
     cohorts = popgen.reference_cohorts(members, 60, seed=1)
     cohorts["new people"] = people(60, 600, seed=23, p=p, linked=0.5)
-    table = popgen.utility_table(holdout, members, cohorts, positions, k=1, n_boot=30)
+    table = popgen.cohort_comparison(holdout, members, cohorts, positions, k=1, n_boot=30)
     assert set(table["cohort"]) == set(cohorts) and not table["value"].isna().any()
     value = table.set_index(["cohort", "metric"])["value"]
     assert value["copy of members", "exact_copies"] == 1.0 and value["copy of members", "kin_duplicate"] == 1.0

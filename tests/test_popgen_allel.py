@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 
 from lib import popgen
-from test_popgen import haplotypes
+from conftest import haplotypes
 
 N_PER_POPULATION, N_SITES, K = 100, 400, 20
 LABELS = np.repeat(["a", "b", "c"], N_PER_POPULATION)

@@ -370,7 +370,7 @@ def test_tokens_per_sample_chart(cohort, tokenizers):
     import altair as alt
 
     from lib import charts
-    from test_vocab_privacy import svg_marks, validate
+    from conftest import svg_marks, validate
 
     lengths = tk.length_table(tokenizers, {"dense": texts(cohort, "dense")[:10], "sparse": texts(cohort, "sparse")[:10]})
     chart = charts.tokens_per_sample_chart(lengths)

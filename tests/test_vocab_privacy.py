@@ -8,62 +8,14 @@ learns from the members does not, and its member-specific tokens name the positi
 sites only candidates carry."""
 from __future__ import annotations
 
-import math
-import re
-import xml.etree.ElementTree as ET
-
 import pandas as pd
 import pytest
 
-from conftest import make_declared_run
+from conftest import make_declared_run, svg_marks, validate
 from lib import artefacts, ch01_data, charts
 from lib import ch02_tokenization as ch02
 from lib import tokenization as tk
 from lib import vocab_privacy as vp
-
-SVG = "{http://www.w3.org/2000/svg}"
-
-
-_BAR = re.compile(r"M(-?[\d.e+-]+),(-?[\d.e+-]+)h(-?[\d.e+-]+)v(-?[\d.e+-]+)")
-_TRANSLATE = re.compile(r"translate\((-?[\d.e+-]+),(-?[\d.e+-]+)\)")
-
-
-def _drawn(item: ET.Element) -> bool:
-    """Whether a rendered mark item can be seen: a bar needs a non-zero width and height
-    (a bar on a log scale renders as ``h0``: present in the SVG, invisible), a symbol a
-    finite position."""
-    role = item.get("aria-roledescription")
-    if role == "bar":
-        found = _BAR.match(item.get("d") or "")
-        return bool(found) and float(found.group(3)) != 0 and float(found.group(4)) != 0
-    if role == "circle" or role == "symbol":
-        found = _TRANSLATE.search(item.get("transform") or "")
-        return bool(found) and all(math.isfinite(float(v)) for v in found.groups())
-    return True
-
-
-def svg_marks(chart) -> dict[str, int]:
-    """Render ``chart`` with vl-convert (as the book's reader would see it) and count the
-    marks actually drawn: mark group class (``mark-symbol``, ``mark-rule``, ``mark-rect``
-    ...) -> number of visible items."""
-    vlc = pytest.importorskip("vl_convert")
-    root = ET.fromstring(vlc.vegalite_to_svg(chart.to_json()))
-    counts: dict[str, int] = {}
-    for group in root.iter(f"{SVG}g"):
-        classes = (group.get("class") or "").split()
-        if "role-mark" in classes:
-            kind = next(c for c in classes if c.startswith("mark-"))
-            counts[kind] = counts.get(kind, 0) + sum(1 for item in group
-                                                     if item.get("role") == "graphics-symbol" and _drawn(item))
-    return counts
-
-
-def validate(chart) -> dict:
-    """``to_dict()`` validates the spec against the Vega-Lite schema (altair raises if not)."""
-    spec = chart.to_dict(validate=True)
-    assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
-    return spec
-
 
 SEED, VOCAB = 3, 600
 

@@ -1,27 +1,12 @@
-"""What every chapter generator shares: the cell that imports ``lib`` wherever papermill
-runs the chapter from, and writing the notebook (no outputs, stable cell ids)."""
-from pathlib import Path
-
+"""What every chapter generator shares: writing the notebook (no outputs, stable cell ids).
+The chapters ``import lib`` as an installed package: ``make`` installs it into ``.venv``
+(``pip install -e .``), so no cell patches ``sys.path``."""
 import os
+from pathlib import Path
 
 import nbformat as nbf
 
 md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
-
-#: The first lines of every chapter's setup cell.
-IMPORT_LIB = '''import sys
-from pathlib import Path
-
-try:  # `import lib`: installed in the project's .venv, or found above the working directory
-    import lib
-except ImportError:
-    found = [p for p in [Path.cwd(), *Path.cwd().parents] if (p / "lib" / "__init__.py").exists()]
-    if not found:
-        raise RuntimeError("cannot import lib: run from the repository or use its .venv (make book)")
-    sys.path.insert(0, str(found[0]))
-    import lib
-ROOT = Path(lib.__file__).resolve().parent.parent
-'''
 
 
 def write(cells: list, name: str) -> Path:

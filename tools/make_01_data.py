@@ -1,9 +1,9 @@
 """Write book/01_data.ipynb (without outputs) from the cells below.
 
 The chapter is kept as this script so that its cells can be reviewed as code; run
-``python tools/make_data_notebook.py`` after editing and commit both files.
+``python tools/make_01_data.py`` after editing and commit both files.
 """
-from notebooks import IMPORT_LIB, code, md, write
+from notebooks import code, md, write
 
 cells = [
 md("""# The data: chromosome-22 variant profiles
@@ -50,8 +50,7 @@ n_sites = None             # panel size
 common_fraction = None     # fraction of the panel that is common (public MAF of 5% or more)
 reference_stats_path = None  # bcftools stats of the whole chromosome; default: data/1000g/...""",
      metadata={"tags": ["parameters"]}),
-code(IMPORT_LIB + """
-import logging
+code("""import logging
 
 from IPython.display import Markdown, display
 

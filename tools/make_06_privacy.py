@@ -1,9 +1,9 @@
 """Write book/06_privacy.ipynb (without outputs) from the cells below.
 
 The chapter is kept as this script so that its cells can be reviewed as code; run
-``python tools/make_privacy_notebook.py`` after editing and commit both files.
+``python tools/make_06_privacy.py`` after editing and commit both files.
 """
-from notebooks import IMPORT_LIB, code, md, write
+from notebooks import code, md, write
 
 HIDE = {"tags": ["hide-input"]}
 
@@ -76,8 +76,7 @@ run_dir = None             # default: data/runs/<profile>
 seed = 42
 n_boot = 200               # bootstrap resamples per interval
 models = None              # None: every trained model of the run""", metadata={"tags": ["parameters"]}),
-code(IMPORT_LIB + """
-import logging
+code("""import logging
 import time
 import warnings
 

@@ -1,9 +1,9 @@
 """Write book/05_utility.ipynb (without outputs) from the cells below.
 
 The chapter is kept as this script so that its cells can be reviewed as code; run
-``python tools/make_utility_notebook.py`` after editing and commit both files.
+``python tools/make_05_utility.py`` after editing and commit both files.
 """
-from notebooks import IMPORT_LIB, code, md, write
+from notebooks import code, md, write
 
 HIDE = {"tags": ["hide-input"]}
 
@@ -50,13 +50,12 @@ seed = 42
 n_boot = 200               # bootstrap resamples per interval
 ld_neighbours = 20         # each site's next sites paired for r²
 cohorts = None             # None: every synthetic cohort of the run""", metadata={"tags": ["parameters"]}),
-code(IMPORT_LIB + """
-import logging
+code("""import logging
 import time
 
 import pandas as pd
 
-from lib import charts, figures, profiles, rundir
+from lib import charts, figures, glossary, profiles, rundir
 from lib import ch05_utility as chapter
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -131,7 +130,7 @@ reference cohorts."""),
 code("""structure = chapter.structure_references(result, n_boot=n_boot, seed=seed)
 figures.glue_numbers(chapter.numbers(result, settings, seconds, structure))
 figures.glue_numbers(chapter.claims(result, settings))
-charts.utility_epsilon_chart(chapter.epsilon_frame(result["table"], seeds=result["seeds"]), chapter.SHORT_TITLES)""", metadata=HIDE),
+charts.utility_epsilon_chart(chapter.epsilon_frame(result["table"], seeds=result["seeds"]), glossary.SHORT_TITLES)""", metadata=HIDE),
 md("""Without privacy, GPT-2's allele-frequency r is {glue:text}`gpt2_inf_af_r` and its
 two-sample AUC {glue:text}`gpt2_inf_c2st_auc`; the minGPT's are {glue:text}`mingpt_inf_af_r`
 and {glue:text}`mingpt_inf_c2st_auc`. At the most private budget (ε =
@@ -172,7 +171,7 @@ here. The column `afs_distance` in the table below compares the allele-frequency
 the share of sites in each frequency bin (0–1%, 1–5%, 5–10%, 10–20%, 20–50%, 50–100%),
 by total-variation distance. The bcftools table at the end of the chapter gives the same
 spectrum as bcftools counts it."""),
-code("""charts.af_scatter_chart(chapter.af_frame(result), reference="holdout")""", metadata=HIDE),
+code("""charts.af_scatter_chart(chapter.cohort_af_frame(result), reference="holdout")""", metadata=HIDE),
 md("""The frequencies within each super-population test more than the pooled ones. A
 synthetic cohort can match the pooled frequency by mixing ancestries in the wrong way, and
 then fail within each population. The column `af_r_population` is the mean over

@@ -1,9 +1,9 @@
 """Write book/07_results.ipynb (without outputs) from the cells below.
 
 The chapter is kept as this script so that its cells can be reviewed as code; run
-``python tools/make_results_notebook.py`` after editing and commit both files.
+``python tools/make_07_results.py`` after editing and commit both files.
 """
-from notebooks import IMPORT_LIB, code, md, write
+from notebooks import code, md, write
 
 HIDE = {"tags": ["hide-input"]}
 
@@ -26,10 +26,9 @@ md("""## Parameters
 The run to gather: `profile` and `run_dir` as for every chapter."""),
 code("""profile = "quick"          # smoke | quick | full
 run_dir = None             # default: data/runs/<profile>""", metadata={"tags": ["parameters"]}),
-code(IMPORT_LIB + """
-import pandas as pd
+code("""import pandas as pd
 
-from lib import ch05_utility, charts, figures, profiles, rundir
+from lib import ch05_utility, charts, figures, glossary, profiles, rundir
 from lib import ch07_results as chapter
 
 figures.setup()
@@ -89,7 +88,7 @@ attacks with an interval that pays for choosing it, and the lower bounds on ε t
 attacks and the [canary audits](06_privacy.ipynb) prove with 95% confidence, each beside
 its ceiling (the most it could prove with this many people or canaries) and the ε the
 accountant computed."""),
-code("""chapter.privacy_table(loaded)""", metadata=HIDE),
+code("""chapter.privacy_summary(loaded)""", metadata=HIDE),
 code("""charts.epsilon_bound_chart(chapter.bound_frame(loaded), title="Every empirical lower bound against the accountant's ε")""",
      metadata=HIDE),
 md("""## Utility
@@ -98,9 +97,9 @@ The main settings of each family (every ε, and clipping without noise; the mean
 training seeds with seed-level 95% intervals) and the three reference cohorts on the
 [utility chapter's](05_utility.ipynb) headline metrics; the chart shows every seed's value
 beside the mean."""),
-code("""chapter.utility_table(loaded)""", metadata=HIDE),
+code("""chapter.utility_summary(loaded)""", metadata=HIDE),
 code("""charts.utility_epsilon_chart(ch05_utility.epsilon_frame(loaded["utility"], chapter.UTILITY_METRICS,
-                                                           seeds=loaded["utility_seeds"]), ch05_utility.SHORT_TITLES)""",
+                                                           seeds=loaded["utility_seeds"]), glossary.SHORT_TITLES)""",
      metadata=HIDE),
 ]
 

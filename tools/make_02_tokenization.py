@@ -1,9 +1,9 @@
 """Write book/02_tokenization.ipynb (without outputs) from the cells below.
 
 The chapter is kept as this script so that its cells can be reviewed as code; run
-``python tools/make_tokenization_notebook.py`` after editing and commit both files.
+``python tools/make_02_tokenization.py`` after editing and commit both files.
 """
-from notebooks import IMPORT_LIB, code, md, write
+from notebooks import code, md, write
 
 cells = [
 md("""# Tokenization: from profiles to tokens
@@ -33,8 +33,7 @@ seed = 42
 bpe_vocab_size = None      # default: 4096
 gpt2_tokenizer_path = None # a directory with vocab.json and merges.txt""",
      metadata={"tags": ["parameters"]}),
-code(IMPORT_LIB + """
-import logging
+code("""import logging
 
 from lib import ch02_tokenization as chapter
 from lib import charts, figures, rundir

@@ -1,9 +1,9 @@
 """Write book/08_record.ipynb (without outputs) from the cells below.
 
 The appendix is kept as this script so that its cells can be reviewed as code; run
-``python tools/make_record_notebook.py`` after editing and commit both files.
+``python tools/make_08_record.py`` after editing and commit both files.
 """
-from notebooks import IMPORT_LIB, code, md, write
+from notebooks import code, md, write
 
 HIDE = {"tags": ["hide-input"]}
 
@@ -26,8 +26,7 @@ cohorts and numbers that follow from them, may differ in their last digits."""),
 md("""## Parameters"""),
 code("""profile = "quick"          # smoke | quick | full
 run_dir = None             # default: data/runs/<profile>""", metadata={"tags": ["parameters"]}),
-code(IMPORT_LIB + """
-import pandas as pd
+code("""import pandas as pd
 
 from lib import figures, rundir
 from lib import ch08_record as chapter

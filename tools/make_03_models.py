@@ -1,9 +1,9 @@
 """Write book/03_models.ipynb (without outputs) from the cells below.
 
 The chapter is kept as this script so that its cells can be reviewed as code; run
-``python tools/make_models_notebook.py`` after editing and commit both files.
+``python tools/make_03_models.py`` after editing and commit both files.
 """
-from notebooks import IMPORT_LIB, code, md, write
+from notebooks import code, md, write
 
 cells = [
 md("""# Models: two families, no privacy yet
@@ -38,13 +38,12 @@ top_k = None
 top_p = None
 text_tokenizer = "bpe"     # the text tokenizer of the comparison, minGPT only""",
      metadata={"tags": ["parameters"]}),
-code(IMPORT_LIB + """
-import logging
+code("""import logging
 
 import transformers
 
 from lib import ch03_models as chapter
-from lib import charts, figures, profiles, rundir, utility
+from lib import charts, experiments, figures, profiles, rundir, utility
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 transformers.utils.logging.set_verbosity_error()
@@ -119,7 +118,7 @@ anything, and we count how much of it is valid. Each cohort is written to the ru
 directory as a bgzipped, indexed VCF (`synthetic/<model>-epsinf.vcf.gz`; the unconstrained
 ones as `<model>-epsinf-unconstrained`); `synthesize_all` stops with an error should a
 constrained record ever be invalid."""),
-code("""cohorts = chapter.synthesize_all(run, trained, chapter.holdout_size(run), seed=seed, **sampling)
+code("""cohorts = experiments.synthesize_all(run, trained, experiments.holdout_size(run), seed=seed, **sampling)
 chapter.validity_table(cohorts)""", metadata={"tags": ["hide-input"]}),
 md("""Constrained, every record of every model is valid. Unconstrained, the minGPT's records
 are {glue:text}`mingpt_unconstrained_validity` valid, GPT-2's
@@ -137,10 +136,10 @@ Pearson correlation and mean absolute difference of the per-site ALT allele freq
 the members and the holdout. The columns against the members are computed on the members:
 a diagnostic outside any guarantee. The utility chapter compares the cohorts in depth; the
 privacy chapter asks whether they copy their members."""),
-code("""look = chapter.first_look(run, cohorts, params={"seed": seed, "text_tokenizer": text_tokenizer, **sampling})
+code("""look = experiments.first_look(run, cohorts, params={"seed": seed, "text_tokenizer": text_tokenizer, **sampling})
 figures.glue_numbers(chapter.numbers(run, settings, trained, cohorts, look, text_tokenizer, base_model))
 utility.format_first_look(look)""", metadata={"tags": ["hide-input"]}),
-code("""charts.af_scatter_chart(chapter.af_frame(run, cohorts), reference="holdout")""",
+code("""charts.af_scatter_chart(experiments.synthetic_af_frame(run, cohorts), reference="holdout")""",
      metadata={"tags": ["hide-input"]}),
 md("""A real holdout person carries {glue:text}`holdout_variants` variants on the panel; the
 minGPT's synthetic people carry {glue:text}`mingpt_variants`, GPT-2's

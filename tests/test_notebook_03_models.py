@@ -7,39 +7,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
 import papermill as pm
 import pysam
 import pytest
 
-from conftest import glued
+from conftest import check_source_notebook, execute_chapter, glued
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = ROOT / "book" / "03_models.ipynb"
 
 
-def execute(chapter: Path, tmp: Path, run: Path, **parameters) -> nbformat.NotebookNode:
-    """Run ``chapter`` with papermill in the smoke profile on ``run``; the executed notebook."""
-    out = tmp / chapter.name
-    pm.execute_notebook(str(chapter), str(out), parameters={"profile": "smoke", "run_dir": str(run), **parameters},
-                        cwd=str(ROOT), kernel_name="python3", progress_bar=False)
-    return nbformat.read(out, as_version=4)
-
-
-
-
 def test_source_notebook_has_no_outputs_and_a_parameters_cell():
-    nb = nbformat.read(CHAPTER, as_version=4)
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
-    first_code = next(c for c in nb.cells if c.cell_type == "code")
-    assert "parameters" in first_code.metadata.get("tags", [])
-    assert {"profile", "run_dir", "seed", "base_model", "temperature", "top_k", "top_p",
-            "text_tokenizer"} <= set(pm.inspect_notebook(str(CHAPTER)))
+    check_source_notebook(CHAPTER, {"profile", "run_dir", "seed", "base_model", "temperature", "top_k", "top_p",
+                                    "text_tokenizer"})
 
 
 def test_chapter_needs_the_earlier_chapters(tmp_path):
     with pytest.raises(pm.PapermillExecutionError) as info:
-        execute(CHAPTER, tmp_path, tmp_path / "empty-run")
+        execute_chapter(CHAPTER, tmp_path, tmp_path / "empty-run")
     assert "FileNotFoundError" in info.value.ename and "01_data" in info.value.evalue
 
 
@@ -47,9 +32,9 @@ def test_chapter_after_the_data_and_tokenization_chapters(tmp_path):
     from lib import artefacts, models
 
     run = tmp_path / "run"
-    execute(ROOT / "book" / "01_data.ipynb", tmp_path, run)
-    execute(ROOT / "book" / "02_tokenization.ipynb", tmp_path, run)
-    nb = execute(CHAPTER, tmp_path, run)
+    execute_chapter(ROOT / "book" / "01_data.ipynb", tmp_path, run)
+    execute_chapter(ROOT / "book" / "02_tokenization.ipynb", tmp_path, run)
+    nb = execute_chapter(CHAPTER, tmp_path, run)
     values = glued(nb)
     for name in ("mingpt-epsinf", "gpt2-epsinf", "mingpt-variant-epsinf", "mingpt-bpe-epsinf", "gpt2-public-base"):
         assert (run / "models" / name / "model.safetensors").exists(), name

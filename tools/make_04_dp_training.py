@@ -1,9 +1,9 @@
 """Write book/04_dp_training.ipynb (without outputs) from the cells below.
 
 The chapter is kept as this script so that its cells can be reviewed as code; run
-``python tools/make_dp_notebook.py`` after editing and commit both files.
+``python tools/make_04_dp_training.py`` after editing and commit both files.
 """
-from notebooks import IMPORT_LIB, code, md, write
+from notebooks import code, md, write
 
 cells = [
 md("""# Private training: the same models under differential privacy
@@ -93,14 +93,13 @@ temperature = 1.0
 top_k = None
 top_p = None
 choose_decoding = True     # private cohorts at the decoding chosen on the validation people""", metadata={"tags": ["parameters"]}),
-code(IMPORT_LIB + """
-import logging
+code("""import logging
 import time
 import warnings
 
 import transformers
 
-from lib import ch03_models, charts, figures, profiles, rundir, utility
+from lib import charts, experiments, figures, profiles, rundir, utility
 from lib import ch04_dp_training as chapter
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -124,7 +123,7 @@ The table gives what every private run shares: the number of members n, the logi
 size and the sampling rate q it implies (each step draws each person with probability q, so
 batch sizes vary around q·n, and now and then a step draws nobody and adds the noise alone),
 δ, the clipping bound C, the planned epochs and how the noise is drawn."""),
-code("""shared = chapter.shared_settings(settings, ch03_models.members_count(run))  # refuses a delta not below 1/n
+code("""shared = chapter.shared_settings(settings, experiments.members_count(run))  # refuses a delta not below 1/n
 chapter.shared_table(shared)""", metadata={"tags": ["hide-input"]}),
 md("""δ = {glue:text}`delta` is {glue:text}`delta_ratio` times smaller than 1/n =
 {glue:text}`inverse_n`: a mechanism that publishes one random member outright satisfies
@@ -243,8 +242,8 @@ losses are {glue:text}`opacus_val_loss` and {glue:text}`dpt_val_loss`."""),
 code("""compared = chapter.compare_trainers(run, trained, dp_transformers_epsilon, settings, seed=seed, base_model=base_model)
 decoding = chapter.choose_decoding(run, {**trained, **compared}, settings, seed=seed, enabled=choose_decoding)
 sampled = chapter.with_decoding(run, {**trained, **compared}, decoding, settings, seed=seed)
-cohorts = chapter.synthesize_private(run, sampled, ch03_models.holdout_size(run), seed=seed, **sampling)
-look = ch03_models.first_look(run, cohorts, chapter=chapter.CHAPTER, metrics_name="04_dp_synthetic",
+cohorts = chapter.synthesize_private(run, sampled, experiments.holdout_size(run), seed=seed, **sampling)
+look = experiments.first_look(run, cohorts, chapter=chapter.CHAPTER, metrics_name="04_dp_synthetic",
                               params={"seed": seed, "grid": grid, "choose_decoding": choose_decoding, **sampling})
 comparison = chapter.trainer_comparison(trained, compared, look)
 chapter.format_comparison(comparison)""", metadata={"tags": ["hide-input"]}),
@@ -293,7 +292,7 @@ code("""goals = chapter.goal_table(look)
 figures.glue_numbers(chapter.numbers(settings, shared, summary, comparison, training_seconds, goals))
 chapter.format_goals(goals)""", metadata={"tags": ["hide-input"]}),
 md("""The allele frequencies of the constrained cohorts against the holdout's:"""),
-code("""charts.af_scatter_chart(ch03_models.af_frame(run, chapter.first_seed(cohorts)), reference="holdout")""",
+code("""charts.af_scatter_chart(experiments.synthetic_af_frame(run, chapter.first_seed(cohorts)), reference="holdout")""",
      metadata={"tags": ["hide-input"]}),
 md("""## What the budget buys without a language model: private baselines
 
@@ -345,7 +344,7 @@ baseline's accountant ε and its target is {glue:text}`baseline_eps_gap`. The
 reuse). What each counted on the members (how many, how many were cut to the bound) is a
 diagnostic outside ε, kept in `diagnostics/`, never released."""),
 code("""started = time.perf_counter()
-released = chapter.release_baselines(run, grid, settings, ch03_models.holdout_size(run), seed=seed, n_seeds=n_seeds)
+released = chapter.release_baselines(run, grid, settings, experiments.holdout_size(run), seed=seed, n_seeds=n_seeds)
 figures.glue_numbers(chapter.baseline_numbers(released, time.perf_counter() - started))
 chapter.baseline_table(released)""", metadata={"tags": ["hide-input"]}),
 md("""The utility chapter compares these cohorts in depth (allele frequencies, linkage,

@@ -12,30 +12,19 @@ import papermill as pm
 import pytest
 
 from lib import rundir
-from conftest import glued, outputs_of_type
+from conftest import check_source_notebook, execute_chapter, glued, outputs_of_type
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = ROOT / "book" / "02_tokenization.ipynb"
 
 
-def execute(chapter: Path, tmp: Path, run: Path, **parameters):
-    out = tmp / chapter.name
-    pm.execute_notebook(str(chapter), str(out), parameters={"profile": "smoke", "run_dir": str(run), **parameters},
-                        cwd=str(ROOT), kernel_name="python3", progress_bar=False)
-    return nbformat.read(out, as_version=4)
-
-
 def test_source_notebook_has_no_outputs_and_a_parameters_cell():
-    nb = nbformat.read(CHAPTER, as_version=4)
-    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
-    first_code = next(c for c in nb.cells if c.cell_type == "code")
-    assert "parameters" in first_code.metadata.get("tags", [])
-    assert {"profile", "run_dir", "seed", "bpe_vocab_size", "gpt2_tokenizer_path"} <= set(pm.inspect_notebook(str(CHAPTER)))
+    check_source_notebook(CHAPTER, {"profile", "run_dir", "seed", "bpe_vocab_size", "gpt2_tokenizer_path"})
 
 
 def test_chapter_needs_the_data_chapter(tmp_path):
     with pytest.raises(pm.PapermillExecutionError) as info:
-        execute(CHAPTER, tmp_path, tmp_path / "empty-run")
+        execute_chapter(CHAPTER, tmp_path, tmp_path / "empty-run")
     assert "FileNotFoundError" in info.value.ename and "01_data" in info.value.evalue
 
 
@@ -45,8 +34,9 @@ def test_chapter_after_the_data_chapter(tmp_path, gpt2_dir):
     from lib import tokenization as tk
 
     run = tmp_path / "run"
-    execute(ROOT / "book" / "01_data.ipynb", tmp_path, run)
-    nb = execute(CHAPTER, tmp_path, run, gpt2_tokenizer_path=str(gpt2_dir))  # a GPT-2-format tokenizer made here
+    execute_chapter(ROOT / "book" / "01_data.ipynb", tmp_path, run)
+    # a GPT-2-format tokenizer made here
+    nb = execute_chapter(CHAPTER, tmp_path, run, gpt2_tokenizer_path=str(gpt2_dir))
     values = glued(nb)
     for name in ("character", "bpe", "variant", "record", "gpt2"):
         tok = tk.load(run, name)
