@@ -14,7 +14,8 @@ run too. So ``python -m lib.book`` (what ``make book`` calls)
    ``<run_dir>/notebooks/``, with a log per chapter beside them, and each chapter's
    parameters, seconds and commit go into the run's manifest;
 3. stages a build source in ``_build/src/``: the configuration, the markdown pages, the
-   bibliography, the EXECUTED notebooks in place of the (output-free) sources, and the
+   bibliography, the EXECUTED notebooks in place of the (output-free) sources (with this
+   machine's absolute paths replaced, :func:`publishable`), and the
    offline assets (Vega bundle, MathJax: see :mod:`lib.figures`); for the PDF, each
    notebook as a paper prints it (:func:`paper_notebook`) and the commit on the title page;
 4. runs ``jupyter-book build -W`` on it (warnings are errors; notebooks are not executed
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import logging
 import os
@@ -230,8 +232,40 @@ def execute(notebooks: Sequence[Chapter], plan: dict[str, dict[str, Any]], run: 
                 f"  executed notebook (with the traceback): {display_path(output)}\n"
                 f"  log: {display_path(log_path)}") from err
         seconds = time.monotonic() - start
-        rundir.record_chapter(run, chapter.name, plan[chapter.name], seconds)
+        rundir.record_chapter(run, chapter.name, plan[chapter.name], seconds, fingerprint(chapter))
         print(f"[{i}/{len(notebooks)}] {chapter.name}: done in {seconds:.1f} s", file=sys.stderr, flush=True)
+
+
+def lib_digest(lib_dir: Path = rundir.REPO_ROOT / "lib") -> str:
+    """One checksum of the package's code (every ``lib/*.py``, by name and content)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(lib_dir).glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def fingerprint(chapter: Chapter) -> dict[str, str]:
+    """What an executed chapter was made from, recorded with it: the source notebook's and
+    the package code's checksums (:func:`stale` compares them)."""
+    return {"source_sha256": rundir.sha256(chapter.path), "lib_sha256": lib_digest()}
+
+
+def stale(chapters: Sequence[Chapter], run: Path) -> list[Chapter]:
+    """The notebook chapters of ``chapters`` that must run again before ``run``'s book can be
+    built: from the first whose executed notebook is missing, or whose record in the
+    manifest lacks the current :func:`fingerprint` (its source or the package changed, or it
+    was never recorded), every later one too (a chapter reads what the earlier ones wrote;
+    their artefacts are reused where still current, so a rerun is cheap)."""
+    recorded = rundir.read_manifest(Path(run)).get("chapters", {})
+    notebooks = [c for c in chapters if c.is_notebook]
+    code = lib_digest()
+    for i, chapter in enumerate(notebooks):
+        entry = recorded.get(chapter.name, {})
+        executed = Path(run) / "notebooks" / f"{chapter.name}.ipynb"
+        if (not executed.is_file() or entry.get("source_sha256") != rundir.sha256(chapter.path)
+                or entry.get("lib_sha256") != code):
+            return notebooks[i:]
+    return []
 
 
 def _describe(err: Exception) -> str:
@@ -304,6 +338,41 @@ def paper_notebook(nb: Any, figures_dir: Path, prefix: str) -> Any:
     return nb
 
 
+#: Output types whose text :func:`publishable` rewrites (images and chart specs are left alone).
+_TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex")
+
+
+def publishable(nb: Any, paths: Sequence[Path]) -> Any:
+    """``nb`` with every absolute path of ``paths`` (the run directory, the repository) in its
+    cells' sources and text outputs replaced by :func:`lib.rundir.shown` of it: a published
+    page names ``data/runs/quick`` or ``…/run``, never a directory of the machine that built
+    it (papermill's injected parameters and the chapters' own "run directory" line would)."""
+    pairs = []
+    for path in paths:
+        absolute, short = str(Path(path).resolve()), rundir.shown(path)
+        pairs += [(absolute + os.sep, "" if short == "." else short + os.sep), (absolute, short)]
+    pairs.sort(key=lambda pair: -len(pair[0]))
+
+    def clean(text: Any) -> Any:
+        if isinstance(text, list):
+            return [clean(t) for t in text]
+        if not isinstance(text, str):
+            return text
+        for absolute, short in pairs:
+            text = text.replace(absolute, short)
+        return text
+
+    for cell in nb.cells:
+        cell.source = clean(cell.source)
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = clean(output["text"])
+            for mime in _TEXT_MIMES:
+                if mime in output.get("data", {}):
+                    output["data"][mime] = clean(output["data"][mime])
+    return nb
+
+
 def stage(root: Path, chapters: Sequence[Chapter], executed_dir: Path, stage_dir: Path,
           builder: str = "html") -> Path:
     """Assemble the build source in ``stage_dir``: the configuration, the pages, every file of
@@ -331,11 +400,10 @@ def stage(root: Path, chapters: Sequence[Chapter], executed_dir: Path, stage_dir
             raise BookError(f"chapter {chapter.name} has not been executed for this run "
                             f"(no {display_path(executed)}): run it, or pass --no-build")
         target = stage_dir / f"{chapter.docname}.ipynb"
+        nb = publishable(nbformat.read(executed, as_version=4), [executed_dir.parent, root, rundir.REPO_ROOT])
         if builder == "pdflatex":
-            nb = paper_notebook(nbformat.read(executed, as_version=4), target.parent / PDF_FIGURES, chapter.name)
-            nbformat.write(nb, target)
-        else:
-            shutil.copy2(executed, target)
+            nb = paper_notebook(nb, target.parent / PDF_FIGURES, chapter.name)
+        nbformat.write(nb, target)
     if builder == "pdflatex":
         config = yaml.safe_load((stage_dir / "_config.yml").read_text())
         code = rundir.code_version(root)
@@ -371,16 +439,76 @@ def build(stage_dir: Path, output_root: Path, builder: str = "html") -> Path:
 # --------------------------------------------------------------------------------------
 
 
-def setup(app: Any) -> dict[str, Any]:
-    """Sphinx entry point: drop duplicate ``<script>`` tags from every page.
+#: Environment variables of a bare ``jupyter-book build .``: the profile (default quick) and
+#: the run directory (default ``data/runs/<profile>``) whose executed chapters it builds.
+PROFILE_ENV, RUN_DIR_ENV = "BOOK_PROFILE", "BOOK_RUN_DIR"
 
-    With Sphinx 7.4, some extensions' inline scripts (sphinx-thebe's configuration,
-    sphinx-togglebutton's) reach the page twice, once with filename ``None`` and once with
-    ``""``; sphinx-thebe's declares a ``const``, so its second copy is a JavaScript error on
-    every page.
+
+def setup(app: Any) -> dict[str, Any]:
+    """Sphinx entry point.
+
+    * A bare ``jupyter-book build .`` (Sphinx's source is the repository itself, whose
+      notebooks carry no outputs) builds the run's book as ``make book`` does
+      (:func:`bare_build`): the run's chapters executed through this runner where missing or
+      stale, staged with the offline assets, and the build pointed at the stage.
+    * Duplicate ``<script>`` tags are dropped from every page: with Sphinx 7.4, some
+      extensions' inline scripts (sphinx-thebe's configuration, sphinx-togglebutton's) reach
+      the page twice, once with filename ``None`` and once with ``""``; sphinx-thebe's
+      declares a ``const``, so its second copy is a JavaScript error on every page.
     """
+    app.connect("config-inited", bare_build)
+    app.connect("builder-inited", _bare_paper)
     app.connect("html-page-context", _drop_duplicate_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def bare_build(app: Any, config: Any) -> None:
+    """When Sphinx builds the repository itself (``jupyter-book build .``, not ``make
+    book``'s staged source): execute what the run lacks (:func:`stale`; a chapter run before
+    gets the parameters recorded for it, so ``make book ARGS="-p ..."`` choices stay), stage
+    the executed chapters and assets beside the output (``<output>/../src``, as ``make
+    book`` does) and make that stage Sphinx's source. The run is ``$BOOK_RUN_DIR`` or
+    ``data/runs/$BOOK_PROFILE`` (default profile: quick); a run with nothing executed yet is
+    built whole first, which for the quick profile trains every model (about an hour on 2
+    cores)."""
+    from sphinx.errors import ConfigError, ExtensionError
+
+    root = Path(app.srcdir).resolve()
+    if root != rundir.REPO_ROOT.resolve() or not (root / "_toc.yml").is_file():
+        return  # a staged source (make book) or another book: nothing to do
+    profile = os.environ.get(PROFILE_ENV) or profiles.DEFAULT_PROFILE
+    if profile not in profiles.PROFILES:
+        raise ConfigError(f"{PROFILE_ENV}={profile!r} is not a profile; choose one of {sorted(profiles.PROFILES)}")
+    run = rundir.run_path(os.environ.get(RUN_DIR_ENV) or None, profile)
+    chapters = toc_chapters(root)
+    todo = stale(chapters, run)
+    try:
+        if todo:
+            recorded = rundir.read_manifest(run).get("chapters", {})
+            fresh = plan_parameters(todo, {"profile": profile, "run_dir": display_path(run)}, {})
+            plan = {c.name: recorded.get(c.name, {}).get("parameters") or fresh[c.name] for c in todo}
+            print(f"jupyter-book build: {len(todo)} chapter(s) of {display_path(run)} missing or stale "
+                  f"({', '.join(c.name for c in todo)}); executing them as make book does", file=sys.stderr, flush=True)
+            execute(todo, plan, run)
+        stage_dir = stage(root, chapters, run / "notebooks", Path(app.outdir).resolve().parent / STAGE_DIR)
+    except BookError as err:
+        raise ExtensionError(f"lib.book: {err}") from err
+    app.srcdir = type(app.srcdir)(stage_dir)
+    config.html_static_path = [str(stage_dir / ASSETS_DIR)]
+    app.lib_book_bare = {"root": str(root), "run": str(run), "stage": str(stage_dir)}
+
+
+def _bare_paper(app: Any) -> None:
+    """For a bare ``jupyter-book build . --builder pdflatex``: stage the chapters as a paper
+    prints them (:func:`paper_notebook`) and put the commit on the title page, as ``make pdf``."""
+    bare = getattr(app, "lib_book_bare", None)
+    if not bare or app.builder.name != "latex":
+        return
+    root, run = Path(bare["root"]), Path(bare["run"])
+    stage(root, toc_chapters(root), run / "notebooks", Path(bare["stage"]), "pdflatex")
+    staged = yaml.safe_load((Path(bare["stage"]) / "_config.yml").read_text())["sphinx"]["config"]
+    app.config.release = staged["release"]
+    app.config.latex_elements = {**app.config.latex_elements, **staged["latex_elements"]}
 
 
 def _drop_duplicate_scripts(app: Any, pagename: str, templatename: str, context: dict,

@@ -9,6 +9,8 @@ palette), and nothing is random, so the same frame gives the same chart spec.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import altair as alt
 import pandas as pd
 
@@ -728,27 +730,66 @@ def epsilon_bound_chart(frame: pd.DataFrame, title: str = "Empirical lower bound
     return alt.layer(*layers, title=title).properties(width=WIDTH * 0.7, height=WIDTH * 0.6)
 
 
+#: The utility metrics of the headline frontier (two large panels): what differential
+#: privacy keeps (allele frequencies) and whether its people pass for real (the linear
+#: two-sample test).
+FRONTIER_HEADLINE = ("af_r", "c2st_auc")
+#: One mark shape per ε (most private first), then the reference cohorts'.
+FRONTIER_SHAPES = ("triangle-up", "diamond", "square", "cross", "circle", "triangle-down", "triangle-right",
+                   "triangle-left")
+
+
 def frontier_chart(frame: pd.DataFrame, title: str = "The privacy-utility frontier", value: str = "attack_auc",
-                   value_title: str = "Primary attack's AUC (0.5 = chance)", columns: int = 2) -> alt.FacetChart:
-    """One panel per utility metric (``metric_title``), one point per setting in each: its
-    utility (x, each panel on its own scale; the mean over training seeds) against the
-    declared primary attack's AUC (y, shared; the mean over seeds; or
-    another column, ``value``, e.g. its TPR at 10% FPR), coloured by family, labelled by
-    ε. ``frame``: :func:`lib.ch06_privacy.frontier`."""
-    _require(frame, ["metric_title", "cohort", "family", "eps", "utility", value], "frontier_chart")
-    data = frame[["metric_title", "cohort", "family", "eps", "utility", value, "attack"]].rename(
-        columns={value: "privacy"}).round(4)
-    base = alt.Chart().encode(
-        x=alt.X("utility:Q", title="Utility (the panel's metric)", scale=alt.Scale(zero=False)),
-        y=alt.Y("privacy:Q", title=value_title, scale=alt.Scale(zero=False)))
-    points = base.mark_point(filled=True, size=70).encode(
-        color=alt.Color("family:N", title="Model", legend=alt.Legend(orient="bottom")),
-        tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("metric_title:N", title="Metric"),
-                 alt.Tooltip("utility:Q", title="Utility", format=".3f"),
-                 alt.Tooltip("privacy:Q", title=value_title, format=".3f"), alt.Tooltip("attack:N", title="Attack")])
-    labels = base.mark_text(dx=7, dy=-5, fontSize=9, align="left").encode(text="eps:N")
-    order = list(dict.fromkeys(data["metric_title"]))
-    return alt.layer(points, labels, data=data).properties(width=WIDTH / columns - 20, height=170).facet(
+                   value_title: str = "Primary attack's AUC (0.5 = chance)", columns: int = 3,
+                   metrics: Sequence[str] | None = None, panel_width: float | None = None,
+                   panel_height: float = 170) -> alt.FacetChart:
+    """One panel per utility metric (``metric_title``; ``metrics`` keeps those of the
+    ``metric`` column given, in that order), one point per setting in each: its utility (x,
+    each panel on its own scale; the mean over training seeds, with its seed-level interval
+    as a horizontal bar) against the declared primary attack's AUC (y, shared; the mean over
+    seeds with its interval; or another column, ``value``, e.g. its TPR at 10% FPR). Colour
+    is the family, the mark's shape the ε (a legend, not text labels: labels near AF r = 1
+    sat on top of each other), and a line joins each family's settings from the most private
+    to ε = ∞, so a reader follows what each step of budget buys. ``frame``:
+    :func:`lib.ch06_privacy.frontier`."""
+    _require(frame, ["metric", "metric_title", "cohort", "family", "eps", "utility", value], "frontier_chart")
+    if metrics is not None:
+        unknown = sorted(set(metrics) - set(frame["metric"]))
+        if unknown:
+            raise ValueError(f"frontier_chart: metrics {unknown} are not in the frame ({sorted(set(frame['metric']))})")
+        frame = frame[frame["metric"].isin(metrics)]
+        order = [frame.loc[frame["metric"] == m, "metric_title"].iloc[0] for m in metrics]
+    else:
+        order = list(dict.fromkeys(frame["metric_title"]))
+    keep = ["metric_title", "cohort", "family", "eps", "utility", value, "attack"]
+    intervals = [c for c in ("utility_low", "utility_high") if c in frame.columns]
+    if value == "attack_auc":
+        intervals += [c for c in ("attack_low", "attack_high") if c in frame.columns]
+    data = frame[keep + intervals].rename(columns={value: "privacy"}).round(4)
+    references = [e for e in dict.fromkeys(data.loc[data["family"] == "reference", "eps"])]
+    eps_order = budget.order(data.loc[data["family"] != "reference", "eps"]) + references
+    rank = {label: i for i, label in enumerate(eps_order)}
+    data["eps_rank"] = data["eps"].map(rank)
+    shapes = alt.Scale(domain=eps_order, range=list(FRONTIER_SHAPES[:len(eps_order)]))
+    colour = alt.Color("family:N", title="Model", legend=alt.Legend(orient="bottom"))
+    x = alt.X("utility:Q", title="Utility (the panel's metric; mean over seeds)", scale=alt.Scale(zero=False))
+    y = alt.Y("privacy:Q", title=value_title, scale=alt.Scale(zero=False))
+    base = alt.Chart()
+    layers = [base.mark_line(opacity=0.5, strokeWidth=1.5).encode(  # the references are two ends, not a path
+        x=x, y=y, color=colour, detail="family:N", order=alt.Order("eps_rank:Q")
+    ).transform_filter(alt.datum.family != "reference")]
+    if {"utility_low", "utility_high"} <= set(data.columns):
+        layers.append(base.mark_rule(opacity=0.45).encode(x="utility_low:Q", x2="utility_high:Q", y=y, color=colour))
+    if {"attack_low", "attack_high"} <= set(data.columns):
+        layers.append(base.mark_rule(opacity=0.45).encode(x=x, y="attack_low:Q", y2="attack_high:Q", color=colour))
+    layers.append(base.mark_point(filled=True, size=90 if metrics else 70, opacity=0.95).encode(
+        x=x, y=y, color=colour,
+        shape=alt.Shape("eps:N", title="ε (or reference cohort)", scale=shapes, legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("cohort:N", title="Cohort"), alt.Tooltip("eps:N", title="ε"),
+                 alt.Tooltip("metric_title:N", title="Metric"), alt.Tooltip("utility:Q", title="Utility", format=".3f"),
+                 alt.Tooltip("privacy:Q", title=value_title, format=".3f"), alt.Tooltip("attack:N", title="Attack")]))
+    width = panel_width if panel_width is not None else WIDTH / columns - 10
+    return alt.layer(*layers, data=data).properties(width=width, height=panel_height).facet(
         facet=alt.Facet("metric_title:N", title=None, sort=order), columns=columns, title=title,
     ).resolve_scale(x="independent")
 

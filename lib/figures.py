@@ -166,7 +166,7 @@ def latex_table(frame: Any, max_rows: int = 400) -> str:
     head = line([fr"\textbf{{{latex_escape(h)}}}" for h in header])
     body = "\n".join(line([latex_escape(c) for c in r]) for r in rows)
     note = (f"\n\\multicolumn{{{len(header)}}}{{l}}{{\\emph{{{len(frame) - max_rows} more rows are in the HTML book "
-            "and the run directory}}}} \\\\" if cut else "")
+            "and the run directory}} \\\\" if cut else "")
     return ("{\\" + size + ("\\setlength{\\tabcolsep}{3pt}" if len(header) > 6 else "")
             + "\n\\begin{longtable}{" + spec + "}\n\\hline\n" + head + "\n\\hline\n\\endhead\n"
             + body + note + "\n\\hline\n\\end{longtable}\n}\n")

@@ -22,6 +22,17 @@ RUNS_ROOT = REPO_ROOT / "data" / "runs"
 SUBDIRS = ("cohort", "tokenizers", "models", "synthetic", "metrics", "diagnostics", "notebooks")
 
 
+def shown(path: str | os.PathLike) -> str:
+    """``path`` as a published page may show it: relative to the repository when inside it
+    (``data/runs/quick``), else only its last component (``…/run``), never the absolute
+    path of the machine that built the page."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        return f"…/{path.name}"
+
+
 def run_path(run_dir: str | os.PathLike | None, profile: str) -> Path:
     """The run directory: ``run_dir`` if given (relative paths are taken from the repo root),
     else ``data/runs/<profile>``. Creates it and its standard subdirectories."""
@@ -147,12 +158,14 @@ def record_artefacts(run: Path, chapter: str, params: dict[str, Any], paths: lis
     return manifest
 
 
-def record_chapter(run: Path, chapter: str, parameters: dict[str, Any], seconds: float) -> dict:
+def record_chapter(run: Path, chapter: str, parameters: dict[str, Any], seconds: float,
+                   extra: dict[str, Any] | None = None) -> dict:
     """Record that ``chapter`` was executed on this run directory with ``parameters``
     (``manifest["chapters"][chapter]``: the parameters, the seconds it took, the code and
-    the package versions), beside the artefacts it wrote."""
+    the package versions, and ``extra``: the runner's fingerprint of what it executed),
+    beside the artefacts it wrote."""
     entry = {"parameters": parameters, "seconds": round(float(seconds), 1), "code": code_version(),
-             "versions": package_versions()}
+             "versions": package_versions(), **(extra or {})}
     with manifest_lock(run):
         manifest = read_manifest(Path(run))
         manifest.setdefault("artefacts", {})

@@ -273,6 +273,8 @@ def test_tables_for_the_pdf_fit_the_page_and_escape_latex():
     assert latex.count("\\allowbreak{}") >= 5  # the checksum can wrap in its column
     cut = figures.latex_table(pd.DataFrame({"x": range(10)}), max_rows=4)
     assert "6 more rows" in cut and cut.count("\\\\") == 4 + 1 + 1  # header, 4 rows, the note
+    assert cut.count("{") == cut.count("}")  # the note's braces close (a long record table broke xelatex)
+    assert "\\emph{6 more rows are in the HTML book and the run directory}} \\\\" in cut
 
 
 def test_paper_notebook_prints_figures_and_tables_not_code(tmp_path):
@@ -312,3 +314,58 @@ def test_a_citation_without_a_bibliography_entry_fails_the_build(tmp_path, capfd
     assert code == 1
     captured = capfd.readouterr()
     assert "nosuchwork2099" in captured.out + captured.err
+
+
+def test_published_notebooks_carry_no_absolute_path_of_the_machine(tmp_path):
+    """The staged notebooks name the run directory as the reader may see it: relative to the
+    repository when inside it, its last component otherwise; chart images are left alone."""
+    import nbformat
+
+    from lib import rundir
+
+    inside, outside = REPO_ROOT / "data" / "runs" / "quick", tmp_path / "elsewhere" / "run"
+    assert rundir.shown(inside) == "data/runs/quick" and rundir.shown(outside) == "…/run"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f'run_dir = "{outside}"'),
+                nbformat.v4.new_code_cell("print(run)", outputs=[
+                    nbformat.v4.new_output("stream", name="stdout", text=f"run directory: {inside}\n"),
+                    nbformat.v4.new_output("display_data", data={"text/html": f"<p>{outside}/metrics</p>",
+                                                                 "image/png": "iVBORw0KGgo="})])]
+    published = book.publishable(nb, [outside, REPO_ROOT])
+    text = json.dumps(published)
+    assert str(outside) not in text and str(REPO_ROOT) not in text
+    assert published.cells[0].source == 'run_dir = "…/run"'
+    assert published.cells[1].outputs[0]["text"] == "run directory: data/runs/quick\n"
+    assert published.cells[1].outputs[1]["data"]["text/html"] == "<p>…/run/metrics</p>"
+    assert published.cells[1].outputs[1]["data"]["image/png"] == "iVBORw0KGgo="
+
+
+def test_a_chapter_is_stale_when_its_source_or_the_package_changed_or_it_never_ran(tmp_path):
+    """What a bare ``jupyter-book build .`` executes before building: nothing when every
+    executed chapter carries the fingerprint of today's source and package; from the first
+    chapter whose source changed, whose executed notebook is missing, or that was recorded
+    without a fingerprint (a run made before), that chapter and every later one."""
+    import nbformat
+
+    from lib import rundir
+
+    chapters, run = [], tmp_path / "run"
+    (run / "notebooks").mkdir(parents=True)
+    for name in ("01_a", "02_b", "03_c"):
+        path = tmp_path / "book" / f"{name}.ipynb"
+        path.parent.mkdir(exist_ok=True)
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"x = '{name}'")]), path)
+        chapters.append(book.Chapter(f"book/{name}", path))
+        nbformat.write(nbformat.read(path, as_version=4), run / "notebooks" / f"{name}.ipynb")
+        rundir.record_chapter(run, name, {"profile": "smoke"}, 1.0, book.fingerprint(chapters[-1]))
+    pages = [book.Chapter("intro", tmp_path / "intro.md")]
+    assert book.stale(pages + chapters, run) == []
+    chapters[1].path.write_text(chapters[1].path.read_text().replace("02_b", "02_b changed"))
+    assert book.stale(chapters, run) == chapters[1:]
+    rundir.record_chapter(run, "02_b", {"profile": "smoke"}, 1.0, book.fingerprint(chapters[1]))
+    assert book.stale(chapters, run) == []
+    (run / "notebooks" / "03_c.ipynb").unlink()
+    assert book.stale(chapters, run) == chapters[2:]
+    rundir.record_chapter(run, "01_a", {"profile": "smoke"}, 1.0)  # recorded by an older runner
+    assert book.stale(chapters, run) == chapters
+    assert book.fingerprint(chapters[0])["lib_sha256"] == book.lib_digest() != book.lib_digest(tmp_path)

@@ -282,3 +282,37 @@ def test_private_baselines_are_attacked_through_their_cohorts_and_audited(attack
     assert line["family"] == "sites" and line["within the guarantee"]
     assert line["accountant ε"] == pytest.approx(made["sites-eps8"]["privacy"]["epsilon"])
     assert "mst-eps8" not in set(chapter.targets(run)["model"])
+
+
+def test_the_headline_frontier_has_two_large_panels_and_no_labels_to_collide():
+    """The results page's headline figure: the panels of the metrics asked for, in that
+    order; ε as the mark's shape (a legend) rather than text next to each point; each
+    family's settings joined from the most private to ε = ∞ (the references are not); every
+    point drawn. An unknown metric is refused by name."""
+    from conftest import svg_marks
+    from lib import charts
+
+    rows = []
+    for metric, title in (("af_r", "Allele-frequency r"), ("c2st_auc", "Two-sample AUC"), ("tstr", "TSTR")):
+        for cohort, family, eps, u, a in (("mingpt-eps1", "mingpt", "1", 0.9, 0.5),
+                                          ("mingpt-eps8", "mingpt", "8", 0.95, 0.52),
+                                          ("mingpt-epsinf", "mingpt", "∞", 0.99, 0.9),
+                                          ("gpt2-eps8", "gpt2", "8", 0.97, 0.5),
+                                          ("copy of members", "reference", "copy of members", 1.0, 1.0)):
+            rows.append(dict(metric=metric, metric_title=title, cohort=cohort, family=family, eps=eps, utility=u,
+                             utility_low=u - 0.01, utility_high=u + 0.01, attack_auc=a, attack_low=a - 0.05,
+                             attack_high=a + 0.05, attack="LiRA", **{"tpr@0.1": 0.1}))
+    frame = pd.DataFrame(rows)
+    chart = charts.frontier_chart(frame, metrics=("c2st_auc", "af_r"), columns=2, panel_width=300, panel_height=280)
+    spec = chart.to_dict()
+    assert spec["facet"]["sort"] == ["Two-sample AUC", "Allele-frequency r"] and spec["columns"] == 2
+    marks = [layer["mark"]["type"] for layer in spec["spec"]["layer"]]
+    assert "text" not in marks and marks.count("point") == 1 and "line" in marks
+    point = next(layer for layer in spec["spec"]["layer"] if layer["mark"]["type"] == "point")
+    assert point["encoding"]["shape"]["field"] == "eps"
+    assert point["encoding"]["shape"]["scale"]["domain"] == ["1", "8", "∞", "copy of members"]
+    drawn = svg_marks(chart)
+    assert drawn["mark-symbol"] == 2 * 5  # every point of the two panels
+    assert charts.frontier_chart(frame).to_dict()["facet"]["sort"] == ["Allele-frequency r", "Two-sample AUC", "TSTR"]
+    with pytest.raises(ValueError, match="burden"):
+        charts.frontier_chart(frame, metrics=("burden",))

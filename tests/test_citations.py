@@ -88,3 +88,18 @@ def test_every_entry_has_author_title_and_year(bibliography):
             if not ok:
                 problems.append(f"{key}: no {name}")
     assert problems == [], f"incomplete entries in book/{BIB.name}: {problems}"
+
+
+def test_the_licences_are_declared_where_a_reuser_looks():
+    """MIT for the code (``LICENSE``), CC BY 4.0 for the text and figures (``LICENSE-text``),
+    both in ``CITATION.cff`` and in the built pages' footer; the 1000 Genomes data keep their
+    own terms, said where they live."""
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    assert (root / "LICENSE").read_text().startswith("MIT License")
+    text = (root / "LICENSE-text").read_text()
+    assert "CC BY 4.0" in text and "creativecommons.org/licenses/by/4.0/legalcode" in text
+    assert yaml.safe_load((root / "CITATION.cff").read_text())["license"] == ["MIT", "CC-BY-4.0"]
+    assert "CC BY 4.0" in yaml.safe_load((root / "_config.yml").read_text())["html"]["extra_footer"]
+    assert "IGSR data reuse policy" in (root / "data" / "1000g" / "README.md").read_text()

@@ -41,18 +41,25 @@ figures.glue_numbers(chapter.numbers(loaded, settings, claims))
 print(f"profile={profile} run directory: {run}")""", metadata=HIDE),
 md("""## The privacy–utility frontier
 
-Each main setting is a point: its utility on one of the utility chapter's headline
-metrics (one panel each) against the declared primary membership-inference attack on its
-models ({glue:text}`mingpt_primary` for the minGPT, {glue:text}`gpt2_primary` for GPT-2),
-each the mean over training seeds. The copy of members and the independent sites are the
-two ends a generator sits between. Without privacy, the primary attack reaches an AUC of
+Each main setting is a point: its utility against the declared primary membership-inference
+attack on its models ({glue:text}`mingpt_primary` for the minGPT, {glue:text}`gpt2_primary`
+for GPT-2), each the mean over training seeds with its seed-level 95% interval (the bars).
+The first figure shows two of the utility chapter's headline metrics: the allele-frequency
+correlation (what a private model keeps) and the linear two-sample AUC (whether its people
+pass for real; 0.5 is best). The mark's shape is the ε, and a line joins each family's
+settings from ε = 1 to ε = ∞, so each step along it is what more budget buys. The copy of
+members and the independent sites are the two ends a generator sits between; every headline
+metric follows below. Without privacy, the primary attack reaches an AUC of
 {glue:text}`mingpt_open_auc` on the minGPT and {glue:text}`gpt2_open_auc` on GPT-2; under
 differential privacy, at most {glue:text}`mingpt_private_auc` (minGPT) and
 {glue:text}`gpt2_private_auc` (GPT-2), and the utility the private cohorts keep is what
 the panels show. The chapters explain each axis: [utility](05_utility.ipynb),
 [privacy](06_privacy.ipynb)."""),
 code("""points = chapter.frontier(loaded)
-charts.frontier_chart(points)""", metadata=HIDE),
+charts.frontier_chart(points, metrics=charts.FRONTIER_HEADLINE, columns=2, panel_width=330, panel_height=300)""",
+     metadata=HIDE),
+code("""charts.frontier_chart(points, title="The privacy-utility frontier on every headline metric of the utility chapter")""",
+     metadata=HIDE),
 code("""charts.frontier_chart(points, value="tpr@0.1", value_title="Primary attack's TPR at 10% FPR",
                       title="The privacy-utility frontier at low false-positive rate")""", metadata=HIDE),
 md("""## What each ε buys: language models against private baselines
