@@ -509,6 +509,9 @@ def _bare_paper(app: Any) -> None:
     staged = yaml.safe_load((Path(bare["stage"]) / "_config.yml").read_text())["sphinx"]["config"]
     app.config.release = staged["release"]
     app.config.latex_elements = {**app.config.latex_elements, **staged["latex_elements"]}
+    # the LaTeX builder copied both into its context when it was made, before this event
+    app.builder.context.update(staged["latex_elements"])
+    app.builder.context["release"] = staged["release"]
 
 
 def _drop_duplicate_scripts(app: Any, pagename: str, templatename: str, context: dict,

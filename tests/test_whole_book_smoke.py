@@ -72,6 +72,32 @@ def test_a_bare_jupyter_book_build_gives_the_runners_site(data_book, tmp_path):
 
 
 @book_timeout
+def test_a_bare_pdf_build_is_the_paper_with_its_commit(data_book, tmp_path):
+    """``jupyter-book build . --builder pdflatex`` on the smoke run: the PDF of the staged
+    paper form, the commit on its title page, no absolute path of this machine."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from pypdf import PdfReader
+
+    from conftest import require_or_skip
+
+    require_or_skip(shutil.which("xelatex") is not None and shutil.which("latexmk") is not None,
+                    "needs xelatex and latexmk")
+    env = {**os.environ, book.PROFILE_ENV: "smoke", book.RUN_DIR_ENV: str(data_book["run"])}
+    done = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", ".", "--builder", "pdflatex",
+                           "--path-output", str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "missing or stale" not in done.stderr
+    flat = "".join("".join((page.extract_text() or "").split())
+                   for page in PdfReader(tmp_path / "_build" / "latex" / "book.pdf").pages)
+    assert "Commit" + rundir.code_version()["commit"][:12] in flat
+    assert str(data_book["run"].resolve()) not in flat and str(ROOT) not in flat
+
+
+@book_timeout
 def test_no_page_carries_an_absolute_path_of_the_building_machine(data_book):
     """The run directory (outside the repository here) and the repository appear in no page
     of the site, not even in papermill's injected parameters: pages name ``…/run``."""
