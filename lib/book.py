@@ -352,13 +352,15 @@ def publishable(nb: Any, paths: Sequence[Path]) -> Any:
         absolute, short = str(Path(path).resolve()), rundir.shown(path)
         pairs += [(absolute + os.sep, "" if short == "." else short + os.sep), (absolute, short)]
     pairs.sort(key=lambda pair: -len(pair[0]))
+    # a LaTeX table (lib.figures.latex_table) writes a path with break points after each "/"
+    latex_pairs = [(figures.latex_escape(absolute), figures.latex_escape(short)) for absolute, short in pairs]
 
-    def clean(text: Any) -> Any:
+    def clean(text: Any, latex: bool = False) -> Any:
         if isinstance(text, list):
-            return [clean(t) for t in text]
+            return [clean(t, latex) for t in text]
         if not isinstance(text, str):
             return text
-        for absolute, short in pairs:
+        for absolute, short in (latex_pairs if latex else []) + pairs:
             text = text.replace(absolute, short)
         return text
 
@@ -369,7 +371,7 @@ def publishable(nb: Any, paths: Sequence[Path]) -> Any:
                 output["text"] = clean(output["text"])
             for mime in _TEXT_MIMES:
                 if mime in output.get("data", {}):
-                    output["data"][mime] = clean(output["data"][mime])
+                    output["data"][mime] = clean(output["data"][mime], latex=mime == "text/latex")
     return nb
 
 

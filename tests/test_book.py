@@ -330,7 +330,9 @@ def test_published_notebooks_carry_no_absolute_path_of_the_machine(tmp_path):
                 nbformat.v4.new_code_cell("print(run)", outputs=[
                     nbformat.v4.new_output("stream", name="stdout", text=f"run directory: {inside}\n"),
                     nbformat.v4.new_output("display_data", data={"text/html": f"<p>{outside}/metrics</p>",
-                                                                 "image/png": "iVBORw0KGgo="})])]
+                                                                 "image/png": "iVBORw0KGgo=",
+                                                                 "text/latex": figures.latex_table(pd.DataFrame(
+                                                                     {"run_dir": [f"run_dir='{outside}'"]}))})])]
     published = book.publishable(nb, [outside, REPO_ROOT])
     text = json.dumps(published)
     assert str(outside) not in text and str(REPO_ROOT) not in text
@@ -338,6 +340,8 @@ def test_published_notebooks_carry_no_absolute_path_of_the_machine(tmp_path):
     assert published.cells[1].outputs[0]["text"] == "run directory: data/runs/quick\n"
     assert published.cells[1].outputs[1]["data"]["text/html"] == "<p>…/run/metrics</p>"
     assert published.cells[1].outputs[1]["data"]["image/png"] == "iVBORw0KGgo="
+    latex = published.cells[1].outputs[1]["data"]["text/latex"]
+    assert "pytest" not in latex and figures.latex_escape("…/run") in latex  # a path in a LaTeX table too
 
 
 def test_a_chapter_is_stale_when_its_source_or_the_package_changed_or_it_never_ran(tmp_path):
