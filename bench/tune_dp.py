@@ -110,7 +110,7 @@ def lever(run: Path, name: str, seed: int) -> dict:
     label = f"tune-{family}-{tokenizer}-{tag}-{budget.name_text(epsilon)}"
     cohorts = experiments.synthesize_all(run, {label: dict(model=model, directory=directory, tokenizer=tokenizer)},
                                          experiments.holdout_size(run), seed=seed)
-    look = experiments.first_look(run, cohorts, metrics_name="tune").set_index("cohort")
+    look = experiments.record_first_look(run, cohorts, metrics_name="tune").set_index("cohort")
     row, real = look.loc[label], look.loc["holdout (real)"]
     return {"lever": name, "family": family, "ε": epsilon, "tokenizer": tokenizer,
             "params": sum(p.numel() for p in {id(p): p for p in model.parameters()}.values()),

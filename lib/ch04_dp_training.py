@@ -949,7 +949,7 @@ def numbers(settings: Mapping[str, Any], shared: Mapping[str, Any], summary: pd.
 def first_seed(cohorts: Any) -> Any:
     """The first training seed's part of ``cohorts``: a mapping cohort name -> anything
     (as :func:`synthesize_private` returns) or a frame with a ``cohort`` column (as
-    :func:`lib.experiments.first_look` returns); names that are not a model's (a real
+    :func:`lib.experiments.record_first_look` returns); names that are not a model's (a real
     split's row) are kept."""
     def first(name: str) -> bool:
         model = name[: -len("-unconstrained")] if name.endswith("-unconstrained") else name

@@ -13,7 +13,7 @@
   (never a real member's first records), constrained by the public panel's grammar or not,
   written to ``synthetic/<name>.vcf.gz`` (+ profiles and a validity summary);
   :func:`synthesize_both`, :func:`synthesize_all` for several models side by side;
-* :func:`first_look`, :func:`synthetic_af_frame` -- the first look at the cohorts
+* :func:`record_first_look`, :func:`synthetic_af_frame` -- the first look at the cohorts
   (:func:`lib.utility.first_look`); :func:`settings_text` -- the training settings in words.
 
 What these write is recorded in the manifest under the chapter that asks for it
@@ -344,8 +344,9 @@ def synthesize_job(run: str, name: str, directory: str, tokenizer_name: str, n_s
                            chapter=chapter, unconstrained=unconstrained, **sampling)
 
 
-def first_look(run: str | os.PathLike, cohorts: Mapping[str, Mapping[str, Any]], chapter: str = MODELS_CHAPTER,
-               metrics_name: str = "03_models", params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def record_first_look(run: str | os.PathLike, cohorts: Mapping[str, Mapping[str, Any]],
+                      chapter: str = MODELS_CHAPTER, metrics_name: str = "03_models",
+                      params: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """:func:`lib.utility.first_look` of ``cohorts`` (label -> ``{"cohort", "validity"}``)
     against the real members and holdout, written to ``metrics/<metrics_name>.csv`` and
     recorded in the manifest."""

@@ -250,7 +250,7 @@ def test_synthesize_all_and_the_validity_table(run, settings):
     assert table.loc["mingpt-epsinf", "decoding"] == "constrained"
     assert table.loc["mingpt-epsinf-unconstrained", "decoding"] == "unconstrained"
     assert table.loc["mingpt-epsinf", "valid records"] == "100.0%"
-    look = experiments.first_look(run, cohorts, params={"test": "first_look"})
+    look = experiments.record_first_look(run, cohorts, params={"test": "first_look"})
     assert set(look["cohort"]) == {"mingpt-epsinf", "mingpt-epsinf-unconstrained", "holdout (real)", "train (real)"}
     written = pd.read_csv(run / "metrics" / "03_models.csv")
     assert list(written["cohort"]) == list(look["cohort"])

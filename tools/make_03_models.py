@@ -136,7 +136,7 @@ Pearson correlation and mean absolute difference of the per-site ALT allele freq
 the members and the holdout. The columns against the members are computed on the members:
 a diagnostic outside any guarantee. The utility chapter compares the cohorts in depth; the
 privacy chapter asks whether they copy their members."""),
-code("""look = experiments.first_look(run, cohorts, params={"seed": seed, "text_tokenizer": text_tokenizer, **sampling})
+code("""look = experiments.record_first_look(run, cohorts, params={"seed": seed, "text_tokenizer": text_tokenizer, **sampling})
 figures.glue_numbers(chapter.numbers(run, settings, trained, cohorts, look, text_tokenizer, base_model))
 utility.format_first_look(look)""", metadata={"tags": ["hide-input"]}),
 code("""charts.af_scatter_chart(experiments.synthetic_af_frame(run, cohorts), reference="holdout")""",

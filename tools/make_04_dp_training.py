@@ -243,7 +243,7 @@ code("""compared = chapter.compare_trainers(run, trained, dp_transformers_epsilo
 decoding = chapter.choose_decoding(run, {**trained, **compared}, settings, seed=seed, enabled=choose_decoding)
 sampled = chapter.with_decoding(run, {**trained, **compared}, decoding, settings, seed=seed)
 cohorts = chapter.synthesize_private(run, sampled, experiments.holdout_size(run), seed=seed, **sampling)
-look = experiments.first_look(run, cohorts, chapter=chapter.CHAPTER, metrics_name="04_dp_synthetic",
+look = experiments.record_first_look(run, cohorts, chapter=chapter.CHAPTER, metrics_name="04_dp_synthetic",
                               params={"seed": seed, "grid": grid, "choose_decoding": choose_decoding, **sampling})
 comparison = chapter.trainer_comparison(trained, compared, look)
 chapter.format_comparison(comparison)""", metadata={"tags": ["hide-input"]}),
