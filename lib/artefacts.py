@@ -133,6 +133,19 @@ def split_profiles(run: str | os.PathLike, split: str, sparse: bool = True) -> p
     return frame.loc[members[split]].reset_index()
 
 
+def public_populations(run: str | os.PathLike) -> pd.Series:
+    """The public people's super-populations (sample -> label), read from the data
+    chapter's ``populations.tsv``: public labels only, no genotype of anyone."""
+    path = cohort_paths(run)["populations"]
+    if not path.exists():
+        raise _missing(path, "data (01_data)")
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    if not {"sample", "superpopulation", "split"} <= set(table.columns):
+        raise ValueError(f"{path}: needs the columns sample, superpopulation and split; rerun the data chapter")
+    public = table[table["split"] == "public"]
+    return public.set_index("sample")["superpopulation"]
+
+
 def split_cohort(cohort: Cohort, samples: Sequence[str]) -> Cohort:
     """``cohort`` restricted to ``samples`` (in that order)."""
     index = {s: i for i, s in enumerate(cohort.sample_ids)}
@@ -158,12 +171,13 @@ LENGTH_MARGIN, LENGTH_MULTIPLE = 1.5, 64
 
 
 def public_block_size(run: str | os.PathLike, tokenizer: Any, margin: float = LENGTH_MARGIN,
-                      multiple: int = LENGTH_MULTIPLE) -> int:
+                      multiple: int = LENGTH_MULTIPLE, with_population: bool = False) -> int:
     """A model's context length taken from public data: ``margin`` times the longest
-    public person's sparse profile in ``tokenizer``'s tokens, rounded up to a multiple of
-    ``multiple``. It sizes the position table (parameters DP-SGD must noise) and bounds
-    generation, so it must not come from the members."""
-    ids = encode_split(run, tokenizer, "public")
+    public person's sparse profile in ``tokenizer``'s tokens (its population tag counted
+    when ``with_population``), rounded up to a multiple of ``multiple``. It sizes the
+    position table (parameters DP-SGD must noise) and bounds generation, so it must not
+    come from the members."""
+    ids = encode_split(run, tokenizer, "public", with_population=with_population)
     if not ids:
         raise ValueError(f"{run}: no public people to size the model's context from; give the profile a "
                          "model_block_size or the data chapter a public_fraction")
@@ -175,9 +189,10 @@ def model_sizes(run: str | os.PathLike, settings: Mapping[str, Any], family: str
     """The profile's sizes for ``family`` (:func:`lib.models.sizes_from_profile`), the
     context length taken from the public people's sequences when the profile says
     ``model_block_size="public"`` (:func:`public_block_size`), and ``block_from`` saying
-    which (a longer member's profile is cut only when the context is public)."""
+    which (a longer member's profile is cut only when the context is public). Sequences
+    carry the population tag when the profile says ``population_tags``."""
     public = settings["model_block_size"] == "public"
-    block = public_block_size(run, tokenizer) if public else None
+    block = public_block_size(run, tokenizer, with_population=bool(settings["population_tags"])) if public else None
     return dict(models.sizes_from_profile(dict(settings), family, block_size=block),
                 block_from="public" if public else "profile")
 
@@ -363,6 +378,17 @@ def read_synthetic_profiles(run: str | os.PathLike, name: str) -> list[list[str]
         raise _missing(path, "models (03_models)")
     with open(path) as handle:
         return [json.loads(line)["variants"] for line in handle]
+
+
+def read_synthetic_populations(run: str | os.PathLike, name: str) -> list[str] | None:
+    """The super-population each synthetic person of ``name`` was prompted with (None when
+    its model reads no population tag)."""
+    path = synthetic_paths(run, name)["profiles"]
+    if not path.exists():
+        raise _missing(path, "models (03_models)")
+    with open(path) as handle:
+        tags = [json.loads(line).get("superpopulation") for line in handle]
+    return tags if tags and all(t is not None for t in tags) else None
 
 
 def read_synthetic(run: str | os.PathLike, name: str, panel: Cohort) -> Cohort:

@@ -145,8 +145,9 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     if accountant is not None:
         dp["accountant"] = accountant
     base = experiments.base_record(base_model)
+    tagged = bool(settings["population_tags"])
     params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
-                  train=experiments.train_settings(config), profiles="sparse", with_population=False, base=base,
+                  train=experiments.train_settings(config), profiles="sparse", with_population=tagged, base=base,
                   private_training_version=PRIVATE_TRAINING_VERSION, **digest)
     if extra_train is not None:
         params["extra_train_sha256"] = hashlib.sha256(json.dumps([list(map(int, s)) for s in extra_train]).encode()
@@ -158,7 +159,7 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     if rundir.is_current(run, params, paths):
         return (models.load_model(directory), artefacts.read_history(run, name), directory,
                 rundir.read_json(paths[1]))
-    train_ids, val_ids, cut = experiments.training_ids(run, tokenizer, tokenizer_name, sizes)
+    train_ids, val_ids, cut = experiments.training_ids(run, tokenizer, tokenizer_name, sizes, with_population=tagged)
     if extra_train is not None:
         train_ids = train_ids + [list(map(int, s))[:int(sizes["block_size"])] for s in extra_train]
     model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
@@ -171,7 +172,7 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     experiments.save_trained(run, model, name, tokenizer, history, params, chapter=chapter,
                              extra={privacy.PRIVACY_JSON: record, **(extra_files or {})},
                              metadata=experiments.release_metadata(name, epsilon, seed, tokenizer_name, base,
-                                                                   privacy=record))
+                                                                   privacy=record, population_tags=tagged))
     return model.eval(), history, directory, record
 
 
@@ -299,12 +300,14 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
     config = training.config_from_profile(dict(settings), "gpt2", seed=seed, progress=False)
     dp = dp_settings(settings)
     base = experiments.base_record(base_model)
+    tagged = bool(settings["population_tags"])
     params = dict(family="gpt2", trainer="dp-transformers", tokenizer=tokenizer_name, sizes=sizes, seed=seed,
-                  eps=float(epsilon), delta=dp["delta"], max_grad_norm=dp["max_grad_norm"],
+                  eps=float(epsilon), delta=dp["delta"], max_grad_norm=dp["max_grad_norm"], with_population=tagged,
                   train=experiments.train_settings(config), base=base, **artefacts.input_digest(run, tokenizer_name))
     paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, artefacts.history_path(run, name)]
     if not rundir.is_current(run, params, paths):
-        train_ids, val_ids, cut = experiments.training_ids(run, tokenizer, tokenizer_name, sizes)
+        train_ids, val_ids, cut = experiments.training_ids(run, tokenizer, tokenizer_name, sizes,
+                                                           with_population=tagged)
         model = models.build_model("gpt2", sizes, tokenizer, base_model=base_model, seed=seed)
         with tempfile.TemporaryDirectory(prefix="dp-transformers-") as scratch:
             model, history, record = dp_transformers_compat.fit(
@@ -316,7 +319,8 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
         history = dict(history, truncated_sequences=cut)
         experiments.save_trained(run, model, name, tokenizer, history, params, chapter=CHAPTER,
                                  extra={privacy.PRIVACY_JSON: record}, metadata=experiments.release_metadata(
-                                     name, epsilon, seed, tokenizer_name, base, privacy=record))
+                                     name, epsilon, seed, tokenizer_name, base, privacy=record,
+                                     population_tags=tagged))
     return dict(epsilon=float(epsilon), family="gpt2", model=models.load_model(directory),
                 history=artefacts.read_history(run, name), directory=directory,
                 privacy=rundir.read_json(paths[1]), tokenizer=tokenizer_name)
@@ -395,9 +399,11 @@ def decoding_job(run: str, name: str, directory: str, tokenizer_name: str, prior
     order = generation.constrained_order(tokenizer)
     grammar = generation.panel_grammar(tokenizer, panel, phased, order=order)
     rows = []
+    prompt, _ = experiments.sampling_prompts(run, tokenizer, len(validation), seed, experiments.is_tagged(directory))
     for point in grid:
-        sampling = generation.SamplingConfig(max_new_tokens=models.block_size(model) - 1, batch_size=32, **point)
-        new = generation.generate(model, [tokenizer.bos_token_id], len(validation), tokenizer.eos_token_id,
+        sampling = generation.SamplingConfig(max_new_tokens=models.block_size(model) - len(prompt[0]),
+                                             batch_size=32, **point)
+        new = generation.generate(model, prompt, len(validation), tokenizer.eos_token_id,
                                   sampling, constraint=grammar, seed=seed, prior=prior_model)
         profiles = [generation.ids_to_records(tokenizer, ids) if len(ids) < sampling.max_new_tokens
                     else generation.drop_cut_record(generation.ids_to_records(tokenizer, ids), panel) for ids in new]
@@ -509,7 +515,7 @@ def decoding_table(table: pd.DataFrame | None) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 
 #: The version of the baselines' releases (a change of it makes a rerun release them again).
-BASELINE_VERSION = 1
+BASELINE_VERSION = 2  # 2: shares combined with the public people's before clipping
 #: Where a baseline's diagnostics outside ε go (what its release counted on the members).
 BASELINE_DIAGNOSTICS = "release.json"
 BASELINE_NOTE = ("diagnostic outside the privacy guarantee: counted on the members without noise (how many, how "

@@ -128,16 +128,24 @@ def load_inputs(run: str | os.PathLike) -> dict[str, Any]:
 
 
 def reference_cohorts(inputs: Mapping[str, Any], seed: int = 0) -> dict[str, dict[str, Any]]:
-    """:data:`REFERENCES`, each ``{"dosages", "profiles"}`` with as many people as the
-    holdout (profiles ``None`` for independent sites, which have no records to compare:
-    its validity and plausibility are 1 and 0 by construction)."""
+    """:data:`REFERENCES`, each ``{"dosages", "profiles", "populations"}`` with as many people
+    as the holdout (profiles ``None`` for independent sites, at the members' or at the
+    public people's frequencies, which have no records to compare: their validity and
+    plausibility are 1 and 0 by construction; populations, the people's own, for the real
+    and copied people only)."""
     n = len(inputs["holdout"])
     members, validation = inputs["members"], inputs["validation"]
     # the copy: the same people popgen.resample_people draws, with their records
     index = popgen.resample_people(np.arange(len(members))[:, None], n, seed)[:, 0]
-    out = {glossary.REAL: {"dosages": validation[:n], "profiles": inputs["profiles"]["validation"][:n]},
-           glossary.INDEPENDENT: {"dosages": popgen.independent_sites(members, n, seed), "profiles": None},
-           glossary.COPY: {"dosages": members[index], "profiles": [inputs["profiles"]["members"][i] for i in index]}}
+    labels = inputs["labels"]
+    out = {glossary.REAL: {"dosages": validation[:n], "profiles": inputs["profiles"]["validation"][:n],
+                           "populations": list(labels["validation"][:n])},
+           glossary.INDEPENDENT: {"dosages": popgen.independent_sites(members, n, seed), "profiles": None,
+                                  "populations": None},
+           glossary.PUBLIC_SITES: {"dosages": popgen.independent_sites(inputs["public"], n, seed + 1), "profiles": None,
+                                   "populations": None},
+           glossary.COPY: {"dosages": members[index], "profiles": [inputs["profiles"]["members"][i] for i in index],
+                           "populations": list(labels["members"][index])}}
     return out
 
 
@@ -177,7 +185,8 @@ def evaluate(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot: int = 2
         if cohort.n_sites != panel.n_sites or (cohort.sites["pos"].to_numpy() != inputs["positions"]).any():
             raise ValueError(f"{artefacts.synthetic_paths(run, name)['vcf']}: not on the run's panel of "
                              f"{panel.n_sites} sites; rerun the chapter that wrote it")
-        todo[name] = {"dosages": popgen.dosages(cohort), "profiles": artefacts.read_synthetic_profiles(run, name)}
+        todo[name] = {"dosages": popgen.dosages(cohort), "profiles": artefacts.read_synthetic_profiles(run, name),
+                      "populations": artefacts.read_synthetic_populations(run, name)}
     todo.update(reference_cohorts(inputs, seed))
     frames, extras = [], {}
     names = list(todo)
@@ -196,7 +205,8 @@ def evaluate(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot: int = 2
     rundir.record_artefacts(run, CHAPTER, {"seed": seed, "k": k, "n_boot": n_boot, "cohorts": list(todo),
                                            "utility_version": UTILITY_VERSION}, [path, seeds_path])
     return {"table": table, "seeds": seeds, "catalogue": found, "inputs": inputs, "k": k, "seed": seed,
-            "dosages": {name: item["dosages"] for name, item in todo.items()}, "extras": extras}
+            "dosages": {name: item["dosages"] for name, item in todo.items()}, "extras": extras,
+            "populations": {name: item.get("populations") for name, item in todo.items()}}
 
 
 def _describe(table: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
@@ -588,8 +598,10 @@ def realism_goals(seeds: pd.DataFrame) -> pd.DataFrame:
     main = seeds[(seeds["decoding"] == "constrained") & (seeds["variant"].fillna("") == "")
                  & (seeds["tokenizer"].fillna("") == seeds["family"].map(artefacts.MAIN_TOKENIZERS).fillna(""))]
     real, independent = _realism_values(seeds, glossary.REAL), _realism_values(seeds, glossary.INDEPENDENT)
+    public = _realism_values(seeds, glossary.PUBLIC_SITES)
     rows = [dict(setting=s, family="reference", eps="", criterion=c, value=v, goal="", met=None)
-            for s, values in ((glossary.REAL, real), (glossary.INDEPENDENT, independent)) for c, v in values.items()]
+            for s, values in ((glossary.REAL, real), (glossary.INDEPENDENT, independent), (glossary.PUBLIC_SITES, public))
+            for c, v in values.items()]
     synthetic = main[main["kind"] == "synthetic"].drop_duplicates("setting")
     for eps in list(dict.fromkeys(synthetic["eps"])):
         at = synthetic[synthetic["eps"] == eps]
@@ -688,9 +700,12 @@ def population_mixing_table(result: Mapping[str, Any], cohorts: Sequence[str] | 
     person of each cohort of ``cohorts`` (default :func:`panel_cohorts`) a posterior over the
     populations: ``top posterior`` (its mean over people: near 1, each person looks like
     one population; near 1/k, like none), ``unassigned`` (the share of people whose top
-    posterior is below 0.5) and ``population mix distance`` (total variation between the
-    cohort's assigned populations and the holdout's). The real validation people (the
-    reference ``real``) are the yardstick: the classifier never saw them."""
+    posterior is below 0.5), ``population mix distance`` (total variation between the
+    cohort's assigned populations and the holdout's) and ``tag agreement`` (the share of
+    people assigned the population they were prompted with, for cohorts of models trained
+    with population tags; for the real people, their own population: the classifier's
+    accuracy; NaN where a cohort has no tags). The real validation people (the reference
+    ``real``) are the yardstick: the classifier never saw them."""
     names = labels(result["table"])
     chosen = list(cohorts) if cohorts is not None else panel_cohorts(result["table"])
     holdout, holdout_labels = result["inputs"]["holdout"], np.asarray(result["inputs"]["labels"]["holdout"])
@@ -703,8 +718,12 @@ def population_mixing_table(result: Mapping[str, Any], cohorts: Sequence[str] | 
         share = pd.Series(np.asarray(classifier.classes_)[posterior.argmax(axis=1)]).value_counts(normalize=True)
         tv = 0.5 * float(share.reindex(real_share.index.union(share.index), fill_value=0).sub(
             real_share.reindex(real_share.index.union(share.index), fill_value=0)).abs().sum())
+        tags = result.get("populations", {}).get(c)
+        assigned = np.asarray(classifier.classes_)[posterior.argmax(axis=1)]
         rows[names.get(c, c)] = {"top posterior": float(top.mean()), "unassigned": float(np.mean(top < 0.5)),
-                                 "population mix distance": tv}
+                                 "population mix distance": tv,
+                                 "tag agreement": float(np.mean(assigned == np.asarray(tags, dtype=str)))
+                                 if tags is not None else float("nan")}
     return pd.DataFrame.from_dict(rows, orient="index").round(3)
 
 
@@ -1216,7 +1235,8 @@ def numbers(result: Mapping[str, Any], settings: Mapping[str, Any], seconds: flo
            "labeller": _interval(structure["labeller"]),
            "n_seeds": f"{int(main['n_seeds'].max()) if len(main) else 1}", "n_settings": f"{len(main):,}",
            "seed_interval_rule": evidence.interval_rule()}
-    for name, cohort in (("real", glossary.REAL), ("independent", glossary.INDEPENDENT), ("copy", glossary.COPY)):
+    for name, cohort in (("real", glossary.REAL), ("independent", glossary.INDEPENDENT),
+                         ("public_sites", glossary.PUBLIC_SITES), ("copy", glossary.COPY)):
         for metric in PROSE_REFERENCE_METRICS:
             out[f"{name}_{metric}"] = _lookup(seeds, cohort, metric)
     for family in ("gpt2", "mingpt", *baselines.MECHANISMS):

@@ -139,8 +139,22 @@ def targets(run: str | os.PathLike) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _encode(tokenizer: Any, profiles: Sequence[Sequence[str]], block: int) -> list[list[int]]:
-    return [tk.encode_sample(tokenizer, list(p), None)[:block] for p in profiles]
+def _encode(tokenizer: Any, profiles: Sequence[Sequence[str]], block: int,
+            populations: Sequence[str] | None = None) -> list[list[int]]:
+    """The profiles as a model reads them (each with its population tag when ``populations``
+    is given: the attacker holds a candidate's whole record, its population included),
+    truncated to ``block`` tokens as training truncated them."""
+    tags = populations if populations is not None else [None] * len(profiles)
+    return [tk.encode_sample(tokenizer, list(p), pop)[:block] for p, pop in zip(profiles, tags)]
+
+
+def _populations(frame: pd.DataFrame, tagged: bool) -> list[str] | None:
+    """The people of ``frame``'s population tags where the models read them (``tagged``)."""
+    if not tagged:
+        return None
+    if "superpopulation" not in frame:
+        raise ValueError("population_tags: the people's superpopulation column is needed to encode their records")
+    return [str(p) for p in frame["superpopulation"]]
 
 
 # --------------------------------------------------------------------------------------
@@ -220,7 +234,8 @@ def train_references(run: str | os.PathLike, family: str, tokenizer_name: str, s
         raise ValueError(f"{run}: the public split has {len(public)} people; reference models need at least 2")
     tokenizer = tk.load(run, tokenizer_name)
     sizes = artefacts.model_sizes(run, settings, family, tokenizer)
-    ids = _encode(tokenizer, public["variants"], int(sizes["block_size"]))
+    tagged = bool(settings["population_tags"])
+    ids = _encode(tokenizer, public["variants"], int(sizes["block_size"]), _populations(public, tagged))
     masks = reference_halves(len(public), n_references, seed)
     out = []
     for i, mask in enumerate(masks):
@@ -237,7 +252,8 @@ def train_references(run: str | os.PathLike, family: str, tokenizer_name: str, s
         out.append(_reference_model(run, directory, params, family, sizes, tokenizer,
                                     [ids[j] for j in np.flatnonzero(mask)], config, None,
                                     dict(role="reference model (the attacker's, public people only)", family=family,
-                                         split="public", treatment=treatment or "non-private"), dp))
+                                         split="public", treatment=treatment or "non-private",
+                                         population_tags=tagged), dp))
     return out, masks
 
 
@@ -301,8 +317,9 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
     """The attacker's ``n_references`` *online* reference models of ``family`` on
     ``tokenizer_name``, for online LiRA and RMIA: each trained on a seeded half of a pool
     made of the public people and the candidates' profiles (the attacker holds the
-    profiles it asks about, never whether they are members; only ``people["variants"]`` and
-    ``people["sample"]`` are read), complementary halves in pairs, so every candidate is IN
+    profiles it asks about, never whether they are members; only ``people["variants"]``,
+    ``people["sample"]`` and, with population tags, ``people["superpopulation"]`` are
+    read), complementary halves in pairs, so every candidate is IN
     for exactly half of them. Each starts where the target starts
     (:func:`lib.experiments.model_start`: GPT-2 fine-tuned from the same public base, which
     the offline references cannot use) and trains with the target's settings for its
@@ -318,10 +335,12 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
         raise ValueError("n_references=0: choose an even number of at least 2")
     run = Path(run)
     public = artefacts.split_profiles(run, "public")
-    pool = pd.concat([public[["sample", "variants"]], people[["sample", "variants"]]], ignore_index=True)
+    tagged = bool(settings["population_tags"])
+    columns = ["sample", "variants"] + (["superpopulation"] if tagged else [])
+    pool = pd.concat([public[columns], people[columns]], ignore_index=True)
     tokenizer = tk.load(run, tokenizer_name)
     sizes = artefacts.model_sizes(run, settings, family, tokenizer)
-    ids = _encode(tokenizer, pool["variants"], int(sizes["block_size"]))
+    ids = _encode(tokenizer, pool["variants"], int(sizes["block_size"]), _populations(pool, tagged))
     masks = reference_halves(len(pool), n_references, seed=(seed, 0x0411))
     start = experiments.model_start(run, family, tokenizer_name, settings, seed=seed)
     out = []
@@ -342,7 +361,7 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
                                         role="online reference model (the attacker's: public people and candidates' "
                                              "profiles, never their labels; a diagnostic outside the guarantee)",
                                         family=family, base_model=experiments.base_record(start),
-                                        treatment=treatment or "non-private"), dp))
+                                        treatment=treatment or "non-private", population_tags=tagged), dp))
     return out, masks
 
 
@@ -355,14 +374,18 @@ def _signals(model: torch.nn.Module, ids: list[list[int]]) -> pd.DataFrame:
 
 
 def continuation_features(model: torch.nn.Module, tokenizer: Any, profiles: Sequence[Sequence[str]],
-                          n_tokens: int = 100, seed: int = 0) -> pd.DataFrame:
+                          n_tokens: int = 100, seed: int = 0, populations: Sequence[str] | None = None
+                          ) -> pd.DataFrame:
     """The hybrid attack's view of a model: for each profile, what the model writes when
-    prompted with the profile's first two variants (start token, two records; 100 new
-    tokens, temperature 0.8, top-p 0.9, as the dissertation; unconstrained), and the ten
-    genomic features of the records it wrote (:func:`lib.mia.continuation_features`).
-    The dissertation prompted GPT-2 with the *end* of the candidate's sequence."""
+    prompted with the profile's first two variants (start token, the population tag where
+    ``populations`` are given, two records; 100 new tokens, temperature 0.8, top-p 0.9, as
+    the dissertation; unconstrained), and the ten genomic features of the records it wrote
+    (:func:`lib.mia.continuation_features`). The dissertation prompted GPT-2 with the *end*
+    of the candidate's sequence."""
     block = models.block_size(model)
-    prompts = [tk.encode_sample(tokenizer, list(p[:2]), None)[:-1] for p in profiles]  # the end token dropped
+    tags = populations if populations is not None else [None] * len(profiles)
+    prompts = [tk.encode_sample(tokenizer, list(p[:2]), pop)[:-1]  # the end token dropped
+               for p, pop in zip(profiles, tags)]
     longest = max(len(p) for p in prompts)
     sampling = generation.SamplingConfig(max_new_tokens=max(1, min(n_tokens, block - longest)), temperature=0.8,
                                          top_p=0.9, batch_size=32)
@@ -434,29 +457,42 @@ def check_protocol(settings: Mapping[str, Any]) -> None:
 
 
 def model_view(run: str, directory: str, tokenizer_name: str, candidates: Sequence[Sequence[str]],
-               public: Sequence[Sequence[str]], n_tokens: int, seed: int, continuation: str | None) -> dict[str, Any]:
+               public: Sequence[Sequence[str]], n_tokens: int, seed: int, continuation: str | None,
+               candidate_populations: Sequence[str] | None = None,
+               public_populations: Sequence[str] | None = None) -> dict[str, Any]:
     """What the attacker measures of one model (a target or a reference model, saved in
     ``directory``), a job of :func:`lib.parallel.run_jobs`: its signals on the candidates'
     and the public people's profiles (:func:`lib.mia.sequence_signals`, each truncated to the
     model's context as training truncated it) and, on the ``continuation`` side
     (``"candidates"``, ``"public"`` or None), the hybrid attack's genomic features of what it
-    writes (:func:`continuation_features`). Returns ``candidates``, ``public`` (signals) and
-    ``continuation`` (features, or None)."""
+    writes (:func:`continuation_features`). A model trained with population tags
+    (:func:`lib.experiments.is_tagged`) reads each profile with its tag
+    (``candidate_populations``, ``public_populations``). Returns ``candidates``, ``public``
+    (signals) and ``continuation`` (features, or None)."""
     model = models.load_model(directory).eval()
     tokenizer = tk.load(run, tokenizer_name)
     block = models.block_size(model)
-    side = {"candidates": candidates, "public": public}
-    return {"candidates": _signals(model, _encode(tokenizer, candidates, block)),
-            "public": _signals(model, _encode(tokenizer, public, block)),
-            "continuation": (continuation_features(model, tokenizer, side[continuation], n_tokens, seed)
-                             if continuation else None)}
+    tagged = experiments.is_tagged(directory)
+    if tagged and (candidate_populations is None or public_populations is None):
+        raise ValueError(f"{directory} was trained with population tags: give the people's populations")
+    side = {"candidates": (candidates, candidate_populations if tagged else None),
+            "public": (public, public_populations if tagged else None)}
+    out = {kind: _signals(model, _encode(tokenizer, profiles, block, pops)) for kind, (profiles, pops) in side.items()}
+    if continuation:
+        profiles, pops = side[continuation]
+        out["continuation"] = continuation_features(model, tokenizer, profiles, n_tokens, seed, populations=pops)
+    else:
+        out["continuation"] = None
+    return out
 
 
 def _view_job(run: Path, directory: Path, tokenizer_name: str, people: pd.DataFrame, public: pd.DataFrame,
               n_tokens: int, seed: int, continuation: str | None) -> dict[str, Any]:
     return dict(run=str(run), directory=str(directory), tokenizer_name=tokenizer_name,
                 candidates=[list(v) for v in people["variants"]], public=[list(v) for v in public["variants"]],
-                n_tokens=n_tokens, seed=seed, continuation=continuation)
+                n_tokens=n_tokens, seed=seed, continuation=continuation,
+                candidate_populations=_populations(people, "superpopulation" in people),
+                public_populations=_populations(public, True))
 
 
 def _reference_directories(run: Path, settings: Mapping[str, Any], family: str, tokenizer_name: str,
@@ -620,7 +656,8 @@ def train_all_references(run: str | os.PathLike, settings: Mapping[str, Any], pe
     jobs = []
     for (family, tokenizer_name, treatment), dp in keys.items():
         common = dict(run=str(run), settings=dict(settings), family=family, tokenizer_name=tokenizer_name,
-                      people=people[["sample", "variants"]], seed=seed, treatment=treatment, dp=dp)
+                      people=people[[c for c in ("sample", "variants", "superpopulation") if c in people]],
+                      seed=seed, treatment=treatment, dp=dp)
         jobs.append(dict(common, online=False))
         if n_online and (allowed is None or tokenizer_name in allowed):
             with parallel.job_threads():
@@ -776,7 +813,7 @@ def audit_run(run: str | os.PathLike, family: str, epsilon: float, settings: Map
     included = np.random.default_rng([seed, 0x51DE]).random(m) < 0.5
     tokenizer_name = artefacts.main_tokenizer(family)
     tokenizer = tk.load(run, tokenizer_name)
-    ids = [tk.encode_sample(tokenizer, c, None) for c in canaries]
+    ids = [tk.encode_sample(tokenizer, c, None) for c in canaries]  # nobody: no population tag
     name = f"{AUDIT_PREFIX}-{family}-eps{budget.name_text(epsilon)}"
     base = experiments.family_base(run, family, settings, seed=seed)  # where chapter 04's models start
     record_file = {"canaries.json": {"seed": seed, "m": m, "included": included.astype(int).tolist(),

@@ -161,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     dist.init_process_group(backend=_backend())
     try:
         record = train_distributed(
-            artefacts.encode_split(run, tokenizer, "train"), artefacts.encode_split(run, tokenizer, "validation"),
+            *(artefacts.encode_split(run, tokenizer, split, with_population=bool(settings["population_tags"]))
+              for split in ("train", "validation")),
             tokenizer, args.family, sizes, config, out=args.out,
             target_epsilon=args.target_epsilon, noise_multiplier=args.noise_multiplier,
             delta=args.delta if args.delta is not None else settings["dp_delta"],

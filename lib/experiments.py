@@ -10,7 +10,9 @@
   unchanged (the manifest's parameters and checksums); the settings it is trained with
   (:func:`train_config`, :func:`model_start`, :func:`training_ids`, :func:`save_trained`);
 * :func:`synthesize` -- ``n_samples`` profiles sampled from the sample-start token alone
-  (never a real member's first records), constrained by the public panel's grammar or not,
+  (never a real member's first records; with a population tag drawn in the public people's
+  proportions, :func:`population_draw`, when the model was trained with tags), constrained
+  by the public panel's grammar or not,
   written to ``synthetic/<name>.vcf.gz`` (+ profiles and a validity summary);
   :func:`synthesize_both`, :func:`synthesize_all` for several models side by side;
 * :func:`record_first_look`, :func:`synthetic_af_frame` -- the first look at the cohorts
@@ -68,12 +70,14 @@ def public_base(run: str | os.PathLike, settings: Mapping[str, Any], seed: int =
     if len(public) < 2:
         raise ValueError(f"the public split of {run} has {len(public)} people; pre-training a {family} base "
                          "needs at least 2 (set public_fraction in the data chapter, or pass base_model)")
-    texts = [tk.sample_to_text(list(r)) for r in public["variants"]]
+    tagged = bool(settings["population_tags"])
+    texts = [tk.sample_to_text(list(r), p if tagged else None)
+             for r, p in zip(public["variants"], public["superpopulation"])]
     sizes = artefacts.model_sizes(run, settings, family, tokenizer)
     config = training.config_from_profile(dict(settings), family, seed=seed, progress=progress)
     directory = artefacts.model_dir(run, artefacts.base_name(family, tokenizer_name))
     params = dict(role="public pre-trained base", family=family, split="public", sizes=sizes, seed=seed,
-                  train=train_settings(config), texts_sha256=tk.texts_sha256(texts),
+                  train=train_settings(config), texts_sha256=tk.texts_sha256(texts), with_population=tagged,
                   tokenizer_sha256=rundir.sha256(tk.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"))
     paths = [directory / "model.safetensors"]
     if rundir.is_current(run, params, paths):
@@ -85,7 +89,8 @@ def public_base(run: str | os.PathLike, settings: Mapping[str, Any], seed: int =
     history = training.train(model, [ids[i] for i in order[n_val:]], [ids[i] for i in order[:n_val]], config)
     models.save_model(model, directory, tokenizer=tokenizer, metadata=dict(
         role="public pre-trained base", split="public", samples=public["sample"].tolist(), seed=seed,
-        public_texts=len(texts), public_texts_sha256=hashlib.sha256("\n".join(texts).encode()).hexdigest(),
+        population_tags=tagged, public_texts=len(texts),
+        public_texts_sha256=hashlib.sha256("\n".join(texts).encode()).hexdigest(),
         sizes=sizes, history=history))
     rundir.record_artefacts(run, MODELS_CHAPTER, params, paths)
     return directory
@@ -138,14 +143,15 @@ def base_record(base_model: str | os.PathLike | None) -> dict[str, Any] | None:
     return {"base_model": str(base_model), "base_sha256": rundir.sha256(weights) if weights.exists() else None}
 
 
-def training_ids(run: Path, tokenizer: Any, tokenizer_name: str,
-                 sizes: Mapping[str, Any]) -> tuple[list[list[int]], list[list[int]], int]:
-    """The train and validation splits' token ids and how many were cut to the model's
+def training_ids(run: Path, tokenizer: Any, tokenizer_name: str, sizes: Mapping[str, Any],
+                 with_population: bool = False) -> tuple[list[list[int]], list[list[int]], int]:
+    """The train and validation splits' token ids (each person's population tag after the
+    start token when ``with_population``) and how many were cut to the model's
     ``block_size``. A context taken from public data (``sizes["block_from"] == "public"``)
     cuts a longer profile (a per-person step, as DP allows; the count is a diagnostic); a
     context the profile fixed refuses it, before any training."""
-    train_ids = artefacts.encode_split(run, tokenizer, "train")
-    val_ids = artefacts.encode_split(run, tokenizer, "validation")
+    train_ids = artefacts.encode_split(run, tokenizer, "train", with_population=with_population)
+    val_ids = artefacts.encode_split(run, tokenizer, "validation", with_population=with_population)
     block = int(sizes["block_size"])
     longest = max(len(ids) for ids in train_ids + val_ids)
     if longest > block and sizes.get("block_from") != "public":
@@ -158,9 +164,44 @@ def training_ids(run: Path, tokenizer: Any, tokenizer_name: str,
 def release_metadata(name: str, eps: float | str, seed: int, tokenizer_name: str, base: dict | None,
                      **extra: Any) -> dict[str, Any]:
     """A model's ``metadata.json``: what it is and how it was made, nothing computed from
-    the members (the data checksums that decide reuse stay in the run's manifest)."""
+    the members (the data checksums that decide reuse stay in the run's manifest).
+    ``population_tags`` (in ``extra``) says whether it reads a population tag after the
+    start token (:func:`is_tagged`)."""
     return dict(name=name, eps=eps if isinstance(eps, str) else float(eps), seed=seed, tokenizer=tokenizer_name,
                 train_split="train", validation_split="validation", base_model=base, **extra)
+
+
+def is_tagged(directory: str | os.PathLike) -> bool:
+    """Whether the model saved in ``directory`` was trained with population tags (its
+    ``metadata.json`` says ``population_tags``), so that it is prompted with one."""
+    return bool(models.read_metadata(directory).get("population_tags", False))
+
+
+def population_draw(run: str | os.PathLike, n: int, seed: int = 0) -> list[str]:
+    """``n`` super-populations in the public people's proportions, the prompts of ``n``
+    synthetic people: each population gets its share of ``n`` rounded by largest remainder
+    (ties to the larger share), in a seeded random order. Public data only."""
+    public = artefacts.public_populations(run)
+    if not len(public):
+        raise ValueError(f"{run}: no public people to draw population tags from; set public_fraction in the "
+                         "data chapter or population_tags=False in the profile")
+    share = public.value_counts(normalize=True).sort_index()
+    exact = share.to_numpy() * int(n)
+    counts = exact.astype(int)
+    for i in sorted(range(len(exact)), key=lambda i: (-(exact[i] - counts[i]), -exact[i], i))[:int(n) - counts.sum()]:
+        counts[i] += 1
+    draw = [pop for pop, count in zip(share.index, counts) for _ in range(count)]
+    order = torch.randperm(len(draw), generator=torch.Generator().manual_seed(int(seed))).tolist()
+    return [draw[i] for i in order]
+
+
+def sampling_prompts(run: str | os.PathLike, tokenizer: Any, n: int, seed: int = 0,
+                     tagged: bool = False) -> tuple[list[list[int]], list[str] | None]:
+    """What ``n`` synthetic people are sampled from, one prompt each: the start token alone,
+    or, when ``tagged``, the start token and a population tag drawn by
+    :func:`population_draw`. Returns the prompts and the populations (None untagged)."""
+    populations = population_draw(run, n, seed) if tagged else None
+    return [tk.prompt_ids(tokenizer, pop) for pop in (populations or [None] * int(n))], populations
 
 
 def save_trained(run: Path, model: torch.nn.Module, name: str, tokenizer: Any, history: dict,
@@ -187,8 +228,9 @@ def train_model(run: str | os.PathLike, family: str, tokenizer_name: str | None,
                 seed: int = 0, base_model: str | os.PathLike | None = None, name: str | None = None,
                 progress: bool = False, **train_overrides: Any) -> tuple[torch.nn.Module, dict, Path]:
     """Train (or reuse) a non-private model on the run's *train* split, validated on its
-    *validation* split, sparse profiles without population tags. Sizes and training
-    settings come from the profile ``settings`` (:func:`lib.profiles.resolve`), then
+    *validation* split, sparse profiles. Sizes and training
+    settings come from the profile ``settings`` (:func:`lib.profiles.resolve`; its
+    ``population_tags`` puts each person's tag after the start token), then
     ``train_overrides`` (``TrainConfig`` fields). Returns the model, its history and its
     directory ``models/<name>/`` (``name`` defaults to :func:`lib.artefacts.model_name`).
     ``tokenizer_name`` None: the family's main tokenizer (:data:`lib.artefacts.MAIN_TOKENIZERS`).
@@ -202,31 +244,36 @@ def train_model(run: str | os.PathLike, family: str, tokenizer_name: str | None,
     sizes = artefacts.model_sizes(run, settings, family, tokenizer)
     config = train_config(settings, family, tokenizer_name, seed=seed, progress=progress, **train_overrides)
     base = base_record(base_model)
+    tagged = bool(settings["population_tags"])
     params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps="inf",
-                  train=train_settings(config), profiles="sparse", with_population=False,
+                  train=train_settings(config), profiles="sparse", with_population=tagged,
                   base=base, **digest)
     paths = [directory / "model.safetensors", artefacts.history_path(run, name)]
     if rundir.is_current(run, params, paths):
         return models.load_model(directory), artefacts.read_history(run, name), directory
-    train_ids, val_ids, cut = training_ids(run, tokenizer, tokenizer_name, sizes)
+    train_ids, val_ids, cut = training_ids(run, tokenizer, tokenizer_name, sizes, with_population=tagged)
     model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
     history = dict(training.train(model, train_ids, val_ids, config), truncated_sequences=cut)
     save_trained(run, model, name, tokenizer, history, params, metadata=release_metadata(
-        name, "inf", seed, tokenizer_name, base, n_train=len(train_ids), n_validation=len(val_ids)))
+        name, "inf", seed, tokenizer_name, base, n_train=len(train_ids), n_validation=len(val_ids),
+        population_tags=tagged))
     return model.eval(), history, directory
 
 
 def write_synthetic(run: Path, name: str, profiles: Sequence[Sequence[str]], panel: Cohort,
-                    metadata: dict[str, Any]) -> list[Path]:
+                    metadata: dict[str, Any], populations: Sequence[str] | None = None) -> list[Path]:
     """``synthetic/<name>.vcf.gz`` (+ ``.tbi``: the profiles' genotypes on the public
     panel, :func:`lib.profiletext.to_cohort`, written by :func:`lib.vcf.write_vcf`),
-    ``<name>.profiles.jsonl`` and ``<name>.json`` (``metadata``), each atomically."""
+    ``<name>.profiles.jsonl`` (with each person's prompted ``superpopulation`` when
+    ``populations`` is given) and ``<name>.json`` (``metadata``), each atomically."""
     paths = artefacts.synthetic_paths(run, name)
     cohort = profiletext.to_cohort(profiles, panel)
     vcf.write_vcf(cohort, paths["vcf"], source=f"lib.ch03_models ({name})")
+    tags = populations if populations is not None else [None] * len(profiles)
     with rundir.atomic_path(paths["profiles"]) as tmp, open(tmp, "w") as out:
-        for sample, records in zip(cohort.sample_ids, profiles):
-            out.write(json.dumps({"sample": sample, "variants": list(records)}) + "\n")
+        for sample, records, pop in zip(cohort.sample_ids, profiles, tags):
+            row = {"sample": sample, "variants": list(records)}
+            out.write(json.dumps(row if pop is None else dict(row, superpopulation=pop)) + "\n")
     rundir.write_json(paths["summary"], metadata)
     return [paths["vcf"], paths["profiles"], paths["summary"]]
 
@@ -237,7 +284,9 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
                model_path: str | os.PathLike | None = None, chapter: str = MODELS_CHAPTER,
                order: str | None = None, prior_path: str | os.PathLike | None = None
                ) -> tuple[list[list[str]], dict]:
-    """Sample ``n_samples`` profiles from ``<START_SAMPLE>`` alone and write them as
+    """Sample ``n_samples`` profiles from ``<START_SAMPLE>`` alone (followed by a population
+    tag drawn in the public people's proportions, :func:`population_draw`, when the model
+    in ``model_path`` was trained with tags, :func:`is_tagged`) and write them as
     ``synthetic/<name>.vcf.gz`` (:func:`write_synthetic`). ``constrained``: decode under the
     public panel's grammar (every record valid by construction); ``order`` its site order
     (:func:`lib.generation.panel_grammar`), the records of an ``"any"``-order profile being
@@ -249,15 +298,19 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
     run = Path(run)
     panel, phased = artefacts.load_panel(run)  # the public panel only: no person's genotypes
     block = models.block_size(model)
-    prompt = [tokenizer.bos_token_id]
-    sampling = sampling or generation.SamplingConfig(max_new_tokens=block - len(prompt), batch_size=32)
-    if sampling.max_new_tokens > block - len(prompt):
+    prompt, populations = sampling_prompts(run, tokenizer, n_samples, seed,
+                                           tagged=model_path is not None and is_tagged(model_path))
+    prompt_length = len(prompt[0]) if prompt else 1
+    sampling = sampling or generation.SamplingConfig(max_new_tokens=block - prompt_length, batch_size=32)
+    if sampling.max_new_tokens > block - prompt_length:
         raise ValueError(f"max_new_tokens={sampling.max_new_tokens} exceeds the model's block size {block} "
                          "less the prompt")
     weights = Path(model_path) / "model.safetensors" if model_path is not None else None
     order = (order or generation.constrained_order(tokenizer)) if constrained else None
     params = dict(name=name, n_samples=n_samples, seed=seed, constrained=constrained, order=order,
-                  sampling=asdict(sampling), prompt="<START_SAMPLE>", sampler_version=generation.SAMPLER_VERSION,
+                  sampling=asdict(sampling), sampler_version=generation.SAMPLER_VERSION,
+                  prompt="<START_SAMPLE>" + (" + population tag in the public proportions" if populations else ""),
+                  populations=pd.Series(populations).value_counts().sort_index().to_dict() if populations else None,
                   model_sha256=rundir.sha256(weights) if weights is not None and weights.exists() else None,
                   panel_sha256=rundir.sha256(artefacts.cohort_paths(run)["panel"]))
     if sampling.prior_weight > 0:
@@ -280,7 +333,7 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
     if order == "any":
         profiles = [grammar.sort_records(records) for records in profiles]
     summary = generation.validity_summary(profiles, panel, finished)
-    write_synthetic(run, name, profiles, panel, dict(params, summary=summary))
+    write_synthetic(run, name, profiles, panel, dict(params, summary=summary), populations)
     rundir.record_artefacts(run, chapter, params, paths)
     return profiles, summary
 
@@ -295,8 +348,9 @@ def synthesize_both(run: str | os.PathLike, name: str, model: torch.nn.Module, t
     :func:`synthesize`-d up to the model's block size (with the public prior in
     ``prior_path`` at ``prior_weight``) and read back. Returns label ->
     ``{"validity", "cohort", "seconds"}``."""
-    block = models.block_size(model)
-    sampling = generation.SamplingConfig(max_new_tokens=block - 1, temperature=temperature, top_k=top_k,
+    prompt_length = len(tk.prompt_ids(tokenizer, "unknown" if is_tagged(model_path) else None))
+    sampling = generation.SamplingConfig(max_new_tokens=models.block_size(model) - prompt_length,
+                                         temperature=temperature, top_k=top_k,
                                          top_p=top_p, batch_size=32, prior_weight=prior_weight)
     panel, _ = artefacts.load_panel(run)
     out = {}

@@ -1,6 +1,6 @@
 """What the book calls its cohorts, model families and headline metrics, in one place:
 the reference cohorts every synthetic cohort is framed by (:data:`REAL`,
-:data:`INDEPENDENT`, :data:`COPY`), the families' names in tables and charts
+:data:`INDEPENDENT`, :data:`PUBLIC_SITES`, :data:`COPY`), the families' names in tables and charts
 (:data:`FAMILY_LABELS`), the headline metrics with their short titles (:data:`HEADLINE`,
 :data:`SHORT_TITLES`), and the setting a cohort belongs to (:func:`cohort_setting`). The
 utility, privacy and results chapters all read them from here."""
@@ -14,10 +14,14 @@ REAL = "real (validation)"
 INDEPENDENT = "independent sites"
 
 
+#: Independent sites at the *public* people's frequencies: what no member and no ε give.
+PUBLIC_SITES = "independent sites (public people)"
+
+
 COPY = "copy of members"
 
 
-REFERENCES = (REAL, INDEPENDENT, COPY)
+REFERENCES = (REAL, INDEPENDENT, PUBLIC_SITES, COPY)
 
 
 #: The metrics the chapter's utility-against-ε figure and headline table show, with short titles.

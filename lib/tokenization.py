@@ -156,6 +156,12 @@ def encode_sample(tokenizer: PreTrainedTokenizerFast, records: Sequence[str],
     return tokenizer.encode(sample_to_text(records, population), add_special_tokens=False)
 
 
+def prompt_ids(tokenizer: PreTrainedTokenizerFast, population: str | None = None) -> list[int]:
+    """What a sample is generated from: ``<START_SAMPLE>`` and, when ``population`` is
+    given, its tag (never a person's records)."""
+    return encode_sample(tokenizer, [], population)[:-1]
+
+
 def decode_sample(tokenizer: PreTrainedTokenizerFast, ids: Sequence[int]) -> Sample:
     """The sample of a sequence of ids (special tokens kept: they delimit the records)."""
     return text_to_sample(decode(tokenizer, ids))

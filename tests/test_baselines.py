@@ -273,3 +273,35 @@ def test_each_baselines_audit_stays_below_its_epsilon_and_catches_an_injected_bu
         monkeypatch.setattr(baselines, "mst_noise", lambda e, d_, d: dict(honest(e, d_, d), sigma_one=honest(
             e, d_, d)["sigma_one"] / 100))
     assert audit_mechanism(mechanism, 1.0)["epsilon"] > 1.0
+
+
+def test_the_public_prior_takes_the_clipping_bias_off_rare_records():
+    """Noise far above a record's count, clipped at 0 on its own, puts records nobody
+    carries on many synthetic people; combined with the public people's shares first
+    (post-processing, no privacy spent) far fewer, while the carried record keeps its rate."""
+    private, public = np.array([0.3, -0.1, 0.02]), np.array([0.25, 0.0, 0.01])
+    assert np.allclose(baselines.shrink_to_public(private, 1e-12, public, 50), [0.3, 0.0, 0.02])
+    assert np.allclose(baselines.shrink_to_public(private, 1e6, public, 50), public, atol=1e-4)
+    rng = np.random.default_rng(3)
+    members = [[RECORDS[0]] if c else [] for c in rng.random(500) < 0.3]
+    public_people = [[RECORDS[0]] if c else [] for c in rng.random(100) < 0.3]
+    sums, _, _ = baselines.bounded_counts(members, RECORDS, 1)
+    noise_std = 25.0
+    noisy = sums + rng.normal(0.0, noise_std, size=sums.shape)
+    prior = baselines.public_prior(public_people, RECORDS)
+    assert prior["n"] == 100 and prior["shares"][0] == pytest.approx(np.mean([bool(p) for p in public_people]))
+    plain = baselines.sample_sites(noisy, RECORDS, 4000, seed=0)
+    leaning = baselines.sample_sites(noisy, RECORDS, 4000, seed=0, prior=prior, noise_std=noise_std)
+    strays = [sum(r != RECORDS[0] for profile in drawn for r in profile) for drawn in (plain, leaning)]
+    assert strays[1] < 0.3 * strays[0]
+    assert abs(sum(RECORDS[0] in p for p in leaning) / 4000 - 0.3) < 0.05
+    with pytest.raises(ValueError, match="noise_std"):
+        baselines.sample_sites(noisy, RECORDS, 10, prior=prior)
+    with pytest.raises(ValueError, match="public people"):
+        baselines.public_prior([], RECORDS)
+    # MST leans on the public people's shares of its cells too, and says so in its record
+    _, record = baselines.mst(members, SITES, 50, 1.0, 1e-5, seed=0, public=public_people)
+    assert "public" in record["post_processing"]
+    assert "post_processing" not in baselines.mst(members, SITES, 50, 1.0, 1e-5, seed=0)[1]
+    cells = baselines.category_prior(public_people, RECORDS)
+    assert cells["shares"].sum() == pytest.approx(len(SITES))  # each site's categories sum to 1

@@ -148,7 +148,8 @@ def test_public_base_and_gpt2_fine_tuning(run, settings):
     public = artefacts.split_profiles(run, "public")
     assert meta["split"] == "public" and set(meta["samples"]) == set(artefacts.load_splits(run)["public"])
     assert meta["role"] == "public pre-trained base" and meta["public_texts"] == len(public)
-    texts = [tk.sample_to_text(list(r)) for r in public["variants"]]
+    assert meta["population_tags"] is True  # the profile's tags: each public person's after the start token
+    texts = [tk.sample_to_text(list(r), p) for r, p in zip(public["variants"], public["superpopulation"])]
     assert meta["public_texts_sha256"] == hashlib.sha256("\n".join(texts).encode()).hexdigest()
     stamp = (base / "model.safetensors").stat().st_mtime_ns
     assert experiments.public_base(run, settings, seed=0) == base  # reused
@@ -172,11 +173,29 @@ def test_synthesize_constrained_is_valid_and_written(run, settings):
     synthetic = artefacts.read_synthetic(run, "mingpt-bpe-epsinf", panel)
     assert utility.profile_lengths(synthetic).tolist() == [len(p) for p in profiles_]
     assert artefacts.read_synthetic_profiles(run, "mingpt-bpe-epsinf") == profiles_
+    # trained with population tags, each synthetic person is prompted with one, in the public proportions
+    assert experiments.is_tagged(directory)
+    tags = artefacts.read_synthetic_populations(run, "mingpt-bpe-epsinf")
+    assert tags == experiments.population_draw(run, 6, seed=0)
+    assert "population tag" in json.loads((run / "synthetic" / "mingpt-bpe-epsinf.json").read_text())["prompt"]
     assert artefacts.read_validity(run, "mingpt-bpe-epsinf") == validity
     separator = "|" if phased else "/"  # the public people's phasing convention
     assert all(record.rsplit("_", 1)[1][1] == separator for p in profiles_ for record in p)
     again, _ = experiments.synthesize(run, model, tok, 6, seed=0, name="mingpt-bpe-epsinf", model_path=directory)
     assert again == profiles_  # reused (same model, settings and seed)
+
+
+def test_population_draw_follows_the_public_proportions(run):
+    public = artefacts.split_profiles(run, "public")["superpopulation"]
+    draw = experiments.population_draw(run, 50, seed=1)
+    expected = public.value_counts(normalize=True) * 50
+    counts = pd.Series(draw).value_counts().reindex(expected.index, fill_value=0)
+    assert len(draw) == 50 and ((counts - expected).abs() < 1).all() and set(draw) == set(public)
+    assert draw == experiments.population_draw(run, 50, seed=1) != experiments.population_draw(run, 50, seed=2)
+    tok = tk.load(run, "variant")
+    prompts, pops = experiments.sampling_prompts(run, tok, 3, seed=1, tagged=True)
+    assert [tok.convert_ids_to_tokens(p) for p in prompts] == [[tk.BOS, tk.POPULATION_TOKENS[p]] for p in pops]
+    assert experiments.sampling_prompts(run, tok, 2, tagged=False) == ([[tok.bos_token_id]] * 2, None)
 
 
 def test_synthesize_reads_the_public_panel_and_never_the_members(run, settings, monkeypatch):

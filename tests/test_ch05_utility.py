@@ -266,6 +266,9 @@ def test_figures_tables_and_sentences_build(utility_run, evaluated):
     assert np.allclose(leaning.sum(axis=1), 1, atol=0.02) and "share of sites" in leaning.index
     mixing = chapter.population_mixing_table(evaluated)
     assert mixing["top posterior"].between(0, 1).all() and mixing["population mix distance"].between(0, 1).all()
+    named = chapter.labels(evaluated["table"])  # tag agreement: the real people's own labels; none without tags
+    assert 0 <= mixing.loc[named.get(glossary.REAL, glossary.REAL), "tag agreement"] <= 1
+    assert np.isnan(mixing.loc[named.get(glossary.INDEPENDENT, glossary.INDEPENDENT), "tag agreement"])
     copy = frames["dcr"][frames["dcr"]["panel"] == "minGPT ε=∞"]
     member_hist = copy[copy["to"] == "closest member"]
     assert member_hist["people"].iloc[0] == member_hist["people"].sum()  # every copy at distance 0

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from conftest import make_small_run
-from lib import artefacts, ch05_utility, experiments, glossary, profiles, rundir
+from lib import artefacts, ch05_utility, experiments, glossary, mia, models, profiles, rundir
+from lib import tokenization as tk
 from lib import ch06_privacy as chapter
 
 
@@ -316,3 +317,26 @@ def test_the_headline_frontier_has_two_large_panels_and_no_labels_to_collide():
     assert charts.frontier_chart(frame).to_dict()["facet"]["sort"] == ["Allele-frequency r", "Two-sample AUC", "TSTR"]
     with pytest.raises(ValueError, match="burden"):
         charts.frontier_chart(frame, metrics=("burden",))
+
+
+def test_a_tagged_model_is_attacked_with_each_candidates_tag(attacked_run):
+    """The models read a population tag after the start token (profile ``population_tags``):
+    the attacker, who holds a candidate's whole record, reads it with its tag, and its
+    reference models are trained with tags too; a tagged model given no populations is
+    refused rather than scored on texts it never saw."""
+    run = attacked_run["run"]
+    directory = artefacts.model_dir(run, "mingpt-epsinf")
+    reference = artefacts.model_dir(run, chapter.reference_name("mingpt", "record", 0))
+    assert experiments.is_tagged(directory) and experiments.is_tagged(reference)
+    people = chapter.candidates(run, seed=0).head(4)
+    job = chapter._view_job(run, directory, "record", people, artefacts.split_profiles(run, "public"), 5, 0, None)
+    assert job["candidate_populations"] == list(people["superpopulation"])
+    view = chapter.model_view(**job)
+    model, tok = models.load_model(directory).eval(), tk.load(run, "record")
+    first = list(people["variants"].iloc[0])
+    tagged = mia.sequence_signals(model, [tk.encode_sample(tok, first, people["superpopulation"].iloc[0])])
+    untagged = mia.sequence_signals(model, [tk.encode_sample(tok, first, None)])
+    assert view["candidates"]["log_likelihood"].iloc[0] == pytest.approx(tagged["log_likelihood"].iloc[0])
+    assert view["candidates"]["log_likelihood"].iloc[0] != pytest.approx(untagged["log_likelihood"].iloc[0])
+    with pytest.raises(ValueError, match="population tags"):
+        chapter.model_view(**dict(job, candidate_populations=None))

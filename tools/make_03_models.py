@@ -57,9 +57,12 @@ md("""## What the models learn from
 
 This chapter only reads what the data and tokenization chapters wrote into the run
 directory (it stops with a clear message if they are missing). A person's text is their
-sparse profile, `<START_SAMPLE>`, the records separated by `<MUT_SEP>`, `<END_SAMPLE>`,
-here without the population tag: the models learn to write people, not people of a given
-population. With the variant tokenizer a record is two tokens, its site and its genotype;
+sparse profile: `<START_SAMPLE>`, the person's super-population tag (`<POP_EUR>`, ...), the
+records separated by `<MUT_SEP>`, `<END_SAMPLE>`. The tag is what lets a model keep
+populations apart: without it the non-private minGPT wrote people whose population a
+classifier could barely tell (chapter 05 reports what was measured with and without it).
+The members' tags are part of their records, so what a private model learns of them is
+inside its ε. With the variant tokenizer a record is two tokens, its site and its genotype;
 with the record tokenizer it is one."""),
 code("""chapter.split_table(run, base_model)""", metadata={"tags": ["hide-input"]}),
 md("""The {glue:text}`n_train` members average {glue:text}`record_tokens` tokens each with the
@@ -101,8 +104,11 @@ code("""charts.loss_curves_chart(chapter.loss_frame(trained))""", metadata={"tag
 md("""## Synthetic cohorts
 
 Each model writes as many people as the holdout split has. Sampling starts from the
-`<START_SAMPLE>` token alone, never from a real person's first records (which would copy
-them into the synthetic cohort). Under **constrained decoding** every step may only choose a
+`<START_SAMPLE>` token and a population tag, never from a real person's first records
+(which would copy them into the synthetic cohort). The tags are drawn in the *public*
+people's proportions (each population's share of the cohort, rounded by largest
+remainder, in a seeded order), so the cohort's population mix says nothing of the members',
+and each synthetic person's tag is written beside their records. Under **constrained decoding** every step may only choose a
 token that keeps the profile valid for the public panel: a site of the panel written as the
 panel writes it, a genotype that site can have, each site at most once; so every record is
 valid by construction, and the constraint uses nothing but the public panel. With the

@@ -142,6 +142,10 @@ and the mean logit norm; the attacks are built from them:
   candidate's sequence instead. A logistic regression and a random forest are trained on
   the reference models, as for the model-only classifiers.
 
+The models read each person's population tag after the start token (chapter 03), so every
+attack reads a candidate's record with its tag, as the attacker holds the whole record, and
+every reference model, public or online, is trained with the tags too.
+
 There are {glue:text}`n_members` members against {glue:text}`n_non_members` non-members,
 {glue:text}`n_references` reference models per family and tokenizer, and
 {glue:text}`n_targets` target models. The attacks took {glue:text}`privacy_seconds` s,
