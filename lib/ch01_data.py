@@ -355,7 +355,7 @@ def coverage_table(prepared: Prepared) -> pd.DataFrame:
     return frame.set_index("measure")
 
 
-def profile_lengths(run: Path, n_sites: int) -> pd.DataFrame:
+def profile_length_table(run: Path, n_sites: int) -> pd.DataFrame:
     """Records per person, dense (every panel site) and sparse (non-reference only)."""
     lengths = artefacts.read_profiles(run)["variants"].map(len)
     return pd.DataFrame({"dense (every panel site)": [n_sites] * 3,

@@ -772,7 +772,7 @@ def trainer_comparison(trained: Mapping[str, Mapping[str, Any]], compared: Mappi
     return pd.DataFrame(rows)
 
 
-def format_comparison(table: pd.DataFrame | None) -> pd.DataFrame:
+def format_trainer_comparison(table: pd.DataFrame | None) -> pd.DataFrame:
     """:func:`trainer_comparison` for display: one column per trainer, one row per measure
     (a one-line frame saying so when nothing was compared: ``dp_transformers_epsilon=None``)."""
     if table is None:

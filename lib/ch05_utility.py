@@ -12,8 +12,10 @@ against real people, framed by three reference cohorts.
   on, as many as the holdout (what a perfect generator reaches, sampling noise included);
   **independent sites**: every site drawn independently at the members' allele frequency
   (the dissertation's "random model": frequencies kept, linkage and structure destroyed);
-  **copy of members**: members resampled (perfect utility, no privacy).
-* :func:`evaluate` -- every metric of :mod:`lib.popgen` and :mod:`lib.utility` for every
+  **independent sites (public people)**: the same at the public people's frequencies (no
+  member, no ε: what a private cohort must beat); **copy of members**: members resampled
+  (perfect utility, no privacy).
+* :func:`evaluate_cohorts` -- every metric of :mod:`lib.popgen` and :mod:`lib.utility` for every
   cohort: one tidy table (cohort, family, tokenizer, ε, decoding, metric, value and a
   bootstrap 95% interval where one is computed) written to ``metrics/05_utility.csv``,
   its seed-level form (:func:`seed_table`: each setting's mean over its training seeds with
@@ -166,8 +168,8 @@ def quiet_reader():
         logger.setLevel(level)
 
 
-def evaluate(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot: int = 200,
-             cohorts: Sequence[str] | None = None, progress: bool = False) -> dict[str, Any]:
+def evaluate_cohorts(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot: int = 200,
+                     cohorts: Sequence[str] | None = None, progress: bool = False) -> dict[str, Any]:
     """Every cohort of :func:`catalogue` (or the named ``cohorts``) and the
     :data:`REFERENCES` through :func:`utility.cohort_metrics`. Returns ``table`` (the tidy table,
     also written to ``metrics/05_utility.csv`` and recorded in the manifest),
@@ -285,7 +287,7 @@ TEXT_COLUMNS = ("cohort", "kind", "setting", "model", "family", "tokenizer", "va
 
 
 def read_table(run: str | os.PathLike) -> pd.DataFrame:
-    """``metrics/05_utility.csv`` as :func:`evaluate` returned it (for later chapters)."""
+    """``metrics/05_utility.csv`` as :func:`evaluate_cohorts` returned it (for later chapters)."""
     return artefacts.read_metrics(run, METRICS_NAME, "utility (05)", TEXT_COLUMNS)
 
 
@@ -851,7 +853,7 @@ def seed_table(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_seed_table(run: str | os.PathLike) -> pd.DataFrame:
-    """``metrics/05_utility_seeds.csv`` as :func:`evaluate` wrote it (for later chapters)."""
+    """``metrics/05_utility_seeds.csv`` as :func:`evaluate_cohorts` wrote it (for later chapters)."""
     return artefacts.read_metrics(run, SEEDS_NAME, "utility (05)", SEED_TEXT_COLUMNS)
 
 

@@ -373,7 +373,7 @@ def _signals(model: torch.nn.Module, ids: list[list[int]]) -> pd.DataFrame:
     return mia.sequence_signals(model, ids, batch_size=32)
 
 
-def continuation_features(model: torch.nn.Module, tokenizer: Any, profiles: Sequence[Sequence[str]],
+def hybrid_features(model: torch.nn.Module, tokenizer: Any, profiles: Sequence[Sequence[str]],
                           n_tokens: int = 100, seed: int = 0, populations: Sequence[str] | None = None
                           ) -> pd.DataFrame:
     """The hybrid attack's view of a model: for each profile, what the model writes when
@@ -465,7 +465,7 @@ def model_view(run: str, directory: str, tokenizer_name: str, candidates: Sequen
     and the public people's profiles (:func:`lib.mia.sequence_signals`, each truncated to the
     model's context as training truncated it) and, on the ``continuation`` side
     (``"candidates"``, ``"public"`` or None), the hybrid attack's genomic features of what it
-    writes (:func:`continuation_features`). A model trained with population tags
+    writes (:func:`hybrid_features`). A model trained with population tags
     (:func:`lib.experiments.is_tagged`) reads each profile with its tag
     (``candidate_populations``, ``public_populations``). Returns ``candidates``, ``public``
     (signals) and ``continuation`` (features, or None)."""
@@ -480,7 +480,7 @@ def model_view(run: str, directory: str, tokenizer_name: str, candidates: Sequen
     out = {kind: _signals(model, _encode(tokenizer, profiles, block, pops)) for kind, (profiles, pops) in side.items()}
     if continuation:
         profiles, pops = side[continuation]
-        out["continuation"] = continuation_features(model, tokenizer, profiles, n_tokens, seed, populations=pops)
+        out["continuation"] = hybrid_features(model, tokenizer, profiles, n_tokens, seed, populations=pops)
     else:
         out["continuation"] = None
     return out

@@ -707,14 +707,6 @@ def _training_axes(d: np.ndarray) -> dict | None:
 # The suite
 # --------------------------------------------------------------------------------------
 
-def reference_cohorts(members: np.ndarray, n: int, seed: int = 0) -> dict[str, np.ndarray]:
-    """The two reference cohorts every synthetic cohort is framed by, ``n`` people each:
-    ``"independent sites"`` (:func:`independent_sites` at the members' frequencies) and
-    ``"copy of members"`` (:func:`resample_people`)."""
-    return {"independent sites": independent_sites(members, n, seed),
-            "copy of members": resample_people(members, n, seed)}
-
-
 def own_distances(d: np.ndarray) -> np.ndarray:
     """Each person's distance to the closest other person of the same cohort (what AATS
     compares with): pass a real cohort's to :func:`cohort_comparison` as ``own`` to compute it

@@ -192,8 +192,8 @@ def test_dp_transformers_beside_opacus(run, settings):
     assert table["q"].between(0, 1).all() and (table["noise σ"] > 0).all() and (table["steps"] > 0).all()
     assert table["variants per person"].tolist() == [3.0, 4.0] and table["AF r (holdout)"].tolist() == [0.5, 0.25]
     assert ch04.trainer_comparison(trained, {}, look) is None
-    assert "not compared" in ch04.format_comparison(None).iloc[0, 0]  # dp_transformers_epsilon=None
-    assert list(ch04.format_comparison(table).columns) == ["Opacus (this book's loop)",
+    assert "not compared" in ch04.format_trainer_comparison(None).iloc[0, 0]  # dp_transformers_epsilon=None
+    assert list(ch04.format_trainer_comparison(table).columns) == ["Opacus (this book's loop)",
                                                          "dp-transformers (compatibility layer)"]
     accountants = ch04.accountant_table(everything).set_index("model")
     assert list(accountants.index) == [name, "gpt2-eps8"]

@@ -185,7 +185,7 @@ def utility_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def evaluated(utility_run):
-    return chapter.evaluate(utility_run, seed=0, k=5, n_boot=30)
+    return chapter.evaluate_cohorts(utility_run, seed=0, k=5, n_boot=30)
 
 
 def test_the_catalogue_reads_every_cohort_from_its_name(utility_run):
@@ -230,7 +230,7 @@ def test_the_seed_level_table_reads_back_as_it_was_written(utility_run, evaluate
 
 
 def test_same_seed_same_table(utility_run, evaluated):
-    again = chapter.evaluate(utility_run, seed=0, k=5, n_boot=30)["table"]
+    again = chapter.evaluate_cohorts(utility_run, seed=0, k=5, n_boot=30)["table"]
     pd.testing.assert_frame_equal(again, evaluated["table"])
 
 
@@ -317,7 +317,7 @@ def test_bcftools_stats_beside_the_real_holdout(utility_run):
 
 def test_bad_requests_are_refused_before_work(utility_run, tmp_path):
     with pytest.raises(ValueError, match="not-a-cohort"):
-        chapter.evaluate(utility_run, cohorts=["not-a-cohort"])
+        chapter.evaluate_cohorts(utility_run, cohorts=["not-a-cohort"])
     with pytest.raises(FileNotFoundError, match="no synthetic cohort"):
         chapter.catalogue(tmp_path)
 
@@ -333,7 +333,7 @@ def test_without_public_people_the_population_metrics_are_empty(tmp_path):
     n = len(artefacts.load_splits(run)["holdout"])
     members = [list(v) for v in artefacts.split_profiles(run, "train")["variants"]]
     experiments.write_synthetic(run, "mingpt-eps8", members[:n], panel, {"summary": {}})
-    result = chapter.evaluate(run, n_boot=10, k=3)
+    result = chapter.evaluate_cohorts(run, n_boot=10, k=3)
     v = result["table"].set_index(["cohort", "metric"])["value"]
     assert np.isnan(v["mingpt-eps8", "tstr"]) and np.isnan(v["mingpt-eps8", "fst"])
     assert v["mingpt-eps8", "exact_copies"] == 1.0 and v["mingpt-eps8", "af_r"] > 0.5

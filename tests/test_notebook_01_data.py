@@ -44,7 +44,7 @@ def test_chapter_keeps_logic_in_lib():
     assert "def " not in source and "alt.Chart" not in source and "lambda" not in source
     for call in ("chapter.prepare_with(", "figures.glue_numbers(chapter.numbers(prepared))", "chapter.summary_table(",
                  "chapter.repairs_markdown(", "chapter.split_table(", "chapter.coverage_table(",
-                 "chapter.example_profile(", "chapter.profile_lengths(", "chapter.written_files(",
+                 "chapter.example_profile(", "chapter.profile_length_table(", "chapter.written_files(",
                  "stats.compare_with_reference_file("):
         assert call in source, call
     assert "from lib import ch01_data as chapter" in source

@@ -515,7 +515,8 @@ def test_the_suite_frames_a_cohort_by_its_references():
     real = people(150, 600, seed=22, p=p, linked=0.5)
     members, holdout = real[:90], real[90:]
     positions = np.arange(1, 601) * 500
-    cohorts = popgen.reference_cohorts(members, 60, seed=1)
+    cohorts = {"independent sites": popgen.independent_sites(members, 60, 1),
+               "copy of members": popgen.resample_people(members, 60, 1)}
     cohorts["new people"] = people(60, 600, seed=23, p=p, linked=0.5)
     table = popgen.cohort_comparison(holdout, members, cohorts, positions, k=1, n_boot=30)
     assert set(table["cohort"]) == set(cohorts) and not table["value"].isna().any()

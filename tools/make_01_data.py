@@ -206,7 +206,7 @@ md("""## The profiles
 This is what a language model reads: one line of records per person. Here are the first
 records of one non-member's sparse profile, and the lengths of both representations."""),
 code("""print(chapter.example_profile(run))
-chapter.profile_lengths(run, cohort.n_sites)""", metadata={"tags": ["hide-input"]}),
+chapter.profile_length_table(run, cohort.n_sites)""", metadata={"tags": ["hide-input"]}),
 md("""## What this chapter wrote
 
 Later chapters read only these files (and never recompute them). The manifest records each

@@ -246,7 +246,7 @@ cohorts = chapter.synthesize_private(run, sampled, experiments.holdout_size(run)
 look = experiments.record_first_look(run, cohorts, chapter=chapter.CHAPTER, metrics_name="04_dp_synthetic",
                               params={"seed": seed, "grid": grid, "choose_decoding": choose_decoding, **sampling})
 comparison = chapter.trainer_comparison(trained, compared, look)
-chapter.format_comparison(comparison)""", metadata={"tags": ["hide-input"]}),
+chapter.format_trainer_comparison(comparison)""", metadata={"tags": ["hide-input"]}),
 md("""## How the private models are sampled
 
 Sampling is post-processing: how a private model's cohort is drawn from it spends no privacy,

@@ -114,7 +114,7 @@ defines every metric):
   on the real holdout;
 - **variants per person**."""),
 code("""started = time.perf_counter()
-result = chapter.evaluate(run, seed=seed, k=ld_neighbours, n_boot=n_boot, cohorts=cohorts)
+result = chapter.evaluate_cohorts(run, seed=seed, k=ld_neighbours, n_boot=n_boot, cohorts=cohorts)
 seconds = time.perf_counter() - started
 chapter.wide_table(result["seeds"])""", metadata=HIDE),
 md("""The reference rows show what each number can be. Real people never trained on reach an
