@@ -312,9 +312,9 @@ chapter.format_realism_goals(goals)""", metadata=HIDE),
 md("""Goals met, per budget: {glue:text}`realism_met`. Three levers are in the runs above.
 Every model reads the person's population tag after the start token, and synthetic people are
 prompted with tags in the public people's proportions (chapter 03). Without privacy the tag is
-what gives the models their population structure (in a run of this profile without tags the
-non-private models' TSTR was lower and their Fst a third to two thirds of what it is here);
-under DP-SGD the private models barely learn it, as their `tag agreement` above shows. Two levers cost no privacy: the
+what gives the models their population structure (an earlier run of this profile without
+tags, not this run, gave the non-private models a lower TSTR and Fst); under DP-SGD the
+private models barely learn it, as their `tag agreement` above shows. Two levers cost no privacy: the
 decoding temperature and a prior from a model trained on public people only, mixed into the
 private model's next-token distribution (chapter 04). They bring the private models' genotypes
 at rare sites from several times the real count towards it and lower the linear two-sample AUC,
