@@ -6,7 +6,7 @@ On a run the book has built (``make book``): the target's training time (the sum
 recorded epoch times, a diagnostic), then, timed side by side in this process, training
 one reference model from scratch on half of the public people (as
 :func:`lib.ch06_privacy.train_references` does, not saved), scoring every candidate and
-every public person with the target and the reference (:func:`lib.mia.sequence_signals`),
+every public person with the target and the reference (:func:`lib.evaluation.mia.sequence_signals`),
 training one *online* reference model on half of the public people and candidates (as
 :func:`lib.ch06_privacy.train_online_references` does, from where the target starts) and
 scoring with it, and fitting and evaluating every attack of the chapter on those scores. Prints seconds per
@@ -24,9 +24,12 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lib import artefacts, experiments, mia, models, profiles, training  # noqa: E402
+from lib.runs import artefacts, experiments  # noqa: E402
+from lib.evaluation import mia
+from lib.lm import models, training
+from lib.core import profiles
 from lib import ch06_privacy as chapter  # noqa: E402
-from lib import tokenization as tk  # noqa: E402
+from lib.lm import tokenization as tk  # noqa: E402
 
 
 def main(argv=None) -> None:

@@ -1,19 +1,19 @@
-"""The private baselines (lib.baselines) on a run's real members: seconds per release and
+"""The private baselines (lib.dp.baselines) on a run's real members: seconds per release and
 how close each comes to real people, at every ε of the profile's grid, beside the
 non-private reference drawn at the members' exact frequencies. Private independent sites
-and MST (:func:`lib.baselines.mst`, whose rows add the share of its tree's edges that join
+and MST (:func:`lib.dp.baselines.mst`, whose rows add the share of its tree's edges that join
 neighbouring sites: linkage lives there, and a random tree on d sites has about 2 of d).
 
     python bench/bench_baselines.py [--run data/runs/quick] [--seeds 3]
 
 For each ε of the run's profile grid and each seed: private independent sites
-(:func:`lib.baselines.private_independent_sites`, members = the run's training split, the
+(:func:`lib.dp.baselines.private_independent_sites`, members = the run's training split, the
 contribution bound from its public people) writes as many people as the validation split;
 the table gives the contribution bound k, the noise multiplier σ and the noise's standard
 deviation per count, the accountant's ε, the seconds (release and sampling), and the
 allele-frequency correlation with the validation people (Pearson r of per-site ALT
 frequencies, the utility chapter's AF r). The last row is the non-private "independent
-sites" reference of the utility chapter (:func:`lib.popgen.independent_sites`, the members'
+sites" reference of the utility chapter (:func:`lib.genetics.popgen.independent_sites`, the members'
 exact frequencies) on the same sites. The issue's budget: every baseline at every ε within
 3 minutes of the quick book.
 """
@@ -28,7 +28,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib import artefacts, baselines, popgen, profiles, profiletext  # noqa: E402
+from lib.runs import artefacts  # noqa: E402
+from lib.dp import baselines
+from lib.genetics import popgen
+from lib.core import profiles
+from lib.genomes import profiletext
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ setting here spends privacy.
 For each model and each sampling setting, as many people as the validation split,
 constrained to the public panel's grammar exactly as the chapters sample: the seconds, the
 allele-frequency r, the linear two-sample AUC on dosages and on four numbers per person
-(:func:`lib.popgen.class_two_sample`), heterozygous and homozygous-ALT genotypes per person
+(:func:`lib.genetics.popgen.class_two_sample`), heterozygous and homozygous-ALT genotypes per person
 at rare sites (below 5% among the validation people) and variants per person, each beside
 the validation people's own values (a second draw of real people: the members, as many).
 """
@@ -24,8 +24,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib import artefacts, generation, models, popgen, profiletext  # noqa: E402
-from lib import tokenization as tk  # noqa: E402
+from lib.runs import artefacts  # noqa: E402
+from lib.lm import generation, models
+from lib.genetics import popgen
+from lib.genomes import profiletext
+from lib.lm import tokenization as tk  # noqa: E402
 
 SETTINGS = [("T = 1 (the chapters')", 1.0, None), ("T = 0.8", 0.8, None), ("T = 0.6", 0.6, None),
             ("top-p 0.9", 1.0, 0.9)]

@@ -1,23 +1,23 @@
 """The cost of privacy per step: a DP-SGD step against a non-private one, for both families.
 
-For each model family -- the project's minGPT (:class:`lib.models.GPT`) and GPT-2
+For each model family -- the project's minGPT (:class:`lib.lm.models.GPT`) and GPT-2
 (``transformers.GPT2LMHeadModel``) -- built with the ``quick`` profile's sizes (or
 another profile's), prints the median seconds of one *private* training step divided by
 the median seconds of one *non-private* step, both measured in the same process, and
 the peak memory of each. Target: DP / non-DP <= 1.2x for both families. Not a test;
 nothing is asserted.
 
-**What one step is.** Exactly what :func:`lib.training.train` does per batch:
+**What one step is.** Exactly what :func:`lib.lm.training.train` does per batch:
 
 * non-private: ``zero_grad``, forward (``input_ids`` positional, ``attention_mask`` and
-  ``position_ids`` keywords, the token-weighted :func:`lib.models.lm_loss`, through
+  ``position_ids`` keywords, the token-weighted :func:`lib.lm.models.lm_loss`, through
   ``training._forward_loss``), ``backward``, ``clip_grad_norm_`` (the profile's
-  ``train_grad_clip``), AdamW step (:func:`lib.training.make_optimizer`), scheduler step;
+  ``train_grad_clip``), AdamW step (:func:`lib.lm.training.make_optimizer`), scheduler step;
 * private: the same model, optimizer and scheduler made private by
-  :func:`lib.privacy.make_private` (``noise_multiplier=1.0``, ``max_grad_norm=1.0``, and
+  :func:`lib.dp.privacy.make_private` (``noise_multiplier=1.0``, ``max_grad_norm=1.0``, and
   the ``grad_sample_mode`` it picks: ``"ew"`` for both families, GPT-2's ``Conv1D``
   layers turned into ``nn.Linear`` for it), then ``zero_grad``, forward with the
-  per-sequence loss (:func:`lib.training.sequence_loss`), ``backward`` (per-sample
+  per-sequence loss (:func:`lib.lm.training.sequence_loss`), ``backward`` (per-sample
   gradients), and the ``DPOptimizer``'s step: per-sample clipping (through the project's
   ``ClippingMonitor``), Gaussian noise, AdamW; no global clip, as in ``train``.
 
@@ -57,7 +57,7 @@ parameters x 4 bytes = 24 MB). On CUDA it reports ``torch.cuda.max_memory_alloca
 over the steps instead (both columns). ``--no-memory`` skips this.
 
 **grad_sample_mode alternatives.** ``--modes`` lists the Opacus modes to time for every
-family, ``auto`` being the one ``make_private`` picks (``lib.grad_samplers.
+family, ``auto`` being the one ``make_private`` picks (``lib.dp.grad_samplers.
 grad_sample_mode``); any other mode is forced by substituting that function for the
 duration of ``make_private`` (the GPT-2 ``Conv1D`` sampler is registered all the same).
 E.g. ``--modes auto,hooks,functorch`` checks the claim that ``"ew"`` is the fastest on
@@ -95,8 +95,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib import grad_samplers, models, privacy, training  # noqa: E402
-from lib.profiles import get_profile  # noqa: E402
+from lib.dp import grad_samplers, privacy  # noqa: E402
+from lib.lm import models, training
+from lib.core.profiles import get_profile  # noqa: E402
 
 # about the variant tokenizer of the quick panel: 1,000 site tokens, genotypes, specials
 VOCAB = {"vocab_size": 1_100, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
@@ -130,7 +131,7 @@ class Setting:
 
 @contextlib.contextmanager
 def forced_mode(mode: str):
-    """Make ``lib.privacy.make_private`` use ``mode`` (``"auto"``: its own choice)."""
+    """Make ``lib.dp.privacy.make_private`` use ``mode`` (``"auto"``: its own choice)."""
     if mode == "auto":
         yield
         return
@@ -354,12 +355,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--memory-steps", type=int, default=3, help="steps after warm-up in each memory run")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    parser.add_argument("--device", default=None, help="default: lib.training.select_device()")
+    parser.add_argument("--device", default=None, help="default: lib.lm.training.select_device()")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)  # as lib.training.train does
+    torch.use_deterministic_algorithms(True, warn_only=True)  # as lib.lm.training.train does
     warnings.filterwarnings("ignore")  # Opacus' and transformers' notices, once per configuration
     if args.child is not None:
         print(json.dumps(child(json.loads(args.child))))
@@ -394,7 +395,7 @@ def main(argv: list[str] | None = None) -> None:
         setting = Setting(args.profile, length, device)
         rows = [row for family in args.families.split(",") for row in compare(family, modes, setting, args)]
         print_table(length, rows)
-    print("\n* the grad_sample_mode lib.privacy.make_private picks for the family; round ratios: the "
+    print("\n* the grad_sample_mode lib.dp.privacy.make_private picks for the family; round ratios: the "
           "smallest and largest ratio of the per-round block medians")
     print(f"target: DP s/step / non-DP s/step <= {TARGET}x for both families")
     print(f"bench took {time.perf_counter() - started:.0f} s")

@@ -5,7 +5,7 @@ untrained (the speed does not depend on the weights), samples a batch of sequenc
 fixed length -- the end token is never drawn, so every sequence runs to the full length --
 once with ``use_cache=True`` (each step feeds only the newest token) and once with
 ``use_cache=False`` (each step feeds the whole prefix again; GPT-2 both ways through
-:func:`lib.models.gpt2_decode`, which computes the output head for the last position
+:func:`lib.lm.models.gpt2_decode`, which computes the output head for the last position
 only), and prints generated tokens per second and the ratio, side by side, at lengths
 typical of the ``quick`` profile's sparse profiles and at a longer one. Not a test;
 nothing is asserted.
@@ -31,8 +31,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib import generation, models, training  # noqa: E402
-from lib.profiles import get_profile  # noqa: E402
+from lib.lm import generation, models, training  # noqa: E402
+from lib.core.profiles import get_profile  # noqa: E402
 
 # about each family's tokenizer on the quick panel: the minGPT's record tokenizer (998 sites x
 # 3 phased genotypes + specials), GPT-2's variant tokenizer (site tokens, genotypes, specials)

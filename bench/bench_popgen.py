@@ -1,4 +1,4 @@
-"""The utility metrics of lib.popgen on a cohort the size of 1000 Genomes: time and memory,
+"""The utility metrics of lib.genetics.popgen on a cohort the size of 1000 Genomes: time and memory,
 and the time scikit-allel takes for the same metric where it computes one.
 
     python bench/bench_popgen.py [--people 2504] [--sites 10000] [--k 20] [--seed 0]
@@ -6,13 +6,13 @@ and the time scikit-allel takes for the same metric where it computes one.
 Builds a real and a synthetic dosage matrix of ``--people`` x ``--sites`` (haplotypes with
 linkage between neighbouring sites, allele frequencies of a neutral spectrum; the synthetic
 cohort is a second draw of the same population), then times each metric of
-:mod:`lib.popgen` comparing them -- allele-frequency agreement, neighbour r² and LD decay
+:mod:`lib.genetics.popgen` comparing them -- allele-frequency agreement, neighbour r² and LD decay
 (``--k`` neighbours), PCA fit on the real people and projection of both, heterozygosity,
 closest-record distances to the real cohort, AATS, KING kinship of every synthetic person
 to every real one, the Hardy-Weinberg exact test at every site, Weir-Cockerham Fst, the
 classifier two-sample test -- and prints seconds per metric, the total, and the peak resident memory
 of the process (``VmHWM``); then the utility chapter's whole suite for one cohort as the
-chapter runs it (:func:`lib.utility.cohort_metrics`: every metric with its bootstrap
+chapter runs it (:func:`lib.evaluation.utility.cohort_metrics`: every metric with its bootstrap
 intervals, against ``--people`` holdout people and as many members, populations inferred
 by a classifier fit on a tenth as many labelled public people). The issue's target: the
 whole suite under 60 s on 2 cores. Last, the classifier two-sample test's two kinds side by
@@ -23,9 +23,9 @@ the ratio, and each one's AUC against a second draw of the population and agains
 independent sites.
 
 Where scikit-allel (pinned in requirements-nodeps.lock) computes the same thing, it runs
-right after lib.popgen in the same process on the same people, from ``GenotypeArray``
+right after lib.genetics.popgen in the same process on the same people, from ``GenotypeArray``
 objects of the same calls (built before the clock starts, as the dosage matrices are), and
-the table adds its seconds, the ratio allel seconds / popgen seconds (above 1: lib.popgen
+the table adds its seconds, the ratio allel seconds / popgen seconds (above 1: lib.genetics.popgen
 is faster) and the largest difference between the two results relative to the largest
 value (after the documented conventions below are accounted for):
 
@@ -35,8 +35,8 @@ value (after the documented conventions below are accounted for):
   tried), squared, then the same mean absolute difference;
 * PCA: ``allel.pca`` (``scaler='patterson'``, an exact SVD) on the real people's
   segregating sites, ``model.transform`` of both cohorts; scikit-allel divides by
-  sqrt(p(1-p)) and lib.popgen by sqrt(2p(1-p)), so its coordinates are sqrt(2) times
-  lib.popgen's (compared after that and each component's sign);
+  sqrt(p(1-p)) and lib.genetics.popgen by sqrt(2p(1-p)), so its coordinates are sqrt(2) times
+  lib.genetics.popgen's (compared after that and each component's sign);
 * heterozygosity: each synthetic person's observed share (``GenotypeArray.is_het``) and
   ``allel.heterozygosity_expected`` at the real frequencies, averaged over sites;
 * Weir-Cockerham Fst: ``allel.weir_cockerham_fst``, a, b and c summed over sites and alleles;
@@ -59,7 +59,8 @@ import numpy as np
 import sklearn.ensemble  # noqa: F401  (the boosted two-sample test's trees, imported before any clock starts)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lib import popgen, utility  # noqa: E402
+from lib.genetics import popgen  # noqa: E402
+from lib.evaluation import utility
 
 
 def cohort(n: int, n_sites: int, p: np.ndarray, rng: np.random.Generator, linked: float = 0.8) -> np.ndarray:
@@ -78,7 +79,7 @@ def genotype_array(d: np.ndarray) -> allel.GenotypeArray:
 
 def allel_neighbour_r2(g: allel.GenotypeArray, k: int) -> np.ndarray:
     """r² of each site with each of its next ``k`` sites by ``allel.rogers_huff_r``, in the
-    order of :func:`lib.popgen.neighbour_r2`'s rows (by step, then site): window by window
+    order of :func:`lib.genetics.popgen.neighbour_r2`'s rows (by step, then site): window by window
     of ``k`` sites and the ``k`` after them."""
     n_alt = g.to_n_alt()
     m = len(n_alt)
@@ -93,7 +94,7 @@ def allel_neighbour_r2(g: allel.GenotypeArray, k: int) -> np.ndarray:
 
 
 def allel_ld_difference(a: allel.GenotypeArray, b: allel.GenotypeArray, k: int) -> float:
-    """:func:`lib.popgen.ld_difference` with scikit-allel's r²."""
+    """:func:`lib.genetics.popgen.ld_difference` with scikit-allel's r²."""
     ra, rb = allel_neighbour_r2(a, k), allel_neighbour_r2(b, k)
     ok = ~np.isnan(ra) & ~np.isnan(rb)
     return float(np.abs(ra[ok] - rb[ok]).mean()) if ok.any() else float("nan")
@@ -130,7 +131,7 @@ def relative_difference(ours, theirs) -> float:
 
 
 def pca_difference(ours: list[np.ndarray], theirs: list[np.ndarray]) -> float:
-    """:func:`relative_difference` of the coordinates, lib.popgen's times sqrt(2) and each
+    """:func:`relative_difference` of the coordinates, lib.genetics.popgen's times sqrt(2) and each
     component's sign matched to scikit-allel's."""
     sign = np.sign((ours[0] * theirs[0]).sum(axis=0))
     return max(relative_difference(o * np.sqrt(2) * sign, t) for o, t in zip(ours, theirs))
@@ -212,7 +213,7 @@ def main(argv=None) -> None:
         if name.startswith("allele frequencies"):
             row(*frequencies_alone)
     print(f"{'whole suite':<46} {total:>8.2f}  (target < 60 s); peak memory {peak_mb():,.0f} MB")
-    print("allel/ours: scikit-allel's seconds over lib.popgen's for the same result (above 1: lib.popgen is "
+    print("allel/ours: scikit-allel's seconds over lib.genetics.popgen's for the same result (above 1: lib.genetics.popgen is "
           "faster); max rel diff: the largest difference between the two results over the largest value")
     # the utility chapter's suite for one cohort, as it runs it: every metric above with its
     # bootstrap intervals, plus LD decay against the real curve, the spectrum, near copies,
@@ -229,7 +230,7 @@ def main(argv=None) -> None:
     _, seconds = timed(lambda: utility.cohort_metrics("synthetic", synthetic, None, inputs, k=args.k))
     label = "utility chapter's suite, one cohort"
     print(f"{label:<46} {seconds:>8.2f}  (target < 60 s; n_boot=200; "
-          f"lib.utility.cohort_metrics against {args.people:,} holdout and {args.people:,} members); "
+          f"lib.evaluation.utility.cohort_metrics against {args.people:,} holdout and {args.people:,} members); "
           f"peak memory {peak_mb():,.0f} MB")
     # the two-sample test's two kinds at the quick book's size: a second draw of the same
     # population, and independent sites at another draw's frequencies (no linkage)

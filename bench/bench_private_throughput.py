@@ -6,10 +6,10 @@ On the run directory's real members (the data and tokenization chapters must hav
 ``make book`` or ``python -m lib.book --profile quick --chapters 01,02``), trains each
 family privately for one epoch of Poisson batches (noise multiplier 1, clipping bound 1,
 the profile's batch size and physical batch; the accountant's noise search is skipped, it
-is not training) through the book's own path -- :func:`lib.privacy.make_private` and
-:func:`lib.training.train` -- once with the quick profile's settings **before** (both
+is not training) through the book's own path -- :func:`lib.dp.privacy.make_private` and
+:func:`lib.lm.training.train` -- once with the quick profile's settings **before** (both
 families on the variant tokenizer, a learned table of 2,048 positions, untied embeddings)
-and once **now** (:data:`lib.artefacts.MAIN_TOKENIZERS`: the minGPT on one-token records with
+and once **now** (:data:`lib.runs.artefacts.MAIN_TOKENIZERS`: the minGPT on one-token records with
 fixed sinusoidal positions and tied embeddings; a context sized from the public people for
 both). The configurations take turns, the order reversed every other round, so that drift
 in the machine's load falls on both alike.
@@ -33,8 +33,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lib import artefacts, experiments, models, privacy, profiles, rundir, training  # noqa: E402
-from lib import tokenization as tk  # noqa: E402
+from lib.runs import artefacts, experiments  # noqa: E402
+from lib.lm import models, training
+from lib.dp import privacy
+from lib.core import profiles, rundir
+from lib.lm import tokenization as tk  # noqa: E402
 from tune_dp import BEFORE  # noqa: E402  (the quick profile's settings before issue 10)
 
 

@@ -1,12 +1,12 @@
-"""Training independent models one after another or side by side: what lib.parallel buys.
+"""Training independent models one after another or side by side: what lib.core.parallel buys.
 
 The book trains many small models that do not depend on each other (every ε and training
 seed of the grid, the attacker's reference models). This bench trains the same jobs three
 ways on this machine, in one run so that all three see the same machine:
 
 1. one after another, each with every core's thread (torch's default);
-2. one after another, each with one thread (what a job of :mod:`lib.parallel` gets);
-3. side by side, ``workers`` jobs at a time, each with one thread (:func:`lib.parallel.run_jobs`).
+2. one after another, each with one thread (what a job of :mod:`lib.core.parallel` gets);
+3. side by side, ``workers`` jobs at a time, each with one thread (:func:`lib.core.parallel.run_jobs`).
 
 Each job trains a model of the profile's size (both families in turn; private jobs with
 DP-SGD at a fixed noise multiplier, as the grid's) on random token sequences as long as a
@@ -32,8 +32,9 @@ def job(family: str, private: bool, profile: str, seq_len: int, n_people: int, e
     """One training job; returns its own seconds."""
     import torch
 
-    from lib import models, privacy, training
-    from lib.profiles import get_profile
+    from lib.lm import models, training
+    from lib.dp import privacy
+    from lib.core.profiles import get_profile
 
     settings = get_profile(profile)
     g = torch.Generator().manual_seed(seed)
@@ -56,7 +57,7 @@ def main(profile: str = "quick", n_jobs: int = 4, seq_len: int = 120, n_people: 
 
     import torch
 
-    from lib import parallel
+    from lib.core import parallel
 
     jobs = [dict(family=("mingpt", "gpt2")[i % 2], private=bool((i // 2) % 2 == 0), profile=profile, seq_len=seq_len,
                  n_people=n_people, epochs=epochs, seed=i) for i in range(n_jobs)]

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lib import ch01_data, profiles, rundir  # noqa: E402
+from lib import ch01_data  # noqa: E402
+from lib.core import profiles, rundir
 from lib import ch02_tokenization as ch02  # noqa: E402
-from lib import tokenization as tk  # noqa: E402
+from lib.lm import tokenization as tk  # noqa: E402
 
 
 def main(argv=None) -> None:

@@ -19,8 +19,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib import models, training  # noqa: E402
-from lib.profiles import get_profile  # noqa: E402
+from lib.lm import models, training  # noqa: E402
+from lib.core.profiles import get_profile  # noqa: E402
 
 VOCAB = {"vocab_size": 4_104, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
 

@@ -1,12 +1,12 @@
-"""Reading genotypes: lib.vcf against pysam record by record, and the two-pass panel read.
+"""Reading genotypes: lib.genomes.vcf against pysam record by record, and the two-pass panel read.
 
 Prints ratios measured side by side in one run (not a test; nothing is asserted):
 
-1. time to read every genotype of a cohort-sized VCF with ``lib.vcf.read_vcf`` (numpy
+1. time to read every genotype of a cohort-sized VCF with ``lib.genomes.vcf.read_vcf`` (numpy
    parse of fixed-width ``a|b`` calls) divided by the time pysam takes to decode the same
    records and copy their GT tuples into an array (the obvious pysam loop);
 2. peak Python memory of choosing a 1,000-site panel (among the sites that vary among the
-   public split, :mod:`lib.panel`) from that VCF by reading it whole and then subsetting,
+   public split, :mod:`lib.genomes.panel`) from that VCF by reading it whole and then subsetting,
    against the data chapter's two-pass read (:func:`lib.ch01_data.choose_panel`: per-split
    frequencies first, then :func:`lib.ch01_data.cohort_on_panel`: only the panel's genotypes).
 
@@ -27,8 +27,9 @@ import pysam
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib import ch01_data, panel, splits  # noqa: E402
-from lib.vcf import read_vcf, sample_table  # noqa: E402
+from lib import ch01_data  # noqa: E402
+from lib.genomes import panel, splits
+from lib.genomes.vcf import read_vcf, sample_table  # noqa: E402
 
 N_SAMPLES = 2504
 
@@ -88,8 +89,8 @@ def main(n_records: int = 5000) -> None:
         ours, t_ours = timed(read_vcf, vcf)
         theirs, t_pysam = timed(read_with_pysam, vcf)
         assert np.array_equal(ours.genotypes, theirs), "the two readers disagree"
-        print(f"read every genotype: lib.vcf {t_ours:.2f} s, pysam per record {t_pysam:.2f} s "
-              f"-> lib.vcf is {t_pysam / t_ours:.1f}x faster (same genotypes)")
+        print(f"read every genotype: lib.genomes.vcf {t_ours:.2f} s, pysam per record {t_pysam:.2f} s "
+              f"-> lib.genomes.vcf is {t_pysam / t_ours:.1f}x faster (same genotypes)")
 
         groups = splits.make_splits(sample_table(vcf), 0.15, 0.15, seed=0, public_fraction=0.1)
 

@@ -23,7 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib import artefacts, book, ch06_privacy, profiles, rundir  # noqa: E402
+from lib.runs import artefacts  # noqa: E402
+from lib.book import runner as book
+from lib import ch06_privacy
+from lib.core import profiles, rundir
 
 
 def main(profile: str = "quick", run_dir: str | None = None) -> None:

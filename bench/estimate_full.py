@@ -13,7 +13,7 @@ the full profile's time is *estimated*, and every line says how:
    ``common_fraction``).
 2. **Seconds per step (measured).** One training step of each family at the full
    profile's sizes (minGPT 6 x 384, GPT-2 small 12 x 768) and batch size, non-private and
-   private (:func:`lib.privacy.make_private`, as ``bench/bench_dp.py`` builds them), on
+   private (:func:`lib.dp.privacy.make_private`, as ``bench/bench_dp.py`` builds them), on
    ``--length`` random tokens, the median of ``--steps`` steps after one warm-up step;
    then scaled linearly in tokens to the full mean length (the attention's quadratic
    term is a small part at these widths; the scaling is an estimate).
@@ -43,8 +43,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_dp import Setting, build, timed  # noqa: E402
-from lib import models  # noqa: E402
-from lib.profiles import get_profile  # noqa: E402
+from lib.lm import models  # noqa: E402
+from lib.core.profiles import get_profile  # noqa: E402
 
 #: The 1000 Genomes phase 3 release the full profile downloads.
 FULL_PEOPLE = 2_504

@@ -9,7 +9,7 @@ decoding (the holdout stays untouched):
 
 * ``calibration`` (lever 5, "spend part of ε on private counts to calibrate the model"): ten
   private numbers, the members' mean heterozygous and homozygous-ALT genotypes per person in
-  the five bins of the *public* ALT frequency (:data:`lib.popgen.AF_BIN_EDGES`), each clipped
+  the five bins of the *public* ALT frequency (:data:`lib.genetics.popgen.AF_BIN_EDGES`), each clipped
   per person at 1.5x the public people's largest, released by the Gaussian mechanism (L2
   sensitivity √10 after scaling each number by its clip) at each extra ε, composed with the
   model's DP-SGD by Opacus' PRV accountant (RDP beside it); then one logit bias per class on
@@ -23,7 +23,7 @@ decoding (the holdout stays untouched):
 * ``public``: what no member and no ε give: independent sites at the public people's
   frequencies (and at the members', not private) and the minGPT public base sampled alone.
 * ``baselines``: both private baselines at every ε with and without the public people's
-  shares in their post-processing (:func:`lib.baselines.shrink_to_public`).
+  shares in their post-processing (:func:`lib.dp.baselines.shrink_to_public`).
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lib import (artefacts, baselines, ch04_dp_training as ch04, experiments, generation, models,  # noqa: E402
                  popgen, profiles, profiletext, rundir)
-from lib import tokenization as tk  # noqa: E402
+from lib.lm import tokenization as tk  # noqa: E402
 
 DELTA = 1e-5
 

@@ -4,15 +4,15 @@
    VCF/BCF with an optional population table (``"vcf"``; the ``quick`` profile's default is
    the real 1000 Genomes chr22 panel shipped in ``data/1000g/``), or the 1000 Genomes phase 3
    chr22 release downloaded from IGSR (``"1000g"``).
-2. **Split** the people first (:mod:`lib.splits`), from the sample table alone: members
+2. **Split** the people first (:mod:`lib.genomes.splits`), from the sample table alone: members
    (``train``), ``validation``, non-members (``holdout``) and ``public``.
-3. **Choose the panel** from public information only (:mod:`lib.panel`): a site list the
+3. **Choose the panel** from public information only (:mod:`lib.genomes.panel`): a site list the
    user declares public (``panel_path``; the quick profile declares the 1000 Genomes panel
    its own site list), or the sites that vary among the public people. Which sites, their
    alleles, their common/rare labels and the phasing convention never depend on a member,
    a validation or a holdout person.
 4. **Measure what the panel costs**: the share of the members' variation on panel sites
-   and the rare member variants no model can ever write (:func:`lib.panel.coverage`; a
+   and the rare member variants no model can ever write (:func:`lib.genomes.panel.coverage`; a
    diagnostic outside the guarantee, kept in ``diagnostics/``).
 5. **Write** the run directory's ``cohort/`` (the cohort on the panel as a bgzipped,
    indexed VCF, ``populations.tsv``, ``splits.json``, the public ``panel.json``, sparse and
@@ -21,7 +21,7 @@
    and inputs reuses them.
 
 A file is read in two passes: the first keeps only per-site counts per split
-(:func:`lib.vcf.scan_frequencies`), the panel is chosen from them, and the second reads
+(:func:`lib.genomes.vcf.scan_frequencies`), the panel is chosen from them, and the second reads
 the genotypes of the panel's sites alone -- so a whole-chromosome VCF (1000 Genomes: 1.1
 million records x 2,504 people) never has to fit in memory.
 """
@@ -37,8 +37,10 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from . import artefacts, download, panel, profiletext, rundir, simulate, splits, vcf
-from .cohort import Cohort
+from .core import rundir
+from .genomes import download, panel, profiletext, simulate, splits, vcf
+from .genomes.cohort import Cohort
+from .runs import artefacts
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +121,7 @@ def open_source(source: str, *, seed: int, chromosome: str, region: str | None, 
                 populations_path: str | None, assembly: str | None, sim_samples_per_population: int,
                 sim_length: int, sources_dir: str | os.PathLike, progress: bool) -> Source:
     """The :class:`Source` of ``source`` (``"1000g"`` downloads the release once, see
-    :mod:`lib.download`)."""
+    :mod:`lib.genomes.download`)."""
     if source == "simulate":
         left, length = simulate.DEFAULT_LEFT, sim_length
         bounds = vcf.parse_region(region, vcf.normalise_chromosome(chromosome))
@@ -256,7 +258,7 @@ def prepare(run: str | os.PathLike, *, source: str = "simulate", seed: int = 42,
 def prepare_with(run: str | os.PathLike, settings: Mapping[str, Any], seed: int, *, region: str | None = None,
                  chromosome: str = "22", n_sites: int | None = None, progress: bool = False,
                  **data: Any) -> Prepared:
-    """:func:`prepare` from a profile's ``settings`` (:func:`lib.profiles.resolve`) and the
+    """:func:`prepare` from a profile's ``settings`` (:func:`lib.core.profiles.resolve`) and the
     chapter's parameters: ``n_sites`` (default the profile's; with a ``region``, every
     eligible site of the region) and the data parameters (``source``, ``vcf_path``,
     ``populations_path``, ``assembly``, ``panel_path``: :func:`data_settings`)."""
@@ -347,7 +349,7 @@ def split_table(prepared: Prepared) -> pd.DataFrame:
 
 
 def coverage_table(prepared: Prepared) -> pd.DataFrame:
-    """:func:`lib.panel.coverage`, formatted."""
+    """:func:`lib.genomes.panel.coverage`, formatted."""
     frame = prepared.coverage.copy()
     for column in ("at source sites", "on the panel"):
         frame[column] = frame[column].map("{:,}".format)

@@ -1,7 +1,7 @@
 """The tokenization chapter (``book/02_tokenization.ipynb``): four tokenizers, from public
 information only, their sequence lengths, and what a vocabulary can disclose.
 
-1. :func:`model_texts` -- every person's model text (:func:`lib.tokenization.sample_to_text`),
+1. :func:`model_texts` -- every person's model text (:func:`lib.lm.tokenization.sample_to_text`),
    sparse and dense, with the super-population tag.
 2. :func:`build_tokenizers` -- the character tokenizer (a fixed alphabet), byte-level BPE
    learned on the **public** people's texts, the variant tokenizer of the public panel
@@ -11,7 +11,7 @@ information only, their sequence lengths, and what a vocabulary can disclose.
    ``provenance.json``, and checked to decode every text it encodes back to itself.
 3. :func:`lengths` -- tokens per person, per tokenizer and profile kind.
 4. :func:`vocabulary_comparison` -- each tokenizer *recipe* built with and without a set
-   of candidate members (:func:`lib.vocab_privacy.compare_vocabularies`): the book's
+   of candidate members (:func:`lib.lm.vocab_privacy.compare_vocabularies`): the book's
    recipes (BPE on the public people, the variant tokenizer of the public panel) beside the
    dissertation's (BPE learned on the members).
 """
@@ -23,9 +23,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
-from . import artefacts, panel, profiletext, rundir
-from . import tokenization as tk
-from . import vocab_privacy as vp
+from .core import rundir
+from .genomes import panel, profiletext
+from .lm import tokenization as tk
+from .lm import vocab_privacy as vp
+from .runs import artefacts
 
 CHAPTER = "02_tokenization"
 DEFAULT_VOCAB_SIZE = 4096
@@ -103,7 +105,7 @@ def example_pieces(built: Mapping[str, Any], text: str, n_tokens: int = 14) -> s
 
 def lengths(built: Mapping[str, Any], texts: Mapping[str, Mapping[str, str]],
             run: str | os.PathLike | None = None) -> pd.DataFrame:
-    """:func:`lib.tokenization.length_table` over the dense and sparse texts. With ``run``,
+    """:func:`lib.lm.tokenization.length_table` over the dense and sparse texts. With ``run``,
     the table is saved to ``diagnostics/02_lengths.csv`` and reused while the tokenizers and
     texts are unchanged (encoding every dense profile takes most of the chapter's time; the
     reused table keeps the encoding speed measured when it was made). It is computed over
@@ -138,7 +140,7 @@ def format_lengths(table: pd.DataFrame) -> pd.DataFrame:
 
 def panel_recipe(run: str | os.PathLike, seed: int) -> Callable[[Mapping[str, Sequence[str]]], Any]:
     """The variant tokenizer as the book builds it, as a function of the people: the panel
-    chosen again (:mod:`lib.panel`, on the run's panel sites, with the people given:
+    chosen again (:mod:`lib.genomes.panel`, on the run's panel sites, with the people given:
     a declared list as it is, otherwise the sites that vary among the public people),
     then its tokenizer."""
     cohort, info = artefacts.load_cohort(run), artefacts.read_panel_json(run)
@@ -167,7 +169,7 @@ def recipes(run: str | os.PathLike, texts: Mapping[str, Mapping[str, str]], voca
 def vocabulary_comparison(run: str | os.PathLike, texts: Mapping[str, Mapping[str, str]],
                           vocab_size: int = DEFAULT_VOCAB_SIZE, seed: int = 0,
                           n_boot: int = 1000) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`lib.vocab_privacy.compare_vocabularies` of :func:`recipes` on the run's
+    """:func:`lib.lm.vocab_privacy.compare_vocabularies` of :func:`recipes` on the run's
     people (candidates: a seeded half of the members; non-members: the holdout)."""
     samples = {s: tk.text_to_sample(text).records for s, text in texts["sparse"].items()}
     return vp.compare_vocabularies(recipes(run, texts, vocab_size, seed), samples, artefacts.load_splits(run),

@@ -1,10 +1,10 @@
 """The models chapter (``book/03_models.ipynb``): train both families without privacy,
 sample a synthetic cohort from each, and take a first look at it. The training and
-sampling themselves are :mod:`lib.experiments` (shared with chapters 04 and 06); this
+sampling themselves are :mod:`lib.runs.experiments` (shared with chapters 04 and 06); this
 module holds the chapter's own steps and tables.
 
 * :func:`train_all` -- the chapter's three models: minGPT and GPT-2 on their main
-  tokenizers, and a minGPT on a text tokenizer (:func:`lib.experiments.train_model`, side
+  tokenizers, and a minGPT on a text tokenizer (:func:`lib.runs.experiments.train_model`, side
   by side);
 * :func:`training_table`, :func:`loss_frame` -- how they trained;
 * :func:`validity_table`, :func:`split_table`, :func:`numbers` -- the chapter's tables and
@@ -19,8 +19,10 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from . import artefacts, experiments, models, parallel
-from . import tokenization as tk
+from .core import parallel
+from .lm import models
+from .lm import tokenization as tk
+from .runs import artefacts, experiments
 
 CHAPTER = "03_models"
 
@@ -33,7 +35,7 @@ CHAPTER = "03_models"
 def train_all(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0,
               base_model: str | os.PathLike | None = None, text_tokenizer: str = "bpe") -> dict[str, dict[str, Any]]:
     """The chapter's models: minGPT and GPT-2 (fine-tuned from ``base_model``, by default
-    :func:`public_base`) on their main tokenizers (:data:`lib.artefacts.MAIN_TOKENIZERS`),
+    :func:`public_base`) on their main tokenizers (:data:`lib.runs.artefacts.MAIN_TOKENIZERS`),
     a minGPT on the other record tokenizer (two tokens per record when the main one writes
     one, and the other way round), and a minGPT on ``text_tokenizer`` (whose longer
     sequences get the profile's ``text_model_epochs``). Every minGPT starts where
@@ -47,7 +49,7 @@ def train_all(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0
                                                                        base_model=base_model)),
                 ("mingpt", other, experiments.model_start(run, "mingpt", other, settings, seed=seed)),
                 ("mingpt", text_tokenizer, experiments.model_start(run, "mingpt", text_tokenizer, settings, seed=seed))]
-    # the models side by side (lib.parallel), the longest first; the loop below loads them
+    # the models side by side (lib.core.parallel), the longest first; the loop below loads them
     jobs = [dict(run=str(run), family=family, tokenizer_name=tokenizer_name, settings=dict(settings), seed=seed,
                  base_model=str(base_dir) if base_dir is not None else None)
             for family, tokenizer_name, base_dir in sorted(plan, key=lambda p: p[1] != text_tokenizer)]
@@ -65,7 +67,7 @@ def train_all(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0
 
 def train_job(run: str, family: str, tokenizer_name: str, settings: Mapping[str, Any], seed: int,
               base_model: str | None, **train_overrides: Any) -> str:
-    """:func:`train_model` as a job of :func:`lib.parallel.run_jobs`; returns the model's name."""
+    """:func:`train_model` as a job of :func:`lib.core.parallel.run_jobs`; returns the model's name."""
     return experiments.train_model(run, family, tokenizer_name, settings, seed=seed, base_model=base_model,
                        **train_overrides)[2].name
 
@@ -98,7 +100,7 @@ def loss_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def validity_table(cohorts: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
-    """Records by fault per cohort (:func:`lib.generation.validity_summary`), formatted."""
+    """Records by fault per cohort (:func:`lib.lm.generation.validity_summary`), formatted."""
     rows = []
     for label, made in cohorts.items():
         v = made["validity"]

@@ -2,24 +2,24 @@
 the same model and training settings for every ε, what each private run spent, and the
 same GPT-2 fine-tuned through dp-transformers beside the Opacus path.
 
-* :func:`train_private` -- DP-SGD (:func:`lib.privacy.make_private`: Poisson sampling, the
+* :func:`train_private` -- DP-SGD (:func:`lib.dp.privacy.make_private`: Poisson sampling, the
   noise calibrated to a target ε, per-sample clipping) through the loop of
-  :func:`lib.training.train`, on the *train* split, validated on the *validation* split,
+  :func:`lib.lm.training.train`, on the *train* split, validated on the *validation* split,
   saved to ``models/<family>-eps<eps>/`` with ``privacy.json`` (the training history goes
   to ``diagnostics/``: it is computed on the members without noise); reused when its
   inputs and settings are unchanged. GPT-2 is fine-tuned privately from the same base as
   the non-private GPT-2 (by default the base pre-trained on the public people).
 * :func:`train_grid` -- every ε of the grid for one family. ``inf`` is the non-private
-  model of the models chapter (:func:`lib.experiments.train_model`, same sizes, same
+  model of the models chapter (:func:`lib.runs.experiments.train_model`, same sizes, same
   optimiser, learning rate, batch size and epochs); the private models differ from it only
   by what DP-SGD adds -- Poisson batches, per-sample clipping, noise -- and from each other
   only by the noise multiplier. (The dissertation changed the model size along with ε,
   which confounds the two.)
 * :func:`train_dp_transformers` -- GPT-2 at one budget through the dp-transformers trainer
-  (:func:`lib.dp_transformers_compat.fit`: the library the dissertation used, on today's
+  (:func:`lib.dp.dp_transformers_compat.fit`: the library the dissertation used, on today's
   libraries), same data, base, ε, δ and optimisation, saved to
   ``models/gpt2-dptransformers-eps<eps>/``.
-* :func:`release_baselines` -- the private baselines (:mod:`lib.baselines`: private
+* :func:`release_baselines` -- the private baselines (:mod:`lib.dp.baselines`: private
   independent sites and MST) on the same members, at the same δ, every ε of the grid and
   every training seed: "what the budget buys" without a language model, their cohorts
   written by the same VCF writer into ``synthetic/<mechanism>-eps<eps>.vcf.gz`` and their
@@ -48,9 +48,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import artefacts, baselines, budget, dp_transformers_compat, evidence, experiments, generation, models
-from . import parallel, popgen, privacy, profiletext, rundir, training
-from . import tokenization as tk
+from .core import parallel, rundir
+from .genomes import profiletext
+from .genetics import popgen
+from .lm import generation, models, training
+from .lm import tokenization as tk
+from .dp import baselines, budget, dp_transformers_compat, privacy
+from .evaluation import evidence
+from .runs import artefacts, experiments
 
 CHAPTER = "04_dp_training"
 # Bumped when the private training path changes what it computes or how (it goes into every
@@ -121,7 +126,7 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
                   chapter: str = CHAPTER) -> tuple[torch.nn.Module, dict, Path, dict]:
     """Train (or reuse) the private ``family`` model at ``target_epsilon=epsilon`` on the
     run's train split with ``tokenizer_name`` (the family's main tokenizer by default,
-    :data:`lib.artefacts.MAIN_TOKENIZERS`); ``epsilon=inf`` is the *clip-only* run
+    :data:`lib.runs.artefacts.MAIN_TOKENIZERS`); ``epsilon=inf`` is the *clip-only* run
     (:data:`CLIP_ONLY`: the same Poisson batches and per-sample clipping, noise multiplier
     0, no guarantee). Returns the (unwrapped) model, its history, its directory and its
     ``privacy.json`` record.
@@ -180,11 +185,11 @@ def train_grid(run: str | os.PathLike, family: str, epsilons: Sequence[float], s
                seed: int = 0, base_model: str | os.PathLike | None = None, progress: bool = False,
                seed_index: int = 0) -> dict[str, dict[str, Any]]:
     """Every ε of ``epsilons`` (``inf`` included or not) for ``family``, trained with
-    training seed ``seed_index`` (:func:`lib.artefacts.training_seed`: the random seed
+    training seed ``seed_index`` (:func:`lib.runs.artefacts.training_seed`: the random seed
     ``seed + seed_index`` for the initial weights, the batches and the noise; the models are
-    named with ``-seed<k>`` beyond the first, :func:`lib.artefacts.model_name`): a mapping
+    named with ``-seed<k>`` beyond the first, :func:`lib.runs.artefacts.model_name`): a mapping
     model name -> ``{"epsilon", "family", "model", "history", "directory", "privacy",
-    "tokenizer", "seed"}`` (``privacy`` None for ``inf``, :func:`lib.experiments.train_model`'s
+    "tokenizer", "seed"}`` (``privacy`` None for ``inf``, :func:`lib.runs.experiments.train_model`'s
     model)."""
     out: dict[str, dict[str, Any]] = {}
     tokenizer = artefacts.main_tokenizer(family)
@@ -214,7 +219,7 @@ def train_grid(run: str | os.PathLike, family: str, epsilons: Sequence[float], s
 def train_one(run: str, family: str, epsilon: float, variant: str, settings: Mapping[str, Any], seed: int,
               base_model: str | None, seed_index: int) -> str:
     """One model of the grid (``variant`` ``""`` or :data:`CLIP_ONLY`), as
-    :func:`train_grid` trains it (a job of :func:`lib.parallel.run_jobs`); returns its name."""
+    :func:`train_grid` trains it (a job of :func:`lib.core.parallel.run_jobs`); returns its name."""
     tokenizer = artefacts.main_tokenizer(family)
     rng_seed = artefacts.training_seed(seed, seed_index)
     name = artefacts.model_name(family, tokenizer, epsilon, variant=variant, seed=seed_index)
@@ -237,7 +242,7 @@ def seed_count(settings: Mapping[str, Any], n_seeds: int | None = None) -> int:
 def train_all(run: str | os.PathLike, grid: Sequence[float], settings: Mapping[str, Any], seed: int = 0,
               base_model: str | os.PathLike | None = None, n_seeds: int | None = None) -> dict[str, dict[str, Any]]:
     """:func:`train_grid` for both families and every training seed (:func:`seed_count`:
-    the profile's ``n_seeds``), each family from where :func:`lib.experiments.family_base`
+    the profile's ``n_seeds``), each family from where :func:`lib.runs.experiments.family_base`
     says (GPT-2 from ``base_model``, by default the public base of the models chapter; the
     minGPT from scratch unless the profile says ``mingpt_base``): every ε and every seed of
     a family starts from the same public weights (the base is public input, like the
@@ -247,7 +252,7 @@ def train_all(run: str | os.PathLike, grid: Sequence[float], settings: Mapping[s
     with parallel.job_threads():
         base = experiments.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
         mingpt_base = experiments.family_base(run, "mingpt", settings, seed=seed)
-    # every model of the grid trains as its own job, side by side (lib.parallel); the loop
+    # every model of the grid trains as its own job, side by side (lib.core.parallel); the loop
     # below then finds each one current and loads it
     jobs = [dict(run=str(run), family=family, epsilon=float(epsilon), variant=variant, settings=dict(settings),
                  seed=seed, base_model=str(start) if start is not None else None, seed_index=index)
@@ -285,7 +290,7 @@ def compare_trainers(run: str | os.PathLike, trained: Mapping[str, Mapping[str, 
 def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapping[str, Any], seed: int = 0,
                           base_model: str | os.PathLike | None = None) -> dict[str, Any]:
     """GPT-2 fine-tuned privately at ``epsilon`` through the dp-transformers trainer
-    (:func:`lib.dp_transformers_compat.fit`) from the same base, on the same members, with
+    (:func:`lib.dp.dp_transformers_compat.fit`) from the same base, on the same members, with
     the same δ, clipping bound, optimiser, schedule, batch and epochs as
     :func:`train_private`; saved (or reused) as ``models/gpt2-dptransformers-eps<eps>/``.
     Returns ``{"epsilon", "family", "model", "history", "directory", "privacy"}``."""
@@ -328,7 +333,7 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
 
 def synthesize_private(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]], n_samples: int,
                        seed: int = 0, **sampling: Any) -> dict[str, dict[str, Any]]:
-    """The cohorts of every model this chapter trained (:func:`lib.experiments.synthesize_all`:
+    """The cohorts of every model this chapter trained (:func:`lib.runs.experiments.synthesize_all`:
     constrained and unconstrained for the first training seed, constrained only for the
     others), and the non-private first-seed models' cohorts as the models chapter wrote them."""
     mine = {name: item for name, item in trained.items() if item["privacy"] is not None or item.get("seed", 0)}
@@ -368,7 +373,7 @@ def _noised(item: Mapping[str, Any]) -> bool:
 def decoding_grid(settings: Mapping[str, Any]) -> list[dict[str, float]]:
     """The decoding settings a private model's cohort is chosen among: every pair of the
     profile's ``decoding_temperatures`` and ``decoding_prior_weights`` (λ of
-    :func:`lib.generation.mix_prior`), plain sampling (temperature 1, no prior) first.
+    :func:`lib.lm.generation.mix_prior`), plain sampling (temperature 1, no prior) first.
     Without those keys, plain sampling alone."""
     temperatures = [float(t) for t in settings.get("decoding_temperatures", [1.0])]
     weights = [float(w) for w in settings.get("decoding_prior_weights", [0.0])]
@@ -385,10 +390,10 @@ def decoding_job(run: str, name: str, directory: str, tokenizer_name: str, prior
                  grid: Sequence[Mapping[str, float]], seed: int) -> list[dict[str, Any]]:
     """One private model sampled at every point of ``grid`` (``prior``: its family's public
     base, needed where a point's prior weight is above 0) and scored against the validation
-    people: the linear two-sample AUC (:func:`lib.popgen.classifier_two_sample`), the same
-    on four numbers per person (:func:`lib.popgen.class_two_sample`), the allele-frequency
+    people: the linear two-sample AUC (:func:`lib.genetics.popgen.classifier_two_sample`), the same
+    on four numbers per person (:func:`lib.genetics.popgen.class_two_sample`), the allele-frequency
     r, and heterozygous and homozygous-ALT genotypes per person at rare sites. A job of
-    :func:`lib.parallel.run_jobs`."""
+    :func:`lib.core.parallel.run_jobs`."""
     panel, phased = artefacts.load_panel(run)
     validation = popgen.dosages(artefacts.split_cohort(artefacts.load_cohort(run),
                                                        artefacts.load_splits(run)["validation"]))
@@ -523,9 +528,9 @@ BASELINE_NOTE = ("diagnostic outside the privacy guarantee: counted on the membe
 
 
 def baseline_paths(run: str | os.PathLike, name: str) -> dict[str, Path]:
-    """A baseline's files: its cohort (:func:`lib.artefacts.synthetic_paths`), its
+    """A baseline's files: its cohort (:func:`lib.runs.artefacts.synthetic_paths`), its
     ``models/<name>/privacy.json`` (what a run may release beside the cohort) and
-    ``diagnostics/<name>/release.json`` (:data:`lib.baselines.OUTSIDE`: counted on the
+    ``diagnostics/<name>/release.json`` (:data:`lib.dp.baselines.OUTSIDE`: counted on the
     members, outside ε, never released)."""
     return {**artefacts.synthetic_paths(run, name), "privacy": artefacts.model_dir(run, name) / privacy.PRIVACY_JSON,
             "outside": artefacts.diagnostics_dir(run) / name / BASELINE_DIAGNOSTICS}
@@ -543,11 +548,11 @@ def baseline_inputs(run: str | os.PathLike) -> dict[str, Any]:
 
 def release_baseline(run: str, mechanism: str, epsilon: float, settings: Mapping[str, Any], seed: int,
                      seed_index: int, n_samples: int) -> dict[str, Any]:
-    """One private baseline (:func:`lib.baselines.release`) on the run's members at
+    """One private baseline (:func:`lib.dp.baselines.release`) on the run's members at
     ``epsilon`` and the profile's δ, with training seed ``seed_index``'s random seed
-    (:func:`lib.artefacts.training_seed`), ``n_samples`` people written through the models'
-    VCF writer (:func:`lib.experiments.write_synthetic`); reused when its inputs and
-    settings are unchanged (a job of :func:`lib.parallel.run_jobs`). Returns ``name``,
+    (:func:`lib.runs.artefacts.training_seed`), ``n_samples`` people written through the models'
+    VCF writer (:func:`lib.runs.experiments.write_synthetic`); reused when its inputs and
+    settings are unchanged (a job of :func:`lib.core.parallel.run_jobs`). Returns ``name``,
     ``family`` (the mechanism), ``epsilon``, ``seed``, ``privacy`` (the released record),
     ``validity`` and ``seconds``."""
     started = time.perf_counter()
@@ -818,8 +823,8 @@ def claims(summary: pd.DataFrame, accountants: pd.DataFrame) -> dict[str, str]:
 def _regularises(summary: pd.DataFrame) -> str:
     """Whether any private setting (a family at one ε, over its training seeds) reaches a
     lower best validation loss than its family's non-private setting: seed-level
-    estimates (:func:`lib.evidence.seed_estimate`) compared with Bonferroni-corrected
-    intervals (:func:`lib.evidence.compare`)."""
+    estimates (:func:`lib.evaluation.evidence.seed_estimate`) compared with Bonferroni-corrected
+    intervals (:func:`lib.evaluation.evidence.compare`)."""
     loss = {key: evidence.seed_estimate(rows["best_val_loss"])
             for key, rows in summary.groupby(["family", "epsilon"], sort=False)}
     private = [(family, label) for family, label in loss
@@ -898,7 +903,7 @@ def goal_table(look: pd.DataFrame, families: Sequence[str] = ("mingpt", "gpt2"))
 
 
 def _setting_of(cohort: str) -> str | None:
-    """The setting (:func:`lib.artefacts.setting_name`) of a constrained cohort's name; None
+    """The setting (:func:`lib.runs.artefacts.setting_name`) of a constrained cohort's name; None
     for anything else (an unconstrained cohort, a real split's row)."""
     if cohort.endswith("-unconstrained"):
         return None
@@ -955,7 +960,7 @@ def numbers(settings: Mapping[str, Any], shared: Mapping[str, Any], summary: pd.
 def first_seed(cohorts: Any) -> Any:
     """The first training seed's part of ``cohorts``: a mapping cohort name -> anything
     (as :func:`synthesize_private` returns) or a frame with a ``cohort`` column (as
-    :func:`lib.experiments.record_first_look` returns); names that are not a model's (a real
+    :func:`lib.runs.experiments.record_first_look` returns); names that are not a model's (a real
     split's row) are kept."""
     def first(name: str) -> bool:
         model = name[: -len("-unconstrained")] if name.endswith("-unconstrained") else name

@@ -15,11 +15,11 @@ against real people, framed by three reference cohorts.
   **independent sites (public people)**: the same at the public people's frequencies (no
   member, no ε: what a private cohort must beat); **copy of members**: members resampled
   (perfect utility, no privacy).
-* :func:`evaluate_cohorts` -- every metric of :mod:`lib.popgen` and :mod:`lib.utility` for every
+* :func:`evaluate_cohorts` -- every metric of :mod:`lib.genetics.popgen` and :mod:`lib.evaluation.utility` for every
   cohort: one tidy table (cohort, family, tokenizer, ε, decoding, metric, value and a
   bootstrap 95% interval where one is computed) written to ``metrics/05_utility.csv``,
   its seed-level form (:func:`seed_table`: each setting's mean over its training seeds with
-  an interval that carries their spread, :mod:`lib.evidence`) to
+  an interval that carries their spread, :mod:`lib.evaluation.evidence`) to
   ``metrics/05_utility_seeds.csv``, and the frames the chapter's figures draw.
 * :func:`bcftools_table`, :func:`wide_table`, :func:`epsilon_frame`, :func:`claims`,
   :func:`numbers` -- the chapter's tables and the sentences it states, computed; every
@@ -43,8 +43,14 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import artefacts, baselines, budget, evidence, glossary, models, popgen, rundir, stats, utility, vcf
-from .cohort import CHR22_LENGTH
+from .core import rundir
+from .genomes import vcf
+from .genomes.cohort import CHR22_LENGTH
+from .genetics import popgen, stats
+from .lm import models
+from .dp import baselines, budget
+from .evaluation import evidence, utility
+from .runs import artefacts, glossary
 
 CHAPTER = "05_utility"
 #: Bumped when a metric changes what it computes (goes into the manifest's parameters).
@@ -59,7 +65,7 @@ METRICS_NAME = "05_utility"
 
 def catalogue(run: str | os.PathLike) -> pd.DataFrame:
     """The synthetic cohorts of the run: one row per ``synthetic/<name>.vcf.gz`` with
-    ``cohort`` (its name), ``setting`` (:func:`lib.glossary.cohort_setting`), ``seed`` (the training
+    ``cohort`` (its name), ``setting`` (:func:`lib.runs.glossary.cohort_setting`), ``seed`` (the training
     seed's index), ``model``, ``decoding`` (constrained / unconstrained),
     ``family``, ``tokenizer``, ``epsilon`` (float), ``eps`` (its chart label: ∞, 8, …;
     ``∞, clip only`` for the clip-only runs) and ``variant`` (``""``, ``cliponly``,
@@ -88,11 +94,11 @@ def is_main(row: Mapping[str, Any]) -> bool:
 
 
 def load_inputs(run: str | os.PathLike) -> dict[str, Any]:
-    """The real people of the run as :func:`lib.popgen.dosages`: ``members``, ``holdout``,
+    """The real people of the run as :func:`lib.genetics.popgen.dosages`: ``members``, ``holdout``,
     ``validation``, ``public``; ``labels`` (split -> super-population per person);
     ``profiles`` (split -> records per person); ``member_records`` (every member record);
     ``positions``; the public ``panel``; ``contig_length`` (the chromosome of the cohort's
-    assembly, from :data:`lib.cohort.CHR22_LENGTH` when the assembly is known);
+    assembly, from :data:`lib.genomes.cohort.CHR22_LENGTH` when the assembly is known);
     ``near_copy_distance`` (the 5th percentile of the holdout people's distance to the
     closest member), ``public_axes`` (the public people's top principal components: the
     feature space of every population classifier) and ``population_classifier`` (fit on
@@ -353,7 +359,7 @@ def epsilon_frame(table: pd.DataFrame, metrics: Sequence[str] = glossary.HEADLIN
 
 
 def bcftools_table(run: str | os.PathLike, cohorts: Sequence[str]) -> pd.DataFrame:
-    """``bcftools stats`` (pysam's bcftools, :func:`lib.stats.bcftools_stats`) of each
+    """``bcftools stats`` (pysam's bcftools, :func:`lib.genetics.stats.bcftools_stats`) of each
     named synthetic VCF beside the real holdout's (written to a temporary VCF): the headline
     statistics that depend on the genotypes (AF spectrum, singletons, mean ALT frequency)
     and, from the per-sample section, heterozygous and homozygous-ALT sites per person."""
@@ -500,7 +506,7 @@ def burden_frame(result: Mapping[str, Any]) -> pd.DataFrame:
 def genotype_class_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None = None) -> pd.DataFrame:
     """What tells a cohort from real people, person by person: for the real holdout and each
     cohort of ``cohorts`` (default :func:`panel_cohorts`), the mean number of each genotype
-    class a person carries (:data:`lib.popgen.GENOTYPE_CLASSES`: het and hom-ALT at sites
+    class a person carries (:data:`lib.genetics.popgen.GENOTYPE_CLASSES`: het and hom-ALT at sites
     rare among the holdout people, and at the others) with a 95% interval (normal, over
     people); ``cohort`` (label), ``kind`` (real / reference / synthetic), ``class``,
     ``mean``, ``low``, ``high``, ``real`` (the holdout's mean)."""
@@ -653,8 +659,8 @@ def realism_goal_text() -> pd.DataFrame:
 def frequency_bin_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None = None) -> pd.DataFrame:
     """Where in the frequency spectrum a cohort's genotypes go wrong: for each cohort of
     ``cohorts`` (default :func:`panel_cohorts`) and each bin of the real holdout's ALT
-    frequency (:data:`lib.popgen.AF_BIN_EDGES`), heterozygous and homozygous-ALT genotypes
-    per person (:func:`lib.popgen.genotype_spectrum`) against the holdout's: ``cohort``
+    frequency (:data:`lib.genetics.popgen.AF_BIN_EDGES`), heterozygous and homozygous-ALT genotypes
+    per person (:func:`lib.genetics.popgen.genotype_spectrum`) against the holdout's: ``cohort``
     (label), ``kind``, ``bin``, ``class`` (het / hom-ALT), ``per_person``, ``real``,
     ``ratio`` (cohort over holdout; NaN where the holdout carries none)."""
     names = labels(result["table"])
@@ -679,7 +685,7 @@ def frequency_bin_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None
 def leading_sites_table(result: Mapping[str, Any], cohorts: Sequence[str] | None = None) -> pd.DataFrame:
     """Where the linear two-sample test leans: for each cohort of ``cohorts`` (default
     :func:`panel_cohorts`) against the real holdout, the share of the test's absolute
-    weights (:func:`lib.popgen.two_sample_weights`) on the sites of each bin of the
+    weights (:func:`lib.genetics.popgen.two_sample_weights`) on the sites of each bin of the
     holdout's ALT frequency, beside each bin's share of the sites (what an even spread
     would give). One row per cohort, one column per bin."""
     names = labels(result["table"])
@@ -698,7 +704,7 @@ def leading_sites_table(result: Mapping[str, Any], cohorts: Sequence[str] | None
 
 def population_mixing_table(result: Mapping[str, Any], cohorts: Sequence[str] | None = None) -> pd.DataFrame:
     """Do synthetic people belong to one population or mix several? A population classifier
-    fit on the real holdout people (:func:`lib.popgen.population_classifier`) gives each
+    fit on the real holdout people (:func:`lib.genetics.popgen.population_classifier`) gives each
     person of each cohort of ``cohorts`` (default :func:`panel_cohorts`) a posterior over the
     populations: ``top posterior`` (its mean over people: near 1, each person looks like
     one population; near 1/k, like none), ``unassigned`` (the share of people whose top
@@ -772,7 +778,7 @@ def dcr_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None = None, b
 
 
 def cohort_af_frame(result: Mapping[str, Any], cohorts: Sequence[str] | None = None) -> pd.DataFrame:
-    """:func:`lib.utility.af_frame`-shaped rows (``model``, ``site``, ``real_af``,
+    """:func:`lib.evaluation.utility.af_frame`-shaped rows (``model``, ``site``, ``real_af``,
     ``synthetic_af``) for ``cohorts`` (default :func:`panel_cohorts`) against the holdout."""
     names = labels(result["table"])
     cohorts = list(cohorts or panel_cohorts(result["table"]))
@@ -822,7 +828,7 @@ SEED_TEXT_COLUMNS = ("setting", "kind", "family", "tokenizer", "variant", "eps",
 
 
 #: The values a metric can take where it is bounded: its seed-level interval is shown within them
-#: (the comparisons use the unclipped half-widths, :class:`lib.evidence.Estimate`).
+#: (the comparisons use the unclipped half-widths, :class:`lib.evaluation.evidence.Estimate`).
 RANGES = {**{m: (0.0, 1.0) for m in ("c2st_auc", "c2st_trees_auc", "aats", "tstr", "unique_people", "heterozygosity",
                                      "share_hom_alt", "mean_af", "hwe_deviation", "exact_copies", "near_copies",
                                      "kin_duplicate", "kin_first", "kin_second", "af_mad", "validity", "quality",
@@ -831,11 +837,11 @@ RANGES = {**{m: (0.0, 1.0) for m in ("c2st_auc", "c2st_trees_auc", "aats", "tstr
 
 
 def seed_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The utility table over training seeds: one row per setting (:func:`lib.glossary.cohort_setting`;
+    """The utility table over training seeds: one row per setting (:func:`lib.runs.glossary.cohort_setting`;
     a reference cohort is its own setting) and metric, with the seed-level estimate of
-    :func:`lib.evidence.seed_estimate` (``value`` the mean over seeds; ``low``, ``high`` its
+    :func:`lib.evaluation.evidence.seed_estimate` (``value`` the mean over seeds; ``low``, ``high`` its
     interval, which carries the seed-to-seed spread and the per-model bootstrap:
-    :func:`lib.evidence.interval_rule`), ``n_seeds``, ``seed_sd``, ``boot_half`` (the mean
+    :func:`lib.evaluation.evidence.interval_rule`), ``n_seeds``, ``seed_sd``, ``boot_half`` (the mean
     half-width of the per-model intervals) and ``seed_values`` (every seed's value). A
     setting of one model keeps that model's own interval; an interval is shown within the
     values a bounded metric can take (:data:`RANGES`)."""
@@ -858,7 +864,7 @@ def read_seed_table(run: str | os.PathLike) -> pd.DataFrame:
 
 
 def estimate(seeds: pd.DataFrame, setting: str, metric: str) -> evidence.Estimate:
-    """One setting's metric from the seed-level table, as an :class:`lib.evidence.Estimate`
+    """One setting's metric from the seed-level table, as an :class:`lib.evaluation.evidence.Estimate`
     (a KeyError naming what is missing)."""
     row = seeds[(seeds["setting"] == setting) & (seeds["metric"] == metric)]
     if row.empty:
@@ -874,7 +880,7 @@ def _scaled(e: evidence.Estimate, factor: float) -> evidence.Estimate:
 
 def oriented(seeds: pd.DataFrame, setting: str, metric: str) -> tuple[evidence.Estimate, str]:
     """A setting's metric turned so that one direction is better, for
-    :func:`lib.evidence.compare`: as it is with its sense (``"high"``/``"low"``) for a
+    :func:`lib.evaluation.evidence.compare`: as it is with its sense (``"high"``/``"low"``) for a
     metric whose best is high or low; as the distance from 0.5 (lower better) for one whose
     best is 0.5 (a two-sample AUC, AATS's halves); as the distance from the real validation
     people's value (lower better) for a metric whose best is "as the real people" (AATS
@@ -902,7 +908,7 @@ def dp_effect(seeds: pd.DataFrame, metrics: Sequence[str] = DP_CLAIM_METRICS,
               level: float | None = None) -> pd.DataFrame:
     """For each family and private ε (main settings), every metric of ``metrics`` against
     the same family's ε = ∞ setting, on the seed-level estimates (:func:`oriented`,
-    :func:`lib.evidence.compare`): ``better``, ``worse`` or ``indistinguishable``, with the
+    :func:`lib.evaluation.evidence.compare`): ``better``, ``worse`` or ``indistinguishable``, with the
     difference's interval at ``level`` (default: Bonferroni over all the comparisons made).
     Columns ``family``, ``eps``, ``metric``, ``value``, ``low``, ``high`` (the private
     setting's), ``non_private``, ``difference``, ``diff_low``, ``diff_high``, ``level``,
@@ -945,8 +951,8 @@ BASELINE_CLAIM_METRICS = DP_CLAIM_METRICS
 def baseline_effect(seeds: pd.DataFrame, metrics: Sequence[str] = BASELINE_CLAIM_METRICS,
                     level: float | None = None) -> pd.DataFrame:
     """At every private ε both have, each language-model family's main setting against each
-    private baseline (:data:`lib.baselines.MECHANISMS`) on every metric of ``metrics``, on
-    the seed-level estimates (:func:`oriented`, :func:`lib.evidence.compare`), read from the
+    private baseline (:data:`lib.dp.baselines.MECHANISMS`) on every metric of ``metrics``, on
+    the seed-level estimates (:func:`oriented`, :func:`lib.evaluation.evidence.compare`), read from the
     language model's side: ``better``, ``worse`` or ``indistinguishable``, the difference's
     interval at ``level`` (default: Bonferroni over all the comparisons made). Columns
     ``eps``, ``model``, ``baseline`` (labels), ``metric``, ``value``, ``low``, ``high`` (the
@@ -1022,7 +1028,7 @@ def _baseline_claim(seeds: pd.DataFrame, metrics: Sequence[str] = BASELINE_CLAIM
     return evidence.Claim(claim, evidence.majority_verdict(counts), rule, text)
 
 
-#: Verdicts a claim can get (:data:`lib.evidence.VERDICTS`), from its numbers (never typed into the prose).
+#: Verdicts a claim can get (:data:`lib.evaluation.evidence.VERDICTS`), from its numbers (never typed into the prose).
 VERDICTS = evidence.VERDICTS
 
 #: "Large models write near-identical samples": the thresholds the verdict reads (printed with it).
@@ -1165,7 +1171,7 @@ def claim_records(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dic
     (``result["seeds"]``, :func:`seed_table`; computed from ``result["table"]`` when
     absent): key -> ``claim``, ``verdict`` (one of :data:`VERDICTS`, computed), ``rule``
     (how the verdict is read from the numbers, printed with it), ``evidence`` and
-    ``ceiling`` (:class:`lib.evidence.Claim`). ``dp_claim`` (DP improving utility: the
+    ``ceiling`` (:class:`lib.evaluation.evidence.Claim`). ``dp_claim`` (DP improving utility: the
     dissertation's "DP regularises"), ``identical_claim`` (large models writing
     near-identical samples), ``size_claim`` (small models more diverse but worse
     positions), ``memorisation_claim`` (members memorised), ``baseline_claim`` (the private

@@ -14,7 +14,7 @@ of the run attacked, under a corrected protocol, beside the dissertation's.
   (:func:`train_all_references`) and reused like any model.
 * :func:`attack_models` -- every target model (both families, every ε and training seed,
   the clip-only runs, dp-transformers, the text-tokenizer model) against every attack of
-  :mod:`lib.mia` whose learning is done on the reference models (:func:`score_models`,
+  :mod:`lib.evaluation.mia` whose learning is done on the reference models (:func:`score_models`,
   which never reads the candidates' labels): loss and confidence thresholds, logistic
   regression, random forest and k-NN over the signals, offline and online LiRA and RMIA, the
   hybrid attack; the profile's declared primary attack marked (:func:`primary_attack`);
@@ -28,11 +28,11 @@ of the run attacked, under a corrected protocol, beside the dissertation's.
   :func:`numbers` -- the chapter's tables and sentences, computed: the table goes to
   ``metrics/06_privacy.csv``, its seed-level form (the mean over training seeds with a
   seed-level interval) to ``metrics/06_privacy_seeds.csv``; every verdict is read by a
-  printed rule from seed-level intervals (:mod:`lib.evidence`), every bound check beside its
+  printed rule from seed-level intervals (:mod:`lib.evaluation.evidence`), every bound check beside its
   ceiling (:func:`bound_checks`).
 
 The attacks' evaluation (AUC with a bootstrap interval, TPR at low FPR, the empirical ε
-lower bound) is :func:`lib.mia.evaluate`; the bound is set beside the ε the accountant
+lower bound) is :func:`lib.evaluation.mia.evaluate`; the bound is set beside the ε the accountant
 computed, read from each model's ``privacy.json``. Everything here is an evaluation on
 members and non-members: outside the guarantee, never released with a model.
 """
@@ -47,10 +47,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import artefacts, audit, baselines, budget, evidence, experiments, generation, glossary, mia, models, parallel
-from . import popgen, privacy, profiletext, rundir, training
 from . import ch04_dp_training, ch05_utility
-from . import tokenization as tk
+from .core import parallel, rundir
+from .genomes import profiletext
+from .genetics import popgen
+from .lm import generation, models, training
+from .lm import tokenization as tk
+from .dp import baselines, budget, privacy
+from .evaluation import audit, evidence, mia
+from .runs import artefacts, experiments, glossary
 
 CHAPTER = "06_privacy"
 METRICS_NAME = "06_privacy"
@@ -262,7 +267,7 @@ def _reference_model(run: Path, directory: Path, params: dict[str, Any], family:
                      metadata: dict[str, Any], dp: Mapping[str, Any] | None = None) -> torch.nn.Module:
     """One reference model: reused when the manifest says its ``params`` are unchanged,
     else built (from ``start`` or scratch), trained on ``sequences`` (with DP-SGD at the
-    noise multiplier and clipping bound of ``dp`` when given, :func:`lib.privacy.train_dp`),
+    noise multiplier and clipping bound of ``dp`` when given, :func:`lib.dp.privacy.train_dp`),
     saved and recorded."""
     paths = [directory / "model.safetensors"]
     if rundir.is_current(run, params, paths):
@@ -285,7 +290,7 @@ def _reference_model(run: Path, directory: Path, params: dict[str, Any], family:
 
 def online_reference_name(family: str, tokenizer_name: str, index: int, treatment: str = "") -> str:
     """``ref-online-<family>[-<tokenizer>][-<treatment>]-<i>`` (kept under
-    ``diagnostics/models/``: :func:`lib.artefacts.diagnostic_model_dir`)."""
+    ``diagnostics/models/``: :func:`lib.runs.artefacts.diagnostic_model_dir`)."""
     middle = "" if tokenizer_name == artefacts.main_tokenizer(family) else f"-{tokenizer_name}"
     middle += f"-{treatment}" if treatment else ""
     return f"{REFERENCE_PREFIX}-online-{family}{middle}-{index}"
@@ -321,11 +326,11 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
     ``people["sample"]`` and, with population tags, ``people["superpopulation"]`` are
     read), complementary halves in pairs, so every candidate is IN
     for exactly half of them. Each starts where the target starts
-    (:func:`lib.experiments.model_start`: GPT-2 fine-tuned from the same public base, which
+    (:func:`lib.runs.experiments.model_start`: GPT-2 fine-tuned from the same public base, which
     the offline references cannot use) and trains with the target's settings for its
     planned epochs, without validation, under ``treatment`` with DP-SGD settings ``dp``
     (:func:`reference_treatment`; None: without privacy). Saved under
-    ``diagnostics/models/ref-online-...`` (:func:`lib.artefacts.diagnostic_model_dir`) and
+    ``diagnostics/models/ref-online-...`` (:func:`lib.runs.artefacts.diagnostic_model_dir`) and
     reused. Returns the models and the masks (reference x pool person, True = trained on;
     the pool is the public people, then ``people`` in order).
 
@@ -380,7 +385,7 @@ def hybrid_features(model: torch.nn.Module, tokenizer: Any, profiles: Sequence[S
     prompted with the profile's first two variants (start token, the population tag where
     ``populations`` are given, two records; 100 new tokens, temperature 0.8, top-p 0.9, as
     the dissertation; unconstrained), and the ten genomic features of the records it wrote
-    (:func:`lib.mia.continuation_features`). The dissertation prompted GPT-2 with the *end*
+    (:func:`lib.evaluation.mia.continuation_features`). The dissertation prompted GPT-2 with the *end*
     of the candidate's sequence."""
     block = models.block_size(model)
     tags = populations if populations is not None else [None] * len(profiles)
@@ -461,12 +466,12 @@ def model_view(run: str, directory: str, tokenizer_name: str, candidates: Sequen
                candidate_populations: Sequence[str] | None = None,
                public_populations: Sequence[str] | None = None) -> dict[str, Any]:
     """What the attacker measures of one model (a target or a reference model, saved in
-    ``directory``), a job of :func:`lib.parallel.run_jobs`: its signals on the candidates'
-    and the public people's profiles (:func:`lib.mia.sequence_signals`, each truncated to the
+    ``directory``), a job of :func:`lib.core.parallel.run_jobs`: its signals on the candidates'
+    and the public people's profiles (:func:`lib.evaluation.mia.sequence_signals`, each truncated to the
     model's context as training truncated it) and, on the ``continuation`` side
     (``"candidates"``, ``"public"`` or None), the hybrid attack's genomic features of what it
     writes (:func:`hybrid_features`). A model trained with population tags
-    (:func:`lib.experiments.is_tagged`) reads each profile with its tag
+    (:func:`lib.runs.experiments.is_tagged`) reads each profile with its tag
     (``candidate_populations``, ``public_populations``). Returns ``candidates``, ``public``
     (signals) and ``continuation`` (features, or None)."""
     model = models.load_model(directory).eval()
@@ -564,7 +569,7 @@ def score_model(target: Mapping[str, Any], attacker: Mapping[str, Any]) -> tuple
     (signals and genomic features of its continuations; their ``attrs`` keep the public
     people's mean log-likelihood under the target, the population RMIA compares with) and
     the scores. Reads the candidates' profiles, never their labels. Offline RMIA uses the
-    paper's offline correction (:data:`lib.mia.RMIA.OFFLINE_A`); online RMIA averages over
+    paper's offline correction (:data:`lib.evaluation.mia.RMIA.OFFLINE_A`); online RMIA averages over
     references that did and did not train on the candidate, which needs none."""
     a = attacker
     features = pd.concat([target["candidates"], target["continuation"]], axis=1)
@@ -590,7 +595,7 @@ def score_models(run: str | os.PathLike, settings: Mapping[str, Any], people: pd
     reference models once per family, tokenizer and treatment
     (:func:`train_all_references`: a private target's are trained with its σ and C), measures
     every target and reference model side by side (:func:`model_view`, jobs of
-    :func:`lib.parallel.run_jobs`), prepares its attacks (:func:`prepare_attacker`) and
+    :func:`lib.core.parallel.run_jobs`), prepares its attacks (:func:`prepare_attacker`) and
     scores each target (:func:`score_model`). Returns ``scores`` (model -> attack -> scores)
     and the targets' ``features``. Membership labels are never read: permuting
     ``people["label"]`` changes nothing here (a test checks it)."""
@@ -630,7 +635,7 @@ def train_reference_set(run: str, settings: Mapping[str, Any], family: str, toke
                         online: bool) -> str:
     """One set of the attacker's reference models (:func:`train_references`, or
     :func:`train_online_references` when ``online``), as a job of
-    :func:`lib.parallel.run_jobs`; returns what it trained, in words."""
+    :func:`lib.core.parallel.run_jobs`; returns what it trained, in words."""
     if online:
         train_online_references(run, family, tokenizer_name, settings, people, online_count(settings), seed=seed,
                                 treatment=treatment, dp=dp)
@@ -644,7 +649,7 @@ def train_all_references(run: str | os.PathLike, settings: Mapping[str, Any], pe
                          found: pd.DataFrame, seed: int = 0) -> None:
     """Every set of reference models the targets of ``found`` need (one per family,
     tokenizer and treatment, :func:`reference_treatment`; online ones where the profile
-    trains them), trained side by side (:func:`lib.parallel.run_jobs`; the online sets, the
+    trains them), trained side by side (:func:`lib.core.parallel.run_jobs`; the online sets, the
     longest, first) and reused by :func:`prepare_attacker`. Where a set starts from a
     public base, the base is made here first, once."""
     run = Path(run)
@@ -676,9 +681,9 @@ def attack_models(run: str | os.PathLike, settings: Mapping[str, Any], seed: int
     :data:`MODEL_ATTACKS` (:func:`score_models`; online LiRA and RMIA,
     :data:`ONLINE_ATTACKS`, where the profile trains ``mia_online_references`` on the
     tokenizers of ``mia_online_tokenizers``), evaluated against the candidates' labels
-    (:func:`lib.mia.evaluate`), :func:`replica`, and each target's best attack
-    (:data:`BEST`: :func:`lib.mia.best_attack`'s selection-aware interval for the maximum
-    AUC, and :func:`lib.audit.split_epsilon_best`'s held-out ε bound, Bonferroni over the
+    (:func:`lib.evaluation.mia.evaluate`), :func:`replica`, and each target's best attack
+    (:data:`BEST`: :func:`lib.evaluation.mia.best_attack`'s selection-aware interval for the maximum
+    AUC, and :func:`lib.evaluation.audit.split_epsilon_best`'s held-out ε bound, Bonferroni over the
     attacks). The profile's declarations (:func:`check_protocol`) are checked before any
     work. Returns ``rows`` (one dict per model and attack: the numbers with ``model``,
     ``attack``, ``kind``, ``primary``), ``scores`` (model -> attack -> scores), ``labels``,
@@ -804,7 +809,7 @@ def audit_run(run: str | os.PathLike, family: str, epsilon: float, settings: Map
     the model's directory (``canaries.json``), so the insertion can be checked; the model
     is ``models/audit-<family>-eps<ε>/`` (never a target of the attacks). Each canary is
     then scored by its log-likelihood under the trained model, and the one-run audit
-    (:func:`lib.audit.one_run_audit`, β = 0.05, δ of the run) bounds ε from below; the
+    (:func:`lib.evaluation.audit.one_run_audit`, β = 0.05, δ of the run) bounds ε from below; the
     exposure of each canary is taken among the canaries left out (the same distribution,
     never trained on). Returns the bound, the record, the scores and the exposures."""
     run = Path(run)
@@ -835,12 +840,12 @@ def audit_run(run: str | os.PathLike, family: str, epsilon: float, settings: Map
 
 def audit_baseline(run: str | os.PathLike, mechanism: str, epsilon: float, settings: Mapping[str, Any],
                    seed: int = 0, m: int | None = None) -> dict[str, Any]:
-    """The one-run audit of a private baseline (:data:`lib.baselines.MECHANISMS`), as
+    """The one-run audit of a private baseline (:data:`lib.dp.baselines.MECHANISMS`), as
     :func:`audit_run` audits a model: the same ``m`` canaries (:func:`make_canaries`) and
     the same seeded fair coins, each canary added to the members when its coin is 1, the
     mechanism run once on them at ``epsilon`` and the profile's δ (its own release code,
-    :func:`lib.baselines.audit_scores`), each canary scored by what the release says about
-    its own coordinates, then :func:`lib.audit.one_run_audit` (β = 0.05). The run is
+    :func:`lib.dp.baselines.audit_scores`), each canary scored by what the release says about
+    its own coordinates, then :func:`lib.evaluation.audit.one_run_audit` (β = 0.05). The run is
     ``audit-<mechanism>-eps<ε>`` (never a target, nothing written but the audit table).
     Returns what :func:`audit_run` returns."""
     run = Path(run)
@@ -890,7 +895,7 @@ def audit_table(audits: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     lower bound (95%, Bonferroni over the k choices), the guesses behind it, the canaries'
     mean exposure (trained on, and left out for a baseline), whether the bound is within
     the guarantee, its ``ceiling`` (the largest bound these canaries and guesses could
-    prove, every guess right: :func:`lib.audit.one_run_ceiling`) and whether the check
+    prove, every guess right: :func:`lib.evaluation.audit.one_run_ceiling`) and whether the check
     ``can fail`` (the ceiling exceeds the accountant's ε)."""
     rows = []
     for a in audits:
@@ -980,7 +985,7 @@ def results_table(run: str | os.PathLike, model_results: Mapping[str, Any], coho
     """One row per (target, attack): the target's kind (a model or a released cohort),
     setting, training seed, family, tokenizer, ε label and the accountant's ε (a synthetic
     cohort inherits its model's), whether the attack is the declared primary one, then
-    :func:`lib.mia.evaluate`'s numbers (a :data:`BEST` row: the selection-aware interval and
+    :func:`lib.evaluation.mia.evaluate`'s numbers (a :data:`BEST` row: the selection-aware interval and
     ``selected``, the attack it is). Written to ``metrics/06_privacy.csv`` and recorded in
     the manifest."""
     run = Path(run)
@@ -1024,7 +1029,7 @@ def seed_table(table: pd.DataFrame) -> pd.DataFrame:
     """The privacy table over training seeds: one row per kind of target (a model or its
     released cohort), setting (a model's name without its seed; a released cohort's
     :func:`lib.labels.cohort_setting`) and attack, the
-    AUC as a seed-level estimate (:func:`lib.evidence.seed_estimate`: mean over seeds, an
+    AUC as a seed-level estimate (:func:`lib.evaluation.evidence.seed_estimate`: mean over seeds, an
     interval that carries the seed-to-seed spread and the per-model bootstrap, or for
     :data:`BEST` the per-model selection-aware interval), its ``n_seeds``, ``seed_sd``,
     ``boot_half`` and ``seed_values``, the mean TPR at 10% FPR and its seed-level interval
@@ -1055,7 +1060,7 @@ def read_seed_table(run: str | os.PathLike) -> pd.DataFrame:
 
 def auc_estimate(seeds: pd.DataFrame, setting: str, attack: str, target_kind: str = "model") -> evidence.Estimate:
     """One setting's AUC under ``attack`` from :func:`seed_table`, as an
-    :class:`lib.evidence.Estimate`: of its models (``target_kind="model"``) or of its
+    :class:`lib.evaluation.evidence.Estimate`: of its models (``target_kind="model"``) or of its
     released cohorts (``"synthetic cohort"``); a KeyError naming what is missing."""
     row = seeds[(seeds["setting"] == setting) & (seeds["attack"] == attack) & (seeds["target_kind"] == target_kind)]
     if row.empty:
@@ -1076,7 +1081,7 @@ def read_audit_table(run: str | os.PathLike) -> pd.DataFrame:
 
 def best_attacks(table: pd.DataFrame) -> pd.DataFrame:
     """Per target, its :data:`BEST` row: the attack with the highest AUC, with the
-    selection-aware interval of :func:`lib.mia.best_attack` (``selected`` names the
+    selection-aware interval of :func:`lib.evaluation.mia.best_attack` (``selected`` names the
     attack)."""
     return table[table["attack"] == BEST].reset_index(drop=True)
 
@@ -1127,9 +1132,9 @@ def format_primary(seeds: pd.DataFrame) -> pd.DataFrame:
 def epsilon_table(table: pd.DataFrame) -> pd.DataFrame:
     """Per private model: the accountant's ε; the held-out empirical lower bound of its
     best attack, Bonferroni-corrected over the attacks so that the maximum keeps its 95%
-    confidence (:func:`lib.audit.split_epsilon_best`), the attack that reaches it and its
+    confidence (:func:`lib.evaluation.audit.split_epsilon_best`), the attack that reaches it and its
     ``ceiling`` (the largest bound these numbers of candidates could ever show,
-    :func:`lib.audit.split_epsilon_ceiling`); the optimistic best threshold of any attack;
+    :func:`lib.evaluation.audit.split_epsilon_ceiling`); the optimistic best threshold of any attack;
     and whether the bound stays at or below the accountant's ε (``within the guarantee``)
     and whether it could have shown otherwise (``can fail``: the ceiling exceeds ε)."""
     data = table[(table["kind"] != "replica") & table["accountant_epsilon"].notna()

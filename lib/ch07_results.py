@@ -27,7 +27,11 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import artefacts, budget, ch05_utility, ch06_privacy, evidence, glossary, models
+from . import ch05_utility, ch06_privacy
+from .lm import models
+from .dp import budget
+from .evaluation import evidence
+from .runs import artefacts, glossary
 
 CHAPTER = "07_results"
 

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from . import rundir
+from .core import rundir
 
 CHAPTER = "08_record"
 

@@ -110,7 +110,7 @@ def broken_targets(page_url: str, links: list[str]) -> list[str]:
 def check_page(url: str, timeout_ms: int = 30_000) -> dict:
     """Load ``url`` in headless Chromium, wait for charts and math, and report.
 
-    Returns ``url`` (the page checked, after following a meta-refresh), ``chart_count`` (``div.book-chart`` elements, see :mod:`lib.figures`),
+    Returns ``url`` (the page checked, after following a meta-refresh), ``chart_count`` (``div.book-chart`` elements, see :mod:`lib.book.figures`),
     ``svg_count`` (of those, how many hold an ``<svg>``), ``math_count`` (MathJax
     ``mjx-container`` elements) and ``math_expected`` (the page's math elements),
     ``broken_links`` (links into the site that lead nowhere, and ``#anchors`` missing on

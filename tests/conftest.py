@@ -77,7 +77,7 @@ def make_fixture_root(dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def fixture_book(tmp_path_factory) -> dict[str, Path]:
     """Execute and build the fixture book once; returns its ``root``, ``run`` and ``html`` dirs."""
-    from lib import book
+    from lib.book import runner as book
 
     base = tmp_path_factory.mktemp("fixture-book")
     root = make_fixture_root(base / "root")
@@ -108,8 +108,10 @@ def make_small_run(base: Path, seed: int, n_sites: int, samples_per_population: 
     """A small simulated run directory (smoke profile, 300 kb) with its cohort, splits,
     public panel, profiles and the variant and record tokenizers of that panel saved: what the models
     chapters read; with ``bpe`` also a BPE tokenizer learned on the public people."""
-    from lib import artefacts, ch01_data, rundir
-    from lib import tokenization as tk
+    from lib.runs import artefacts
+    from lib import ch01_data
+    from lib.core import rundir
+    from lib.lm import tokenization as tk
 
     run = rundir.run_path(base / "run", "smoke")
     prepared = ch01_data.prepare(run, source="simulate", seed=seed, n_sites=n_sites,
@@ -166,7 +168,7 @@ GPT2_CORPUS = [
 def write_gpt2_format_tokenizer(dest: Path, vocab_size: int = 600) -> Path:
     """A small byte-level BPE in GPT-2's released format (``vocab.json`` + ``merges.txt``,
     GPT-2's byte alphabet, pre-tokenization and ``<|endoftext|>``), trained here with the
-    ``tokenizers`` library on :data:`GPT2_CORPUS`: what :func:`lib.tokenization.gpt2_tokenizer`
+    ``tokenizers`` library on :data:`GPT2_CORPUS`: what :func:`lib.lm.tokenization.gpt2_tokenizer`
     reads, without GPT-2's own files. Returns ``dest``."""
     from tokenizers import ByteLevelBPETokenizer
 
@@ -192,7 +194,8 @@ def make_declared_run(run: Path, seed: int, n_sites: int | None, samples_per_pop
     1000 Genomes panel), so the panel holds rare sites only members carry -- what a
     vocabulary learned on members can disclose. (A panel chosen from the public split never
     has such a site: each varies among the public people.) Returns the ``Prepared``."""
-    from lib import ch01_data, simulate, vcf
+    from lib import ch01_data
+    from lib.genomes import simulate, vcf
 
     sites = Path(f"{run}.sites.vcf.gz")
     if not sites.exists():

@@ -1,4 +1,4 @@
-"""lib.audit: epsilon lower bounds from membership inference (Clopper-Pearson at one
+"""lib.evaluation.audit: epsilon lower bounds from membership inference (Clopper-Pearson at one
 threshold, a sweep, a split), the one-run audit of Steinke, Nasr & Jagielski (2023) and
 exposure (Carlini et al. 2019); the best of several attacks (Bonferroni) and the ceiling
 of each check (a perfect attack's bound).
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lib import audit
+from lib.evaluation import audit
 
 
 def logit(p: float) -> float:

@@ -1,4 +1,4 @@
-"""The private baselines (lib.baselines): the sensitivity by changing one person, the noise
+"""The private baselines (lib.dp.baselines): the sensitivity by changing one person, the noise
 calibrated by the book's accountant and checked against the exact Gaussian privacy profile,
 the contribution bound from public people, the sampler, and bad input refused."""
 from __future__ import annotations
@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from lib import audit, baselines, privacy
-from lib import tokenization as tk
+from lib.evaluation import audit
+from lib.dp import baselines, privacy
+from lib.lm import tokenization as tk
 from lib.ch06_privacy import audit_k_values
 
 SITES = ["22:100:A>G", "22:200:C>T", "22:300:G>A,C", "22:400:T>C"]
@@ -143,7 +144,7 @@ def test_private_independent_sites_end_to_end_and_bad_input():
 
 
 def audit_release(epsilon: float, seed: int = 0, m: int = 200) -> dict:
-    """The one-run audit (Steinke et al. 2023, :func:`lib.audit.one_run_audit`) of one
+    """The one-run audit (Steinke et al. 2023, :func:`lib.evaluation.audit.one_run_audit`) of one
     release: ``m`` canaries, each a person with one record no member carries, each added to
     the members with probability 1/2; the auditor scores a canary by the released count of
     its record."""
@@ -241,7 +242,7 @@ def test_mst_spends_its_epsilon_and_keeps_linkage_that_independent_sites_lose():
 
 def audit_mechanism(mechanism: str, epsilon: float, seed: int = 0, m: int = 200) -> dict:
     """The one-run audit of a baseline as the privacy chapter runs it
-    (:func:`lib.baselines.audit_scores`: the mechanism's own release code on the members and
+    (:func:`lib.dp.baselines.audit_scores`: the mechanism's own release code on the members and
     the canaries whose coin is 1): ``m`` canaries of three records each at sites of their
     own (no member, no other canary carries them), each inserted with probability 1/2."""
     sites = [f"22:{1000 + 10 * i}:A>G" for i in range(30 + 3 * m)]

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from lib import book, figures
+from lib.book import runner as book, figures
 from conftest import FIXTURE_BOOK, REPO_ROOT, make_fixture_root
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -162,7 +162,7 @@ def test_config_names_the_assets_the_runner_writes(tmp_path):
     assert figures.VEGA_BUNDLE in sphinx["html_js_files"]
     assert sphinx["mathjax_path"] == figures.MATHJAX_ENTRY
     assert sphinx["html_static_path"] == [book.ASSETS_DIR]
-    assert "lib.book" in config["sphinx"]["extra_extensions"]
+    assert "lib.book.runner" in config["sphinx"]["extra_extensions"]
     written = figures.write_static_assets(tmp_path)
     bundle = (tmp_path / figures.VEGA_BUNDLE).read_text()
     assert bundle.startswith("(function () {") and "window.vegaEmbed=" in bundle
@@ -261,7 +261,7 @@ def test_publishing_workflow_and_citation_file():
 
 
 def test_tables_for_the_pdf_fit_the_page_and_escape_latex():
-    from lib import figures
+    from lib.book import figures
 
     frame = pd.DataFrame({"metric_name": ["a & b", "50%"], "sha256": ["f" * 64, "x_y"]},
                          index=pd.Index(["r1", "r2"], name="row"))
@@ -282,7 +282,7 @@ def test_paper_notebook_prints_figures_and_tables_not_code(tmp_path):
     numbered figure with its title as caption, each table as LaTeX (not as math)."""
     import nbformat
 
-    from lib import figures
+    from lib.book import figures
 
     chart = alt.Chart(pd.DataFrame({"x": [1, 2]})).mark_point().encode(x="x").properties(title="Two points")
     frame = pd.DataFrame({"a": [1, 2]})
@@ -321,7 +321,7 @@ def test_published_notebooks_carry_no_absolute_path_of_the_machine(tmp_path):
     repository when inside it, its last component otherwise; chart images are left alone."""
     import nbformat
 
-    from lib import rundir
+    from lib.core import rundir
 
     inside, outside = REPO_ROOT / "data" / "runs" / "quick", tmp_path / "elsewhere" / "run"
     assert rundir.shown(inside) == "data/runs/quick" and rundir.shown(outside) == "…/run"
@@ -351,7 +351,7 @@ def test_a_chapter_is_stale_when_its_source_or_the_package_changed_or_it_never_r
     without a fingerprint (a run made before), that chapter and every later one."""
     import nbformat
 
-    from lib import rundir
+    from lib.core import rundir
 
     chapters, run = [], tmp_path / "run"
     (run / "notebooks").mkdir(parents=True)

@@ -37,7 +37,7 @@ def toc_pages() -> list[str]:
     """Every page of the fixture book's ``_toc.yml`` (as the runner reads it), the landing
     page and the search page."""
     from conftest import FIXTURE_BOOK
-    from lib import book
+    from lib.book import runner as book
 
     return ["index.html", "search.html"] + [f"{name}.html" for name in book.toc_docnames(FIXTURE_BOOK)]
 

@@ -1,10 +1,10 @@
 """The data chapter's concern modules and its orchestration.
 
-* :mod:`lib.simulate` -- the offline source;
-* :mod:`lib.panel` -- site tables, choosing the panel from public information only, and
+* :mod:`lib.genomes.simulate` -- the offline source;
+* :mod:`lib.genomes.panel` -- site tables, choosing the panel from public information only, and
   what it costs the members (small arrays whose every expected number is worked out by hand);
-* :mod:`lib.splits` -- who is a member;
-* :mod:`lib.profiletext` -- a person as ``22:POS:REF>ALT_GT`` records, and back;
+* :mod:`lib.genomes.splits` -- who is a member;
+* :mod:`lib.genomes.profiletext` -- a person as ``22:POS:REF>ALT_GT`` records, and back;
 * :mod:`lib.ch01_data` -- the whole step with its run directory, on a simulated cohort and
   on the real 1000 Genomes panel committed in ``data/1000g/`` (the ``real_data`` fixture).
 """
@@ -18,10 +18,13 @@ import pandas as pd
 import pysam
 import pytest
 
-from lib import artefacts, ch01_data, panel, profiletext, rundir, splits
-from lib.cohort import CHR22_LENGTH, Cohort, Contig
-from lib.simulate import simulate_cohort
-from lib.vcf import VCFError, read_vcf
+from lib.runs import artefacts
+from lib import ch01_data
+from lib.genomes import panel, profiletext, splits
+from lib.core import rundir
+from lib.genomes.cohort import CHR22_LENGTH, Cohort, Contig
+from lib.genomes.simulate import simulate_cohort
+from lib.genomes.vcf import VCFError, read_vcf
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +97,7 @@ def test_simulation_rejects_a_window_off_the_chromosome():
         simulate_cohort(5, 1_000_000, left=50_500_000)
 
 
-# ---------------------------------------------------------------------------- lib.panel: site tables
+# ---------------------------------------------------------------------------- lib.genomes.panel: site tables
 
 def test_site_table_by_hand(hand_table):
     t = hand_table
@@ -112,7 +115,7 @@ def test_site_table_by_hand(hand_table):
         panel.site_table(small_cohort(HAND_SITES, HAND_GT), {"public": ["C", "Z"]})
 
 
-# ---------------------------------------------------------------------------- lib.panel: choosing sites
+# ---------------------------------------------------------------------------- lib.genomes.panel: choosing sites
 
 MAF = np.array([0.0, 0.3, 0.01, 0.5, 0.04, 0.05, 0.02])
 ELIGIBLE = np.array([False, True, True, True, True, True, True])
@@ -214,7 +217,7 @@ def test_on_sites_keeps_the_panel_order_and_writes_absent_sites_as_ref():
     assert out.phased[1].all() and out.sample_ids == cohort.sample_ids
 
 
-# ---------------------------------------------------------------------------- lib.panel: coverage
+# ---------------------------------------------------------------------------- lib.genomes.panel: coverage
 
 def coverage_table(carriers_train, ac_all, carriers_public, an=100):
     return pd.DataFrame({"carriers_train": carriers_train, "ac_all": ac_all, "an_all": an,
@@ -235,7 +238,7 @@ def test_coverage_by_hand():
     assert without_public.loc["carried by no public person", "at source sites"] == 3  # every rare member site
 
 
-# ---------------------------------------------------------------------------- lib.splits
+# ---------------------------------------------------------------------------- lib.genomes.splits
 
 def test_splits_are_disjoint_stratified_and_seeded(simulated):
     split = splits.make_splits(simulated.samples, 0.2, 0.2, seed=3)
@@ -267,7 +270,7 @@ def test_too_few_samples_for_the_splits(simulated):
         splits.make_splits(simulated.samples, 0.15, 0.15, seed=0, public_fraction=0.005)
 
 
-# ---------------------------------------------------------------------------- lib.profiletext
+# ---------------------------------------------------------------------------- lib.genomes.profiletext
 
 def test_profiles_dense_and_sparse(tmp_path):
     from tests.test_vcf import write_text_vcf

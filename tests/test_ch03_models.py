@@ -17,9 +17,14 @@ import pytest
 import torch
 
 from conftest import make_small_run
-from lib import artefacts, budget, ch03_models as ch03, experiments, generation, models, profiles, profiletext, rundir
-from lib import utility
-from lib import tokenization as tk
+from lib.runs import artefacts, experiments
+from lib.dp import budget
+from lib import ch03_models as ch03
+from lib.lm import generation, models
+from lib.core import profiles, rundir
+from lib.genomes import profiletext
+from lib.evaluation import utility
+from lib.lm import tokenization as tk
 
 
 @pytest.fixture(scope="module")
@@ -199,10 +204,10 @@ def test_population_draw_follows_the_public_proportions(run):
 
 
 def test_synthesize_reads_the_public_panel_and_never_the_members(run, settings, monkeypatch):
-    """Synthesis sees the public panel (:func:`lib.artefacts.load_panel`: sites, no
+    """Synthesis sees the public panel (:func:`lib.runs.artefacts.load_panel`: sites, no
     people) and nothing of the members: reading the cohort, its VCF or the profiles fails
     here, and it still writes a valid cohort."""
-    from lib import vcf
+    from lib.genomes import vcf
 
     model, _, directory = experiments.train_model(run, "mingpt", "variant", settings, seed=2)
     tok = tk.load(run, "variant")
@@ -333,7 +338,7 @@ def test_first_look_on_real_cohorts(run):
 
 
 def test_loss_frame_and_charts():
-    from lib import charts
+    from lib.book import charts
 
     history = {"epochs": [{"epoch": 1, "train_loss": 3.0, "val_loss": 2.9}, {"epoch": 2, "train_loss": 2.5}]}
     frame = ch03.loss_frame({"m": {"history": history}})

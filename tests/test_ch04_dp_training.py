@@ -10,7 +10,11 @@ import pandas as pd
 import pytest
 
 from conftest import make_small_run
-from lib import artefacts, budget, ch04_dp_training as ch04, experiments, models, privacy, profiles, rundir
+from lib.runs import artefacts, experiments
+from lib.dp import budget, privacy
+from lib import ch04_dp_training as ch04
+from lib.lm import models
+from lib.core import profiles, rundir
 
 PRIVACY_KEYS = {"epsilon", "target_epsilon", "delta", "sample_rate", "noise_multiplier", "steps", "epochs",
                 "max_grad_norm", "accountant", "sampler", "secure_mode", "seed", "rank"}
@@ -279,7 +283,8 @@ def test_private_baselines_are_released_beside_the_models(run, settings):
     accountant computed, at most the target) and nothing counted on the members, which goes
     to diagnostics/; a rerun reuses every release; the privacy chapter never takes a
     baseline for a model to attack through weights, and attacks its cohort instead."""
-    from lib import baselines, ch05_utility, ch06_privacy
+    from lib.dp import baselines
+    from lib import ch05_utility, ch06_privacy
 
     grid = [float("inf"), 8.0, 1.0]
     made = ch04.release_baselines(run, grid, settings, n_samples=12, seed=3, n_seeds=2)

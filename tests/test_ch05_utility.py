@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from conftest import make_declared_run, make_small_run
-from lib import artefacts, budget, charts, experiments, glossary, popgen, profiles, rundir, scoring, utility
+from lib.runs import artefacts, experiments, glossary
+from lib.dp import budget
+from lib.book import charts
+from lib.genetics import popgen
+from lib.core import profiles, rundir, scoring
+from lib.evaluation import utility
 from lib import ch05_utility as chapter
 
 
@@ -58,7 +63,7 @@ def test_record_metrics_have_known_answers():
 
 
 def test_plausibility_counts_each_fault(real_data):
-    from lib import profiletext, vcf
+    from lib.genomes import profiletext, vcf
     panel = vcf.read_vcf(real_data["vcf"], assembly="GRCh37").subset(site_index=np.arange(20))
     keys = profiletext.site_keys(panel)
     chrom, pos6 = keys[6].split(":")[:2]
@@ -170,7 +175,7 @@ def utility_run(tmp_path_factory):
     real = artefacts.load_cohort(run)
     train = popgen.dosages(artefacts.split_cohort(real, artefacts.load_splits(run)["train"]))
     independent = popgen.independent_sites(train, n, seed=1)
-    from lib import profiletext
+    from lib.genomes import profiletext
     as_cohort = artefacts.split_cohort(real, artefacts.load_splits(run)["train"][:n])
     as_cohort.genotypes[:] = 0
     as_cohort.genotypes[:, :, 0] = (independent.T >= 1)

@@ -8,8 +8,12 @@ import pandas as pd
 import pytest
 
 from conftest import make_small_run
-from lib import artefacts, ch05_utility, experiments, glossary, mia, models, profiles, rundir
-from lib import tokenization as tk
+from lib.runs import artefacts, experiments, glossary
+from lib import ch05_utility
+from lib.evaluation import mia
+from lib.lm import models
+from lib.core import profiles, rundir
+from lib.lm import tokenization as tk
 from lib import ch06_privacy as chapter
 
 
@@ -58,9 +62,9 @@ def test_reference_models_never_see_a_candidate(attacked_run):
 
 def test_references_train_as_the_model_they_mimic_on_a_text_tokenizer(attacked_run, tmp_path):
     """A reference model of a text-tokenizer model takes that model's epochs
-    (``text_model_epochs``, :func:`lib.experiments.tokenizer_overrides`), not the record
+    (``text_model_epochs``, :func:`lib.runs.experiments.tokenizer_overrides`), not the record
     models' ``train_epochs``: the attacker mimics how the target was trained."""
-    from lib import tokenization as tk
+    from lib.lm import tokenization as tk
     import shutil
     run = tmp_path / "run"
     shutil.copytree(attacked_run["run"], run)
@@ -189,7 +193,7 @@ def test_canaries_are_inserted_exactly_and_recorded(attacked_run):
     likelihoods. The audit model is never a target of the attacks."""
     import json
 
-    from lib import generation
+    from lib.lm import generation
     run, settings = attacked_run["run"], attacked_run["settings"]
     panel, _ = artefacts.load_panel(run)
     canaries = chapter.make_canaries(run, 30, seed=1)
@@ -210,7 +214,7 @@ def test_canaries_are_inserted_exactly_and_recorded(attacked_run):
     again = chapter.audit_run(run, "mingpt", float("inf"), settings, seed=1, m=30)  # reused, same numbers
     assert np.array_equal(again["scores"], result["scores"])
     assert "audit_claim" in chapter.audit_numbers([result])
-    from lib import charts
+    from lib.book import charts
     frame = chapter.bound_frame(attacked_run["table"], [result])
     assert frame.empty  # no private model and clipping alone: no accountant epsilon to set a bound beside
     with_one = pd.DataFrame({"target": ["a"], "family": ["mingpt"], "accountant ε": [1.0],
@@ -291,7 +295,7 @@ def test_the_headline_frontier_has_two_large_panels_and_no_labels_to_collide():
     family's settings joined from the most private to ε = ∞ (the references are not); every
     point drawn. An unknown metric is refused by name."""
     from conftest import svg_marks
-    from lib import charts
+    from lib.book import charts
 
     rows = []
     for metric, title in (("af_r", "Allele-frequency r"), ("c2st_auc", "Two-sample AUC"), ("tstr", "TSTR")):

@@ -1,4 +1,4 @@
-"""lib.distributed: private training under torchrun with Opacus' DPDDP, on 2 CPU processes
+"""lib.runs.distributed: private training under torchrun with Opacus' DPDDP, on 2 CPU processes
 (gloo). The accounting must equal the single-process run with the same global batch, and
 the loss must be finite. A real smoke-sized run directory, real processes."""
 from __future__ import annotations
@@ -12,9 +12,12 @@ import pytest
 import torch
 
 from conftest import make_small_run
-from lib import artefacts, models, privacy, profiles, rundir, training
-from lib import tokenization as tk
-from lib.distributed import DistributedPoissonSampler
+from lib.runs import artefacts
+from lib.lm import models, training
+from lib.dp import privacy
+from lib.core import profiles, rundir
+from lib.lm import tokenization as tk
+from lib.runs.distributed import DistributedPoissonSampler
 
 ROOT = rundir.REPO_ROOT
 
@@ -44,7 +47,7 @@ def test_torchrun_two_processes_account_like_one(run, tmp_path):
     out = tmp_path / "mingpt-eps8-ddp"
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-               "-m", "lib.distributed", "--run-dir", str(run), "--profile", "smoke", "--family", "mingpt",
+               "-m", "lib.runs.distributed", "--run-dir", str(run), "--profile", "smoke", "--family", "mingpt",
                "--target-epsilon", "8", "--accountant", "rdp", "--epochs", "2", "--batch-size", "8",
                "--seed", "3", "--out", str(out)]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

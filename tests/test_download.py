@@ -1,4 +1,4 @@
-"""lib.download against a real local HTTP server (127.0.0.1, random port).
+"""lib.genomes.download against a real local HTTP server (127.0.0.1, random port).
 
 The server serves a small bgzipped VCF made here with pysam, its tabix index and a panel,
 under the exact 1000 Genomes file names, and supports ``Range`` requests. Modes let it
@@ -17,7 +17,7 @@ from pathlib import Path
 import pysam
 import pytest
 
-from lib import download as dl
+from lib.genomes import download as dl
 
 # eight people: enough for the data chapter's four splits (train needs two, the others one each)
 PANEL_TEXT = (
@@ -350,7 +350,8 @@ def test_cli_reports_errors_without_traceback(server, tmp_path, capsys):
 def test_data_chapter_source_1000g_through_the_local_server(server, tmp_path, monkeypatch):
     """source="1000g" end to end: download, read with the panel's populations, split, choose
     the panel among the sites that vary among the public people, read its genotypes."""
-    from lib import ch01_data, rundir
+    from lib import ch01_data
+    from lib.core import rundir
 
     monkeypatch.setenv(dl.BASE_URL_ENV, server.url)
     run = rundir.run_path(tmp_path / "run", "smoke")

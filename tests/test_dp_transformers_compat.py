@@ -1,11 +1,11 @@
-"""lib.dp_transformers_compat: dp-transformers 1.0.0 on transformers 5 / Opacus 1.6.
+"""lib.dp.dp_transformers_compat: dp-transformers 1.0.0 on transformers 5 / Opacus 1.6.
 
 A tiny GPT-2 is trained privately for a few steps on CPU (Poisson batches, with and
 without gradient accumulation, empty batches included); its epsilon is recomputed
 independently; each known breakage of dp-transformers 1.0.0 is shown to break without
 the fix and to work with it; the loss is shown to be per person (a sequence's
 per-example gradient does not depend on who else was sampled); a missing or too large
-delta is refused; and :func:`fit` trains like :func:`lib.training.train`, reproducibly."""
+delta is refused; and :func:`fit` trains like :func:`lib.lm.training.train`, reproducibly."""
 from __future__ import annotations
 
 import logging
@@ -15,9 +15,9 @@ import pytest
 import torch
 from conftest import pattern_language
 
-from lib import dp_transformers_compat as compat  # patches transformers, then imports dp-transformers
-from lib import models
-from lib.grad_samplers import compute_conv1d_grad_sample, register_conv1d_grad_sampler
+from lib.dp import dp_transformers_compat as compat  # patches transformers, then imports dp-transformers
+from lib.lm import models
+from lib.dp.grad_samplers import compute_conv1d_grad_sample, register_conv1d_grad_sampler
 
 N_EXAMPLES = 32
 DELTA = 1e-3  # below 1 / N_EXAMPLES
@@ -26,7 +26,7 @@ SIZES = {"block_size": 16, "n_layer": 1, "n_head": 2, "n_embd": 16, "tie_weights
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from lib.tokenization import character_tokenizer
+    from lib.lm.tokenization import character_tokenizer
 
     return character_tokenizer()
 
@@ -290,7 +290,7 @@ def test_poisson_sampler_includes_each_author_with_probability_q():
 
 def test_prv_failure_falls_back_to_rdp_with_a_logged_reason(caplog):
     q, sigma, steps, delta = 0.25, 0.3, 30, 1e-5  # small noise: the PRV grid fails
-    with caplog.at_level(logging.WARNING, logger="lib.dp_transformers_compat"):
+    with caplog.at_level(logging.WARNING, logger="lib.dp.dp_transformers_compat"):
         report = compat.dp_transformers_epsilon(q, sigma, steps, delta)
     assert report["accountant"] == "rdp" and report["epsilon_prv"] is None
     assert "Discrete mean" in report["fallback_reason"] and "Discrete mean" in caplog.text
@@ -399,7 +399,7 @@ def test_calibrated_noise_never_reports_more_than_the_target():
 
 
 # --------------------------------------------------------------------------------------
-# fit: a private run shaped like lib.training.train
+# fit: a private run shaped like lib.lm.training.train
 # --------------------------------------------------------------------------------------
 
 FIT_SIZES = {"block_size": 32, "n_layer": 1, "n_head": 2, "n_embd": 16, "tie_weights": True}
@@ -438,7 +438,7 @@ def test_fit_trains_privately_and_reproducibly(tokenizer, tmp_path, monkeypatch)
     assert history["epochs"][0]["epsilon"] < history["epochs"][1]["epsilon"] == record["epsilon"]
     losses = [e["val_loss"] for e in history["epochs"]]
     assert history["best_val_loss"] == min(losses) and history["best_epoch"] == 1 + losses.index(min(losses))
-    from lib.training import TokenDataset, make_loader, mean_loss
+    from lib.lm.training import TokenDataset, make_loader, mean_loss
 
     val_loader = make_loader(TokenDataset(val_ids, tokenizer.pad_token_id), 16)
     assert mean_loss(model, val_loader) == pytest.approx(history["best_val_loss"], rel=1e-6)  # best weights

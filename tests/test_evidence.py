@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from lib import ch05_utility, ch06_privacy, evidence, glossary
+from lib import ch05_utility, ch06_privacy
+from lib.evaluation import evidence
+from lib.runs import glossary
 
 # --------------------------------------------------------------------------------------
 # Seed-level estimates and comparisons
@@ -282,7 +284,7 @@ def test_hybrid_claim_reaches_every_verdict():
 def test_bound_check_reaches_every_verdict_and_knows_its_ceiling():
     """61 against 61 evaluated candidates can prove at most about 2.8 (Bonferroni over 11
     attacks lowers it further): a check at ε = 8 cannot fail, one at ε = 1 can."""
-    from lib import audit
+    from lib.evaluation import audit
 
     ceiling = audit.split_epsilon_ceiling(122, 122, level=1 - 0.025 / 11)
     assert 1 < ceiling < 2.8

@@ -1,4 +1,4 @@
-"""lib.generation: sampling filters, the panel grammar (its phasing given explicitly), validity.
+"""lib.lm.generation: sampling filters, the panel grammar (its phasing given explicitly), validity.
 
 The models here are real (a tiny GPT-2 from ``transformers``, untrained): constrained
 decoding must give valid profiles whatever the model's weights, so an untrained model is
@@ -11,8 +11,12 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from lib import artefacts, ch01_data, generation, profiletext, rundir
-from lib.profiletext import site_keys
+from lib.runs import artefacts
+from lib import ch01_data
+from lib.lm import generation
+from lib.genomes import profiletext
+from lib.core import rundir
+from lib.genomes.profiletext import site_keys
 
 SPECIAL = ["<PAD>", "<START>", "<END>", "<SEP>"]
 
@@ -149,7 +153,7 @@ def test_the_cache_changes_nothing_but_speed(char_tokenizer, model):
 
 
 def test_gpt2_cache_changes_nothing_but_speed(char_tokenizer):
-    from lib import models
+    from lib.lm import models
 
     gpt2 = models.build_model("gpt2", {"block_size": 64, "n_layer": 1, "n_head": 2, "n_embd": 16},
                               char_tokenizer, seed=2)
@@ -230,7 +234,7 @@ def untrained_samples(tok, grammar, n_sites: int) -> list[list[int]]:
 def test_variant_tokenizer_without_separator_is_always_valid(panel, sparse):
     """The variant tokenizer drops ``<MUT_SEP>`` (a site token starts every record): the
     grammar runs with an empty separator and constrained decoding stays 100% valid."""
-    from lib import tokenization as tk
+    from lib.lm import tokenization as tk
 
     keys = site_keys(panel)
     tok = tk.variant_tokenizer(keys)
@@ -285,7 +289,7 @@ def test_site_set_grammar_takes_sites_in_any_order_each_once(panel):
     """The order-free grammar for the variant tokenizer: between records any unwritten site
     or the end; after a site, only a genotype that site can have; a written site never
     again; and the records sort back into panel order."""
-    from lib import tokenization as tk
+    from lib.lm import tokenization as tk
 
     keys = site_keys(panel)
     tok = tk.variant_tokenizer(keys)
@@ -316,7 +320,7 @@ def test_site_set_grammar_decoding_is_valid_and_not_ordered(panel):
     """An untrained model under the order-free grammar: every record valid once sorted, no
     site twice, the raw order not always increasing (the grammar really lets it go back),
     and a profile that has used every site can only end."""
-    from lib import tokenization as tk
+    from lib.lm import tokenization as tk
 
     keys = site_keys(panel)
     tok = tk.variant_tokenizer(keys)
@@ -338,7 +342,7 @@ def test_site_set_grammar_decoding_is_valid_and_not_ordered(panel):
 
 
 def test_site_set_grammar_needs_a_token_per_site(panel, char_tokenizer):
-    from lib import tokenization as tk
+    from lib.lm import tokenization as tk
 
     keys = site_keys(panel)
     with pytest.raises(ValueError, match="one token per panel site"):
@@ -360,7 +364,7 @@ def test_panel_grammar_takes_the_phasing_explicitly(public_panel, order):
     """``panel_grammar(tokenizer, panel, phased)``: the genotypes it allows are phased
     (``|``) or unphased (``/``) as told -- the public people's convention, passed in, never
     read from the members' genotypes."""
-    from lib import tokenization as tk
+    from lib.lm import tokenization as tk
 
     panel, phased = public_panel
     assert isinstance(phased, bool)
@@ -380,7 +384,7 @@ def test_record_set_grammar_one_token_per_record(panel):
     """The order-free grammar for one token per record: any record of an unwritten site, or
     the end; once a site is written every record of it is forbidden; untrained sampling under
     it is valid throughout once sorted."""
-    from lib import tokenization as tk
+    from lib.lm import tokenization as tk
 
     keys = site_keys(panel)
     tok = tk.record_tokenizer(keys, phased=True)

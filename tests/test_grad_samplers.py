@@ -1,4 +1,4 @@
-"""lib.grad_samplers, with the Conv1D <-> Linear conversion of lib.models: Opacus'
+"""lib.dp.grad_samplers, with the Conv1D <-> Linear conversion of lib.lm.models: Opacus'
 per-example gradients equal autograd run one example at a time, for GPT-2 in hooks mode
 (our Conv1D sampler, the tied embedding), for GPT-2 in expanded-weights mode once its
 Conv1D layers are nn.Linear, and for the minGPT in expanded-weights mode; the Conv1D <->
@@ -12,9 +12,9 @@ from opacus.grad_sample import (GradSampleHooksFastGradientClipping, GradSampleM
                                 GradSampleModuleExpandedWeights)
 from transformers.pytorch_utils import Conv1D
 
-from lib import models
-from lib.grad_samplers import compute_conv1d_grad_sample, grad_sample_mode, register_conv1d_grad_sampler
-from lib.models import LinearFromConv1D, conv1d_to_linear, has_conv1d, has_linearized, linear_to_conv1d
+from lib.lm import models
+from lib.dp.grad_samplers import compute_conv1d_grad_sample, grad_sample_mode, register_conv1d_grad_sampler
+from lib.lm.models import LinearFromConv1D, conv1d_to_linear, has_conv1d, has_linearized, linear_to_conv1d
 
 VOCAB = {"vocab_size": 50, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
 SIZES = {"block_size": 16, "n_layer": 2, "n_head": 2, "n_embd": 16, "dropout": 0.0}

@@ -1,13 +1,15 @@
-"""How lib is arranged: imports run one way, one module per chapter, every module and
-chapter described.
+"""How lib is arranged: eight packages of concerns in layers, one module per chapter above
+them, imports that run one way, every package, module and chapter described.
 
 * Every import of a lib module inside lib is relative and at the top of its module (an
   import inside a function hides a cycle until the function runs), and the graph of those
   imports has no cycle.
-* Concern modules never import chapter modules (``lib/chNN_*.py``); a chapter module may
-  import earlier chapters' modules only.
+* A package imports only itself and the packages below it (:data:`LAYERS`, the order
+  ``lib/__init__.py`` lists them in); concern modules never import chapter modules
+  (``lib/chNN_*.py``); a chapter module may import earlier chapters' modules only.
 * Every chapter notebook of ``_toc.yml`` has its chapter module; ``lib/__init__.py`` names
-  every module and ``book/intro.md`` every chapter.
+  every chapter module and package, each package's ``__init__`` every module in it, and
+  ``book/intro.md`` every chapter.
 """
 from __future__ import annotations
 
@@ -17,46 +19,75 @@ from pathlib import Path
 
 import pytest
 
-from lib import book
+from lib.book import runner
 
 ROOT = Path(__file__).resolve().parent.parent
 LIB = ROOT / "lib"
-MODULES = sorted(p.stem for p in LIB.glob("*.py") if p.stem != "__init__")
+#: The packages, bottom to top: each may import only itself and those before it.
+LAYERS = ("core", "genomes", "genetics", "lm", "dp", "evaluation", "runs", "book")
 CHAPTER = re.compile(r"^ch(\d\d)_")
+
+
+def module_name(path: Path) -> str:
+    """``lib/core/rundir.py`` -> ``core.rundir``; ``lib/ch01_data.py`` -> ``ch01_data``."""
+    return ".".join(path.relative_to(LIB).with_suffix("").parts)
+
+
+MODULES = sorted(module_name(p) for p in LIB.rglob("*.py") if p.stem not in ("__init__", "__main__"))
+PACKAGES = sorted(p.parent.name for p in LIB.glob("*/__init__.py"))
+
+
+def resolve(module: str, level: int, target: str | None, names: list[str]) -> list[str]:
+    """The lib modules a relative import in ``module`` names (``from ..lm import models``)."""
+    package = module.split(".")[:-1]
+    base = package[:len(package) - (level - 1)] if level > 1 else package
+    prefix = base + (target.split(".") if target else [])
+    whole = ".".join(prefix)
+    if whole in MODULES:
+        return [whole]
+    return [f"{whole}.{n}" if whole else n for n in names if (f"{whole}.{n}" if whole else n) in MODULES]
 
 
 def lib_imports(module: str) -> list[tuple[str, int, bool, int]]:
     """(imported lib module, line, at top level, level) for every import of a lib module
-    in ``lib/<module>.py``; level 0 is an absolute ``lib.x`` import."""
-    tree = ast.parse((LIB / f"{module}.py").read_text())
+    in ``module``; level 0 is an absolute ``lib.x`` import."""
+    tree = ast.parse((LIB / (module.replace(".", "/") + ".py")).read_text())
     top = set(map(id, tree.body))
     found = []
     for node in ast.walk(tree):
         names: list[str] = []
         if isinstance(node, ast.ImportFrom):
-            if node.level == 1 and node.module is None:
-                names = [alias.name for alias in node.names]
-            elif node.level == 1:
-                names = [node.module.split(".")[0]]
-            elif node.level == 0 and node.module and node.module.split(".")[0] == "lib":
-                parts = node.module.split(".")
-                names = [parts[1]] if len(parts) > 1 else [alias.name for alias in node.names]
+            aliases = [alias.name for alias in node.names]
+            if node.level >= 1:
+                names = resolve(module, node.level, node.module, aliases)
+            elif node.module and node.module.split(".")[0] == "lib":
+                names = resolve("x", 1, node.module.partition(".")[2] or None, aliases)
         elif isinstance(node, ast.Import):
-            names = [a.name.split(".")[1] for a in node.names if a.name.startswith("lib.")]
-        level = getattr(node, "level", 0)
+            names = [a.name[4:] for a in node.names if a.name.startswith("lib.") and a.name[4:] in MODULES]
         for name in names:
-            if name in MODULES:
-                found.append((name, node.lineno, id(node) in top, level))
+            found.append((name, node.lineno, id(node) in top, getattr(node, "level", 0)))
     return found
 
 
 GRAPH = {module: sorted({name for name, *_ in lib_imports(module)}) for module in MODULES}
 
 
+def layer(module: str) -> int | None:
+    """The index of a concern module's package in :data:`LAYERS`; None for a chapter module."""
+    return LAYERS.index(module.split(".")[0]) if "." in module else None
+
+
+def test_every_package_is_a_layer_and_every_concern_is_in_a_package():
+    assert sorted(LAYERS) == PACKAGES
+    loose = [m for m in MODULES if "." not in m and not CHAPTER.match(m)]
+    assert loose == [], f"modules beside the chapters that belong in a package: {loose}"
+
+
 def test_lib_imports_are_relative_and_at_the_top():
     bad = [f"lib/{module}.py:{line} imports {name} " + ("inside a function or class" if not top else "absolutely")
-           for module in MODULES for name, line, top, level in lib_imports(module) if not top or level != 1]
+           for module in MODULES for name, line, top, level in lib_imports(module) if not top or level < 1]
     assert bad == []
+    assert all(GRAPH[m] for m in ("ch06_privacy", "runs.experiments", "evaluation.mia"))  # the resolver finds them
 
 
 def test_no_import_cycle():
@@ -77,6 +108,12 @@ def test_no_import_cycle():
     assert len(order) == len(MODULES)
 
 
+def test_packages_import_only_the_layers_below_them():
+    bad = [f"lib.{module} imports lib.{name}" for module, imported in GRAPH.items() if layer(module) is not None
+           for name in imported if layer(name) is not None and layer(name) > layer(module)]
+    assert bad == []
+
+
 def test_concerns_never_import_chapters_and_chapters_only_earlier_ones():
     for module, imported in GRAPH.items():
         mine = CHAPTER.match(module)
@@ -88,8 +125,8 @@ def test_concerns_never_import_chapters_and_chapters_only_earlier_ones():
             assert int(theirs.group(1)) < int(mine.group(1)), f"{module} imports a later chapter {name}"
 
 
-def test_every_chapter_has_its_module_and_is_described():
-    notebooks = [c for c in book.toc_chapters(ROOT) if c.is_notebook]
+def test_every_chapter_has_its_module_and_everything_is_described():
+    notebooks = [c for c in runner.toc_chapters(ROOT) if c.is_notebook]
     assert len(notebooks) >= 4
     intro = (ROOT / "book" / "intro.md").read_text()
     init = (LIB / "__init__.py").read_text()
@@ -97,11 +134,17 @@ def test_every_chapter_has_its_module_and_is_described():
         module = f"ch{chapter.name}"
         assert (LIB / f"{module}.py").exists(), f"{chapter.docname} has no lib/{module}.py"
         assert f"`{chapter.name}`" in intro or chapter.name in intro, f"book/intro.md does not mention {chapter.name}"
-    missing = [m for m in MODULES if f":mod:`lib.{m}`" not in init]
-    assert missing == [], f"lib/__init__.py does not describe {missing}"
+    missing = [m for m in MODULES if "." not in m and f":mod:`lib.{m}`" not in init]
+    missing += [p for p in PACKAGES if f":mod:`lib.{p}`" not in init]
+    for package in PACKAGES:
+        text = (LIB / package / "__init__.py").read_text()
+        missing += [m for m in MODULES if m.startswith(package + ".") and f":mod:`lib.{m}`" not in text]
+    assert missing == [], f"not described where they live: {missing}"
+    listed = re.findall(r":mod:`lib\.([a-z]+)`", init.split("bottom to top")[1])
+    assert tuple(listed) == LAYERS, "lib/__init__.py lists the packages in another order than LAYERS"
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_every_module_has_a_docstring(module):
-    tree = ast.parse((LIB / f"{module}.py").read_text())
+    tree = ast.parse((LIB / (module.replace(".", "/") + ".py")).read_text())
     assert ast.get_docstring(tree), f"lib/{module}.py has no module docstring"

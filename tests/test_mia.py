@@ -1,4 +1,4 @@
-"""Membership inference (lib.mia): signals from real models, attacks with known answers,
+"""Membership inference (lib.evaluation.mia): signals from real models, attacks with known answers,
 and the one evaluation every attack goes through.
 
 The central checks are the issue's: on a model deliberately overfit to a few people the
@@ -15,7 +15,9 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from lib import mia, models, scoring, training
+from lib.evaluation import mia
+from lib.lm import models, training
+from lib.core import scoring
 
 VOCAB = {"vocab_size": 24, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
 SIZES = {"block_size": 32, "n_layer": 2, "n_head": 2, "n_embd": 32, "dropout": 0.0}

@@ -1,4 +1,4 @@
-"""lib.models: the minGPT's attention and cache, the padding-free loss, both families'
+"""lib.lm.models: the minGPT's attention and cache, the padding-free loss, both families'
 save/load round trip, and the public pre-trained GPT-2 base (tiny sizes, no network)."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from lib import models
-from lib.models import GPTConfig, KVCache, build_model, lm_loss, load_model, make_labels, save_model
+from lib.lm import models
+from lib.lm.models import GPTConfig, KVCache, build_model, lm_loss, load_model, make_labels, save_model
 
 VOCAB = {"vocab_size": 12, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
 SIZES = {"block_size": 32, "n_layer": 2, "n_head": 2, "n_embd": 16, "dropout": 0.0}
@@ -93,11 +93,11 @@ def test_kv_cache_matches_full_forward():
 
 
 def test_gpt2_decode_computes_what_transformers_does():
-    """GPT-2 sampling runs on its own weights (:func:`lib.models.gpt2_decode`): a prefix, a
+    """GPT-2 sampling runs on its own weights (:func:`lib.lm.models.gpt2_decode`): a prefix, a
     cached token at a time, and several new tokens after a cache all give transformers'
     logits; a model in training mode (dropout) or with another attention is left to
     transformers."""
-    from lib import models
+    from lib.lm import models
 
     model = build_model("gpt2", SIZES, VOCAB, seed=4).eval()
     ids, _, pos = batch(seed=5, n=3, length=30)  # past the cache's first capacity (16)
@@ -187,9 +187,9 @@ def test_load_model_error_names_directory(tmp_path):
 
 
 def test_fine_tune_from_a_saved_base(tmp_path):
-    """A GPT-2 trained on a small tokenizer and saved (as :func:`lib.experiments.public_base`
+    """A GPT-2 trained on a small tokenizer and saved (as :func:`lib.runs.experiments.public_base`
     saves the public base) is the base of a model with a larger tokenizer."""
-    from lib.training import TrainConfig, train
+    from lib.lm.training import TrainConfig, train
 
     public = word_tokenizer(["a", "b", "c"])
     texts = ["<s> a b c a b c </s>", "<s> b c a b c a </s>", "<s> c a b c a b </s>", "<s> a b c </s>"]

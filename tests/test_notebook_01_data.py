@@ -38,7 +38,7 @@ def test_source_notebook_has_no_outputs_and_a_parameters_cell():
 
 
 def test_chapter_keeps_logic_in_lib():
-    """Every step is one call into the chapter module, lib.stats or lib.charts."""
+    """Every step is one call into the chapter module, lib.genetics.stats or lib.book.charts."""
     nb = nbformat.read(CHAPTER, as_version=4)
     source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "def " not in source and "alt.Chart" not in source and "lambda" not in source

@@ -11,7 +11,7 @@ import pandas as pd
 import papermill as pm
 import pytest
 
-from lib import rundir
+from lib.core import rundir
 from conftest import check_source_notebook, execute_chapter, glued, outputs_of_type
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,9 +29,9 @@ def test_chapter_needs_the_data_chapter(tmp_path):
 
 
 def test_chapter_after_the_data_chapter(tmp_path, gpt2_dir):
-    from lib import artefacts
+    from lib.runs import artefacts
     from lib import ch02_tokenization as ch02
-    from lib import tokenization as tk
+    from lib.lm import tokenization as tk
 
     run = tmp_path / "run"
     execute_chapter(ROOT / "book" / "01_data.ipynb", tmp_path, run)
@@ -103,7 +103,7 @@ def test_chapter_after_the_data_chapter(tmp_path, gpt2_dir):
 
 
 def test_chapter_keeps_logic_in_lib():
-    """Code cells call into the chapter module and lib.charts; the plumbing is hidden
+    """Code cells call into the chapter module and lib.book.charts; the plumbing is hidden
     (hide-input)."""
     nb = nbformat.read(CHAPTER, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]

@@ -29,7 +29,8 @@ def test_chapter_needs_the_earlier_chapters(tmp_path):
 
 
 def test_chapter_after_the_data_and_tokenization_chapters(tmp_path):
-    from lib import artefacts, models
+    from lib.runs import artefacts
+    from lib.lm import models
 
     run = tmp_path / "run"
     execute_chapter(ROOT / "book" / "01_data.ipynb", tmp_path, run)

@@ -1,4 +1,4 @@
-"""Independent jobs side by side (lib.parallel): the same numbers however many run at once,
+"""Independent jobs side by side (lib.core.parallel): the same numbers however many run at once,
 a manifest that loses nothing when jobs record at the same time, failures that surface."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import parallel, rundir
+from lib.core import parallel, rundir
 
 
 def train_tiny(seed: int) -> list[float]:
@@ -15,7 +15,7 @@ def train_tiny(seed: int) -> list[float]:
     first values (any thread-count effect on the arithmetic would show here)."""
     import torch
 
-    from lib import models, training
+    from lib.lm import models, training
 
     vocab = {"vocab_size": 40, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
     g = torch.Generator().manual_seed(seed)

@@ -1,4 +1,4 @@
-"""lib.popgen on small hand-made cohorts whose answers are known: copies score perfectly,
+"""lib.genetics.popgen on small hand-made cohorts whose answers are known: copies score perfectly,
 shuffling people within sites keeps allele frequencies and destroys linkage, a copied
 member set is caught by distances, AATS and kinship, relatives get their degree."""
 from __future__ import annotations
@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 
 from conftest import haplotypes
-from lib import popgen, scoring
-from lib.cohort import Cohort, Contig
+from lib.genetics import popgen
+from lib.core import scoring
+from lib.genomes.cohort import Cohort, Contig
 
 
 def people(n: int, n_sites: int, seed: int, **kwargs) -> np.ndarray:
@@ -275,7 +276,7 @@ def test_king_on_real_strangers(real_data):
     relatives; and among the pairs whose heterozygous-site counts differ two-fold or more
     (an African and a European person, typically) the within-family form calls more than
     1% related (third degree or closer), the between-family form none."""
-    from lib.vcf import read_vcf
+    from lib.genomes.vcf import read_vcf
 
     cohort = read_vcf(real_data["vcf"], populations_path=real_data["populations"], assembly="GRCh37")
     d = popgen.dosages(cohort)

@@ -1,11 +1,11 @@
-"""lib.popgen against scikit-allel on the same data: where scikit-allel computes a metric,
-lib.popgen's vectorised version must give the same numbers.
+"""lib.genetics.popgen against scikit-allel on the same data: where scikit-allel computes a metric,
+lib.genetics.popgen's vectorised version must give the same numbers.
 
 The cohort: 3 populations x 100 people x 400 sites, haplotypes with linkage between
 neighbouring sites (each site copies the previous one, with probability 0.5 here where
 ``bench/bench_popgen.py`` uses 0.8: at 0.8 the haplotype blocks, not the populations,
 would dominate the PCA), each population at its own allele frequencies (Fst about 0.07),
-plus one site monomorphic REF and one monomorphic ALT. lib.popgen gets the dosages,
+plus one site monomorphic REF and one monomorphic ALT. lib.genetics.popgen gets the dosages,
 scikit-allel a ``GenotypeArray`` of the same haplotypes (or its ALT counts, sites x people).
 
 Tolerances (above the rounding of the two implementations, far below any real difference):
@@ -20,7 +20,7 @@ Tolerances (above the rounding of the two implementations, far below any real di
 
 Hardy-Weinberg: scikit-allel has no exact test (only the inbreeding coefficient), and
 ``tests/test_popgen.py::test_hwe_exact_is_the_exact_distribution`` already checks
-:func:`lib.popgen.hwe_exact` against the distribution written out, so nothing here.
+:func:`lib.genetics.popgen.hwe_exact` against the distribution written out, so nothing here.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import allel
 import numpy as np
 import pytest
 
-from lib import popgen
+from lib.genetics import popgen
 from conftest import haplotypes
 
 N_PER_POPULATION, N_SITES, K = 100, 400, 20

@@ -1,7 +1,7 @@
-"""lib.privacy: DP-SGD set up in one place -- per-sample clipping, Gaussian noise of
+"""lib.dp.privacy: DP-SGD set up in one place -- per-sample clipping, Gaussian noise of
 standard deviation sigma*C, Poisson sampling, the accountant's epsilon (and its PRV->RDP
 fallback), refusals before any work, logical vs physical batches, and real private runs
-of both model families through lib.training.train.
+of both model families through lib.lm.training.train.
 
 The statistical tests draw many samples from seeded generators and compare them with
 bounds derived from the sample size (chi-square quantiles at a two-sided level of 1e-6);
@@ -18,9 +18,10 @@ import torch
 from conftest import pattern_language as _pattern_language
 from scipy import stats
 
-from lib import models, privacy, training
-from lib.models import LinearFromConv1D, conv1d_to_linear, has_conv1d
-from lib.training import TrainConfig
+from lib.lm import models, training
+from lib.dp import privacy
+from lib.lm.models import LinearFromConv1D, conv1d_to_linear, has_conv1d
+from lib.lm.training import TrainConfig
 
 VOCAB = {"vocab_size": 10, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
 SIZES = {"block_size": 24, "n_layer": 1, "n_head": 2, "n_embd": 16, "dropout": 0.0}
@@ -338,7 +339,7 @@ def test_prv_falls_back_to_rdp_where_it_fails(caplog, q, sigma, steps, error):
     delta = 1e-5
     accountant = privacy.FallbackAccountant("prv")
     accountant.history = [(sigma, q, steps)]
-    with caplog.at_level(logging.WARNING, logger="lib.privacy"), pytest.warns(UserWarning, match="falls back"):
+    with caplog.at_level(logging.WARNING, logger="lib.dp.privacy"), pytest.warns(UserWarning, match="falls back"):
         epsilon = accountant.get_epsilon(delta)
     assert accountant.used == "rdp" and error in accountant.fallback_reason
     assert f"after {steps} steps" in caplog.text
@@ -350,7 +351,7 @@ def test_very_short_run_falls_back_to_rdp_and_records_it(tmp_path, caplog):
     """Two steps at q = 1/2 with very little noise: Opacus' PRV composition fails when the
     epoch's epsilon is asked for; the run goes on with RDP and privacy.json says so."""
     private = setup(batch_size=12, noise_multiplier=0.03, epochs=1)
-    with caplog.at_level(logging.WARNING, logger="lib.privacy"):
+    with caplog.at_level(logging.WARNING, logger="lib.dp.privacy"):
         history = quiet_train(private, epochs=1)
     assert "falls back from PRV to RDP" in caplog.text
     assert history["epochs"][0]["accountant"] == "rdp" and math.isfinite(history["epochs"][0]["epsilon"])
@@ -370,7 +371,7 @@ def test_calibration_falls_back_to_rdp_and_records_it(monkeypatch, tmp_path, cap
         raise RuntimeError("Discrete mean differs significantly from continuous mean.")
 
     monkeypatch.setattr(PRVAccountant, "get_epsilon", fail)
-    with caplog.at_level(logging.WARNING, logger="lib.privacy"), pytest.warns(UserWarning, match="falls back"):
+    with caplog.at_level(logging.WARNING, logger="lib.dp.privacy"), pytest.warns(UserWarning, match="falls back"):
         private = setup(target_epsilon=4.0, noise_multiplier=None, epochs=1, batch_size=8)
     assert "calibrating the noise for target_epsilon=4" in caplog.text
     history = quiet_train(private, epochs=1)
@@ -395,7 +396,7 @@ def test_target_epsilon_is_spent_by_the_planned_epochs():
 
 
 # --------------------------------------------------------------------------------------
-# Private training through lib.training.train
+# Private training through lib.lm.training.train
 # --------------------------------------------------------------------------------------
 
 PRIVACY_KEYS = {"epsilon", "target_epsilon", "delta", "sample_rate", "noise_multiplier", "steps",

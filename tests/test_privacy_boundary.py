@@ -19,7 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lib import artefacts, ch01_data, ch02_tokenization, generation, panel, profiletext, rundir, splits, vcf
+from lib.runs import artefacts
+from lib import ch01_data, ch02_tokenization
+from lib.lm import generation
+from lib.genomes import panel, profiletext, splits, vcf
+from lib.core import rundir
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_VCF = ROOT / "data" / "1000g" / "1000g_chr22_panel998.vcf.gz"
@@ -60,7 +64,7 @@ def grammar_fingerprint(run: Path) -> str:
     """A digest of what the decoding grammars allow: the order-free grammar of the variant
     tokenizer (its masks) and the ordered grammar of the BPE tokenizer (the masks along the
     first records of the panel)."""
-    from lib import tokenization as tk
+    from lib.lm import tokenization as tk
 
     public_panel, phased = artefacts.load_panel(run)
     digest = hashlib.sha256()

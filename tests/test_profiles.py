@@ -1,4 +1,4 @@
-"""lib.profiles: every setting declared once with its default and meaning, each profile
+"""lib.core.profiles: every setting declared once with its default and meaning, each profile
 only its differences, and every setting the code reads declared."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import profiles
+from lib.core import profiles
 
 LIB = Path(__file__).resolve().parent.parent / "lib"
 
@@ -35,7 +35,7 @@ def test_every_setting_the_code_reads_is_declared():
     (``f"{family}_n_layer"``, ``f"train_{key}"``) anywhere in lib name declared settings."""
     declared = set(profiles.SETTINGS) | set(profiles.FAMILY_SETTINGS) | {"name"}
     read, patterns = set(), set()
-    for path in LIB.glob("*.py"):
+    for path in LIB.rglob("*.py"):
         text = path.read_text()
         read |= set(re.findall(r'settings(?:\.get\(|\[)"([a-z0-9_]+)"', text))
         patterns |= set(re.findall(r'settings(?:\.get\(|\[)f"([a-z0-9_{}]+)"', text))

@@ -1,4 +1,4 @@
-"""Tests of lib.stats (cohort statistics, bcftools stats) and lib.charts (their charts).
+"""Tests of lib.genetics.stats (cohort statistics, bcftools stats) and lib.book.charts (their charts).
 
 Small cohorts are built by hand so that every expected number can be worked out on paper.
 """
@@ -13,8 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib import charts, stats
-from lib.cohort import Cohort, Contig
+from lib.book import charts
+from lib.genetics import stats
+from lib.genomes.cohort import Cohort, Contig
 
 CONTIG = Contig(name="22", length=51_304_566, assembly="GRCh37")
 
@@ -479,8 +480,8 @@ def test_comparison_chart(chart_frames):
 
 def test_pca_separates_africans_on_the_first_component(real_data):
     """On the real panel, PC1 separates AFR from the other super-populations, PC2 EAS from EUR."""
-    from lib.charts import pca_chart
-    from lib.vcf import read_vcf
+    from lib.book.charts import pca_chart
+    from lib.genomes.vcf import read_vcf
 
     cohort = read_vcf(real_data["vcf"], populations_path=real_data["populations"], assembly="GRCh37")
     scores, explained = stats.pca(cohort, n_components=3)

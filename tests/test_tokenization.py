@@ -1,4 +1,4 @@
-"""Tokenizers (lib.tokenization) and what their vocabularies disclose (lib.vocab_privacy).
+"""Tokenizers (lib.lm.tokenization) and what their vocabularies disclose (lib.lm.vocab_privacy).
 
 The ``gpt2`` tokenizer is checked on a GPT-2-format tokenizer made here (``vocab.json`` +
 ``merges.txt``, trained with the ``tokenizers`` library: conftest's ``gpt2_dir``), so every
@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import make_declared_run
-from lib import artefacts, profiletext
-from lib import tokenization as tk
-from lib import vocab_privacy as vp
+from lib.runs import artefacts
+from lib.genomes import profiletext
+from lib.lm import tokenization as tk
+from lib.lm import vocab_privacy as vp
 
 
 # ---------------------------------------------------------------------------- data
@@ -369,7 +370,7 @@ def test_length_table(cohort, tokenizers):
 def test_tokens_per_sample_chart(cohort, tokenizers):
     import altair as alt
 
-    from lib import charts
+    from lib.book import charts
     from conftest import svg_marks, validate
 
     lengths = tk.length_table(tokenizers, {"dense": texts(cohort, "dense")[:10], "sparse": texts(cohort, "sparse")[:10]})

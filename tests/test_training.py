@@ -1,4 +1,4 @@
-"""lib.training: batches, optimizer and schedule, and the loop (learning, determinism,
+"""lib.lm.training: batches, optimizer and schedule, and the loop (learning, determinism,
 bit-identical resume for both families, early stopping, safetensors/JSON checkpoints)."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import pattern_language
 
-from lib import models, training
-from lib.training import TrainConfig, pad_batch, train
+from lib.lm import models, training
+from lib.lm.training import TrainConfig, pad_batch, train
 
 VOCAB = {"vocab_size": 10, "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}
 SIZES = {"block_size": 24, "n_layer": 1, "n_head": 2, "n_embd": 16, "dropout": 0.1}
@@ -168,11 +168,11 @@ def test_caller_supplies_optimizer_and_loader():
 
 
 def test_private_run_is_handed_in_whole(monkeypatch):
-    """``train(..., private=...)`` (what :func:`lib.privacy.make_private` returns) replaces
+    """``train(..., private=...)`` (what :func:`lib.dp.privacy.make_private` returns) replaces
     the old loader/optimizer/engine keywords: the loop takes the Poisson loader and the
     ``DPOptimizer`` from it, never clips globally (DP-SGD clips per sequence), and adds
     epsilon, the clipping statistics and the accountant to every epoch."""
-    from lib import privacy
+    from lib.dp import privacy
 
     def no_global_clip(*args, **kwargs):
         raise AssertionError("a private run must not clip the batch gradient")

@@ -1,4 +1,4 @@
-"""lib.vcf: reading real and deliberately broken VCFs, writing them back with pysam.
+"""lib.genomes.vcf: reading real and deliberately broken VCFs, writing them back with pysam.
 
 Every bad input the data chapter promises to handle has a test here: each must give a
 VCFError naming the file and the problem (or a repair listed in ``Cohort.repairs``), never a
@@ -15,8 +15,8 @@ import pandas as pd
 import pysam
 import pytest
 
-from lib.cohort import CHR22_LENGTH
-from lib.vcf import (VCFError, normalise_chromosome, parse_region, read_populations, read_vcf, scan_frequencies,
+from lib.genomes.cohort import CHR22_LENGTH
+from lib.genomes.vcf import (VCFError, normalise_chromosome, parse_region, read_populations, read_vcf, scan_frequencies,
                      sniff, write_vcf)
 
 SAMPLES = ["S1", "S2", "S3"]
@@ -298,7 +298,7 @@ def no_length_vcf(path: Path, reference: str | None, records=RECORDS, contig="##
 ])
 def test_assembly_from_the_reference_line(tmp_path, caplog, reference, assembly):
     path = no_length_vcf(tmp_path / "ref.vcf", reference)
-    with caplog.at_level("WARNING", logger="lib.vcf"):
+    with caplog.at_level("WARNING", logger="lib.genomes.vcf"):
         cohort = read_vcf(path)
     length = CHR22_LENGTH[assembly]
     assert cohort.contig.length == length and cohort.contig.assembly == assembly

@@ -1,5 +1,5 @@
-"""The vocabulary comparison of the tokenization chapter (lib.vocab_privacy.compare_vocabularies
-with the chapter's recipes, lib.ch02_tokenization.recipes) and its chart (lib.charts.auc_chart),
+"""The vocabulary comparison of the tokenization chapter (lib.lm.vocab_privacy.compare_vocabularies
+with the chapter's recipes, lib.ch02_tokenization.recipes) and its chart (lib.book.charts.auc_chart),
 on a small simulated run.
 
 Each recipe is built with and without a seeded half of the members (the candidates); a
@@ -12,10 +12,12 @@ import pandas as pd
 import pytest
 
 from conftest import make_declared_run, svg_marks, validate
-from lib import artefacts, ch01_data, charts
+from lib.runs import artefacts
+from lib import ch01_data
+from lib.book import charts
 from lib import ch02_tokenization as ch02
-from lib import tokenization as tk
-from lib import vocab_privacy as vp
+from lib.lm import tokenization as tk
+from lib.lm import vocab_privacy as vp
 
 SEED, VOCAB = 3, 600
 

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from conftest import REAL_POPULATIONS, REAL_VCF
-from lib import book, rundir
+from lib.book import runner as book
+from lib.core import rundir
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The book's data parameters on the committed real panel, as a user types them (paths
@@ -134,7 +135,8 @@ def test_book_trains_the_private_grid(data_book):
     diagnostic computed on the members, kept in diagnostics/) and no data checksums."""
     import pysam
 
-    from lib import privacy, profiles
+    from lib.dp import privacy
+    from lib.core import profiles
 
     run = data_book["run"]
     n_holdout = len(json.loads((run / "cohort" / "splits.json").read_text())["holdout"])
@@ -177,7 +179,7 @@ def test_book_trains_the_private_grid(data_book):
     # trained with nn.Linear in place of Conv1D, saved as a standard transformers GPT-2
     from transformers.pytorch_utils import Conv1D
 
-    from lib import models
+    from lib.lm import models
 
     gpt2 = models.load_model(run / "models" / "gpt2-eps8")
     assert sum(isinstance(m, Conv1D) for m in gpt2.modules()) == 4 * gpt2.config.n_layer
@@ -221,8 +223,9 @@ def test_book_evaluates_utility_and_attacks_every_model(data_book):
     sample of the train split) against the holdout; and no private model whose held-out
     empirical epsilon bound (95%) exceeds the epsilon its accountant computed -- that
     would be a bug in the training, the accounting or the audit."""
-    from lib import ch06_privacy, glossary
-    from lib.profiles import get_profile
+    from lib import ch06_privacy
+    from lib.runs import glossary
+    from lib.core.profiles import get_profile
 
     run = data_book["run"]
     utility = pd.read_csv(run / "metrics" / "05_utility.csv")
@@ -280,7 +283,7 @@ def test_book_gathers_results_and_its_record(data_book):
     which every chapter was recorded with its parameters and code, and every artefact's
     checksum still matches (a recorded checksum that does not is reported as such)."""
     from lib import ch05_utility, ch07_results, ch08_record
-    from lib.profiles import resolve
+    from lib.core.profiles import resolve
 
     run = data_book["run"]
     loaded = ch07_results.load(run)
@@ -330,7 +333,7 @@ MIN_CHARTS = {"01_data": 8, "02_tokenization": 2, "03_models": 2, "04_dp_trainin
 
 
 def charts_in_notebook(path: Path) -> int:
-    """The charts an executed notebook holds (:mod:`lib.figures` wraps each in a ``book-chart`` div)."""
+    """The charts an executed notebook holds (:mod:`lib.book.figures` wraps each in a ``book-chart`` div)."""
     nb = nbformat.read(path, as_version=4)
     return sum('class="book-chart"' in o.get("data", {}).get("text/html", "")
                for c in nb.cells for o in c.get("outputs", []))
@@ -384,7 +387,7 @@ def test_book_builds_as_a_pdf(data_book, tmp_path):
 
     from conftest import require_or_skip
     from lib import ch07_results
-    from lib.profiles import resolve
+    from lib.core.profiles import resolve
 
     require_or_skip(shutil.which("xelatex") is not None and shutil.which("latexmk") is not None,
                     "needs xelatex and latexmk (apt-get install texlive-xetex texlive-latex-extra "
@@ -397,7 +400,7 @@ def test_book_builds_as_a_pdf(data_book, tmp_path):
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 100_000
     tex = (latex / "book.tex").read_text()
     assert "Styler object" not in tex and "<pandas" not in tex
-    assert tex.count("\\begin{longtable}") >= 10  # DataFrames as tables (lib.figures.latex_table)
+    assert tex.count("\\begin{longtable}") >= 10  # DataFrames as tables (lib.book.figures.latex_table)
     # pypdf loses some spaces between words of this font: compare without any whitespace
     flat = "".join("".join((page.extract_text() or "").split()) for page in PdfReader(pdf).pages)
     flat = flat.replace("’", "'").replace("‘", "'")

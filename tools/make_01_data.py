@@ -55,7 +55,9 @@ code("""import logging
 from IPython.display import Markdown, display
 
 from lib import ch01_data as chapter
-from lib import charts, figures, profiles, rundir, stats
+from lib.book import charts, figures
+from lib.core import profiles, rundir
+from lib.genetics import stats
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 figures.setup()

@@ -36,7 +36,8 @@ gpt2_tokenizer_path = None # a directory with vocab.json and merges.txt""",
 code("""import logging
 
 from lib import ch02_tokenization as chapter
-from lib import charts, figures, rundir
+from lib.book import charts, figures
+from lib.core import rundir
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 figures.setup()

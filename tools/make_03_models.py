@@ -43,7 +43,10 @@ code("""import logging
 import transformers
 
 from lib import ch03_models as chapter
-from lib import charts, experiments, figures, profiles, rundir, utility
+from lib.book import charts, figures
+from lib.runs import experiments
+from lib.core import profiles, rundir
+from lib.evaluation import utility
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 transformers.utils.logging.set_verbosity_error()

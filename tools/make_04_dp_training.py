@@ -99,7 +99,10 @@ import warnings
 
 import transformers
 
-from lib import charts, experiments, figures, profiles, rundir, utility
+from lib.book import charts, figures
+from lib.runs import experiments
+from lib.core import profiles, rundir
+from lib.evaluation import utility
 from lib import ch04_dp_training as chapter
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -191,7 +194,7 @@ code("""charts.dp_epoch_chart(epochs[epochs["epsilon_spent"].notna() & (epochs["
 md("""The ε of every run can be recomputed from its `privacy.json` alone: the table feeds the
 recorded (q, σ, steps, δ) to the accountants directly, without training, and to
 dp-transformers' own PRV computation {cite:p}`wutschitz2022` (the library the dissertation
-used, through this project's compatibility layer, `lib.dp_transformers_compat`). Recomputed
+used, through this project's compatibility layer, `lib.dp.dp_transformers_compat`). Recomputed
 by the same accountant, ε differs from the recorded one by at most
 {glue:text}`recomputed_gap`; dp-transformers' PRV computation, which reports an upper bound
 with an error tolerance of {glue:text}`dp_transformers_error` in ε, by at most
@@ -231,7 +234,7 @@ The dissertation fine-tuned GPT-2 privately with Microsoft's dp-transformers
 {cite:p}`wutschitz2022`. Its 1.0.0 release no longer runs on today's transformers and
 Opacus, and as released it kept the batch's token-mean loss, which scales a person's
 gradient by who else was sampled (so the per-person clipping bound did not hold per person),
-and defaulted δ to 1/n. The compatibility layer (`lib.dp_transformers_compat`) runs its
+and defaulted δ to 1/n. The compatibility layer (`lib.dp.dp_transformers_compat`) runs its
 trainer with a per-person loss, Poisson batches and a δ below 1/n. Here GPT-2 is fine-tuned
 through it at ε = {glue:text}`compared_epsilon` from the same base, on the same members,
 with the same δ, clipping bound, optimiser, schedule, batch size and epochs as the Opacus

@@ -61,7 +61,9 @@ import time
 
 import pandas as pd
 
-from lib import charts, figures, glossary, profiles, rundir
+from lib.book import charts, figures
+from lib.runs import glossary
+from lib.core import profiles, rundir
 from lib import ch05_utility as chapter
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -92,7 +94,7 @@ value beside the mean. The per-cohort numbers, one row per seed, are in
 code("""chapter.catalogue(run).set_index("cohort")""", metadata=HIDE),
 md("""## Every metric, every cohort
 
-Every metric of `lib.popgen` and `lib.utility` runs on every cohort (the test suite checks
+Every metric of `lib.genetics.popgen` and `lib.evaluation.utility` runs on every cohort (the test suite checks
 those that scikit-allel {cite:p}`miles2024` also computes against it). The results go into
 one tidy table, `metrics/05_utility.csv`: one row per cohort and metric, with the family,
 tokenizer, ε, decoding, value and a bootstrap 95% interval where one is computed. The

@@ -83,7 +83,9 @@ import warnings
 import pandas as pd
 import transformers
 
-from lib import ch05_utility, charts, figures, profiles, rundir
+from lib import ch05_utility
+from lib.book import charts, figures
+from lib.core import profiles, rundir
 from lib import ch06_privacy as chapter
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

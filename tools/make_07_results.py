@@ -28,7 +28,10 @@ code("""profile = "quick"          # smoke | quick | full
 run_dir = None             # default: data/runs/<profile>""", metadata={"tags": ["parameters"]}),
 code("""import pandas as pd
 
-from lib import ch05_utility, charts, figures, glossary, profiles, rundir
+from lib import ch05_utility
+from lib.book import charts, figures
+from lib.runs import glossary
+from lib.core import profiles, rundir
 from lib import ch07_results as chapter
 
 figures.setup()

@@ -28,7 +28,8 @@ code("""profile = "quick"          # smoke | quick | full
 run_dir = None             # default: data/runs/<profile>""", metadata={"tags": ["parameters"]}),
 code("""import pandas as pd
 
-from lib import figures, rundir
+from lib.book import figures
+from lib.core import rundir
 from lib import ch08_record as chapter
 
 figures.setup()
