@@ -29,6 +29,7 @@ from lib.lm import generation, models
 from lib.genetics import popgen
 from lib.genomes import profiletext
 from lib.lm import tokenization as tk  # noqa: E402
+from lib.runs.run import Run
 
 SETTINGS = [("T = 1 (the chapters')", 1.0, None), ("T = 0.8", 0.8, None), ("T = 0.6", 0.6, None),
             ("top-p 0.9", 1.0, 0.9)]
@@ -62,7 +63,7 @@ def main() -> None:
     for name in args.models:
         parsed = artefacts.parse_model_name(name)
         tokenizer = tk.load(run, parsed["tokenizer"])
-        model = models.load_model(artefacts.model_dir(run, name)).eval()
+        model = models.load_model(Run.of(run).model_dir(name)).eval()
         order = generation.constrained_order(tokenizer)
         grammar = generation.panel_grammar(tokenizer, panel, phased, order=order)
         block = models.block_size(model)

@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from lib import (artefacts, baselines, ch04_dp_training as ch04, experiments, generation, models,  # noqa: E402
                  popgen, profiles, profiletext, rundir)
 from lib.lm import tokenization as tk  # noqa: E402
+from lib.runs.run import Run
 
 DELTA = 1e-5
 
@@ -93,7 +94,7 @@ def calibration(run: Path, name: str, extra: list[float]) -> pd.DataFrame:
 
     clip = np.maximum(1.0, np.ceil(1.5 * class_counts(dosages["public"]).max(0)))
     scaled = np.minimum(class_counts(dosages["train"]), clip) / clip
-    directory = artefacts.model_dir(run, name)
+    directory = Run.of(run).model_dir(name)
     record = rundir.read_json(directory / "privacy.json")
     tokenizer = tk.load(run, "record")
     keys = {k: i for i, k in enumerate(profiletext.site_keys(panel))}
@@ -108,7 +109,7 @@ def calibration(run: Path, name: str, extra: list[float]) -> pd.DataFrame:
     chosen = decoding[(decoding["model"] == name) & decoding["chosen"]].iloc[0]
     point = dict(temperature=float(chosen["temperature"]), prior_weight=float(chosen["prior_weight"]))
     model = models.load_model(directory).eval()
-    prior = models.load_model(artefacts.model_dir(run, "mingpt-public-base")).eval() if point["prior_weight"] else None
+    prior = models.load_model(Run.of(run).model_dir("mingpt-public-base")).eval() if point["prior_weight"] else None
     grammar = generation.panel_grammar(tokenizer, panel, phased, order=generation.constrained_order(tokenizer))
     bias = torch.zeros(len(tokenizer))
 
@@ -169,7 +170,7 @@ def public_only(run: Path) -> pd.DataFrame:
                          ("independent sites, members' frequencies (not private)", "train")):
         d = popgen.independent_sites(popgen.dosages(artefacts.split_cohort(cohort, splits[split])), len(validation), 0)
         rows.append(dict(cohort=label, **score(d, validation, af)))
-    base = artefacts.model_dir(run, "mingpt-public-base")
+    base = Run.of(run).model_dir("mingpt-public-base")
     for row in ch04.decoding_job(str(run), "mingpt-public-base", str(base), "record", None,
                                  [dict(temperature=t, prior_weight=0.0) for t in (1.0, 0.9, 0.8)], seed=0):
         rows.append(dict(cohort=f"minGPT public base, T = {row.pop('temperature')}", **row))

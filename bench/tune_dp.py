@@ -81,10 +81,10 @@ LEVERS: dict[str, tuple[str, float, str, dict, bool]] = {
 def prepare(run: Path, seed: int) -> None:
     """The simulated cohort of the quick profile's size and its tokenizers (reused)."""
     settings = profiles.resolve("quick", sim_samples_per_population=271)
-    prepared = ch01_data.prepare(run, source="simulate", seed=seed, n_sites=settings["n_sites"],
-                                 common_fraction=settings["common_fraction"],
-                                 sim_samples_per_population=settings["sim_samples_per_population"],
-                                 sim_length=settings["sim_length"], progress=False)
+    prepared = ch01_data.prepare(run, ch01_data.DataSpec(source="simulate", seed=seed, n_sites=settings["n_sites"],
+                                                         common_fraction=settings["common_fraction"],
+                                                         sim_samples_per_population=settings["sim_samples_per_population"],
+                                                         sim_length=settings["sim_length"]), progress=False)
     if not all((run / "tokenizers" / name / "tokenizer.json").exists() for name in ("variant", "record")):
         ch02_tokenization.build_tokenizers(run, ch02_tokenization.model_texts(run), vocab_size=4096)
     print(f"simulated cohort in {run}: {len(prepared.splits['train'])} members, "

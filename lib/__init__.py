@@ -37,7 +37,8 @@ list; each package's ``__init__`` describes its modules):
 - :mod:`lib.lm`          the language models: tokenization, vocab_privacy, models, training, generation;
 - :mod:`lib.dp`          differential privacy: budget, privacy, grad_samplers, dp_transformers_compat, baselines;
 - :mod:`lib.evaluation`  evaluation: audit, evidence, utility, mia;
-- :mod:`lib.runs`        work on a run directory: artefacts, experiments, glossary, distributed;
+- :mod:`lib.runs`        work on a run directory: run (the :class:`lib.runs.run.Run` object), artefacts,
+  comparison, experiments, glossary, distributed;
 - :mod:`lib.book`        the book: runner, charts, figures.
 """
 

@@ -41,6 +41,7 @@ from .core import rundir
 from .genomes import download, panel, profiletext, simulate, splits, vcf
 from .genomes.cohort import Cohort
 from .runs import artefacts
+from .runs.run import Run
 
 log = logging.getLogger(__name__)
 
@@ -72,37 +73,96 @@ def data_settings(settings: Mapping[str, Any], **given: Any) -> dict[str, Any]:
     return {key: chosen.get(key) for key in DATA_KEYS}
 
 
-def check_parameters(source: str, vcf_path: str | None, populations_path: str | None, panel_path: str | None,
-                     n_sites: int | None, common_fraction: float | None, validation_fraction: float,
-                     holdout_fraction: float, chromosome: str = "22", region: str | None = None,
-                     public_fraction: float = 0.0) -> None:
-    """Refuse impossible parameters before any work is done."""
-    if source not in SOURCES:
-        raise ValueError(f"source={source!r} is unknown; choose one of {list(SOURCES)}")
-    if source == "vcf":
-        if not vcf_path:
-            raise ValueError("source='vcf' needs vcf_path (a VCF or BCF file)")
-        if not Path(vcf_path).exists():
-            raise vcf.VCFError(f"{vcf_path}: file not found (vcf_path)")
-    for name, path in (("populations_path", populations_path), ("panel_path", panel_path)):
-        if path is not None and not Path(path).exists():
-            raise vcf.VCFError(f"{path}: file not found ({name})")
-    if n_sites is not None and int(n_sites) < 1:
-        raise ValueError(f"n_sites={n_sites} must be at least 1")
-    if common_fraction is not None and not 0.0 <= float(common_fraction) <= 1.0:
-        raise ValueError(f"common_fraction={common_fraction} must lie in [0, 1]")
-    for name, value in (("validation_fraction", validation_fraction), ("holdout_fraction", holdout_fraction)):
-        if not 0.0 < float(value) < 1.0:
-            raise ValueError(f"{name}={value} must lie strictly between 0 and 1")
-    if not 0.0 <= float(public_fraction) < 1.0:
-        raise ValueError(f"public_fraction={public_fraction} must lie in [0, 1)")
-    if validation_fraction + holdout_fraction + public_fraction >= 1.0:
-        raise ValueError(f"validation_fraction + holdout_fraction + public_fraction = "
-                         f"{validation_fraction + holdout_fraction + public_fraction:g} leaves no samples to train on")
-    if panel_path is None and float(public_fraction) == 0.0:
-        raise ValueError("the panel must come from public information: give a public split (public_fraction > 0) "
-                         "or a site list declared public (panel_path)")
-    vcf.parse_region(region, vcf.normalise_chromosome(chromosome))
+@dataclass(frozen=True)
+class DataSpec:
+    """What the data chapter prepares (:func:`prepare`): the ``source`` (``"simulate"``,
+    ``"vcf"`` with ``vcf_path`` and an optional ``populations_path``, ``"1000g"`` downloaded
+    into ``sources_dir``) and its ``assembly``; the ``chromosome`` and ``region`` read; the
+    split fractions (``validation_fraction``, ``holdout_fraction``, ``public_fraction``: the
+    rest are members); the panel (``panel_path`` a site list declared public, else
+    ``n_sites`` chosen from the public people with ``common_fraction`` of them common); the
+    simulation's size (``sim_samples_per_population``, ``sim_length``); and the ``seed`` of
+    every random choice. :meth:`from_profile` makes one from a profile's settings."""
+
+    source: str = "simulate"
+    seed: int = 42
+    chromosome: str = "22"
+    region: str | None = None
+    vcf_path: str | None = None
+    populations_path: str | None = None
+    assembly: str | None = None
+    panel_path: str | None = None
+    n_sites: int | None = None
+    common_fraction: float = 0.1
+    validation_fraction: float = 0.15
+    holdout_fraction: float = 0.15
+    public_fraction: float = 0.1
+    sim_samples_per_population: int = 100
+    sim_length: int = 5_000_000
+    sources_dir: str | os.PathLike = "data/sources"
+
+    @classmethod
+    def from_profile(cls, settings: Mapping[str, Any], seed: int, *, region: str | None = None,
+                     chromosome: str = "22", n_sites: int | None = None, **data: Any) -> "DataSpec":
+        """The profile's ``settings`` (:func:`lib.core.profiles.resolve`) and the chapter's
+        parameters: ``n_sites`` (default the profile's; with a ``region``, every eligible site
+        of the region) and the data parameters (``source``, ``vcf_path``, ``populations_path``,
+        ``assembly``, ``panel_path``: :func:`data_settings`)."""
+        n_sites = n_sites if n_sites is not None else (None if region else settings["n_sites"])
+        return cls(**data_settings(settings, **data), seed=seed, chromosome=chromosome, region=region,
+                   n_sites=n_sites, common_fraction=settings["common_fraction"],
+                   validation_fraction=settings["validation_fraction"],
+                   holdout_fraction=settings["holdout_fraction"], public_fraction=settings["public_fraction"],
+                   sim_samples_per_population=settings["sim_samples_per_population"],
+                   sim_length=settings["sim_length"])
+
+    def check(self) -> None:
+        """Refuse impossible parameters before any work is done."""
+        source, vcf_path, populations_path, panel_path = self.source, self.vcf_path, self.populations_path, self.panel_path
+        n_sites, common_fraction, chromosome, region = self.n_sites, self.common_fraction, self.chromosome, self.region
+        validation_fraction, holdout_fraction = self.validation_fraction, self.holdout_fraction
+        public_fraction = self.public_fraction
+        if source not in SOURCES:
+            raise ValueError(f"source={source!r} is unknown; choose one of {list(SOURCES)}")
+        if source == "vcf":
+            if not vcf_path:
+                raise ValueError("source='vcf' needs vcf_path (a VCF or BCF file)")
+            if not Path(vcf_path).exists():
+                raise vcf.VCFError(f"{vcf_path}: file not found (vcf_path)")
+        for name, path in (("populations_path", populations_path), ("panel_path", panel_path)):
+            if path is not None and not Path(path).exists():
+                raise vcf.VCFError(f"{path}: file not found ({name})")
+        if n_sites is not None and int(n_sites) < 1:
+            raise ValueError(f"n_sites={n_sites} must be at least 1")
+        if common_fraction is not None and not 0.0 <= float(common_fraction) <= 1.0:
+            raise ValueError(f"common_fraction={common_fraction} must lie in [0, 1]")
+        for name, value in (("validation_fraction", validation_fraction), ("holdout_fraction", holdout_fraction)):
+            if not 0.0 < float(value) < 1.0:
+                raise ValueError(f"{name}={value} must lie strictly between 0 and 1")
+        if not 0.0 <= float(public_fraction) < 1.0:
+            raise ValueError(f"public_fraction={public_fraction} must lie in [0, 1)")
+        if validation_fraction + holdout_fraction + public_fraction >= 1.0:
+            raise ValueError(f"validation_fraction + holdout_fraction + public_fraction = "
+                             f"{validation_fraction + holdout_fraction + public_fraction:g} leaves no samples to train on")
+        if panel_path is None and float(public_fraction) == 0.0:
+            raise ValueError("the panel must come from public information: give a public split (public_fraction > 0) "
+                             "or a site list declared public (panel_path)")
+        vcf.parse_region(region, vcf.normalise_chromosome(chromosome))
+
+    def params(self) -> dict[str, Any]:
+        """What the cohort is made from, as the manifest records it (the input files by
+        checksum): a rerun with the same parameters and inputs reuses the cohort."""
+        params: dict[str, Any] = dict(
+            source=self.source, seed=self.seed, chromosome=vcf.normalise_chromosome(self.chromosome),
+            region=self.region, vcf_sha256=rundir.sha256(self.vcf_path) if self.source == "vcf" else None,
+            populations_sha256=rundir.sha256(self.populations_path) if self.populations_path else None,
+            panel_sha256=rundir.sha256(self.panel_path) if self.panel_path else None,
+            assembly=self.assembly, n_sites=self.n_sites, common_fraction=self.common_fraction,
+            validation_fraction=self.validation_fraction, holdout_fraction=self.holdout_fraction,
+            public_fraction=self.public_fraction, version=2)
+        if self.source == "simulate":
+            params.update(sim_samples_per_population=self.sim_samples_per_population, sim_length=self.sim_length)
+        return params
 
 
 @dataclass
@@ -117,11 +177,12 @@ class Source:
     label: str = ""
 
 
-def open_source(source: str, *, seed: int, chromosome: str, region: str | None, vcf_path: str | None,
-                populations_path: str | None, assembly: str | None, sim_samples_per_population: int,
-                sim_length: int, sources_dir: str | os.PathLike, progress: bool) -> Source:
-    """The :class:`Source` of ``source`` (``"1000g"`` downloads the release once, see
+def open_source(spec: DataSpec, progress: bool) -> Source:
+    """The :class:`Source` of ``spec.source`` (``"1000g"`` downloads the release once, see
     :mod:`lib.genomes.download`)."""
+    source, seed, chromosome, region, vcf_path = spec.source, spec.seed, spec.chromosome, spec.region, spec.vcf_path
+    populations_path, assembly, sources_dir = spec.populations_path, spec.assembly, spec.sources_dir
+    sim_samples_per_population, sim_length = spec.sim_samples_per_population, spec.sim_length
     if source == "simulate":
         left, length = simulate.DEFAULT_LEFT, sim_length
         bounds = vcf.parse_region(region, vcf.normalise_chromosome(chromosome))
@@ -209,67 +270,42 @@ def cohort_on_panel(source: Source, sites: pd.DataFrame, chromosome: str, region
 # 5. The whole step, with the run directory
 # --------------------------------------------------------------------------------------
 
-def prepare(run: str | os.PathLike, *, source: str = "simulate", seed: int = 42, chromosome: str = "22",
-            region: str | None = None, vcf_path: str | None = None, populations_path: str | None = None,
-            assembly: str | None = None, panel_path: str | None = None, n_sites: int | None = None,
-            common_fraction: float = 0.1, validation_fraction: float = 0.15, holdout_fraction: float = 0.15,
-            public_fraction: float = 0.1, sim_samples_per_population: int = 100, sim_length: int = 5_000_000,
-            sources_dir: str | os.PathLike = "data/sources", progress: bool = True) -> Prepared:
+def prepare(run: str | os.PathLike, spec: DataSpec, *, progress: bool = True) -> Prepared:
     """Load, split, choose the public panel, measure its coverage and write (or reuse) the
-    cohort of a run. See the module docstring."""
-    run = Path(run)
-    check_parameters(source, vcf_path, populations_path, panel_path, n_sites, common_fraction,
-                     validation_fraction, holdout_fraction, chromosome, region, public_fraction)
-    params: dict[str, Any] = dict(
-        source=source, seed=seed, chromosome=vcf.normalise_chromosome(chromosome), region=region,
-        vcf_sha256=rundir.sha256(vcf_path) if source == "vcf" else None,
-        populations_sha256=rundir.sha256(populations_path) if populations_path else None,
-        panel_sha256=rundir.sha256(panel_path) if panel_path else None,
-        assembly=assembly, n_sites=n_sites, common_fraction=common_fraction,
-        validation_fraction=validation_fraction, holdout_fraction=holdout_fraction,
-        public_fraction=public_fraction, version=2)
-    if source == "simulate":
-        params.update(sim_samples_per_population=sim_samples_per_population, sim_length=sim_length)
-    paths = {**artefacts.cohort_paths(run), **artefacts.data_diagnostics_paths(run)}
-    if rundir.is_current(run, params, list(paths.values())):
+    cohort of a run, as ``spec`` says (:class:`DataSpec`, checked before any work). See the
+    module docstring."""
+    run = Run.of(run)
+    spec.check()
+    params = spec.params()
+    paths = {**run.cohort_paths(), **artefacts.data_diagnostics_paths(run)}
+    if run.is_current(params, list(paths.values())):
         log.info("reusing the cohort in %s (same parameters and inputs)", paths["vcf"].parent)
         return read_prepared(run, reused=True)
 
-    opened = open_source(source, seed=seed, chromosome=chromosome, region=region, vcf_path=vcf_path,
-                         populations_path=populations_path, assembly=assembly,
-                         sim_samples_per_population=sim_samples_per_population, sim_length=sim_length,
-                         sources_dir=sources_dir, progress=progress)
-    split = splits.make_splits(opened.samples, validation_fraction, holdout_fraction, seed,
-                               public_fraction=public_fraction)
-    table, sites, choice, repairs = choose_panel(opened, split, panel_path=panel_path, chromosome=chromosome,
-                                                 region=region, n_sites=n_sites, common_fraction=common_fraction,
-                                                 seed=seed, progress=progress)
-    cohort = cohort_on_panel(opened, sites, chromosome, region, progress)
+    opened = open_source(spec, progress=progress)
+    split = splits.make_splits(opened.samples, spec.validation_fraction, spec.holdout_fraction, spec.seed,
+                               public_fraction=spec.public_fraction)
+    table, sites, choice, repairs = choose_panel(opened, split, panel_path=spec.panel_path, chromosome=spec.chromosome,
+                                                 region=spec.region, n_sites=spec.n_sites,
+                                                 common_fraction=spec.common_fraction, seed=spec.seed,
+                                                 progress=progress)
+    cohort = cohort_on_panel(opened, sites, spec.chromosome, spec.region, progress)
     cohort.repairs = repairs
     coverage = panel.coverage(table, table["key"].isin(set(sites["key"])).to_numpy())
-    public_panel = panel_record(cohort, choice, split["public"], panel_path is not None)
+    public_panel = panel_record(cohort, choice, split["public"], spec.panel_path is not None)
     diagnostics = {"source": opened.label, "n_source_sites": len(table), "repairs": repairs,
                    "panel_notes": choice.notes}
-    write_cohort(run, cohort, split, public_panel, diagnostics, coverage, seed=seed)
-    rundir.record_artefacts(run, CHAPTER, params, list(paths.values()))
+    write_cohort(run, cohort, split, public_panel, diagnostics, coverage, seed=spec.seed)
+    run.record(CHAPTER, params, list(paths.values()))
     return read_prepared(run, reused=False, cohort=cohort)
 
 
 def prepare_with(run: str | os.PathLike, settings: Mapping[str, Any], seed: int, *, region: str | None = None,
                  chromosome: str = "22", n_sites: int | None = None, progress: bool = False,
                  **data: Any) -> Prepared:
-    """:func:`prepare` from a profile's ``settings`` (:func:`lib.core.profiles.resolve`) and the
-    chapter's parameters: ``n_sites`` (default the profile's; with a ``region``, every
-    eligible site of the region) and the data parameters (``source``, ``vcf_path``,
-    ``populations_path``, ``assembly``, ``panel_path``: :func:`data_settings`)."""
-    chosen = data_settings(settings, **data)
-    n_sites = n_sites if n_sites is not None else (None if region else settings["n_sites"])
-    return prepare(run, **chosen, seed=seed, chromosome=chromosome, region=region, n_sites=n_sites,
-                   common_fraction=settings["common_fraction"],
-                   validation_fraction=settings["validation_fraction"],
-                   holdout_fraction=settings["holdout_fraction"], public_fraction=settings["public_fraction"],
-                   sim_samples_per_population=settings["sim_samples_per_population"],
-                   sim_length=settings["sim_length"], progress=progress or chosen["source"] == "1000g")
+    """:func:`prepare` with :meth:`DataSpec.from_profile` (a download always shows its progress)."""
+    spec = DataSpec.from_profile(settings, seed, region=region, chromosome=chromosome, n_sites=n_sites, **data)
+    return prepare(run, spec, progress=progress or spec.source == "1000g")
 
 
 def panel_record(cohort: Cohort, choice: panel.PanelChoice, public: list[str], declared: bool) -> dict[str, Any]:
@@ -288,7 +324,7 @@ def panel_record(cohort: Cohort, choice: panel.PanelChoice, public: list[str], d
 def write_cohort(run: Path, cohort: Cohort, split: dict[str, list[str]], public_panel: dict[str, Any],
                  diagnostics: dict[str, Any], coverage: pd.DataFrame, *, seed: int) -> None:
     """Write every file of ``cohort/`` and the data diagnostics, each atomically."""
-    paths = {**artefacts.cohort_paths(run), **artefacts.data_diagnostics_paths(run)}
+    paths = {**Run.of(run).cohort_paths(), **artefacts.data_diagnostics_paths(run)}
     vcf.write_vcf(cohort, paths["vcf"], source="lib.ch01_data")
     split_of = {s: name for name, ids in split.items() for s in ids}
     table = cohort.samples.assign(split=cohort.samples["sample"].map(split_of))
@@ -315,7 +351,7 @@ def write_cohort(run: Path, cohort: Cohort, split: dict[str, list[str]], public_
 
 def read_prepared(run: Path, reused: bool, cohort: Cohort | None = None) -> Prepared:
     """What :func:`prepare` wrote, read back."""
-    paths = {**artefacts.cohort_paths(run), **artefacts.data_diagnostics_paths(run)}
+    paths = {**Run.of(run).cohort_paths(), **artefacts.data_diagnostics_paths(run)}
     return Prepared(cohort=cohort if cohort is not None else artefacts.load_cohort(run),
                     splits=artefacts.load_splits(run), panel=artefacts.read_panel_json(run),
                     diagnostics=json.loads(paths["data"].read_text()),

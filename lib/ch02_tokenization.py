@@ -18,7 +18,6 @@ information only, their sequence lengths, and what a vocabulary can disclose.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
@@ -28,6 +27,7 @@ from .genomes import panel, profiletext
 from .lm import tokenization as tk
 from .lm import vocab_privacy as vp
 from .runs import artefacts
+from .runs.run import Run
 
 CHAPTER = "02_tokenization"
 DEFAULT_VOCAB_SIZE = 4096
@@ -75,7 +75,7 @@ def build_tokenizers(run: str | os.PathLike, texts: Mapping[str, Mapping[str, st
         if bad:
             raise ValueError(f"the {name} tokenizer does not decode {len(bad)} of {len(sample)} texts back to "
                              f"themselves, e.g. {bad[0][:80]!r}")
-        extra = ({"panel_sha256": rundir.sha256(artefacts.cohort_paths(run)["panel"])}
+        extra = ({"panel_sha256": rundir.sha256(Run.of(run).cohort_paths()["panel"])}
                  if name in ("variant", "record") else None)
         tk.save(tok, run, name, extra=extra)
     return built
@@ -113,16 +113,16 @@ def lengths(built: Mapping[str, Any], texts: Mapping[str, Mapping[str, str]],
     kinds = {"dense": texts["dense"], "sparse": texts["sparse"]}
     if run is None:
         return tk.length_table(built, kinds)
-    run = Path(run)
-    path = run / "diagnostics" / "02_lengths.csv"
+    run = Run.of(run)
+    path = run.diagnostics_path("02_lengths.csv")
     params = {"role": "tokens per sample", "texts_sha256": tk.texts_sha256(
                   [t for kind in kinds.values() for t in kind.values()]),
               "tokenizers": {name: rundir.sha256(tk.tokenizer_dir(run, name) / "tokenizer.json") for name in built}}
-    if rundir.is_current(run, params, [path]):
+    if run.is_current(params, [path]):
         return pd.read_csv(path)
     table = tk.length_table(built, kinds)
     rundir.write_text(path, table.to_csv(index=False))
-    rundir.record_artefacts(run, CHAPTER, params, [path])
+    run.record(CHAPTER, params, [path])
     return table
 
 

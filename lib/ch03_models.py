@@ -3,11 +3,11 @@ sample a synthetic cohort from each, and take a first look at it. The training a
 sampling themselves are :mod:`lib.runs.experiments` (shared with chapters 04 and 06); this
 module holds the chapter's own steps and tables.
 
-* :func:`train_all` -- the chapter's three models: minGPT and GPT-2 on their main
+* :func:`train_models` -- the chapter's three models: minGPT and GPT-2 on their main
   tokenizers, and a minGPT on a text tokenizer (:func:`lib.runs.experiments.train_model`, side
   by side);
 * :func:`training_table`, :func:`loss_frame` -- how they trained;
-* :func:`validity_table`, :func:`split_table`, :func:`numbers` -- the chapter's tables and
+* :func:`validity_table`, :func:`split_use_table`, :func:`numbers` -- the chapter's tables and
   the numbers its prose glues.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ CHAPTER = "03_models"
 # --------------------------------------------------------------------------------------
 
 
-def train_all(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0,
+def train_models(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 0,
               base_model: str | os.PathLike | None = None, text_tokenizer: str = "bpe") -> dict[str, dict[str, Any]]:
     """The chapter's models: minGPT and GPT-2 (fine-tuned from ``base_model``, by default
     :func:`public_base`) on their main tokenizers (:data:`lib.runs.artefacts.MAIN_TOKENIZERS`),
@@ -150,7 +150,7 @@ def numbers(run: str | os.PathLike, settings: Mapping[str, Any], trained: Mappin
     return out
 
 
-def split_table(run: str | os.PathLike, base_model: Any) -> pd.DataFrame:
+def split_use_table(run: str | os.PathLike, base_model: Any) -> pd.DataFrame:
     """What each split is used for in this chapter."""
     members = artefacts.load_splits(run)
     use = {"train": "training", "validation": "validation loss, early stopping",

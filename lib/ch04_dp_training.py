@@ -56,6 +56,7 @@ from .lm import tokenization as tk
 from .dp import baselines, budget, dp_transformers_compat, privacy
 from .evaluation import evidence
 from .runs import artefacts, experiments
+from .runs.run import Run
 
 CHAPTER = "04_dp_training"
 # Bumped when the private training path changes what it computes or how (it goes into every
@@ -135,13 +136,13 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     trained on beside the members, truncated to the block size like them), its own
     ``name`` and ``extra_files`` (file name -> JSON content saved in the model's
     directory), and the ``chapter`` that records it."""
-    run = Path(run)
+    run = Run.of(run)
     clip_only = float(epsilon) == float("inf")
     tokenizer_name = tokenizer_name or artefacts.main_tokenizer(family)
     if not clip_only:
         epsilon_grid(settings, epsilon)  # a finite epsilon above 0
     name = name or artefacts.model_name(family, tokenizer_name, epsilon, variant=CLIP_ONLY if clip_only else "")
-    directory = artefacts.model_dir(run, name)
+    directory = run.model_dir(name)
     digest = artefacts.input_digest(run, tokenizer_name)
     tokenizer = tk.load(run, tokenizer_name)
     sizes = artefacts.model_sizes(run, settings, family, tokenizer)
@@ -149,7 +150,7 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
     dp = dp_settings(settings)
     if accountant is not None:
         dp["accountant"] = accountant
-    base = experiments.base_record(base_model)
+    base = experiments.base_record(run, base_model)
     tagged = bool(settings["population_tags"])
     params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
                   train=experiments.train_settings(config), profiles="sparse", with_population=tagged, base=base,
@@ -159,9 +160,9 @@ def train_private(run: str | os.PathLike, family: str, epsilon: float, settings:
                                                       ).hexdigest()
         params["extra_files_sha256"] = hashlib.sha256(json.dumps(extra_files or {}, sort_keys=True,
                                                                  default=str).encode()).hexdigest()
-    paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, artefacts.history_path(run, name)]
+    paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, run.history_path(name)]
     paths += [directory / f for f in (extra_files or {})]
-    if rundir.is_current(run, params, paths):
+    if run.is_current(params, paths):
         return (models.load_model(directory), artefacts.read_history(run, name), directory,
                 rundir.read_json(paths[1]))
     train_ids, val_ids, cut = experiments.training_ids(run, tokenizer, tokenizer_name, sizes, with_population=tagged)
@@ -239,7 +240,7 @@ def seed_count(settings: Mapping[str, Any], n_seeds: int | None = None) -> int:
     return int(n)
 
 
-def train_all(run: str | os.PathLike, grid: Sequence[float], settings: Mapping[str, Any], seed: int = 0,
+def train_private_models(run: str | os.PathLike, grid: Sequence[float], settings: Mapping[str, Any], seed: int = 0,
               base_model: str | os.PathLike | None = None, n_seeds: int | None = None) -> dict[str, dict[str, Any]]:
     """:func:`train_grid` for both families and every training seed (:func:`seed_count`:
     the profile's ``n_seeds``), each family from where :func:`lib.runs.experiments.family_base`
@@ -294,33 +295,30 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
     the same δ, clipping bound, optimiser, schedule, batch and epochs as
     :func:`train_private`; saved (or reused) as ``models/gpt2-dptransformers-eps<eps>/``.
     Returns ``{"epsilon", "family", "model", "history", "directory", "privacy"}``."""
-    run = Path(run)
+    run = Run.of(run)
     epsilon_grid(settings, epsilon)
     name = artefacts.model_name("gpt2", eps=epsilon, variant=DP_TRANSFORMERS)
-    directory = artefacts.model_dir(run, name)
+    directory = run.model_dir(name)
     base_model = experiments.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
     tokenizer_name = artefacts.main_tokenizer("gpt2")
     tokenizer = tk.load(run, tokenizer_name)
     sizes = artefacts.model_sizes(run, settings, "gpt2", tokenizer)
     config = training.config_from_profile(dict(settings), "gpt2", seed=seed, progress=False)
     dp = dp_settings(settings)
-    base = experiments.base_record(base_model)
+    base = experiments.base_record(run, base_model)
     tagged = bool(settings["population_tags"])
     params = dict(family="gpt2", trainer="dp-transformers", tokenizer=tokenizer_name, sizes=sizes, seed=seed,
                   eps=float(epsilon), delta=dp["delta"], max_grad_norm=dp["max_grad_norm"], with_population=tagged,
                   train=experiments.train_settings(config), base=base, **artefacts.input_digest(run, tokenizer_name))
-    paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, artefacts.history_path(run, name)]
-    if not rundir.is_current(run, params, paths):
+    paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, run.history_path(name)]
+    if not run.is_current(params, paths):
         train_ids, val_ids, cut = experiments.training_ids(run, tokenizer, tokenizer_name, sizes,
                                                            with_population=tagged)
         model = models.build_model("gpt2", sizes, tokenizer, base_model=base_model, seed=seed)
         with tempfile.TemporaryDirectory(prefix="dp-transformers-") as scratch:
             model, history, record = dp_transformers_compat.fit(
-                model, tokenizer, train_ids, val_ids, output_dir=scratch, target_epsilon=float(epsilon),
-                delta=dp["delta"], max_grad_norm=dp["max_grad_norm"], epochs=config.epochs,
-                batch_size=config.batch_size, lr=config.lr, weight_decay=config.weight_decay,
-                warmup_fraction=config.warmup_fraction, min_lr_ratio=config.min_lr_ratio, betas=config.betas,
-                patience=config.patience, seed=seed)
+                model, tokenizer, train_ids, val_ids, output_dir=scratch, config=config,
+                target_epsilon=float(epsilon), delta=dp["delta"], max_grad_norm=dp["max_grad_norm"])
         history = dict(history, truncated_sequences=cut)
         experiments.save_trained(run, model, name, tokenizer, history, params, chapter=CHAPTER,
                                  extra={privacy.PRIVACY_JSON: record}, metadata=experiments.release_metadata(
@@ -365,7 +363,7 @@ DECODING_RULE = ("each private setting (family, ε) samples its first training s
 
 
 def _noised(item: Mapping[str, Any]) -> bool:
-    """Whether a trained model (an item of :func:`train_all` or :func:`compare_trainers`)
+    """Whether a trained model (an item of :func:`train_private_models` or :func:`compare_trainers`)
     is private: a finite ε (the clip-only and non-private models are not)."""
     return math.isfinite(float(item["epsilon"]))
 
@@ -434,7 +432,7 @@ def choose_decoding(run: str | os.PathLike, trained: Mapping[str, Mapping[str, A
     are not listed. ``enabled=False`` chooses nothing (None: every model sampled plainly)."""
     if not enabled:
         return None
-    run = Path(run)
+    run = Run.of(run)
     grid = decoding_grid(settings)
     firsts = {name: item for name, item in trained.items() if _noised(item) and not item.get("seed", 0)}
     priors: dict[str, str | None] = {}
@@ -444,12 +442,12 @@ def choose_decoding(run: str | os.PathLike, trained: Mapping[str, Mapping[str, A
             with parallel.job_threads():
                 priors[family, tokenizer_name] = str(experiments.public_base(run, settings, seed=seed, family=family,
                                                                              tokenizer_name=tokenizer_name))
-    path = run / "metrics" / "04_decoding.csv"
+    path = run.metrics_path("04_decoding")
     params = dict(version=DECODING_VERSION, grid=grid, seed=seed, sampler_version=generation.SAMPLER_VERSION,
                   validation=artefacts.load_splits(run)["validation"],
                   models={n: rundir.sha256(Path(i["directory"]) / "model.safetensors") for n, i in firsts.items()},
                   priors={f"{f}/{t}": rundir.sha256(Path(p) / "model.safetensors") for (f, t), p in priors.items()})
-    if rundir.is_current(run, params, [path]):
+    if run.is_current(params, [path]):
         return pd.read_csv(path)
     jobs = [dict(run=str(run), name=name, directory=str(item["directory"]),
                  tokenizer_name=item.get("tokenizer", "variant"),
@@ -463,7 +461,7 @@ def choose_decoding(run: str | os.PathLike, trained: Mapping[str, Mapping[str, A
     for _, group in distance.groupby(table["model"], sort=False):
         table.loc[group.idxmin(), "chosen"] = True  # idxmin: the first of ties, in grid order
     rundir.write_text(path, table.to_csv(index=False))
-    rundir.record_artefacts(run, CHAPTER, params, [path])
+    run.record(CHAPTER, params, [path])
     return table
 
 
@@ -532,8 +530,8 @@ def baseline_paths(run: str | os.PathLike, name: str) -> dict[str, Path]:
     ``models/<name>/privacy.json`` (what a run may release beside the cohort) and
     ``diagnostics/<name>/release.json`` (:data:`lib.dp.baselines.OUTSIDE`: counted on the
     members, outside ε, never released)."""
-    return {**artefacts.synthetic_paths(run, name), "privacy": artefacts.model_dir(run, name) / privacy.PRIVACY_JSON,
-            "outside": artefacts.diagnostics_dir(run) / name / BASELINE_DIAGNOSTICS}
+    return {**Run.of(run).synthetic_paths(name), "privacy": Run.of(run).model_dir(name) / privacy.PRIVACY_JSON,
+            "outside": Run.of(run).diagnostics_path() / name / BASELINE_DIAGNOSTICS}
 
 
 def baseline_inputs(run: str | os.PathLike) -> dict[str, Any]:
@@ -556,30 +554,30 @@ def release_baseline(run: str, mechanism: str, epsilon: float, settings: Mapping
     ``family`` (the mechanism), ``epsilon``, ``seed``, ``privacy`` (the released record),
     ``validity`` and ``seconds``."""
     started = time.perf_counter()
-    run_path = Path(run)
+    run = Run.of(run)
     name = artefacts.model_name(mechanism, eps=epsilon, seed=seed_index)
     dp = dp_settings(settings)
     rng_seed = artefacts.training_seed(seed, seed_index)
-    files = artefacts.cohort_paths(run_path)
+    files = run.cohort_paths()
     params = dict(mechanism=mechanism, eps=float(epsilon), delta=dp["delta"], seed=rng_seed, n_samples=int(n_samples),
                   version=BASELINE_VERSION, profiles_sha256=rundir.sha256(files["profiles"]),
                   splits_sha256=rundir.sha256(files["splits"]), panel_sha256=rundir.sha256(files["panel"]))
-    paths = baseline_paths(run_path, name)
+    paths = baseline_paths(run, name)
     checked = [paths[k] for k in ("vcf", "profiles", "summary", "privacy", "outside")]
-    if not rundir.is_current(run_path, params, checked):
-        data = baseline_inputs(run_path)
+    if not run.is_current(params, checked):
+        data = baseline_inputs(run)
         profiles, record = baselines.release(mechanism, data["members"], data["public"], data["sites"], int(n_samples),
                                              float(epsilon), dp["delta"], phased=data["phased"], seed=rng_seed)
         outside = record.pop(baselines.OUTSIDE)
         summary = generation.validity_summary(profiles, data["panel"], [True] * len(profiles))
-        experiments.write_synthetic(run_path, name, profiles, data["panel"],
+        experiments.write_synthetic(run, name, profiles, data["panel"],
                                     dict(name=name, mechanism=mechanism, eps=float(epsilon), seed=rng_seed,
                                          n_samples=int(n_samples), privacy=record, summary=summary))
         rundir.write_json(paths["privacy"], record)
         rundir.write_json(paths["outside"], {baselines.OUTSIDE: outside, "note": BASELINE_NOTE})
-        rundir.record_artefacts(run_path, CHAPTER, params, checked)
+        run.record(CHAPTER, params, checked)
     return {"name": name, "family": mechanism, "epsilon": float(epsilon), "seed": int(seed_index),
-            "privacy": rundir.read_json(paths["privacy"]), "validity": artefacts.read_validity(run_path, name),
+            "privacy": rundir.read_json(paths["privacy"]), "validity": artefacts.read_validity(run, name),
             "seconds": time.perf_counter() - started}
 
 
@@ -704,9 +702,10 @@ def summary_frame(trained: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def write_summary(run: str | os.PathLike, summary: pd.DataFrame, params: Mapping[str, Any]) -> Path:
-    path = Path(run) / "metrics" / "04_dp_training.csv"
+    run = Run.of(run)
+    path = run.metrics_path("04_dp_training")
     rundir.write_text(path, summary.to_csv(index=False))
-    rundir.record_artefacts(Path(run), CHAPTER, dict(params), [path])
+    run.record(CHAPTER, params, [path])
     return path
 
 

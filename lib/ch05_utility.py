@@ -1,14 +1,14 @@
 """The utility chapter (``book/05_utility.ipynb``): every synthetic cohort of the run
 against real people, framed by three reference cohorts.
 
-* :func:`catalogue` -- the synthetic cohorts the models chapters wrote (both families,
+* :func:`lib.runs.comparison.catalogue` -- the synthetic cohorts the models chapters wrote (both families,
   every ε and training seed, the clip-only runs, dp-transformers, the text-tokenizer model;
   constrained and unconstrained), each with its setting, seed, family, tokenizer, ε and
   decoding read from its name.
-* :func:`load_inputs` -- the real people as dosage matrices: the members (train split),
+* :func:`lib.runs.comparison.load_inputs` -- the real people as dosage matrices: the members (train split),
   the holdout (the real people every cohort is compared with), the validation split and
   the public people with their population labels.
-* :func:`reference_cohorts` -- **real (validation)**: real people the models never trained
+* :func:`lib.runs.comparison.reference_cohorts` -- **real (validation)**: real people the models never trained
   on, as many as the holdout (what a perfect generator reaches, sampling noise included);
   **independent sites**: every site drawn independently at the members' allele frequency
   (the dissertation's "random model": frequencies kept, linkage and structure destroyed);
@@ -32,8 +32,6 @@ classifier trained on the public people (synthetic people carry none).
 """
 from __future__ import annotations
 
-import contextlib
-import logging
 import math
 import os
 import tempfile
@@ -45,12 +43,12 @@ import pandas as pd
 
 from .core import rundir
 from .genomes import vcf
-from .genomes.cohort import CHR22_LENGTH
 from .genetics import popgen, stats
 from .lm import models
 from .dp import baselines, budget
 from .evaluation import evidence, utility
-from .runs import artefacts, glossary
+from .runs import artefacts, comparison, glossary
+from .runs.run import Run
 
 CHAPTER = "05_utility"
 #: Bumped when a metric changes what it computes (goes into the manifest's parameters).
@@ -63,139 +61,32 @@ METRICS_NAME = "05_utility"
 # Inputs
 # --------------------------------------------------------------------------------------
 
-def catalogue(run: str | os.PathLike) -> pd.DataFrame:
-    """The synthetic cohorts of the run: one row per ``synthetic/<name>.vcf.gz`` with
-    ``cohort`` (its name), ``setting`` (:func:`lib.runs.glossary.cohort_setting`), ``seed`` (the training
-    seed's index), ``model``, ``decoding`` (constrained / unconstrained),
-    ``family``, ``tokenizer``, ``epsilon`` (float), ``eps`` (its chart label: ∞, 8, …;
-    ``∞, clip only`` for the clip-only runs) and ``variant`` (``""``, ``cliponly``,
-    ``dptransformers``)."""
-    directory = Path(run) / "synthetic"
-    names = sorted(p.name[: -len(".vcf.gz")] for p in directory.glob("*.vcf.gz")) if directory.is_dir() else []
-    if not names:
-        raise FileNotFoundError(f"{directory}: no synthetic cohort; run the models (03_models) and private "
-                                "training (04_dp_training) chapters first")
-    rows = []
-    for name in names:
-        decoding = "unconstrained" if name.endswith("-unconstrained") else "constrained"
-        model = name[: -len("-unconstrained")] if decoding == "unconstrained" else name
-        parsed = artefacts.parse_model_name(model)
-        label = budget.CLIP_ONLY_LABEL if parsed["variant"] == "cliponly" else budget.label(parsed["epsilon"])
-        rows.append({"cohort": name, "setting": glossary.cohort_setting(name), "seed": parsed["seed"], "model": model,
-                     "decoding": decoding, "family": parsed["family"], "tokenizer": parsed["tokenizer"],
-                     "epsilon": parsed["epsilon"], "eps": label, "variant": parsed["variant"]})
-    return pd.DataFrame(rows)
-
-
-def is_main(row: Mapping[str, Any]) -> bool:
-    """A cohort of the ε grid (the family's main tokenizer, Opacus, noise), constrained."""
-    return (row["decoding"] == "constrained" and row["variant"] == ""
-            and row["tokenizer"] == artefacts.main_tokenizer(row["family"]))
-
-
-def load_inputs(run: str | os.PathLike) -> dict[str, Any]:
-    """The real people of the run as :func:`lib.genetics.popgen.dosages`: ``members``, ``holdout``,
-    ``validation``, ``public``; ``labels`` (split -> super-population per person);
-    ``profiles`` (split -> records per person); ``member_records`` (every member record);
-    ``positions``; the public ``panel``; ``contig_length`` (the chromosome of the cohort's
-    assembly, from :data:`lib.genomes.cohort.CHR22_LENGTH` when the assembly is known);
-    ``near_copy_distance`` (the 5th percentile of the holdout people's distance to the
-    closest member), ``public_axes`` (the public people's top principal components: the
-    feature space of every population classifier) and ``population_classifier`` (fit on
-    the public people, in that space)."""
-    run = Path(run)
-    with quiet_reader():
-        real = artefacts.load_cohort(run)
-    panel, _ = artefacts.load_panel(run)
-    members = artefacts.load_splits(run)
-    out: dict[str, Any] = {"panel": panel, "real": real, "positions": panel.sites["pos"].to_numpy(),
-                           "labels": {}, "profiles": {}}
-    for split in ("train", "holdout", "validation", "public"):
-        people = artefacts.split_cohort(real, members.get(split, []))
-        key = "members" if split == "train" else split
-        out[key] = popgen.dosages(people)
-        out["labels"][key] = people.samples["superpopulation"].astype(str).to_numpy()
-        if split != "public":
-            out["profiles"][key] = [list(v) for v in artefacts.split_profiles(run, split)["variants"]]
-    if len(out["holdout"]) < 2 or len(out["members"]) < 2:
-        raise ValueError(f"{run}: the utility chapter needs at least 2 members and 2 holdout people")
-    # a near copy sits closer to a member than 95% of the real holdout people do
-    out["near_copy_distance"] = float(np.quantile(popgen.closest(out["holdout"], out["members"]), 0.05))
-    # synthetic people carry no population: a classifier fitted once on the public people labels them
-    # in one feature space for every cohort: the public people's top principal components
-    # (none without public people of two known populations: the population metrics are then NaN)
-    known = set(out["labels"]["public"]) - {"unknown"}
-    out["public_axes"] = out["population_classifier"] = None
-    if len(known) >= 2 and len(out["public"]) >= 3:
-        out["public_axes"] = popgen.pca_fit(out["public"], min(10, len(out["public"]) - 1))
-        out["population_classifier"] = popgen.population_classifier(out["public"], out["labels"]["public"],
-                                                                    axes=out["public_axes"])
-    out["member_records"] = frozenset(r for profile in out["profiles"]["members"] for r in profile)
-    out["contig_length"] = int(CHR22_LENGTH.get(real.contig.assembly, real.contig.length))
-    return out
-
-
-def reference_cohorts(inputs: Mapping[str, Any], seed: int = 0) -> dict[str, dict[str, Any]]:
-    """:data:`REFERENCES`, each ``{"dosages", "profiles", "populations"}`` with as many people
-    as the holdout (profiles ``None`` for independent sites, at the members' or at the
-    public people's frequencies, which have no records to compare: their validity and
-    plausibility are 1 and 0 by construction; populations, the people's own, for the real
-    and copied people only)."""
-    n = len(inputs["holdout"])
-    members, validation = inputs["members"], inputs["validation"]
-    # the copy: the same people popgen.resample_people draws, with their records
-    index = popgen.resample_people(np.arange(len(members))[:, None], n, seed)[:, 0]
-    labels = inputs["labels"]
-    out = {glossary.REAL: {"dosages": validation[:n], "profiles": inputs["profiles"]["validation"][:n],
-                           "populations": list(labels["validation"][:n])},
-           glossary.INDEPENDENT: {"dosages": popgen.independent_sites(members, n, seed), "profiles": None,
-                                  "populations": None},
-           glossary.PUBLIC_SITES: {"dosages": popgen.independent_sites(inputs["public"], n, seed + 1), "profiles": None,
-                                   "populations": None},
-           glossary.COPY: {"dosages": members[index], "profiles": [inputs["profiles"]["members"][i] for i in index],
-                           "populations": list(labels["members"][index])}}
-    return out
-
-
 # --------------------------------------------------------------------------------------
 # The evaluation
 # --------------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def quiet_reader():
-    """The VCF reader's repairs of the *panel* (e.g. two records at one position), which
-    the data chapter reports, are not repeated for every synthetic cohort on it."""
-    logger = logging.getLogger(vcf.__name__)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def evaluate_cohorts(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot: int = 200,
                      cohorts: Sequence[str] | None = None, progress: bool = False) -> dict[str, Any]:
-    """Every cohort of :func:`catalogue` (or the named ``cohorts``) and the
+    """Every cohort of :func:`lib.runs.comparison.catalogue` (or the named ``cohorts``) and the
     :data:`REFERENCES` through :func:`utility.cohort_metrics`. Returns ``table`` (the tidy table,
     also written to ``metrics/05_utility.csv`` and recorded in the manifest),
     ``catalogue``, ``inputs``, ``dosages`` (cohort -> matrix) and ``extras`` (cohort ->
     figure numbers), ``seeds`` (:func:`seed_table`, also written to
     ``metrics/05_utility_seeds.csv``)."""
-    run = Path(run)
-    found = artefacts.select_named(catalogue(run), "cohort", cohorts, "cohorts", run / "synthetic")
-    inputs = load_inputs(run)
+    run = Run.of(run)
+    found = artefacts.select_named(comparison.catalogue(run), "cohort", cohorts, "cohorts", run.area("synthetic"))
+    inputs = comparison.load_inputs(run)
     panel = inputs["panel"]
     todo: dict[str, dict[str, Any]] = {}
     for name in found["cohort"]:
-        with quiet_reader():
+        with comparison.quiet_reader():
             cohort = artefacts.read_synthetic(run, name, panel)
         if cohort.n_sites != panel.n_sites or (cohort.sites["pos"].to_numpy() != inputs["positions"]).any():
-            raise ValueError(f"{artefacts.synthetic_paths(run, name)['vcf']}: not on the run's panel of "
+            raise ValueError(f"{run.synthetic_paths(name)['vcf']}: not on the run's panel of "
                              f"{panel.n_sites} sites; rerun the chapter that wrote it")
         todo[name] = {"dosages": popgen.dosages(cohort), "profiles": artefacts.read_synthetic_profiles(run, name),
                       "populations": artefacts.read_synthetic_populations(run, name)}
-    todo.update(reference_cohorts(inputs, seed))
+    todo.update(comparison.reference_cohorts(inputs, seed))
     frames, extras = [], {}
     names = list(todo)
     if progress:
@@ -207,10 +98,10 @@ def evaluate_cohorts(run: str | os.PathLike, seed: int = 0, k: int = 20, n_boot:
         frames.append(frame)
     table = _describe(pd.concat(frames, ignore_index=True), found)
     seeds = seed_table(table)
-    path, seeds_path = run / "metrics" / f"{METRICS_NAME}.csv", run / "metrics" / f"{SEEDS_NAME}.csv"
+    path, seeds_path = run.metrics_path(METRICS_NAME), run.metrics_path(SEEDS_NAME)
     rundir.write_text(path, table.to_csv(index=False))
     rundir.write_text(seeds_path, seeds.to_csv(index=False))
-    rundir.record_artefacts(run, CHAPTER, {"seed": seed, "k": k, "n_boot": n_boot, "cohorts": list(todo),
+    run.record(CHAPTER, {"seed": seed, "k": k, "n_boot": n_boot, "cohorts": list(todo),
                                            "utility_version": UTILITY_VERSION}, [path, seeds_path])
     return {"table": table, "seeds": seeds, "catalogue": found, "inputs": inputs, "k": k, "seed": seed,
             "dosages": {name: item["dosages"] for name, item in todo.items()}, "extras": extras,
@@ -287,16 +178,6 @@ def cohort_label(row: Mapping[str, Any]) -> str:
     return f"{family}{tokenizer} ε={eps}{variant}{suffix}"
 
 
-#: The utility table's text columns (the rest are numbers).
-TEXT_COLUMNS = ("cohort", "kind", "setting", "model", "family", "tokenizer", "variant", "eps", "decoding", "group",
-                "metric")
-
-
-def read_table(run: str | os.PathLike) -> pd.DataFrame:
-    """``metrics/05_utility.csv`` as :func:`evaluate_cohorts` returned it (for later chapters)."""
-    return artefacts.read_metrics(run, METRICS_NAME, "utility (05)", TEXT_COLUMNS)
-
-
 def wide_table(table: pd.DataFrame, metrics: Sequence[str] = glossary.HEADLINE, decoding: str | None = "constrained",
                digits: int = 3) -> pd.DataFrame:
     """Formatted: one row per cohort of the utility table, or per setting of the seed-level
@@ -339,7 +220,7 @@ def value(table: pd.DataFrame, cohort: str, metric: str) -> tuple[float, float, 
 
 def epsilon_frame(table: pd.DataFrame, metrics: Sequence[str] = glossary.HEADLINE,
                   seeds: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The main constrained settings (:func:`main_settings`: each family's main tokenizer at
+    """The main constrained settings (:func:`lib.runs.comparison.main_settings`: each family's main tokenizer at
     every ε, and the clip-only runs) with the references, for the utility-against-ε chart:
     ``kind`` "synthetic" rows carry the seed-level estimate (mean over the training seeds,
     ``low``/``high`` its interval, :func:`seed_table`; computed from ``table`` when
@@ -347,7 +228,7 @@ def epsilon_frame(table: pd.DataFrame, metrics: Sequence[str] = glossary.HEADLIN
     reference cohorts; columns ``setting``, ``kind``, ``family``, ``eps``, ``seed``,
     ``metric``, ``value``, ``low``, ``high``."""
     seeds = seed_table(table) if seeds is None else seeds
-    keep = main_settings(seeds)["setting"]
+    keep = comparison.main_settings(seeds)["setting"]
     means = seeds[seeds["metric"].isin(metrics) & seeds["setting"].isin(keep)]
     means = means.assign(kind="synthetic", family=means["family"].map(glossary.FAMILY_LABELS), seed=-1)
     each = table[table["metric"].isin(metrics) & table["setting"].isin(keep) & (table["kind"] == "synthetic")]
@@ -363,8 +244,8 @@ def bcftools_table(run: str | os.PathLike, cohorts: Sequence[str]) -> pd.DataFra
     named synthetic VCF beside the real holdout's (written to a temporary VCF): the headline
     statistics that depend on the genotypes (AF spectrum, singletons, mean ALT frequency)
     and, from the per-sample section, heterozygous and homozygous-ALT sites per person."""
-    run = Path(run)
-    with quiet_reader():
+    run = Run.of(run)
+    with comparison.quiet_reader():
         real = artefacts.load_cohort(run)
     holdout = artefacts.split_cohort(real, artefacts.load_splits(run)["holdout"])
     keys = ["singleton fraction", "mean ALT allele frequency", "AF < 1%", "AF 1-5%", "AF >= 5%"]
@@ -372,7 +253,7 @@ def bcftools_table(run: str | os.PathLike, cohorts: Sequence[str]) -> pd.DataFra
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "holdout.vcf.gz"
         vcf.write_vcf(holdout, path, source="lib.ch05_utility (the real holdout)")
-        sources = {"real holdout": path, **{c: artefacts.synthetic_paths(run, c)["vcf"] for c in cohorts}}
+        sources = {"real holdout": path, **{c: run.synthetic_paths(c)["vcf"] for c in cohorts}}
         for label, vcf_path in sources.items():
             parsed = stats.bcftools_stats(vcf_path)
             head = stats.headline_statistics(parsed)
@@ -396,40 +277,11 @@ def labels(table: pd.DataFrame) -> dict[str, str]:
     return dict(zip(first["cohort"], first.apply(cohort_label, axis=1)))
 
 
-def _is_main_row(frame: pd.DataFrame) -> pd.Series:
-    return ((frame["decoding"] == "constrained") & frame["variant"].isin(["", "cliponly"])
-            & (frame["tokenizer"] == frame["family"].map(artefacts.MAIN_TOKENIZERS)))
-
-
-def main_cohorts(table: pd.DataFrame, seed: int | None = None) -> pd.DataFrame:
-    """One row per main constrained cohort (:func:`is_main`) and per clip-only constrained
-    cohort, of every training seed (or of training seed ``seed``): ``cohort``, ``setting``,
-    ``seed``, ``family``, ``eps``, ``epsilon``; most private first within a family, seeds
-    in order."""
-    first = table[table["kind"] == "synthetic"].drop_duplicates("cohort")
-    keep = first[_is_main_row(first)]
-    if seed is not None:
-        keep = keep[keep["seed"] == seed]
-    order = {label: i for i, label in enumerate(budget.order(keep["eps"]))}
-    return keep.assign(rank=keep["eps"].map(order)).sort_values(["family", "rank", "seed"])[
-        ["cohort", "setting", "seed", "family", "eps", "epsilon"]].reset_index(drop=True)
-
-
-def main_settings(seeds: pd.DataFrame) -> pd.DataFrame:
-    """:func:`main_cohorts` for the seed-level table (:func:`seed_table`): one row per main
-    setting (``setting``, ``family``, ``eps``, ``epsilon``, ``n_seeds``), most private first."""
-    first = seeds[seeds["kind"] == "synthetic"].drop_duplicates("setting")
-    keep = first[_is_main_row(first)]
-    order = {label: i for i, label in enumerate(budget.order(keep["eps"]))}
-    return keep.assign(rank=keep["eps"].map(order)).sort_values(["family", "rank"])[
-        ["setting", "family", "eps", "epsilon", "n_seeds"]].reset_index(drop=True)
-
-
 def panel_cohorts(table: pd.DataFrame, epsilons: Sequence[str] | None = None) -> list[str]:
     """The cohorts the per-cohort panels show: for each family its ε = ∞ cohort and its
     most private one (or the ``epsilons`` labels given), of the first training seed, then
     the real and independent-sites references."""
-    main = main_cohorts(table, seed=0)
+    main = comparison.main_cohorts(table, seed=0)
     main = main[main["eps"] != budget.CLIP_ONLY_LABEL]
     chosen = []
     for family, rows in main.groupby("family", sort=False):
@@ -442,10 +294,10 @@ def _series(table: pd.DataFrame) -> pd.DataFrame:
     """Per cohort of the ε-grid figures (the first training seed's): ``cohort``, ``family``
     (panel), ``eps`` (colour; the reference's name for a reference, which every family panel
     repeats)."""
-    main = main_cohorts(table, seed=0)[["cohort", "family", "eps"]]
+    main = comparison.main_cohorts(table, seed=0)[["cohort", "family", "eps"]]
     main["family"] = main["family"].map(glossary.FAMILY_LABELS)
     refs = [{"cohort": ref, "family": glossary.FAMILY_LABELS[f], "eps": ref}
-            for f in main_cohorts(table, seed=0)["family"].unique()
+            for f in comparison.main_cohorts(table, seed=0)["family"].unique()
             for ref in (glossary.REAL, glossary.INDEPENDENT)]
     return pd.concat([main, pd.DataFrame(refs)], ignore_index=True)
 
@@ -823,8 +675,6 @@ SEEDS_NAME = "05_utility_seeds"
 #: The seed-level table's columns (``metrics/05_utility_seeds.csv``): one row per setting and metric.
 SEED_COLUMNS = ["setting", "kind", "family", "tokenizer", "variant", "epsilon", "eps", "decoding", "group", "metric",
                 "value", "low", "high", "n_seeds", "seed_sd", "boot_half", "seed_values"]
-SEED_TEXT_COLUMNS = ("setting", "kind", "family", "tokenizer", "variant", "eps", "decoding", "group", "metric",
-                     "seed_values")
 
 
 #: The values a metric can take where it is bounded: its seed-level interval is shown within them
@@ -856,11 +706,6 @@ def seed_table(table: pd.DataFrame) -> pd.DataFrame:
         rows.append({**{c: first[c] for c in SEED_COLUMNS[:10]}, "value": estimate.value, "low": low, "high": high,
                      **estimate.columns()})
     return pd.DataFrame(rows, columns=SEED_COLUMNS)
-
-
-def read_seed_table(run: str | os.PathLike) -> pd.DataFrame:
-    """``metrics/05_utility_seeds.csv`` as :func:`evaluate_cohorts` wrote it (for later chapters)."""
-    return artefacts.read_metrics(run, SEEDS_NAME, "utility (05)", SEED_TEXT_COLUMNS)
 
 
 def estimate(seeds: pd.DataFrame, setting: str, metric: str) -> evidence.Estimate:
@@ -913,7 +758,7 @@ def dp_effect(seeds: pd.DataFrame, metrics: Sequence[str] = DP_CLAIM_METRICS,
     Columns ``family``, ``eps``, ``metric``, ``value``, ``low``, ``high`` (the private
     setting's), ``non_private``, ``difference``, ``diff_low``, ``diff_high``, ``level``,
     ``verdict``."""
-    main = main_settings(seeds)
+    main = comparison.main_settings(seeds)
     pairs = []
     for family, group in main.groupby("family"):
         reference = group[group["eps"] == "∞"]
@@ -959,7 +804,7 @@ def baseline_effect(seeds: pd.DataFrame, metrics: Sequence[str] = BASELINE_CLAIM
     model's), ``baseline_value``, ``baseline_low``, ``baseline_high``, ``difference``,
     ``diff_low``, ``diff_high`` (of the oriented values: distance from the ideal where the
     metric has one), ``level``, ``verdict``."""
-    main = main_settings(seeds)
+    main = comparison.main_settings(seeds)
     private = main[np.isfinite(main["epsilon"].astype(float)) & (main["eps"] != budget.CLIP_ONLY_LABEL)]
     is_base = private["family"].map(artefacts.is_baseline)
     found = []
@@ -1039,7 +884,7 @@ MEMORISATION_MARGIN = 0.05
 
 def _non_private(seeds: pd.DataFrame) -> dict[str, str]:
     """family -> its main non-private setting."""
-    main = main_settings(seeds)
+    main = comparison.main_settings(seeds)
     return dict(zip(main.loc[main["eps"] == "∞", "family"], main.loc[main["eps"] == "∞", "setting"]))
 
 
@@ -1234,7 +1079,7 @@ def numbers(result: Mapping[str, Any], settings: Mapping[str, Any], seconds: flo
     table, found = result["table"], result["catalogue"]
     seeds = result["seeds"] if result.get("seeds") is not None else seed_table(table)
     inputs = result["inputs"]
-    main = main_settings(seeds)
+    main = comparison.main_settings(seeds)
     out = {"n_synthetic": f"{len(found):,}", "n_cohorts": f"{len(found) + len(glossary.REFERENCES):,}",
            "n_holdout": f"{len(inputs['holdout']):,}", "n_members": f"{len(inputs['members']):,}",
            "n_public": f"{len(inputs['public']):,}", "n_sites": f"{inputs['holdout'].shape[1]:,}",

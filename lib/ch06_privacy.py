@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import ch04_dp_training, ch05_utility
+from . import ch04_dp_training
 from .core import parallel, rundir
 from .genomes import profiletext
 from .genetics import popgen
@@ -55,10 +55,12 @@ from .lm import generation, models, training
 from .lm import tokenization as tk
 from .dp import baselines, budget, privacy
 from .evaluation import audit, evidence, mia
-from .runs import artefacts, experiments, glossary
+from .runs import artefacts, comparison, experiments, glossary
+from .runs.run import Run
 
 CHAPTER = "06_privacy"
 METRICS_NAME = "06_privacy"
+AUDIT_NAME = "06_audit"
 #: Bumped when an attack or the protocol changes what it computes (goes into the manifest).
 PRIVACY_CHAPTER_VERSION = 1
 REFERENCE_PREFIX = "ref"
@@ -124,8 +126,10 @@ def targets(run: str | os.PathLike) -> pd.DataFrame:
     training seed), ``seed`` (the training seed's index), ``family``, ``tokenizer``,
     ``epsilon``, ``eps`` (chart label), ``variant`` and ``accountant_epsilon`` (the ε in its
     ``privacy.json``, NaN without a guarantee)."""
+    run = Run.of(run)
     rows = []
-    for directory in sorted((Path(run) / "models").glob("*")):
+    for name in run.models():
+        directory = run.model_dir(name)
         try:
             parsed = artefacts.parse_model_name(directory.name)
         except ValueError:
@@ -140,7 +144,7 @@ def targets(run: str | os.PathLike) -> pd.DataFrame:
                      "epsilon": parsed["epsilon"], "eps": eps, "variant": parsed["variant"],
                      "accountant_epsilon": float(spent) if spent is not None else float("nan")})
     if not rows:
-        raise FileNotFoundError(f"{Path(run) / 'models'}: no trained model; run chapters 03 and 04 first")
+        raise FileNotFoundError(f"{run.area('models')}: no trained model; run chapters 03 and 04 first")
     return pd.DataFrame(rows)
 
 
@@ -207,10 +211,10 @@ def reference_treatment(run: str | os.PathLike, family: str, tokenizer_name: str
         return "", None
     key = ch04_dp_training.CLIP_ONLY if clip_only else f"eps{budget.name_text(epsilon)}"
     main = artefacts.model_name(family, tokenizer_name, epsilon, variant=ch04_dp_training.CLIP_ONLY if clip_only else "")
-    record_path = artefacts.model_dir(run, main) / privacy.PRIVACY_JSON
+    record_path = Run.of(run).model_dir(main) / privacy.PRIVACY_JSON
     if not record_path.exists():
         own = artefacts.model_name(family, tokenizer_name, epsilon, variant=variant)
-        record_path = artefacts.model_dir(run, own) / privacy.PRIVACY_JSON
+        record_path = Run.of(run).model_dir(own) / privacy.PRIVACY_JSON
     if not record_path.exists():
         raise FileNotFoundError(f"{record_path}: missing; the attacker mimics a private target from its privacy.json "
                                 "(run the private training chapter 04 first)")
@@ -233,7 +237,7 @@ def train_references(run: str | os.PathLike, family: str, tokenizer_name: str, s
     base pre-trained on every public person; a reference starting there would have seen its
     "non-members", so references start from scratch (the attacker's mimic is then
     imperfect, which can only weaken the attack)."""
-    run = Path(run)
+    run = Run.of(run)
     public = artefacts.split_profiles(run, "public")
     if len(public) < 2:
         raise ValueError(f"{run}: the public split has {len(public)} people; reference models need at least 2")
@@ -245,7 +249,7 @@ def train_references(run: str | os.PathLike, family: str, tokenizer_name: str, s
     out = []
     for i, mask in enumerate(masks):
         name = reference_name(family, tokenizer_name, i, treatment)
-        directory = artefacts.model_dir(run, name)
+        directory = run.model_dir(name)
         config = experiments.train_config(settings, family, tokenizer_name, seed=seed + i, progress=False)
         params = dict(role="reference model", family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed + i,
                       train=dict(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr),
@@ -270,7 +274,7 @@ def _reference_model(run: Path, directory: Path, params: dict[str, Any], family:
     noise multiplier and clipping bound of ``dp`` when given, :func:`lib.dp.privacy.train_dp`),
     saved and recorded."""
     paths = [directory / "model.safetensors"]
-    if rundir.is_current(run, params, paths):
+    if Run.of(run).is_current(params, paths):
         return models.load_model(directory).eval()
     model = models.build_model(family, sizes, tokenizer, base_model=start, seed=params["seed"])
     if dp is None:
@@ -284,7 +288,7 @@ def _reference_model(run: Path, directory: Path, params: dict[str, Any], family:
         metadata = dict(metadata, privacy=record)
     models.save_model(model, directory, tokenizer=tokenizer, metadata=dict(
         metadata, samples=params["people"], seed=params["seed"], history=history))
-    rundir.record_artefacts(run, CHAPTER, params, paths)
+    Run.of(run).record(CHAPTER, params, paths)
     return model.eval()
 
 
@@ -338,7 +342,7 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
     the guarantee, never released (hence not in ``models/``)."""
     if _even_count(n_references, "n_references") == 0:
         raise ValueError("n_references=0: choose an even number of at least 2")
-    run = Path(run)
+    run = Run.of(run)
     public = artefacts.split_profiles(run, "public")
     tagged = bool(settings["population_tags"])
     columns = ["sample", "variants"] + (["superpopulation"] if tagged else [])
@@ -351,7 +355,7 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
     out = []
     for i, mask in enumerate(masks):
         name = online_reference_name(family, tokenizer_name, i, treatment)
-        directory = artefacts.diagnostic_model_dir(run, name)
+        directory = run.diagnostic_model_dir(name)
         config = experiments.train_config(settings, family, tokenizer_name, seed=seed + i, progress=False)
         params = dict(role="online reference model", family=family, tokenizer=tokenizer_name, sizes=sizes,
                       seed=seed + i, train=experiments.train_settings(config),
@@ -365,7 +369,7 @@ def train_online_references(run: str | os.PathLike, family: str, tokenizer_name:
                                     [ids[j] for j in np.flatnonzero(mask)], config, start, dict(
                                         role="online reference model (the attacker's: public people and candidates' "
                                              "profiles, never their labels; a diagnostic outside the guarantee)",
-                                        family=family, base_model=experiments.base_record(start),
+                                        family=family, base_model=experiments.base_record(run, start),
                                         treatment=treatment or "non-private", population_tags=tagged), dp))
     return out, masks
 
@@ -505,9 +509,9 @@ def _reference_directories(run: Path, settings: Mapping[str, Any], family: str, 
     """Where the offline and the online reference models of a set are saved (the online
     ones only where the profile trains them for this tokenizer)."""
     n_online, allowed = online_count(settings), online_tokenizers(settings)
-    offline = [artefacts.model_dir(run, reference_name(family, tokenizer_name, i, treatment))
+    offline = [Run.of(run).model_dir(reference_name(family, tokenizer_name, i, treatment))
                for i in range(int(settings.get("mia_reference_models", 2)))]
-    online = ([artefacts.diagnostic_model_dir(run, online_reference_name(family, tokenizer_name, i, treatment))
+    online = ([Run.of(run).diagnostic_model_dir(online_reference_name(family, tokenizer_name, i, treatment))
                for i in range(n_online)] if n_online and (allowed is None or tokenizer_name in allowed) else [])
     return offline, online
 
@@ -523,7 +527,7 @@ def prepare_attacker(run: str | os.PathLike, settings: Mapping[str, Any], family
     measured), and the attacks fit on the references' own members and non-members among the
     public people. Reads the candidates' profiles (``people["variants"]``,
     ``people["sample"]``), never their labels."""
-    run = Path(run)
+    run = Run.of(run)
     views = dict(views or {})
     public = artefacts.split_profiles(run, "public")
     n_tokens = int(settings.get("mia_hybrid_tokens", 100))
@@ -599,13 +603,13 @@ def score_models(run: str | os.PathLike, settings: Mapping[str, Any], people: pd
     scores each target (:func:`score_model`). Returns ``scores`` (model -> attack -> scores)
     and the targets' ``features``. Membership labels are never read: permuting
     ``people["label"]`` changes nothing here (a test checks it)."""
-    run = Path(run)
+    run = Run.of(run)
     train_all_references(run, settings, people, found, seed=seed)
     public = artefacts.split_profiles(run, "public")
     n_tokens = int(settings.get("mia_hybrid_tokens", 100))
     treatments = {t.model: reference_treatment(run, t.family, t.tokenizer, t.epsilon, t.variant)
                   for t in found.itertuples()}
-    jobs = {str(artefacts.model_dir(run, t.model)): _view_job(run, artefacts.model_dir(run, t.model), t.tokenizer, people,
+    jobs = {str(run.model_dir(t.model)): _view_job(run, run.model_dir(t.model), t.tokenizer, people,
                                                               public, n_tokens, seed, "candidates")
             for t in found.itertuples()}
     for t in found.itertuples():
@@ -625,7 +629,7 @@ def score_models(run: str | os.PathLike, settings: Mapping[str, Any], people: pd
         if key not in cache:
             cache[key] = prepare_attacker(run, settings, target.family, target.tokenizer, people, seed=seed,
                                           treatment=treatment, dp=dp, views=views)
-        features[target.model], scores[target.model] = score_model(views[str(artefacts.model_dir(run, target.model))],
+        features[target.model], scores[target.model] = score_model(views[str(run.model_dir(target.model))],
                                                                    cache[key])
     return scores, features
 
@@ -652,7 +656,7 @@ def train_all_references(run: str | os.PathLike, settings: Mapping[str, Any], pe
     trains them), trained side by side (:func:`lib.core.parallel.run_jobs`; the online sets, the
     longest, first) and reused by :func:`prepare_attacker`. Where a set starts from a
     public base, the base is made here first, once."""
-    run = Path(run)
+    run = Run.of(run)
     n_online, allowed = online_count(settings), online_tokenizers(settings)
     keys: dict[tuple[str, str, str], Mapping[str, Any] | None] = {}
     for target in found.itertuples():
@@ -688,9 +692,9 @@ def attack_models(run: str | os.PathLike, settings: Mapping[str, Any], seed: int
     work. Returns ``rows`` (one dict per model and attack: the numbers with ``model``,
     ``attack``, ``kind``, ``primary``), ``scores`` (model -> attack -> scores), ``labels``,
     ``candidates`` and ``targets``."""
-    run = Path(run)
+    run = Run.of(run)
     check_protocol(settings)
-    found = artefacts.select_named(targets(run), "model", models_to_attack, "models", run / "models")
+    found = artefacts.select_named(targets(run), "model", models_to_attack, "models", run.area("models"))
     people = candidates(run, seed=seed)
     labels = people["label"].to_numpy()
     splits = artefacts.load_splits(run)
@@ -729,22 +733,22 @@ def attack_cohorts(run: str | os.PathLike, people: pd.DataFrame, seed: int = 0, 
     people alone (:data:`COHORT_ATTACKS`), each cohort's best attack beside them
     (:data:`BEST`); the profile's ``mia_primary_cohort_attack`` is marked ``primary``."""
     primary = primary_cohort_attack(settings or {})
-    run = Path(run)
-    inputs = ch05_utility.load_inputs(run)
+    run = Run.of(run)
+    inputs = comparison.load_inputs(run)
     real = inputs["real"]
     index = {s: i for i, s in enumerate(real.sample_ids)}
     all_dosages = popgen.dosages(real)
     candidates_d = all_dosages[[index[s] for s in people["sample"]]]
     labels = people["label"].to_numpy()
-    found = ch05_utility.catalogue(run)
+    found = comparison.catalogue(run)
     if cohorts is None:
         cohorts = found[(found["decoding"] == "constrained")]["cohort"].tolist()
     released = {}
     panel = inputs["panel"]
     for name in cohorts:
-        with ch05_utility.quiet_reader():
+        with comparison.quiet_reader():
             released[name] = popgen.dosages(artefacts.read_synthetic(run, name, panel))
-    for name, item in ch05_utility.reference_cohorts(inputs, seed).items():
+    for name, item in comparison.reference_cohorts(inputs, seed).items():
         if name != glossary.REAL:
             released[name] = item["dosages"]
     rows, scores = [], {}
@@ -812,7 +816,7 @@ def audit_run(run: str | os.PathLike, family: str, epsilon: float, settings: Map
     (:func:`lib.evaluation.audit.one_run_audit`, β = 0.05, δ of the run) bounds ε from below; the
     exposure of each canary is taken among the canaries left out (the same distribution,
     never trained on). Returns the bound, the record, the scores and the exposures."""
-    run = Path(run)
+    run = Run.of(run)
     m = int(m or settings.get("audit_canaries", 100))
     canaries = make_canaries(run, m, seed)
     included = np.random.default_rng([seed, 0x51DE]).random(m) < 0.5
@@ -848,7 +852,7 @@ def audit_baseline(run: str | os.PathLike, mechanism: str, epsilon: float, setti
     its own coordinates, then :func:`lib.evaluation.audit.one_run_audit` (β = 0.05). The run is
     ``audit-<mechanism>-eps<ε>`` (never a target, nothing written but the audit table).
     Returns what :func:`audit_run` returns."""
-    run = Path(run)
+    run = Run.of(run)
     m = int(m or settings.get("audit_canaries", 100))
     canaries = make_canaries(run, m, seed)
     included = np.random.default_rng([seed, 0x51DE]).random(m) < 0.5
@@ -883,10 +887,9 @@ def run_audits(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 
     audits += parallel.run_jobs(audit_baseline, [dict(run=str(run), mechanism=b, epsilon=float(e),
                                                       settings=dict(settings), seed=seed)
                                                  for b in mechanisms for e in grid if float(e) != float("inf")])
-    path = Path(run) / "metrics" / "06_audit.csv"
+    path = Run.of(run).metrics_path(AUDIT_NAME)
     rundir.write_text(path, audit_table(audits).to_csv(index=False))
-    rundir.record_artefacts(Path(run), CHAPTER, {"seed": seed, "grid": grid, "version": PRIVACY_CHAPTER_VERSION},
-                            [path])
+    Run.of(run).record(CHAPTER, {"seed": seed, "grid": grid, "version": PRIVACY_CHAPTER_VERSION}, [path])
     return audits
 
 
@@ -967,10 +970,13 @@ def baseline_targets(run: str | os.PathLike) -> pd.DataFrame:
     """The private baselines' releases of the run (``models/<mechanism>-eps<ε>/privacy.json``,
     :func:`lib.ch04_dp_training.release_baselines`) in :func:`targets`' columns: their
     cohorts are attacked like the models' (the released cohort is all there is to attack)."""
+    run = Run.of(run)
     rows = []
     for mechanism in baselines.MECHANISMS:
-        for record in sorted((Path(run) / "models").glob(f"{mechanism}-eps*/{privacy.PRIVACY_JSON}")):
-            name = record.parent.name
+        for name in run.models(f"{mechanism}-eps*"):
+            record = run.model_dir(name) / privacy.PRIVACY_JSON
+            if not record.is_file():
+                continue
             parsed = artefacts.parse_model_name(name)
             rows.append({"model": name, "setting": artefacts.setting_name(name), "seed": parsed["seed"],
                          "family": parsed["family"], "tokenizer": parsed["tokenizer"], "epsilon": parsed["epsilon"],
@@ -988,7 +994,7 @@ def results_table(run: str | os.PathLike, model_results: Mapping[str, Any], coho
     :func:`lib.evaluation.mia.evaluate`'s numbers (a :data:`BEST` row: the selection-aware interval and
     ``selected``, the attack it is). Written to ``metrics/06_privacy.csv`` and recorded in
     the manifest."""
-    run = Path(run)
+    run = Run.of(run)
     described = pd.concat([model_results["targets"], baseline_targets(run)], ignore_index=True).set_index("model")
     rows = []
     sources = [("model", r) for r in model_results["rows"]] + [("synthetic cohort", r) for r in cohort_results["rows"]]
@@ -1010,19 +1016,14 @@ def results_table(run: str | os.PathLike, model_results: Mapping[str, Any], coho
     for column in ("selected", "epsilon_attack"):
         table[column] = table[column].fillna("") if column in table else ""
     seeds = seed_table(table)
-    path, seeds_path = run / "metrics" / f"{METRICS_NAME}.csv", run / "metrics" / f"{SEEDS_NAME}.csv"
+    path, seeds_path = run.metrics_path(METRICS_NAME), run.metrics_path(SEEDS_NAME)
     rundir.write_text(path, table.to_csv(index=False))
     rundir.write_text(seeds_path, seeds.to_csv(index=False))
-    rundir.record_artefacts(run, CHAPTER, dict(params or {}, version=PRIVACY_CHAPTER_VERSION), [path, seeds_path])
+    run.record(CHAPTER, dict(params or {}, version=PRIVACY_CHAPTER_VERSION), [path, seeds_path])
     return table
 
 
-#: The privacy table's text columns (the rest are numbers).
-TEXT_COLUMNS = ("target", "target_kind", "setting", "family", "tokenizer", "variant", "eps", "attack", "kind",
-                "selected", "epsilon_attack")
 SEEDS_NAME = "06_privacy_seeds"
-SEED_TEXT_COLUMNS = ("setting", "target_kind", "family", "tokenizer", "variant", "eps", "attack", "kind",
-                     "seed_values")
 
 
 def seed_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -1053,11 +1054,6 @@ def seed_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def read_seed_table(run: str | os.PathLike) -> pd.DataFrame:
-    """``metrics/06_privacy_seeds.csv`` as :func:`results_table` wrote it (for later chapters)."""
-    return artefacts.read_metrics(run, SEEDS_NAME, "privacy (06)", SEED_TEXT_COLUMNS)
-
-
 def auc_estimate(seeds: pd.DataFrame, setting: str, attack: str, target_kind: str = "model") -> evidence.Estimate:
     """One setting's AUC under ``attack`` from :func:`seed_table`, as an
     :class:`lib.evaluation.evidence.Estimate`: of its models (``target_kind="model"``) or of its
@@ -1066,17 +1062,6 @@ def auc_estimate(seeds: pd.DataFrame, setting: str, attack: str, target_kind: st
     if row.empty:
         raise KeyError(f"no {attack!r} for setting {setting!r}")
     return evidence.Estimate.from_row(row.iloc[0], "auc", "auc_low", "auc_high")
-
-
-def read_table(run: str | os.PathLike) -> pd.DataFrame:
-    """``metrics/06_privacy.csv`` as :func:`results_table` returned it (for later chapters)."""
-    return artefacts.read_metrics(run, METRICS_NAME, "privacy (06)", TEXT_COLUMNS)
-
-
-def read_audit_table(run: str | os.PathLike) -> pd.DataFrame:
-    """``metrics/06_audit.csv`` as :func:`audit_table` made it."""
-    return artefacts.read_metrics(run, "06_audit", "privacy (06)", ("audit run", "family", "eps",
-                                                                     "guesses (right / made)"))
 
 
 def best_attacks(table: pd.DataFrame) -> pd.DataFrame:
@@ -1180,7 +1165,7 @@ def roc_frame(results: Mapping[str, Any], model: str, attacks: Sequence[str] | N
 def frontier(seeds: pd.DataFrame, utility: pd.DataFrame,
              utility_metrics: Sequence[str] = glossary.HEADLINE) -> pd.DataFrame:
     """One point per main setting (each family's main tokenizer at every ε and clipping
-    alone, and each private baseline at every ε: :func:`lib.ch05_utility.main_settings`)
+    alone, and each private baseline at every ε: :func:`lib.runs.comparison.main_settings`)
     and per reference cohort, for each of
     ``utility_metrics`` of the utility chapter's seed-level table (``utility``,
     :func:`lib.ch05_utility.seed_table`): ``utility`` with its seed-level interval
@@ -1197,7 +1182,7 @@ def frontier(seeds: pd.DataFrame, utility: pd.DataFrame,
     primary = seeds[seeds["primary"].astype(bool)].set_index("setting")
     model_primary = primary[primary["target_kind"] == "model"]
     cohort_primary = primary[primary["target_kind"] == "synthetic cohort"]
-    main = ch05_utility.main_settings(utility)
+    main = comparison.main_settings(utility)
     # a private baseline has no model: the primary attack on its released cohort
     points = [(row.setting, row.family, row.eps, cohort_primary if artefacts.is_baseline(row.family) else model_primary)
               for row in main.itertuples()]

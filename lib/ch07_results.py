@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -31,7 +30,8 @@ from . import ch05_utility, ch06_privacy
 from .lm import models
 from .dp import budget
 from .evaluation import evidence
-from .runs import artefacts, glossary
+from .runs import artefacts, comparison, glossary
+from .runs.run import Run
 
 CHAPTER = "07_results"
 
@@ -61,10 +61,10 @@ def load(run: str | os.PathLike) -> dict[str, Any]:
     """The chapters' tables of ``run``: ``utility`` and ``utility_seeds`` (05), ``privacy``,
     ``privacy_seeds`` and ``audits`` (06), ``run``. A table that is missing is an error
     naming the chapter that writes it."""
-    run = Path(run)
-    return {"run": run, "utility": ch05_utility.read_table(run), "utility_seeds": ch05_utility.read_seed_table(run),
-            "privacy": ch06_privacy.read_table(run), "privacy_seeds": ch06_privacy.read_seed_table(run),
-            "audits": ch06_privacy.read_audit_table(run)}
+    run = Run.of(run)
+    return {"run": run, "utility": run.table(ch05_utility.METRICS_NAME),
+            "utility_seeds": run.table(ch05_utility.SEEDS_NAME), "privacy": run.table(ch06_privacy.METRICS_NAME),
+            "privacy_seeds": run.table(ch06_privacy.SEEDS_NAME), "audits": run.table(ch06_privacy.AUDIT_NAME)}
 
 
 def claims_table(loaded: Mapping[str, Any], settings: Mapping[str, Any]) -> pd.DataFrame:
@@ -95,7 +95,7 @@ def utility_summary(loaded: Mapping[str, Any]) -> pd.DataFrame:
     alone) and the reference cohorts: the headline utility metrics as the mean over
     training seeds with the seed-level 95% interval."""
     seeds = loaded["utility_seeds"]
-    main = seeds[(seeds["kind"] == "reference") | seeds["setting"].isin(ch05_utility.main_settings(seeds)["setting"])]
+    main = seeds[(seeds["kind"] == "reference") | seeds["setting"].isin(comparison.main_settings(seeds)["setting"])]
     wide = ch05_utility.wide_table(main, UTILITY_METRICS)
     return wide.rename(columns=glossary.SHORT_TITLES)
 
@@ -152,7 +152,7 @@ def budget_table(loaded: Mapping[str, Any]) -> pd.DataFrame:
     declared primary attack on the setting's released cohort (the one attack every setting
     shares: a baseline releases nothing else), its AUC over the same seeds."""
     seeds, privacy_seeds = loaded["utility_seeds"], loaded["privacy_seeds"]
-    main = ch05_utility.main_settings(seeds)
+    main = comparison.main_settings(seeds)
     private = main[np.isfinite(main["epsilon"].astype(float)) & (main["eps"] != budget.CLIP_ONLY_LABEL)]
     if private.empty:
         return pd.DataFrame()
@@ -176,12 +176,12 @@ def budget_table(loaded: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["ε", "generator"])
 
 
-def bound_frame(loaded: Mapping[str, Any]) -> pd.DataFrame:
+def bounds_of(loaded: Mapping[str, Any]) -> pd.DataFrame:
     """Every empirical lower bound against the accountant's ε (the privacy chapter's chart)."""
     return ch06_privacy.bound_frame(loaded["privacy"], loaded["audits"])
 
 
-def frontier(loaded: Mapping[str, Any]) -> pd.DataFrame:
+def frontier_of(loaded: Mapping[str, Any]) -> pd.DataFrame:
     """The privacy-utility frontier of the privacy chapter, from the two seed-level tables."""
     return ch06_privacy.frontier(loaded["privacy_seeds"], loaded["utility_seeds"])
 
@@ -192,10 +192,10 @@ def boundary_check(run: str | os.PathLike) -> dict[str, Any]:
     ``models/`` and ``tokenizers/`` name a member (the train split's sample IDs; 0 when
     the boundary holds). Returns ``basis``, ``declared``, ``files`` (checked), ``naming``
     (the files that name a member) and ``sentence``."""
-    run = Path(run)
+    run = Run.of(run)
     panel = artefacts.read_panel_json(run)
     members = set(artefacts.load_splits(run)["train"])
-    files = [p for area in ("models", "tokenizers") for p in sorted((run / area).rglob("*"))
+    files = [p for area in ("models", "tokenizers") for p in sorted(run.area(area).rglob("*"))
              if p.is_file() and p.suffix in (".json", ".txt", ".model", ".vocab")]
     naming = [str(p.relative_to(run)) for p in files
               if members & set(re.findall(r"[\w.\-]+", p.read_text(errors="ignore")))]
@@ -211,7 +211,7 @@ def run_facts(run: str | os.PathLike, settings: Mapping[str, Any]) -> dict[str, 
     so that another profile's book says what it did): ``n_sites``, ``n_people``,
     ``n_train``, ``parameters`` (the range over the main models), ``sizes_text`` (how the
     families are built), ``boundary`` (:func:`boundary_check`)."""
-    run = Path(run)
+    run = Run.of(run)
     panel = artefacts.read_panel_json(run)
     splits = artefacts.load_splits(run)
     sizes = models.family_sizes(settings)
@@ -223,7 +223,7 @@ def run_facts(run: str | os.PathLike, settings: Mapping[str, Any]) -> dict[str, 
         sizes_text = ("the families differ in size (" + ", ".join(
             f"{glossary.FAMILY_LABELS[f]} {l} layers × {w} wide" for f, (l, w) in sizes.items())
             + "), so the size claims are tested, though the families also differ in architecture")
-    summary = Path(run) / "metrics" / "04_dp_training.csv"
+    summary = run.metrics_path("04_dp_training")
     parameters = "–"
     if summary.is_file():
         counts = pd.read_csv(summary)["parameters"]

@@ -12,22 +12,22 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
 
 from .core import rundir
+from .runs.run import Run
 
 CHAPTER = "08_record"
 
 
 def load(run: str | os.PathLike) -> dict[str, Any]:
     """The run's manifest (an error naming the file when there is none)."""
-    path = Path(run) / "manifest.json"
+    path = Run.of(run).path / "manifest.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; run the book's chapters on this run directory first")
-    return rundir.read_manifest(Path(run))
+    return Run.of(run).manifest()
 
 
 def _short(code: Mapping[str, Any] | None) -> str:
@@ -74,10 +74,10 @@ def artefacts_table(run: str | os.PathLike, manifest: Mapping[str, Any]) -> pd.D
     """Every artefact of the manifest: ``chapter``, ``seed`` (where its parameters have
     one), ``sha256`` as recorded, ``bytes`` and ``matches`` (the file on disk has that
     checksum now; False for a file changed or gone since)."""
-    run = Path(run)
+    run = Run.of(run)
     rows = []
     for rel, entry in sorted(manifest.get("artefacts", {}).items()):
-        path = run / rel
+        path = run.path / rel
         exists = path.is_file()
         rows.append({"artefact": rel, "chapter": entry.get("chapter", ""),
                      "seed": entry.get("params", {}).get("seed", "") if isinstance(entry.get("params"), dict) else "",
@@ -94,4 +94,4 @@ def numbers(run: str | os.PathLike, manifest: Mapping[str, Any], artefacts: pd.D
     return {"n_artefacts": f"{len(artefacts):,}", "n_matching": f"{int(artefacts['matches'].sum()):,}",
             "n_chapters": f"{len(manifest.get('chapters', {})):,}",
             "commits": ", ".join(commits) if commits else "none recorded (artefacts made before commits were recorded)",
-            "run_name": Path(run).name}
+            "run_name": Run.of(run).name}

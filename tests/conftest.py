@@ -114,9 +114,10 @@ def make_small_run(base: Path, seed: int, n_sites: int, samples_per_population: 
     from lib.lm import tokenization as tk
 
     run = rundir.run_path(base / "run", "smoke")
-    prepared = ch01_data.prepare(run, source="simulate", seed=seed, n_sites=n_sites,
-                                 sim_samples_per_population=samples_per_population, sim_length=300_000,
-                                 public_fraction=public_fraction, progress=False)
+    prepared = ch01_data.prepare(run, ch01_data.DataSpec(source="simulate", seed=seed, n_sites=n_sites,
+                                                         sim_samples_per_population=samples_per_population,
+                                                         sim_length=300_000, public_fraction=public_fraction),
+                                      progress=False)
     tk.save(tk.build_tokenizer("variant", panel_sites=prepared.panel["sites"]), run, "variant")
     tk.save(tk.build_tokenizer("record", panel_sites=prepared.panel["sites"], phased=prepared.panel["phased"]),
             run, "record")
@@ -200,9 +201,11 @@ def make_declared_run(run: Path, seed: int, n_sites: int | None, samples_per_pop
     sites = Path(f"{run}.sites.vcf.gz")
     if not sites.exists():
         vcf.write_vcf(simulate.simulate_cohort(samples_per_population, sim_length, seed=seed), sites)
-    return ch01_data.prepare(run, source="simulate", seed=seed, n_sites=n_sites, panel_path=str(sites),
-                             sim_samples_per_population=samples_per_population, sim_length=sim_length,
-                             public_fraction=public_fraction, progress=False)
+    return ch01_data.prepare(run, ch01_data.DataSpec(source="simulate", seed=seed, n_sites=n_sites,
+                                                     panel_path=str(sites),
+                                                     sim_samples_per_population=samples_per_population,
+                                                     sim_length=sim_length, public_fraction=public_fraction),
+                                  progress=False)
 
 
 def glued(nb) -> dict[str, str]:

@@ -323,14 +323,15 @@ def test_sparse_profiles_read_back_into_genotypes(tmp_path):
 def test_bad_parameters_are_refused_before_work(tmp_path, kwargs, message):
     run = tmp_path / "run"
     with pytest.raises((ValueError, VCFError), match=message):
-        ch01_data.prepare(run, **kwargs, progress=False)
+        ch01_data.prepare(run, ch01_data.DataSpec(**kwargs), progress=False)
     assert not run.exists()  # nothing written, not even a manifest
 
 
 def test_no_public_split_is_fine_with_a_declared_panel(tmp_path, real_data):
-    prepared = ch01_data.prepare(tmp_path / "run", source="vcf", vcf_path=str(real_data["vcf"]),
-                                 assembly="GRCh37", panel_path=str(real_data["vcf"]), public_fraction=0.0,
-                                 progress=False)
+    prepared = ch01_data.prepare(tmp_path / "run", ch01_data.DataSpec(source="vcf", vcf_path=str(real_data["vcf"]),
+                                                                      assembly="GRCh37",
+                                                                      panel_path=str(real_data["vcf"]),
+                                                                      public_fraction=0.0), progress=False)
     assert prepared.splits["public"] == [] and prepared.panel["n_public_people"] == 0
     assert prepared.panel["n_sites"] == 998 and (prepared.panel["n_common"], prepared.panel["n_rare"]) == (0, 998)
     assert prepared.panel["phased"] is True  # no public people: phased by default
@@ -362,7 +363,7 @@ SIMULATED = dict(source="simulate", seed=5, n_sites=120, sim_samples_per_populat
 
 def test_prepare_writes_the_run_directory_and_reuses_it(tmp_path):
     run = rundir.run_path(tmp_path / "run", "smoke")
-    first = ch01_data.prepare(run, **SIMULATED, progress=False)
+    first = ch01_data.prepare(run, ch01_data.DataSpec(**SIMULATED), progress=False)
     assert not first.reused
     paths = first.paths
     assert set(paths) == {"vcf", "tbi", "populations", "splits", "profiles", "profiles_dense", "panel", "data",
@@ -390,7 +391,7 @@ def test_prepare_writes_the_run_directory_and_reuses_it(tmp_path):
         assert manifest["artefacts"][relative]["sha256"] == rundir.sha256(paths[key]), key
 
     stamp = paths["vcf"].stat().st_mtime_ns
-    second = ch01_data.prepare(run, **SIMULATED, progress=False)
+    second = ch01_data.prepare(run, ch01_data.DataSpec(**SIMULATED), progress=False)
     assert second.reused and paths["vcf"].stat().st_mtime_ns == stamp
     np.testing.assert_array_equal(second.cohort.genotypes, first.cohort.genotypes)
     assert second.cohort.sites.equals(first.cohort.sites)
@@ -398,10 +399,11 @@ def test_prepare_writes_the_run_directory_and_reuses_it(tmp_path):
     assert second.panel == first.panel and second.diagnostics == first.diagnostics
     pd.testing.assert_frame_equal(second.coverage, first.coverage, check_dtype=False)
     # same parameters on a fresh directory give identical bytes; a new parameter rebuilds
-    third = ch01_data.prepare(rundir.run_path(tmp_path / "other", "smoke"), **SIMULATED, progress=False)
+    third = ch01_data.prepare(rundir.run_path(tmp_path / "other", "smoke"), ch01_data.DataSpec(**SIMULATED),
+                                                                            progress=False)
     for key in ("profiles", "profiles_dense", "splits", "vcf", "panel", "coverage", "data"):
         assert rundir.sha256(third.paths[key]) == rundir.sha256(paths[key]), key
-    fourth = ch01_data.prepare(run, **{**SIMULATED, "n_sites": 60}, progress=False)
+    fourth = ch01_data.prepare(run, ch01_data.DataSpec(**{**SIMULATED, "n_sites": 60}), progress=False)
     assert not fourth.reused and fourth.cohort.n_sites == 60 and fourth.panel["n_sites"] == 60
 
 
@@ -409,7 +411,7 @@ def test_simulated_panel_comes_from_the_public_people(tmp_path):
     """Without a declared list, the panel is drawn among the sites that vary among the
     public people, labelled common/rare by their MAF, and its coverage of the members
     is what the source's genotypes say."""
-    prepared = ch01_data.prepare(tmp_path / "run", **SIMULATED, progress=False)
+    prepared = ch01_data.prepare(tmp_path / "run", ch01_data.DataSpec(**SIMULATED), progress=False)
     source = simulate_cohort(15, 400_000, seed=5)  # what prepare simulated
     assert prepared.splits == splits.make_splits(source.samples, 0.15, 0.15, 5, public_fraction=0.1)
     index = {s: i for i, s in enumerate(source.sample_ids)}
@@ -470,17 +472,18 @@ def check_coverage(prepared, source, group, rows):
 
 def test_a_failed_rerun_leaves_the_previous_cohort_intact(tmp_path):
     run = rundir.run_path(tmp_path / "run", "smoke")
-    ch01_data.prepare(run, source="simulate", seed=1, n_sites=50, sim_samples_per_population=10,
-                      sim_length=300_000, progress=False)
+    ch01_data.prepare(run, ch01_data.DataSpec(source="simulate", seed=1, n_sites=50, sim_samples_per_population=10,
+                                              sim_length=300_000), progress=False)
     written = [*(run / "cohort").iterdir(), *(run / "diagnostics").iterdir(), run / "manifest.json"]
     before = {p: rundir.sha256(p) for p in written}
     bad = tmp_path / "broken.vcf.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x04" + b"\x00" * 40)
     with pytest.raises(VCFError, match="broken.vcf.gz"):
-        ch01_data.prepare(run, source="vcf", vcf_path=str(bad), progress=False)
+        ch01_data.prepare(run, ch01_data.DataSpec(source="vcf", vcf_path=str(bad)), progress=False)
     assert {p: rundir.sha256(p) for p in written} == before
-    assert ch01_data.prepare(run, source="simulate", seed=1, n_sites=50, sim_samples_per_population=10,
-                             sim_length=300_000, progress=False).reused
+    assert ch01_data.prepare(run, ch01_data.DataSpec(source="simulate", seed=1, n_sites=50,
+                                                     sim_samples_per_population=10, sim_length=300_000),
+                                  progress=False).reused
 
 
 # ---------------------------------------------------------------------------- the real panel (data/1000g)
@@ -522,8 +525,8 @@ def test_real_panel_declared_public_keeps_every_site(tmp_path, real_data, real_c
     alleles, labelled by the public people's MAF; the members' coverage is whole."""
     vcf = str(real_data["vcf"])
     kwargs = dict(source="vcf", vcf_path=vcf, populations_path=str(real_data["populations"]), assembly="GRCh37",
-                  panel_path=vcf, n_sites=None, progress=False)
-    prepared = ch01_data.prepare(tmp_path / "run", **kwargs)
+                  panel_path=vcf, n_sites=None)
+    prepared = ch01_data.prepare(tmp_path / "run", ch01_data.DataSpec(**kwargs), progress=False)
     whole, info = real_cohort, prepared.panel
     assert prepared.cohort.n_sites == info["n_sites"] == 998 and prepared.cohort.n_samples == 813
     assert info["sites"] == profiletext.site_keys(whole)  # invariant sites included, file order
@@ -542,9 +545,10 @@ def test_real_panel_declared_public_keeps_every_site(tmp_path, real_data, real_c
         assert vf.header.contigs["22"].length == 51_304_566
         multi = [r for r in vf if len(r.alts) > 1]
         assert len(multi) >= 5 and all("/" not in a for r in multi for a in r.alts)
-    assert ch01_data.prepare(tmp_path / "run", **kwargs).reused
+    assert ch01_data.prepare(tmp_path / "run", ch01_data.DataSpec(**kwargs), progress=False).reused
     # the population table is part of the inputs: another one (none) rebuilds
-    assert not ch01_data.prepare(tmp_path / "run", **{**kwargs, "populations_path": None}).reused
+    assert not ch01_data.prepare(tmp_path / "run", ch01_data.DataSpec(**{**kwargs, "populations_path": None}),
+                                 progress=False).reused
 
 
 def test_two_pass_panel_read_equals_the_in_memory_selection(tmp_path, real_data, real_cohort):
@@ -552,9 +556,10 @@ def test_two_pass_panel_read_equals_the_in_memory_selection(tmp_path, real_data,
     the panel is drawn among the sites that vary among the public people, the second pass
     reads only its genotypes -- the same sites, genotypes, labels and notes as choosing
     from the whole cohort in memory."""
-    prepared = ch01_data.prepare(tmp_path / "run", source="vcf", vcf_path=str(real_data["vcf"]),
-                                 populations_path=str(real_data["populations"]), assembly="GRCh37", seed=11,
-                                 n_sites=150, common_fraction=0.2, progress=False)
+    prepared = ch01_data.prepare(tmp_path / "run", ch01_data.DataSpec(source="vcf", vcf_path=str(real_data["vcf"]),
+                                                                      populations_path=str(real_data["populations"]),
+                                                                      assembly="GRCh37", seed=11, n_sites=150,
+                                                                      common_fraction=0.2), progress=False)
     whole = real_cohort
     split = splits.make_splits(whole.samples, 0.15, 0.15, 11, public_fraction=0.1)
     assert prepared.splits == split
@@ -581,18 +586,20 @@ def test_two_pass_panel_read_equals_the_in_memory_selection(tmp_path, real_data,
     index = {s: i for i, s in enumerate(whole.sample_ids)}
     check_coverage(prepared, whole, {k: [index[s] for s in v] for k, v in split.items()}, rows)
     # the reused run reads the same cohort back from its VCF
-    again = ch01_data.prepare(tmp_path / "run", source="vcf", vcf_path=str(real_data["vcf"]),
-                              populations_path=str(real_data["populations"]), assembly="GRCh37", seed=11,
-                              n_sites=150, common_fraction=0.2, progress=False)
+    again = ch01_data.prepare(tmp_path / "run", ch01_data.DataSpec(source="vcf", vcf_path=str(real_data["vcf"]),
+                                                                   populations_path=str(real_data["populations"]),
+                                                                   assembly="GRCh37", seed=11, n_sites=150,
+                                                                   common_fraction=0.2), progress=False)
     assert again.reused
     np.testing.assert_array_equal(again.cohort.genotypes, two_pass.genotypes)
     assert again.cohort.sites[["pos", "ref", "alts"]].equals(two_pass.sites[["pos", "ref", "alts"]])
 
 
 def test_public_panel_reads_back_without_people(tmp_path, real_data):
-    prepared = ch01_data.prepare(tmp_path / "run", source="vcf", vcf_path=str(real_data["vcf"]),
-                                 populations_path=str(real_data["populations"]), assembly="GRCh37",
-                                 n_sites=100, progress=False)
+    prepared = ch01_data.prepare(tmp_path / "run", ch01_data.DataSpec(source="vcf", vcf_path=str(real_data["vcf"]),
+                                                                      populations_path=str(real_data["populations"]),
+                                                                      assembly="GRCh37", n_sites=100),
+                                                   progress=False)
     public, phased = artefacts.load_panel(tmp_path / "run")
     assert public.n_samples == 0 and phased is True
     assert profiletext.site_keys(public) == prepared.panel["sites"]

@@ -25,6 +25,7 @@ from lib.core import profiles, rundir
 from lib.genomes import profiletext
 from lib.evaluation import utility
 from lib.lm import tokenization as tk
+from lib.runs.run import Run
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +89,7 @@ def test_train_saves_and_reuses(run, settings):
     assert (directory / "model.safetensors").exists()
     assert len(history["epochs"]) == 1 and history["epochs"][0]["val_loss"] > 0
     # the history is a diagnostic: in diagnostics/<name>/, labelled, never in the model's directory
-    path = artefacts.history_path(run, "mingpt-epsinf")
+    path = Run.of(run).history_path("mingpt-epsinf")
     assert path == run / "diagnostics" / "mingpt-epsinf" / "history.json"
     written = json.loads(path.read_text())
     assert written["privacy_note"] == experiments.HISTORY_NOTE and "outside the privacy guarantee" in written["privacy_note"]
@@ -117,7 +118,7 @@ def test_a_model_without_its_history_is_retrained(run, settings):
     """The history is one of the artefacts that decide reuse: deleting it retrains."""
     _, _, directory = experiments.train_model(run, "mingpt", None, settings, seed=2)
     stamp = (directory / "model.safetensors").stat().st_mtime_ns
-    artefacts.history_path(run, "mingpt-epsinf").unlink()
+    Run.of(run).history_path("mingpt-epsinf").unlink()
     with pytest.raises(FileNotFoundError, match="history.json"):
         artefacts.read_history(run, "mingpt-epsinf")
     _, history, _ = experiments.train_model(run, "mingpt", None, settings, seed=2)
@@ -132,9 +133,9 @@ def test_save_trained_writes_extra_files_and_the_manifest(run, settings):
     params = {"test": "save_trained", "seed": 0}
     paths = experiments.save_trained(run, model, "saved-epsinf", tok, history, params, metadata={"name": "saved-epsinf"},
                               extra={"privacy.json": {"epsilon": 1.0}})
-    directory = artefacts.model_dir(run, "saved-epsinf")
+    directory = Run.of(run).model_dir("saved-epsinf")
     assert paths == [directory / "model.safetensors", directory / "privacy.json",
-                     artefacts.history_path(run, "saved-epsinf")]
+                     Run.of(run).history_path("saved-epsinf")]
     assert json.loads((directory / "privacy.json").read_text()) == {"epsilon": 1.0}
     assert not (directory / "history.json").exists()
     assert artefacts.read_history(run, "saved-epsinf") == dict(history, privacy_note=experiments.HISTORY_NOTE)
@@ -162,7 +163,10 @@ def test_public_base_and_gpt2_fine_tuning(run, settings):
     model, history, directory = experiments.train_model(run, "gpt2", "variant", settings, seed=0, base_model=base)
     assert directory.name == "gpt2-epsinf" and (directory / "model.safetensors").exists()
     assert models.read_metadata(directory)["base_model"]["base_sha256"] == rundir.sha256(base / "model.safetensors")
-    assert experiments.base_record(None) is None
+    assert experiments.base_record(run, None) is None
+    # the base is recorded relative to the run, so a moved run directory reuses its models
+    assert models.read_metadata(directory)["base_model"]["base_model"] == "models/gpt2-public-base"
+    assert experiments.base_record(run, base)["base_model"] == "models/gpt2-public-base"
 
 
 def test_synthesize_constrained_is_valid_and_written(run, settings):
@@ -222,7 +226,7 @@ def test_synthesize_reads_the_public_panel_and_never_the_members(run, settings, 
         monkeypatch.setattr(artefacts, name, forbidden)
     monkeypatch.setattr(vcf, "read_vcf", forbidden)
     profiles_, validity = experiments.synthesize(run, model, tok, 4, seed=1, name="public-only", model_path=directory)
-    assert loaded == [Path(run)] and validity["valid_rate"] == 1.0 and len(profiles_) == 4
+    assert [Path(r) for r in loaded] == [Path(run)] and validity["valid_rate"] == 1.0 and len(profiles_) == 4
     monkeypatch.undo()
     panel, _ = artefacts.load_panel(run)
     assert artefacts.read_synthetic(run, "public-only", panel).n_samples == 4
@@ -287,7 +291,7 @@ def test_write_synthetic_reads_back(run, tmp_path):
     keys = profiletext.site_keys(panel)
     profiles_ = [[f"{keys[1]}_0|1", f"{keys[4]}_1|1"], [], [f"{keys[0]}_1/0", "garbage"]]
     paths = experiments.write_synthetic(tmp_path, "mingpt-epsinf", profiles_, panel, {"model": "test"})
-    expected = artefacts.synthetic_paths(tmp_path, "mingpt-epsinf")
+    expected = Run.of(tmp_path).synthetic_paths("mingpt-epsinf")
     assert paths == [expected["vcf"], expected["profiles"], expected["summary"]] and expected["tbi"].exists()
     cohort = artefacts.read_synthetic(tmp_path, "mingpt-epsinf", panel)
     assert cohort.sample_ids == ["SYN0001", "SYN0002", "SYN0003"]

@@ -15,6 +15,7 @@ from lib.dp import budget, privacy
 from lib import ch04_dp_training as ch04
 from lib.lm import models
 from lib.core import profiles, rundir
+from lib.runs.run import Run
 
 PRIVACY_KEYS = {"epsilon", "target_epsilon", "delta", "sample_rate", "noise_multiplier", "steps", "epochs",
                 "max_grad_norm", "accountant", "sampler", "secure_mode", "seed", "rank"}
@@ -34,7 +35,7 @@ def settings():
 def assert_released_model_is_clean(run, name):
     """The model directory holds weights, configuration, tokenizer, metadata and
     privacy.json -- no history, nothing computed on the members' data but through DP."""
-    directory = artefacts.model_dir(run, name)
+    directory = Run.of(run).model_dir(name)
     assert (directory / privacy.PRIVACY_JSON).exists() and not (directory / "history.json").exists()
     meta = models.read_metadata(directory)
     assert not [key for key in meta if "sha256" in key] and "history" not in meta
@@ -42,7 +43,7 @@ def assert_released_model_is_clean(run, name):
     assert not any(value in text for value in artefacts.input_digest(run, meta["tokenizer"]).values())
     history = artefacts.read_history(run, name)
     assert history["privacy_note"] == experiments.HISTORY_NOTE
-    assert artefacts.history_path(run, name) == run / "diagnostics" / name / "history.json"
+    assert Run.of(run).history_path(name) == run / "diagnostics" / name / "history.json"
     return history
 
 
@@ -284,7 +285,8 @@ def test_private_baselines_are_released_beside_the_models(run, settings):
     to diagnostics/; a rerun reuses every release; the privacy chapter never takes a
     baseline for a model to attack through weights, and attacks its cohort instead."""
     from lib.dp import baselines
-    from lib import ch05_utility, ch06_privacy
+    from lib import ch06_privacy
+    from lib.runs import comparison
 
     grid = [float("inf"), 8.0, 1.0]
     made = ch04.release_baselines(run, grid, settings, n_samples=12, seed=3, n_seeds=2)
@@ -302,7 +304,7 @@ def test_private_baselines_are_released_beside_the_models(run, settings):
         assert baselines.OUTSIDE not in paths["summary"].read_text()
         outside = json.loads(paths["outside"].read_text())[baselines.OUTSIDE]
         assert outside["members"] == members and paths["outside"].parent == run / "diagnostics" / name
-        assert sorted(p.name for p in artefacts.model_dir(run, name).iterdir()) == [privacy.PRIVACY_JSON]
+        assert sorted(p.name for p in Run.of(run).model_dir(name).iterdir()) == [privacy.PRIVACY_JSON]
     assert made["sites-eps8"]["privacy"]["contribution_bound"] >= 1 and "rho" in made["mst-eps1"]["privacy"]
     # different seeds, different noise; the same seed, the same cohort
     assert (artefacts.read_synthetic_profiles(run, "sites-eps1") != artefacts.read_synthetic_profiles(run, "sites-eps1-seed1"))
@@ -315,7 +317,7 @@ def test_private_baselines_are_released_beside_the_models(run, settings):
     said = ch04.baseline_numbers(made, 30.0)
     assert said["n_baselines"] == "8" and said["baseline_minutes"] == "0.5" and float(said["baseline_eps_gap"]) < 0.01
     # the chapters that follow: a baseline is a cohort, never a model target
-    found = ch05_utility.catalogue(run).set_index("cohort")
+    found = comparison.catalogue(run).set_index("cohort")
     assert found.loc["mst-eps1-seed1", ["family", "setting", "seed", "tokenizer"]].tolist() == ["mst", "mst-eps1", 1, ""]
     try:  # alone, the module's models are not trained yet: only baselines, so no target at all
         names = set(ch06_privacy.targets(run)["model"])
@@ -360,11 +362,11 @@ def test_decoding_is_chosen_on_the_validation_people_and_used_for_every_seed(run
     sampled = ch04.with_decoding(run, trained, forced, decoding, seed=1)
     for name in ("mingpt-eps8", "mingpt-eps8-seed1"):
         assert sampled[name]["sampling"]["temperature"] == 0.8 and sampled[name]["sampling"]["prior_weight"] == 0.5
-        assert (artefacts.model_dir(run, "mingpt-public-base") / "model.safetensors").exists()
+        assert (Run.of(run).model_dir("mingpt-public-base") / "model.safetensors").exists()
     assert "sampling" not in sampled["mingpt-epsinf"]
     cohorts = ch04.synthesize_private(run, {k: v for k, v in sampled.items() if k != "mingpt-epsinf"}, 6, seed=1)
     assert {"mingpt-eps8", "mingpt-eps8-seed1"} <= set(cohorts)
-    written = json.loads(artefacts.synthetic_paths(run, "mingpt-eps8-seed1")["summary"].read_text())
+    written = json.loads(Run.of(run).synthetic_paths("mingpt-eps8-seed1")["summary"].read_text())
     assert written["sampling"]["prior_weight"] == 0.5 and written["prior_sha256"]
     assert "λ 0.5" in ch04.decoding_summary(forced) and "choose_decoding=False" in ch04.decoding_summary(None)
     assert ch04.choose_decoding(run, trained, decoding, enabled=False) is None

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import make_declared_run, make_small_run
-from lib.runs import artefacts, experiments, glossary
+from lib.runs import artefacts, comparison, experiments, glossary
+from lib.runs.run import Run
 from lib.dp import budget
 from lib.book import charts
 from lib.genetics import popgen
@@ -194,7 +195,7 @@ def evaluated(utility_run):
 
 
 def test_the_catalogue_reads_every_cohort_from_its_name(utility_run):
-    found = chapter.catalogue(utility_run).set_index("cohort")
+    found = comparison.catalogue(utility_run).set_index("cohort")
     assert list(found.index) == ["gpt2-epsinf", "gpt2-epsinf-unconstrained", "mingpt-eps1", "mingpt-epsinf"]
     assert found.loc["mingpt-eps1", ["family", "tokenizer", "eps", "decoding"]].tolist() == ["mingpt", "record", "1",
                                                                                            "constrained"]
@@ -228,7 +229,7 @@ def test_the_table_frames_every_cohort_by_its_references(utility_run, evaluated)
 
 
 def test_the_seed_level_table_reads_back_as_it_was_written(utility_run, evaluated):
-    read = chapter.read_seed_table(utility_run)
+    read = Run.of(utility_run).table(chapter.SEEDS_NAME)
     pd.testing.assert_frame_equal(read, evaluated["seeds"], check_dtype=False)
     assert chapter.claim_records({"table": evaluated["table"], "seeds": read}, profiles.resolve("smoke")) == \
         chapter.claim_records(evaluated, profiles.resolve("smoke"))
@@ -324,7 +325,7 @@ def test_bad_requests_are_refused_before_work(utility_run, tmp_path):
     with pytest.raises(ValueError, match="not-a-cohort"):
         chapter.evaluate_cohorts(utility_run, cohorts=["not-a-cohort"])
     with pytest.raises(FileNotFoundError, match="no synthetic cohort"):
-        chapter.catalogue(tmp_path)
+        comparison.catalogue(tmp_path)
 
 
 def test_without_public_people_the_population_metrics_are_empty(tmp_path):

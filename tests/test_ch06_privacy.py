@@ -15,6 +15,7 @@ from lib.lm import models
 from lib.core import profiles, rundir
 from lib.lm import tokenization as tk
 from lib import ch06_privacy as chapter
+from lib.runs.run import Run
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def test_online_references_train_on_halves_of_public_people_and_candidates(attac
     trained_on = []
     for i in range(n):
         name = chapter.online_reference_name("mingpt", "record", i)
-        assert not artefacts.model_dir(run, name).exists()  # trained on members: never in models/
+        assert not Run.of(run).model_dir(name).exists()  # trained on members: never in models/
         entry = rundir.read_manifest(run)["artefacts"][f"diagnostics/models/{name}/model.safetensors"]
         assert entry["params"]["base_sha256"] is None  # the minGPT target starts from scratch too
         trained_on.append(set(entry["params"]["people"]))
@@ -200,7 +201,7 @@ def test_canaries_are_inserted_exactly_and_recorded(attacked_run):
     assert canaries == chapter.make_canaries(run, 30, seed=1) != chapter.make_canaries(run, 30, seed=2)
     assert generation.validity_summary(canaries, panel)["valid_rate"] == 1.0
     result = chapter.audit_run(run, "mingpt", float("inf"), settings, seed=1, m=30)
-    directory = artefacts.model_dir(run, result["model"])
+    directory = Run.of(run).model_dir(result["model"])
     saved = json.loads((directory / "canaries.json").read_text())
     assert saved["canaries"] == canaries and saved["included"] == result["included"].astype(int).tolist()
     record = json.loads((directory / "privacy.json").read_text())
@@ -226,13 +227,13 @@ def test_the_table_reads_back_as_it_was_written(attacked_run):
     """Later chapters (the results page) read metrics/06_privacy.csv back: the same table,
     the same claims."""
     table, settings = attacked_run["table"], attacked_run["settings"]
-    read = chapter.read_table(attacked_run["run"])
+    read = Run.of(attacked_run["run"]).table(chapter.METRICS_NAME)
     pd.testing.assert_frame_equal(read.reset_index(drop=True), table.reset_index(drop=True), check_dtype=False)
     assert chapter.claims(read, settings) == chapter.claims(table, settings)
     records = chapter.claim_records(table, settings)
     assert {r["verdict"] for r in records.values()} <= set(ch05_utility.VERDICTS)
     with pytest.raises(FileNotFoundError, match="privacy \\(06\\)"):
-        chapter.read_table(attacked_run["run"] / "nowhere")
+        Run.of(attacked_run["run"] / "nowhere").table(chapter.METRICS_NAME)
 
 
 
@@ -329,8 +330,8 @@ def test_a_tagged_model_is_attacked_with_each_candidates_tag(attacked_run):
     reference models are trained with tags too; a tagged model given no populations is
     refused rather than scored on texts it never saw."""
     run = attacked_run["run"]
-    directory = artefacts.model_dir(run, "mingpt-epsinf")
-    reference = artefacts.model_dir(run, chapter.reference_name("mingpt", "record", 0))
+    directory = Run.of(run).model_dir("mingpt-epsinf")
+    reference = Run.of(run).model_dir(chapter.reference_name("mingpt", "record", 0))
     assert experiments.is_tagged(directory) and experiments.is_tagged(reference)
     people = chapter.candidates(run, seed=0).head(4)
     job = chapter._view_job(run, directory, "record", people, artefacts.split_profiles(run, "public"), 5, 0, None)

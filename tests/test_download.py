@@ -355,8 +355,8 @@ def test_data_chapter_source_1000g_through_the_local_server(server, tmp_path, mo
 
     monkeypatch.setenv(dl.BASE_URL_ENV, server.url)
     run = rundir.run_path(tmp_path / "run", "smoke")
-    prepared = ch01_data.prepare(run, source="1000g", seed=0, n_sites=40, common_fraction=0.5,
-                                 sources_dir=tmp_path / "sources", progress=False)
+    prepared = ch01_data.prepare(run, ch01_data.DataSpec(source="1000g", seed=0, n_sites=40, common_fraction=0.5,
+                                                         sources_dir=tmp_path / "sources"), progress=False)
     cohort = prepared.cohort
     assert cohort.contig.assembly == "GRCh37" and cohort.contig.length == 51_304_566
     assert cohort.sample_ids == SAMPLES and cohort.n_sites == 40

@@ -16,7 +16,7 @@ import torch
 from conftest import pattern_language
 
 from lib.dp import dp_transformers_compat as compat  # patches transformers, then imports dp-transformers
-from lib.lm import models
+from lib.lm import models, training
 from lib.dp.grad_samplers import compute_conv1d_grad_sample, register_conv1d_grad_sampler
 
 N_EXAMPLES = 32
@@ -415,8 +415,9 @@ def test_fit_trains_privately_and_reproducibly(tokenizer, tmp_path, monkeypatch)
     train_ids, val_ids = fit_data(tokenizer, 64, 0), fit_data(tokenizer, 16, 1)
     (tmp_path / "cwd").mkdir()
     monkeypatch.chdir(tmp_path / "cwd")
-    settings = dict(target_epsilon=8.0, delta=1e-3, max_grad_norm=1.0, epochs=2, batch_size=16, lr=1e-2,
-                    weight_decay=0.1, warmup_fraction=0.1, patience=3, seed=0)
+    settings = dict(target_epsilon=8.0, delta=1e-3, max_grad_norm=1.0,
+                    config=training.TrainConfig(epochs=2, batch_size=16, lr=1e-2, weight_decay=0.1,
+                                                warmup_fraction=0.1, patience=3, seed=0))
 
     def once(name):
         model = models.build_model("gpt2", FIT_SIZES, tokenizer, seed=0)

@@ -25,8 +25,8 @@ SPECIAL = ["<PAD>", "<START>", "<END>", "<SEP>"]
 def public_panel(tmp_path_factory):
     """The public panel of a small simulated run (its sites, no people) and its phasing."""
     run = rundir.run_path(tmp_path_factory.mktemp("gen") / "run", "smoke")
-    ch01_data.prepare(run, source="simulate", seed=2, n_sites=40, sim_samples_per_population=8,
-                      sim_length=300_000, public_fraction=0.1, progress=False)
+    ch01_data.prepare(run, ch01_data.DataSpec(source="simulate", seed=2, n_sites=40, sim_samples_per_population=8,
+                                              sim_length=300_000, public_fraction=0.1), progress=False)
     return artefacts.load_panel(run)
 
 

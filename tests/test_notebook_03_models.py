@@ -31,6 +31,7 @@ def test_chapter_needs_the_earlier_chapters(tmp_path):
 def test_chapter_after_the_data_and_tokenization_chapters(tmp_path):
     from lib.runs import artefacts
     from lib.lm import models
+    from lib.runs.run import Run
 
     run = tmp_path / "run"
     execute_chapter(ROOT / "book" / "01_data.ipynb", tmp_path, run)
@@ -44,7 +45,7 @@ def test_chapter_after_the_data_and_tokenization_chapters(tmp_path):
     for name in ("mingpt-epsinf", "gpt2-epsinf", "mingpt-bpe-epsinf"):  # histories are diagnostics
         assert not (run / "models" / name / "history.json").exists(), name
         assert artefacts.read_history(run, name)["privacy_note"], name
-    n_sites = json.loads(artefacts.cohort_paths(run)["panel"].read_text())["n_sites"]
+    n_sites = json.loads(Run.of(run).cohort_paths()["panel"].read_text())["n_sites"]
     assert models.read_metadata(run / "models" / "gpt2-public-base")["split"] == "public"
     model = models.load_model(run / "models" / "mingpt-epsinf")
     assert models.num_parameters(model) == int(values["mingpt_parameters"].replace(",", ""))

@@ -24,6 +24,7 @@ from lib import ch01_data, ch02_tokenization
 from lib.lm import generation
 from lib.genomes import panel, profiletext, splits, vcf
 from lib.core import rundir
+from lib.runs.run import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_VCF = ROOT / "data" / "1000g" / "1000g_chr22_panel998.vcf.gz"
@@ -53,7 +54,7 @@ def neighbouring_vcfs(tmp: Path) -> tuple[Path, Path, str]:
 def released(run: Path) -> dict[str, bytes]:
     """Every file of the run that a release depends on besides the weights: the public
     panel and the tokenizers (all their files)."""
-    files = {"cohort/panel.json": artefacts.cohort_paths(run)["panel"].read_bytes()}
+    files = {"cohort/panel.json": Run.of(run).cohort_paths()["panel"].read_bytes()}
     for path in sorted((run / "tokenizers").rglob("*")):
         if path.is_file():
             files[str(path.relative_to(run))] = path.read_bytes()
@@ -84,9 +85,11 @@ def grammar_fingerprint(run: Path) -> str:
 
 
 def prepare_and_tokenize(run: Path, source_vcf: Path, panel_path: Path | None) -> None:
-    ch01_data.prepare(run, source="vcf", vcf_path=str(source_vcf), populations_path=str(REAL_POPULATIONS),
-                      assembly="GRCh37", panel_path=str(panel_path) if panel_path else None, seed=SEED,
-                      n_sites=None if panel_path else 150, common_fraction=0.2, progress=False, **FRACTIONS)
+    ch01_data.prepare(run, ch01_data.DataSpec(source="vcf", vcf_path=str(source_vcf),
+                                              populations_path=str(REAL_POPULATIONS), assembly="GRCh37",
+                                              panel_path=str(panel_path) if panel_path else None, seed=SEED,
+                                              n_sites=None if panel_path else 150, common_fraction=0.2, **FRACTIONS),
+                           progress=False)
     texts = ch02_tokenization.model_texts(run)
     ch02_tokenization.build_tokenizers(run, texts, vocab_size=500)
 

@@ -138,8 +138,8 @@ def test_variant_recipe_on_a_panel_chosen_from_the_public_split(tmp_path):
     """Without a declared list the variant recipe chooses the panel again from the public
     people it is given: the same with and without the candidates."""
     run = tmp_path / "run"
-    ch01_data.prepare(run, source="simulate", seed=5, n_sites=80, sim_samples_per_population=12,
-                      sim_length=300_000, progress=False)
+    ch01_data.prepare(run, ch01_data.DataSpec(source="simulate", seed=5, n_sites=80, sim_samples_per_population=12,
+                                              sim_length=300_000), progress=False)
     texts = ch02.model_texts(run)
     samples = {s: tk.text_to_sample(t).records for s, t in texts["sparse"].items()}
     build = ch02.panel_recipe(run, seed=5)

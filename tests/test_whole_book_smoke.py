@@ -15,6 +15,7 @@ import pytest
 from conftest import REAL_POPULATIONS, REAL_VCF
 from lib.book import runner as book
 from lib.core import rundir
+from lib.runs.run import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The book's data parameters on the committed real panel, as a user types them (paths
@@ -269,7 +270,7 @@ def test_book_evaluates_utility_and_attacks_every_model(data_book):
     target = json.loads((run / "models" / "mingpt-eps1" / "privacy.json").read_text())
     assert mimic["noise_multiplier"] == pytest.approx(target["noise_multiplier"]) and mimic["sampler"] == "poisson"
     # every setting of the main grid over its seeds, and the declared primary attack on each
-    seeds = ch06_privacy.read_seed_table(run)
+    seeds = Run.of(run).table(ch06_privacy.SEEDS_NAME)
     primary = seeds[seeds["primary"].astype(bool) & (seeds["target_kind"] == "model")]
     assert set(primary["attack"]) == set(get_profile("smoke")["mia_primary_attack"].values())
     assert (primary[primary["setting"].isin(["mingpt-eps8", "gpt2-eps1", "mingpt-cliponly-epsinf"])]["n_seeds"]

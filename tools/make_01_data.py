@@ -55,14 +55,15 @@ code("""import logging
 from IPython.display import Markdown, display
 
 from lib import ch01_data as chapter
-from lib.book import charts, figures
-from lib.core import profiles, rundir
+from lib.core import profiles
 from lib.genetics import stats
+from lib.runs.run import Run
+from lib.book import charts, figures
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 figures.setup()
 settings = profiles.resolve(profile, common_fraction=common_fraction)
-run = rundir.run_path(run_dir, profile)
+run = Run.at(run_dir, profile)
 print(f"profile={profile} run directory: {run}")""", metadata={"tags": ["hide-input"]}),
 md("""## The cohort
 

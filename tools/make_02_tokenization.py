@@ -36,12 +36,12 @@ gpt2_tokenizer_path = None # a directory with vocab.json and merges.txt""",
 code("""import logging
 
 from lib import ch02_tokenization as chapter
+from lib.runs.run import Run
 from lib.book import charts, figures
-from lib.core import rundir
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 figures.setup()
-run = rundir.run_path(run_dir, profile)
+run = Run.at(run_dir, profile)
 vocab_size = bpe_vocab_size or chapter.DEFAULT_VOCAB_SIZE
 print(f"profile={profile} run directory: {run}")""", metadata={"tags": ["hide-input"]}),
 md("""## The model text

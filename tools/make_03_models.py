@@ -43,16 +43,17 @@ code("""import logging
 import transformers
 
 from lib import ch03_models as chapter
-from lib.book import charts, figures
-from lib.runs import experiments
-from lib.core import profiles, rundir
+from lib.core import profiles
 from lib.evaluation import utility
+from lib.runs import experiments
+from lib.runs.run import Run
+from lib.book import charts, figures
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
 figures.setup()
-run = rundir.run_path(run_dir, profile)
+run = Run.at(run_dir, profile)
 settings = profiles.resolve(profile)
 sampling = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
 print(f"profile={profile} run directory: {run}")""", metadata={"tags": ["hide-input"]}),
@@ -67,7 +68,7 @@ classifier could barely tell (chapter 05 reports what was measured with and with
 The members' tags are part of their records, so what a private model learns of them is
 inside its ε. With the variant tokenizer a record is two tokens, its site and its genotype;
 with the record tokenizer it is one."""),
-code("""chapter.split_table(run, base_model)""", metadata={"tags": ["hide-input"]}),
+code("""chapter.split_use_table(run, base_model)""", metadata={"tags": ["hide-input"]}),
 md("""The {glue:text}`n_train` members average {glue:text}`record_tokens` tokens each with the
 record tokenizer, {glue:text}`variant_tokens` with the variant tokenizer and
 {glue:text}`text_tokens` with the {glue:text}`text_tokenizer` tokenizer.
@@ -90,7 +91,7 @@ the base is pre-trained here on the public people's profiles, so that it carries
 the members. Every model is saved into the run directory (`models/<model>-epsinf/`:
 safetensors weights, configuration, tokenizer and metadata) and reused on a rerun whose
 inputs and settings have not changed; its training history goes to `diagnostics/`."""),
-code("""trained = chapter.train_all(run, settings, seed=seed, base_model=base_model, text_tokenizer=text_tokenizer)
+code("""trained = chapter.train_models(run, settings, seed=seed, base_model=base_model, text_tokenizer=text_tokenizer)
 chapter.training_table(run, trained)""", metadata={"tags": ["hide-input"]}),
 md("""The minGPT has {glue:text}`mingpt_parameters` parameters and GPT-2 {glue:text}`gpt2_parameters`
 (the same layers and width; GPT-2's base was {glue:text}`gpt2_base`). The record- and

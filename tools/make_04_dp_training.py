@@ -99,11 +99,12 @@ import warnings
 
 import transformers
 
-from lib.book import charts, figures
-from lib.runs import experiments
-from lib.core import profiles, rundir
-from lib.evaluation import utility
 from lib import ch04_dp_training as chapter
+from lib.core import profiles
+from lib.evaluation import utility
+from lib.runs import experiments
+from lib.runs.run import Run
+from lib.book import charts, figures
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 # a warning that says nothing about this chapter's results: RDP's search over orders at a
@@ -112,7 +113,7 @@ warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
 figures.setup()
-run = rundir.run_path(run_dir, profile)
+run = Run.at(run_dir, profile)
 settings = profiles.resolve(profile, dp_delta=delta, dp_max_grad_norm=max_grad_norm, dp_accountant=accountant,
                             dp_secure_mode=secure_mode)
 grid = chapter.epsilon_grid(settings, epsilon)  # a bad epsilon is refused before anything is trained
@@ -155,7 +156,7 @@ layer with its weight stored transposed, which expanded weights do not know) are
 equivalent `nn.Linear` layers and saved back as `Conv1D`, so every saved model is a standard
 checkpoint."""),
 code("""started = time.perf_counter()
-trained = chapter.train_all(run, grid, settings, seed=seed, base_model=base_model, n_seeds=n_seeds)
+trained = chapter.train_private_models(run, grid, settings, seed=seed, base_model=base_model, n_seeds=n_seeds)
 training_seconds = time.perf_counter() - started
 summary = chapter.summary_frame(trained)
 chapter.write_summary(run, summary, {"seed": seed, "grid": grid, "accountant": accountant})

@@ -61,15 +61,16 @@ import time
 
 import pandas as pd
 
-from lib.book import charts, figures
-from lib.runs import glossary
-from lib.core import profiles, rundir
 from lib import ch05_utility as chapter
+from lib.core import profiles
+from lib.runs import comparison, glossary
+from lib.runs.run import Run
+from lib.book import charts, figures
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 figures.setup()
 pd.set_option("display.max_colwidth", 200)  # the glossary's descriptions in full
-run = rundir.run_path(run_dir, profile)
+run = Run.at(run_dir, profile)
 settings = profiles.resolve(profile)
 print(f"profile={profile} run directory: {run}")""", metadata=HIDE),
 md("""## The cohorts
@@ -91,7 +92,7 @@ on. With {glue:text}`n_seeds` seeds the first part is wide (Student's t with
 training runs. The tables give these seed-level numbers; the charts show every seed's own
 value beside the mean. The per-cohort numbers, one row per seed, are in
 `metrics/05_utility.csv`; the seed-level ones in `metrics/05_utility_seeds.csv`."""),
-code("""chapter.catalogue(run).set_index("cohort")""", metadata=HIDE),
+code("""comparison.catalogue(run).set_index("cohort")""", metadata=HIDE),
 md("""## Every metric, every cohort
 
 Every metric of `lib.genetics.popgen` and `lib.evaluation.utility` runs on every cohort (the test suite checks
@@ -418,7 +419,7 @@ synthetic VCF and on the real holdout, written to a VCF the same way. Every synt
 holds the whole panel, so the site counts and types are the panel's. The table shows what
 depends on the genotypes: the frequency spectrum, singletons, and heterozygous and
 homozygous-ALT sites per person (from bcftools' per-sample section)."""),
-code("""chapter.bcftools_table(run, chapter.main_cohorts(result["table"], seed=0)["cohort"])""", metadata=HIDE),
+code("""chapter.bcftools_table(run, comparison.main_cohorts(result["table"], seed=0)["cohort"])""", metadata=HIDE),
 md("""## What holds of the dissertation's findings
 
 - *Differential privacy improves utility*: {glue:text}`dp_claim`. What the dissertation saw

@@ -84,9 +84,10 @@ import pandas as pd
 import transformers
 
 from lib import ch05_utility
-from lib.book import charts, figures
-from lib.core import profiles, rundir
 from lib import ch06_privacy as chapter
+from lib.core import profiles
+from lib.runs.run import Run
+from lib.book import charts, figures
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 transformers.utils.logging.set_verbosity_error()
@@ -94,7 +95,7 @@ transformers.utils.logging.disable_progress_bar()
 warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
 figures.setup()
 pd.set_option("display.max_colwidth", 200)
-run = rundir.run_path(run_dir, profile)
+run = Run.at(run_dir, profile)
 settings = profiles.resolve(profile)
 print(f"profile={profile} run directory: {run}")""", metadata=HIDE),
 md("""## Attacking the models
@@ -276,7 +277,7 @@ privacy is the declared primary attack's AUC on its models, the mean over the sa
 on the released cohort: a language model releases more than its cohort, its weights, and is
 attacked through them). The copy of members and the independent sites mark the two ends of
 the frontier."""),
-code("""points = chapter.frontier(chapter.seed_table(table), ch05_utility.read_seed_table(run))
+code("""points = chapter.frontier(chapter.seed_table(table), Run.of(run).table(ch05_utility.SEEDS_NAME))
 charts.frontier_chart(points)""", metadata=HIDE),
 md("""The same frontier with the primary attack's true-positive rate at a 10% false-positive rate, which says
 more about the risk to a few people than the AUC does:"""),

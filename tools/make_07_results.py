@@ -29,14 +29,15 @@ run_dir = None             # default: data/runs/<profile>""", metadata={"tags": 
 code("""import pandas as pd
 
 from lib import ch05_utility
-from lib.book import charts, figures
-from lib.runs import glossary
-from lib.core import profiles, rundir
 from lib import ch07_results as chapter
+from lib.core import profiles
+from lib.runs import glossary
+from lib.runs.run import Run
+from lib.book import charts, figures
 
 figures.setup()
 pd.set_option("display.max_colwidth", 400)
-run = rundir.run_path(run_dir, profile)
+run = Run.at(run_dir, profile)
 settings = profiles.resolve(profile)
 loaded = chapter.load(run)
 claims = chapter.claims_table(loaded, settings)
@@ -58,7 +59,7 @@ differential privacy, at most {glue:text}`mingpt_private_auc` (minGPT) and
 {glue:text}`gpt2_private_auc` (GPT-2), and the utility the private cohorts keep is what
 the panels show. The chapters explain each axis: [utility](05_utility.ipynb),
 [privacy](06_privacy.ipynb)."""),
-code("""points = chapter.frontier(loaded)
+code("""points = chapter.frontier_of(loaded)
 charts.frontier_chart(points, metrics=charts.FRONTIER_HEADLINE, columns=2, panel_width=330, panel_height=300)""",
      metadata=HIDE),
 code("""charts.frontier_chart(points, title="The privacy-utility frontier on every headline metric of the utility chapter")""",
@@ -99,7 +100,7 @@ attacks and the [canary audits](06_privacy.ipynb) prove with 95% confidence, eac
 its ceiling (the most it could prove with this many people or canaries) and the ε the
 accountant computed."""),
 code("""chapter.privacy_summary(loaded)""", metadata=HIDE),
-code("""charts.epsilon_bound_chart(chapter.bound_frame(loaded), title="Every empirical lower bound against the accountant's ε")""",
+code("""charts.epsilon_bound_chart(chapter.bounds_of(loaded), title="Every empirical lower bound against the accountant's ε")""",
      metadata=HIDE),
 md("""## Utility
 

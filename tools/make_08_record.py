@@ -28,14 +28,14 @@ code("""profile = "quick"          # smoke | quick | full
 run_dir = None             # default: data/runs/<profile>""", metadata={"tags": ["parameters"]}),
 code("""import pandas as pd
 
-from lib.book import figures
-from lib.core import rundir
 from lib import ch08_record as chapter
+from lib.runs.run import Run
+from lib.book import figures
 
 figures.setup()
 pd.set_option("display.max_colwidth", 400)
 pd.set_option("display.max_rows", 1000)
-run = rundir.run_path(run_dir, profile)
+run = Run.at(run_dir, profile)
 manifest = chapter.load(run)
 artefacts = chapter.artefacts_table(run, manifest)
 figures.glue_numbers(chapter.numbers(run, manifest, artefacts))

@@ -578,13 +578,16 @@ class _EpochEnd(TrainerCallback):
 
 
 def fit(model: nn.Module, tokenizer: Any, train_ids: Sequence[Sequence[int]],
-        val_ids: Sequence[Sequence[int]] | None, *, output_dir: str | os.PathLike, target_epsilon: float,
-        delta: float, max_grad_norm: float, epochs: int, batch_size: int, lr: float, weight_decay: float,
-        warmup_fraction: float, min_lr_ratio: float = 0.1, betas: tuple[float, float] = (0.9, 0.95),
-        patience: int | None = None, seed: int = 0) -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
+        val_ids: Sequence[Sequence[int]] | None, *, output_dir: str | os.PathLike, config: training.TrainConfig,
+        target_epsilon: float, delta: float, max_grad_norm: float) -> tuple[nn.Module, dict[str, Any], dict[str, Any]]:
     """Fine-tune ``model`` (a ``GPT2LMHeadModel``) privately on the token-id lists
     ``train_ids`` through :class:`CompatOpacusDPTrainer`, with the optimisation of
     :func:`lib.lm.training.train`, so that the two paths can be compared side by side.
+
+    The optimisation is ``config``'s (:class:`lib.lm.training.TrainConfig`, the one the
+    Opacus path trains with): ``epochs``, ``batch_size``, ``lr``, ``weight_decay``, ``betas``,
+    ``warmup_fraction``, ``min_lr_ratio``, ``patience`` and ``seed``; the rest of it
+    (``grad_clip``: DP clips per person instead; checkpoints, device) does not apply here.
 
     Optimisation: AdamW (``betas``, ``weight_decay`` on matrices only:
     :func:`lib.lm.training.make_optimizer`), linear warm-up over ``warmup_fraction`` of the
@@ -614,6 +617,9 @@ def fit(model: nn.Module, tokenizer: Any, train_ids: Sequence[Sequence[int]],
     import datasets
     from transformers import set_seed
 
+    epochs, batch_size, lr, weight_decay = config.epochs, config.batch_size, config.lr, config.weight_decay
+    warmup_fraction, min_lr_ratio, betas = config.warmup_fraction, config.min_lr_ratio, config.betas
+    patience, seed = config.patience, config.seed
     # every check before anything is built
     train_ids = [[int(t) for t in seq] for seq in train_ids]
     n = len(train_ids)

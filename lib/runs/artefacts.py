@@ -1,23 +1,13 @@
-"""Where each artefact of a run lives, and how a later chapter reads it back.
+"""How a later chapter reads back what earlier chapters wrote into a run, and how artefacts
+are named.
 
-A chapter only reads what earlier chapters wrote into the run directory (see
-:mod:`lib.core.rundir`); this module is that reading side, so that every chapter finds the
-cohort, the splits, the profiles, the public panel, the models and the synthetic cohorts
-the same way, and a missing artefact is an error that names the chapter to run first.
-
-What is public, what is covered by ε and what is a diagnostic (the privacy boundary of
-the design) shows in where things are kept:
-
-* ``cohort/`` -- the real people (private), and ``panel.json``: the public panel of
-  sites (chosen from public information only, :mod:`lib.genomes.panel`);
-* ``tokenizers/`` -- built from public information only;
-* ``models/<name>/`` -- what a run would release with a model: weights, configuration,
-  tokenizer, ``metadata.json`` (nothing computed from the members) and, for a private
-  model, ``privacy.json``;
-* ``synthetic/`` -- the cohorts sampled from the models (covered by the model's ε);
-* ``diagnostics/`` -- everything else computed from the members without noise
-  (training losses, clipping statistics, the panel's coverage of the members): useful
-  to the researcher, outside the guarantee, never released.
+A chapter only reads what earlier chapters wrote into the run directory (its areas and the
+privacy boundary they draw: :class:`lib.runs.run.Run`); this module is that reading side, so
+that every chapter finds the cohort, the splits, the profiles, the public panel, the models'
+histories and the synthetic cohorts the same way, and a missing artefact is an error that
+names the chapter to run first. It also names things: a model's directory from its family,
+tokenizer, ε, variant and training seed (:func:`model_name`, :func:`parse_model_name`), each
+family's main tokenizer, and the context a family is built with, sized from the public people.
 """
 from __future__ import annotations
 
@@ -36,51 +26,34 @@ from ..genomes import splits, vcf
 from ..genomes.cohort import Cohort, Contig
 from ..lm import models, tokenization
 from ..dp import baselines, budget
-
-
-def _missing(path: Path, chapter: str) -> FileNotFoundError:
-    return FileNotFoundError(f"{path}: missing; run the {chapter} chapter for this run first")
+from .run import missing, Run
 
 
 # --------------------------------------------------------------------------------------
 # The data chapter's artefacts
 # --------------------------------------------------------------------------------------
 
-def cohort_paths(run: str | os.PathLike) -> dict[str, Path]:
-    """The files of ``cohort/`` (written by the data chapter)."""
-    base = Path(run) / "cohort"
-    return {"vcf": base / "cohort.vcf.gz", "tbi": base / "cohort.vcf.gz.tbi",
-            "populations": base / "populations.tsv", "splits": base / "splits.json",
-            "profiles": base / "profiles.jsonl", "profiles_dense": base / "profiles_dense.jsonl.gz",
-            "panel": base / "panel.json"}
-
-
-def diagnostics_dir(run: str | os.PathLike) -> Path:
-    """``diagnostics/``: what is computed from the members without noise (never released)."""
-    return Path(run) / "diagnostics"
-
-
 def data_diagnostics_paths(run: str | os.PathLike) -> dict[str, Path]:
     """The data chapter's diagnostics: ``data.json`` (the source, what the reader repaired,
     the panel's notes) and ``panel_coverage.csv`` (what the panel covers of the members'
     variation, :func:`lib.genomes.panel.coverage`)."""
-    base = diagnostics_dir(run)
+    base = Run.of(run).diagnostics_path()
     return {"data": base / "data.json", "coverage": base / "panel_coverage.csv"}
 
 
 def read_panel_json(run: str | os.PathLike) -> dict[str, Any]:
-    path = cohort_paths(run)["panel"]
+    path = Run.of(run).cohort_paths()["panel"]
     if not path.exists():
-        raise _missing(path, "data (01_data)")
+        raise missing(path, "data (01_data)")
     return json.loads(path.read_text())
 
 
 def load_cohort(run: str | os.PathLike) -> Cohort:
     """The real cohort on the panel's sites (every person of every split)."""
-    paths = cohort_paths(run)
+    paths = Run.of(run).cohort_paths()
     for key in ("vcf", "populations", "panel"):
         if not paths[key].exists():
-            raise _missing(paths[key], "data (01_data)")
+            raise missing(paths[key], "data (01_data)")
     panel = read_panel_json(run)
     cohort = vcf.read_vcf(paths["vcf"], chromosome=panel["contig"]["name"], populations_path=paths["populations"])
     diagnostics = data_diagnostics_paths(run)["data"]
@@ -106,18 +79,18 @@ def load_panel(run: str | os.PathLike) -> tuple[Cohort, bool]:
 
 
 def load_splits(run: str | os.PathLike) -> dict[str, list[str]]:
-    path = cohort_paths(run)["splits"]
+    path = Run.of(run).cohort_paths()["splits"]
     if not path.exists():
-        raise _missing(path, "data (01_data)")
+        raise missing(path, "data (01_data)")
     data = json.loads(path.read_text())
     return {k: data.get(k, []) for k in splits.SPLITS}
 
 
 def read_profiles(run: str | os.PathLike, dense: bool = False) -> pd.DataFrame:
     """The profiles a run wrote: one row per person with their split and records."""
-    path = cohort_paths(run)["profiles_dense" if dense else "profiles"]
+    path = Run.of(run).cohort_paths()["profiles_dense" if dense else "profiles"]
     if not path.exists():
-        raise _missing(path, "data (01_data)")
+        raise missing(path, "data (01_data)")
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt") as handle:
         return pd.DataFrame([json.loads(line) for line in handle])
@@ -131,7 +104,7 @@ def split_profiles(run: str | os.PathLike, split: str, sparse: bool = True) -> p
     frame = read_profiles(run, dense=not sparse).set_index("sample")
     missing = [s for s in members[split] if s not in frame.index]
     if missing:
-        raise ValueError(f"{cohort_paths(run)['profiles']}: {len(missing)} samples of the {split} split have "
+        raise ValueError(f"{Run.of(run).cohort_paths()['profiles']}: {len(missing)} samples of the {split} split have "
                          f"no profile (e.g. {missing[0]}); rerun the data chapter")
     return frame.loc[members[split]].reset_index()
 
@@ -139,9 +112,9 @@ def split_profiles(run: str | os.PathLike, split: str, sparse: bool = True) -> p
 def public_populations(run: str | os.PathLike) -> pd.Series:
     """The public people's super-populations (sample -> label), read from the data
     chapter's ``populations.tsv``: public labels only, no genotype of anyone."""
-    path = cohort_paths(run)["populations"]
+    path = Run.of(run).cohort_paths()["populations"]
     if not path.exists():
-        raise _missing(path, "data (01_data)")
+        raise missing(path, "data (01_data)")
     table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
     if not {"sample", "superpopulation", "split"} <= set(table.columns):
         raise ValueError(f"{path}: needs the columns sample, superpopulation and split; rerun the data chapter")
@@ -204,11 +177,11 @@ def input_digest(run: str | os.PathLike, tokenizer_name: str) -> dict[str, str]:
     """Checksums of what a model is trained from (the profiles, splits and tokenizer): the
     manifest compares them to decide whether a model can be reused. They are computed
     from the members, so they stay in the manifest, never in a released model directory."""
-    paths = cohort_paths(run)
+    paths = Run.of(run).cohort_paths()
     tok_file = tokenization.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"
     for path in (paths["profiles"], paths["splits"], tok_file):
         if not path.exists():
-            raise _missing(path, "tokenization (02_tokenization)" if path == tok_file else "data (01_data)")
+            raise missing(path, "tokenization (02_tokenization)" if path == tok_file else "data (01_data)")
     return {"profiles_sha256": rundir.sha256(paths["profiles"]), "splits_sha256": rundir.sha256(paths["splits"]),
             "tokenizer_sha256": rundir.sha256(tok_file)}
 
@@ -332,27 +305,10 @@ def select_named(frame: pd.DataFrame, column: str, names: Sequence[str] | None, 
     return frame[frame[column].isin(names)].reset_index(drop=True)
 
 
-def model_dir(run: str | os.PathLike, name: str) -> Path:
-    return Path(run) / "models" / name
-
-
-def diagnostic_model_dir(run: str | os.PathLike, name: str) -> Path:
-    """``diagnostics/models/<name>/``: a model trained on members' data that is no target
-    and is never released (the attacker's online reference models, which train on the
-    candidates' profiles): kept out of ``models/``, the area a run releases from."""
-    return diagnostics_dir(run) / "models" / name
-
-
-def history_path(run: str | os.PathLike, name: str) -> Path:
-    """A model's training history (losses on the members, clipping statistics): a
-    diagnostic outside the guarantee, kept out of the model's directory."""
-    return diagnostics_dir(run) / name / "history.json"
-
-
 def read_history(run: str | os.PathLike, name: str) -> dict[str, Any]:
-    path = history_path(run, name)
+    path = Run.of(run).history_path(name)
     if not path.exists():
-        raise _missing(path, "models (03_models) or private training (04_dp_training)")
+        raise missing(path, "models (03_models) or private training (04_dp_training)")
     return json.loads(path.read_text())
 
 
@@ -360,25 +316,18 @@ def read_history(run: str | os.PathLike, name: str) -> dict[str, Any]:
 # Synthetic cohorts
 # --------------------------------------------------------------------------------------
 
-def synthetic_paths(run: str | os.PathLike, name: str) -> dict[str, Path]:
-    """``synthetic/<name>.vcf.gz`` (+ ``.tbi``), ``<name>.profiles.jsonl``, ``<name>.json``."""
-    base = Path(run) / "synthetic"
-    return {"vcf": base / f"{name}.vcf.gz", "tbi": base / f"{name}.vcf.gz.tbi",
-            "profiles": base / f"{name}.profiles.jsonl", "summary": base / f"{name}.json"}
-
-
 def read_validity(run: str | os.PathLike, name: str) -> dict:
     """The validity summary recorded with synthetic cohort ``name``."""
-    path = synthetic_paths(run, name)["summary"]
+    path = Run.of(run).synthetic_paths(name)["summary"]
     if not path.exists():
-        raise _missing(path, "models (03_models)")
+        raise missing(path, "models (03_models)")
     return json.loads(path.read_text())["summary"]
 
 
 def read_synthetic_profiles(run: str | os.PathLike, name: str) -> list[list[str]]:
-    path = synthetic_paths(run, name)["profiles"]
+    path = Run.of(run).synthetic_paths(name)["profiles"]
     if not path.exists():
-        raise _missing(path, "models (03_models)")
+        raise missing(path, "models (03_models)")
     with open(path) as handle:
         return [json.loads(line)["variants"] for line in handle]
 
@@ -386,9 +335,9 @@ def read_synthetic_profiles(run: str | os.PathLike, name: str) -> list[list[str]
 def read_synthetic_populations(run: str | os.PathLike, name: str) -> list[str] | None:
     """The super-population each synthetic person of ``name`` was prompted with (None when
     its model reads no population tag)."""
-    path = synthetic_paths(run, name)["profiles"]
+    path = Run.of(run).synthetic_paths(name)["profiles"]
     if not path.exists():
-        raise _missing(path, "models (03_models)")
+        raise missing(path, "models (03_models)")
     with open(path) as handle:
         tags = [json.loads(line).get("superpopulation") for line in handle]
     return tags if tags and all(t is not None for t in tags) else None
@@ -396,26 +345,7 @@ def read_synthetic_populations(run: str | os.PathLike, name: str) -> list[str] |
 
 def read_synthetic(run: str | os.PathLike, name: str, panel: Cohort) -> Cohort:
     """A synthetic cohort, read back through pysam."""
-    path = synthetic_paths(run, name)["vcf"]
+    path = Run.of(run).synthetic_paths(name)["vcf"]
     if not path.exists():
-        raise _missing(path, "models (03_models)")
+        raise missing(path, "models (03_models)")
     return vcf.read_vcf(path, chromosome=panel.contig.name)
-
-
-def read_metrics(run: str | os.PathLike, name: str, chapter: str, text_columns: Sequence[str]) -> pd.DataFrame:
-    """A chapter's table ``metrics/<name>.csv`` as the chapter made it: ``text_columns``
-    as text ("" where empty: a reference row has no ε label), a column of True/False as
-    booleans, every other column numeric (NaN where empty). A missing table names the chapter that writes it."""
-    path = Path(run) / "metrics" / f"{name}.csv"
-    if not path.is_file():
-        raise _missing(path, chapter)
-    table = pd.read_csv(path, dtype={c: str for c in text_columns}, keep_default_na=False, na_values={})
-    for column in table.columns:
-        if column in text_columns:
-            table[column] = table[column].astype(str)
-        elif len(table) and table[column].isin(["True", "False"]).all():
-            table[column] = table[column] == "True"
-        else:
-            table[column] = pd.to_numeric(table[column].replace("", np.nan))
-    return table
-

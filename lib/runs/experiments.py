@@ -41,6 +41,7 @@ from ..genomes.cohort import Cohort
 from ..lm import generation, models, training
 from ..lm import tokenization as tk
 from ..evaluation import utility
+from .run import Run
 
 #: The chapter a non-private model and its cohorts are recorded under unless another is named.
 MODELS_CHAPTER = "03_models"
@@ -67,7 +68,7 @@ def public_base(run: str | os.PathLike, settings: Mapping[str, Any], seed: int =
     setting ``mingpt_base``; the dissertation's was trained from scratch). Its metadata
     records the checksum of the public texts, so the base can be shown to come from public
     data only."""
-    run = Path(run)
+    run = Run.of(run)
     tokenizer_name = tokenizer_name or artefacts.main_tokenizer(family)
     tokenizer = tk.load(run, tokenizer_name)
     public = artefacts.split_profiles(run, "public")
@@ -79,12 +80,12 @@ def public_base(run: str | os.PathLike, settings: Mapping[str, Any], seed: int =
              for r, p in zip(public["variants"], public["superpopulation"])]
     sizes = artefacts.model_sizes(run, settings, family, tokenizer)
     config = training.config_from_profile(dict(settings), family, seed=seed, progress=progress)
-    directory = artefacts.model_dir(run, artefacts.base_name(family, tokenizer_name))
+    directory = run.model_dir(artefacts.base_name(family, tokenizer_name))
     params = dict(role="public pre-trained base", family=family, split="public", sizes=sizes, seed=seed,
                   train=train_settings(config), texts_sha256=tk.texts_sha256(texts), with_population=tagged,
                   tokenizer_sha256=rundir.sha256(tk.tokenizer_dir(run, tokenizer_name) / "tokenizer.json"))
     paths = [directory / "model.safetensors"]
-    if rundir.is_current(run, params, paths):
+    if run.is_current(params, paths):
         return directory
     ids = [tokenizer(text)["input_ids"][:sizes["block_size"]] for text in texts]
     order = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed)).tolist()
@@ -96,7 +97,7 @@ def public_base(run: str | os.PathLike, settings: Mapping[str, Any], seed: int =
         population_tags=tagged, public_texts=len(texts),
         public_texts_sha256=hashlib.sha256("\n".join(texts).encode()).hexdigest(),
         sizes=sizes, history=history))
-    rundir.record_artefacts(run, MODELS_CHAPTER, params, paths)
+    run.record(MODELS_CHAPTER, params, paths)
     return directory
 
 
@@ -138,13 +139,16 @@ def train_config(settings: Mapping[str, Any], family: str, tokenizer_name: str,
                                         **{**tokenizer_overrides(settings, tokenizer_name), **overrides})
 
 
-def base_record(base_model: str | os.PathLike | None) -> dict[str, Any] | None:
-    """What a model fine-tuned from ``base_model`` records of its base: the path and the
-    weights' checksum (None when trained from scratch)."""
+def base_record(run: str | os.PathLike, base_model: str | os.PathLike | None) -> dict[str, Any] | None:
+    """What a model fine-tuned from ``base_model`` records of its base: its path relative to
+    the run directory when inside it (``models/gpt2-public-base``; moving the run keeps the
+    record, and with it the model's reuse) and the weights' checksum (None when trained from
+    scratch)."""
     if base_model is None:
         return None
     weights = Path(base_model) / "model.safetensors"
-    return {"base_model": str(base_model), "base_sha256": rundir.sha256(weights) if weights.exists() else None}
+    return {"base_model": Run.of(run).relative(base_model),
+            "base_sha256": rundir.sha256(weights) if weights.exists() else None}
 
 
 def training_ids(run: Path, tokenizer: Any, tokenizer_name: str, sizes: Mapping[str, Any],
@@ -215,16 +219,16 @@ def save_trained(run: Path, model: torch.nn.Module, name: str, tokenizer: Any, h
     any ``extra`` JSON files (file name -> content, e.g. ``privacy.json``), its history
     into ``diagnostics/<name>/history.json``, and record them in the manifest under
     ``params``. Returns the paths :func:`lib.core.rundir.is_current` checks."""
-    directory = artefacts.model_dir(run, name)
+    directory = Run.of(run).model_dir(name)
     models.save_model(model, directory, tokenizer=tokenizer, metadata=metadata)
     paths = [directory / "model.safetensors"]
     for filename, content in (extra or {}).items():
         rundir.write_json(directory / filename, content)  # after save_model, which replaces the directory
         paths.append(directory / filename)
-    history_path = artefacts.history_path(run, name)
+    history_path = Run.of(run).history_path(name)
     rundir.write_json(history_path, dict(history, privacy_note=HISTORY_NOTE))
     paths.append(history_path)
-    rundir.record_artefacts(run, chapter, params, paths)
+    Run.of(run).record(chapter, params, paths)
     return paths
 
 
@@ -239,21 +243,21 @@ def train_model(run: str | os.PathLike, family: str, tokenizer_name: str | None,
     directory ``models/<name>/`` (``name`` defaults to :func:`lib.runs.artefacts.model_name`).
     ``tokenizer_name`` None: the family's main tokenizer (:data:`lib.runs.artefacts.MAIN_TOKENIZERS`).
     A text tokenizer's model takes the profile's ``text_model_epochs`` (:func:`train_config`)."""
-    run = Path(run)
+    run = Run.of(run)
     tokenizer_name = tokenizer_name or artefacts.main_tokenizer(family)
     name = name or artefacts.model_name(family, tokenizer_name)
-    directory = artefacts.model_dir(run, name)
+    directory = run.model_dir(name)
     digest = artefacts.input_digest(run, tokenizer_name)
     tokenizer = tk.load(run, tokenizer_name)
     sizes = artefacts.model_sizes(run, settings, family, tokenizer)
     config = train_config(settings, family, tokenizer_name, seed=seed, progress=progress, **train_overrides)
-    base = base_record(base_model)
+    base = base_record(run, base_model)
     tagged = bool(settings["population_tags"])
     params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps="inf",
                   train=train_settings(config), profiles="sparse", with_population=tagged,
                   base=base, **digest)
-    paths = [directory / "model.safetensors", artefacts.history_path(run, name)]
-    if rundir.is_current(run, params, paths):
+    paths = [directory / "model.safetensors", run.history_path(name)]
+    if run.is_current(params, paths):
         return models.load_model(directory), artefacts.read_history(run, name), directory
     train_ids, val_ids, cut = training_ids(run, tokenizer, tokenizer_name, sizes, with_population=tagged)
     model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
@@ -270,7 +274,7 @@ def write_synthetic(run: Path, name: str, profiles: Sequence[Sequence[str]], pan
     panel, :func:`lib.genomes.profiletext.to_cohort`, written by :func:`lib.genomes.vcf.write_vcf`),
     ``<name>.profiles.jsonl`` (with each person's prompted ``superpopulation`` when
     ``populations`` is given) and ``<name>.json`` (``metadata``), each atomically."""
-    paths = artefacts.synthetic_paths(run, name)
+    paths = Run.of(run).synthetic_paths(name)
     cohort = profiletext.to_cohort(profiles, panel)
     vcf.write_vcf(cohort, paths["vcf"], source=f"lib.ch03_models ({name})")
     tags = populations if populations is not None else [None] * len(profiles)
@@ -299,7 +303,7 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
     ``prior_path`` (:func:`lib.lm.generation.mix_prior`). Reused when the model's weights
     (``model_path``: its directory), the prior's, the sampling settings and the seed are
     unchanged. Returns the profiles and :func:`lib.lm.generation.validity_summary`."""
-    run = Path(run)
+    run = Run.of(run)
     panel, phased = artefacts.load_panel(run)  # the public panel only: no person's genotypes
     block = models.block_size(model)
     prompt, populations = sampling_prompts(run, tokenizer, n_samples, seed,
@@ -316,14 +320,14 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
                   prompt="<START_SAMPLE>" + (" + population tag in the public proportions" if populations else ""),
                   populations=pd.Series(populations).value_counts().sort_index().to_dict() if populations else None,
                   model_sha256=rundir.sha256(weights) if weights is not None and weights.exists() else None,
-                  panel_sha256=rundir.sha256(artefacts.cohort_paths(run)["panel"]))
+                  panel_sha256=rundir.sha256(run.cohort_paths()["panel"]))
     if sampling.prior_weight > 0:
         if prior_path is None:
             raise ValueError(f"{name}: prior_weight={sampling.prior_weight} needs prior_path, "
                              "the public prior's directory")
         params["prior_sha256"] = rundir.sha256(Path(prior_path) / "model.safetensors")
-    paths = [artefacts.synthetic_paths(run, name)[key] for key in ("vcf", "profiles", "summary")]
-    if params["model_sha256"] is not None and rundir.is_current(run, params, paths):
+    paths = [run.synthetic_paths(name)[key] for key in ("vcf", "profiles", "summary")]
+    if params["model_sha256"] is not None and run.is_current(params, paths):
         return artefacts.read_synthetic_profiles(run, name), artefacts.read_validity(run, name)
     grammar = generation.panel_grammar(tokenizer, panel, phased, order=order) if constrained else None
     prior = models.load_model(prior_path) if sampling.prior_weight > 0 else None
@@ -338,7 +342,7 @@ def synthesize(run: str | os.PathLike, model: torch.nn.Module, tokenizer: Any, n
         profiles = [grammar.sort_records(records) for records in profiles]
     summary = generation.validity_summary(profiles, panel, finished)
     write_synthetic(run, name, profiles, panel, dict(params, summary=summary), populations)
-    rundir.record_artefacts(run, chapter, params, paths)
+    run.record(chapter, params, paths)
     return profiles, summary
 
 
@@ -370,7 +374,7 @@ def synthesize_both(run: str | os.PathLike, name: str, model: torch.nn.Module, t
 
 def synthesize_all(run: str | os.PathLike, trained: Mapping[str, Mapping[str, Any]], n_samples: int,
                    seed: int = 0, chapter: str = MODELS_CHAPTER, **sampling: Any) -> dict[str, dict[str, Any]]:
-    """:func:`synthesize_both` for every trained model (``trained`` as :func:`train_all`
+    """:func:`synthesize_both` for every trained model (``trained`` as :func:`lib.ch03_models.train_models`
     returns it, each with its ``tokenizer`` name and, for a model of a training seed beyond
     the first, its ``seed`` index: its cohort is sampled with that seed's random seed,
     :func:`lib.runs.artefacts.training_seed`, and constrained only), side by side
@@ -408,15 +412,15 @@ def record_first_look(run: str | os.PathLike, cohorts: Mapping[str, Mapping[str,
     """:func:`lib.evaluation.utility.first_look` of ``cohorts`` (label -> ``{"cohort", "validity"}``)
     against the real members and holdout, written to ``metrics/<metrics_name>.csv`` and
     recorded in the manifest."""
-    run = Path(run)
+    run = Run.of(run)
     real, members = artefacts.load_cohort(run), artefacts.load_splits(run)
     look = utility.first_look(real, {k: v["cohort"] for k, v in cohorts.items()},
                               artefacts.split_cohort(real, members["train"]),
                               artefacts.split_cohort(real, members["holdout"]),
                               {k: v["validity"] for k, v in cohorts.items()})
-    path = run / "metrics" / f"{metrics_name}.csv"
+    path = run.metrics_path(metrics_name)
     rundir.write_text(path, look.to_csv(index=False))
-    rundir.record_artefacts(run, chapter, dict(params or {}), [path])
+    run.record(chapter, dict(params or {}), [path])
     return look
 
 
