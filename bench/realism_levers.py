@@ -42,10 +42,15 @@ from opacus.accountants import PRVAccountant, RDPAccountant
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib import (artefacts, baselines, ch04_dp_training as ch04, experiments, generation, models,  # noqa: E402
-                 popgen, profiles, profiletext, rundir)
+from lib import ch04_dp_training as ch04  # noqa: E402
+from lib.core import profiles, rundir  # noqa: E402
+from lib.genomes import profiletext  # noqa: E402
+from lib.genetics import popgen  # noqa: E402
+from lib.lm import generation, models  # noqa: E402
 from lib.lm import tokenization as tk  # noqa: E402
-from lib.runs.run import Run
+from lib.dp import baselines  # noqa: E402
+from lib.runs import artefacts, experiments  # noqa: E402
+from lib.runs.run import Run  # noqa: E402
 
 DELTA = 1e-5
 
@@ -155,7 +160,7 @@ def tokenizer_lever(run: Path, copy: Path) -> pd.DataFrame:
     shutil.copytree(run, copy)
     settings = profiles.resolve("quick")
     name = artefacts.model_name("mingpt", "variant", 8.0)
-    _, _, directory, record = ch04.train_private(copy, "mingpt", 8.0, settings, seed=0, tokenizer_name="variant",
+    _, _, directory, record = experiments.train_private(copy, "mingpt", 8.0, settings, seed=0, tokenizer_name="variant",
                                                  name=name)
     prior = experiments.public_base(copy, settings, family="mingpt", tokenizer_name="variant")
     return pd.DataFrame(ch04.decoding_job(str(copy), name, str(directory), "variant", str(prior),
@@ -178,7 +183,7 @@ def public_only(run: Path) -> pd.DataFrame:
 
 
 def baselines_prior(run: Path) -> pd.DataFrame:
-    data = ch04.baseline_inputs(run)
+    data = experiments.baseline_inputs(run)
     validation, af = validation_people(run)
     records = tk.record_vocabulary(data["sites"], phased=data["phased"])
     rows = []

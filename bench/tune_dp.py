@@ -8,7 +8,7 @@ embeddings, batch, learning rate, public pre-training) were chosen here, on a **
 cohort of the quick profile's size and shape -- stdpopsim's OutOfAfrica_3G09, 3 x 271
 people over 5 Mb, a 1,000-site panel chosen from its public tenth, the same splits -- and
 never on the real members. Each lever trains one model through the book's own code
-(:func:`lib.runs.experiments.train_model` at ε = ∞, :func:`lib.ch04_dp_training.train_private`
+(:func:`lib.runs.experiments.train_model` at ε = ∞, :func:`lib.runs.experiments.train_private`
 otherwise), writes a constrained cohort as large as the holdout and prints, one row per
 lever: the best validation loss (nats per token of that lever's tokenizer: compare rows of
 the same tokenizer only), the epochs run, training seconds, the synthetic people's mean and
@@ -38,7 +38,6 @@ from lib.dp import budget  # noqa: E402
 from lib import ch01_data, ch02_tokenization
 from lib.runs import experiments
 from lib.core import profiles, rundir
-from lib import ch04_dp_training as ch04  # noqa: E402
 
 #: What the quick profile had before this tuning (variant tokenizer for both families, a
 #: learned table of 2,048 positions, untied embeddings, learning rate 3e-3).
@@ -107,7 +106,7 @@ def lever(run: Path, name: str, seed: int) -> dict:
             name=f"tune-{family}-{tokenizer}-{tag}-epsinf")
         record = None
     else:
-        model, history, directory, record = ch04.train_private(run, family, epsilon, settings, seed=seed,
+        model, history, directory, record = experiments.train_private(run, family, epsilon, settings, seed=seed,
                                                                base_model=base, tokenizer_name=tokenizer)
     seconds = time.perf_counter() - started
     label = f"tune-{family}-{tokenizer}-{tag}-{budget.name_text(epsilon)}"

@@ -2,7 +2,7 @@
 the same model and training settings for every ε, what each private run spent, and the
 same GPT-2 fine-tuned through dp-transformers beside the Opacus path.
 
-* :func:`train_private` -- DP-SGD (:func:`lib.dp.privacy.make_private`: Poisson sampling, the
+* :func:`lib.runs.experiments.train_private` -- DP-SGD (:func:`lib.dp.privacy.make_private`: Poisson sampling, the
   noise calibrated to a target ε, per-sample clipping) through the loop of
   :func:`lib.lm.training.train`, on the *train* split, validated on the *validation* split,
   saved to ``models/<family>-eps<eps>/`` with ``privacy.json`` (the training history goes
@@ -35,8 +35,6 @@ choosing the best epoch with it is post-processing for the training members.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import tempfile
@@ -46,7 +44,6 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
 from .core import parallel, rundir
 from .genomes import profiletext
@@ -59,31 +56,7 @@ from .runs import artefacts, experiments
 from .runs.run import Run
 
 CHAPTER = "04_dp_training"
-# Bumped when the private training path changes what it computes or how (it goes into every
-# private model's manifest parameters, so models trained by older code are retrained):
-# 2 = GPT-2 trained under expanded weights with its Conv1D layers as nn.Linear;
-# 3 = sampler and noise seeds from a SeedSequence, the noise generator on the model's device.
-PRIVATE_TRAINING_VERSION = 3
 DP_TRANSFORMERS = "dptransformers"
-#: The clip-only run's name part and chart label: DP-SGD without its noise.
-CLIP_ONLY = "cliponly"
-
-
-def dp_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The profile's DP settings (``dp_*`` keys) that every ε of the grid shares."""
-    return {"delta": float(settings["dp_delta"]), "max_grad_norm": float(settings["dp_max_grad_norm"]),
-            "max_physical_batch_size": settings.get("dp_max_physical_batch_size"),
-            "accountant": settings.get("dp_accountant", "prv"), "secure_mode": bool(settings.get("dp_secure_mode"))}
-
-
-def epsilon_grid(settings: Mapping[str, Any], epsilon: float | None = None) -> list[float]:
-    """``inf`` (the non-private model) then the private budgets: the one ``epsilon``, or
-    the profile's ``dp_epsilons``; each must be a finite number above 0."""
-    budgets = [epsilon] if epsilon is not None else list(settings["dp_epsilons"])
-    for value in budgets:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < float(value) < float("inf"):
-            raise ValueError(f"epsilon={value!r}: a privacy budget must be a finite number above 0")
-    return [float("inf")] + [float(value) for value in budgets]
 
 
 def grid_text(grid: Sequence[float]) -> str:
@@ -95,7 +68,7 @@ def shared_settings(settings: Mapping[str, Any], n_train: int) -> dict[str, Any]
     """What every private run of the grid shares, checked before training (δ below 1/n):
     n, the logical batch, the Poisson rate q and expected batch q·n, δ, C, the planned
     epochs and steps, the accountant and whether the noise is secure."""
-    dp = dp_settings(settings)
+    dp = experiments.dp_settings(settings)
     privacy.check_delta(dp["delta"], n_train)
     q = privacy.sample_rate(n_train, int(settings["train_batch_size"]))
     steps_per_epoch = round(1 / q)
@@ -119,69 +92,6 @@ def shared_table(shared: Mapping[str, Any]) -> pd.DataFrame:
 # Training
 # --------------------------------------------------------------------------------------
 
-def train_private(run: str | os.PathLike, family: str, epsilon: float, settings: Mapping[str, Any],
-                  seed: int = 0, base_model: str | os.PathLike | None = None, accountant: str | None = None,
-                  progress: bool = False, tokenizer_name: str | None = None,
-                  extra_train: Sequence[Sequence[int]] | None = None, name: str | None = None,
-                  extra_files: Mapping[str, Any] | None = None,
-                  chapter: str = CHAPTER) -> tuple[torch.nn.Module, dict, Path, dict]:
-    """Train (or reuse) the private ``family`` model at ``target_epsilon=epsilon`` on the
-    run's train split with ``tokenizer_name`` (the family's main tokenizer by default,
-    :data:`lib.runs.artefacts.MAIN_TOKENIZERS`); ``epsilon=inf`` is the *clip-only* run
-    (:data:`CLIP_ONLY`: the same Poisson batches and per-sample clipping, noise multiplier
-    0, no guarantee). Returns the (unwrapped) model, its history, its directory and its
-    ``privacy.json`` record.
-
-    An audit run (the privacy chapter's canaries) passes ``extra_train`` (token-id lists
-    trained on beside the members, truncated to the block size like them), its own
-    ``name`` and ``extra_files`` (file name -> JSON content saved in the model's
-    directory), and the ``chapter`` that records it."""
-    run = Run.of(run)
-    clip_only = float(epsilon) == float("inf")
-    tokenizer_name = tokenizer_name or artefacts.main_tokenizer(family)
-    if not clip_only:
-        epsilon_grid(settings, epsilon)  # a finite epsilon above 0
-    name = name or artefacts.model_name(family, tokenizer_name, epsilon, variant=CLIP_ONLY if clip_only else "")
-    directory = run.model_dir(name)
-    digest = artefacts.input_digest(run, tokenizer_name)
-    tokenizer = tk.load(run, tokenizer_name)
-    sizes = artefacts.model_sizes(run, settings, family, tokenizer)
-    config = training.config_from_profile(dict(settings), family, seed=seed, progress=progress)
-    dp = dp_settings(settings)
-    if accountant is not None:
-        dp["accountant"] = accountant
-    base = experiments.base_record(run, base_model)
-    tagged = bool(settings["population_tags"])
-    params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
-                  train=experiments.train_settings(config), profiles="sparse", with_population=tagged, base=base,
-                  private_training_version=PRIVATE_TRAINING_VERSION, **digest)
-    if extra_train is not None:
-        params["extra_train_sha256"] = hashlib.sha256(json.dumps([list(map(int, s)) for s in extra_train]).encode()
-                                                      ).hexdigest()
-        params["extra_files_sha256"] = hashlib.sha256(json.dumps(extra_files or {}, sort_keys=True,
-                                                                 default=str).encode()).hexdigest()
-    paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, run.history_path(name)]
-    paths += [directory / f for f in (extra_files or {})]
-    if run.is_current(params, paths):
-        return (models.load_model(directory), artefacts.read_history(run, name), directory,
-                rundir.read_json(paths[1]))
-    train_ids, val_ids, cut = experiments.training_ids(run, tokenizer, tokenizer_name, sizes, with_population=tagged)
-    if extra_train is not None:
-        train_ids = train_ids + [list(map(int, s))[:int(sizes["block_size"])] for s in extra_train]
-    model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
-    noise = {"noise_multiplier": 0.0} if clip_only else {"target_epsilon": float(epsilon)}
-    model, history, record = privacy.train_dp(model, train_ids, val_ids, config, max_grad_norm=dp["max_grad_norm"],
-                                              **noise, delta=dp["delta"], accountant=dp["accountant"],
-                                              max_physical_batch_size=dp["max_physical_batch_size"], seed=seed,
-                                              secure_mode=dp["secure_mode"])
-    history = dict(history, truncated_sequences=cut)
-    experiments.save_trained(run, model, name, tokenizer, history, params, chapter=chapter,
-                             extra={privacy.PRIVACY_JSON: record, **(extra_files or {})},
-                             metadata=experiments.release_metadata(name, epsilon, seed, tokenizer_name, base,
-                                                                   privacy=record, population_tags=tagged))
-    return model.eval(), history, directory, record
-
-
 def train_grid(run: str | os.PathLike, family: str, epsilons: Sequence[float], settings: Mapping[str, Any],
                seed: int = 0, base_model: str | os.PathLike | None = None, progress: bool = False,
                seed_index: int = 0) -> dict[str, dict[str, Any]]:
@@ -202,15 +112,15 @@ def train_grid(run: str | os.PathLike, family: str, epsilons: Sequence[float], s
                 name=artefacts.model_name(family, tokenizer, epsilon, seed=seed_index))
             record = None
         else:
-            model, history, directory, record = train_private(
+            model, history, directory, record = experiments.train_private(
                 run, family, epsilon, settings, seed=rng_seed, base_model=base_model, progress=progress,
                 name=artefacts.model_name(family, tokenizer, epsilon, seed=seed_index))
         out[directory.name] = dict(epsilon=epsilon, family=family, model=model, history=history,
                                    directory=directory, privacy=record, tokenizer=tokenizer, seed=seed_index)
         if epsilon == float("inf") and settings.get("dp_clip_only"):
-            model, history, directory, record = train_private(
+            model, history, directory, record = experiments.train_private(
                 run, family, epsilon, settings, seed=rng_seed, base_model=base_model, progress=progress,
-                name=artefacts.model_name(family, tokenizer, epsilon, variant=CLIP_ONLY, seed=seed_index))
+                name=artefacts.model_name(family, tokenizer, epsilon, variant=budget.CLIP_ONLY, seed=seed_index))
             out[directory.name] = dict(epsilon=epsilon, label=budget.CLIP_ONLY_LABEL, family=family, model=model,
                                        history=history, directory=directory, privacy=record, tokenizer=tokenizer,
                                        seed=seed_index)
@@ -219,7 +129,7 @@ def train_grid(run: str | os.PathLike, family: str, epsilons: Sequence[float], s
 
 def train_one(run: str, family: str, epsilon: float, variant: str, settings: Mapping[str, Any], seed: int,
               base_model: str | None, seed_index: int) -> str:
-    """One model of the grid (``variant`` ``""`` or :data:`CLIP_ONLY`), as
+    """One model of the grid (``variant`` ``""`` or :data:`budget.CLIP_ONLY`), as
     :func:`train_grid` trains it (a job of :func:`lib.core.parallel.run_jobs`); returns its name."""
     tokenizer = artefacts.main_tokenizer(family)
     rng_seed = artefacts.training_seed(seed, seed_index)
@@ -227,7 +137,7 @@ def train_one(run: str, family: str, epsilon: float, variant: str, settings: Map
     if float(epsilon) == float("inf") and not variant:
         experiments.train_model(run, family, tokenizer, settings, seed=rng_seed, base_model=base_model, name=name)
     else:
-        train_private(run, family, epsilon, settings, seed=rng_seed, base_model=base_model, name=name)
+        experiments.train_private(run, family, epsilon, settings, seed=rng_seed, base_model=base_model, name=name)
     return name
 
 
@@ -259,7 +169,7 @@ def train_private_models(run: str | os.PathLike, grid: Sequence[float], settings
                  seed=seed, base_model=str(start) if start is not None else None, seed_index=index)
             for index in range(n) for family, start in (("mingpt", mingpt_base), ("gpt2", base))
             for epsilon in map(float, grid)
-            for variant in ([""] + ([CLIP_ONLY] if epsilon == float("inf") and settings.get("dp_clip_only") else []))]
+            for variant in ([""] + ([budget.CLIP_ONLY] if epsilon == float("inf") and settings.get("dp_clip_only") else []))]
     # the jobs that always train every planned epoch (non-private and clip-only GPT-2, the
     # private minGPT) first, those early stopping often ends sooner last: a shorter tail
     jobs.sort(key=lambda job: not ((job["family"] == "gpt2") == (job["epsilon"] == float("inf"))))
@@ -293,10 +203,10 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
     """GPT-2 fine-tuned privately at ``epsilon`` through the dp-transformers trainer
     (:func:`lib.dp.dp_transformers_compat.fit`) from the same base, on the same members, with
     the same δ, clipping bound, optimiser, schedule, batch and epochs as
-    :func:`train_private`; saved (or reused) as ``models/gpt2-dptransformers-eps<eps>/``.
+    :func:`lib.runs.experiments.train_private`; saved (or reused) as ``models/gpt2-dptransformers-eps<eps>/``.
     Returns ``{"epsilon", "family", "model", "history", "directory", "privacy"}``."""
     run = Run.of(run)
-    epsilon_grid(settings, epsilon)
+    experiments.epsilon_grid(settings, epsilon)
     name = artefacts.model_name("gpt2", eps=epsilon, variant=DP_TRANSFORMERS)
     directory = run.model_dir(name)
     base_model = experiments.family_base(run, "gpt2", settings, seed=seed, base_model=base_model)
@@ -304,7 +214,7 @@ def train_dp_transformers(run: str | os.PathLike, epsilon: float, settings: Mapp
     tokenizer = tk.load(run, tokenizer_name)
     sizes = artefacts.model_sizes(run, settings, "gpt2", tokenizer)
     config = training.config_from_profile(dict(settings), "gpt2", seed=seed, progress=False)
-    dp = dp_settings(settings)
+    dp = experiments.dp_settings(settings)
     base = experiments.base_record(run, base_model)
     tagged = bool(settings["population_tags"])
     params = dict(family="gpt2", trainer="dp-transformers", tokenizer=tokenizer_name, sizes=sizes, seed=seed,
@@ -534,16 +444,6 @@ def baseline_paths(run: str | os.PathLike, name: str) -> dict[str, Path]:
             "outside": Run.of(run).diagnostics_path() / name / BASELINE_DIAGNOSTICS}
 
 
-def baseline_inputs(run: str | os.PathLike) -> dict[str, Any]:
-    """What a private baseline is run on: the ``members``' and the ``public`` people's
-    sparse profiles, the public ``panel`` with its ``sites`` (``22:POS:REF>ALT``) and
-    whether it is ``phased``. Shared by the releases and their canary audits."""
-    panel, phased = artefacts.load_panel(run)
-    return {"members": [list(v) for v in artefacts.split_profiles(run, "train")["variants"]],
-            "public": [list(v) for v in artefacts.split_profiles(run, "public")["variants"]],
-            "panel": panel, "sites": profiletext.site_keys(panel), "phased": phased}
-
-
 def release_baseline(run: str, mechanism: str, epsilon: float, settings: Mapping[str, Any], seed: int,
                      seed_index: int, n_samples: int) -> dict[str, Any]:
     """One private baseline (:func:`lib.dp.baselines.release`) on the run's members at
@@ -556,7 +456,7 @@ def release_baseline(run: str, mechanism: str, epsilon: float, settings: Mapping
     started = time.perf_counter()
     run = Run.of(run)
     name = artefacts.model_name(mechanism, eps=epsilon, seed=seed_index)
-    dp = dp_settings(settings)
+    dp = experiments.dp_settings(settings)
     rng_seed = artefacts.training_seed(seed, seed_index)
     files = run.cohort_paths()
     params = dict(mechanism=mechanism, eps=float(epsilon), delta=dp["delta"], seed=rng_seed, n_samples=int(n_samples),
@@ -565,7 +465,7 @@ def release_baseline(run: str, mechanism: str, epsilon: float, settings: Mapping
     paths = baseline_paths(run, name)
     checked = [paths[k] for k in ("vcf", "profiles", "summary", "privacy", "outside")]
     if not run.is_current(params, checked):
-        data = baseline_inputs(run)
+        data = experiments.baseline_inputs(run)
         profiles, record = baselines.release(mechanism, data["members"], data["public"], data["sites"], int(n_samples),
                                              float(epsilon), dp["delta"], phased=data["phased"], seed=rng_seed)
         outside = record.pop(baselines.OUTSIDE)

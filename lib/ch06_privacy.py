@@ -47,7 +47,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import ch04_dp_training
 from .core import parallel, rundir
 from .genomes import profiletext
 from .genetics import popgen
@@ -206,11 +205,11 @@ def reference_treatment(run: str | os.PathLike, family: str, tokenizer_name: str
     so that each step adds the same noise to the same clipped per-person signal; the
     reference's own ε differs (it trains on fewer people) and is not what is mimicked.
     Every training seed of a setting shares one set of references (their σ is the same)."""
-    clip_only = variant == ch04_dp_training.CLIP_ONLY
+    clip_only = variant == budget.CLIP_ONLY
     if float(epsilon) == float("inf") and not clip_only:
         return "", None
-    key = ch04_dp_training.CLIP_ONLY if clip_only else f"eps{budget.name_text(epsilon)}"
-    main = artefacts.model_name(family, tokenizer_name, epsilon, variant=ch04_dp_training.CLIP_ONLY if clip_only else "")
+    key = budget.CLIP_ONLY if clip_only else f"eps{budget.name_text(epsilon)}"
+    main = artefacts.model_name(family, tokenizer_name, epsilon, variant=budget.CLIP_ONLY if clip_only else "")
     record_path = Run.of(run).model_dir(main) / privacy.PRIVACY_JSON
     if not record_path.exists():
         own = artefacts.model_name(family, tokenizer_name, epsilon, variant=variant)
@@ -828,7 +827,7 @@ def audit_run(run: str | os.PathLike, family: str, epsilon: float, settings: Map
     record_file = {"canaries.json": {"seed": seed, "m": m, "included": included.astype(int).tolist(),
                                      "canaries": canaries,
                                      "note": "each canary added to the training data when its coin is 1"}}
-    model, _, directory, record = ch04_dp_training.train_private(
+    model, _, directory, record = experiments.train_private(
         run, family, epsilon, settings, seed=seed, base_model=base,
         extra_train=[ids[i] for i in np.flatnonzero(included)], name=name, extra_files=record_file, chapter=CHAPTER)
     scores = mia.sequence_signals(model, ids)["log_likelihood"].to_numpy()
@@ -856,8 +855,8 @@ def audit_baseline(run: str | os.PathLike, mechanism: str, epsilon: float, setti
     m = int(m or settings.get("audit_canaries", 100))
     canaries = make_canaries(run, m, seed)
     included = np.random.default_rng([seed, 0x51DE]).random(m) < 0.5
-    data = ch04_dp_training.baseline_inputs(run)  # what chapter 04 runs the mechanism on
-    delta = float(ch04_dp_training.dp_settings(settings)["delta"])
+    data = experiments.baseline_inputs(run)  # what chapter 04 runs the mechanism on
+    delta = float(experiments.dp_settings(settings)["delta"])
     scores, record = baselines.audit_scores(mechanism, data["members"], canaries, included, data["public"],
                                             data["sites"], float(epsilon), delta, phased=data["phased"], seed=seed)
     record.pop(baselines.OUTSIDE, None)
@@ -1257,7 +1256,7 @@ def _main_primary(seeds: pd.DataFrame) -> pd.DataFrame:
     """The primary attack's seed-level rows of the main model settings (each family's main
     tokenizer at every ε and clipping alone)."""
     data = seeds[seeds["primary"].astype(bool) & (seeds["target_kind"] == "model")
-                 & seeds["variant"].isin(["", ch04_dp_training.CLIP_ONLY])
+                 & seeds["variant"].isin(["", budget.CLIP_ONLY])
                  & (seeds["tokenizer"] == seeds["family"].map(artefacts.MAIN_TOKENIZERS))]
     return data.reset_index(drop=True)
 

@@ -49,7 +49,7 @@ def assert_released_model_is_clean(run, name):
 
 @pytest.mark.parametrize("family", ["mingpt", "gpt2"])
 def test_private_model_records_what_it_spent(run, settings, family):
-    model, history, directory, record = ch04.train_private(run, family, 8.0, settings, seed=1)
+    model, history, directory, record = experiments.train_private(run, family, 8.0, settings, seed=1)
     assert directory == run / "models" / f"{family}-eps8"
     on_disk = json.loads((directory / privacy.PRIVACY_JSON).read_text())
     assert PRIVACY_KEYS <= set(on_disk) and on_disk == json.loads(json.dumps(record))
@@ -72,7 +72,7 @@ def test_private_model_records_what_it_spent(run, settings, family):
     assert models.family_of(models.load_model(directory)) == family  # GPT-2 saved in its standard layout
     # reused, not retrained, when nothing changed
     stamp = (directory / "model.safetensors").stat().st_mtime_ns
-    _, again, _, record2 = ch04.train_private(run, family, 8.0, settings, seed=1)
+    _, again, _, record2 = experiments.train_private(run, family, 8.0, settings, seed=1)
     assert (directory / "model.safetensors").stat().st_mtime_ns == stamp
     assert record2 == on_disk and again["epochs"] == written["epochs"]
 
@@ -80,8 +80,8 @@ def test_private_model_records_what_it_spent(run, settings, family):
 def test_secure_mode_run(run, settings):
     """``dp_secure_mode``: batches and noise from the OS; nothing seeded; recorded."""
     secure = dict(settings, dp_secure_mode=True)
-    assert ch04.dp_settings(secure)["secure_mode"] is True and ch04.dp_settings(settings)["secure_mode"] is False
-    _, history, directory, record = ch04.train_private(run, "mingpt", 6.0, secure, seed=1)
+    assert experiments.dp_settings(secure)["secure_mode"] is True and experiments.dp_settings(settings)["secure_mode"] is False
+    _, history, directory, record = experiments.train_private(run, "mingpt", 6.0, secure, seed=1)
     on_disk = json.loads((directory / privacy.PRIVACY_JSON).read_text())
     assert on_disk["secure_mode"] is True and on_disk["seed"] is None
     assert record["epsilon"] == pytest.approx(privacy.compute_epsilon(
@@ -95,7 +95,7 @@ def test_secure_mode_run(run, settings):
 def test_gpt2_fine_tunes_privately_from_a_saved_base(run, settings):
     """A base loaded with from_pretrained comes back in eval mode; private set-up still works."""
     base = experiments.public_base(run, settings, seed=1)
-    model, history, directory, record = ch04.train_private(run, "gpt2", 4.0, settings, seed=1, base_model=base)
+    model, history, directory, record = experiments.train_private(run, "gpt2", 4.0, settings, seed=1, base_model=base)
     assert record["epsilon"] <= 4.0 + 1e-6 and math.isfinite(history["epochs"][-1]["train_loss"])
     assert models.read_metadata(directory)["base_model"]["base_sha256"] is not None
 
@@ -150,15 +150,15 @@ def test_grid_shares_everything_but_the_noise(run, settings):
 def test_impossible_epsilon_is_refused_before_training(run, settings):
     for bad in (0.0, -1.0, float("nan")):  # inf is the clip-only run (test_clip_only_run)
         with pytest.raises(ValueError, match="epsilon"):
-            ch04.train_private(run, "mingpt", bad, settings)
+            experiments.train_private(run, "mingpt", bad, settings)
     with pytest.raises(ValueError, match="delta"):
-        ch04.train_private(run, "mingpt", 3.0, dict(settings, dp_delta=0.5))
+        experiments.train_private(run, "mingpt", 3.0, dict(settings, dp_delta=0.5))
     assert not (run / "models" / "mingpt-eps3").exists()
     assert not (run / "diagnostics" / "mingpt-eps3").exists()
     with pytest.raises(ValueError, match="epsilon"):
-        ch04.epsilon_grid(settings, float("nan"))
-    assert ch04.epsilon_grid(settings) == [float("inf")] + [float(e) for e in settings["dp_epsilons"]]
-    assert ch04.epsilon_grid(settings, 3) == [float("inf"), 3.0]
+        experiments.epsilon_grid(settings, float("nan"))
+    assert experiments.epsilon_grid(settings) == [float("inf")] + [float(e) for e in settings["dp_epsilons"]]
+    assert experiments.epsilon_grid(settings, 3) == [float("inf"), 3.0]
 
 
 def test_dp_transformers_beside_opacus(run, settings):
@@ -299,7 +299,7 @@ def test_private_baselines_are_released_beside_the_models(run, settings):
         cohort = artefacts.read_synthetic(run, name, panel)
         assert cohort.n_samples == 12 and item["validity"]["valid_rate"] == 1.0
         record = json.loads(paths["privacy"].read_text())
-        assert record["epsilon"] <= item["epsilon"] * 1.001 and record["delta"] == ch04.dp_settings(settings)["delta"]
+        assert record["epsilon"] <= item["epsilon"] * 1.001 and record["delta"] == experiments.dp_settings(settings)["delta"]
         assert record["neighbouring"] == baselines.NEIGHBOURS and baselines.OUTSIDE not in record
         assert baselines.OUTSIDE not in paths["summary"].read_text()
         outside = json.loads(paths["outside"].read_text())[baselines.OUTSIDE]

@@ -116,7 +116,7 @@ figures.setup()
 run = Run.at(run_dir, profile)
 settings = profiles.resolve(profile, dp_delta=delta, dp_max_grad_norm=max_grad_norm, dp_accountant=accountant,
                             dp_secure_mode=secure_mode)
-grid = chapter.epsilon_grid(settings, epsilon)  # a bad epsilon is refused before anything is trained
+grid = experiments.epsilon_grid(settings, epsilon)  # a bad epsilon is refused before anything is trained
 sampling = {"temperature": temperature, "top_k": top_k, "top_p": top_p}
 print(f"profile={profile} run directory: {run}; epsilon grid {chapter.grid_text(grid)}")""",
      metadata={"tags": ["hide-input"]}),

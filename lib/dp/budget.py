@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 #: The label of the clip-only run (DP-SGD's batches and clipping without noise: no guarantee).
+#: The clip-only run's name part and chart label: DP-SGD without its noise.
+CLIP_ONLY = "cliponly"
 CLIP_ONLY_LABEL = "∞, clip only"
 
 

@@ -40,11 +40,19 @@ from ..genomes import profiletext, vcf
 from ..genomes.cohort import Cohort
 from ..lm import generation, models, training
 from ..lm import tokenization as tk
+from ..dp import budget, privacy
 from ..evaluation import utility
 from .run import Run
 
 #: The chapter a non-private model and its cohorts are recorded under unless another is named.
 MODELS_CHAPTER = "03_models"
+#: The chapter a private model is recorded under unless another is named.
+PRIVATE_CHAPTER = "04_dp_training"
+# Bumped when the private training path changes what it computes or how (it goes into every
+# private model's manifest parameters, so models trained by older code are retrained):
+# 2 = GPT-2 trained under expanded weights with its Conv1D layers as nn.Linear;
+# 3 = sampler and noise seeds from a SeedSequence, the noise generator on the model's device.
+PRIVATE_TRAINING_VERSION = 3
 
 #: What every training history says of itself (it is written to ``diagnostics/``).
 HISTORY_NOTE = ("diagnostic outside the privacy guarantee: the training loss, token counts and clipping "
@@ -455,3 +463,97 @@ def members_count(run: str | os.PathLike) -> int:
 def holdout_size(run: str | os.PathLike) -> int:
     """How many people a synthetic cohort has: as many as the holdout split."""
     return len(artefacts.load_splits(run)["holdout"])
+
+
+# --------------------------------------------------------------------------------------
+# Private training (chapter 04; the privacy chapter's reference models and canary audits)
+# --------------------------------------------------------------------------------------
+
+def dp_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile's DP settings (``dp_*`` keys) that every ε of the grid shares."""
+    return {"delta": float(settings["dp_delta"]), "max_grad_norm": float(settings["dp_max_grad_norm"]),
+            "max_physical_batch_size": settings.get("dp_max_physical_batch_size"),
+            "accountant": settings.get("dp_accountant", "prv"), "secure_mode": bool(settings.get("dp_secure_mode"))}
+
+
+def epsilon_grid(settings: Mapping[str, Any], epsilon: float | None = None) -> list[float]:
+    """``inf`` (the non-private model) then the private budgets: the one ``epsilon``, or
+    the profile's ``dp_epsilons``; each must be a finite number above 0."""
+    budgets = [epsilon] if epsilon is not None else list(settings["dp_epsilons"])
+    for value in budgets:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < float(value) < float("inf"):
+            raise ValueError(f"epsilon={value!r}: a privacy budget must be a finite number above 0")
+    return [float("inf")] + [float(value) for value in budgets]
+
+
+def train_private(run: str | os.PathLike, family: str, epsilon: float, settings: Mapping[str, Any],
+                  seed: int = 0, base_model: str | os.PathLike | None = None, accountant: str | None = None,
+                  progress: bool = False, tokenizer_name: str | None = None,
+                  extra_train: Sequence[Sequence[int]] | None = None, name: str | None = None,
+                  extra_files: Mapping[str, Any] | None = None,
+                  chapter: str = PRIVATE_CHAPTER) -> tuple[torch.nn.Module, dict, Path, dict]:
+    """Train (or reuse) the private ``family`` model at ``target_epsilon=epsilon`` on the
+    run's train split with ``tokenizer_name`` (the family's main tokenizer by default,
+    :data:`lib.runs.artefacts.MAIN_TOKENIZERS`); ``epsilon=inf`` is the *clip-only* run
+    (:data:`lib.dp.budget.CLIP_ONLY`: the same Poisson batches and per-sample clipping, noise multiplier
+    0, no guarantee). Returns the (unwrapped) model, its history, its directory and its
+    ``privacy.json`` record.
+
+    An audit run (the privacy chapter's canaries) passes ``extra_train`` (token-id lists
+    trained on beside the members, truncated to the block size like them), its own
+    ``name`` and ``extra_files`` (file name -> JSON content saved in the model's
+    directory), and the ``chapter`` that records it."""
+    run = Run.of(run)
+    clip_only = float(epsilon) == float("inf")
+    tokenizer_name = tokenizer_name or artefacts.main_tokenizer(family)
+    if not clip_only:
+        epsilon_grid(settings, epsilon)  # a finite epsilon above 0
+    name = name or artefacts.model_name(family, tokenizer_name, epsilon, variant=budget.CLIP_ONLY if clip_only else "")
+    directory = run.model_dir(name)
+    digest = artefacts.input_digest(run, tokenizer_name)
+    tokenizer = tk.load(run, tokenizer_name)
+    sizes = artefacts.model_sizes(run, settings, family, tokenizer)
+    config = training.config_from_profile(dict(settings), family, seed=seed, progress=progress)
+    dp = dp_settings(settings)
+    if accountant is not None:
+        dp["accountant"] = accountant
+    base = base_record(run, base_model)
+    tagged = bool(settings["population_tags"])
+    params = dict(family=family, tokenizer=tokenizer_name, sizes=sizes, seed=seed, eps=float(epsilon), dp=dp,
+                  train=train_settings(config), profiles="sparse", with_population=tagged, base=base,
+                  private_training_version=PRIVATE_TRAINING_VERSION, **digest)
+    if extra_train is not None:
+        params["extra_train_sha256"] = hashlib.sha256(json.dumps([list(map(int, s)) for s in extra_train]).encode()
+                                                      ).hexdigest()
+        params["extra_files_sha256"] = hashlib.sha256(json.dumps(extra_files or {}, sort_keys=True,
+                                                                 default=str).encode()).hexdigest()
+    paths = [directory / "model.safetensors", directory / privacy.PRIVACY_JSON, run.history_path(name)]
+    paths += [directory / f for f in (extra_files or {})]
+    if run.is_current(params, paths):
+        return (models.load_model(directory), artefacts.read_history(run, name), directory,
+                rundir.read_json(paths[1]))
+    train_ids, val_ids, cut = training_ids(run, tokenizer, tokenizer_name, sizes, with_population=tagged)
+    if extra_train is not None:
+        train_ids = train_ids + [list(map(int, s))[:int(sizes["block_size"])] for s in extra_train]
+    model = models.build_model(family, sizes, tokenizer, base_model=base_model, seed=seed)
+    noise = {"noise_multiplier": 0.0} if clip_only else {"target_epsilon": float(epsilon)}
+    model, history, record = privacy.train_dp(model, train_ids, val_ids, config, max_grad_norm=dp["max_grad_norm"],
+                                              **noise, delta=dp["delta"], accountant=dp["accountant"],
+                                              max_physical_batch_size=dp["max_physical_batch_size"], seed=seed,
+                                              secure_mode=dp["secure_mode"])
+    history = dict(history, truncated_sequences=cut)
+    save_trained(run, model, name, tokenizer, history, params, chapter=chapter,
+                             extra={privacy.PRIVACY_JSON: record, **(extra_files or {})},
+                             metadata=release_metadata(name, epsilon, seed, tokenizer_name, base,
+                                                                   privacy=record, population_tags=tagged))
+    return model.eval(), history, directory, record
+
+
+def baseline_inputs(run: str | os.PathLike) -> dict[str, Any]:
+    """What a private baseline is run on: the ``members``' and the ``public`` people's
+    sparse profiles, the public ``panel`` with its ``sites`` (``22:POS:REF>ALT``) and
+    whether it is ``phased``. Shared by the releases and their canary audits."""
+    panel, phased = artefacts.load_panel(run)
+    return {"members": [list(v) for v in artefacts.split_profiles(run, "train")["variants"]],
+            "public": [list(v) for v in artefacts.split_profiles(run, "public")["variants"]],
+            "panel": panel, "sites": profiletext.site_keys(panel), "phased": phased}
