@@ -873,9 +873,6 @@ def _baseline_claim(seeds: pd.DataFrame, metrics: Sequence[str] = BASELINE_CLAIM
     return evidence.Claim(claim, evidence.majority_verdict(counts), rule, text)
 
 
-#: Verdicts a claim can get (:data:`lib.evaluation.evidence.VERDICTS`), from its numbers (never typed into the prose).
-VERDICTS = evidence.VERDICTS
-
 #: "Large models write near-identical samples": the thresholds the verdict reads (printed with it).
 IDENTICAL_DISTANCE_RATIO, IDENTICAL_DISTINCT = 0.5, 0.9
 #: "The models memorise their members": a share of near copies this close to the real people's is no memorisation.
@@ -1014,7 +1011,7 @@ def _pct(e: evidence.Estimate) -> str:
 def claim_records(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     """The dissertation's utility findings, each set against this run's seed-level numbers
     (``result["seeds"]``, :func:`seed_table`; computed from ``result["table"]`` when
-    absent): key -> ``claim``, ``verdict`` (one of :data:`VERDICTS`, computed), ``rule``
+    absent): key -> ``claim``, ``verdict`` (one of :data:`lib.evaluation.evidence.VERDICTS`, computed), ``rule``
     (how the verdict is read from the numbers, printed with it), ``evidence`` and
     ``ceiling`` (:class:`lib.evaluation.evidence.Claim`). ``dp_claim`` (DP improving utility: the
     dissertation's "DP regularises"), ``identical_claim`` (large models writing

@@ -2,7 +2,7 @@
 place, read back from what the chapters wrote into the run directory, and the
 dissertation's claims set beside them.
 
-* :func:`load` -- the utility chapter's table (``metrics/05_utility.csv``), the privacy
+* :func:`load_tables` -- the utility chapter's table (``metrics/05_utility.csv``), the privacy
   chapter's (``metrics/06_privacy.csv``) and its audits (``metrics/06_audit.csv``); a
   missing table names the chapter to run.
 * :func:`claims_table` -- each claim of the dissertation, what it reported, what this run
@@ -57,7 +57,7 @@ CLAIMS = {
 }
 
 
-def load(run: str | os.PathLike) -> dict[str, Any]:
+def load_tables(run: str | os.PathLike) -> dict[str, Any]:
     """The chapters' tables of ``run``: ``utility`` and ``utility_seeds`` (05), ``privacy``,
     ``privacy_seeds`` and ``audits`` (06), ``run``. A table that is missing is an error
     naming the chapter that writes it."""

@@ -22,7 +22,7 @@ from .runs.run import Run
 CHAPTER = "08_record"
 
 
-def load(run: str | os.PathLike) -> dict[str, Any]:
+def load_manifest(run: str | os.PathLike) -> dict[str, Any]:
     """The run's manifest (an error naming the file when there is none)."""
     path = Run.of(run).path / "manifest.json"
     if not path.is_file():

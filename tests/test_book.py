@@ -125,7 +125,7 @@ def _chart(n: int = 10) -> alt.Chart:
 
 
 def test_renderer_mimebundle():
-    figures.setup()
+    figures.enable()
     assert alt.renderers.active == figures.RENDERER_NAME
     bundle = _chart()._repr_mimebundle_()
     bundle = bundle[0] if isinstance(bundle, tuple) else bundle
@@ -139,9 +139,9 @@ def test_renderer_mimebundle():
 
 
 def test_renderer_is_deterministic():
-    figures.setup()
+    figures.enable()
     first = [_chart(10)._repr_mimebundle_(), _chart(10)._repr_mimebundle_(), _chart(11)._repr_mimebundle_()]
-    figures.setup()
+    figures.enable()
     second = [_chart(10)._repr_mimebundle_(), _chart(10)._repr_mimebundle_(), _chart(11)._repr_mimebundle_()]
     assert first == second
     ids = [re.search(r'<div id="([^"]+)"', b["text/html"]).group(1) for b in first]
@@ -149,7 +149,7 @@ def test_renderer_is_deterministic():
 
 
 def test_script_end_tag_in_data_cannot_break_out():
-    figures.setup()
+    figures.enable()
     table = pd.DataFrame({"x": [1], "label": ["</script><b>x</b>"]})
     page = alt.Chart(table).mark_text().encode(x="x", text="label")._repr_mimebundle_()["text/html"]
     assert page.count("</script>") == 1

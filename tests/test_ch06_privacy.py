@@ -9,8 +9,7 @@ import pytest
 
 from conftest import make_small_run
 from lib.runs import artefacts, experiments, glossary
-from lib import ch05_utility
-from lib.evaluation import mia
+from lib.evaluation import evidence, mia
 from lib.lm import models
 from lib.core import profiles, rundir
 from lib.lm import tokenization as tk
@@ -231,7 +230,7 @@ def test_the_table_reads_back_as_it_was_written(attacked_run):
     pd.testing.assert_frame_equal(read.reset_index(drop=True), table.reset_index(drop=True), check_dtype=False)
     assert chapter.claims(read, settings) == chapter.claims(table, settings)
     records = chapter.claim_records(table, settings)
-    assert {r["verdict"] for r in records.values()} <= set(ch05_utility.VERDICTS)
+    assert {r["verdict"] for r in records.values()} <= set(evidence.VERDICTS)
     with pytest.raises(FileNotFoundError, match="privacy \\(06\\)"):
         Run.of(attacked_run["run"] / "nowhere").table(chapter.METRICS_NAME)
 

@@ -7,6 +7,9 @@ them, imports that run one way, every package, module and chapter described.
 * A package imports only itself and the packages below it (:data:`LAYERS`, the order
   ``lib/__init__.py`` lists them in); concern modules never import chapter modules
   (``lib/chNN_*.py``); a chapter module may import earlier chapters' modules only.
+* One owner per name: no public name is defined in two modules, except the chapter
+  protocol (:data:`CHAPTER_PROTOCOL`: what every chapter module defines for its own
+  notebook) among chapter modules, and a module's ``log`` and command-line ``main``.
 * Every chapter notebook of ``_toc.yml`` has its chapter module; ``lib/__init__.py`` names
   every chapter module and package, each package's ``__init__`` every module in it, and
   ``book/intro.md`` every chapter.
@@ -142,6 +145,37 @@ def test_every_chapter_has_its_module_and_everything_is_described():
     assert missing == [], f"not described where they live: {missing}"
     listed = re.findall(r":mod:`lib\.([a-z]+)`", init.split("bottom to top")[1])
     assert tuple(listed) == LAYERS, "lib/__init__.py lists the packages in another order than LAYERS"
+
+
+#: Names each chapter module defines for its own chapter (its notebook calls ``chapter.<name>``).
+CHAPTER_PROTOCOL = {"CHAPTER", "numbers", "claims", "claim_records", "seed_table", "METRICS_NAME", "SEEDS_NAME"}
+#: Names every module may have of its own: its logger and its command line.
+PER_MODULE = {"log", "main"}
+
+
+def public_names(module: str) -> set[str]:
+    """The functions, classes and constants ``module`` defines at its top level, not ``_private``."""
+    tree = ast.parse((LIB / (module.replace(".", "/") + ".py")).read_text())
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return {n for n in names if not n.startswith("_")}
+
+
+def test_one_owner_per_public_name():
+    owners: dict[str, list[str]] = {}
+    for module in MODULES:
+        for name in public_names(module):
+            owners.setdefault(name, []).append(module)
+    shared = {name: mods for name, mods in owners.items() if len(mods) > 1 and name not in PER_MODULE}
+    clashes = {name: mods for name, mods in shared.items()
+               if name not in CHAPTER_PROTOCOL or any(not CHAPTER.match(m) for m in mods)}
+    assert clashes == {}, f"one name, several owners: {clashes}"
+    assert shared, "the chapter protocol is shared by the chapters (the check sees their names)"
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from conftest import make_declared_run
 from lib.runs import artefacts
 from lib.genomes import profiletext
+from lib.genomes.cohort import SUPERPOPULATIONS
 from lib.lm import tokenization as tk
 from lib.lm import vocab_privacy as vp
 
@@ -75,7 +76,7 @@ def records(draw, positions=st.integers(1, 51_304_566)):
     return f"22:{pos}:{ref}>{','.join(alts)}_{gt}"
 
 
-POPS = st.one_of(st.none(), st.sampled_from(tk.SUPERPOPULATIONS))
+POPS = st.one_of(st.none(), st.sampled_from(SUPERPOPULATIONS))
 SAMPLES = st.tuples(st.lists(records(), max_size=12), POPS)
 
 

@@ -15,6 +15,7 @@ import pytest
 from conftest import REAL_POPULATIONS, REAL_VCF
 from lib.book import runner as book
 from lib.core import rundir
+from lib.evaluation import evidence
 from lib.runs.run import Run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -283,19 +284,19 @@ def test_book_gathers_results_and_its_record(data_book):
     verdict, the headline tables, the frontier; the appendix shows the run's manifest, in
     which every chapter was recorded with its parameters and code, and every artefact's
     checksum still matches (a recorded checksum that does not is reported as such)."""
-    from lib import ch05_utility, ch07_results, ch08_record
+    from lib import ch07_results, ch08_record
     from lib.core.profiles import resolve
 
     run = data_book["run"]
-    loaded = ch07_results.load(run)
+    loaded = ch07_results.load_tables(run)
     claims = ch07_results.claims_table(loaded, resolve("smoke"))
-    assert len(claims) == len(ch07_results.CLAIMS) and set(claims["verdict"]) <= set(ch05_utility.VERDICTS)
+    assert len(claims) == len(ch07_results.CLAIMS) and set(claims["verdict"]) <= set(evidence.VERDICTS)
     assert claims["rule"].str.len().min() > 40  # every verdict with the rule that read it
     assert not ch07_results.privacy_summary(loaded).empty and not ch07_results.utility_summary(loaded).empty
     page = (data_book["html"] / "book" / "07_results.html").read_text()
     for claim in claims.index:
         assert claim in page.replace("&#8217;", "'").replace("’", "'"), claim
-    manifest = ch08_record.load(run)
+    manifest = ch08_record.load_manifest(run)
     executed = [c.name for c in book.toc_chapters() if c.is_notebook]
     assert set(manifest["chapters"]) == set(executed)
     assert all(entry["code"]["commit"] for entry in manifest["chapters"].values())
@@ -436,6 +437,6 @@ def test_book_builds_as_a_pdf(data_book, tmp_path):
     for caption in captions:
         assert f":{squeeze(caption)}" in flat, caption
     assert len(re.findall(r"Fig\.\d+\.\d+:", flat)) >= charts  # each chart a numbered figure, "Fig. 9.5: ..."
-    claims = ch07_results.claims_table(ch07_results.load(data_book["run"]), resolve("smoke"))
+    claims = ch07_results.claims_table(ch07_results.load_tables(data_book["run"]), resolve("smoke"))
     for claim in claims.index:
         assert squeeze(" ".join(claim.split()[:4])) in flat, claim

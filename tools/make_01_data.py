@@ -61,7 +61,7 @@ from lib.runs.run import Run
 from lib.book import charts, figures
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-figures.setup()
+figures.enable()
 settings = profiles.resolve(profile, common_fraction=common_fraction)
 run = Run.at(run_dir, profile)
 print(f"profile={profile} run directory: {run}")""", metadata={"tags": ["hide-input"]}),

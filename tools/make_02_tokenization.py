@@ -40,7 +40,7 @@ from lib.runs.run import Run
 from lib.book import charts, figures
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-figures.setup()
+figures.enable()
 run = Run.at(run_dir, profile)
 vocab_size = bpe_vocab_size or chapter.DEFAULT_VOCAB_SIZE
 print(f"profile={profile} run directory: {run}")""", metadata={"tags": ["hide-input"]}),

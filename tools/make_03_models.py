@@ -52,7 +52,7 @@ from lib.book import charts, figures
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
-figures.setup()
+figures.enable()
 run = Run.at(run_dir, profile)
 settings = profiles.resolve(profile)
 sampling = {"temperature": temperature, "top_k": top_k, "top_p": top_p}

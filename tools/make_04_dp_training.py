@@ -112,7 +112,7 @@ logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(mes
 warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
-figures.setup()
+figures.enable()
 run = Run.at(run_dir, profile)
 settings = profiles.resolve(profile, dp_delta=delta, dp_max_grad_norm=max_grad_norm, dp_accountant=accountant,
                             dp_secure_mode=secure_mode)

@@ -68,7 +68,7 @@ from lib.runs.run import Run
 from lib.book import charts, figures
 
 logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-figures.setup()
+figures.enable()
 pd.set_option("display.max_colwidth", 200)  # the glossary's descriptions in full
 run = Run.at(run_dir, profile)
 settings = profiles.resolve(profile)

@@ -93,7 +93,7 @@ logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(mes
 transformers.utils.logging.set_verbosity_error()
 transformers.utils.logging.disable_progress_bar()
 warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
-figures.setup()
+figures.enable()
 pd.set_option("display.max_colwidth", 200)
 run = Run.at(run_dir, profile)
 settings = profiles.resolve(profile)

@@ -35,11 +35,11 @@ from lib.runs import glossary
 from lib.runs.run import Run
 from lib.book import charts, figures
 
-figures.setup()
+figures.enable()
 pd.set_option("display.max_colwidth", 400)
 run = Run.at(run_dir, profile)
 settings = profiles.resolve(profile)
-loaded = chapter.load(run)
+loaded = chapter.load_tables(run)
 claims = chapter.claims_table(loaded, settings)
 figures.glue_numbers(chapter.numbers(loaded, settings, claims))
 print(f"profile={profile} run directory: {run}")""", metadata=HIDE),

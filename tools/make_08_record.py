@@ -32,11 +32,11 @@ from lib import ch08_record as chapter
 from lib.runs.run import Run
 from lib.book import figures
 
-figures.setup()
+figures.enable()
 pd.set_option("display.max_colwidth", 400)
 pd.set_option("display.max_rows", 1000)
 run = Run.at(run_dir, profile)
-manifest = chapter.load(run)
+manifest = chapter.load_manifest(run)
 artefacts = chapter.artefacts_table(run, manifest)
 figures.glue_numbers(chapter.numbers(run, manifest, artefacts))
 print(f"profile={profile} run directory: {run}")""", metadata=HIDE),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from ..genetics.stats import SUPERPOPULATIONS
+from ..genomes.cohort import SUPERPOPULATIONS
 from ..dp import budget
 
 #: Fixed colour per super-population (AFR, AMR, EAS, EUR, SAS, unknown).

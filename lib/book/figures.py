@@ -16,7 +16,7 @@ registers its own Altair renderer, ``"book"``, whose mimebundle holds
 - ``text/plain``: a one-line description.
 
 Same spec, same HTML: a chart's element id is a hash of its spec plus a counter that
-:func:`setup` resets at the top of each notebook, so re-running a chapter with the same
+:func:`enable` resets at the top of each notebook, so re-running a chapter with the same
 parameters gives byte-identical pages.
 
 MathJax is served locally too: :func:`write_static_assets` copies MathJax 3 (shipped by the
@@ -24,7 +24,7 @@ MathJax is served locally too: :func:`write_static_assets` copies MathJax 3 (shi
 ``_config.yml`` points Sphinx at both (``html_js_files``, ``mathjax_path``); the names it uses
 are :data:`VEGA_BUNDLE` and :data:`MATHJAX_ENTRY` below.
 
-Public API: :func:`setup` (call once at the top of a notebook), :func:`render` (the
+Public API: :func:`enable` (call once at the top of a notebook), :func:`render` (the
 renderer itself), :func:`write_static_assets` (called by :mod:`lib.book`), the LaTeX form of
 a chapter's tables (:func:`latex_table`), and :func:`glue_numbers` (a chapter's numbers for
 its prose). The charts themselves are :mod:`lib.book.charts`.
@@ -76,7 +76,7 @@ def vegalite_version() -> str:
     return major_minor
 
 
-def setup() -> None:
+def enable() -> None:
     """Register and enable the ``"book"`` renderer and restart chart numbering.
 
     Call once at the top of every notebook, so that chart ids depend only on the charts

@@ -65,10 +65,8 @@ import numpy as np
 import pandas as pd
 
 from . import popgen
-from ..genomes.cohort import Cohort, UNKNOWN
+from ..genomes.cohort import SUPERPOPULATIONS, Cohort, UNKNOWN
 
-#: Super-populations in display order (the colour scale of :mod:`lib.book.charts` follows it).
-SUPERPOPULATIONS = ("AFR", "AMR", "EAS", "EUR", "SAS", UNKNOWN)
 
 #: Default bin edges of the folded (minor allele frequency) spectrum.
 MAF_BINS = (0.0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)

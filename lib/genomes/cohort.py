@@ -14,6 +14,9 @@ import numpy as np
 import pandas as pd
 
 UNKNOWN = "unknown"
+#: The 1000 Genomes super-populations, in display order, then :data:`UNKNOWN` (the colour scale
+#: of :mod:`lib.book.charts` and the population tags of :mod:`lib.lm.tokenization` follow it).
+SUPERPOPULATIONS = ("AFR", "AMR", "EAS", "EUR", "SAS", UNKNOWN)
 
 # Chromosome lengths of chr22 by assembly (the contig header must carry the right one).
 CHR22_LENGTH = {"GRCh37": 51_304_566, "GRCh38": 50_818_468}

@@ -45,7 +45,9 @@ from typing import Any
 import requests
 from tqdm import tqdm
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from ..core import rundir
+from .vcf import BGZF_EOF
+
 
 BASE_URL = "https://ftp.1000genomes.ebi.ac.uk/vol1/ftp/release/20130502/"
 BASE_URL_ENV = "LIB_1000G_BASE_URL"
@@ -56,9 +58,6 @@ POPULATIONS_NAME = "1000g_samples.tsv"
 PANEL_HEADER = ("sample", "pop", "super_pop", "gender")
 POPULATIONS_HEADER = ("sample", "population", "superpopulation")
 
-# The empty BGZF block every complete BGZF file ends with (SAM/BAM specification, 4.1.2).
-BGZF_EOF = bytes.fromhex(
-    "1f8b08040000000000ff0600424302001b0003000000000000000000")
 
 DEFAULT_CHUNK_SIZE = 1 << 20
 DEFAULT_TIMEOUT = (15.0, 60.0)  # (connect, read) seconds
@@ -368,7 +367,7 @@ def fetch_1000g_chr22(dest_dir: str | os.PathLike = "data/sources", base_url: st
     """
     dest_dir = Path(dest_dir)
     if not dest_dir.is_absolute():
-        dest_dir = REPO_ROOT / dest_dir
+        dest_dir = rundir.REPO_ROOT / dest_dir
     dest_dir.mkdir(parents=True, exist_ok=True)
     base = resolve_base_url(base_url)
     paths: dict[str, Path] = {}

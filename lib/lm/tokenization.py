@@ -83,12 +83,11 @@ from transformers import PreTrainedTokenizerFast
 
 from ..core import rundir
 from ..genomes import profiletext
+from ..genomes.cohort import SUPERPOPULATIONS
 
 # --------------------------------------------------------------------------------------
 # 1. Special tokens and the model text
 # --------------------------------------------------------------------------------------
-
-SUPERPOPULATIONS = ("AFR", "AMR", "EAS", "EUR", "SAS", "unknown")
 
 #: The special tokens every tokenizer carries, as ``PreTrainedTokenizerFast`` keyword
 #: arguments: the one place their strings are defined.
