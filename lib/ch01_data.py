@@ -118,36 +118,34 @@ class DataSpec:
 
     def check(self) -> None:
         """Refuse impossible parameters before any work is done."""
-        source, vcf_path, populations_path, panel_path = self.source, self.vcf_path, self.populations_path, self.panel_path
-        n_sites, common_fraction, chromosome, region = self.n_sites, self.common_fraction, self.chromosome, self.region
-        validation_fraction, holdout_fraction = self.validation_fraction, self.holdout_fraction
-        public_fraction = self.public_fraction
-        if source not in SOURCES:
-            raise ValueError(f"source={source!r} is unknown; choose one of {list(SOURCES)}")
-        if source == "vcf":
-            if not vcf_path:
+        if self.source not in SOURCES:
+            raise ValueError(f"source={self.source!r} is unknown; choose one of {list(SOURCES)}")
+        if self.source == "vcf":
+            if not self.vcf_path:
                 raise ValueError("source='vcf' needs vcf_path (a VCF or BCF file)")
-            if not Path(vcf_path).exists():
-                raise vcf.VCFError(f"{vcf_path}: file not found (vcf_path)")
-        for name, path in (("populations_path", populations_path), ("panel_path", panel_path)):
+            if not Path(self.vcf_path).exists():
+                raise vcf.VCFError(f"{self.vcf_path}: file not found (vcf_path)")
+        for name in ("populations_path", "panel_path"):
+            path = getattr(self, name)
             if path is not None and not Path(path).exists():
                 raise vcf.VCFError(f"{path}: file not found ({name})")
-        if n_sites is not None and int(n_sites) < 1:
-            raise ValueError(f"n_sites={n_sites} must be at least 1")
-        if common_fraction is not None and not 0.0 <= float(common_fraction) <= 1.0:
-            raise ValueError(f"common_fraction={common_fraction} must lie in [0, 1]")
-        for name, value in (("validation_fraction", validation_fraction), ("holdout_fraction", holdout_fraction)):
-            if not 0.0 < float(value) < 1.0:
-                raise ValueError(f"{name}={value} must lie strictly between 0 and 1")
-        if not 0.0 <= float(public_fraction) < 1.0:
-            raise ValueError(f"public_fraction={public_fraction} must lie in [0, 1)")
-        if validation_fraction + holdout_fraction + public_fraction >= 1.0:
-            raise ValueError(f"validation_fraction + holdout_fraction + public_fraction = "
-                             f"{validation_fraction + holdout_fraction + public_fraction:g} leaves no samples to train on")
-        if panel_path is None and float(public_fraction) == 0.0:
+        if self.n_sites is not None and int(self.n_sites) < 1:
+            raise ValueError(f"n_sites={self.n_sites} must be at least 1")
+        if self.common_fraction is not None and not 0.0 <= float(self.common_fraction) <= 1.0:
+            raise ValueError(f"common_fraction={self.common_fraction} must lie in [0, 1]")
+        for name in ("validation_fraction", "holdout_fraction"):
+            if not 0.0 < float(getattr(self, name)) < 1.0:
+                raise ValueError(f"{name}={getattr(self, name)} must lie strictly between 0 and 1")
+        if not 0.0 <= float(self.public_fraction) < 1.0:
+            raise ValueError(f"public_fraction={self.public_fraction} must lie in [0, 1)")
+        held_out = self.validation_fraction + self.holdout_fraction + self.public_fraction
+        if held_out >= 1.0:
+            raise ValueError(f"validation_fraction + holdout_fraction + public_fraction = {held_out:g} leaves no "
+                             "samples to train on")
+        if self.panel_path is None and float(self.public_fraction) == 0.0:
             raise ValueError("the panel must come from public information: give a public split (public_fraction > 0) "
                              "or a site list declared public (panel_path)")
-        vcf.parse_region(region, vcf.normalise_chromosome(chromosome))
+        vcf.parse_region(self.region, vcf.normalise_chromosome(self.chromosome))
 
     def params(self) -> dict[str, Any]:
         """What the cohort is made from, as the manifest records it (the input files by
@@ -180,25 +178,23 @@ class Source:
 def open_source(spec: DataSpec, progress: bool) -> Source:
     """The :class:`Source` of ``spec.source`` (``"1000g"`` downloads the release once, see
     :mod:`lib.genomes.download`)."""
-    source, seed, chromosome, region, vcf_path = spec.source, spec.seed, spec.chromosome, spec.region, spec.vcf_path
-    populations_path, assembly, sources_dir = spec.populations_path, spec.assembly, spec.sources_dir
-    sim_samples_per_population, sim_length = spec.sim_samples_per_population, spec.sim_length
-    if source == "simulate":
-        left, length = simulate.DEFAULT_LEFT, sim_length
-        bounds = vcf.parse_region(region, vcf.normalise_chromosome(chromosome))
+    if spec.source == "simulate":
+        left, length = simulate.DEFAULT_LEFT, spec.sim_length
+        bounds = vcf.parse_region(spec.region, vcf.normalise_chromosome(spec.chromosome))
         if bounds is not None:  # simulate exactly the requested window
             left, length = bounds[0] - 1, bounds[1] - bounds[0] + 1
-        cohort = simulate.simulate_cohort(sim_samples_per_population, length, left=left, seed=seed)
+        cohort = simulate.simulate_cohort(spec.sim_samples_per_population, length, left=left, seed=spec.seed)
         return Source(samples=cohort.samples, cohort=cohort, label=cohort.source)
-    if source == "1000g":
-        if vcf.normalise_chromosome(chromosome) != "22":
-            raise ValueError(f"source='1000g' downloads chromosome 22 only, not chromosome={chromosome!r}")
-        paths = download.fetch_1000g_chr22(sources_dir, progress=progress)
-        path, populations, assembly = paths["vcf"], Path(populations_path or paths["populations"]), assembly or "GRCh37"
+    assembly = spec.assembly
+    if spec.source == "1000g":
+        if vcf.normalise_chromosome(spec.chromosome) != "22":
+            raise ValueError(f"source='1000g' downloads chromosome 22 only, not chromosome={spec.chromosome!r}")
+        paths = download.fetch_1000g_chr22(spec.sources_dir, progress=progress)
+        path, populations, assembly = paths["vcf"], Path(spec.populations_path or paths["populations"]), assembly or "GRCh37"
     else:
-        path, populations = Path(vcf_path), Path(populations_path) if populations_path else None
+        path, populations = Path(spec.vcf_path), Path(spec.populations_path) if spec.populations_path else None
     return Source(samples=vcf.sample_table(path, populations), path=path, populations=populations,
-                  assembly=assembly, label=f"{source}: {path.name}")
+                  assembly=assembly, label=f"{spec.source}: {path.name}")
 
 
 # --------------------------------------------------------------------------------------
@@ -277,7 +273,7 @@ def prepare(run: str | os.PathLike, spec: DataSpec, *, progress: bool = True) ->
     run = Run.of(run)
     spec.check()
     params = spec.params()
-    paths = {**run.cohort_paths(), **artefacts.data_diagnostics_paths(run)}
+    paths = data_paths(run)
     if run.is_current(params, list(paths.values())):
         log.info("reusing the cohort in %s (same parameters and inputs)", paths["vcf"].parent)
         return read_prepared(run, reused=True)
@@ -321,10 +317,16 @@ def panel_record(cohort: Cohort, choice: panel.PanelChoice, public: list[str], d
                            "alts": [list(a) for a in sites["alts"]], "id": sites["id"].tolist()}}
 
 
+def data_paths(run: str | os.PathLike) -> dict[str, Path]:
+    """Every file the chapter writes: ``cohort/`` and its diagnostics."""
+    run = Run.of(run)
+    return {**run.cohort_paths(), **run.data_diagnostics_paths()}
+
+
 def write_cohort(run: Path, cohort: Cohort, split: dict[str, list[str]], public_panel: dict[str, Any],
                  diagnostics: dict[str, Any], coverage: pd.DataFrame, *, seed: int) -> None:
     """Write every file of ``cohort/`` and the data diagnostics, each atomically."""
-    paths = {**Run.of(run).cohort_paths(), **artefacts.data_diagnostics_paths(run)}
+    paths = data_paths(run)
     vcf.write_vcf(cohort, paths["vcf"], source="lib.ch01_data")
     split_of = {s: name for name, ids in split.items() for s in ids}
     table = cohort.samples.assign(split=cohort.samples["sample"].map(split_of))
@@ -351,7 +353,7 @@ def write_cohort(run: Path, cohort: Cohort, split: dict[str, list[str]], public_
 
 def read_prepared(run: Path, reused: bool, cohort: Cohort | None = None) -> Prepared:
     """What :func:`prepare` wrote, read back."""
-    paths = {**Run.of(run).cohort_paths(), **artefacts.data_diagnostics_paths(run)}
+    paths = data_paths(run)
     return Prepared(cohort=cohort if cohort is not None else artefacts.load_cohort(run),
                     splits=artefacts.load_splits(run), panel=artefacts.read_panel_json(run),
                     diagnostics=json.loads(paths["data"].read_text()),

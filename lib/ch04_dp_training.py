@@ -440,8 +440,9 @@ def baseline_paths(run: str | os.PathLike, name: str) -> dict[str, Path]:
     ``models/<name>/privacy.json`` (what a run may release beside the cohort) and
     ``diagnostics/<name>/release.json`` (:data:`lib.dp.baselines.OUTSIDE`: counted on the
     members, outside ε, never released)."""
-    return {**Run.of(run).synthetic_paths(name), "privacy": Run.of(run).model_dir(name) / privacy.PRIVACY_JSON,
-            "outside": Run.of(run).diagnostics_path() / name / BASELINE_DIAGNOSTICS}
+    run = Run.of(run)
+    return {**run.synthetic_paths(name), "privacy": run.model_dir(name) / privacy.PRIVACY_JSON,
+            "outside": run.diagnostics_path(name, BASELINE_DIAGNOSTICS)}
 
 
 def release_baseline(run: str, mechanism: str, epsilon: float, settings: Mapping[str, Any], seed: int,

@@ -205,15 +205,16 @@ def reference_treatment(run: str | os.PathLike, family: str, tokenizer_name: str
     so that each step adds the same noise to the same clipped per-person signal; the
     reference's own ε differs (it trains on fewer people) and is not what is mimicked.
     Every training seed of a setting shares one set of references (their σ is the same)."""
+    run = Run.of(run)
     clip_only = variant == budget.CLIP_ONLY
     if float(epsilon) == float("inf") and not clip_only:
         return "", None
     key = budget.CLIP_ONLY if clip_only else f"eps{budget.name_text(epsilon)}"
     main = artefacts.model_name(family, tokenizer_name, epsilon, variant=budget.CLIP_ONLY if clip_only else "")
-    record_path = Run.of(run).model_dir(main) / privacy.PRIVACY_JSON
+    record_path = run.model_dir(main) / privacy.PRIVACY_JSON
     if not record_path.exists():
         own = artefacts.model_name(family, tokenizer_name, epsilon, variant=variant)
-        record_path = Run.of(run).model_dir(own) / privacy.PRIVACY_JSON
+        record_path = run.model_dir(own) / privacy.PRIVACY_JSON
     if not record_path.exists():
         raise FileNotFoundError(f"{record_path}: missing; the attacker mimics a private target from its privacy.json "
                                 "(run the private training chapter 04 first)")
@@ -265,15 +266,16 @@ def train_references(run: str | os.PathLike, family: str, tokenizer_name: str, s
     return out, masks
 
 
-def _reference_model(run: Path, directory: Path, params: dict[str, Any], family: str, sizes: Mapping[str, Any],
-                     tokenizer: Any, sequences: list[list[int]], config: Any, start: Path | None,
-                     metadata: dict[str, Any], dp: Mapping[str, Any] | None = None) -> torch.nn.Module:
+def _reference_model(run: str | os.PathLike, directory: Path, params: dict[str, Any], family: str,
+                     sizes: Mapping[str, Any], tokenizer: Any, sequences: list[list[int]], config: Any,
+                     start: Path | None, metadata: dict[str, Any], dp: Mapping[str, Any] | None = None) -> torch.nn.Module:
     """One reference model: reused when the manifest says its ``params`` are unchanged,
     else built (from ``start`` or scratch), trained on ``sequences`` (with DP-SGD at the
     noise multiplier and clipping bound of ``dp`` when given, :func:`lib.dp.privacy.train_dp`),
     saved and recorded."""
+    run = Run.of(run)
     paths = [directory / "model.safetensors"]
-    if Run.of(run).is_current(params, paths):
+    if run.is_current(params, paths):
         return models.load_model(directory).eval()
     model = models.build_model(family, sizes, tokenizer, base_model=start, seed=params["seed"])
     if dp is None:
@@ -287,7 +289,7 @@ def _reference_model(run: Path, directory: Path, params: dict[str, Any], family:
         metadata = dict(metadata, privacy=record)
     models.save_model(model, directory, tokenizer=tokenizer, metadata=dict(
         metadata, samples=params["people"], seed=params["seed"], history=history))
-    Run.of(run).record(CHAPTER, params, paths)
+    run.record(CHAPTER, params, paths)
     return model.eval()
 
 
@@ -503,14 +505,15 @@ def _view_job(run: Path, directory: Path, tokenizer_name: str, people: pd.DataFr
                 public_populations=_populations(public, True))
 
 
-def _reference_directories(run: Path, settings: Mapping[str, Any], family: str, tokenizer_name: str,
+def _reference_directories(run: str | os.PathLike, settings: Mapping[str, Any], family: str, tokenizer_name: str,
                            treatment: str) -> tuple[list[Path], list[Path]]:
     """Where the offline and the online reference models of a set are saved (the online
     ones only where the profile trains them for this tokenizer)."""
+    run = Run.of(run)
     n_online, allowed = online_count(settings), online_tokenizers(settings)
-    offline = [Run.of(run).model_dir(reference_name(family, tokenizer_name, i, treatment))
+    offline = [run.model_dir(reference_name(family, tokenizer_name, i, treatment))
                for i in range(int(settings.get("mia_reference_models", 2)))]
-    online = ([Run.of(run).diagnostic_model_dir(online_reference_name(family, tokenizer_name, i, treatment))
+    online = ([run.diagnostic_model_dir(online_reference_name(family, tokenizer_name, i, treatment))
                for i in range(n_online)] if n_online and (allowed is None or tokenizer_name in allowed) else [])
     return offline, online
 
@@ -876,6 +879,7 @@ def run_audits(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 
     ``audit_epsilons`` (default: the private grid, then ``inf`` for clipping alone), and
     :func:`audit_baseline` for every private baseline of ``mechanisms`` at every finite one;
     the :func:`audit_table` is written to ``metrics/06_audit.csv``."""
+    run = Run.of(run)
     grid = list(epsilons if epsilons is not None else
                 settings.get("audit_epsilons") or [*settings["dp_epsilons"], float("inf")])
     with parallel.job_threads():  # the bases the audit runs start from, once
@@ -886,9 +890,9 @@ def run_audits(run: str | os.PathLike, settings: Mapping[str, Any], seed: int = 
     audits += parallel.run_jobs(audit_baseline, [dict(run=str(run), mechanism=b, epsilon=float(e),
                                                       settings=dict(settings), seed=seed)
                                                  for b in mechanisms for e in grid if float(e) != float("inf")])
-    path = Run.of(run).metrics_path(AUDIT_NAME)
+    path = run.metrics_path(AUDIT_NAME)
     rundir.write_text(path, audit_table(audits).to_csv(index=False))
-    Run.of(run).record(CHAPTER, {"seed": seed, "grid": grid, "version": PRIVACY_CHAPTER_VERSION}, [path])
+    run.record(CHAPTER, {"seed": seed, "grid": grid, "version": PRIVACY_CHAPTER_VERSION}, [path])
     return audits
 
 

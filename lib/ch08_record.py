@@ -24,10 +24,11 @@ CHAPTER = "08_record"
 
 def load_manifest(run: str | os.PathLike) -> dict[str, Any]:
     """The run's manifest (an error naming the file when there is none)."""
-    path = Run.of(run).path / "manifest.json"
+    run = Run.of(run)
+    path = run.path / "manifest.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; run the book's chapters on this run directory first")
-    return Run.of(run).manifest()
+    return run.manifest()
 
 
 def _short(code: Mapping[str, Any] | None) -> str:

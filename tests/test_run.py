@@ -21,6 +21,7 @@ def test_a_run_is_a_path_and_says_where_each_artefact_lives(tmp_path):
     assert run.diagnostic_model_dir("ref") == tmp_path / "r" / "diagnostics" / "models" / "ref"
     assert run.synthetic_paths("c")["vcf"] == tmp_path / "r" / "synthetic" / "c.vcf.gz"
     assert run.cohort_paths()["panel"] == tmp_path / "r" / "cohort" / "panel.json"
+    assert run.data_diagnostics_paths()["coverage"] == tmp_path / "r" / "diagnostics" / "panel_coverage.csv"
     assert run.metrics_path("05_utility") == tmp_path / "r" / "metrics" / "05_utility.csv"
     assert run.notebook_path("01_data") == tmp_path / "r" / "notebooks" / "01_data.ipynb"
     with pytest.raises(ValueError, match="'weights': not an area"):

@@ -15,7 +15,6 @@ import gzip
 import json
 import os
 import re
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -33,14 +32,6 @@ from .run import missing, Run
 # The data chapter's artefacts
 # --------------------------------------------------------------------------------------
 
-def data_diagnostics_paths(run: str | os.PathLike) -> dict[str, Path]:
-    """The data chapter's diagnostics: ``data.json`` (the source, what the reader repaired,
-    the panel's notes) and ``panel_coverage.csv`` (what the panel covers of the members'
-    variation, :func:`lib.genomes.panel.coverage`)."""
-    base = Run.of(run).diagnostics_path()
-    return {"data": base / "data.json", "coverage": base / "panel_coverage.csv"}
-
-
 def read_panel_json(run: str | os.PathLike) -> dict[str, Any]:
     path = Run.of(run).cohort_paths()["panel"]
     if not path.exists():
@@ -56,7 +47,7 @@ def load_cohort(run: str | os.PathLike) -> Cohort:
             raise missing(paths[key], "data (01_data)")
     panel = read_panel_json(run)
     cohort = vcf.read_vcf(paths["vcf"], chromosome=panel["contig"]["name"], populations_path=paths["populations"])
-    diagnostics = data_diagnostics_paths(run)["data"]
+    diagnostics = Run.of(run).data_diagnostics_paths()["data"]
     if diagnostics.exists():
         about = json.loads(diagnostics.read_text())
         cohort.source, cohort.repairs = about["source"], list(about["repairs"])

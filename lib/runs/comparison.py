@@ -40,9 +40,10 @@ def catalogue(run: str | os.PathLike) -> pd.DataFrame:
     ``family``, ``tokenizer``, ``epsilon`` (float), ``eps`` (its chart label: ∞, 8, …;
     ``∞, clip only`` for the clip-only runs) and ``variant`` (``""``, ``cliponly``,
     ``dptransformers``)."""
-    names = Run.of(run).cohorts()
+    run = Run.of(run)
+    names = run.cohorts()
     if not names:
-        raise FileNotFoundError(f"{Run.of(run).area('synthetic')}: no synthetic cohort; run the models (03_models) and private "
+        raise FileNotFoundError(f"{run.area('synthetic')}: no synthetic cohort; run the models (03_models) and private "
                                 "training (04_dp_training) chapters first")
     rows = []
     for name in names:

@@ -227,16 +227,17 @@ def save_trained(run: Path, model: torch.nn.Module, name: str, tokenizer: Any, h
     any ``extra`` JSON files (file name -> content, e.g. ``privacy.json``), its history
     into ``diagnostics/<name>/history.json``, and record them in the manifest under
     ``params``. Returns the paths :func:`lib.core.rundir.is_current` checks."""
-    directory = Run.of(run).model_dir(name)
+    run = Run.of(run)
+    directory = run.model_dir(name)
     models.save_model(model, directory, tokenizer=tokenizer, metadata=metadata)
     paths = [directory / "model.safetensors"]
     for filename, content in (extra or {}).items():
         rundir.write_json(directory / filename, content)  # after save_model, which replaces the directory
         paths.append(directory / filename)
-    history_path = Run.of(run).history_path(name)
+    history_path = run.history_path(name)
     rundir.write_json(history_path, dict(history, privacy_note=HISTORY_NOTE))
     paths.append(history_path)
-    Run.of(run).record(chapter, params, paths)
+    run.record(chapter, params, paths)
     return paths
 
 

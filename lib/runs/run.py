@@ -109,6 +109,12 @@ class Run(os.PathLike):
         """``diagnostics/<parts>``: what is computed from the members without noise (never released)."""
         return self.area("diagnostics").joinpath(*parts)
 
+    def data_diagnostics_paths(self) -> dict[str, Path]:
+        """The data chapter's diagnostics: ``data.json`` (the source, what the reader repaired,
+        the panel's notes) and ``panel_coverage.csv`` (what the panel covers of the members'
+        variation, :func:`lib.genomes.panel.coverage`)."""
+        return {"data": self.diagnostics_path("data.json"), "coverage": self.diagnostics_path("panel_coverage.csv")}
+
     def model_dir(self, name: str) -> Path:
         """``models/<name>/``: what a run would release with the model ``name``."""
         return self.area("models") / name
