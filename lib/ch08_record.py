@@ -25,7 +25,7 @@ CHAPTER = "08_record"
 def load_manifest(run: str | os.PathLike) -> dict[str, Any]:
     """The run's manifest (an error naming the file when there is none)."""
     run = Run.of(run)
-    path = run.path / "manifest.json"
+    path = run.path / rundir.MANIFEST_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; run the book's chapters on this run directory first")
     return run.manifest()

@@ -101,8 +101,12 @@ def params_key(params: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+#: The manifest's file name at the top of a run directory.
+MANIFEST_NAME = "manifest.json"
+
+
 def read_manifest(run: Path) -> dict[str, Any]:
-    path = Path(run) / "manifest.json"
+    path = Path(run) / MANIFEST_NAME
     if not path.exists():
         return {"artefacts": {}}
     return json.loads(path.read_text())
@@ -154,7 +158,7 @@ def record_artefacts(run: Path, chapter: str, params: dict[str, Any], paths: lis
         manifest.setdefault("artefacts", {})
         manifest["versions"] = package_versions()
         manifest["artefacts"].update(entries)
-        write_json(run / "manifest.json", manifest)
+        write_json(run / MANIFEST_NAME, manifest)
     return manifest
 
 
@@ -170,7 +174,7 @@ def record_chapter(run: Path, chapter: str, parameters: dict[str, Any], seconds:
         manifest = read_manifest(Path(run))
         manifest.setdefault("artefacts", {})
         manifest.setdefault("chapters", {})[chapter] = entry
-        write_json(Path(run) / "manifest.json", manifest)
+        write_json(Path(run) / MANIFEST_NAME, manifest)
     return manifest
 
 

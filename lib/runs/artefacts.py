@@ -41,13 +41,14 @@ def read_panel_json(run: str | os.PathLike) -> dict[str, Any]:
 
 def load_cohort(run: str | os.PathLike) -> Cohort:
     """The real cohort on the panel's sites (every person of every split)."""
-    paths = Run.of(run).cohort_paths()
+    run = Run.of(run)
+    paths = run.cohort_paths()
     for key in ("vcf", "populations", "panel"):
         if not paths[key].exists():
             raise missing(paths[key], "data (01_data)")
     panel = read_panel_json(run)
     cohort = vcf.read_vcf(paths["vcf"], chromosome=panel["contig"]["name"], populations_path=paths["populations"])
-    diagnostics = Run.of(run).data_diagnostics_paths()["data"]
+    diagnostics = run.data_diagnostics_paths()["data"]
     if diagnostics.exists():
         about = json.loads(diagnostics.read_text())
         cohort.source, cohort.repairs = about["source"], list(about["repairs"])
